@@ -1,0 +1,91 @@
+"""The SR literature's evaluation protocol (SPEC §5.1) shared by ``rmisr-eval`` and training.
+
+For scale s and an HR image of H×W:
+  H_lr = floor(H/s); HR cropped top-left to (round(H_lr·s), round(W_lr·s)); Y = BT.601 luminance
+  (a single-channel file is used as Y directly); LR = MATLAB bicubic of Y (float) to H_lr×W_lr,
+  rounded to 8 bit; SR = method(LR, s) rounded to 8 bit; shave ceil(s) pixels; PSNR (peak 255) and
+  SSIM on Y. This is the variant ``yfloat_lr8_sr8`` of ``../shared/data/README.md``, which
+  reproduces the published bicubic figures within 0.01 dB.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+from PIL import Image
+
+from .geometry import round_half_up
+from .metrics import laplacian_l1, psnr, rgb_to_y, shave, ssim
+from .resize import degrade
+
+IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+def load_y(path: str | Path) -> np.ndarray:
+    """Luminance of an image file as float64 on the 0–255 scale (grey files are used as Y)."""
+    with Image.open(path) as im:
+        if im.mode in ("L", "I;16", "I;16B", "I;16L", "I", "F"):
+            return np.asarray(im, dtype=np.float64)
+        arr = np.asarray(im.convert("RGB"), dtype=np.float64)
+    return rgb_to_y(arr)
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files of a folder, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+@dataclass
+class Pair:
+    name: str
+    hr: np.ndarray  # float64 Y, cropped
+    lr: np.ndarray  # float64 Y, rounded to integers
+
+
+def make_pair(y: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(HR crop, LR) for one Y image under the protocol."""
+    h_lr = int(math.floor(y.shape[0] / scale + 1e-9))
+    w_lr = int(math.floor(y.shape[1] / scale + 1e-9))
+    hr = y[:round_half_up(h_lr * scale), :round_half_up(w_lr * scale)]
+    lr = degrade(hr, scale, round_to="uint8", lr_shape=(h_lr, w_lr))
+    return hr, lr
+
+
+def iter_pairs(folder: str | Path, scale: float) -> Iterator[Pair]:
+    for path in list_images(folder):
+        hr, lr = make_pair(load_y(path), scale)
+        yield Pair(path.stem, hr, lr)
+
+
+@dataclass
+class SetScore:
+    psnr: float
+    ssim: float
+    lap_l1: float
+    count: int
+
+
+def score(sr: np.ndarray, hr: np.ndarray, scale: float) -> tuple[float, float, float]:
+    """(PSNR, SSIM, Laplacian-L1) of an 8-bit-rounded SR against HR, after shaving ceil(s)."""
+    sr8 = np.clip(np.round(sr), 0, 255)
+    b = int(math.ceil(scale))
+    a, r = shave(sr8, b), shave(hr, b)
+    return psnr(a, r), ssim(a, r), laplacian_l1(a, r)
+
+
+def evaluate_folder(upscale: Callable[[np.ndarray, float], np.ndarray], folder: str | Path,
+                    scale: float) -> SetScore:
+    """Average PSNR/SSIM/Laplacian-L1 of ``upscale(lr_0_255, scale)`` over a folder."""
+    ps, ss, ls = [], [], []
+    for pair in iter_pairs(folder, scale):
+        sr = upscale(pair.lr, scale)
+        if sr.shape != pair.hr.shape:
+            raise ValueError(f"{pair.name}: SR shape {sr.shape} != HR shape {pair.hr.shape}")
+        p, s, lap = score(sr, pair.hr, scale)
+        ps.append(p)
+        ss.append(s)
+        ls.append(lap)
+    return SetScore(float(np.mean(ps)), float(np.mean(ss)), float(np.mean(ls)), len(ps))

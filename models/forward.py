@@ -1,0 +1,41 @@
+"""One forward pass of any registered network on a luminance tensor in [0, 1].
+
+:func:`network_forward` hides the differences between the architectures: SRCNN works on the
+MATLAB-bicubic-upsampled input, RMISR-VP returns (SR, Laplacian) of which the SR is kept, and the
+sub-pixel / meta upsamplers take the output window (``out_size``, ``shift``) used by tiling.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .geometry import output_size
+from .resize import imresize
+
+
+def bicubic_tensor(lr: torch.Tensor, scale: float, out_size: tuple[int, int],
+                   shift: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
+    """MATLAB bicubic of each (1-channel) image in a (B, 1, h, w) tensor (computed in float64)."""
+    arr = lr.detach().to("cpu", torch.float64).numpy()
+    out = np.stack([imresize(a[0], scale, output_shape=out_size, shift=shift) for a in arr])
+    return torch.from_numpy(out[:, None]).to(device=lr.device, dtype=lr.dtype)
+
+
+def network_forward(model: nn.Module, lr: torch.Tensor, scale: float,
+                    out_size: tuple[int, int] | None = None,
+                    shift: tuple[float, float] = (0.0, 0.0),
+                    return_laplacian: bool = False) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    """SR (B, 1, H', W') of ``lr`` (B, 1, h, w) in [0, 1] for any registered architecture."""
+    if out_size is None:
+        out_size = output_size(lr.shape[-2], lr.shape[-1], scale)
+    kind = getattr(model, "upsampler_kind", None)
+    if kind == "bicubic-input":
+        return model(bicubic_tensor(lr, scale, out_size, shift))
+    fixed = getattr(model, "scale", None)
+    if kind == "subpixel" and fixed is not None and abs(float(scale) - fixed) > 1e-9:
+        raise ValueError(f"model is ×{fixed}, asked for ×{scale}")
+    out = model(lr, scale, out_size, shift)
+    if isinstance(out, tuple):
+        return out if return_laplacian else out[0]
+    return out

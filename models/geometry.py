@@ -1,0 +1,39 @@
+"""Output size and pixel projection shared by every method (SPEC §3).
+
+* Output size for an H×W input at scale s is ``(round_half_up(H·s), round_half_up(W·s))`` with
+  ``round_half_up(x) = floor(x + 0.5)`` (not Python's banker's rounding) — everywhere in the product.
+* Output pixel i (0-based) projects to the LR coordinate ``(i + 0.5)/s − 0.5`` (centre-aligned),
+  which is the geometry of MATLAB's ``imresize`` and therefore of the training degradation.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+SCALE_MIN = 1.1
+SCALE_MAX = 5.0
+
+
+def round_half_up(x: float) -> int:
+    """floor(x + 0.5), robust to the float error of products such as 3 × 1.1."""
+    return int(math.floor(round(x, 9) + 0.5))
+
+
+def output_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """(round(H·s), round(W·s)) with halves rounded up."""
+    return round_half_up(height * scale), round_half_up(width * scale)
+
+
+def check_scale(scale: float) -> float:
+    """Return ``scale`` as float if it lies in [1.1, 5], else raise ValueError."""
+    s = float(scale)
+    if not math.isfinite(s) or s < SCALE_MIN - 1e-9 or s > SCALE_MAX + 1e-9:
+        raise ValueError(f"scale {scale!r} is outside the supported range [{SCALE_MIN}, {SCALE_MAX}]")
+    return s
+
+
+def project(count: int, scale: float, shift: float = 0.0) -> np.ndarray:
+    """LR coordinates of output pixels ``shift + 0 … shift + count−1`` (float64)."""
+    i = np.arange(count, dtype=np.float64) + shift
+    return (i + 0.5) / scale - 0.5

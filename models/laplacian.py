@@ -1,0 +1,40 @@
+"""The fixed Laplacian operator (paper §4.1, eqs. 6–8). Not learned.
+
+Eq. 6 as printed reads I(x+1, y) twice; the intended second derivative is
+``I_xx = I(x+1, y) + I(x−1, y) − 2I(x, y)`` (and eq. 7 likewise for y). Eq. 8 stacks (I_xx, I_yy)
+as a two-channel map. We use their **sum**, the isotropic 4-neighbour Laplacian
+
+    Lap(I) = I(x+1,y) + I(x−1,y) + I(x,y+1) + I(x,y−1) − 4·I(x,y)
+
+as one channel, with replicate (Neumann) borders, because the paper calls the operator isotropic
+and shows one-channel Laplacian maps (Figs. 7–8). :func:`laplacian_xy` gives the two-channel form
+of eq. 8. The same operator is used for the RMISR-VP branch input and target, the losses, the
+metrics and the viewer's edge view.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+_KERNEL_XX = torch.tensor([[0.0, 0.0, 0.0], [1.0, -2.0, 1.0], [0.0, 0.0, 0.0]])
+_KERNEL_YY = _KERNEL_XX.t().contiguous()
+
+
+def laplacian_xy(image: torch.Tensor) -> torch.Tensor:
+    """Eq. 8: (I_xx, I_yy) for an (B, 1, H, W) tensor → (B, 2, H, W)."""
+    weight = torch.stack([_KERNEL_XX, _KERNEL_YY])[:, None].to(image)
+    return F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), weight)
+
+
+def laplacian(image: torch.Tensor) -> torch.Tensor:
+    """The 4-neighbour Laplacian I_xx + I_yy of a (B, C, H, W) tensor, channel by channel."""
+    c = image.shape[1]
+    weight = (_KERNEL_XX + _KERNEL_YY)[None, None].to(image).expand(c, 1, 3, 3)
+    return F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), weight, groups=c)
+
+
+def laplacian_np(image: np.ndarray) -> np.ndarray:
+    """Same operator for a 2-D numpy array (float64 result)."""
+    p = np.pad(np.asarray(image, dtype=np.float64), 1, mode="edge")
+    return p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4.0 * p[1:-1, 1:-1]

@@ -1,0 +1,267 @@
+"""What exists, how it is built, where its weights are (timm-style ``name → config → builder``).
+
+* :data:`ARCH_REGISTRY` — architecture name → builder (BasicSR-style registry with a duplicate
+  guard): ``rmisr_bl``, ``rmisr_vp``, ``srcnn``. :func:`create_model` builds one by name.
+* :data:`METHODS` — the methods the viewer offers (``bicubic``, ``srcnn``, ``rmisr-bl``,
+  ``rmisr-vp``) with their display labels and architectures.
+* ``weights/manifest.json`` — one record per weights file: method, architecture and its arguments,
+  scales (a list of fixed scales or a ``[min, max]`` range), parameter count, sha256, training
+  record. :func:`resolve` picks the record for (method, scale): a fixed-scale file for an integer
+  scale when there is one, else a range (meta / scale-agnostic) file that covers the scale.
+* :func:`load_model` checks the file's sha256 against the manifest (a mismatch raises
+  :class:`WeightsIntegrityError`) and loads with safetensors — never pickle.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .geometry import SCALE_MAX, SCALE_MIN
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+MANIFEST_NAME = "manifest.json"
+
+
+class Registry:
+    """Name → object map with a duplicate-name guard."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._items: dict[str, Callable[..., nn.Module]] = {}
+
+    def register(self, name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+        def deco(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+            if name in self._items:
+                raise KeyError(f"{self.name}: {name!r} is already registered")
+            self._items[name] = fn
+            return fn
+        return deco
+
+    def get(self, name: str) -> Callable[..., nn.Module]:
+        if name not in self._items:
+            raise KeyError(f"{self.name}: no {name!r}; known: {sorted(self._items)}")
+        return self._items[name]
+
+    def keys(self) -> list[str]:
+        return sorted(self._items)
+
+
+ARCH_REGISTRY = Registry("architecture")
+
+
+@ARCH_REGISTRY.register("rmisr_bl")
+def _rmisr_bl(**kwargs: Any) -> nn.Module:
+    from .rmisr import RMISR_BL
+    return RMISR_BL(**kwargs)
+
+
+@ARCH_REGISTRY.register("rmisr_vp")
+def _rmisr_vp(**kwargs: Any) -> nn.Module:
+    from .rmisr import RMISR_VP
+    return RMISR_VP(**kwargs)
+
+
+@ARCH_REGISTRY.register("srcnn")
+def _srcnn(**kwargs: Any) -> nn.Module:
+    from .srcnn import SRCNN
+    return SRCNN(**kwargs)
+
+
+def create_model(arch: str, **kwargs: Any) -> nn.Module:
+    """Build an architecture by registry name, e.g. ``create_model('rmisr_bl', scale=4)``."""
+    return ARCH_REGISTRY.get(arch)(**kwargs)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    label: str
+    arch: str | None  # None: no network (bicubic)
+    description: str
+
+
+METHODS: dict[str, MethodSpec] = {
+    "bicubic": MethodSpec("bicubic", "Bicubic", None, "MATLAB-compatible bicubic interpolation"),
+    "srcnn": MethodSpec("srcnn", "SRCNN", "srcnn", "SRCNN 9-1-5 on the bicubic image"),
+    "rmisr-bl": MethodSpec("rmisr-bl", "RMISR-BL", "rmisr_bl", "RMISR baseline (4 PFMDB)"),
+    "rmisr-vp": MethodSpec("rmisr-vp", "RMISR-VP", "rmisr_vp",
+                           "RMISR visual-perception model (6 PFMDB + Laplacian branch)"),
+}
+
+
+class WeightsError(RuntimeError):
+    """Base class of weights problems."""
+
+
+class NoWeightsError(WeightsError):
+    """The method has no trained weights for this scale."""
+
+
+class WeightsIntegrityError(WeightsError):
+    """A weights file is missing, unreadable or does not match its manifest sha256."""
+
+
+@dataclass
+class WeightsRecord:
+    file: str
+    method: str
+    arch: str
+    arch_args: dict[str, Any]
+    scales: list[float] = field(default_factory=list)   # fixed scales
+    scale_range: list[float] | None = None              # [min, max] for meta / scale-agnostic
+    params: int = 0
+    sha256: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def covers(self, scale: float) -> bool:
+        if any(abs(scale - s) < 1e-9 for s in self.scales):
+            return True
+        return self.scale_range is not None and (
+            self.scale_range[0] - 1e-9 <= scale <= self.scale_range[1] + 1e-9)
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.scale_range is None
+
+    def to_json(self) -> dict[str, Any]:
+        d = {"file": self.file, "method": self.method, "arch": self.arch,
+             "arch_args": self.arch_args, "params": self.params, "sha256": self.sha256,
+             "training": self.training}
+        if self.scale_range is not None:
+            d["scale_range"] = self.scale_range
+        else:
+            d["scales"] = self.scales
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "WeightsRecord":
+        return cls(file=d["file"], method=d["method"], arch=d["arch"],
+                   arch_args=dict(d.get("arch_args", {})), scales=list(d.get("scales", [])),
+                   scale_range=d.get("scale_range"), params=int(d.get("params", 0)),
+                   sha256=d.get("sha256", ""), training=dict(d.get("training", {})))
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class Manifest:
+    """The records of ``weights/manifest.json``."""
+
+    def __init__(self, weights_dir: str | Path = WEIGHTS_DIR) -> None:
+        self.dir = Path(weights_dir)
+        self.path = self.dir / MANIFEST_NAME
+        self.records: list[WeightsRecord] = []
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                self.records = [WeightsRecord.from_json(r) for r in data.get("weights", [])]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise WeightsIntegrityError(f"{self.path} is not a valid manifest: {exc}") from exc
+
+    def for_method(self, method: str) -> list[WeightsRecord]:
+        return [r for r in self.records if r.method == method]
+
+    def resolve(self, method: str, scale: float) -> WeightsRecord:
+        """The record serving (method, scale); :class:`NoWeightsError` if none."""
+        if method not in METHODS:
+            raise KeyError(f"unknown method {method!r}; known: {list(METHODS)}")
+        recs = [r for r in self.for_method(method) if r.covers(scale)]
+        fixed = [r for r in recs if r.is_fixed]
+        if fixed:
+            return fixed[0]
+        if recs:
+            return recs[0]
+        raise NoWeightsError(
+            f"{METHODS[method].label} has no trained weights for ×{scale:g} "
+            f"(see weights/manifest.json)")
+
+    def available(self, method: str, scale: float) -> bool:
+        if method == "bicubic":
+            return True
+        try:
+            self.resolve(method, scale)
+            return True
+        except NoWeightsError:
+            return False
+
+    def upsert(self, record: WeightsRecord) -> None:
+        self.records = [r for r in self.records if r.file != record.file] + [record]
+        self.records.sort(key=lambda r: r.file)
+        data = {"format": 1, "weights": [r.to_json() for r in self.records]}
+        _atomic_write_bytes(self.path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+
+
+def load_model(record: WeightsRecord, weights_dir: str | Path = WEIGHTS_DIR,
+               device: str | torch.device = "cpu") -> nn.Module:
+    """Build the record's architecture and load its verified weights (safetensors only)."""
+    path = Path(weights_dir) / record.file
+    if not path.is_file():
+        raise WeightsIntegrityError(f"weights file {path} is missing")
+    digest = sha256_file(path)
+    if digest != record.sha256:
+        raise WeightsIntegrityError(
+            f"weights file {path.name} does not match its manifest: sha256 {digest[:16]}… "
+            f"expected {record.sha256[:16]}… — the file was modified or corrupted; refusing to load")
+    try:
+        state = load_file(str(path), device="cpu")
+    except Exception as exc:  # safetensors raises its own error types
+        raise WeightsIntegrityError(f"weights file {path.name} is unreadable: {exc}") from exc
+    model = create_model(record.arch, **record.arch_args)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise WeightsIntegrityError(
+            f"weights file {path.name} does not fit architecture {record.arch}: {exc}") from exc
+    return model.to(device).eval()
+
+
+def export_weights(model: nn.Module, record: WeightsRecord,
+                   weights_dir: str | Path = WEIGHTS_DIR) -> WeightsRecord:
+    """Write ``model``'s weights as safetensors (atomically) and upsert its manifest record."""
+    weights_dir = Path(weights_dir)
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=weights_dir, prefix="." + record.file, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(state, tmp, metadata={"arch": record.arch, "method": record.method})
+        record.sha256 = sha256_file(tmp)
+        record.params = sum(p.numel() for p in model.parameters())
+        os.replace(tmp, weights_dir / record.file)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    Manifest(weights_dir).upsert(record)
+    return record
+
+
+SCALE_RANGE = (SCALE_MIN, SCALE_MAX)

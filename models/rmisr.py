@@ -1,0 +1,134 @@
+"""RMISR networks (paper §3.2, §4.1, Figs. 1–2): :class:`RMISR_BL` and :class:`RMISR_VP`.
+
+All networks are luminance networks: 1 channel in, 1 channel out, intensities in [0, 1].
+
+RMISR-BL (Fig. 1)
+    conv3×3 head → N PFMDB → concat of the N outputs → 1×1 (+act) → conv3×3, + head (long skip)
+    → upsampler (sub-pixel conv3×3 → PixelShuffle, or meta) → SR.
+    "A 1×1 convolution, two 3×3 convolutions and a sub-pixel upsampler" (§3.2): the second 3×3 is
+    the upsampler's own conv. With N = 4, 64 features, distilled width 16 and sub-pixel ×4 this
+    has 0.949 M parameters (paper: 0.848 M; accepted band 0.80–1.00 M; see :mod:`models.pfmdb`).
+
+RMISR-VP (Fig. 2)
+    SR branch = RMISR-BL body with 6 PFMDB. Laplacian branch: Lap(LR) → conv3×3 → 3 PFMDB, where
+    the input of the branch's k-th PFMDB is fused with the SR branch's PFMDB 2k output (2, 4, 6)
+    by **concatenation + 1×1** (the paper says "merge"; concatenation keeps both sources and costs
+    little) → conv3×3 + branch head (long skip) → upsampler. Fusion happens **after upsampling**:
+    both branches upsample their LR features to ``up_channels`` HR feature maps; the Laplacian
+    features give (a) the predicted HR Laplacian through a conv3×3 and (b) are concatenated with
+    the SR branch's upsampled features "before feature-map dimensionality reduction" (1×1,
+    2·up → up, act) and a conv3×3 that reconstructs the SR image.
+    ``forward`` returns ``(SR, predicted Laplacian)``.
+
+Every network takes ``forward(x, scale=None, out_size=None, shift=(0, 0))``; ``out_size`` and
+``shift`` select a window of the output grid (used by tiled inference).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .blocks import activation, conv
+from .laplacian import laplacian
+from .pfmdb import PFMDB
+from .upsamplers import MetaUpsampler, SubPixelUpsampler
+
+
+def make_upsampler(kind: str, in_channels: int, out_channels: int, scale: int | None) -> nn.Module:
+    """'subpixel' (needs an integer scale) or 'meta' (any scale in [1.1, 5])."""
+    if kind == "subpixel":
+        if scale is None:
+            raise ValueError("a sub-pixel upsampler needs a fixed integer scale")
+        return SubPixelUpsampler(in_channels, out_channels, scale)
+    if kind == "meta":
+        return MetaUpsampler(in_channels, out_channels)
+    raise ValueError(f"unknown upsampler {kind!r} (expected 'subpixel' or 'meta')")
+
+
+class _PFMDBBody(nn.Module):
+    """head conv3×3 → N PFMDB → concat → 1×1 + act → conv3×3, + head."""
+
+    def __init__(self, in_channels: int, channels: int, num_blocks: int, distilled: int,
+                 window: int | None) -> None:
+        super().__init__()
+        self.head = conv(in_channels, channels, 3)
+        self.blocks = nn.ModuleList(
+            PFMDB(channels, distilled, window=window) for _ in range(num_blocks))
+        self.fuse = nn.Sequential(conv(channels * num_blocks, channels, 1), activation())
+        self.tail = conv(channels, channels, 3)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        head = self.head(x)
+        outs = []
+        f = head
+        for block in self.blocks:
+            f = block(f)
+            outs.append(f)
+        return self.tail(self.fuse(torch.cat(outs, dim=1))) + head, outs
+
+
+def _pfmdb_radius(window: int | None) -> int:
+    # SRB chain (3×conv3) + last conv3 → 4, ICCA window → window//2, PyConv 7×7 path is shorter.
+    return 4 + (0 if window is None else window // 2)
+
+
+class RMISR_BL(nn.Module):
+    """RMISR baseline model (Fig. 1)."""
+
+    def __init__(self, scale: int | None = 4, num_blocks: int = 4, channels: int = 64,
+                 distilled: int = 16, upsampler: str = "subpixel", window: int | None = 15
+                 ) -> None:
+        super().__init__()
+        self.scale = scale
+        self.upsampler_kind = upsampler
+        self.body = _PFMDBBody(1, channels, num_blocks, distilled, window)
+        self.upsampler = make_upsampler(upsampler, channels, 1, scale)
+        self.receptive_radius = 2 + num_blocks * _pfmdb_radius(window) + 2
+
+    def forward(self, x: torch.Tensor, scale: float | None = None,
+                out_size: tuple[int, int] | None = None,
+                shift: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
+        f, _ = self.body(x)
+        return self.upsampler(f, self.scale if scale is None else scale, out_size, shift)
+
+
+class RMISR_VP(nn.Module):
+    """RMISR visual-perception model (Fig. 2): SR branch + Laplacian-gradient branch."""
+
+    def __init__(self, scale: int | None = 4, num_blocks: int = 6, lap_blocks: int = 3,
+                 channels: int = 64, distilled: int = 16, up_channels: int = 8,
+                 upsampler: str = "subpixel", window: int | None = 15) -> None:
+        super().__init__()
+        if num_blocks != 2 * lap_blocks:
+            raise ValueError("the Laplacian branch's k-th PFMDB takes SR PFMDB 2k: "
+                             "num_blocks must be 2·lap_blocks")
+        self.scale = scale
+        self.upsampler_kind = upsampler
+        self.sr_body = _PFMDBBody(1, channels, num_blocks, distilled, window)
+        self.sr_up = make_upsampler(upsampler, channels, up_channels, scale)
+        self.lap_head = conv(1, channels, 3)
+        self.lap_merge = nn.ModuleList(conv(2 * channels, channels, 1) for _ in range(lap_blocks))
+        self.lap_blocks = nn.ModuleList(
+            PFMDB(channels, distilled, window=window) for _ in range(lap_blocks))
+        self.lap_tail = conv(channels, channels, 3)
+        self.lap_up = make_upsampler(upsampler, channels, up_channels, scale)
+        self.lap_out = nn.Sequential(activation(), conv(up_channels, 1, 3))
+        self.reduce = nn.Sequential(conv(2 * up_channels, up_channels, 1), activation())
+        self.sr_out = conv(up_channels, 1, 3)
+        self.receptive_radius = 2 + num_blocks * _pfmdb_radius(window) + 4
+
+    def forward(self, x: torch.Tensor, scale: float | None = None,
+                out_size: tuple[int, int] | None = None,
+                shift: tuple[float, float] = (0.0, 0.0)) -> tuple[torch.Tensor, torch.Tensor]:
+        s = self.scale if scale is None else scale
+        sr_feat, block_outs = self.sr_body(x)
+        lap_head = self.lap_head(laplacian(x))
+        f = lap_head
+        for k, (merge, block) in enumerate(zip(self.lap_merge, self.lap_blocks)):
+            f = block(merge(torch.cat([f, block_outs[2 * k + 1]], dim=1)))
+        lap_feat = self.lap_tail(f) + lap_head
+        up_sr = self.sr_up(sr_feat, s, out_size, shift)
+        up_lap = self.lap_up(lap_feat, s, out_size, shift)
+        lap_pred = self.lap_out(up_lap)
+        sr = self.sr_out(self.reduce(torch.cat([up_sr, up_lap], dim=1)))
+        return sr, lap_pred
