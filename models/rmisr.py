@@ -83,7 +83,8 @@ class RMISR_BL(nn.Module):
         self.upsampler_kind = upsampler
         self.body = _PFMDBBody(1, channels, num_blocks, distilled, window)
         self.upsampler = make_upsampler(upsampler, channels, 1, scale)
-        self.receptive_radius = 2 + num_blocks * _pfmdb_radius(window) + 2
+        self.receptive_radius = 2 + num_blocks * _pfmdb_radius(window) + 2  # LR pixels
+        self.hr_radius = 0  # nothing after the upsampler
 
     def forward(self, x: torch.Tensor, scale: float | None = None,
                 out_size: tuple[int, int] | None = None,
@@ -115,7 +116,8 @@ class RMISR_VP(nn.Module):
         self.lap_out = nn.Sequential(activation(), conv(up_channels, 1, 3))
         self.reduce = nn.Sequential(conv(2 * up_channels, up_channels, 1), activation())
         self.sr_out = conv(up_channels, 1, 3)
-        self.receptive_radius = 2 + num_blocks * _pfmdb_radius(window) + 4
+        self.receptive_radius = 2 + num_blocks * _pfmdb_radius(window) + 4  # LR pixels
+        self.hr_radius = 1  # the conv3×3 after the fusion (HR pixels)
 
     def forward(self, x: torch.Tensor, scale: float | None = None,
                 out_size: tuple[int, int] | None = None,

@@ -26,7 +26,8 @@ class SRCNN(nn.Module):
             nn.Conv2d(c1, c2, k2, padding=k2 // 2, padding_mode="replicate"), nn.ReLU(inplace=True),
             nn.Conv2d(c2, 1, k3, padding=k3 // 2, padding_mode="replicate"),
         )
-        self.receptive_radius = (k1 // 2 + k2 // 2 + k3 // 2)
+        self.hr_radius = k1 // 2 + k2 // 2 + k3 // 2  # all of it at HR resolution
+        self.receptive_radius = 2  # the bicubic input, in LR pixels
         self.scale = None
         self.upsampler_kind = "bicubic-input"
 

@@ -1,0 +1,326 @@
+"""The inference API (SPEC §3): ``SuperResolver(device="auto").upscale(image, scale, method, ...)``.
+
+Pipeline for one call:
+
+1. validate the input (2-D or H×W×3, finite, at least 1×1) and the scale ([1.1, 5]);
+2. colour images go through Y (network) + CbCr (bicubic): a linear full-range BT.601 YCbCr
+   transform, valid for any intensity range, then back to RGB;
+3. **Bicubic** is the MATLAB-compatible resize in original units. **Networks** see the image
+   normalised to [0, 1] by the chosen mode — ``"range"`` (the image's min–max, or ``value_range``),
+   ``"percentile"`` (0.5–99.5th percentiles) or ``"window"`` (the display window ``window=(c, w)``).
+   Values outside [0, 1] are clipped for the network and the clipped part is restored by adding its
+   bicubic upscale ("clipping restored"), so no intensity is lost; then de-normalised;
+4. the network runs in overlapping tiles (LR tiles of ``tile`` px, overlap ≥ the network's receptive
+   radius) whose stitched result equals the untiled one; ``progress(done, total)`` is called after
+   every tile and ``cancel()`` before every tile (True → :class:`UpscaleCancelled`);
+5. returns float32 of shape ``(round(H·s), round(W·s))`` (halves up), same channel count, same units.
+
+With ``return_info=True`` it returns ``(array, UpscaleInfo)`` naming the method, scale, the device
+actually used, the weights file and sha256, seconds and the normalisation mode.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .forward import network_forward
+from .geometry import check_scale, output_size, round_half_up
+from .registry import (METHODS, WEIGHTS_DIR, Manifest, NoWeightsError, WeightsRecord,
+                       load_model)
+from .resize import imresize
+
+NORMALIZATION_MODES = ("range", "percentile", "window")
+#: Default normalisation: chosen by ``python -m models.medical_eval`` (README, "Medical intensities").
+DEFAULT_NORMALIZATION = "percentile"
+#: LR images up to this many pixels run untiled when ``tile=0`` (auto).
+AUTO_TILE_PIXELS = 512 * 512
+AUTO_TILE = 256
+
+
+class InvalidImageError(ValueError):
+    """The input array cannot be super-resolved (wrong shape, empty, NaN/inf)."""
+
+
+class UpscaleCancelled(RuntimeError):
+    """``cancel()`` returned True; no result was produced."""
+
+
+class DeviceUnavailableError(RuntimeError):
+    """An explicitly requested device (e.g. CUDA) is not available."""
+
+
+@dataclass
+class UpscaleInfo:
+    method: str
+    scale: float
+    device: str
+    weights_file: str | None
+    weights_sha256: str | None
+    seconds: float
+    normalization: str | None
+    tiles: int = 1
+    input_shape: tuple[int, ...] = ()
+    output_shape: tuple[int, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """'auto' → CUDA when available else CPU; 'cuda' without CUDA raises DeviceUnavailableError."""
+    d = str(device).lower()
+    if d == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if d.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceUnavailableError("CUDA was requested but no CUDA device is available; "
+                                         "use device='cpu' or 'auto'")
+        return torch.device(d)
+    if d == "cpu":
+        return torch.device("cpu")
+    raise DeviceUnavailableError(f"unknown device {device!r} (expected 'auto', 'cpu' or 'cuda')")
+
+
+# --- colour -----------------------------------------------------------------------------------
+_RGB2YCC = np.array([[0.299, 0.587, 0.114],
+                     [-0.168736, -0.331264, 0.5],
+                     [0.5, -0.418688, -0.081312]])
+_YCC2RGB = np.linalg.inv(_RGB2YCC)
+
+
+def rgb_to_ycc(rgb: np.ndarray) -> np.ndarray:
+    """Linear full-range BT.601 Y, Cb, Cr (no offsets: valid for any intensity range)."""
+    return rgb @ _RGB2YCC.T
+
+
+def ycc_to_rgb(ycc: np.ndarray) -> np.ndarray:
+    return ycc @ _YCC2RGB.T
+
+
+# --- normalisation ----------------------------------------------------------------------------
+def normalization_bounds(image: np.ndarray, mode: str, window: tuple[float, float] | None = None,
+                         value_range: tuple[float, float] | None = None) -> tuple[float, float]:
+    """(lo, hi) that map to 0 and 1 for the network."""
+    if mode == "range":
+        if value_range is not None:
+            return float(value_range[0]), float(value_range[1])
+        return float(image.min()), float(image.max())
+    if mode == "percentile":
+        lo, hi = np.percentile(image, [0.5, 99.5])
+        return float(lo), float(hi)
+    if mode == "window":
+        if window is None:
+            raise ValueError("normalization='window' needs window=(center, width)")
+        c, w = float(window[0]), float(window[1])
+        return c - w / 2.0, c + w / 2.0
+    raise ValueError(f"unknown normalization {mode!r}; expected one of {NORMALIZATION_MODES}")
+
+
+# --- tiling -----------------------------------------------------------------------------------
+def _edges(n: int, tile: int) -> list[int]:
+    if tile <= 0 or tile >= n:
+        return [0, n]
+    k = math.ceil(n / tile)
+    return [round(i * n / k) for i in range(k)] + [n]
+
+
+def _owned(edges: list[int], scale: float, n_out: int) -> list[int]:
+    """HR edges owned by each LR tile: HR row i belongs to the tile containing round(i·…)."""
+    out = [0] + [min(round_half_up(e * scale), n_out) for e in edges[1:-1]] + [n_out]
+    return out
+
+
+class SuperResolver:
+    """Super-resolve medical and natural images with Bicubic, SRCNN, RMISR-BL or RMISR-VP."""
+
+    def __init__(self, device: str = "auto", weights_dir: str | Path = WEIGHTS_DIR) -> None:
+        self.device = resolve_device(device)
+        self.weights_dir = Path(weights_dir)
+        self.manifest = Manifest(self.weights_dir)
+        self._models: dict[str, torch.nn.Module] = {}
+        self._lock = threading.Lock()
+
+    # -- what exists ---------------------------------------------------------------------------
+    @staticmethod
+    def methods() -> list[str]:
+        """Method names in display order."""
+        return list(METHODS)
+
+    def available(self, method: str, scale: float) -> bool:
+        """True when ``method`` can run at ``scale`` (bicubic always can)."""
+        return self.manifest.available(method, float(scale))
+
+    def weights_record(self, method: str, scale: float) -> WeightsRecord | None:
+        """The manifest record serving (method, scale), None for bicubic."""
+        if method == "bicubic":
+            return None
+        return self.manifest.resolve(method, float(scale))
+
+    def _model(self, record: WeightsRecord) -> torch.nn.Module:
+        with self._lock:
+            if record.file not in self._models:
+                model = load_model(record, self.weights_dir, self.device)
+                if self.device.type == "cpu":
+                    model = model.to(memory_format=torch.channels_last)
+                self._models[record.file] = model
+            return self._models[record.file]
+
+    # -- the API -------------------------------------------------------------------------------
+    def upscale(self, image: np.ndarray, scale: float, method: str = "bicubic",
+                progress: Callable[[int, int], None] | None = None,
+                cancel: Callable[[], bool] | None = None, *, tile: int = 0,
+                overlap: int | None = None, normalization: str = "auto",
+                window: tuple[float, float] | None = None,
+                value_range: tuple[float, float] | None = None,
+                return_info: bool = False) -> np.ndarray | tuple[np.ndarray, UpscaleInfo]:
+        """Super-resolve ``image`` by ``scale`` with ``method`` (see module docstring).
+
+        Args:
+            image: 2-D or H×W×3 array of any dtype and intensity range.
+            scale: magnification in [1.1, 5].
+            method: 'bicubic', 'srcnn', 'rmisr-bl' or 'rmisr-vp'.
+            progress: called as ``progress(done, total)`` after each tile.
+            cancel: polled before each tile; returning True raises :class:`UpscaleCancelled`.
+            tile: LR tile size in pixels; 0 = automatic (untiled up to 512×512).
+            overlap: LR overlap between tiles; default = the network's receptive radius + 2.
+            normalization: 'auto' (the measured default), 'range', 'percentile' or 'window'.
+            window: display window (center, width) for ``normalization='window'``.
+            value_range: (lo, hi) for ``normalization='range'`` (default: the image's min–max).
+            return_info: also return an :class:`UpscaleInfo`.
+        """
+        t0 = time.perf_counter()
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
+        s = check_scale(scale)
+        arr = self._validate(image)
+        record = self.weights_record(method, s)  # NoWeightsError before any work
+        mode = None if method == "bicubic" else (
+            DEFAULT_NORMALIZATION if normalization == "auto" else normalization)
+        if mode is not None and mode not in NORMALIZATION_MODES:
+            raise ValueError(f"unknown normalization {normalization!r}")
+        if mode == "window" and window is None:
+            mode = "percentile"
+        colour = arr.ndim == 3
+        h, w = arr.shape[:2]
+        oh, ow = output_size(h, w, s)
+        info = UpscaleInfo(method, s, self.device.type if record else "cpu",
+                           record.file if record else None, record.sha256 if record else None,
+                           0.0, mode, 1, tuple(image.shape), (oh, ow) + ((3,) if colour else ()))
+        if colour:
+            ycc = rgb_to_ycc(arr)
+            y = ycc[..., 0]
+            chroma = imresize(ycc[..., 1:], s, output_shape=(oh, ow))
+        else:
+            y = arr
+        if record is None:
+            if cancel is not None and cancel():
+                raise UpscaleCancelled("cancelled")
+            y_sr = imresize(y, s, output_shape=(oh, ow))
+            if progress is not None:
+                progress(1, 1)
+        else:
+            y_sr = self._network(y, s, record, mode, window, value_range, tile, overlap,
+                                 progress, cancel, info)
+        out = ycc_to_rgb(np.concatenate([y_sr[..., None], chroma], axis=-1)) if colour else y_sr
+        out = out.astype(np.float32)
+        info.seconds = time.perf_counter() - t0
+        return (out, info) if return_info else out
+
+    @staticmethod
+    def _validate(image: np.ndarray) -> np.ndarray:
+        arr = np.asarray(image)
+        if arr.ndim == 3 and arr.shape[2] == 1:
+            arr = arr[..., 0]
+        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
+            raise InvalidImageError(f"expected a 2-D or H×W×3 image, got shape {arr.shape}")
+        if arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise InvalidImageError(f"the image is empty (shape {arr.shape})")
+        if arr.dtype.kind not in "uifb":
+            raise InvalidImageError(f"unsupported pixel type {arr.dtype}")
+        arr = arr.astype(np.float64)
+        if not np.isfinite(arr).all():
+            bad = int((~np.isfinite(arr)).sum())
+            raise InvalidImageError(f"the image has {bad} NaN or infinite pixel(s)")
+        return arr
+
+    def _network(self, y: np.ndarray, s: float, record: WeightsRecord, mode: str,
+                 window: tuple[float, float] | None, value_range: tuple[float, float] | None,
+                 tile: int, overlap: int | None, progress: Callable[[int, int], None] | None,
+                 cancel: Callable[[], bool] | None, info: UpscaleInfo) -> np.ndarray:
+        h, w = y.shape
+        oh, ow = output_size(h, w, s)
+        lo, hi = normalization_bounds(y, mode, window, value_range)
+        if not hi > lo:  # flat image: nothing for a network to add
+            info.notes.append("flat image: bicubic used")
+            if progress is not None:
+                progress(1, 1)
+            return imresize(y, s, output_shape=(oh, ow))
+        x = (y - lo) / (hi - lo)
+        xc = np.clip(x, 0.0, 1.0)
+        outside = x - xc
+        model = self._model(record)
+        if tile <= 0:
+            tile = 0 if h * w <= AUTO_TILE_PIXELS else AUTO_TILE
+        hr_margin = int(getattr(model, "hr_radius", 0)) + 1
+        radius = int(getattr(model, "receptive_radius", 16)) + int(math.ceil(hr_margin / s))
+        ov = radius + 2 if overlap is None else int(overlap)
+        while True:
+            try:
+                out = self._tiled(model, xc, s, tile, ov, hr_margin, progress, cancel, info)
+                break
+            except torch.cuda.OutOfMemoryError:
+                torch.cuda.empty_cache()
+                tile = max(64, (tile or max(h, w)) // 2)
+                info.notes.append(f"GPU out of memory: retried with {tile} px tiles")
+                if tile == 64 and info.notes.count(info.notes[-1]) > 1:
+                    raise
+        if np.any(outside):
+            out = out + imresize(outside, s, output_shape=(oh, ow))
+        return out * (hi - lo) + lo
+
+    def _tiled(self, model: torch.nn.Module, x: np.ndarray, s: float, tile: int, overlap: int,
+               hr_margin: int, progress: Callable[[int, int], None] | None, cancel: Callable[[], bool] | None,
+               info: UpscaleInfo) -> np.ndarray:
+        h, w = x.shape
+        oh, ow = output_size(h, w, s)
+        ey, ex = _edges(h, tile), _edges(w, tile)
+        hy, hx = _owned(ey, s, oh), _owned(ex, s, ow)
+        total = (len(ey) - 1) * (len(ex) - 1)
+        info.tiles = total
+        out = np.empty((oh, ow), dtype=np.float64)
+        done = 0
+        cl = self.device.type == "cpu"
+        with torch.inference_mode():
+            for a in range(len(ey) - 1):
+                for b in range(len(ex) - 1):
+                    if cancel is not None and cancel():
+                        raise UpscaleCancelled("cancelled by the user")
+                    i0, i1, j0, j1 = hy[a], hy[a + 1], hx[b], hx[b + 1]
+                    if i1 <= i0 or j1 <= j0:
+                        done += 1
+                        continue
+                    p0 = max(0, ey[a] - overlap)
+                    p1 = min(h, ey[a + 1] + overlap)
+                    q0 = max(0, ex[b] - overlap)
+                    q1 = min(w, ex[b + 1] + overlap)
+                    t = torch.from_numpy(np.ascontiguousarray(x[p0:p1, q0:q1], np.float32))
+                    t = t[None, None].to(self.device)
+                    if cl:
+                        t = t.contiguous(memory_format=torch.channels_last)
+                    # HR window with a margin for the layers after the upsampler, clipped to the
+                    # image (where the untiled run pads too), computed then cropped to [i0, i1)
+                    e0, e1 = max(0, i0 - hr_margin), min(oh, i1 + hr_margin)
+                    f0, f1 = max(0, j0 - hr_margin), min(ow, j1 + hr_margin)
+                    shift = (e0 - p0 * s, f0 - q0 * s)
+                    res = network_forward(model, t, s, (e1 - e0, f1 - f0), shift)
+                    res = res[0, 0, i0 - e0:i1 - e0, j0 - f0:j1 - f0]
+                    out[i0:i1, j0:j1] = res.float().cpu().numpy()
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+        return out
