@@ -25,6 +25,7 @@ import math
 import os
 import platform
 import random
+import signal
 import sys
 import time
 from pathlib import Path
@@ -55,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--scale-range", type=float, nargs=2, metavar=("MIN", "MAX"),
                    help="train over scales in [MIN, MAX] in 0.1 steps (meta models, SRCNN)")
     p.add_argument("--upsampler", choices=["subpixel", "meta"], default=None)
+    p.add_argument("--arch-args", default="{}",
+                   help='extra architecture arguments as JSON, e.g. \'{"channels": 32}\'')
     p.add_argument("--data", nargs="+", required=True, help="folders of HR training images")
     p.add_argument("--val", default=None, help="folder for validation PSNR (e.g. Set5)")
     p.add_argument("--val-scales", type=float, nargs="+", default=None)
@@ -87,11 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _arch_args(args: argparse.Namespace) -> dict[str, Any]:
+    extra = json.loads(args.arch_args)
     if args.arch == "srcnn":
-        return {}
+        return extra
     up = args.upsampler or ("meta" if args.scale_range else "subpixel")
+    if up == "subpixel" and (args.scale is None or float(args.scale) not in (2.0, 3.0, 4.0)):
+        raise SystemExit("a sub-pixel model needs --scale 2, 3 or 4 (use --upsampler meta "
+                         "--scale-range for other scales)")
     scale = None if up == "meta" else int(args.scale)
-    return {"scale": scale, "upsampler": up}
+    return {"scale": scale, "upsampler": up, **extra}
 
 
 def _resolve_device(name: str) -> torch.device:
@@ -233,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     log = csv.writer(log_file) if log_file else None
     if log and new_log:
         log.writerow(["step", "loss", "lr", "val_scale", "val_psnr", "train_seconds", "time"])
+        log_file.flush()
 
     def export(val: dict[float, float]) -> None:
         if not args.export or rank != 0:
@@ -257,6 +265,14 @@ def main(argv: list[str] | None = None) -> int:
             })
         export_weights(model, record, args.weights_dir)
         print(f"exported {args.export} (val {val})")
+
+    stop = {"requested": False}
+
+    def _request_stop(signum: int, frame: Any) -> None:  # save the resume state, then exit
+        stop["requested"] = True
+    if rank == 0:
+        signal.signal(signal.SIGTERM, _request_stop)
+        signal.signal(signal.SIGINT, _request_stop)
 
     last_ckpt = time.time()
     pbar = tqdm(total=args.iters, initial=step, disable=rank != 0, dynamic_ncols=True)
@@ -311,11 +327,16 @@ def main(argv: list[str] | None = None) -> int:
         elif rank == 0 and step % 100 == 0:
             log.writerow([step, f"{loss_ema:.6f}", f"{lr_now:.3g}", "", "", f"{train_seconds:.0f}",
                           _dt.datetime.now().isoformat(timespec="seconds")])
-        if rank == 0 and (time.time() - last_ckpt > args.ckpt_minutes * 60 or step == args.iters):
+            log_file.flush()
+        if rank == 0 and (time.time() - last_ckpt > args.ckpt_minutes * 60 or step == args.iters
+                          or stop["requested"]):
             save_state(state_path if not args.resume_from else out_dir / "state.safetensors",
                        model, opt, step, {"best_val": best, "train_seconds": train_seconds,
                                           "arch_args": arch_args})
             last_ckpt = time.time()
+            if stop["requested"]:
+                print(f"\nstopped at step {step}; resume state saved")
+                break
     pbar.close()
     if log_file:
         log_file.close()

@@ -1,0 +1,165 @@
+"""``rmisr-eval`` / ``python -m models.evaluate`` — the benchmark table (SPEC §5).
+
+For every method and scale that has weights (plus bicubic), on Set5, Set14, BSD100_Y and
+Urban100_Y under the protocol of :mod:`models.benchmark`: PSNR / SSIM on Y, the Laplacian-L1 edge
+fidelity, parameters, multiply-adds (256×256 LR) and CPU (or GPU) seconds per 512×512 LR image.
+Fixed scales 2, 3, 4; fractional 2.5, 3.5, 4.5 for methods served by a scale-range (meta) model.
+Networks run through the product's own :class:`models.SuperResolver` (tiles included), with the
+8-bit LR normalised by the fixed range 0–255. Writes ``OUT/benchmark.md`` and ``OUT/benchmark.csv``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as _dt
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .benchmark import evaluate_folder
+from .geometry import output_size
+from .inference import SuperResolver
+from .registry import METHODS, WEIGHTS_DIR, NoWeightsError
+from .summary import count_macs, count_params
+from .registry import create_model
+from .forward import network_forward
+
+DEFAULT_SETS = ("Set5", "Set14", "BSD100_Y", "Urban100_Y")
+FIXED_SCALES = (2.0, 3.0, 4.0)
+FRACTIONAL_SCALES = (2.5, 3.5, 4.5)
+
+
+def _default_data() -> Path:
+    return Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmark"
+
+
+def plan(resolver: SuperResolver, methods: list[str], scales: list[float] | None
+         ) -> list[tuple[str, float]]:
+    """(method, scale) rows: integer scales everywhere available, fractional ones for meta."""
+    out = []
+    for m in methods:
+        for s in (scales or list(FIXED_SCALES) + list(FRACTIONAL_SCALES)):
+            if not resolver.available(m, s):
+                continue
+            if m == "bicubic" or scales:
+                out.append((m, s))
+                continue
+            rec = resolver.weights_record(m, s)
+            if float(s).is_integer() or rec.scale_range is not None:
+                out.append((m, s))
+    return sorted(out, key=lambda r: (r[1], list(METHODS).index(r[0])))
+
+
+def seconds_per_512(resolver: SuperResolver, method: str, scale: float, repeats: int = 1) -> float:
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (512, 512)).astype(np.float32)
+    resolver.upscale(img[:64, :64], scale, method, normalization="range", value_range=(0, 255))
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        resolver.upscale(img, scale, method, normalization="range", value_range=(0, 255))
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def complexity(resolver: SuperResolver, method: str, scale: float) -> tuple[int, int]:
+    if method == "bicubic":
+        return 0, 0
+    rec = resolver.weights_record(method, scale)
+    model = create_model(rec.arch, **rec.arch_args).to("meta").eval()
+    x = torch.zeros(1, 1, 256, 256, device="meta")
+    if rec.arch == "srcnn":
+        macs = count_macs(model, torch.zeros(1, 1, *output_size(256, 256, scale), device="meta"))
+    else:
+        macs = count_macs(lambda: network_forward(model, x, scale))
+    return count_params(model), macs
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="rmisr-eval", description=__doc__.split("\n")[0])
+    p.add_argument("--data", default=str(_default_data()), help="folder holding the benchmark sets")
+    p.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS))
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--scales", type=float, nargs="+", default=None)
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
+    p.add_argument("--out", default="results", help="folder for benchmark.md / benchmark.csv")
+    p.add_argument("--no-timing", action="store_true", help="skip the 512×512 timing")
+    args = p.parse_args(argv)
+
+    resolver = SuperResolver(args.device, args.weights_dir)
+    rows = plan(resolver, args.methods, args.scales)
+    data = Path(args.data)
+    for s in args.sets:
+        if not (data / s).is_dir():
+            print(f"rmisr-eval: error: benchmark set {data / s} not found", file=sys.stderr)
+            return 2
+    results = []
+    for method, scale in rows:
+        rec = resolver.weights_record(method, scale)
+
+        def up(lr: np.ndarray, s: float, m: str = method) -> np.ndarray:
+            return resolver.upscale(lr, s, m, normalization="range", value_range=(0, 255))
+        per_set = {}
+        for set_name in args.sets:
+            t = time.perf_counter()
+            per_set[set_name] = evaluate_folder(up, data / set_name, scale)
+            print(f"{METHODS[method].label:>9} ×{scale:g} {set_name:<11} "
+                  f"{per_set[set_name].psnr:6.2f} dB / {per_set[set_name].ssim:.4f}  "
+                  f"({time.perf_counter() - t:.0f} s)", flush=True)
+        params, macs = complexity(resolver, method, scale)
+        secs = None if args.no_timing else seconds_per_512(resolver, method, scale)
+        results.append({"method": METHODS[method].label, "scale": scale, "params": params,
+                        "macs_g": macs / 1e9, "weights": rec.file if rec else "",
+                        "iterations": (rec.training.get("iterations") if rec else None),
+                        "seconds_512": secs, "sets": per_set})
+    device = resolver.device.type
+    hw = (torch.cuda.get_device_name(0) if device == "cuda"
+          else f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+               f"{torch.get_num_threads()} threads")
+    header = (f"Benchmark (Y channel, shave ⌈s⌉, MATLAB bicubic degradation), "
+              f"{_dt.date.today().isoformat()}, {device.upper()}: {hw}, torch {torch.__version__}")
+    md = [header, ""]
+    cols = " | ".join(f"{s} PSNR/SSIM" for s in args.sets)
+    md.append(f"| Method | Scale | Params | Mult-adds (G) | {cols} | s / 512² LR ({device}) |")
+    md.append("|---|---|---:|---:|" + "---|" * len(args.sets) + "---:|")
+    for r in results:
+        cells = " | ".join(f"{r['sets'][s].psnr:.2f} / {r['sets'][s].ssim:.4f}" for s in args.sets)
+        secs = "—" if r["seconds_512"] is None else f"{r['seconds_512']:.2f}"
+        params = "—" if not r["params"] else f"{r['params'] / 1e6:.3f} M"
+        macs = "—" if not r["macs_g"] else f"{r['macs_g']:.1f}"
+        md.append(f"| {r['method']} | ×{r['scale']:g} | {params} | {macs} | {cells} | {secs} |")
+    md += ["", "Edge fidelity: mean |Lap(SR) − Lap(HR)| (8-bit units, lower is sharper-and-true)", ""]
+    md.append("| Method | Scale | " + " | ".join(args.sets) + " |")
+    md.append("|---|---|" + "---:|" * len(args.sets))
+    for r in results:
+        md.append(f"| {r['method']} | ×{r['scale']:g} | "
+                  + " | ".join(f"{r['sets'][s].lap_l1:.3f}" for s in args.sets) + " |")
+    text = "\n".join(md) + "\n"
+    print()
+    print(text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "benchmark.md").write_text(text, encoding="utf-8")
+    with open(out / "benchmark.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["method", "scale", "params", "macs_g", "weights", "iterations", "set", "psnr",
+                    "ssim", "lap_l1", "seconds_512", "device"])
+        for r in results:
+            for s in args.sets:
+                sc = r["sets"][s]
+                w.writerow([r["method"], r["scale"], r["params"], f"{r['macs_g']:.3f}",
+                            r["weights"], r["iterations"], s, f"{sc.psnr:.4f}", f"{sc.ssim:.5f}",
+                            f"{sc.lap_l1:.4f}", "" if r["seconds_512"] is None
+                            else f"{r['seconds_512']:.3f}", device])
+    print(f"wrote {out / 'benchmark.md'} and {out / 'benchmark.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Helpers for engine tests: a temporary weights folder with randomly initialised networks.
+
+These weights are NOT trained and never leave the test's temporary folder; they exercise the
+registry, loading, tiling and shapes with the real architectures.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from models.registry import WeightsRecord, create_model, export_weights
+
+SMALL_ARGS = {"channels": 16, "distilled": 8}
+
+
+def make_weights_dir(root: Path, small: bool = True) -> Path:
+    """Write untrained weights for every method into ``root`` and return it."""
+    torch.manual_seed(0)
+    kw = SMALL_ARGS if small else {}
+    specs = [
+        ("srcnn_any.safetensors", "srcnn", "srcnn", {}, None, [1.1, 5.0]),
+        ("bl_x2.safetensors", "rmisr-bl", "rmisr_bl", {"scale": 2, **kw}, [2], None),
+        ("bl_meta.safetensors", "rmisr-bl", "rmisr_bl", {"scale": None, "upsampler": "meta", **kw},
+         None, [1.1, 5.0]),
+        ("vp_meta.safetensors", "rmisr-vp", "rmisr_vp", {"scale": None, "upsampler": "meta", **kw},
+         None, [1.1, 5.0]),
+    ]
+    for file, method, arch, args, scales, rng in specs:
+        model = create_model(arch, **args)
+        rec = WeightsRecord(file=file, method=method, arch=arch, arch_args=args,
+                            scales=scales or [], scale_range=rng,
+                            training={"note": "untrained, test only"})
+        export_weights(model, rec, root)
+    return root

@@ -1,0 +1,125 @@
+"""Blocks and networks named after the paper: shapes, parameter counts, gradients."""
+import math
+
+import pytest
+import torch
+
+from models.blocks import PYB, SRB, PyConv3
+from models.icca import ICCA, icca_statistic
+from models.laplacian import laplacian, laplacian_np, laplacian_xy
+from models.pfmdb import PFMDB
+from models.registry import ARCH_REGISTRY, create_model
+from models.rmisr import RMISR_BL, RMISR_VP
+from models.upsamplers import MetaUpsampler
+
+
+def n_params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_pyconv3_has_the_papers_31104_weights():
+    weights = sum(p.numel() for n, p in PyConv3(64).named_parameters() if n.endswith("weight"))
+    assert weights == 31_104
+
+
+def test_rmisr_bl_x4_parameter_budget():
+    assert 0.80e6 <= n_params(RMISR_BL(scale=4)) <= 1.00e6
+
+
+def test_rmisr_vp_has_six_sr_and_three_laplacian_blocks():
+    vp = RMISR_VP(scale=4)
+    assert len(vp.sr_body.blocks) == 6 and len(vp.lap_blocks) == 3
+
+
+@pytest.mark.parametrize("block", [SRB(8), PYB(64, 16), PFMDB(64, 16)])
+def test_blocks_keep_spatial_size(block):
+    x = torch.randn(2, 64 if not isinstance(block, SRB) else 8, 11, 13)
+    assert block(x).shape[-2:] == (11, 13)
+
+
+@pytest.mark.parametrize("window", [15, None])
+def test_icca_is_finite_with_gradients_for_zeros_and_negatives(window):
+    icca = ICCA(8, 4, window=window)
+    for x in (torch.zeros(1, 8, 9, 7), -torch.rand(1, 8, 9, 7) * 50, torch.randn(2, 8, 1, 1)):
+        x = x.clone().requires_grad_(True)
+        y = icca(x)
+        y.square().sum().backward()
+        assert torch.isfinite(y).all() and torch.isfinite(x.grad).all()
+        assert icca.excite[0].weight.grad is not None
+
+
+def test_icca_local_entropy_matches_a_direct_computation():
+    x = torch.randn(1, 2, 20, 17) * 3
+    s = icca_statistic(x, 15)
+    i, j, r = 10, 5, 7
+    win = x[:, :, i - r:i + r + 1, max(0, j - r):j + r + 1].reshape(1, 2, -1)
+    p = torch.softmax(win, -1)
+    ent = -(p * p.log()).sum(-1) / math.log(win.shape[-1])
+    ref = ent + win.std(-1, unbiased=False) + win.mean(-1)
+    assert torch.allclose(ref, s[:, :, i, j], atol=1e-4)
+
+
+def test_icca_entropy_is_one_for_a_flat_map_and_low_for_a_peak():
+    flat = icca_statistic(torch.zeros(1, 1, 8, 8), None)
+    assert flat.item() == pytest.approx(1.0, abs=1e-5)  # entropy 1, std 0, mean 0
+    peak = torch.zeros(1, 1, 8, 8)
+    peak[..., 3, 3] = 40.0
+    ent = icca_statistic(peak, None) - peak.std(unbiased=False) - peak.mean()
+    assert ent.item() < 0.01
+
+
+def test_meta_upsampler_passes_gradients_to_features_and_mlp():
+    up = MetaUpsampler(8, 1)
+    x = torch.randn(1, 8, 6, 5, requires_grad=True)
+    up(x, 2.5).sum().backward()
+    assert x.grad.abs().sum() > 0
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in up.mlp.parameters())
+
+
+def test_meta_upsampler_runs_the_mlp_once_per_distinct_offset():
+    up = MetaUpsampler(4, 1)
+    up(torch.randn(1, 4, 40, 40), 2.5)
+    assert up.last_distinct_offsets == 25  # 5 offsets per axis for 5/2
+    up(torch.randn(1, 4, 40, 40), 4.0)
+    assert up.last_distinct_offsets == 16
+
+
+@pytest.mark.parametrize("scale", [2.5, 4.3])
+def test_meta_upsampler_both_paths_agree_and_match_eq_17(scale):
+    up = MetaUpsampler(6, 2)
+    x = torch.randn(1, 6, 9, 8)
+    y = up(x, scale)
+    up.max_stacked_pairs = 0
+    assert torch.allclose(y, up(x, scale), atol=1e-5)
+    i, j = 5, 7
+    sy, sx = (i + 0.5) / scale - 0.5, (j + 0.5) / scale - 0.5
+    by, bx = math.floor(sy), math.floor(sx)
+    w = up.mlp(torch.tensor([[sy - by, sx - bx, 1 / scale]])).reshape(2, 6, 3, 3)
+    xp = torch.nn.functional.pad(x, (2, 2, 2, 2), mode="replicate")
+    patch = xp[:, :, by + 1:by + 4, bx + 1:bx + 4]
+    assert torch.allclose(torch.einsum("bckl,ockl->bo", patch, w), y[:, :, i, j], atol=1e-5)
+
+
+def test_laplacian_is_the_sum_of_eq_6_and_7_with_the_typo_fixed():
+    img = torch.rand(1, 1, 6, 7)
+    xy = laplacian_xy(img)
+    assert torch.allclose(laplacian(img), xy.sum(1, keepdim=True), atol=1e-6)
+    a = img[0, 0]
+    i, j = 3, 3
+    manual = a[i, j + 1] + a[i, j - 1] + a[i + 1, j] + a[i - 1, j] - 4 * a[i, j]
+    assert laplacian(img)[0, 0, i, j].item() == pytest.approx(manual.item(), abs=1e-6)
+    assert laplacian_np(a.numpy())[i, j] == pytest.approx(manual.item(), abs=1e-6)
+
+
+def test_every_registered_architecture_builds_and_runs():
+    assert set(ARCH_REGISTRY.keys()) == {"rmisr_bl", "rmisr_vp", "srcnn"}
+    x = torch.rand(1, 1, 7, 9)
+    assert create_model("srcnn")(torch.rand(1, 1, 14, 18)).shape == (1, 1, 14, 18)
+    assert create_model("rmisr_bl", scale=3, channels=16, distilled=8)(x).shape == (1, 1, 21, 27)
+    sr, lap = create_model("rmisr_vp", scale=2, channels=16, distilled=8)(x)
+    assert sr.shape == lap.shape == (1, 1, 14, 18)
+
+
+def test_registry_refuses_duplicate_names():
+    with pytest.raises(KeyError):
+        ARCH_REGISTRY.register("srcnn")(lambda: None)

@@ -1,0 +1,22 @@
+"""Contextual loss with the no-download patch extractor."""
+import torch
+
+from models.losses import ContextualLoss, PatchFeatures, contextual_similarity
+
+
+def test_cx_is_one_for_identical_feature_sets_and_lower_otherwise():
+    torch.manual_seed(0)
+    y = torch.randn(2, 49, 50)
+    assert torch.allclose(contextual_similarity(y, y), torch.ones(2), atol=1e-3)
+    assert (contextual_similarity(torch.randn(2, 49, 50), y) < 0.5).all()
+
+
+def test_contextual_loss_prefers_the_target_and_has_gradients():
+    torch.manual_seed(1)
+    target = torch.randn(1, 1, 24, 24)
+    loss = ContextualLoss(PatchFeatures(max_positions=200))
+    pred = torch.randn(1, 1, 24, 24, requires_grad=True)
+    l_rand = loss(pred, target)
+    l_rand.backward()
+    assert pred.grad is not None and torch.isfinite(pred.grad).all()
+    assert loss(target, target) < l_rand

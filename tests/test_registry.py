@@ -1,0 +1,71 @@
+"""Registry, manifest and weights integrity."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models.registry import (METHODS, Manifest, WeightsIntegrityError, WEIGHTS_DIR, load_model,
+                             sha256_file)
+
+from ._engine import make_weights_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_registry_lists_exactly_the_methods_the_app_offers():
+    assert list(METHODS) == ["bicubic", "srcnn", "rmisr-bl", "rmisr-vp"]
+    assert [m.label for m in METHODS.values()] == ["Bicubic", "SRCNN", "RMISR-BL", "RMISR-VP"]
+
+
+def test_tampered_weights_file_is_refused(tmp_path):
+    wd = make_weights_dir(tmp_path)
+    rec = Manifest(wd).resolve("rmisr-bl", 2)
+    load_model(rec, wd)  # intact: loads
+    path = wd / rec.file
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(WeightsIntegrityError, match="does not match its manifest"):
+        load_model(rec, wd)
+
+
+def test_missing_weights_file_is_refused(tmp_path):
+    wd = make_weights_dir(tmp_path)
+    rec = Manifest(wd).resolve("srcnn", 3)
+    (wd / rec.file).unlink()
+    with pytest.raises(WeightsIntegrityError, match="missing"):
+        load_model(rec, wd)
+
+
+def test_corrupt_manifest_is_a_clear_error(tmp_path):
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(WeightsIntegrityError, match="not a valid manifest"):
+        Manifest(tmp_path)
+
+
+def test_shipped_manifest_is_true():
+    """Every shipped file exists, matches its sha256 and parameter count, and is safetensors."""
+    man = Manifest(WEIGHTS_DIR)
+    for rec in man.records:
+        path = WEIGHTS_DIR / rec.file
+        assert path.suffix == ".safetensors"
+        assert sha256_file(path) == rec.sha256, rec.file
+        model = load_model(rec)
+        assert sum(p.numel() for p in model.parameters()) == rec.params
+        assert rec.training.get("iterations", 0) > 0
+    raw = json.loads((WEIGHTS_DIR / "manifest.json").read_text()) if man.records else {}
+    assert not raw or raw["format"] == 1
+
+
+def test_models_imports_without_pyqt():
+    code = ("import sys, importlib.abc\n"
+            "class Block(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name.split('.')[0] in ('PyQt5', 'PySide6', 'PyQt6'):\n"
+            "            raise ImportError('Qt is blocked in this test')\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "import models, models.inference, models.train, models.evaluate, models.summary\n"
+            "assert not any(m.startswith('PyQt') for m in sys.modules)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
