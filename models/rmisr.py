@@ -14,7 +14,8 @@ RMISR-VP (Fig. 2)
     the input of the branch's k-th PFMDB is fused with the SR branch's PFMDB 2k output (2, 4, 6)
     by **concatenation + 1×1** (the paper says "merge"; concatenation keeps both sources and costs
     little) → conv3×3 + branch head (long skip) → upsampler. Fusion happens **after upsampling**:
-    both branches upsample their LR features to ``up_channels`` HR feature maps; the Laplacian
+    both branches upsample their LR features to ``up_channels`` HR feature maps (the meta variant
+    first reduces the 64 LR maps to 16 by a 1×1 conv to keep its weight-prediction MLP small); the Laplacian
     features give (a) the predicted HR Laplacian through a conv3×3 and (b) are concatenated with
     the SR branch's upsampled features "before feature-map dimensionality reduction" (1×1,
     2·up → up, act) and a conv3×3 that reconstructs the SR image.
@@ -34,15 +35,35 @@ from .pfmdb import PFMDB
 from .upsamplers import MetaUpsampler, SubPixelUpsampler
 
 
-def make_upsampler(kind: str, in_channels: int, out_channels: int, scale: int | None) -> nn.Module:
-    """'subpixel' (needs an integer scale) or 'meta' (any scale in [1.1, 5])."""
+def make_upsampler(kind: str, in_channels: int, out_channels: int, scale: int | None,
+                   meta_reduce: int | None = None) -> nn.Module:
+    """'subpixel' (needs an integer scale) or 'meta' (any scale in [1.1, 5]).
+
+    ``meta_reduce``: a 1×1 convolution to this many maps before the meta upsampler, so that its
+    weight-prediction MLP (hidden → k²·C·out) stays small when ``out_channels`` > 1 (RMISR-VP).
+    """
     if kind == "subpixel":
         if scale is None:
             raise ValueError("a sub-pixel upsampler needs a fixed integer scale")
         return SubPixelUpsampler(in_channels, out_channels, scale)
     if kind == "meta":
+        if meta_reduce:
+            return _ReducedMeta(in_channels, meta_reduce, out_channels)
         return MetaUpsampler(in_channels, out_channels)
     raise ValueError(f"unknown upsampler {kind!r} (expected 'subpixel' or 'meta')")
+
+
+class _ReducedMeta(nn.Module):
+    """1×1 conv (C → r) followed by a meta upsampler (r → out)."""
+
+    def __init__(self, in_channels: int, reduced: int, out_channels: int) -> None:
+        super().__init__()
+        self.reduce = conv(in_channels, reduced, 1)
+        self.meta = MetaUpsampler(reduced, out_channels)
+
+    def forward(self, x: torch.Tensor, scale: float, out_size: tuple[int, int] | None = None,
+                shift: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
+        return self.meta(self.reduce(x), scale, out_size, shift)
 
 
 class _PFMDBBody(nn.Module):
@@ -106,13 +127,13 @@ class RMISR_VP(nn.Module):
         self.scale = scale
         self.upsampler_kind = upsampler
         self.sr_body = _PFMDBBody(1, channels, num_blocks, distilled, window)
-        self.sr_up = make_upsampler(upsampler, channels, up_channels, scale)
+        self.sr_up = make_upsampler(upsampler, channels, up_channels, scale, meta_reduce=16)
         self.lap_head = conv(1, channels, 3)
         self.lap_merge = nn.ModuleList(conv(2 * channels, channels, 1) for _ in range(lap_blocks))
         self.lap_blocks = nn.ModuleList(
             PFMDB(channels, distilled, window=window) for _ in range(lap_blocks))
         self.lap_tail = conv(channels, channels, 3)
-        self.lap_up = make_upsampler(upsampler, channels, up_channels, scale)
+        self.lap_up = make_upsampler(upsampler, channels, up_channels, scale, meta_reduce=16)
         self.lap_out = nn.Sequential(activation(), conv(up_channels, 1, 3))
         self.reduce = nn.Sequential(conv(2 * up_channels, up_channels, 1), activation())
         self.sr_out = conv(up_channels, 1, 3)

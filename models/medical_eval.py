@@ -1,0 +1,139 @@
+"""``python -m models.medical_eval`` — PSNR in original units on medical images (SPEC §5.3).
+
+Networks are trained on 8-bit natural images; CT (Hounsfield units) and MR (12-bit) reach them
+through a normalisation to [0, 1]. For each normalisation mode of :class:`models.SuperResolver` —
+``range`` (the image's min–max), ``percentile`` (0.5–99.5th, clipped part restored) and ``window``
+(the file's display window; DICOM only) — this measures, on
+
+* ``../shared/data/medical/mri_brain/val`` (25 × 16-bit T1 MR slices),
+* ``../shared/data/medical/ct`` (10 chest CT slices, HU),
+* pydicom's bundled ``CT_small.dcm`` and ``MR_small.dcm``,
+
+HR → MATLAB bicubic LR (float, no 8-bit rounding) → SR, PSNR with peak = the HR image's dynamic
+range after shaving ⌈s⌉ pixels. The mode with the best mean over the sets is the engine's default
+(``models.inference.DEFAULT_NORMALIZATION``); the README records the table.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .benchmark import list_images
+from .geometry import round_half_up
+from .inference import NORMALIZATION_MODES, SuperResolver
+from .metrics import psnr, shave
+from .registry import METHODS, WEIGHTS_DIR
+from .resize import imresize
+
+
+def _shared() -> Path:
+    return Path(__file__).resolve().parents[2] / "shared" / "data" / "medical"
+
+
+def _read_dicom(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:
+    import pydicom
+    from pydicom.pixels import apply_modality_lut
+    ds = pydicom.dcmread(str(path))
+    arr = apply_modality_lut(ds.pixel_array, ds).astype(np.float64)
+    window = None
+    if "WindowCenter" in ds and "WindowWidth" in ds:
+        c, w = ds.WindowCenter, ds.WindowWidth
+        c = float(c[0] if isinstance(c, pydicom.multival.MultiValue) else c)
+        w = float(w[0] if isinstance(w, pydicom.multival.MultiValue) else w)
+        window = (c, w)
+    return arr, window
+
+
+def load_sets(root: Path) -> dict[str, list[tuple[np.ndarray, tuple[float, float] | None]]]:
+    sets: dict[str, list] = {}
+    mri = root / "mri_brain" / "val"
+    if mri.is_dir():
+        sets["MRI brain val (16-bit PNG)"] = [
+            (np.asarray(Image.open(p), dtype=np.float64), None) for p in list_images(mri)]
+    ct = root / "ct"
+    if ct.is_dir():
+        sets["Chest CT (HU)"] = [_read_dicom(p) for p in sorted(ct.glob("*.dcm"))]
+    try:
+        from pydicom.data import get_testdata_file
+        small = []
+        for name in ("CT_small.dcm", "MR_small.dcm"):
+            f = get_testdata_file(name, download=False)
+            if f:
+                small.append(_read_dicom(Path(f)))
+        if small:
+            sets["pydicom CT_small + MR_small"] = small
+    except Exception:  # pydicom's data folder missing: skip that set
+        pass
+    return sets
+
+
+def evaluate(resolver: SuperResolver, images: list, method: str, scale: float, mode: str | None
+             ) -> float | None:
+    scores = []
+    for hr_full, window in images:
+        if mode == "window" and window is None:
+            return None
+        h_lr = int(math.floor(hr_full.shape[0] / scale + 1e-9))
+        w_lr = int(math.floor(hr_full.shape[1] / scale + 1e-9))
+        hr = hr_full[:round_half_up(h_lr * scale), :round_half_up(w_lr * scale)]
+        lr = imresize(hr, 1.0 / scale, output_shape=(h_lr, w_lr))
+        kw = {} if method == "bicubic" else {"normalization": mode, "window": window}
+        sr = resolver.upscale(lr, scale, method, **kw)
+        b = int(math.ceil(scale))
+        peak = float(hr.max() - hr.min()) or 1.0
+        scores.append(psnr(shave(sr, b), shave(hr, b), peak))
+    return float(np.mean(scores))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m models.medical_eval",
+                                description=__doc__.split("\n")[0])
+    p.add_argument("--data", default=str(_shared()))
+    p.add_argument("--scales", type=float, nargs="+", default=[2.0, 4.0])
+    p.add_argument("--methods", nargs="+", default=[m for m in METHODS if m != "bicubic"])
+    p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
+    p.add_argument("--device", default="cpu")
+    args = p.parse_args(argv)
+    resolver = SuperResolver(args.device, args.weights_dir)
+    sets = load_sets(Path(args.data))
+    if not sets:
+        print("medical_eval: no medical data found", file=sys.stderr)
+        return 2
+    names = list(sets)
+    print(f"Medical PSNR in original units (dB, peak = HR dynamic range), "
+          f"{_dt.date.today().isoformat()}, device {resolver.device.type}\n")
+    print("| Method | Scale | Normalisation | " + " | ".join(names) + " | mean |")
+    print("|---|---|---|" + "---:|" * (len(names) + 1))
+    totals: dict[str, list[float]] = {m: [] for m in NORMALIZATION_MODES}
+    for s in args.scales:
+        base = [evaluate(resolver, sets[n], "bicubic", s, None) for n in names]
+        print(f"| Bicubic | ×{s:g} | — | " + " | ".join(f"{v:.2f}" for v in base)
+              + f" | {np.mean(base):.2f} |", flush=True)
+        for m in args.methods:
+            if not resolver.available(m, s):
+                continue
+            for mode in NORMALIZATION_MODES:
+                vals = [evaluate(resolver, sets[n], m, s, mode) for n in names]
+                got = [v for v in vals if v is not None]
+                for v, b in zip(vals, base):
+                    if v is not None:
+                        totals[mode].append(v - b)
+                print(f"| {METHODS[m].label} | ×{s:g} | {mode} | "
+                      + " | ".join("n/a" if v is None else f"{v:.2f}" for v in vals)
+                      + f" | {np.mean(got):.2f} |", flush=True)
+    gains = {k: float(np.mean(v)) for k, v in totals.items() if v}
+    if gains:
+        best = max(gains, key=gains.get)
+        print("\nMean gain over bicubic per mode (dB): "
+              + ", ".join(f"{k} {v:+.3f}" for k, v in gains.items()) + f" → best: {best}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

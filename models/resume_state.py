@@ -1,0 +1,41 @@
+"""``python -m models.resume_state RUN_STATE DEST`` — a small, committable resume state.
+
+A run's ``state.safetensors`` holds the model and Adam's two moment buffers (3× the model). The
+compact copy keeps the model (float32) and the step/metadata only, so it stays a few MB; resuming
+from it (``rmisr-train ... --resume-from DEST``) restarts Adam's moments, which re-estimate within
+a few hundred steps thanks to Adam's bias correction.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+
+def compact(src: str | Path, dest: str | Path) -> Path:
+    with safe_open(str(src), "pt") as f:
+        meta = f.metadata() or {}
+    tensors = {k: v for k, v in load_file(str(src)).items() if k.startswith("model.")}
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.replace(tmp, dest)
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        print(__doc__.strip().splitlines()[0], file=sys.stderr)
+        return 2
+    out = compact(argv[0], argv[1])
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
