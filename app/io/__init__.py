@@ -1,0 +1,52 @@
+"""Qt-free image I/O (SPEC §6): read DICOM / PNG / JPEG / TIFF / BMP at full range, window for
+display, crop, and write PNG, 16-bit TIFF, derived DICOM and Secondary Capture atomically.
+
+Public API::
+
+    from app.io import read_image, apply_window, write_image
+    img = read_image("ct.dcm")                         # ImageData: float32 HU + metadata
+    view = apply_window(img.pixels, *img.window, invert=img.invert)   # uint8 for display
+
+Every failure raises a subclass of :class:`ImageIOError` with a readable message.
+"""
+from __future__ import annotations
+
+from ._resources import DEFAULT_PRESETS_PATH, RESOURCES_DIR, SAMPLE_PATH, SAMPLE_SHA256
+from .errors import (CorruptFileError, EmptyFileError, FileMissingError, FrameOutOfRangeError,
+                     ImageIOError, ImageTooLargeError, InvalidPixelsError, InvalidROIError,
+                     InvalidScaleError, InvalidWindowError, NoPixelDataError, NotAnImageError,
+                     SourceOverwriteError, TruncatedFileError, UnsupportedImageError,
+                     UnsupportedTransferSyntaxError, WindowPresetError, WriteError)
+from .image_data import ImageData
+from .labels import METHOD_LABELS, computed_label, method_label
+from .limits import MAX_PIXELS, MAX_SIDE
+from .reader import read_image
+from .roi import (SCALE_MAX, SCALE_MIN, crop_roi, output_size, parse_roi, validate_roi,
+                  validate_scale)
+from .sheet import compose_sheet, write_sheet
+from .windowing import (WindowPreset, apply_window, auto_window, load_window_presets, minmax_window,
+                        presets_for_modality)
+from .writers import (DerivedReport, WrittenImage, format_for_path, write_dicom_derived,
+                      write_image, write_png, write_secondary_capture, write_text, write_tiff16)
+
+__all__ = [
+    # reading
+    "read_image", "ImageData", "SAMPLE_PATH", "SAMPLE_SHA256", "RESOURCES_DIR",
+    "MAX_PIXELS", "MAX_SIDE",
+    # display
+    "apply_window", "auto_window", "minmax_window", "WindowPreset", "load_window_presets",
+    "presets_for_modality", "DEFAULT_PRESETS_PATH",
+    # ROI / scale
+    "validate_roi", "crop_roi", "parse_roi", "validate_scale", "output_size", "SCALE_MIN",
+    "SCALE_MAX",
+    # writing
+    "write_png", "write_tiff16", "write_dicom_derived", "write_secondary_capture", "write_image",
+    "write_text", "write_sheet", "compose_sheet", "format_for_path", "DerivedReport",
+    "WrittenImage", "computed_label", "method_label", "METHOD_LABELS",
+    # errors
+    "ImageIOError", "FileMissingError", "EmptyFileError", "NotAnImageError", "CorruptFileError",
+    "TruncatedFileError", "NoPixelDataError", "UnsupportedTransferSyntaxError",
+    "UnsupportedImageError", "ImageTooLargeError", "InvalidPixelsError", "FrameOutOfRangeError",
+    "InvalidROIError", "InvalidScaleError", "InvalidWindowError", "WindowPresetError",
+    "WriteError", "SourceOverwriteError",
+]

@@ -1,0 +1,378 @@
+"""``rmisr-sr``: batch super-resolution from the command line (SPEC §6).
+
+::
+
+    rmisr-sr INPUT... -o OUTDIR --scale 2.5 --method rmisr-vp [--roi x,y,w,h]
+             [--format dcm|png|tiff] [--frame N] [--device auto|cpu|cuda] [--tile N] [--overwrite]
+    rmisr-sr --demo OUTDIR [--scale 2.5] [--roi x,y,w,h] [--device ...]
+
+Each input is read with :func:`app.io.read_image`, cropped to the ROI (default: the whole image),
+super-resolved with :class:`models.SuperResolver` and written as
+``OUTDIR/<stem>_SRx<scale>_<method>.<ext>`` — derived DICOM for DICOM inputs and PNG for raster
+inputs unless ``--format`` says otherwise. The path of every file written goes to stdout; a file
+that fails prints one line ``rmisr-sr: error: <file>: <message>`` to stderr and the others are
+still processed. Exit status: 0 all written, 1 any file failed, 2 usage error.
+
+``--demo`` runs the bundled sample chest CT through every method that has weights for the scale
+and writes each result (PNG + derived DICOM), a quality table (Markdown and CSV) and a labelled
+comparison sheet.
+
+No Qt is imported here; the engine (and torch) is imported only when work starts.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from app.io import (SAMPLE_PATH, SAMPLE_SHA256, ImageData, ImageIOError, InvalidROIError,
+                    InvalidScaleError, apply_window, computed_label, crop_roi, method_label,
+                    parse_roi, read_image, validate_roi, validate_scale, write_image, write_sheet,
+                    write_text)
+from app.io.labels import METHOD_LABELS, fmt_scale
+
+__all__ = ["main", "build_parser", "output_name", "DEMO_ROI", "DEMO_SCALE"]
+
+PROG = "rmisr-sr"
+FORMAT_EXT = {"dcm": "dcm", "png": "png", "tiff": "tiff"}
+#: Demo region of the bundled sample: the left hilum (bronchus, vessels, lung), 128×128 px.
+DEMO_ROI = (288, 224, 128, 128)
+DEMO_SCALE = 2.5
+
+
+class UsageError(Exception):
+    """Bad command line (exit status 2)."""
+
+
+class OutputExistsError(Exception):
+    """The output file exists and ``--overwrite`` was not given."""
+
+
+def _roi_arg(text: str) -> tuple[int, int, int, int]:
+    try:
+        return parse_roi(text)
+    except InvalidROIError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def _scale_arg(text: str) -> float:
+    try:
+        return validate_scale(text)
+    except InvalidScaleError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be ≥ 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``rmisr-sr``."""
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Super-resolve medical images (DICOM, PNG, TIFF, JPEG, BMP) with Bicubic, "
+                    "SRCNN, RMISR-BL or RMISR-VP. Results are computed, not acquired.",
+        epilog="Output: OUTDIR/<stem>_SRx<scale>_<method>.<ext>. Exit status 0 = all written, "
+               "1 = some file failed, 2 = usage error.")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files to process")
+    p.add_argument("-o", "--output-dir", type=Path, metavar="OUTDIR",
+                   help="folder for the results (created if missing)")
+    p.add_argument("--scale", type=_scale_arg, metavar="S",
+                   help="magnification, 1.1–5 (e.g. 2, 2.5, 4)")
+    p.add_argument("--method", choices=list(METHOD_LABELS), help="super-resolution method")
+    p.add_argument("--roi", type=_roi_arg, metavar="x,y,w,h",
+                   help="region to super-resolve in source pixels (default: whole image)")
+    p.add_argument("--format", dest="fmt", choices=list(FORMAT_EXT),
+                   help="output format (default: dcm for DICOM inputs, png for others)")
+    p.add_argument("--frame", type=_nonneg_int, default=0, metavar="N",
+                   help="0-based frame of multi-frame inputs (default 0)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="compute device (default auto: CUDA when available)")
+    p.add_argument("--tile", type=_nonneg_int, default=0, metavar="N",
+                   help="LR tile size in pixels for bounded memory (default 0 = automatic)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing outputs (inputs are never overwritten)")
+    p.add_argument("--demo", type=Path, metavar="OUTDIR",
+                   help="run the bundled sample CT through every available method into OUTDIR")
+    return p
+
+
+def output_name(source: Path, scale: float, method: str, fmt: str) -> str:
+    """``<stem>_SRx<scale>_<method>.<ext>``, e.g. ``ct_SRx2.5_rmisr-vp.dcm``."""
+    return f"{source.stem or source.name}_SRx{fmt_scale(scale)}_{method}.{FORMAT_EXT[fmt]}"
+
+
+def _error(message: str) -> None:
+    from tqdm import tqdm
+    tqdm.write(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ImageIOError):
+        return exc.message
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _make_resolver(device: str) -> Any:
+    """The engine (imported here so that ``--help`` and usage errors stay fast)."""
+    from models import SuperResolver
+    return SuperResolver(device=device)
+
+
+def _prepare_outdir(path: Path) -> Path:
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"output folder {path} is a file")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the output folder {path}: "
+                         f"{exc.strerror or exc}") from None
+    return path
+
+
+@dataclass
+class _Job:
+    source: Path
+    target: Path
+    fmt: str
+
+
+def _process(sr: Any, image: ImageData, job: _Job, scale: float, method: str,
+             roi: tuple[int, int, int, int] | None, tile: int,
+             progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, Any]:
+    roi_v = validate_roi(roi, image)
+    crop = crop_roi(image, roi_v)
+    out, info = sr.upscale(crop, scale, method, progress=progress, tile=tile, return_info=True,
+                           window=image.window)
+    write_image(job.target, out, source=image, fmt=job.fmt, scale=scale,  # type: ignore[arg-type]
+                roi=roi_v, method=method, weights_sha256=info.weights_sha256)
+    return out, info
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    if not args.inputs:
+        raise UsageError("no INPUT files given (or use --demo OUTDIR)")
+    if args.output_dir is None:
+        raise UsageError("-o/--output-dir is required")
+    if args.scale is None or args.method is None:
+        raise UsageError("--scale and --method are required")
+    outdir = _prepare_outdir(args.output_dir)
+    from tqdm import tqdm
+
+    try:
+        sr = _make_resolver(args.device)
+    except Exception as exc:  # noqa: BLE001 — e.g. --device cuda without CUDA
+        _error(f"cannot start the engine: {_describe(exc)}")
+        return 1
+    if not sr.available(args.method, args.scale):
+        _error(f"{method_label(args.method)} has no trained weights for ×{fmt_scale(args.scale)}; "
+               f"available: {', '.join(m for m in sr.methods() if sr.available(m, args.scale))}")
+        return 1
+
+    failed = 0
+    planned: set[Path] = set()
+    inputs = [Path(p) for p in args.inputs]
+    bar = tqdm(inputs, desc=PROG, unit="file", disable=None, file=sys.stderr, leave=False)
+    for src in bar:
+        bar.set_postfix_str(src.name[:40], refresh=False)
+        try:
+            image = read_image(src, frame=args.frame)
+            fmt = args.fmt or ("dcm" if image.kind == "dicom" else "png")
+            target = outdir / output_name(src, args.scale, args.method, fmt)
+            key = target.resolve()
+            if key in planned:
+                raise OutputExistsError(f"{target.name} was already written in this run from "
+                                        "another input with the same name")
+            if target.exists() and not args.overwrite:
+                raise OutputExistsError(f"{target} exists (use --overwrite to replace it)")
+            planned.add(key)
+            _process(sr, image, _Job(src, target, fmt), args.scale, args.method, args.roi,
+                     args.tile)
+            tqdm.write(str(target), file=sys.stdout)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 — one bad file must not stop the batch
+            failed += 1
+            _error(f"{src}: {_describe(exc)}")
+    bar.close()
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _nearest(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    rows = np.minimum((np.arange(shape[0]) * image.shape[0]) // shape[0], image.shape[0] - 1)
+    cols = np.minimum((np.arange(shape[1]) * image.shape[1]) // shape[1], image.shape[1] - 1)
+    return image[rows][:, cols]
+
+
+_TABLE_COLUMNS = ("method", "label", "device", "seconds", "sharpness", "entropy_bits",
+                  "contrast_sd", "data_consistency_psnr_db", "bias_vs_bicubic", "weights_sha256")
+
+
+def _quality_rows(results: dict[str, tuple[np.ndarray, Any]], lr: np.ndarray, scale: float
+                  ) -> list[dict[str, Any]]:
+    from models.metrics import contrast, data_consistency, entropy, sharpness
+
+    bicubic = results["bicubic"][0].astype(np.float64)
+    lo = min(float(r[0].min()) for r in results.values())
+    hi = max(float(r[0].max()) for r in results.values())
+    rows = []
+    for method, (out, info) in results.items():
+        out64 = out.astype(np.float64)
+        rows.append({
+            "method": method, "label": method_label(method), "device": info.device,
+            "seconds": info.seconds, "sharpness": sharpness(out64),
+            "entropy_bits": entropy(out64, value_range=(lo, hi if hi > lo else lo + 1)),
+            "contrast_sd": contrast(out64),
+            "data_consistency_psnr_db": data_consistency(out64, lr, scale)[0],
+            "bias_vs_bicubic": float(out64.mean() - bicubic.mean()),
+            "weights_sha256": info.weights_sha256 or ""})
+    return rows
+
+
+def _markdown(rows: list[dict[str, Any]], unit: str, header: str, skipped: list[str]) -> str:
+    u = f" ({unit})" if unit else ""
+    lines = [header, "",
+             f"| Method | Device | Seconds | Sharpness{u} | Entropy (bits) | Contrast SD{u} | "
+             f"Data consistency PSNR (dB) | Mean bias vs bicubic{u} | Weights sha256 |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        dc = r["data_consistency_psnr_db"]
+        lines.append(
+            f"| {r['label']} | {r['device']} | {r['seconds']:.2f} | {r['sharpness']:.2f} | "
+            f"{r['entropy_bits']:.3f} | {r['contrast_sd']:.1f} | "
+            f"{'∞' if dc == float('inf') else f'{dc:.2f}'} | {r['bias_vs_bicubic']:+.2f} | "
+            f"{(r['weights_sha256'] or '—')[:16]} |")
+    lines += ["", "Sharpness (RMS Laplacian), entropy and contrast are no-reference figures: they "
+              "describe appearance, not fidelity. Data consistency: PSNR between the result "
+              "downscaled by the bicubic model and the input ROI (peak = the input's range).",
+              "All images are computed, not acquired."]
+    if skipped:
+        lines += ["", "Not run (no trained weights for this scale): " + ", ".join(skipped) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(_TABLE_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    if args.inputs:
+        raise UsageError("--demo takes no INPUT files")
+    outdir = _prepare_outdir(args.demo)
+    scale = args.scale or DEMO_SCALE
+    from tqdm import tqdm
+
+    if not SAMPLE_PATH.is_file():
+        _error(f"the bundled sample {SAMPLE_PATH} is missing")
+        return 1
+    if _sha256(SAMPLE_PATH) != SAMPLE_SHA256:
+        _error(f"{SAMPLE_PATH}: sha256 does not match the manifest (file damaged or replaced)")
+        return 1
+    try:
+        sample = read_image(SAMPLE_PATH)
+        roi = validate_roi(args.roi or DEMO_ROI, sample)
+        sr = _make_resolver(args.device)
+    except Exception as exc:  # noqa: BLE001
+        _error(f"{SAMPLE_PATH}: {_describe(exc)}")
+        return 1
+    methods = [m for m in sr.methods() if sr.available(m, scale)]
+    skipped = [method_label(m) for m in sr.methods() if m not in methods]
+    lr = crop_roi(sample, roi)
+    results: dict[str, tuple[np.ndarray, Any]] = {}
+    failed = 0
+    for method in tqdm(methods, desc=f"{PROG} demo", unit="method", disable=None,
+                       file=sys.stderr, leave=False):
+        stem = f"{SAMPLE_PATH.stem}_SRx{fmt_scale(scale)}_{method}"
+        try:
+            out, info = sr.upscale(lr, scale, method, tile=args.tile, return_info=True,
+                                   window=sample.window)
+            for fmt in ("png", "dcm"):
+                target = outdir / f"{stem}.{fmt}"
+                write_image(target, out, source=sample, fmt=fmt,  # type: ignore[arg-type]
+                            scale=scale, roi=roi, method=method,
+                            weights_sha256=info.weights_sha256)
+                tqdm.write(str(target), file=sys.stdout)
+            results[method] = (out, info)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            failed += 1
+            _error(f"{method}: {_describe(exc)}")
+    if "bicubic" not in results:
+        _error("the bicubic reference could not be computed; no quality table")
+        return 1
+
+    x, y, w, h = roi
+    c, wd = sample.window
+    header = (f"# RMISR Viewer demo: {SAMPLE_PATH.name} ({sample.description}), ROI x={x} y={y} "
+              f"w={w} h={h}, ×{fmt_scale(scale)}")
+    rows = _quality_rows(results, lr.astype(np.float64), scale)
+    for name, text in (("quality.md", _markdown(rows, sample.value_unit, header, skipped)),
+                       ("quality.csv", _csv(rows))):
+        write_text(outdir / name, text)
+        tqdm.write(str(outdir / name), file=sys.stdout)
+
+    shape = next(iter(results.values()))[0].shape[:2]
+    panels = [(apply_window(_nearest(lr, shape), c, wd, sample.invert),
+               f"Input ROI ×{fmt_scale(scale)} nearest — acquired")]
+    panels += [(apply_window(out, c, wd, sample.invert), computed_label(scale, method))
+               for method, (out, _) in results.items()]
+    sheet = outdir / f"{SAMPLE_PATH.stem}_SRx{fmt_scale(scale)}_comparison.png"
+    write_sheet(sheet, panels, f"{SAMPLE_PATH.name} · ROI {x},{y},{w},{h} · window C{c:g}/W{wd:g}"
+                f" · computed images are not acquired", sources=[SAMPLE_PATH])
+    tqdm.write(str(sheet), file=sys.stdout)
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``rmisr-sr``; returns the exit status (0 ok, 1 a file failed, 2 usage)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code) if isinstance(exc.code, int) else 2
+    try:
+        if args.demo is not None:
+            return _run_demo(args)
+        return _run_batch(args)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,580 @@
+"""Derived DICOM and Secondary Capture writing (``research-viewers-dicom-pyqt.md`` §3).
+
+See :mod:`app.io.writers` for the geometry of the output grid.
+"""
+from __future__ import annotations
+
+import codecs
+import copy
+import datetime as _dt
+import functools
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable
+
+import numpy as np
+from pydicom.charset import convert_encodings
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.valuerep import DSfloat
+
+from ._atomic import as_image_array, atomic_write
+from ._dicom import LOSSY_TRANSFER_SYNTAXES, frame_dataset
+from .errors import InvalidScaleError, WriteError
+from .image_data import ImageData
+from .labels import SOFTWARE, fmt_scale, method_label
+from .roi import output_size, validate_roi, validate_scale
+
+__all__ = ["DerivedReport", "write_dicom_derived", "write_secondary_capture", "SC_IMAGE_STORAGE"]
+
+SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
+_CT, _MR, _PET, _US = ("1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4",
+                       "1.2.840.10008.5.1.4.1.1.128", "1.2.840.10008.5.1.4.1.1.6.1")
+#: Multi-frame / enhanced SOP classes → the single-frame class a one-frame derived image uses.
+_SINGLE_FRAME_CLASS = {
+    "1.2.840.10008.5.1.4.1.1.2.1": _CT, "1.2.840.10008.5.1.4.1.1.2.2": _CT,
+    "1.2.840.10008.5.1.4.1.1.4.1": _MR, "1.2.840.10008.5.1.4.1.1.4.4": _MR,
+    "1.2.840.10008.5.1.4.1.1.128.1": _PET, "1.2.840.10008.5.1.4.1.1.130": _PET,
+    "1.2.840.10008.5.1.4.1.1.3.1": _US,
+    "1.2.840.10008.5.1.4.1.1.7.1": SC_IMAGE_STORAGE,
+    "1.2.840.10008.5.1.4.1.1.7.2": SC_IMAGE_STORAGE,
+    "1.2.840.10008.5.1.4.1.1.7.3": SC_IMAGE_STORAGE,
+    "1.2.840.10008.5.1.4.1.1.7.4": SC_IMAGE_STORAGE,
+    "1.2.840.10008.5.1.4.1.1.20": SC_IMAGE_STORAGE,
+    "1.2.840.10008.5.1.4.1.1.13.1.3": SC_IMAGE_STORAGE,
+    "1.2.840.10008.5.1.4.1.1.6.2": SC_IMAGE_STORAGE,
+}
+#: Attributes describing the source's pixels or frames that a resampled single frame must not keep.
+_STALE_KEYWORDS = (
+    "SmallestImagePixelValue", "LargestImagePixelValue", "SmallestPixelValueInSeries",
+    "LargestPixelValueInSeries", "PixelPaddingValue", "PixelPaddingRangeLimit",
+    "IconImageSequence", "ExtendedOffsetTable", "ExtendedOffsetTableLengths",
+    "PixelDataProviderURL", "DataSetTrailingPadding", "SequenceOfUltrasoundRegions",
+    "PixelData", "FloatPixelData", "DoubleFloatPixelData",
+    "RedPaletteColorLookupTableDescriptor", "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor", "AlphaPaletteColorLookupTableDescriptor",
+    "RedPaletteColorLookupTableData", "GreenPaletteColorLookupTableData",
+    "BluePaletteColorLookupTableData", "AlphaPaletteColorLookupTableData",
+    "SegmentedRedPaletteColorLookupTableData", "SegmentedGreenPaletteColorLookupTableData",
+    "SegmentedBluePaletteColorLookupTableData", "SegmentedAlphaPaletteColorLookupTableData",
+    "PaletteColorLookupTableUID", "LargeRedPaletteColorLookupTableData",
+    "LargeGreenPaletteColorLookupTableData", "LargeBluePaletteColorLookupTableData",
+    "LargePaletteColorLookupTableUID", "ICCProfile",
+)
+_MULTIFRAME_KEYWORDS = (
+    "NumberOfFrames", "FrameIncrementPointer", "GridFrameOffsetVector", "FrameTime",
+    "FrameTimeVector", "FrameDelay", "StartTrim", "StopTrim", "RecommendedDisplayFrameRate",
+    "CineRate", "ActualFrameDuration", "PerFrameFunctionalGroupsSequence",
+    "SharedFunctionalGroupsSequence", "DimensionOrganizationSequence", "DimensionIndexSequence",
+    "DimensionOrganizationType", "MultiFrameSourceSOPInstanceUID", "SliceVector",
+    "NumberOfSlices", "TimeSlotVector", "NumberOfTimeSlots", "RRIntervalVector",
+    "NumberOfRRIntervals", "EnergyWindowVector", "NumberOfEnergyWindows", "DetectorVector",
+    "NumberOfDetectors", "PhaseVector", "NumberOfPhases", "RotationVector", "NumberOfRotations",
+    "AngularViewVector", "TimeSliceVector", "RepresentativeFrameNumber", "FrameLabelVector",
+    "FrameNumbersOfInterest", "FrameOfInterestDescription", "FrameOfInterestType",
+)
+_BINARY_VRS = {"OB", "OW", "OD", "OF", "OL", "OV", "UN"}
+_DS_MAX = 16
+
+
+@dataclass
+class DerivedReport:
+    """What :func:`write_dicom_derived` / :func:`write_secondary_capture` wrote.
+
+    Attributes:
+        path: the file written.
+        sop_class_uid, sop_instance_uid, series_instance_uid, study_instance_uid: the new object.
+        rows, columns: output size.
+        pixel_spacing: (row, col) mm of the output, or None.
+        image_position: ImagePositionPatient of the output, or None.
+        clipped_low, clipped_high: output values below / above the representable range that were
+            clipped when converting back to stored values.
+        derivation: the DerivationDescription text.
+        warnings: anything the caller should know (dropped attributes, pydicom warnings).
+    """
+
+    path: Path
+    sop_class_uid: str
+    sop_instance_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+    rows: int
+    columns: int
+    pixel_spacing: tuple[float, float] | None = None
+    image_position: tuple[float, float, float] | None = None
+    clipped_low: int = 0
+    clipped_high: int = 0
+    derivation: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def _collect_warnings(func: Callable[..., DerivedReport]) -> Callable[..., DerivedReport]:
+    """Run a writer with Python warnings (pydicom's value checks) recorded into the report."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> DerivedReport:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            report = func(*args, **kwargs)
+        for w in caught:
+            text = (str(w.message).splitlines() or [w.category.__name__])[0]
+            if text not in report.warnings:
+                report.warnings.append(text)
+        return report
+
+    return wrapper
+
+
+def _ds(value: float) -> Any:
+    return DSfloat(float(value), auto_format=True)
+
+
+def _times_sign(ds: Any) -> str:
+    """"×" when the data set's character set can hold it (setting UTF-8 on default-repertoire
+    data), else "x"."""
+    charset = ds.get("SpecificCharacterSet")
+    values = [] if not charset else ([charset] if isinstance(charset, str) else list(charset))
+    values = [v for v in values if v]
+    if not values or values == ["ISO_IR 6"]:
+        ds.SpecificCharacterSet = "ISO_IR 192"
+        return "×"
+    try:
+        encoding = convert_encodings(values)[0]
+        codecs.lookup(encoding)
+        "×".encode(encoding)
+        return "×"
+    except (LookupError, UnicodeError, ValueError, IndexError):
+        return "x"
+
+
+def _now() -> tuple[str, str]:
+    now = _dt.datetime.now()
+    return now.strftime("%Y%m%d"), now.strftime("%H%M%S.%f")
+
+
+def _derivation_text(scale: float, roi: tuple[int, int, int, int], method: str,
+                     weights_sha256: str | None, out_shape: tuple[int, int], times: str,
+                     extra: str) -> str:
+    x, y, w, h = roi
+    text = (f"Super-resolution {times}{fmt_scale(scale)} with {method_label(method)} "
+            f"(method {method}) of ROI x={x} y={y} w={w} h={h} (source pixels) to "
+            f"{out_shape[1]}{times}{out_shape[0]} pixels; centre-aligned output grid "
+            f"(pixel j at source (j+0.5)/s-0.5); weights sha256 "
+            f"{weights_sha256 or 'none (no network)'}; software {SOFTWARE}. Pixel values are "
+            "computed, not acquired.")
+    if extra:
+        text += " " + extra.strip()
+    return text[:1024]
+
+
+def _code_item(value: str, scheme: str, meaning: str) -> Any:
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
+    return item
+
+
+def _set_common_derived(ds: Any, *, scale: float, roi: tuple[int, int, int, int], method: str,
+                        weights_sha256: str | None, out_shape: tuple[int, int],
+                        description_extra: str, times: str, source_image_type: list[str]) -> str:
+
+    derivation = _derivation_text(scale, roi, method, weights_sha256, out_shape, times,
+                                  description_extra)
+    ds.ImageType = ["DERIVED", "SECONDARY"] + [str(v) for v in source_image_type[2:]]
+    ds.DerivationDescription = derivation
+    ds.DerivationCodeSequence = Sequence([_code_item("113085", "DCM", "Spatial resampling")])
+    ds.BurnedInAnnotation = "NO"
+    ds.ImageComments = (f"SR {times}{fmt_scale(scale)} {method_label(method)}: computed by "
+                        f"super-resolution, not acquired ({SOFTWARE}).")
+    date, time = _now()
+    ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
+    ds.ContentDate, ds.ContentTime = date, time
+    ds.SeriesDate, ds.SeriesTime = date, time
+    ds.InstanceNumber = 1
+    return derivation
+
+
+def _stored_limits(bits_stored: int, signed: bool) -> tuple[int, int]:
+    if signed:
+        return -(2 ** (bits_stored - 1)), 2 ** (bits_stored - 1) - 1
+    return 0, 2 ** bits_stored - 1
+
+
+def _int_dtype(bits_allocated: int, signed: bool) -> np.dtype:
+    if bits_allocated not in (8, 16, 32):
+        raise ValueError(f"BitsAllocated {bits_allocated} is not supported for writing")
+    return np.dtype(f"{'i' if signed else 'u'}{bits_allocated // 8}")
+
+
+def _set_pixels(ds: Any, arr: np.ndarray, photometric: str, bits_stored: int) -> None:
+    """Pixel Data and the Image Pixel module from ``arr`` (uncompressed, little endian)."""
+    if arr.dtype.itemsize <= 2:
+        ds.set_pixel_data(arr, photometric, bits_stored, generate_instance_uid=False)
+        return
+    # 32-bit (e.g. RT Dose): pydicom's set_pixel_data supports ≤ 16 bits, so set the module here
+    ds.Rows, ds.Columns = int(arr.shape[0]), int(arr.shape[1])
+    ds.SamplesPerPixel = 3 if arr.ndim == 3 else 1
+    ds.PhotometricInterpretation = photometric
+    ds.BitsAllocated = arr.dtype.itemsize * 8
+    ds.BitsStored, ds.HighBit = bits_stored, bits_stored - 1
+    ds.PixelRepresentation = 1 if arr.dtype.kind == "i" else 0
+    if arr.ndim == 3:
+        ds.PlanarConfiguration = 0
+    elif "PlanarConfiguration" in ds:
+        del ds.PlanarConfiguration
+    ds.PixelData = np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"))).tobytes()
+    ds["PixelData"].VR = "OW" if ds.BitsAllocated > 8 else "OB"
+
+
+def _file_meta(sop_class: str, sop_instance: str) -> Any:
+
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_instance
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = "RMISR_VIEWER_1"
+    return meta
+
+
+def _save_dicom(ds: Any, target: Path, sources: list[Path], report_warnings: list[str]) -> None:
+    def write(fh: IO[bytes]) -> None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds.save_as(fh, enforce_file_format=True)
+        for w in caught:
+            report_warnings.append(str(w.message).splitlines()[0])
+
+    atomic_write(target, write, sources=sources)
+
+
+def _check_output(source_shape: tuple[int, int], roi: tuple[int, int, int, int], scale: float,
+                  arr: np.ndarray, colour: bool, target: Path) -> tuple[int, int]:
+    x, y, w, h = roi
+    expected = output_size(h, w, scale)
+    if tuple(arr.shape[:2]) != expected:
+        raise InvalidScaleError(
+            f"pixels are {arr.shape[1]}×{arr.shape[0]} but an ROI of {w}×{h} at "
+            f"×{fmt_scale(scale)} gives {expected[1]}×{expected[0]} (round half up)", target)
+    if colour != (arr.ndim == 3):
+        raise WriteError("the pixels' channel count does not match the source "
+                         f"({'colour' if colour else 'grey'})", target)
+    return expected
+
+
+# --------------------------------------------------------------------------- derived DICOM
+
+
+@_collect_warnings
+def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels: np.ndarray, *,
+                        scale: float, roi: tuple[int, int, int, int] | None = None, method: str,
+                        weights_sha256: str | None = None, description_extra: str = "",
+                        window: tuple[float, float] | None = None) -> DerivedReport:
+    """Write a super-resolved ROI of a DICOM source as a new, derived DICOM instance.
+
+    Args:
+        path: target file (``.dcm``).
+        source: the :class:`ImageData` read from the source DICOM (its ``dataset`` is the header
+            the new instance derives from; ``frame`` selects the frame of a multi-frame source).
+        pixels: the result in the source's modality units (e.g. HU), shape round(ROI × scale),
+            (H, W) or (H, W, 3) like the source.
+        scale: the magnification used (1.1–5).
+        roi: (x, y, w, h) of the source that was upscaled; None = the whole image.
+        method: engine method name ("rmisr-vp", …).
+        weights_sha256: sha256 of the weights file (None for bicubic).
+        description_extra: appended to DerivationDescription.
+        window: a display window to store when the source has none (default: ``source.window``).
+
+    Returns:
+        A :class:`DerivedReport` (new UIDs, geometry, clipped-value counts).
+
+    Raises:
+        WriteError: the source is not DICOM or cannot be derived from (Modality LUT Sequence,
+            float pixel data); SourceOverwriteError; InvalidScaleError / InvalidROIError;
+            InvalidPixelsError (NaN/inf).
+    """
+    target = Path(path)
+    if source.kind != "dicom" or source.dataset is None:
+        raise WriteError("the source is not a DICOM image: use write_secondary_capture", target)
+    if source.rescale is None:
+        raise WriteError("the source maps stored values through a Modality LUT Sequence, which "
+                         "cannot be inverted: export TIFF instead", target)
+    if source.bits_stored is None:
+        raise WriteError("the source has floating-point pixel data: export TIFF instead", target)
+    s = validate_scale(scale)
+    roi_v = validate_roi(roi, source)
+    arr = as_image_array(pixels, target)
+    colour = source.is_colour
+    out_rows, out_cols = _check_output(source.shape[:2], roi_v, s, arr, colour, target)
+    report_warnings: list[str] = []
+
+    ds = copy.deepcopy(source.dataset)
+    try:
+        for _ in ds.iterall():  # decode every raw element now (needed to change the encoding)
+            pass
+    except Exception as exc:  # noqa: BLE001
+        raise WriteError(f"the source header cannot be re-encoded ({exc})", target) from exc
+    if ds.original_encoding[1] is False:  # big-endian source: binary values would be misread
+        for elem in list(ds):
+            if elem.VR in _BINARY_VRS:
+                del ds[elem.tag]
+                report_warnings.append(f"dropped {elem.keyword or elem.tag} (binary value of a "
+                                       "big-endian source)")
+    ds.set_original_encoding(None, None, ds.original_character_set)
+
+    source_class = str(ds.get("SOPClassUID", "") or "")
+    source_instance = str(ds.get("SOPInstanceUID", "") or "")
+    multi = source.n_frames > 1 or "PerFrameFunctionalGroupsSequence" in ds or \
+        "SharedFunctionalGroupsSequence" in ds
+    if multi:
+        flat = frame_dataset(ds, source.frame)
+        for elem in flat:
+            ds[elem.tag] = elem
+        for kw in _MULTIFRAME_KEYWORDS:
+            if kw in ds:
+                del ds[kw]
+        new_class = _SINGLE_FRAME_CLASS.get(source_class, source_class)
+        if new_class != source_class:
+            report_warnings.append(f"multi-frame {UID(source_class).name} written as a single "
+                                   f"{UID(new_class).name} instance (frame {source.frame + 1})")
+        ds.SOPClassUID = new_class
+        if new_class == SC_IMAGE_STORAGE and "ConversionType" not in ds:
+            ds.ConversionType = "WSD"
+    for kw in _STALE_KEYWORDS:
+        if kw in ds:
+            del ds[kw]
+    for elem in list(ds):
+        if 0x6000 <= elem.tag.group <= 0x601E and elem.tag.group % 2 == 0:
+            del ds[elem.tag]  # overlays are drawn on the source's pixel grid
+
+    times = _times_sign(ds)
+    label = method_label(method)
+
+    # ---- identity
+    ds.SOPInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    try:
+        series_number = int(ds.get("SeriesNumber") or 0)
+    except (TypeError, ValueError):
+        series_number = 0
+    ds.SeriesNumber = min(series_number + 1000, 2 ** 31 - 1)
+    suffix = f" SR {times}{fmt_scale(s)} {label} (computed)"
+    base = str(ds.get("SeriesDescription", "") or "").strip()
+    ds.SeriesDescription = (base[: max(0, 64 - len(suffix))] + suffix).strip()[:64]
+    derivation = _set_common_derived(
+        ds, scale=s, roi=roi_v, method=method, weights_sha256=weights_sha256,
+        out_shape=(out_rows, out_cols), description_extra=description_extra, times=times,
+        source_image_type=[str(v) for v in (ds.get("ImageType") or [])]
+        if not isinstance(ds.get("ImageType"), str) else [str(ds.ImageType)])
+    ref = Dataset()
+    ref.ReferencedSOPClassUID = source_class
+    ref.ReferencedSOPInstanceUID = source_instance
+    if source.n_frames > 1:
+        ref.ReferencedFrameNumber = source.frame + 1
+    ref.PurposeOfReferenceCodeSequence = Sequence([_code_item(
+        "121322", "DCM", "Source image for image processing operation")])
+    ds.SourceImageSequence = Sequence([ref])
+
+    # ---- geometry
+    x, y, _, _ = roi_v
+    new_spacing: tuple[float, float] | None = None
+    new_position: tuple[float, float, float] | None = None
+    if source.pixel_spacing is not None:
+        row_sp, col_sp = source.pixel_spacing
+        new_spacing = (row_sp / s, col_sp / s)
+        for kw in ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing"):
+            vals = ds.get(kw)
+            if vals is not None and not isinstance(vals, str) and len(vals) == 2:
+                try:
+                    ds[kw].value = [_ds(float(vals[0]) / s), _ds(float(vals[1]) / s)]
+                except (TypeError, ValueError):
+                    del ds[kw]
+    if source.image_position is not None:
+        if source.image_orientation is not None and source.pixel_spacing is not None:
+            ipp = np.asarray(source.image_position, dtype=np.float64)
+            iop = np.asarray(source.image_orientation, dtype=np.float64)
+            row_dir, col_dir = iop[:3], iop[3:]  # along a row (column index ↑), down a column
+            row_sp, col_sp = source.pixel_spacing
+            dc = x + 0.5 / s - 0.5
+            dr = y + 0.5 / s - 0.5
+            origin = ipp + dc * col_sp * row_dir + dr * row_sp * col_dir
+            new_position = (float(origin[0]), float(origin[1]), float(origin[2]))
+            ds.ImagePositionPatient = [_ds(v) for v in new_position]
+        elif "ImagePositionPatient" in ds:
+            del ds.ImagePositionPatient
+            report_warnings.append("ImagePositionPatient dropped: without PixelSpacing and "
+                                   "ImageOrientationPatient it cannot be moved to the ROI")
+
+    # ---- pixels back to stored values
+    slope, intercept = source.rescale
+    bits_alloc = int(ds.get("BitsAllocated") or 16)
+    bits_stored = int(source.bits_stored)
+    signed = int(ds.get("PixelRepresentation") or 0) == 1
+    if colour:
+        bits_stored = 16 if bits_stored > 8 else 8
+        bits_alloc, signed, slope, intercept = bits_stored, False, 1.0, 0.0
+    lo, hi = _stored_limits(bits_stored, signed)
+    stored = np.round((arr.astype(np.float64) - intercept) / slope)
+    below, above = int(np.sum(stored < lo)), int(np.sum(stored > hi))
+    clipped_low, clipped_high = (below, above) if slope > 0 else (above, below)
+    if clipped_low or clipped_high:
+        report_warnings.append(f"{clipped_low} value(s) below and {clipped_high} above the "
+                               "representable range were clipped")
+    try:
+        dtype = _int_dtype(max(bits_alloc, 8 if bits_stored <= 8 else 16), signed)
+    except ValueError as exc:
+        raise WriteError(str(exc), target) from None
+    out = np.clip(stored, lo, hi).astype(dtype)
+    photometric = "RGB" if colour else source.photometric
+
+    # ---- display / compression flags
+    if colour:
+        for kw in ("WindowCenter", "WindowWidth", "WindowCenterWidthExplanation",
+                   "VOILUTFunction", "VOILUTSequence", "RescaleSlope", "RescaleIntercept",
+                   "RescaleType", "ModalityLUTSequence", "PresentationLUTShape"):
+            if kw in ds:
+                del ds[kw]
+    else:
+        voi = ds.get("VOILUTSequence")
+        if voi and not _voi_lut_consistent(voi, bits_alloc):
+            del ds.VOILUTSequence
+            report_warnings.append("VOILUTSequence dropped (inconsistent with the pixel data)")
+        if "WindowCenter" not in ds and "VOILUTSequence" not in ds:
+            c, w = window if window is not None else source.window
+            ds.WindowCenter, ds.WindowWidth = _ds(c), _ds(w)
+    if str(ds.get("LossyImageCompression", "")).strip() != "01" and source.lossy:
+        ds.LossyImageCompression = "01"
+        ts = str(source.dataset.file_meta.get("TransferSyntaxUID", "")) \
+            if hasattr(source.dataset, "file_meta") else ""
+        if ts in LOSSY_TRANSFER_SYNTAXES and "LossyImageCompressionMethod" not in ds:
+            ds.LossyImageCompressionMethod = LOSSY_TRANSFER_SYNTAXES[ts]
+
+    ds.file_meta = _file_meta(str(ds.SOPClassUID), str(ds.SOPInstanceUID))
+    try:
+        _set_pixels(ds, out, photometric, bits_stored)
+    except (ValueError, TypeError, NotImplementedError) as exc:
+        raise WriteError(f"cannot set the pixel data ({exc})", target) from exc
+    _save_dicom(ds, target, [source.source_path], report_warnings)
+    return DerivedReport(
+        path=target, sop_class_uid=str(ds.SOPClassUID), sop_instance_uid=str(ds.SOPInstanceUID),
+        series_instance_uid=str(ds.SeriesInstanceUID),
+        study_instance_uid=str(ds.get("StudyInstanceUID", "")), rows=out_rows, columns=out_cols,
+        pixel_spacing=new_spacing, image_position=new_position, clipped_low=clipped_low,
+        clipped_high=clipped_high, derivation=derivation, warnings=report_warnings)
+
+
+def _voi_lut_consistent(seq: Any, bits_alloc: int) -> bool:
+    try:
+        for item in seq:
+            entries, _, bits = (int(v) for v in item.LUTDescriptor)
+            data = item.LUTData
+            n = len(data) if not isinstance(data, bytes) else len(data) // 2
+            if n != (entries or 65536) or not 8 <= bits <= 16:
+                return False
+        return True
+    except Exception:  # noqa: BLE001 — malformed items are "inconsistent"
+        return False
+
+
+# --------------------------------------------------------------------------- Secondary Capture
+
+
+@_collect_warnings
+def write_secondary_capture(path: str | os.PathLike[str], pixels: np.ndarray, *,
+                            source: ImageData, scale: float,
+                            roi: tuple[int, int, int, int] | None = None, method: str,
+                            weights_sha256: str | None = None, description_extra: str = "",
+                            window: tuple[float, float] | None = None) -> DerivedReport:
+    """Write a super-resolved ROI of a non-DICOM source as a Secondary Capture Image.
+
+    SC Image Storage (1.2.840.10008.5.1.4.1.1.7), new Study / Series / SOP Instance UIDs, empty
+    patient module (nothing is known about the patient), Modality OT, ConversionType "WSD",
+    ImageType DERIVED\\SECONDARY, derivation description and code as for derived images. Grey
+    data are stored as 8-bit for 8-bit sources, 16-bit otherwise (signed if negative values are
+    representable in the source); non-integer sources (float TIFF) are mapped linearly onto 16 bits
+    with RescaleSlope/Intercept so that the values survive. Colour → 8- or 16-bit RGB.
+
+    Args: as :func:`write_dicom_derived`.
+
+    Returns:
+        A :class:`DerivedReport`.
+    """
+    target = Path(path)
+    s = validate_scale(scale)
+    roi_v = validate_roi(roi, source)
+    arr = as_image_array(pixels, target).astype(np.float64)
+    colour = source.is_colour
+    out_rows, out_cols = _check_output(source.shape[:2], roi_v, s, arr, colour, target)
+    report_warnings: list[str] = []
+
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SOPClassUID = SC_IMAGE_STORAGE
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    for kw in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
+               "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
+               "PatientOrientation"):
+        setattr(ds, kw, "")
+    ds.Modality = "OT"
+    ds.ConversionType = "WSD"
+    ds.SecondaryCaptureDeviceManufacturer = SOFTWARE
+    ds.SeriesNumber = 1000
+    label = method_label(method)
+    ds.SeriesDescription = f"SR ×{fmt_scale(s)} {label} (computed)"[:64]
+    extra = f"Source file {source.source_path.name}. {description_extra}".strip()
+    derivation = _set_common_derived(
+        ds, scale=s, roi=roi_v, method=method, weights_sha256=weights_sha256,
+        out_shape=(out_rows, out_cols), description_extra=extra, times="×",
+        source_image_type=[])
+    if source.lossy:
+        ds.LossyImageCompression = "01"
+        if source.transfer_syntax == "JPEG":
+            ds.LossyImageCompressionMethod = "ISO_10918_1"
+
+    lo_src, hi_src = source.stored_range
+    if colour:
+        bits = 8 if (source.bits_stored or 8) <= 8 else 16
+        lo, hi = 0, 2 ** bits - 1
+        stored = np.round(arr)
+        photometric, signed = "RGB", False
+        slope, intercept = 1.0, 0.0
+    elif source.bits_stored is not None:
+        bits = 8 if (source.bits_stored or 16) <= 8 and lo_src >= 0 else 16
+        signed = lo_src < 0
+        lo, hi = _stored_limits(bits, signed)
+        stored = np.round(arr)
+        photometric = source.photometric if source.photometric.startswith("MONO") else \
+            "MONOCHROME2"
+        slope, intercept = 1.0, 0.0
+    else:  # float data: linear map of the value range onto 0..65535
+        vmin = min(float(arr.min()), lo_src)
+        vmax = max(float(arr.max()), hi_src)
+        slope = (vmax - vmin) / 65535.0 if vmax > vmin else 1.0
+        intercept = vmin
+        bits, signed, lo, hi = 16, False, 0, 65535
+        stored = np.round((arr - intercept) / slope)
+        photometric = "MONOCHROME2"
+        ds.RescaleSlope, ds.RescaleIntercept, ds.RescaleType = _ds(slope), _ds(intercept), "US"
+    below, above = int(np.sum(stored < lo)), int(np.sum(stored > hi))
+    if below or above:
+        report_warnings.append(f"{below} value(s) below and {above} above the representable "
+                               "range were clipped")
+    out = np.clip(stored, lo, hi).astype(_int_dtype(bits, signed))
+    if not colour:
+        c, w = window if window is not None else source.window
+        ds.WindowCenter, ds.WindowWidth = _ds(c), _ds(w)
+    ds.file_meta = _file_meta(SC_IMAGE_STORAGE, str(ds.SOPInstanceUID))
+    try:
+        _set_pixels(ds, out, photometric, bits)
+    except (ValueError, TypeError, NotImplementedError) as exc:
+        raise WriteError(f"cannot set the pixel data ({exc})", target) from exc
+    _save_dicom(ds, target, [source.source_path], report_warnings)
+    return DerivedReport(
+        path=target, sop_class_uid=SC_IMAGE_STORAGE, sop_instance_uid=str(ds.SOPInstanceUID),
+        series_instance_uid=str(ds.SeriesInstanceUID),
+        study_instance_uid=str(ds.StudyInstanceUID), rows=out_rows, columns=out_cols,
+        clipped_low=below, clipped_high=above, derivation=derivation, warnings=report_warnings)

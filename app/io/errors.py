@@ -1,0 +1,99 @@
+"""Errors of the image I/O layer.
+
+Every failure of :func:`app.io.read_image` and of the writers raises a subclass of
+:class:`ImageIOError` whose message names the file and says what is wrong in words a user can act
+on. Raw pydicom / Pillow / tifffile / numpy exceptions never escape: they are translated here and
+kept as ``__cause__`` for debugging.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ImageIOError", "FileMissingError", "EmptyFileError", "NotAnImageError", "CorruptFileError",
+    "TruncatedFileError", "NoPixelDataError", "UnsupportedTransferSyntaxError",
+    "UnsupportedImageError", "ImageTooLargeError", "InvalidPixelsError", "FrameOutOfRangeError",
+    "InvalidROIError", "InvalidScaleError", "InvalidWindowError", "WindowPresetError",
+    "WriteError", "SourceOverwriteError",
+]
+
+
+class ImageIOError(Exception):
+    """Base class of every error raised by :mod:`app.io`.
+
+    Attributes:
+        path: the file concerned, when there is one.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.message = message
+        super().__init__(f"{self.path}: {message}" if self.path is not None else message)
+
+
+class FileMissingError(ImageIOError, FileNotFoundError):
+    """The path does not exist or is not a regular file."""
+
+
+class EmptyFileError(ImageIOError):
+    """The file has 0 bytes."""
+
+
+class NotAnImageError(ImageIOError):
+    """The content is neither DICOM nor a supported raster format (PNG, JPEG, TIFF, BMP)."""
+
+
+class CorruptFileError(ImageIOError):
+    """The file claims a supported format but its content cannot be parsed."""
+
+
+class TruncatedFileError(CorruptFileError):
+    """The file ends before the data its header announces (e.g. short Pixel Data)."""
+
+
+class NoPixelDataError(ImageIOError):
+    """A valid DICOM object without an image (RT Plan, structured report, …)."""
+
+
+class UnsupportedTransferSyntaxError(ImageIOError):
+    """The DICOM pixel data use a compression no installed decoder handles."""
+
+
+class UnsupportedImageError(ImageIOError):
+    """A readable image whose layout this viewer does not support (e.g. 4-D, 2 samples)."""
+
+
+class ImageTooLargeError(ImageIOError):
+    """The header announces more pixels than the safety limit; refused before decoding."""
+
+
+class InvalidPixelsError(ImageIOError):
+    """The pixel values contain NaN or ±inf."""
+
+
+class FrameOutOfRangeError(ImageIOError, IndexError):
+    """The requested frame does not exist in the file."""
+
+
+class InvalidROIError(ImageIOError, ValueError):
+    """A region of interest that is empty or not inside the image."""
+
+
+class InvalidScaleError(ImageIOError, ValueError):
+    """A magnification outside the supported range, or pixels that do not match it."""
+
+
+class InvalidWindowError(ImageIOError, ValueError):
+    """A display window with a non-finite centre or a width ≤ 0."""
+
+
+class WindowPresetError(ImageIOError, ValueError):
+    """A window-preset file that is missing, not JSON, or does not follow the schema."""
+
+
+class WriteError(ImageIOError):
+    """Writing an output failed; nothing was left at the target path."""
+
+
+class SourceOverwriteError(WriteError):
+    """The target path is the source image (or another file read in this session)."""

@@ -1,0 +1,24 @@
+"""How computed images are labelled everywhere (files, sheets, the viewer's overlay)."""
+from __future__ import annotations
+
+__all__ = ["METHOD_LABELS", "SOFTWARE", "method_label", "fmt_scale", "computed_label"]
+
+#: Display labels of the engine's methods (mirrors ``models.METHODS``; a test checks they agree).
+METHOD_LABELS = {"bicubic": "Bicubic", "srcnn": "SRCNN", "rmisr-bl": "RMISR-BL",
+                 "rmisr-vp": "RMISR-VP"}
+SOFTWARE = "RMISR Viewer"
+
+
+def method_label(method: str) -> str:
+    """Display label of an engine method name ("rmisr-vp" → "RMISR-VP"); unknown names as given."""
+    return METHOD_LABELS.get(str(method).lower(), str(method))
+
+
+def fmt_scale(scale: float) -> str:
+    """"2.5", "2", "3.5": the scale as written in names and labels."""
+    return f"{scale:g}"
+
+
+def computed_label(scale: float, method: str) -> str:
+    """The label every computed image carries: "SR ×2.5 RMISR-VP — computed, not acquired"."""
+    return f"SR ×{fmt_scale(scale)} {method_label(method)} — computed, not acquired"

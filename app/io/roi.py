@@ -1,0 +1,121 @@
+"""Region of interest and magnification checks shared by the viewer, the CLI and the writers.
+
+An ROI is ``(x, y, w, h)`` in source pixels: column and row of the top-left pixel, width and height.
+The output grid of a magnification ``s`` is SPEC §3's: ``(round(h·s), round(w·s))`` pixels, halves
+rounded up, output pixel ``j`` centred on source coordinate ``(j + 0.5)/s − 0.5``. The constants and
+rounding repeat ``models.geometry`` so that :mod:`app.io` stays free of the engine (and of torch);
+a test checks they agree.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InvalidROIError, InvalidScaleError
+from .image_data import ImageData
+
+__all__ = ["SCALE_MIN", "SCALE_MAX", "validate_scale", "validate_roi", "crop_roi", "parse_roi",
+           "output_size", "round_half_up"]
+
+SCALE_MIN = 1.1
+SCALE_MAX = 5.0
+
+ROI = tuple[int, int, int, int]
+
+
+def round_half_up(x: float) -> int:
+    """floor(x + 0.5), robust to the float error of products such as 3 × 1.1."""
+    return int(math.floor(round(x, 9) + 0.5))
+
+
+def output_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """(round(H·s), round(W·s)) with halves rounded up (SPEC §3)."""
+    return round_half_up(height * scale), round_half_up(width * scale)
+
+
+def validate_scale(scale: object) -> float:
+    """Return ``scale`` as a float if it lies in [1.1, 5].
+
+    Raises:
+        InvalidScaleError: not a number, not finite, or outside [1.1, 5].
+    """
+    try:
+        s = float(scale)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidScaleError(f"scale {scale!r} is not a number") from None
+    if not math.isfinite(s) or s < SCALE_MIN - 1e-9 or s > SCALE_MAX + 1e-9:
+        raise InvalidScaleError(
+            f"scale ×{scale} is outside the supported range ×{SCALE_MIN:g}–×{SCALE_MAX:g}")
+    return s
+
+
+def _shape_of(shape_or_image: Sequence[int] | np.ndarray | ImageData) -> tuple[int, int]:
+    if isinstance(shape_or_image, ImageData):
+        return shape_or_image.height, shape_or_image.width
+    if isinstance(shape_or_image, np.ndarray):
+        return int(shape_or_image.shape[0]), int(shape_or_image.shape[1])
+    return int(shape_or_image[0]), int(shape_or_image[1])
+
+
+def validate_roi(roi: Sequence[float] | None, shape: Sequence[int] | np.ndarray | ImageData
+                 ) -> ROI:
+    """Check an ROI against an image and return it as four ints.
+
+    Args:
+        roi: (x, y, w, h) in pixels, integral values; None means the whole image.
+        shape: the image's shape (rows, cols, …), its pixel array, or an :class:`ImageData`.
+
+    Returns:
+        (x, y, w, h) as ints.
+
+    Raises:
+        InvalidROIError: not four integral numbers, empty (w or h < 1), or not entirely inside
+            the image.
+    """
+    rows, cols = _shape_of(shape)
+    if roi is None:
+        return 0, 0, cols, rows
+    try:
+        values = [float(v) for v in roi]
+    except (TypeError, ValueError):
+        raise InvalidROIError(f"ROI {roi!r} must be four numbers x, y, w, h") from None
+    if len(values) != 4:
+        raise InvalidROIError(f"ROI {tuple(roi)!r} must have four values x, y, w, h, "
+                              f"got {len(values)}")
+    if not all(math.isfinite(v) and v == int(v) for v in values):
+        raise InvalidROIError(f"ROI {tuple(roi)!r} must be whole pixels")
+    x, y, w, h = (int(v) for v in values)
+    if w < 1 or h < 1:
+        raise InvalidROIError(f"ROI {x},{y},{w},{h} is empty (width and height must be ≥ 1)")
+    if x < 0 or y < 0 or x + w > cols or y + h > rows:
+        raise InvalidROIError(f"ROI {x},{y},{w},{h} (x, y, w, h) is not inside the "
+                              f"{cols}×{rows} image")
+    return x, y, w, h
+
+
+def crop_roi(image: ImageData | np.ndarray, roi: Sequence[float] | None) -> np.ndarray:
+    """Crop ``image`` to ``roi`` (validated) and return a contiguous copy of the pixels."""
+    pixels = image.pixels if isinstance(image, ImageData) else np.asarray(image)
+    x, y, w, h = validate_roi(roi, pixels)
+    return np.ascontiguousarray(pixels[y:y + h, x:x + w])
+
+
+def parse_roi(text: str) -> ROI:
+    """Parse "x,y,w,h" (commas and/or spaces) into four ints (not yet checked against an image).
+
+    Raises:
+        InvalidROIError: not four integers, or an empty size.
+    """
+    parts = [p for p in text.replace(",", " ").split() if p]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise InvalidROIError(f"ROI {text!r} must be four integers x,y,w,h") from None
+    if len(values) != 4:
+        raise InvalidROIError(f"ROI {text!r} must be four integers x,y,w,h")
+    x, y, w, h = values
+    if w < 1 or h < 1:
+        raise InvalidROIError(f"ROI {text!r} is empty (width and height must be ≥ 1)")
+    return x, y, w, h

@@ -1,0 +1,247 @@
+"""Writers: windowed PNG, full-range 16-bit TIFF, derived DICOM and Secondary Capture (SPEC §6).
+
+Every writer
+
+* writes to a temporary file in the target folder, flushes and fsyncs it, then ``os.replace``\\ s it
+  onto the target — a failure at any point leaves the target untouched and no temporary file;
+* refuses to write onto its source image, or onto any file :func:`app.io.read_image` has read in
+  this process (:class:`SourceOverwriteError`), comparing resolved paths and ``os.path.samefile``;
+* labels the result as computed: "SR ×2.5 RMISR-VP — computed, not acquired" (PNG text chunk, TIFF
+  ImageDescription, DICOM ImageType DERIVED\\SECONDARY, DerivationDescription, ImageComments).
+
+Derived DICOM follows ``research-viewers-dicom-pyqt.md`` §3: new SOP Instance and Series UIDs
+(Study, Patient and Frame of Reference kept), DerivationCodeSequence (113085, DCM, "Spatial
+resampling"), SourceImageSequence with purpose (121322, DCM, "Source image for image processing
+operation"), PixelSpacing ÷ scale, ImagePositionPatient moved to the centre of the first output
+pixel, pixel values back in the source's stored-value domain (rescale preserved), uncompressed
+Explicit VR Little Endian.
+
+Output-grid geometry (SPEC §3): for an ROI (x, y, w, h) and scale s the output has
+(round(h·s), round(w·s)) pixels and output pixel (i, j) is centred on source pixel coordinate
+(x + (j + 0.5)/s − 0.5, y + (i + 0.5)/s − 0.5). Hence the output spacing is the source spacing ÷ s
+(the *nominal* scale, which is what the resampler uses; the rounded extent may end up to half an
+output pixel beyond the ROI edge) and the first pixel's centre is at source coordinate
+(x + 0.5/s − 0.5, y + 0.5/s − 0.5).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import numpy as np
+
+from ._atomic import as_image_array, atomic_write, source_paths, write_text
+from ._dicom_writer import DerivedReport, write_dicom_derived, write_secondary_capture
+from ._raster import TIFF_DESCRIPTION_FORMAT
+from .errors import WriteError
+from .image_data import ImageData
+from .labels import SOFTWARE, computed_label, method_label
+from .roi import validate_scale
+from .windowing import apply_window
+
+__all__ = ["write_png", "write_tiff16", "write_dicom_derived", "write_secondary_capture",
+           "write_image", "write_text", "DerivedReport", "WrittenImage", "computed_label",
+           "method_label", "format_for_path", "TIFF_DESCRIPTION_FORMAT"]
+
+
+# --------------------------------------------------------------------------- PNG
+
+
+def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, width: float,
+              invert: bool = False, *, source: ImageData | str | os.PathLike[str] | None = None,
+              label: str | None = None) -> Path:
+    """Write an 8-bit PNG of ``pixels`` displayed through the window (center, width).
+
+    Grey input is windowed (DICOM linear VOI) and optionally inverted; colour input is windowed per
+    channel with the same window (the full-range window of an 8-bit image just clips to 0–255) and
+    written as 8-bit RGB.
+
+    Args:
+        path: target file.
+        pixels: (H, W) or (H, W, 3) values in the window's units.
+        center: window centre.
+        width: window width.
+        invert: display inverted (MONOCHROME1); ignored for colour.
+        source: the source image or its path: never overwritten.
+        label: text stored in the PNG "Description" chunk (e.g. :func:`computed_label`).
+
+    Returns:
+        The path written.
+    """
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    target = Path(path)
+    arr = as_image_array(pixels, target)
+    display = apply_window(arr, center, width, invert=invert and arr.ndim == 2)
+    image = Image.fromarray(display, mode="L" if display.ndim == 2 else "RGB")
+    info = PngInfo()
+    info.add_text("Software", SOFTWARE)
+    if label:
+        info.add_itxt("Description", label)
+    info.add_text("Window", f"center={float(center):g} width={float(width):g}"
+                  + (" inverted" if invert and arr.ndim == 2 else ""))
+
+    def write(fh: IO[bytes]) -> None:
+        image.save(fh, format="PNG", pnginfo=info)
+
+    return atomic_write(target, write, sources=source_paths(source))
+
+
+# --------------------------------------------------------------------------- TIFF
+
+
+def _default_tiff_offset(arr: np.ndarray, stored_range: tuple[float, float] | None) -> float:
+    data_min = float(np.min(arr))
+    if data_min >= 0:
+        return 0.0
+    if stored_range is not None:
+        lo, hi = float(stored_range[0]), float(stored_range[1])
+        if math.isfinite(lo) and lo <= data_min and (hi - lo) <= 65535:
+            return float(math.floor(lo))
+    return float(math.floor(data_min))
+
+
+def write_tiff16(path: str | os.PathLike[str], pixels: np.ndarray, *,
+                 offset: float | None = None, unit: str | None = None,
+                 computed: str = "", source: ImageData | str | os.PathLike[str] | None = None,
+                 stored_range: tuple[float, float] | None = None,
+                 pixel_spacing: tuple[float, float] | None = None) -> float:
+    """Write a 16-bit TIFF that keeps the full intensity range.
+
+    Stored value = round(value − offset), clipped to 0–65535, i.e. **value = offset + stored**.
+    ``offset`` defaults to 0 for non-negative data; for data with negative values to the minimum
+    of the representable range when that spans ≤ 65 536 values (−1024 for a 12-bit CT with
+    intercept −1024, so the TIFF holds the scanner's stored values), else to floor(data minimum).
+    The ImageDescription tag holds JSON, e.g.::
+
+        {"format": "rmisr-tiff16/1", "offset": -1024, "scale": 1, "unit": "HU",
+         "value": "offset + scale * stored", "computed": "SR ×2.5 RMISR-VP — computed, not
+         acquired", "clipped_low": 0, "clipped_high": 0}
+
+    :func:`app.io.read_image` reads that description back and returns values in the original units.
+    Fractional values are rounded to integers.
+
+    Args:
+        path: target file.
+        pixels: (H, W) or (H, W, 3) values.
+        offset: value stored as 0; default as above.
+        unit: value unit for the description (default: the source's ``value_unit``).
+        computed: provenance label (e.g. :func:`computed_label`).
+        source: the source image (range, unit, never overwritten) or its path.
+        stored_range: representable range used for the default offset (default: the source's).
+        pixel_spacing: (row, col) mm of the written pixels, stored as TIFF resolution (px/cm).
+
+    Returns:
+        The offset used.
+    """
+    import tifffile
+
+    target = Path(path)
+    arr = as_image_array(pixels, target).astype(np.float64)
+    if isinstance(source, ImageData):
+        stored_range = stored_range if stored_range is not None else source.stored_range
+        unit = unit if unit is not None else source.value_unit
+    if offset is None:
+        offset = _default_tiff_offset(arr, stored_range)
+    offset = float(offset)
+    if not math.isfinite(offset):
+        raise WriteError(f"invalid TIFF offset {offset!r}", target)
+    stored = np.round(arr - offset)
+    clipped_low, clipped_high = int(np.sum(stored < 0)), int(np.sum(stored > 65535))
+    data = np.clip(stored, 0, 65535).astype(np.uint16)
+    description: dict[str, Any] = {
+        "format": TIFF_DESCRIPTION_FORMAT, "offset": int(offset) if offset.is_integer() else offset,
+        "scale": 1, "unit": unit or "", "value": "offset + scale * stored",
+        "computed": computed, "clipped_low": clipped_low, "clipped_high": clipped_high}
+    if isinstance(source, ImageData):
+        description["source"] = source.source_path.name
+    extra: dict[str, Any] = {}
+    if pixel_spacing is not None and all(v and v > 0 for v in pixel_spacing):
+        description["pixel_spacing_mm"] = [float(pixel_spacing[0]), float(pixel_spacing[1])]
+        extra = {"resolution": (10.0 / pixel_spacing[1], 10.0 / pixel_spacing[0]),
+                 "resolutionunit": "CENTIMETER"}
+    text = json.dumps(description, ensure_ascii=True)
+
+    def write(fh: IO[bytes]) -> None:
+        tifffile.imwrite(fh, data, photometric="rgb" if data.ndim == 3 else "minisblack",
+                         description=text, metadata=None, software=SOFTWARE, **extra)
+
+    atomic_write(target, write, sources=source_paths(source))
+    return offset
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+@dataclass
+class WrittenImage:
+    """Result of :func:`write_image`.
+
+    Attributes:
+        path: the file written.
+        fmt: "png", "tiff" or "dcm".
+        tiff_offset: the TIFF offset (value = offset + stored) for "tiff".
+        dicom: the :class:`DerivedReport` for "dcm".
+    """
+
+    path: Path
+    fmt: Literal["png", "tiff", "dcm"]
+    tiff_offset: float | None = None
+    dicom: DerivedReport | None = None
+
+
+_EXT_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".dcm": "dcm", ".dicom": "dcm"}
+
+
+def format_for_path(path: str | os.PathLike[str]) -> str | None:
+    """"png", "tiff" or "dcm" from a file name's extension, or None."""
+    return _EXT_FORMATS.get(Path(path).suffix.lower())
+
+
+def write_image(path: str | os.PathLike[str], pixels: np.ndarray, *, source: ImageData,
+                fmt: Literal["png", "tiff", "dcm"] | None = None, scale: float,
+                roi: tuple[int, int, int, int] | None = None, method: str,
+                weights_sha256: str | None = None, window: tuple[float, float] | None = None,
+                invert: bool | None = None, description_extra: str = "") -> WrittenImage:
+    """Write a super-resolution result in the format named by ``fmt`` or the file extension.
+
+    * "png": 8-bit, through ``window`` (default: the source's) and the source's invert flag;
+    * "tiff": 16-bit full range (:func:`write_tiff16`), spacing ÷ scale as resolution;
+    * "dcm": derived DICOM for a DICOM source, Secondary Capture otherwise.
+
+    Raises:
+        WriteError: unknown format; plus the errors of the chosen writer.
+    """
+    target = Path(path)
+    chosen = fmt or format_for_path(target)
+    if chosen not in ("png", "tiff", "dcm"):
+        raise WriteError(f"unknown output format {fmt or target.suffix!r}: use .png, .tif/.tiff "
+                         "or .dcm", target)
+    s = validate_scale(scale)
+    label = computed_label(s, method)
+    if chosen == "png":
+        c, w = window if window is not None else source.window
+        inv = source.invert if invert is None else invert
+        write_png(target, pixels, c, w, inv, source=source, label=label)
+        return WrittenImage(target, "png")
+    if chosen == "tiff":
+        spacing = None
+        if source.pixel_spacing is not None:
+            spacing = (source.pixel_spacing[0] / s, source.pixel_spacing[1] / s)
+        offset = write_tiff16(target, pixels, source=source, computed=label,
+                              pixel_spacing=spacing)
+        return WrittenImage(target, "tiff", tiff_offset=offset)
+    if source.kind == "dicom" and source.dataset is not None:
+        report = write_dicom_derived(target, source, pixels, scale=s, roi=roi, method=method,
+                                     weights_sha256=weights_sha256,
+                                     description_extra=description_extra, window=window)
+    else:
+        report = write_secondary_capture(target, pixels, source=source, scale=s, roi=roi,
+                                         method=method, weights_sha256=weights_sha256,
+                                         description_extra=description_extra, window=window)
+    return WrittenImage(target, "dcm", dicom=report)

@@ -1,0 +1,174 @@
+"""rmisr-sr (app.cli): batch runs, per-file errors, exit codes, and the demo."""
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+
+from app import cli
+from app.io import SAMPLE_PATH, read_image
+
+
+def _run(capsys, *argv: str) -> tuple[int, list[str], list[str]]:
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), [ln for ln in err.splitlines() if ln.strip()]
+
+
+def test_ct_sample_bicubic_writes_derived_dicom(tmp_path, capsys):
+    code, out, err = _run(capsys, SAMPLE_PATH, "-o", tmp_path / "out", "--scale", "2.5",
+                          "--method", "bicubic", "--roi", "288,224,64,48")
+    assert code == 0, err
+    target = tmp_path / "out" / "sample_ct_chest_SRx2.5_bicubic.dcm"
+    assert out == [str(target)] and err == []
+    src = pydicom.dcmread(SAMPLE_PATH)
+    ds = pydicom.dcmread(target)
+    assert (ds.Rows, ds.Columns) == (120, 160)
+    assert [float(v) for v in ds.PixelSpacing] == pytest.approx(
+        [float(v) / 2.5 for v in src.PixelSpacing])
+    assert ds.SOPInstanceUID != src.SOPInstanceUID
+    assert ds.SeriesInstanceUID != src.SeriesInstanceUID
+    assert ds.StudyInstanceUID == src.StudyInstanceUID
+    assert list(ds.ImageType)[:2] == ["DERIVED", "SECONDARY"]
+    assert "Bicubic" in ds.DerivationDescription and "x=288 y=224 w=64 h=48" in \
+        ds.DerivationDescription
+    hu = read_image(target).pixels
+    assert -1024 <= hu.min() and hu.max() < 3072  # HU, not stored values
+
+
+def test_one_bad_file_among_good_ones(tmp_path, capsys, pydicom_file):
+    good_dcm = tmp_path / "in" / "ct.dcm"
+    good_dcm.parent.mkdir()
+    shutil.copy(pydicom_file("CT_small.dcm"), good_dcm)
+    bad = tmp_path / "in" / "notes.png"
+    bad.write_text("not an image\n")
+    good_png = tmp_path / "in" / "grey.png"
+    Image.fromarray((np.arange(20 * 30) % 256).astype(np.uint8).reshape(20, 30)).save(good_png)
+    code, out, err = _run(capsys, good_dcm, bad, good_png, "-o", tmp_path / "out",
+                          "--scale", "2", "--method", "bicubic")
+    assert code == 1
+    assert len(err) == 1
+    assert err[0].startswith(f"rmisr-sr: error: {bad}: ") and "not a PNG" in err[0]
+    written = {Path(p).name for p in out}
+    assert written == {"ct_SRx2_bicubic.dcm", "grey_SRx2_bicubic.png"}
+    assert Image.open(tmp_path / "out" / "grey_SRx2_bicubic.png").size == (60, 40)
+    assert pydicom.dcmread(tmp_path / "out" / "ct_SRx2_bicubic.dcm").Rows == 256
+
+
+def test_format_option_and_frame(tmp_path, capsys, pydicom_file):
+    code, out, err = _run(capsys, pydicom_file("rtdose.dcm"), "-o", tmp_path, "--scale", "2",
+                          "--method", "bicubic", "--frame", "4", "--format", "tiff")
+    assert code == 0, err
+    assert out == [str(tmp_path / "rtdose_SRx2_bicubic.tiff")]
+    back = read_image(out[0])
+    assert back.pixels.shape == (20, 20)
+    code, _, err = _run(capsys, pydicom_file("rtdose.dcm"), "-o", tmp_path, "--scale", "2",
+                        "--method", "bicubic", "--frame", "40", "--overwrite")
+    assert code == 1 and len(err) == 1 and "frame 40 does not exist" in err[0]
+
+
+def test_existing_output_needs_overwrite(tmp_path, capsys, pydicom_file):
+    args = [pydicom_file("MR_small.dcm"), "-o", tmp_path, "--scale", "1.5", "--method",
+            "bicubic"]
+    assert _run(capsys, *args)[0] == 0
+    target = tmp_path / "MR_small_SRx1.5_bicubic.dcm"
+    before = target.read_bytes()
+    code, out, err = _run(capsys, *args)
+    assert code == 1 and out == [] and "--overwrite" in err[0]
+    assert target.read_bytes() == before
+    assert _run(capsys, *args, "--overwrite")[0] == 0
+
+
+def test_same_output_name_twice_in_one_run(tmp_path, capsys, pydicom_file):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for d in ("a", "b"):
+        shutil.copy(pydicom_file("MR_small.dcm"), tmp_path / d / "mr.dcm")
+    code, out, err = _run(capsys, tmp_path / "a" / "mr.dcm", tmp_path / "b" / "mr.dcm",
+                          "-o", tmp_path / "out", "--scale", "2", "--method", "bicubic",
+                          "--overwrite")
+    assert code == 1 and len(out) == 1 and len(err) == 1 and "same name" in err[0]
+
+
+def test_roi_outside_image_is_a_file_error(tmp_path, capsys, pydicom_file):
+    code, out, err = _run(capsys, pydicom_file("MR_small.dcm"), "-o", tmp_path, "--scale", "2",
+                          "--method", "bicubic", "--roi", "50,50,30,30")
+    assert code == 1 and out == [] and "not inside" in err[0]
+
+
+@pytest.mark.parametrize("argv", [
+    ["x.dcm", "-o", "OUT", "--method", "bicubic"],                     # no --scale
+    ["x.dcm", "-o", "OUT", "--scale", "7", "--method", "bicubic"],     # scale out of range
+    ["x.dcm", "-o", "OUT", "--scale", "2", "--method", "magic"],       # unknown method
+    ["x.dcm", "-o", "OUT", "--scale", "2", "--method", "bicubic", "--roi", "1,2,3"],
+    ["x.dcm", "--scale", "2", "--method", "bicubic"],                  # no -o
+    ["-o", "OUT", "--scale", "2", "--method", "bicubic"],              # no inputs
+    ["x.dcm", "-o", "OUT", "--scale", "2", "--method", "bicubic", "--frame", "-1"],
+])
+def test_usage_errors_exit_2(tmp_path, capsys, argv):
+    argv = [str(tmp_path / "OUT") if a == "OUT" else a for a in argv]
+    code, out, err = _run(capsys, *argv)
+    assert code == 2 and out == [] and err
+    assert not (tmp_path / "OUT").exists()
+
+
+def test_help_exits_0(capsys):
+    assert cli.main(["--help"]) == 0
+    assert "rmisr-sr" in capsys.readouterr().out
+
+
+def test_method_without_weights_fails_clearly(tmp_path, capsys, monkeypatch, pydicom_file):
+    class NoWeights:
+        def available(self, method, scale):
+            return method == "bicubic"
+
+        def methods(self):
+            return ["bicubic", "srcnn", "rmisr-bl", "rmisr-vp"]
+
+    monkeypatch.setattr(cli, "_make_resolver", lambda device: NoWeights())
+    code, out, err = _run(capsys, pydicom_file("MR_small.dcm"), "-o", tmp_path, "--scale", "2.5",
+                          "--method", "rmisr-vp")
+    assert code == 1 and out == []
+    assert err == ["rmisr-sr: error: RMISR-VP has no trained weights for ×2.5; "
+                   "available: bicubic"]
+
+
+def test_demo_writes_results_table_and_sheet(tmp_path, capsys, monkeypatch):
+    real = cli._make_resolver
+
+    class BicubicOnly:  # keep the test fast whatever weights are installed
+        def __init__(self, device):
+            self.sr = real(device)
+
+        def methods(self):
+            return self.sr.methods()
+
+        def available(self, method, scale):
+            return method == "bicubic"
+
+        def upscale(self, *args, **kwargs):
+            return self.sr.upscale(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "_make_resolver", BicubicOnly)
+    code, out, err = _run(capsys, "--demo", tmp_path / "demo")
+    assert code == 0, err
+    demo = tmp_path / "demo"
+    names = {p.name for p in demo.iterdir()}
+    assert {"sample_ct_chest_SRx2.5_bicubic.png", "sample_ct_chest_SRx2.5_bicubic.dcm",
+            "quality.md", "quality.csv", "sample_ct_chest_SRx2.5_comparison.png"} == names
+    rows = list(csv.DictReader((demo / "quality.csv").open()))
+    assert [r["method"] for r in rows] == ["bicubic"]
+    assert float(rows[0]["data_consistency_psnr_db"]) > 30
+    assert float(rows[0]["bias_vs_bicubic"]) == 0
+    table = (demo / "quality.md").read_text()
+    assert "| Bicubic |" in table and "computed, not acquired" in table
+    assert "SRCNN" in table  # listed as not run
+    sheet = Image.open(demo / "sample_ct_chest_SRx2.5_comparison.png")
+    assert sheet.width >= 2 * 320 and "computed, not acquired" in sheet.text["Description"]
+    derived = pydicom.dcmread(demo / "sample_ct_chest_SRx2.5_bicubic.dcm")
+    assert (derived.Rows, derived.Columns) == (320, 320)

@@ -1,0 +1,352 @@
+"""app.io.read_image: DICOM and raster reading, metadata, and the specific errors of bad input."""
+from __future__ import annotations
+
+import struct
+import sys
+import time
+import tracemalloc
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import tifffile
+from PIL import Image
+
+from app.io import (SAMPLE_PATH, SAMPLE_SHA256, CorruptFileError, EmptyFileError, FileMissingError,
+                    FrameOutOfRangeError, ImageData, ImageIOError, ImageTooLargeError,
+                    InvalidPixelsError, NoPixelDataError, NotAnImageError, TruncatedFileError,
+                    UnsupportedTransferSyntaxError, read_image)
+
+# --------------------------------------------------------------------------- DICOM
+
+
+def test_ct_values_are_hounsfield_units(pydicom_file):
+    path = pydicom_file("CT_small.dcm")
+    img = read_image(path)
+    stored = pydicom.dcmread(path).pixel_array
+    assert img.kind == "dicom" and img.modality == "CT" and img.value_unit == "HU"
+    assert img.pixels.dtype == np.float32 and img.pixels.shape == (128, 128)
+    np.testing.assert_array_equal(img.pixels, stored.astype(np.float32) - 1024)
+    assert img.rescale == (1.0, -1024.0)
+    assert img.pixel_spacing == pytest.approx((0.661468, 0.661468))
+    assert img.image_position is not None and img.image_orientation is not None
+    assert img.dataset is not None and "PixelData" not in img.dataset  # header only
+    assert img.description.startswith("CT · 128×128 · 0.66 mm")
+
+
+def test_real_ct_sample(shared_medical):
+    img = read_image(shared_medical / "samples" / "default_ct_chest_lung.dcm")
+    assert img.value_unit == "HU"
+    assert img.stored_range == (-1024.0, 3071.0)  # 12-bit unsigned, intercept −1024
+    assert img.pixels.min() == -1024.0
+    assert img.window == (-600.0, 1600.0)
+    assert img.windows == [(-600.0, 1600.0, "")]  # "-600\-600" de-duplicated
+    assert img.pixel_spacing == pytest.approx((0.841796875, 0.841796875))
+
+
+def test_bundled_sample_is_the_documented_file():
+    import hashlib
+    assert SAMPLE_PATH.is_file()
+    assert hashlib.sha256(SAMPLE_PATH.read_bytes()).hexdigest() == SAMPLE_SHA256
+    assert read_image(SAMPLE_PATH).description == "CT · 512×512 · 0.84 mm"
+
+
+def test_all_real_ct_files_read(shared_medical):
+    for path in sorted((shared_medical / "ct").glob("*.dcm")):
+        img = read_image(path)
+        assert img.value_unit == "HU" and img.pixels.min() >= -1024, path.name
+        assert img.windows, path.name
+
+
+def test_siemens_ct_has_two_windows(shared_medical):
+    img = read_image(shared_medical / "ct" / "LungDx-A0002_Siemens_8mm_B40f_inst08.dcm")
+    assert img.windows == [(40.0, 350.0, "WINDOW1"), (-600.0, 1200.0, "WINDOW2")]
+    assert img.window == (40.0, 350.0)
+
+
+def test_monochrome1_sets_invert_not_pixels(pydicom_file):
+    path = pydicom_file("dicomdirtests/77654033/CR1/6154")
+    ds = pydicom.dcmread(path)
+    img = read_image(path)
+    assert img.photometric == "MONOCHROME1" and img.invert is True
+    expected = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    np.testing.assert_allclose(img.pixels, expected, rtol=1e-6)
+
+
+def test_real_cr_j2k_lossy_monochrome1(shared_medical):
+    img = read_image(shared_medical / "other" / "CR_chest_RG1_J2KI.dcm")
+    assert img.invert and img.lossy and img.modality == "CR"
+    assert img.shape == (1955, 1841)
+    assert img.pixel_spacing is None  # "0.000\0.000" is no usable spacing
+    assert img.window == (15000.0, 30000.0)
+    assert any("PixelSpacing" in w for w in img.warnings)
+
+
+@pytest.mark.parametrize("name", ["MR_small.dcm", "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm",
+                                  "MR_small_bigendian.dcm"])
+def test_mr_transfer_syntaxes_agree(pydicom_file, name):
+    ref = read_image(pydicom_file("MR_small.dcm")).pixels
+    img = read_image(pydicom_file(name))
+    assert img.modality == "MR" and img.value_unit == ""
+    np.testing.assert_array_equal(img.pixels, ref)
+    assert img.window == (600.0, 1600.0)
+
+
+def test_j2k_lossy_ct(pydicom_file):
+    img = read_image(pydicom_file("693_J2KI.dcm"))
+    assert img.value_unit == "HU" and img.lossy and img.shape == (512, 512)
+    assert np.isfinite(img.pixels).all()
+
+
+def test_multiframe_frame_choice(pydicom_file):
+    path = pydicom_file("rtdose.dcm")
+    ds = pydicom.dcmread(path)
+    scaling = float(ds.DoseGridScaling)
+    for frame in (0, 7, 14):
+        img = read_image(path, frame=frame)
+        assert img.n_frames == 15 and img.frame == frame
+        np.testing.assert_allclose(img.pixels, ds.pixel_array[frame] * scaling, rtol=1e-6)
+    with pytest.raises(FrameOutOfRangeError, match="15 frames"):
+        read_image(path, frame=15)
+
+
+def test_multiframe_colour_ybr_to_rgb(pydicom_file):
+    path = pydicom_file("examples_ybr_color.dcm")
+    img = read_image(path, frame=3)
+    assert img.n_frames == 30 and img.frame == 3
+    assert img.photometric == "RGB" and img.pixels.shape == (240, 320, 3)
+    assert img.source_photometric == "YBR_FULL_422"
+    expected = pydicom.pixels.pixel_array(pydicom.dcmread(path), index=3)  # converted to RGB
+    np.testing.assert_array_equal(img.pixels, expected)
+    assert not np.array_equal(read_image(path, frame=0).pixels, img.pixels)
+
+
+def test_rle_multiframe_rgb(pydicom_file):
+    path = pydicom_file("SC_rgb_rle_2frame.dcm")
+    a, b = read_image(path, 0), read_image(path, 1)
+    assert a.pixels.shape == (100, 100, 3) and a.n_frames == 2
+    assert not np.array_equal(a.pixels, b.pixels)
+
+
+def test_palette_colour_becomes_rgb(pydicom_file):
+    img = read_image(pydicom_file("examples_palette.dcm"))
+    assert img.photometric == "RGB" and img.pixels.shape == (350, 800, 3)
+    assert img.source_photometric == "PALETTE COLOR"
+
+
+def test_multi_valued_window_with_explanations(pydicom_file):
+    img = read_image(pydicom_file("examples_overlay.dcm"))
+    assert [w[2] for w in img.windows] == ["WINDOW1", "WINDOW2"]
+    assert img.window == img.windows[0][:2]
+
+
+def test_auto_window_when_file_has_none(shared_medical):
+    img = read_image(shared_medical / "samples" / "default_mri_brain_T1w.dcm")
+    assert img.windows == []
+    lo, hi = img.window[0] - img.window[1] / 2, img.window[0] + img.window[1] / 2
+    assert 0 <= lo < hi <= 92
+
+
+# --------------------------------------------------------------------------- raster
+
+
+def test_png_16bit_grey_keeps_values(shared_medical):
+    path = sorted((shared_medical / "mri_brain" / "val").glob("*.png"))[0]
+    img = read_image(path)
+    raw = np.array(Image.open(path))
+    assert raw.dtype == np.uint16
+    assert img.kind == "raster" and img.bits_stored == 16 and img.stored_range == (0.0, 65535.0)
+    np.testing.assert_array_equal(img.pixels, raw.astype(np.float32))
+    assert img.window[1] < 2000  # auto window, not the 16-bit full range
+
+
+def test_png_8bit_grey_identity_window(tmp_path):
+    a = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    Image.fromarray(a).save(tmp_path / "g.png")
+    img = read_image(tmp_path / "g.png")
+    assert img.stored_range == (0.0, 255.0) and img.pixels.ndim == 2
+    from app.io import apply_window
+    np.testing.assert_array_equal(apply_window(img.pixels, *img.window), a)
+
+
+def test_colour_with_equal_channels_becomes_grey(tmp_path):
+    g = (np.arange(30 * 40) % 256).astype(np.uint8).reshape(30, 40)
+    Image.fromarray(np.stack([g, g, g], -1)).save(tmp_path / "grey_rgb.bmp")
+    img = read_image(tmp_path / "grey_rgb.bmp")
+    assert img.pixels.shape == (30, 40) and img.photometric == "MONOCHROME2"
+    rgb = np.stack([g, 255 - g, g], -1)
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    assert read_image(tmp_path / "rgb.png").pixels.shape == (30, 40, 3)
+
+
+def test_jpeg_colour(shared_medical):
+    img = read_image(shared_medical / "other" / "fundus_retina_normal_left_eye.jpg")
+    assert img.photometric == "RGB" and img.lossy and img.pixels.shape == (1411, 1411, 3)
+
+
+def test_tiff_16bit_multipage_and_float(tmp_path):
+    pages = np.stack([np.full((8, 9), 1000 * (k + 1), np.uint16) for k in range(3)])
+    tifffile.imwrite(tmp_path / "stack.tif", pages, photometric="minisblack")
+    img = read_image(tmp_path / "stack.tif", frame=2)
+    assert img.n_frames == 3 and img.bits_stored == 16 and img.pixels.max() == 3000
+    with pytest.raises(FrameOutOfRangeError):
+        read_image(tmp_path / "stack.tif", frame=3)
+    f = np.linspace(-1.5, 2.5, 12 * 10, dtype=np.float32).reshape(12, 10)
+    tifffile.imwrite(tmp_path / "float.tiff", f)
+    img = read_image(tmp_path / "float.tiff")
+    np.testing.assert_array_equal(img.pixels, f)
+    assert img.bits_stored is None and img.stored_range == (-1.5, 2.5)
+
+
+def test_float_tiff_with_nan_is_refused(tmp_path):
+    f = np.ones((6, 6), np.float32)
+    f[2, 3] = np.nan
+    tifffile.imwrite(tmp_path / "nan.tif", f)
+    with pytest.raises(InvalidPixelsError, match="NaN"):
+        read_image(tmp_path / "nan.tif")
+    f[2, 3] = np.inf
+    tifffile.imwrite(tmp_path / "inf.tif", f)
+    with pytest.raises(InvalidPixelsError):
+        read_image(tmp_path / "inf.tif")
+
+
+def test_lzw_tiff_falls_back_to_pillow(tmp_path):
+    a = (np.arange(64 * 48) % 251).astype(np.uint8).reshape(48, 64)
+    Image.fromarray(a).save(tmp_path / "lzw.tif", compression="tiff_lzw")
+    np.testing.assert_array_equal(read_image(tmp_path / "lzw.tif").pixels, a)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(FileMissingError, match="no such file"):
+        read_image(tmp_path / "nope.dcm")
+    with pytest.raises(NotAnImageError, match="folder"):
+        read_image(tmp_path)
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.dcm").write_bytes(b"")
+    with pytest.raises(EmptyFileError, match="0 bytes"):
+        read_image(tmp_path / "empty.dcm")
+
+
+def test_truncated_dicom(pydicom_file):
+    with pytest.raises(TruncatedFileError, match="shorter"):
+        read_image(pydicom_file("MR_truncated.dcm"))
+
+
+def test_truncated_copy_of_real_ct(tmp_path, shared_medical):
+    data = (shared_medical / "ct" / "LungDx-A0001_Philips_5mm_L_inst18.dcm").read_bytes()
+    (tmp_path / "cut.dcm").write_bytes(data[: len(data) // 2])
+    with pytest.raises((TruncatedFileError, CorruptFileError)):
+        read_image(tmp_path / "cut.dcm")
+
+
+def test_dicom_without_pixel_data(pydicom_file):
+    with pytest.raises(NoPixelDataError, match="RT Plan"):
+        read_image(pydicom_file("rtplan.dcm"))
+
+
+def test_unsupported_transfer_syntax_names_syntax_and_plugin(pydicom_file):
+    try:
+        import libjpeg  # noqa: F401
+        pytest.skip("pylibjpeg-libjpeg is installed: JPEG-LS decodes")
+    except ImportError:
+        pass
+    with pytest.raises(UnsupportedTransferSyntaxError) as info:
+        read_image(pydicom_file("MR_small_jpeg_ls_lossless.dcm"))
+    msg = str(info.value)
+    assert "JPEG-LS Lossless" in msg and "1.2.840.10008.1.2.4.80" in msg
+    assert "pylibjpeg-libjpeg" in msg
+
+
+def test_text_file_named_png(tmp_path):
+    (tmp_path / "notes.png").write_text("these are not pixels\n" * 5)
+    with pytest.raises(NotAnImageError, match=r"\.png.*not a PNG"):
+        read_image(tmp_path / "notes.png")
+    (tmp_path / "notes.dat").write_text("plain text, no extension hint\n" * 5)
+    with pytest.raises(NotAnImageError):
+        read_image(tmp_path / "notes.dat")
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+def test_huge_png_header_is_refused_fast_without_allocating(tmp_path):
+    ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0)
+    png = (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+           + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _png_chunk(b"IEND", b""))
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png)
+    assert len(png) < 200
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(ImageTooLargeError, match="40000×40000"):
+            read_image(path)
+        elapsed = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 1.0
+    assert peak < 50 * 2**20  # 1.6 G pixels were never allocated
+
+
+def test_huge_dicom_header_is_refused_before_decoding(tmp_path, pydicom_file):
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    ds.Rows, ds.Columns = 60000, 60000
+    ds.save_as(tmp_path / "huge.dcm")
+    with pytest.raises(ImageTooLargeError, match="60000×60000"):
+        read_image(tmp_path / "huge.dcm")
+
+
+def test_bad_frame_argument(pydicom_file):
+    with pytest.raises(FrameOutOfRangeError):
+        read_image(pydicom_file("CT_small.dcm"), frame=1)
+    with pytest.raises(FrameOutOfRangeError):
+        read_image(pydicom_file("CT_small.dcm"), frame=-1)
+
+
+def test_dicom_without_preamble_is_read_by_content(tmp_path, pydicom_file):
+    """A raw data set (no preamble, no file meta) with pixel data is accepted via force=True."""
+    src = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    raw = tmp_path / "raw_dataset"
+    del src.file_meta
+    src.preamble = None
+    src.save_as(raw, implicit_vr=True, little_endian=True)  # no enforce: no preamble, no meta
+    assert raw.read_bytes()[128:132] != b"DICM"
+    img = read_image(raw)
+    np.testing.assert_array_equal(img.pixels, read_image(pydicom_file("CT_small.dcm")).pixels)
+
+
+def test_every_error_is_an_image_io_error():
+    import app.io as io
+    for name in io.__all__:
+        obj = getattr(io, name)
+        if isinstance(obj, type) and issubclass(obj, Exception) and obj is not ImageIOError:
+            assert issubclass(obj, ImageIOError), name
+
+
+def test_image_data_is_a_dataclass_with_contract_fields():
+    import dataclasses
+    names = {f.name for f in dataclasses.fields(ImageData)}
+    assert {"pixels", "source_path", "kind", "modality", "photometric", "invert", "window",
+            "windows", "pixel_spacing", "image_position", "image_orientation", "stored_range",
+            "value_unit", "frame", "n_frames", "dataset", "bits_stored",
+            "description"} <= names
+
+
+def test_io_imports_no_qt_and_no_torch():
+    import subprocess
+    code = ("import sys, app.io, app.cli; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('PyQt5', 'PySide2', 'PySide6', 'PyQt6', 'torch')]; "
+            "assert not bad, bad")
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=60)

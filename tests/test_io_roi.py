@@ -1,0 +1,59 @@
+"""app.io ROI and scale checks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.io import (SCALE_MAX, SCALE_MIN, InvalidROIError, InvalidScaleError, crop_roi, output_size,
+                    parse_roi, validate_roi, validate_scale)
+
+
+def test_validate_roi_accepts_inside_and_none():
+    assert validate_roi((0, 0, 10, 5), (5, 10)) == (0, 0, 10, 5)
+    assert validate_roi([2.0, 3.0, 4.0, 1.0], np.zeros((5, 10))) == (2, 3, 4, 1)
+    assert validate_roi(None, (7, 9, 3)) == (0, 0, 9, 7)
+
+
+@pytest.mark.parametrize("roi", [(0, 0, 0, 5), (0, 0, 5, -1), (-1, 0, 5, 5), (0, 0, 11, 5),
+                                 (6, 0, 5, 5), (0, 1, 10, 5), (0.5, 0, 2, 2), (1, 2, 3),
+                                 ("a", 0, 1, 1), (0, 0, float("nan"), 1)])
+def test_validate_roi_rejects_outside_empty_or_malformed(roi):
+    with pytest.raises(InvalidROIError):
+        validate_roi(roi, (5, 10))
+
+
+def test_crop_roi_copies():
+    a = np.arange(50.0).reshape(5, 10)
+    c = crop_roi(a, (2, 1, 3, 2))
+    np.testing.assert_array_equal(c, [[12, 13, 14], [22, 23, 24]])
+    c[0, 0] = -1
+    assert a[1, 2] == 12
+    with pytest.raises(InvalidROIError, match="not inside"):
+        crop_roi(a, (8, 0, 3, 2))
+
+
+def test_parse_roi():
+    assert parse_roi("10,20,30,40") == (10, 20, 30, 40)
+    assert parse_roi(" 1 2 3 4 ") == (1, 2, 3, 4)
+    for bad in ("1,2,3", "a,b,c,d", "1,2,0,4", "1.5,2,3,4"):
+        with pytest.raises(InvalidROIError):
+            parse_roi(bad)
+
+
+def test_validate_scale():
+    assert validate_scale(1.1) == 1.1 and validate_scale("2.5") == 2.5 and validate_scale(5) == 5
+    for bad in (1.0, 1.09, 5.01, 0, -2, float("nan"), float("inf"), "x", None):
+        with pytest.raises(InvalidScaleError):
+            validate_scale(bad)
+
+
+def test_output_size_rounds_half_up():
+    assert output_size(5, 7, 2.5) == (13, 18)  # 12.5 → 13, 17.5 → 18
+    assert output_size(3, 3, 1.1) == (3, 3)
+
+
+def test_constants_agree_with_engine():
+    from models import geometry
+    assert (SCALE_MIN, SCALE_MAX) == (geometry.SCALE_MIN, geometry.SCALE_MAX)
+    for h, w, s in ((5, 7, 2.5), (3, 3, 1.1), (37, 41, 3.5), (10, 9, 4.5)):
+        assert output_size(h, w, s) == geometry.output_size(h, w, s)

@@ -1,0 +1,118 @@
+"""app.io windowing: the DICOM linear VOI function, auto window, and presets as data."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from app.io import (DEFAULT_PRESETS_PATH, InvalidWindowError, WindowPreset, WindowPresetError,
+                    apply_window, auto_window, load_window_presets, minmax_window, read_image)
+from app.io.windowing import presets_for_modality
+
+
+def _dicom_linear(x: float, c: float, w: float) -> float:
+    """PS3.3 C.11.2.1.2 written out literally (ymin 0, ymax 255)."""
+    if x <= c - 0.5 - (w - 1) / 2:
+        return 0.0
+    if x > c - 0.5 + (w - 1) / 2:
+        return 255.0
+    return ((x - (c - 0.5)) / (w - 1) + 0.5) * 255.0
+
+
+@pytest.mark.parametrize("c,w", [(40, 400), (-600, 1500), (0.5, 2), (1000, 1)])
+def test_apply_window_matches_dicom_formula(c, w):
+    x = np.linspace(c - w, c + w, 301)
+    got = apply_window(x, c, w)
+    want = np.floor(np.array([_dicom_linear(v, c, w) for v in x]) + 0.5)
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(got, want.astype(np.uint8))
+
+
+def test_apply_window_invert_and_colour():
+    x = np.array([[-2000.0, -600.0, 3000.0]])
+    np.testing.assert_array_equal(apply_window(x, -600, 1500), [[0, 128, 255]])
+    np.testing.assert_array_equal(apply_window(x, -600, 1500, invert=True), [[255, 127, 0]])
+    rgb = np.dstack([np.arange(256.0)] * 3).reshape(16, 16, 3)
+    np.testing.assert_array_equal(apply_window(rgb, 128, 256), rgb.astype(np.uint8))
+
+
+def test_apply_window_small_float_width_and_bad_windows():
+    x = np.array([0.0, 0.25, 0.5])
+    np.testing.assert_array_equal(apply_window(x, 0.25, 0.5), [0, 128, 255])
+    for c, w in ((0, 0), (0, -5), (np.nan, 10), (0, np.inf)):
+        with pytest.raises(InvalidWindowError):
+            apply_window(x, c, w)
+
+
+def test_auto_window_percentiles_and_fallbacks():
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 1000, size=(200, 200)).astype(np.float32)
+    img[0, 0], img[0, 1] = -30000, 30000  # outliers must not drive the window
+    c, w = auto_window(img)
+    assert -50 < c - w / 2 < 20 and 980 < c + w / 2 < 1050
+    assert auto_window(np.full((5, 5), 7.0))[1] > 0  # constant image: width never 0
+    spikes = np.zeros((100, 100))
+    spikes[0, 0] = 50  # percentiles coincide → min–max
+    c, w = auto_window(spikes)
+    assert c - w / 2 <= 0 and c + w / 2 >= 50
+    assert minmax_window(np.array([[np.nan, 1.0, 3.0]])) == (2.5, 3.0)
+
+
+def test_default_presets_file():
+    presets = {p.name: p for p in load_window_presets()}
+    assert DEFAULT_PRESETS_PATH.is_file()
+    assert (presets["Lung"].center, presets["Lung"].width) == (-600, 1500)
+    assert (presets["Mediastinum"].center, presets["Mediastinum"].width) == (50, 350)
+    assert (presets["Brain"].center, presets["Brain"].width) == (40, 80)
+    assert (presets["Abdomen"].center, presets["Abdomen"].width) == (40, 400)
+    assert (presets["Bone"].center, presets["Bone"].width) == (400, 1800)
+    assert all(p.source for p in presets.values())
+    minmax = presets["Min–max"]
+    assert minmax.mode == "minmax" and minmax.applies_to("MR") and not presets["Lung"].applies_to(
+        "MR")
+    assert minmax.resolve(np.array([10.0, 20.0])) == (15.5, 11.0)
+
+
+def test_presets_for_modality_orders_specific_first():
+    presets = load_window_presets()
+    ct = presets_for_modality(presets, "CT")
+    assert ct[0].name == "Lung" and ct[-1].modalities == ()
+    assert all(not p.modalities for p in presets_for_modality(presets, "MR"))
+
+
+def test_lung_preset_on_real_ct(shared_medical):
+    img = read_image(shared_medical / "samples" / "default_ct_chest_lung.dcm")
+    lung = next(p for p in load_window_presets() if p.name == "Lung")
+    view = apply_window(img.pixels, *lung.resolve(img.pixels))
+    assert img.pixels[0, 0] == -1024 and 50 <= view[0, 0] <= 60  # air is dark grey in lung W/L
+    mediastinum = next(p for p in load_window_presets() if p.name == "Mediastinum")
+    assert apply_window(img.pixels, *mediastinum.resolve())[0, 0] == 0  # and black here
+
+
+@pytest.mark.parametrize("content,match", [
+    ("{not json", "not valid JSON"),
+    ('{"presets": 3}', "must be a list"),
+    ('[{"center": 1, "width": 2}]', "name"),
+    ('[{"name": "A", "center": "x", "width": 2}]', "'center' must be a number"),
+    ('[{"name": "A", "center": 1, "width": 0}]', "width"),
+    ('[{"name": "A", "mode": "magic"}]', "mode"),
+    ('[{"name": "A", "center": 1, "width": 2, "modalities": "CT"}]', "modalities"),
+    ('[{"name": "A", "center": 1, "width": 2}, {"name": "A", "center": 1, "width": 3}]',
+     "duplicate"),
+])
+def test_malformed_user_presets_give_clear_errors(tmp_path, content, match):
+    path = tmp_path / "presets.json"
+    path.write_text(content)
+    with pytest.raises(WindowPresetError, match=match) as info:
+        load_window_presets(path)
+    assert str(path) in str(info.value)
+
+
+def test_user_presets_round_trip(tmp_path):
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"presets": [{"name": "Liver", "center": 30, "width": 150,
+                                             "modalities": ["ct"]}]}))
+    assert load_window_presets(path) == [WindowPreset("Liver", 30.0, 150.0, ("CT",))]
+    with pytest.raises(WindowPresetError, match="cannot read"):
+        load_window_presets(tmp_path / "missing.json")

@@ -1,0 +1,530 @@
+"""app.io writers: PNG, 16-bit TIFF, derived DICOM (checklist + geometry), Secondary Capture,
+atomicity and source protection."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import tifffile
+from PIL import Image
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+from app.io import (ImageData, InvalidPixelsError, InvalidROIError, InvalidScaleError,
+                    SourceOverwriteError, WriteError, apply_window, computed_label, crop_roi,
+                    output_size, read_image, write_dicom_derived, write_image, write_png,
+                    write_secondary_capture, write_text, write_tiff16)
+from app.io._atomic import atomic_write
+from models.resize import imresize
+
+
+def _upscale(img: ImageData, roi, scale: float) -> np.ndarray:
+    """The engine's bicubic (MATLAB imresize, SPEC §3 grid) on the ROI."""
+    crop = crop_roi(img, roi).astype(np.float64)
+    return imresize(crop, scale).astype(np.float32)
+
+
+def _rotation(a: float, b: float, c: float) -> np.ndarray:
+    ca, sa, cb, sb, cc, sc = np.cos(a), np.sin(a), np.cos(b), np.sin(b), np.cos(c), np.sin(c)
+    rz = np.array([[ca, -sa, 0], [sa, ca, 0], [0, 0, 1]])
+    ry = np.array([[cb, 0, sb], [0, 1, 0], [-sb, 0, cb]])
+    rx = np.array([[1, 0, 0], [0, cc, -sc], [0, sc, cc]])
+    return rz @ ry @ rx
+
+
+def make_ct(path: Path, hu: np.ndarray, *, ipp, iop, spacing, intercept: float = -1024.0,
+            bits_stored: int = 12, **extra) -> Path:
+    """A minimal, valid CT Image Storage file with the given geometry (stored = HU − intercept)."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.FrameOfReferenceUID = generate_uid()
+    ds.PatientName, ds.PatientID = "Test^Geometry", "GEO-1"
+    ds.Modality, ds.SeriesNumber, ds.SeriesDescription = "CT", 7, "Synthetic geometry"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.ImagePositionPatient = [f"{v:.6f}" for v in ipp]
+    ds.ImageOrientationPatient = [f"{v:.8f}" for v in iop]
+    ds.PixelSpacing = [f"{v:.6f}" for v in spacing]
+    ds.RescaleIntercept, ds.RescaleSlope = intercept, 1
+    ds.WindowCenter, ds.WindowWidth = 40, 400
+    for k, v in extra.items():
+        setattr(ds, k, v)
+    stored = np.round(hu - intercept).astype(np.uint16)
+    ds.set_pixel_data(stored, "MONOCHROME2", bits_stored)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def _patient_position(ipp, iop, spacing, r: float, c: float) -> np.ndarray:
+    """DICOM PS3.3 C.7.6.2.1.1: P = IPP + c·Δc·row_dir + r·Δr·col_dir (PixelSpacing = Δr\\Δc)."""
+    iop = np.asarray(iop, dtype=np.float64)
+    return (np.asarray(ipp, dtype=np.float64) + c * float(spacing[1]) * iop[:3]
+            + r * float(spacing[0]) * iop[3:])
+
+
+def _centroid(image: np.ndarray) -> tuple[float, float]:
+    """Sub-pixel peak of a Gaussian blob on a flat background: log-parabola through the maximum
+    along each axis (exact for a sampled Gaussian)."""
+    a = np.clip(image - np.median(image), 1e-3, None)
+    r, c = np.unravel_index(int(np.argmax(a)), a.shape)
+
+    def vertex(m: float, z: float, p: float) -> float:
+        lm, lz, lp = np.log(m), np.log(z), np.log(p)
+        return float((lm - lp) / (2.0 * (lm - 2.0 * lz + lp)))
+
+    return (r + vertex(a[r - 1, c], a[r, c], a[r + 1, c]),
+            c + vertex(a[r, c - 1], a[r, c], a[r, c + 1]))
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+@pytest.mark.parametrize("scale,roi", [(2.5, (30, 20, 32, 24)), (2.0, (17, 9, 50, 40)),
+                                       (3.5, (38, 25, 15, 13))])
+def test_derived_dicom_keeps_physical_positions(tmp_path, scale, roi):
+    """A blob at patient position P in the source lies at P in the derived image."""
+    rot = _rotation(0.4, -0.25, 0.3)  # oblique plane
+    iop = np.concatenate([rot[:, 0], rot[:, 1]])
+    ipp, spacing = (-120.5, 33.25, 78.0), (0.7, 0.45)  # anisotropic: catches row/col swaps
+    r0, c0 = 31.3, 45.7  # sub-pixel blob centre (rows, cols)
+    rows, cols = np.indices((60, 80))
+    hu = 1000.0 * np.exp(-((rows - r0) ** 2 + (cols - c0) ** 2) / (2 * 1.8 ** 2))
+    src_path = make_ct(tmp_path / "src.dcm", hu, ipp=ipp, iop=iop, spacing=spacing)
+    src = read_image(src_path)
+    assert _centroid(src.pixels) == pytest.approx((r0, c0), abs=0.02)
+
+    up = _upscale(src, roi, scale)
+    report = write_dicom_derived(tmp_path / "sr.dcm", src, up, scale=scale, roi=roi,
+                                 method="bicubic")
+    ds = pydicom.dcmread(tmp_path / "sr.dcm")
+    out = ds.pixel_array.astype(np.float64) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    assert out.shape == up.shape == output_size(roi[3], roi[2], scale)
+    p_src = _patient_position(ipp, iop, spacing, r0, c0)
+    r1, c1 = _centroid(out)
+    p_out = _patient_position(ds.ImagePositionPatient, ds.ImageOrientationPatient,
+                              ds.PixelSpacing, r1, c1)
+    err = float(np.linalg.norm(p_out - p_src))
+    assert err < 0.5 * min(spacing)  # the requirement: within half a source pixel …
+    assert err < 0.25 * min(spacing) / scale  # … and in fact within a quarter output pixel
+    assert [float(v) for v in ds.PixelSpacing] == pytest.approx([0.7 / scale, 0.45 / scale])
+    assert [float(v) for v in ds.ImageOrientationPatient] == pytest.approx(list(iop), abs=1e-7)
+    assert report.image_position == pytest.approx([float(v) for v in ds.ImagePositionPatient],
+                                                  abs=1e-4)
+    derived = read_image(tmp_path / "sr.dcm")  # and our own reader sees the same geometry
+    assert derived.pixel_spacing == pytest.approx((0.7 / scale, 0.45 / scale))
+
+
+def test_first_pixel_centre_formula(tmp_path):
+    """IPP' = IPP + (x + 0.5/s − 0.5)·Δc·row_dir + (y + 0.5/s − 0.5)·Δr·col_dir, exactly."""
+    iop = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+    src = read_image(make_ct(tmp_path / "a.dcm", np.zeros((20, 30)), ipp=(10.0, 20.0, 30.0),
+                             iop=iop, spacing=(0.8, 0.5)))
+    up = _upscale(src, (4, 6, 10, 8), 2.5)
+    rep = write_dicom_derived(tmp_path / "b.dcm", src, up, scale=2.5, roi=(4, 6, 10, 8),
+                              method="bicubic")
+    assert rep.image_position == pytest.approx((10.0 + (4 + 0.2 - 0.5) * 0.5,
+                                                20.0 + (6 + 0.2 - 0.5) * 0.8, 30.0))
+
+
+# --------------------------------------------------------------------------- derived checklist
+
+
+def test_derived_dicom_checklist(tmp_path, pydicom_file):
+    src_path = pydicom_file("CT_small.dcm")
+    src = read_image(src_path)
+    src_ds = pydicom.dcmread(src_path)
+    roi = (20, 30, 40, 36)
+    up = _upscale(src, roi, 2.5)
+    sha = "ab" * 32
+    rep = write_dicom_derived(tmp_path / "d.dcm", src, up, scale=2.5, roi=roi,
+                              method="rmisr-vp", weights_sha256=sha, description_extra="test")
+    ds = pydicom.dcmread(tmp_path / "d.dcm")
+    # identity
+    assert ds.SOPInstanceUID != src_ds.SOPInstanceUID == src.dataset.SOPInstanceUID
+    assert ds.SeriesInstanceUID != src_ds.SeriesInstanceUID
+    assert ds.StudyInstanceUID == src_ds.StudyInstanceUID
+    assert ds.FrameOfReferenceUID == src_ds.FrameOfReferenceUID
+    assert ds.PatientID == src_ds.PatientID and ds.PatientName == src_ds.PatientName
+    assert ds.SOPClassUID == src_ds.SOPClassUID
+    assert int(ds.SeriesNumber) == int(src_ds.SeriesNumber) + 1000
+    assert ds.SeriesDescription.endswith("SR ×2.5 RMISR-VP (computed)")
+    assert len(ds.SeriesDescription) <= 64
+    # derivation
+    assert list(ds.ImageType)[:2] == ["DERIVED", "SECONDARY"]
+    assert list(ds.ImageType)[2:] == list(src_ds.ImageType)[2:]
+    for text in ("RMISR-VP", "2.5", "x=20 y=30 w=40 h=36", sha, "test"):
+        assert text in ds.DerivationDescription
+    code = ds.DerivationCodeSequence[0]
+    assert (code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning) == (
+        "113085", "DCM", "Spatial resampling")
+    ref = ds.SourceImageSequence[0]
+    assert ref.ReferencedSOPClassUID == src_ds.SOPClassUID
+    assert ref.ReferencedSOPInstanceUID == src_ds.SOPInstanceUID
+    assert ref.PurposeOfReferenceCodeSequence[0].CodeValue == "121322"
+    assert ds.BurnedInAnnotation == "NO" and "not acquired" in ds.ImageComments
+    # pixels and encoding
+    assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+    assert ds.preamble is not None
+    assert (ds.Rows, ds.Columns) == up.shape == (90, 100)
+    assert ds.pixel_array.shape == (ds.Rows, ds.Columns)
+    assert (ds.BitsAllocated, ds.BitsStored, ds.PixelRepresentation) == (
+        src_ds.BitsAllocated, src_ds.BitsStored, src_ds.PixelRepresentation)
+    assert (ds.RescaleSlope, ds.RescaleIntercept) == (src_ds.RescaleSlope,
+                                                      src_ds.RescaleIntercept)
+    assert [float(v) for v in ds.PixelSpacing] == pytest.approx(
+        [float(v) / 2.5 for v in src_ds.PixelSpacing])
+    back = read_image(tmp_path / "d.dcm")
+    np.testing.assert_array_equal(back.pixels, np.round(up))  # HU survive (within rounding)
+    assert back.value_unit == "HU"
+    assert (rep.clipped_low, rep.clipped_high) == (0, 0)
+    assert rep.sop_instance_uid == ds.SOPInstanceUID
+    for kw in ("SmallestImagePixelValue", "LargestImagePixelValue"):
+        assert kw not in ds
+
+
+def test_derived_dicom_clips_and_reports(tmp_path, shared_medical):
+    src = read_image(shared_medical / "samples" / "default_ct_chest_lung.dcm")
+    roi = (0, 0, 64, 64)
+    up = _upscale(src, roi, 2.0)
+    up[0, :10] = -5000.0  # below the 12-bit range (−1024 HU)
+    up[1, :3] = 9000.0  # above it (3071 HU)
+    rep = write_dicom_derived(tmp_path / "c.dcm", src, up, scale=2, roi=roi, method="bicubic")
+    assert rep.clipped_low >= 10 and rep.clipped_high == 3
+    back = read_image(tmp_path / "c.dcm")
+    assert back.pixels.min() == -1024 and back.pixels.max() <= 3071
+    ds = pydicom.dcmread(tmp_path / "c.dcm")
+    assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian  # source: implicit VR
+    assert str(ds.WindowCenter[0]).strip() in ("-600", "-0600")  # window kept
+
+
+def test_lossy_flag_is_never_reset(tmp_path, pydicom_file):
+    src = read_image(pydicom_file("693_J2KI.dcm"))
+    up = _upscale(src, (100, 100, 40, 40), 2)
+    write_dicom_derived(tmp_path / "l.dcm", src, up, scale=2, roi=(100, 100, 40, 40),
+                        method="bicubic")
+    ds = pydicom.dcmread(tmp_path / "l.dcm")
+    assert ds.LossyImageCompression == "01"
+    assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian  # decompressed
+
+
+def test_monochrome1_is_kept(tmp_path, pydicom_file):
+    src = read_image(pydicom_file("dicomdirtests/77654033/CR1/6154"))
+    up = _upscale(src, None, 2)
+    write_dicom_derived(tmp_path / "m.dcm", src, up, scale=2, method="bicubic")
+    back = read_image(tmp_path / "m.dcm")
+    assert back.photometric == "MONOCHROME1" and back.invert
+    np.testing.assert_allclose(back.pixels, up, atol=float(src.rescale[0]))
+
+
+def test_multiframe_source_gives_single_frame(tmp_path, pydicom_file):
+    src = read_image(pydicom_file("rtdose.dcm"), frame=5)
+    up = _upscale(src, None, 2)
+    write_dicom_derived(tmp_path / "f.dcm", src, up, scale=2, method="bicubic")
+    ds = pydicom.dcmread(tmp_path / "f.dcm")
+    assert "NumberOfFrames" not in ds and "GridFrameOffsetVector" not in ds
+    assert ds.SourceImageSequence[0].ReferencedFrameNumber == 6
+    src_ds = pydicom.dcmread(pydicom_file("rtdose.dcm"))
+    z = float(src_ds.ImagePositionPatient[2]) + float(src_ds.GridFrameOffsetVector[5])
+    assert float(ds.ImagePositionPatient[2]) == pytest.approx(z)  # the plane of frame 6
+    back = read_image(tmp_path / "f.dcm")
+    assert back.n_frames == 1
+    np.testing.assert_allclose(back.pixels, up, atol=float(src.rescale[0]))
+
+
+def test_colour_multiframe_ultrasound(tmp_path, pydicom_file):
+    src = read_image(pydicom_file("examples_ybr_color.dcm"), frame=2)
+    roi = (50, 40, 60, 50)
+    up = _upscale(src, roi, 2.5)
+    rep = write_dicom_derived(tmp_path / "u.dcm", src, up, scale=2.5, roi=roi, method="srcnn")
+    ds = pydicom.dcmread(tmp_path / "u.dcm")
+    assert (ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration) == (
+        3, "RGB", 0)
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.6.1"  # single-frame US Image Storage
+    assert ds.LossyImageCompression == "01"  # the source was JPEG baseline
+    assert rep.warnings and "single" in rep.warnings[0]
+    np.testing.assert_allclose(read_image(tmp_path / "u.dcm").pixels,
+                               np.clip(np.round(up), 0, 255))
+
+
+def test_big_endian_source_is_written_little_endian(tmp_path, pydicom_file):
+    src = read_image(pydicom_file("MR_small_bigendian.dcm"))
+    up = _upscale(src, None, 2)
+    write_dicom_derived(tmp_path / "b.dcm", src, up, scale=2, method="bicubic")
+    back = read_image(tmp_path / "b.dcm")
+    assert back.transfer_syntax == "Explicit VR Little Endian"
+    np.testing.assert_array_equal(back.pixels, np.round(up))
+
+
+def test_derived_dicom_rejects_bad_input(tmp_path, pydicom_file):
+    src = read_image(pydicom_file("CT_small.dcm"))
+    good = _upscale(src, (0, 0, 10, 10), 2.5)
+    with pytest.raises(InvalidScaleError, match="gives 25×25"):
+        write_dicom_derived(tmp_path / "x.dcm", src, good[:-1], scale=2.5, roi=(0, 0, 10, 10),
+                            method="bicubic")
+    with pytest.raises(InvalidScaleError):
+        write_dicom_derived(tmp_path / "x.dcm", src, good, scale=7, roi=(0, 0, 10, 10),
+                            method="bicubic")
+    with pytest.raises(InvalidROIError):
+        write_dicom_derived(tmp_path / "x.dcm", src, good, scale=2.5, roi=(120, 0, 10, 10),
+                            method="bicubic")
+    bad = good.copy()
+    bad[3, 3] = np.nan
+    with pytest.raises(InvalidPixelsError):
+        write_dicom_derived(tmp_path / "x.dcm", src, bad, scale=2.5, roi=(0, 0, 10, 10),
+                            method="bicubic")
+    raster = ImageData(pixels=np.zeros((4, 4), np.float32), source_path=tmp_path / "r.png",
+                       kind="raster")
+    with pytest.raises(WriteError, match="not a DICOM"):
+        write_dicom_derived(tmp_path / "x.dcm", raster, np.zeros((8, 8)), scale=2,
+                            method="bicubic")
+    assert not (tmp_path / "x.dcm").exists()
+
+
+# --------------------------------------------------------------------------- Secondary Capture
+
+
+def test_secondary_capture_from_16bit_png(tmp_path):
+    a = (np.arange(40 * 50) * 13 % 4000).astype(np.uint16).reshape(40, 50)
+    Image.fromarray(a).save(tmp_path / "mr.png")
+    src = read_image(tmp_path / "mr.png")
+    roi = (5, 6, 30, 20)
+    up = _upscale(src, roi, 2)
+    rep = write_secondary_capture(tmp_path / "sc.dcm", up, source=src, scale=2, roi=roi,
+                                  method="rmisr-bl")
+    ds = pydicom.dcmread(tmp_path / "sc.dcm")
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7" == rep.sop_class_uid
+    assert ds.ConversionType == "WSD" and ds.Modality == "OT"
+    assert list(ds.ImageType)[:2] == ["DERIVED", "SECONDARY"]
+    assert (ds.BitsAllocated, ds.BitsStored) == (16, 16)
+    assert "mr.png" in ds.DerivationDescription
+    np.testing.assert_array_equal(ds.pixel_array, np.clip(np.round(up), 0, 65535))
+    other = write_secondary_capture(tmp_path / "sc2.dcm", up, source=src, scale=2, roi=roi,
+                                    method="rmisr-bl")
+    assert other.study_instance_uid != rep.study_instance_uid
+
+
+def test_secondary_capture_rgb_and_float(tmp_path):
+    rgb = np.random.default_rng(1).integers(0, 256, (20, 24, 3)).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    src = read_image(tmp_path / "c.png")
+    up = _upscale(src, None, 2)
+    write_image(tmp_path / "c.dcm", up, source=src, scale=2, method="bicubic")
+    ds = pydicom.dcmread(tmp_path / "c.dcm")
+    assert (ds.PhotometricInterpretation, ds.BitsAllocated, ds.SamplesPerPixel) == ("RGB", 8, 3)
+    f = np.linspace(-0.5, 1.5, 16 * 16, dtype=np.float32).reshape(16, 16)
+    tifffile.imwrite(tmp_path / "f.tif", f)
+    fsrc = read_image(tmp_path / "f.tif")
+    fup = _upscale(fsrc, None, 2)
+    write_image(tmp_path / "f.dcm", fup, source=fsrc, scale=2, method="bicubic")
+    back = read_image(tmp_path / "f.dcm")
+    np.testing.assert_allclose(back.pixels, fup, atol=2.5 / 65535 + 1e-6)
+
+
+# --------------------------------------------------------------------------- PNG / TIFF
+
+
+def test_png_is_windowed_8bit_with_label(tmp_path, pydicom_file):
+    src = read_image(pydicom_file("CT_small.dcm"))
+    write_png(tmp_path / "w.png", src.pixels, 40, 400, source=src,
+              label=computed_label(2.5, "rmisr-vp"))
+    im = Image.open(tmp_path / "w.png")
+    assert im.mode == "L"
+    np.testing.assert_array_equal(np.array(im), apply_window(src.pixels, 40, 400))
+    assert im.text["Description"] == "SR ×2.5 RMISR-VP — computed, not acquired"
+    rgb = np.dstack([src.pixels / 8, src.pixels / 8, np.zeros_like(src.pixels)])
+    write_png(tmp_path / "c.png", rgb, 128, 256)
+    assert Image.open(tmp_path / "c.png").mode == "RGB"
+
+
+def test_tiff16_keeps_full_range_with_documented_offset(tmp_path, shared_medical):
+    src = read_image(shared_medical / "samples" / "default_ct_chest_lung.dcm")
+    offset = write_tiff16(tmp_path / "ct.tif", src.pixels, source=src,
+                          computed=computed_label(2, "bicubic"))
+    assert offset == -1024  # stored values of the 12-bit scanner data
+    with tifffile.TiffFile(tmp_path / "ct.tif") as tf:
+        page = tf.pages[0]
+        data = page.asarray()
+        meta = json.loads(page.description)
+    assert data.dtype == np.uint16
+    np.testing.assert_array_equal(data.astype(np.float64) + meta["offset"], src.pixels)
+    assert meta["unit"] == "HU" and meta["scale"] == 1 and "computed" in meta["computed"]
+    back = read_image(tmp_path / "ct.tif")  # the reader applies the offset again
+    np.testing.assert_array_equal(back.pixels, src.pixels)
+    assert back.value_unit == "HU"
+
+
+def test_tiff16_offset_rules(tmp_path):
+    pos = np.array([[0.0, 1000.0], [65535.0, 7.4]])
+    assert write_tiff16(tmp_path / "p.tif", pos) == 0
+    assert tifffile.imread(tmp_path / "p.tif")[1, 1] == 7
+    neg = np.array([[-1100.0, 0.0], [200.0, 3000.0]])
+    assert write_tiff16(tmp_path / "n.tif", neg, stored_range=(-1024, 3071)) == -1100
+    assert write_tiff16(tmp_path / "n2.tif", neg, offset=-2000) == -2000
+    np.testing.assert_array_equal(read_image(tmp_path / "n2.tif").pixels, neg)
+
+
+def test_write_image_dispatch(tmp_path, pydicom_file):
+    src = read_image(pydicom_file("CT_small.dcm"))
+    up = _upscale(src, (0, 0, 16, 16), 2)
+    for name, fmt in (("a.png", "png"), ("a.tif", "tiff"), ("a.tiff", "tiff"), ("a.dcm", "dcm")):
+        res = write_image(tmp_path / name, up, source=src, scale=2, roi=(0, 0, 16, 16),
+                          method="bicubic")
+        assert res.fmt == fmt and res.path.is_file()
+    assert res.dicom is not None and res.dicom.rows == 32
+    res = write_image(tmp_path / "noext", up, source=src, fmt="dcm", scale=2, roi=(0, 0, 16, 16),
+                      method="bicubic")
+    assert pydicom.dcmread(res.path).Rows == 32
+    with pytest.raises(WriteError, match="unknown output format"):
+        write_image(tmp_path / "a.gif", up, source=src, scale=2, roi=(0, 0, 16, 16),
+                    method="bicubic")
+
+
+# --------------------------------------------------------------------------- atomicity
+
+
+def _names(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+def test_failed_write_leaves_nothing_and_keeps_old_file(tmp_path):
+    target = tmp_path / "out.png"
+    target.write_bytes(b"old content")
+
+    def half_then_fail(fh):
+        fh.write(b"\x89PNG partial")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(WriteError, match="disk on fire"):
+        atomic_write(target, half_then_fail)
+    assert target.read_bytes() == b"old content"
+    assert _names(tmp_path) == {"out.png"}  # no temporary file left
+
+
+def test_writer_failure_inside_library_leaves_nothing(tmp_path, monkeypatch, pydicom_file):
+    src = read_image(pydicom_file("CT_small.dcm"))
+
+    def boom(*args, **kwargs):
+        args[0].write(b"II*\x00 half a tiff")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tifffile, "imwrite", boom)
+    with pytest.raises(WriteError, match="No space left"):
+        write_tiff16(tmp_path / "t.tif", src.pixels)
+    assert _names(tmp_path) == set()
+
+
+def test_successful_write_leaves_no_temp_and_normal_permissions(tmp_path, pydicom_file):
+    src = read_image(pydicom_file("CT_small.dcm"))
+    write_png(tmp_path / "ok.png", src.pixels, 40, 400)
+    assert _names(tmp_path) == {"ok.png"}
+    if os.name == "posix":
+        assert (tmp_path / "ok.png").stat().st_mode & 0o044  # not a private 0600 temp file
+
+
+def test_never_overwrites_the_source(tmp_path, pydicom_file):
+    path = tmp_path / "src.dcm"
+    path.write_bytes(pydicom_file("CT_small.dcm").read_bytes())
+    before = path.read_bytes()
+    src = read_image(path)
+    up = _upscale(src, None, 2)
+    with pytest.raises(SourceOverwriteError):
+        write_dicom_derived(path, src, up, scale=2, method="bicubic")
+    with pytest.raises(SourceOverwriteError):
+        write_png(tmp_path / "." / "src.dcm", src.pixels, 0, 100, source=src)
+    if hasattr(os, "symlink"):
+        os.symlink(path, tmp_path / "link.dcm")
+        with pytest.raises(SourceOverwriteError):
+            write_image(tmp_path / "link.dcm", up, source=src, scale=2, method="bicubic")
+    os.link(path, tmp_path / "hard.dcm")
+    with pytest.raises(SourceOverwriteError):
+        write_tiff16(tmp_path / "hard.dcm", src.pixels, source=src)
+    # a file opened as a source in this session is protected even when not passed as source
+    with pytest.raises(SourceOverwriteError):
+        write_png(path, src.pixels, 0, 100)
+    assert path.read_bytes() == before
+    assert _names(tmp_path) <= {"src.dcm", "link.dcm", "hard.dcm"}
+
+
+def test_write_text_is_atomic(tmp_path):
+    write_text(tmp_path / "t.md", "| a |\n")
+    assert (tmp_path / "t.md").read_text() == "| a |\n"
+    with pytest.raises(WriteError, match="does not exist"):
+        write_text(tmp_path / "missing" / "t.md", "x")
+
+
+def _enhanced_ct(path: Path) -> Path:
+    """A 3-frame Enhanced CT with geometry, rescale and window in functional groups only."""
+    from pydicom.sequence import Sequence
+
+    def item(**kw):
+        d = Dataset()
+        for k, v in kw.items():
+            setattr(d, k, v)
+        return d
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2.1"  # Enhanced CT Image Storage
+    ds.SOPInstanceUID, ds.StudyInstanceUID = generate_uid(), generate_uid()
+    ds.SeriesInstanceUID, ds.FrameOfReferenceUID = generate_uid(), generate_uid()
+    ds.PatientName, ds.PatientID, ds.Modality = "Test^Enhanced", "ENH-1", "CT"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
+    ds.SharedFunctionalGroupsSequence = Sequence([item(
+        PixelMeasuresSequence=Sequence([item(PixelSpacing=[0.5, 0.6], SliceThickness=1)]),
+        PlaneOrientationSequence=Sequence([item(ImageOrientationPatient=[1, 0, 0, 0, 1, 0])]),
+        PixelValueTransformationSequence=Sequence([item(RescaleSlope=1, RescaleIntercept=-1024,
+                                                        RescaleType="HU")]))])
+    ds.PerFrameFunctionalGroupsSequence = Sequence([item(
+        PlanePositionSequence=Sequence([item(ImagePositionPatient=[-50, -60, 10.0 * k])]),
+        FrameVOILUTSequence=Sequence([item(WindowCenter=40 + k, WindowWidth=400)]))
+        for k in range(3)])
+    frames = np.stack([np.full((16, 20), 1024 + 100 * k, np.uint16) for k in range(3)])
+    ds.set_pixel_data(frames, "MONOCHROME2", 12)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_enhanced_multiframe_functional_groups(tmp_path):
+    src = read_image(_enhanced_ct(tmp_path / "enh.dcm"), frame=2)
+    assert src.n_frames == 3 and src.value_unit == "HU"
+    assert float(src.pixels.mean()) == 200.0  # frame 2: stored 1224 − 1024
+    assert src.pixel_spacing == (0.5, 0.6) and src.image_position == (-50.0, -60.0, 20.0)
+    assert src.window == (42.0, 400.0)
+    up = _upscale(src, (2, 4, 8, 6), 2)
+    rep = write_dicom_derived(tmp_path / "d.dcm", src, up, scale=2, roi=(2, 4, 8, 6),
+                              method="bicubic")
+    ds = pydicom.dcmread(tmp_path / "d.dcm")
+    assert ds.SOPClassUID == CTImageStorage and "single" in " ".join(rep.warnings)
+    for kw in ("NumberOfFrames", "PerFrameFunctionalGroupsSequence",
+               "SharedFunctionalGroupsSequence"):
+        assert kw not in ds
+    assert [float(v) for v in ds.PixelSpacing] == [0.25, 0.3]
+    assert [float(v) for v in ds.ImagePositionPatient] == pytest.approx(
+        [-50 + (2 - 0.25) * 0.6, -60 + (4 - 0.25) * 0.5, 20.0])
+    assert ds.SourceImageSequence[0].ReferencedFrameNumber == 3
+    back = read_image(tmp_path / "d.dcm")
+    assert back.window == (42.0, 400.0) and float(back.pixels.mean()) == 200.0
+
+
+def test_comparison_sheet(tmp_path):
+    from app.io import compose_sheet, write_sheet
+    a = np.zeros((40, 50), np.uint8)
+    b = np.full((40, 50, 3), 200, np.uint8)
+    sheet = compose_sheet([(a, "Input ROI — acquired"), (b, computed_label(2, "srcnn"))],
+                          "title")
+    assert sheet.mode == "RGB" and sheet.height > 40
+    write_sheet(tmp_path / "s.png", [(a, "x"), (b, computed_label(2, "srcnn"))])
+    assert "SR ×2 SRCNN — computed, not acquired" in Image.open(tmp_path / "s.png").text[
+        "Description"]
+    with pytest.raises(WriteError):
+        compose_sheet([(a.astype(np.float32), "float")])
+    assert {p.name for p in tmp_path.iterdir()} == {"s.png"}
