@@ -1,0 +1,506 @@
+"""The source image canvas: fit, zoom about the cursor, pan, ROI with handles, window/level.
+
+Mouse (research §1: right-drag W/L as in Inobitec, left-drag reserved for the ROI):
+
+* left-drag on the image: draw a new ROI; inside the ROI: move it; on a handle: resize it;
+* middle-drag, or Space + left-drag: pan; wheel: zoom about the cursor; double-click: fit;
+* right-drag: window/level (left/right = width, multiplicative; up/down = level);
+  right-click without moving: the context menu (presets, fit, ROI).
+
+Scene coordinates are source-pixel units: pixel (col, row) covers [col, col+1) × [row, row+1).
+The ROI is always whole pixels inside the image.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PyQt5.QtCore import QPoint, QPointF, QRectF, Qt, pyqtSignal
+from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
+from PyQt5.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from .imaging import windowed_pixmap
+
+ROI = tuple[int, int, int, int]
+
+HANDLE_PX = 8          # handle side on screen, in pixels
+MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
+_HANDLES = ("tl", "t", "tr", "r", "br", "b", "bl", "l")
+_HANDLE_CURSORS = {"tl": Qt.SizeFDiagCursor, "br": Qt.SizeFDiagCursor,
+                   "tr": Qt.SizeBDiagCursor, "bl": Qt.SizeBDiagCursor,
+                   "t": Qt.SizeVerCursor, "b": Qt.SizeVerCursor,
+                   "l": Qt.SizeHorCursor, "r": Qt.SizeHorCursor}
+ROI_COLOUR = QColor(255, 196, 0)
+
+
+def roi_text(roi: ROI, spacing: tuple[float, float] | None) -> str:
+    """"64 × 48 px · 53.9 × 40.4 mm" (width × height; mm only when the spacing is known)."""
+    _, _, w, h = roi
+    text = f"{w} × {h} px"
+    if spacing is not None:
+        row_mm, col_mm = spacing
+        text += f" · {w * col_mm:.1f} × {h * row_mm:.1f} mm"
+    return text
+
+
+def keep_anchor(view: QGraphicsView, factor: float, anchor: QPoint | None) -> None:
+    """Scale ``view`` by ``factor`` about the viewport point ``anchor`` (default: the centre).
+
+    Done by hand (scale, then scroll the anchor's scene point back under it) because Qt's
+    AnchorUnderMouse relies on the view's own mouse tracking.
+    """
+    if anchor is None:
+        anchor = view.viewport().rect().center()
+    before = view.mapToScene(anchor)
+    old = view.transformationAnchor()
+    view.setTransformationAnchor(QGraphicsView.NoAnchor)
+    view.scale(factor, factor)
+    view.setTransformationAnchor(old)
+    moved = view.mapFromScene(before) - anchor
+    h, v = view.horizontalScrollBar(), view.verticalScrollBar()
+    h.setValue(h.value() + moved.x())
+    v.setValue(v.value() + moved.y())
+
+
+class _RoiLabel(QGraphicsItem):
+    """Text with a dark background that keeps its screen size at any zoom."""
+
+    def __init__(self, parent: QGraphicsItem) -> None:
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.ItemIgnoresTransformations, True)
+        self._text = ""
+        self._font = QFont()
+        self._font.setPointSizeF(9.0)
+
+    def set_text(self, text: str) -> None:
+        self.prepareGeometryChange()
+        self._text = text
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        fm = QFontMetrics(self._font)
+        return QRectF(0, 2, fm.horizontalAdvance(self._text) + 8, fm.height() + 4)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        r = self.boundingRect()
+        painter.fillRect(r, QColor(0, 0, 0, 170))
+        painter.setFont(self._font)
+        painter.setPen(ROI_COLOUR)
+        painter.drawText(r.adjusted(4, 2, -4, -2), Qt.AlignLeft | Qt.AlignVCenter, self._text)
+
+
+class RoiItem(QGraphicsItem):
+    """The rectangular ROI with eight handles (drawn at a constant screen size)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rect = QRectF()
+        self._handle = 1.0  # handle side in scene units (set from the view's zoom)
+        self.label = _RoiLabel(self)
+        self.setZValue(10)
+
+    def set_rect(self, rect: QRectF, text: str) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(rect)
+        self.label.setPos(self._rect.bottomLeft())
+        self.label.set_text(text)
+        self.update()
+
+    def rect(self) -> QRectF:
+        return QRectF(self._rect)
+
+    def set_view_scale(self, scale: float) -> None:
+        self.prepareGeometryChange()
+        self._handle = HANDLE_PX / max(scale, 1e-6)
+        self.update()
+
+    def handle_rects(self) -> dict[str, QRectF]:
+        r, s = self._rect, self._handle
+        xs = {"l": r.left(), "c": r.center().x(), "r": r.right()}
+        ys = {"t": r.top(), "c": r.center().y(), "b": r.bottom()}
+        pos = {"tl": ("l", "t"), "t": ("c", "t"), "tr": ("r", "t"), "r": ("r", "c"),
+               "br": ("r", "b"), "b": ("c", "b"), "bl": ("l", "b"), "l": ("l", "c")}
+        return {k: QRectF(xs[a] - s / 2, ys[b] - s / 2, s, s) for k, (a, b) in pos.items()}
+
+    def handle_at(self, p: QPointF) -> str | None:
+        for name, hr in self.handle_rects().items():
+            if hr.adjusted(-self._handle / 2, -self._handle / 2, self._handle / 2,
+                           self._handle / 2).contains(p):
+                return name
+        return None
+
+    def boundingRect(self) -> QRectF:
+        s = self._handle
+        return self._rect.adjusted(-s, -s, s, s)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        if self._rect.isEmpty():
+            return
+        pen = QPen(ROI_COLOUR, 1.5)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.setBrush(Qt.NoBrush)
+        painter.drawRect(self._rect)
+        painter.setBrush(QBrush(ROI_COLOUR))
+        for hr in self.handle_rects().values():
+            painter.drawRect(hr)
+
+
+class ImageCanvas(QGraphicsView):
+    """QGraphicsView showing one image through a display window, with an ROI."""
+
+    roiChanged = pyqtSignal(object)            # (x, y, w, h) or None, after an edit
+    windowChanged = pyqtSignal(float, float)   # (centre, width) after a right-drag step
+    cursorMoved = pyqtSignal(object)           # (col, row, value) or None outside the image
+    fileDropped = pyqtSignal(str)
+    contextMenuAt = pyqtSignal(QPoint)         # global position of a right click
+    zoomChanged = pyqtSignal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self._pixmap_item = QGraphicsPixmapItem()
+        self._pixmap_item.setTransformationMode(Qt.FastTransformation)  # nearest neighbour
+        self._pixmap_item.setShapeMode(QGraphicsPixmapItem.BoundingRectShape)
+        self.scene().addItem(self._pixmap_item)
+        self._roi_item = RoiItem()
+        self._roi_item.setVisible(False)
+        self.scene().addItem(self._roi_item)
+        self._pixels: np.ndarray | None = None
+        self._spacing: tuple[float, float] | None = None
+        self._unit = ""
+        self._window = (0.5, 1.0)
+        self._invert = False
+        self._roi: ROI | None = None
+        self._fit = True
+        self._space = False
+        self._drag: dict | None = None
+        self.setTransformationAnchor(QGraphicsView.AnchorViewCenter)
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.NoDrag)
+        self.setRenderHint(QPainter.SmoothPixmapTransform, False)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setBackgroundBrush(QColor(0, 0, 0))
+        self.setFrameShape(QGraphicsView.NoFrame)
+        self.setMouseTracking(True)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.viewport().setCursor(Qt.CrossCursor)
+        self.setMinimumSize(160, 160)
+
+    # -- image and window ------------------------------------------------------------------
+    def set_image(self, pixels: np.ndarray, window: tuple[float, float], invert: bool = False,
+                  spacing: tuple[float, float] | None = None, unit: str = "") -> None:
+        """Show ``pixels`` (full range) through ``window``; clears the ROI and fits."""
+        self._pixels = pixels
+        self._spacing = spacing
+        self._unit = unit
+        self._invert = invert
+        self._window = (float(window[0]), float(window[1]))
+        self._render()
+        h, w = pixels.shape[:2]
+        m = max(w, h)
+        self.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))
+        self.set_roi(None, emit=False)
+        self.fit()
+
+    def has_image(self) -> bool:
+        return self._pixels is not None
+
+    def image_size(self) -> tuple[int, int]:
+        """(width, height) of the image, (0, 0) without one."""
+        if self._pixels is None:
+            return 0, 0
+        return int(self._pixels.shape[1]), int(self._pixels.shape[0])
+
+    def window(self) -> tuple[float, float]:
+        return self._window
+
+    def set_window(self, center: float, width: float) -> None:
+        self._window = (float(center), max(float(width), 1e-6))
+        self._render()
+
+    def _render(self) -> None:
+        if self._pixels is None:
+            return
+        c, w = self._window
+        self._pixmap_item.setPixmap(windowed_pixmap(self._pixels, c, w, self._invert))
+
+    # -- zoom / pan --------------------------------------------------------------------------
+    def zoom(self) -> float:
+        return float(self.transform().m11())
+
+    def fit(self) -> None:
+        """Fit the image to the view (and keep fitting on resize until the user zooms)."""
+        if self._pixels is None:
+            return
+        self._fit = True
+        self.fitInView(self._pixmap_item.boundingRect(), Qt.KeepAspectRatio)
+        self._zoom_changed()
+
+    def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
+        """Zoom by ``factor`` keeping the scene point under ``anchor`` (viewport px) in place."""
+        z = self.zoom()
+        factor = min(max(factor, MIN_ZOOM / z), MAX_ZOOM / z)
+        self._fit = False
+        keep_anchor(self, factor, anchor)
+        self._zoom_changed()
+
+    def _zoom_changed(self) -> None:
+        self._roi_item.set_view_scale(self.zoom())
+        self.zoomChanged.emit(self.zoom())
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom_by(1.25 ** steps, event.pos())
+        event.accept()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fit:
+            self.fit()
+
+    def _pan(self, delta: QPoint) -> None:
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() - delta.x())
+        v.setValue(v.value() - delta.y())
+        self._fit = False
+
+    # -- ROI ---------------------------------------------------------------------------------
+    def roi(self) -> ROI | None:
+        return self._roi
+
+    def set_roi(self, roi: ROI | None, emit: bool = True) -> None:
+        """Set the ROI (x, y, w, h) in pixels (clamped to the image) or clear it with None."""
+        if roi is not None and self._pixels is not None:
+            iw, ih = self.image_size()
+            x, y, w, h = (int(round(v)) for v in roi)
+            x = min(max(x, 0), iw - 1)
+            y = min(max(y, 0), ih - 1)
+            w = min(max(w, 1), iw - x)
+            h = min(max(h, 1), ih - y)
+            roi = (x, y, w, h)
+        else:
+            roi = None
+        self._roi = roi
+        self._show_roi(roi)
+        if emit:
+            self.roiChanged.emit(roi)
+
+    def _show_roi(self, roi: ROI | None) -> None:
+        if roi is None:
+            self._roi_item.setVisible(False)
+            return
+        self._roi_item.set_rect(QRectF(*roi), roi_text(roi, self._spacing))
+        self._roi_item.setVisible(True)
+
+    def _snap(self, a: QPointF, b: QPointF) -> ROI:
+        iw, ih = self.image_size()
+        x0 = int(math.floor(min(max(min(a.x(), b.x()), 0), iw)))
+        y0 = int(math.floor(min(max(min(a.y(), b.y()), 0), ih)))
+        x1 = int(math.ceil(min(max(max(a.x(), b.x()), 0), iw)))
+        y1 = int(math.ceil(min(max(max(a.y(), b.y()), 0), ih)))
+        return x0, y0, max(x1 - x0, 0), max(y1 - y0, 0)
+
+    def _resized(self, start: ROI, handle: str, p: QPointF) -> ROI:
+        iw, ih = self.image_size()
+        x0, y0, w, h = start
+        x1, y1 = x0 + w, y0 + h
+        px = min(max(int(round(p.x())), 0), iw)
+        py = min(max(int(round(p.y())), 0), ih)
+        if "l" in handle:
+            x0 = min(px, x1 - 1)
+        if "r" in handle:
+            x1 = max(px, x0 + 1)
+        if handle.startswith("t"):
+            y0 = min(py, y1 - 1)
+        if handle.startswith("b"):
+            y1 = max(py, y0 + 1)
+        return x0, y0, x1 - x0, y1 - y0
+
+    # -- mouse -------------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:
+        pos = event.pos()
+        sp = self.mapToScene(pos)
+        if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space):
+            self._drag = {"mode": "pan", "last": pos}
+            self.viewport().setCursor(Qt.ClosedHandCursor)
+        elif event.button() == Qt.RightButton and self._pixels is not None:
+            self._drag = {"mode": "window", "start": pos, "window": self._window, "moved": False}
+        elif event.button() == Qt.LeftButton and self._pixels is not None:
+            handle = self._roi_item.handle_at(sp) if self._roi else None
+            if handle:
+                self._drag = {"mode": "resize", "handle": handle, "start": self._roi}
+            elif self._roi and QRectF(*self._roi).contains(sp):
+                self._drag = {"mode": "move", "start": self._roi, "anchor": sp}
+            else:
+                self._drag = {"mode": "new", "anchor": sp, "previous": self._roi}
+        else:
+            super().mousePressEvent(event)
+            return
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        sp = self.mapToScene(event.pos())
+        self._report_cursor(sp)
+        if self._drag is None:
+            self._update_hover_cursor(sp)
+            return
+        self._drag_to(event.pos())
+        event.accept()
+
+    def _drag_to(self, pos: QPoint) -> None:
+        """Apply the drag in progress up to ``pos`` (viewport coordinates)."""
+        d = self._drag
+        if d is None:
+            return
+        sp = self.mapToScene(pos)
+        mode = d["mode"]
+        if mode == "pan":
+            self._pan(pos - d["last"])
+            d["last"] = pos
+        elif mode == "window":
+            delta = pos - d["start"]
+            if delta.manhattanLength() > 2:
+                d["moved"] = True
+            if d["moved"]:
+                c0, w0 = d["window"]
+                w = w0 * math.exp(delta.x() / 200.0)
+                c = c0 + delta.y() * w0 / 200.0
+                if (c, w) != self._window:
+                    self.set_window(c, w)
+                    self.windowChanged.emit(c, w)
+        elif mode == "new":
+            roi = self._snap(d["anchor"], sp)
+            if roi[2] >= 1 and roi[3] >= 1:
+                self._roi = roi
+                self._show_roi(roi)
+        elif mode == "move":
+            iw, ih = self.image_size()
+            x, y, w, h = d["start"]
+            dx = int(round(sp.x() - d["anchor"].x()))
+            dy = int(round(sp.y() - d["anchor"].y()))
+            roi = (min(max(x + dx, 0), iw - w), min(max(y + dy, 0), ih - h), w, h)
+            self._roi = roi
+            self._show_roi(roi)
+        elif mode == "resize":
+            roi = self._resized(d["start"], d["handle"], sp)
+            self._roi = roi
+            self._show_roi(roi)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._drag is None:
+            super().mouseReleaseEvent(event)
+            return
+        self._drag_to(event.pos())  # the release position counts even without move events
+        d, self._drag = self._drag, None
+        mode = d["mode"]
+        if mode == "pan":
+            self.viewport().setCursor(Qt.OpenHandCursor if self._space else Qt.CrossCursor)
+        elif mode == "window" and not d["moved"]:
+            self.contextMenuAt.emit(self.viewport().mapToGlobal(event.pos()))
+        elif mode == "new":
+            roi = self._roi
+            if roi is None or roi == d["previous"] or roi[2] < 2 or roi[3] < 2:
+                # a click, not a drag: keep the previous ROI
+                self._roi = d["previous"]
+                self._show_roi(self._roi)
+            else:
+                self.roiChanged.emit(roi)
+        elif mode in ("move", "resize") and self._roi != d["start"]:
+            self.roiChanged.emit(self._roi)
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and not self._space:
+            self.fit()
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        event.accept()  # shown on right-button release instead (right-drag is window/level)
+
+    def leaveEvent(self, event) -> None:
+        self.cursorMoved.emit(None)
+        super().leaveEvent(event)
+
+    def _update_hover_cursor(self, sp: QPointF) -> None:
+        if self._space:
+            return
+        cursor = Qt.CrossCursor
+        if self._roi:
+            handle = self._roi_item.handle_at(sp)
+            if handle:
+                cursor = _HANDLE_CURSORS[handle]
+            elif QRectF(*self._roi).contains(sp):
+                cursor = Qt.SizeAllCursor
+        self.viewport().setCursor(cursor)
+
+    def _report_cursor(self, sp: QPointF) -> None:
+        if self._pixels is None:
+            return
+        col, row = int(math.floor(sp.x())), int(math.floor(sp.y()))
+        h, w = self._pixels.shape[:2]
+        if 0 <= col < w and 0 <= row < h:
+            self.cursorMoved.emit((col, row, self._pixels[row, col]))
+        else:
+            self.cursorMoved.emit(None)
+
+    # -- keys --------------------------------------------------------------------------------
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.OpenHandCursor)
+            event.accept()
+            return
+        if event.key() == Qt.Key_F:
+            self.fit()
+            return
+        if event.key() in (Qt.Key_Plus, Qt.Key_Equal):
+            self.zoom_by(1.25, None)
+            return
+        if event.key() == Qt.Key_Minus:
+            self.zoom_by(0.8, None)
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().setCursor(Qt.CrossCursor)
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    # -- drag and drop -----------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.fileDropped.emit(paths[0])
+        else:
+            event.ignore()

@@ -1,0 +1,326 @@
+"""The controls dock: magnification, methods, device, Super-resolve / Cancel, display options.
+
+The magnification has three synchronised editors: a slider over [1.1, 5] in 0.1 steps, a spin box,
+and a dropdown of the usual factors (×2 … ×5, plus "custom" when the slider is elsewhere).
+"""
+from __future__ import annotations
+
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .panels import VIEW_MODES, VIEW_SHORT, VIEW_TIPS
+
+SCALE_MIN, SCALE_MAX, SCALE_STEP = 1.1, 5.0, 0.1
+PRESET_SCALES = (2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)
+METHOD_LABELS = {"bicubic": "Bicubic", "srcnn": "SRCNN", "rmisr-bl": "RMISR-BL",
+                 "rmisr-vp": "RMISR-VP"}
+METHOD_TIPS = {
+    "bicubic": "MATLAB-compatible bicubic interpolation (no network; the baseline)",
+    "srcnn": "SRCNN 9-1-5 on the bicubic image (Dong et al. 2014)",
+    "rmisr-bl": "RMISR baseline: 4 pyramidal feature multi-distillation blocks",
+    "rmisr-vp": "RMISR visual-perception model: 6 blocks + Laplacian edge branch",
+}
+DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)"}
+
+
+def _scale_to_tick(scale: float) -> int:
+    return int(round(scale * 10))
+
+
+class ControlsPanel(QWidget):
+    """All controls of a super-resolution run; it holds no image data."""
+
+    scaleChanged = pyqtSignal(float)
+    methodsChanged = pyqtSignal(list)
+    deviceChanged = pyqtSignal(str)
+    simulateChanged = pyqtSignal(bool)
+    runRequested = pyqtSignal()
+    cancelRequested = pyqtSignal()
+    presetChosen = pyqtSignal(int)
+    viewModeChanged = pyqtSignal(str)
+    loupeToggled = pyqtSignal(bool)
+    fitRequested = pyqtSignal()
+    wholeImageRequested = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._scale = 2.0
+        self._updating = False
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setSpacing(6)
+
+        # -- ROI --------------------------------------------------------------------------
+        roi_box = QGroupBox("Region of interest")
+        rl = QVBoxLayout(roi_box)
+        self.roi_label = QLabel("None — left-drag on the image")
+        self.roi_label.setObjectName("roiLabel")
+        self.roi_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.roi_label.setMinimumHeight(3 * self.roi_label.fontMetrics().lineSpacing() + 4)
+        self.roi_label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        rl.addWidget(self.roi_label)
+        row = QHBoxLayout()
+        self.whole_button = QPushButton("Whole image")
+        self.whole_button.setToolTip("Use the whole image as the region "
+                                     "(slow with networks on CPU)")
+        self.whole_button.clicked.connect(self.wholeImageRequested)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Fit the image to the window (F, or double-click)")
+        self.fit_button.clicked.connect(self.fitRequested)
+        row.addWidget(self.whole_button)
+        row.addWidget(self.fit_button)
+        rl.addLayout(row)
+        lay.addWidget(roi_box)
+
+        # -- scale ------------------------------------------------------------------------
+        scale_box = QGroupBox("Magnification")
+        sl = QVBoxLayout(scale_box)
+        top = QHBoxLayout()
+        self.scale_combo = QComboBox()
+        for s in PRESET_SCALES:
+            self.scale_combo.addItem(f"×{s:g}", s)
+        self.scale_combo.addItem("custom", None)
+        self.scale_combo.setToolTip("Usual magnifications; 'custom' when the slider is elsewhere")
+        self.scale_spin = QDoubleSpinBox()
+        self.scale_spin.setRange(SCALE_MIN, SCALE_MAX)
+        self.scale_spin.setSingleStep(SCALE_STEP)
+        self.scale_spin.setDecimals(1)
+        self.scale_spin.setPrefix("×")
+        self.scale_spin.setToolTip("Magnification factor (1.1 – 5.0)")
+        top.addWidget(self.scale_combo, 1)
+        top.addWidget(self.scale_spin)
+        sl.addLayout(top)
+        self.scale_slider = QSlider(Qt.Horizontal)
+        self.scale_slider.setRange(_scale_to_tick(SCALE_MIN), _scale_to_tick(SCALE_MAX))
+        self.scale_slider.setSingleStep(1)
+        self.scale_slider.setPageStep(5)
+        self.scale_slider.setTickPosition(QSlider.TicksBelow)
+        self.scale_slider.setTickInterval(5)
+        self.scale_slider.setToolTip("Magnification ×1.1 – ×5 in steps of 0.1")
+        sl.addWidget(self.scale_slider)
+        lay.addWidget(scale_box)
+        self.scale_combo.activated.connect(self._combo_activated)
+        self.scale_slider.valueChanged.connect(lambda v: self.set_scale(v / 10.0))
+        self.scale_spin.valueChanged.connect(lambda v: self.set_scale(v))
+
+        # -- methods ----------------------------------------------------------------------
+        m_box = QGroupBox("Methods")
+        ml = QVBoxLayout(m_box)
+        ml.setSpacing(2)
+        self.method_boxes: dict[str, QCheckBox] = {}
+        self._availability: dict[str, tuple[bool, str]] = {}
+        for name, label in METHOD_LABELS.items():
+            cb = QCheckBox(label)
+            cb.setToolTip(METHOD_TIPS[name])
+            cb.toggled.connect(lambda _=False: self.methodsChanged.emit(self.selected_methods()))
+            self.method_boxes[name] = cb
+            ml.addWidget(cb)
+        self.method_boxes["bicubic"].setChecked(True)
+        lay.addWidget(m_box)
+
+        # -- run --------------------------------------------------------------------------
+        run_box = QGroupBox("Run")
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        self.device_combo = QComboBox()
+        self.device_combo.addItem(DEVICE_LABELS["auto"], "auto")
+        self.device_combo.addItem(DEVICE_LABELS["cpu"], "cpu")
+        self.device_combo.setToolTip("Where the networks run; CUDA is listed only when a GPU is "
+                                     "available")
+        self.device_combo.activated.connect(
+            lambda _i: self.deviceChanged.emit(self.device_combo.currentData()))
+        self.device_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.device_combo.setMinimumContentsLength(6)
+        form.addRow("Device", self.device_combo)
+        self.device_label = QLabel("engine loading…")
+        self.device_label.setObjectName("deviceLabel")
+        form.addRow("In use", self.device_label)
+        rv = QVBoxLayout(run_box)
+        rv.addLayout(form)
+        self.simulate_box = QCheckBox("Simulate low resolution")
+        self.simulate_box.setToolTip(
+            "Degrade the ROI by 1/s with the training's bicubic model and super-resolve that: "
+            "the ROI becomes a reference, so PSNR/SSIM can be measured")
+        self.simulate_box.toggled.connect(self.simulateChanged)
+        rv.addWidget(self.simulate_box)
+        self.run_button = QPushButton("Super-resolve")
+        self.run_button.setObjectName("runButton")
+        self.run_button.setToolTip("Super-resolve the ROI with the ticked methods (Ctrl+R)")
+        self.run_button.clicked.connect(self.runRequested)
+        self.run_button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        rv.addWidget(self.run_button)
+        prow = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running job (Esc)")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        prow.addWidget(self.progress, 1)
+        prow.addWidget(self.cancel_button)
+        rv.addLayout(prow)
+        self.job_label = QLabel("")
+        self.job_label.setObjectName("jobLabel")
+        self.job_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        rv.addWidget(self.job_label)
+        lay.addWidget(run_box)
+
+        # -- display ----------------------------------------------------------------------
+        d_box = QGroupBox("Display")
+        dl = QVBoxLayout(d_box)
+        self.preset_combo = QComboBox()
+        self.preset_combo.setToolTip("Window presets (right-drag on any image adjusts the window)")
+        self.preset_combo.activated.connect(self.presetChosen)
+        self.preset_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_combo.setMinimumContentsLength(10)
+        dl.addWidget(self.preset_combo)
+        self.window_label = QLabel("")
+        self.window_label.setObjectName("windowLabel")
+        self.window_label.setWordWrap(True)
+        dl.addWidget(self.window_label)
+        self.view_buttons = QButtonGroup(self)
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setVerticalSpacing(2)
+        for i, (key, label) in enumerate(VIEW_MODES.items()):
+            rb = QRadioButton(VIEW_SHORT[key])
+            rb.setProperty("mode", key)
+            rb.setToolTip(f"{label}: {VIEW_TIPS[key]}")
+            rb.setChecked(key == "image")
+            self.view_buttons.addButton(rb, i)
+            grid.addWidget(rb, i // 2, i % 2)
+        dl.addLayout(grid)
+        self.view_buttons.buttonToggled.connect(self._view_toggled)
+        self.loupe_box = QCheckBox("Loupe")
+        self.loupe_box.setToolTip("A magnifier that shows the same spot in every panel (L)")
+        self.loupe_box.toggled.connect(self.loupeToggled)
+        dl.addWidget(self.loupe_box)
+        lay.addWidget(d_box)
+        lay.addStretch(1)
+        self.set_scale(2.0, emit=False, force=True)
+
+    # -- scale -----------------------------------------------------------------------------
+    def scale(self) -> float:
+        return self._scale
+
+    def set_scale(self, scale: float, emit: bool = True, force: bool = False) -> None:
+        """Set the magnification (rounded to 0.1, clamped to [1.1, 5]) in all three editors."""
+        s = round(min(max(float(scale), SCALE_MIN), SCALE_MAX) * 10) / 10.0
+        if self._updating or (abs(s - self._scale) < 1e-9 and not force):
+            return
+        self._updating = True
+        try:
+            self._scale = s
+            self.scale_slider.setValue(_scale_to_tick(s))
+            self.scale_spin.setValue(s)
+            idx = next((i for i, p in enumerate(PRESET_SCALES) if abs(p - s) < 1e-9), None)
+            custom = self.scale_combo.count() - 1
+            if idx is None:
+                self.scale_combo.setItemText(custom, f"custom (×{s:g})")
+                self.scale_combo.setCurrentIndex(custom)
+            else:
+                self.scale_combo.setItemText(custom, "custom")
+                self.scale_combo.setCurrentIndex(idx)
+        finally:
+            self._updating = False
+        if emit:
+            self.scaleChanged.emit(s)
+
+    def _combo_activated(self, index: int) -> None:
+        value = self.scale_combo.itemData(index)
+        if value is None:  # "custom": keep the slider's value
+            self.set_scale(self._scale, emit=False, force=True)
+        else:
+            self.set_scale(float(value))
+
+    # -- methods ---------------------------------------------------------------------------
+    def selected_methods(self) -> list[str]:
+        """Ticked methods that can run at the current scale, in display order."""
+        return [m for m, cb in self.method_boxes.items() if cb.isChecked() and cb.isEnabled()]
+
+    def checked_methods(self) -> list[str]:
+        """Ticked methods, available or not (saved in the settings)."""
+        return [m for m, cb in self.method_boxes.items() if cb.isChecked()]
+
+    def set_checked_methods(self, methods: list[str]) -> None:
+        for m, cb in self.method_boxes.items():
+            cb.setChecked(m in methods)
+
+    def set_availability(self, availability: dict[str, tuple[bool, str]]) -> None:
+        """Grey out methods without weights for the current scale, with the reason as tooltip."""
+        self._availability = dict(availability)
+        for m, cb in self.method_boxes.items():
+            ok, reason = availability.get(m, (True, ""))
+            cb.setEnabled(ok)
+            cb.setToolTip(METHOD_TIPS[m] if ok else f"{METHOD_TIPS[m]}\nUnavailable: {reason}")
+        self.methodsChanged.emit(self.selected_methods())
+
+    # -- device ----------------------------------------------------------------------------
+    def set_cuda_available(self, available: bool) -> None:
+        idx = self.device_combo.findData("cuda")
+        if available and idx < 0:
+            self.device_combo.addItem(DEVICE_LABELS["cuda"], "cuda")
+        elif not available and idx >= 0:
+            self.device_combo.removeItem(idx)
+
+    def set_device_choice(self, device: str) -> None:
+        idx = self.device_combo.findData(device)
+        if idx >= 0:
+            self.device_combo.setCurrentIndex(idx)
+
+    def device_choice(self) -> str:
+        return str(self.device_combo.currentData())
+
+    # -- running state ---------------------------------------------------------------------
+    def set_job_text(self, text: str) -> None:
+        self.job_label.setText(text)
+        self.job_label.setToolTip(text)
+
+    def set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.device_combo.setEnabled(not running)
+        if running:
+            self.progress.setValue(0)
+
+    # -- display ---------------------------------------------------------------------------
+    def set_presets(self, names: list[str]) -> None:
+        self.preset_combo.clear()
+        self.preset_combo.addItem("Window preset…")
+        for n in names:
+            self.preset_combo.addItem(n)
+
+    def set_window_text(self, text: str) -> None:
+        self.window_label.setText(text)
+
+    def _view_toggled(self, button, checked: bool) -> None:
+        if checked:
+            self.viewModeChanged.emit(button.property("mode"))
+
+    def view_mode(self) -> str:
+        b = self.view_buttons.checkedButton()
+        return b.property("mode") if b else "image"
+
+    def set_view_mode(self, mode: str) -> None:
+        for b in self.view_buttons.buttons():
+            if b.property("mode") == mode:
+                b.setChecked(True)

@@ -1,0 +1,86 @@
+"""Help ▸ Copy diagnostics: versions, the device actually used, weights sha256 per method."""
+from __future__ import annotations
+
+import platform
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Any
+
+PACKAGES = ("numpy", "torch", "pydicom", "scipy", "safetensors", "pillow", "tifffile",
+            "pylibjpeg", "pytest-qt")
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def package_versions() -> dict[str, str]:
+    """Python, Qt/PyQt and the engine's libraries (without importing them)."""
+    from PyQt5.QtCore import PYQT_VERSION_STR, QT_VERSION_STR
+
+    out = {"python": sys.version.split()[0], "platform": platform.platform(),
+           "PyQt5": PYQT_VERSION_STR, "Qt": QT_VERSION_STR}
+    for p in PACKAGES:
+        out[p] = _version(p)
+    try:
+        out["rmisr-viewer"] = metadata.version("rmisr-viewer")
+    except metadata.PackageNotFoundError:
+        out["rmisr-viewer"] = "source checkout"
+    return out
+
+
+def diagnostics_text(engine: Any, scale: float, image: Any = None, last_result: Any = None
+                     ) -> str:
+    """The text copied to the clipboard (plain, one fact per line)."""
+    lines = [f"RMISR Viewer diagnostics — {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"]
+    for k, v in package_versions().items():
+        lines.append(f"{k}: {v}")
+    sr = engine.peek() if engine is not None else None
+    if sr is None:
+        choice = engine.device_choice if engine else "?"
+        lines.append(f"device: engine not loaded (choice {choice})")
+    else:
+        lines.append(f"device in use: {sr.device} (choice: {engine.device_choice})")
+        try:
+            lines.append(f"cuda available: {engine.cuda_available()}")
+        except Exception as exc:  # pragma: no cover - defensive
+            lines.append(f"cuda available: unknown ({exc})")
+        lines.append(f"weights dir: {sr.weights_dir}")
+        lines.append(f"weights for ×{scale:g}:")
+        for m in sr.methods():
+            try:
+                rec = sr.weights_record(m, scale)
+            except Exception as exc:
+                lines.append(f"  {m}: unavailable — {exc}")
+                continue
+            if rec is None:
+                lines.append(f"  {m}: no weights (interpolation)")
+            else:
+                lines.append(f"  {m}: {rec.file} sha256 {rec.sha256}")
+        records = getattr(getattr(sr, "manifest", None), "records", [])
+        if records:
+            lines.append("manifest:")
+            for r in records:
+                scales = r.scale_range if r.scale_range is not None else r.scales
+                lines.append(f"  {r.file}: method {r.method}, arch {r.arch}, scales {scales}, "
+                             f"sha256 {r.sha256}")
+    if image is not None:
+        lines.append(f"image: {image.source_path} ({image.description})")
+    if last_result is not None:
+        req = last_result.request
+        lines.append(f"last run: ROI {req.roi}, ×{req.scale:g}, simulate LR {req.simulate}, "
+                     f"device {last_result.device}, {last_result.seconds:.2f} s")
+        for r in last_result.results:
+            info = r.info
+            lines.append(f"  {r.method}: {r.seconds:.3f} s on {getattr(info, 'device', '?')}, "
+                         f"weights {getattr(info, 'weights_file', None)} "
+                         f"sha256 {getattr(info, 'weights_sha256', None)}, "
+                         f"normalisation {getattr(info, 'normalization', None)}, "
+                         f"tiles {getattr(info, 'tiles', '?')}")
+        for m, e in last_result.errors.items():
+            lines.append(f"  {m}: FAILED — {e}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,209 @@
+"""Export of a panel (through :func:`app.io.write_image`) and of a labelled comparison sheet."""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PyQt5.QtCore import QRectF, Qt
+from PyQt5.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
+
+from .panels import PanelData
+
+PANEL_FILTERS = {
+    "png": "PNG — windowed 8-bit (*.png)",
+    "tiff": "TIFF — 16-bit, full range (*.tif *.tiff)",
+    "dcm": "DICOM — derived instance (*.dcm)",
+}
+SHEET_FILTER = "PNG image (*.png)"
+SHEET_NOTE = ("SR panels are computed, not acquired. Research software: not for diagnosis. "
+              "PSNR/SSIM need a reference; no-reference figures do not prove fidelity.")
+
+
+def format_from(path: str | Path, selected_filter: str = "") -> str:
+    """'png', 'tiff' or 'dcm' from the file's extension, else from the dialog's filter."""
+    ext = Path(path).suffix.lower()
+    if ext == ".png":
+        return "png"
+    if ext in (".tif", ".tiff"):
+        return "tiff"
+    if ext in (".dcm", ".dicom"):
+        return "dcm"
+    for fmt, flt in PANEL_FILTERS.items():
+        if selected_filter and selected_filter == flt:
+            return fmt
+    return "png"
+
+
+def with_extension(path: str | Path, fmt: str) -> Path:
+    """Add the format's extension when the name has none."""
+    p = Path(path)
+    if not p.suffix:
+        p = p.with_suffix({"png": ".png", "tiff": ".tif", "dcm": ".dcm"}[fmt])
+    return p
+
+
+def suggested_name(source_path: str | Path | None, data: PanelData, fmt: str) -> str:
+    stem = Path(source_path).stem if source_path else "image"
+    what = data.method or data.key
+    scale = f"_x{data.scale:g}" if data.scale is not None else ""
+    ext = {"png": ".png", "tiff": ".tif", "dcm": ".dcm"}[fmt]
+    return f"{stem}_{what}{scale}{ext}".replace(" ", "_")
+
+
+def export_panel(path: str | Path, data: PanelData, source: Any,
+                 roi: tuple[int, int, int, int], window: tuple[float, float],
+                 fmt: str | None = None, simulated: bool = False) -> Path:
+    """Write one panel's full-range pixels through :mod:`app.io`.
+
+    * a result (``kind == "sr"``): :func:`app.io.write_image` — PNG through ``window``, 16-bit
+      TIFF at full range with spacing ÷ scale, derived DICOM (Secondary Capture for non-DICOM
+      sources), each labelled "SR ×s <method> — computed, not acquired";
+    * a result of a *simulated* low-resolution input lies on the source's pixel grid and is a test,
+      not an image of the patient: PNG or TIFF only, labelled as simulated;
+    * the source ROI / reference / simulated input: PNG or TIFF (the acquired data already exist
+      as the source file, so no DICOM is derived from them).
+
+    Args:
+        path: target file (extension chooses the format unless ``fmt`` is given).
+        data: the panel.
+        source: the :class:`app.io.ImageData` the ROI was cut from.
+        roi: the ROI (x, y, w, h) in the source that the panel shows.
+        window: display window (PNG rendering, DICOM window attributes).
+        fmt: "png", "tiff" or "dcm".
+        simulated: the run used "Simulate low resolution".
+
+    Raises:
+        app.io.ImageIOError: the writer refused or failed (readable message).
+        ValueError: a format that does not apply to this panel.
+    """
+    from app.io import computed_label, write_image, write_png, write_tiff16
+
+    fmt = fmt or format_from(path)
+    path = with_extension(path, fmt)
+    invert = bool(getattr(source, "invert", False))
+    spacing = getattr(source, "pixel_spacing", None)
+    if data.kind == "sr" and not simulated:
+        sha = getattr(data.info, "weights_sha256", None) if data.info is not None else None
+        write_image(path, data.pixels, source=source, fmt=fmt, scale=float(data.scale or 1.0),
+                    roi=roi, method=data.method or data.title, weights_sha256=sha,
+                    window=window, invert=invert)
+        return Path(path)
+    if fmt == "dcm":
+        if data.kind == "sr":
+            raise ValueError("this result was computed from a simulated low-resolution input: it "
+                             "is a test, not an image of the patient — export it as PNG or TIFF")
+        raise ValueError(f"the {data.title} panel is not a super-resolved result: export it as "
+                         "PNG or TIFF (the acquired data are in the source file)")
+    if data.kind == "sr":
+        label = (computed_label(float(data.scale or 1.0), data.method or data.title)
+                 + " (from a simulated low-resolution input)")
+    elif data.kind == "input":
+        label = data.overlay or "simulated low-resolution input — computed, not acquired"
+    else:
+        label = f"{data.title}: acquired pixels, cropped"
+    if spacing is not None:  # spacing of this panel's pixels: the scene extent per pixel
+        h, w = data.pixels.shape[:2]
+        spacing = (spacing[0] * data.extent[1] / h, spacing[1] * data.extent[0] / w)
+    if fmt == "png":
+        write_png(path, data.pixels, window[0], window[1], invert, source=source, label=label)
+    elif fmt == "tiff":
+        write_tiff16(path, data.pixels, source=source, computed=label, pixel_spacing=spacing)
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+    return Path(path)
+
+
+def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
+                 cell: int | None = None) -> QImage:
+    """One image with every panel (nearest-neighbour), its title, its overlay, and a header."""
+    n = len(panels)
+    cols = n if n <= 3 else (2 if n == 4 else 3)
+    rows = (n + cols - 1) // cols
+    if cell is None:
+        biggest = max(max(pm.width(), pm.height()) for _, pm in panels) if panels else 256
+        cell = int(min(max(biggest, 256), 512))
+    title_font = QFont()
+    title_font.setPointSizeF(11)
+    title_font.setBold(True)
+    small = QFont()
+    small.setPointSizeF(9)
+    fm_t, fm_s = QFontMetrics(title_font), QFontMetrics(small)
+    pad = 10
+    title_h = fm_t.height() + fm_s.height() + 6
+    width = cols * cell + (cols + 1) * pad
+    text_w = width - 2 * pad
+    header_h = fm_s.boundingRect(0, 0, text_w, 10000, Qt.TextWordWrap, header).height() + 2 * pad
+    footer_h = fm_s.boundingRect(0, 0, text_w, 10000, Qt.TextWordWrap, SHEET_NOTE).height() + pad
+    height = header_h + rows * (cell + title_h + pad) + footer_h
+    img = QImage(width, height, QImage.Format_RGB32)
+    img.fill(QColor(20, 20, 22))
+    p = QPainter(img)
+    p.setRenderHint(QPainter.SmoothPixmapTransform, False)
+    p.setRenderHint(QPainter.TextAntialiasing, True)
+    p.setFont(small)
+    p.setPen(QColor(230, 230, 230))
+    p.drawText(QRectF(pad, pad, width - 2 * pad, header_h - pad), Qt.TextWordWrap, header)
+    for i, (data, pm) in enumerate(panels):
+        r, c = divmod(i, cols)
+        x = pad + c * (cell + pad)
+        y = header_h + r * (cell + title_h + pad)
+        p.setFont(title_font)
+        p.setPen(QColor(240, 240, 240))
+        p.drawText(QRectF(x, y, cell, fm_t.height()), Qt.AlignLeft, data.title)
+        p.setFont(small)
+        p.setPen(QColor(170, 170, 170))
+        p.drawText(QRectF(x, y + fm_t.height() + 2, cell, fm_s.height()), Qt.AlignLeft,
+                   data.subtitle)
+        box = QRectF(x, y + title_h, cell, cell)
+        p.fillRect(box, QColor(0, 0, 0))
+        ew, eh = data.extent
+        k = min(cell / ew, cell / eh)
+        target = QRectF(box.x() + (cell - ew * k) / 2, box.y() + (cell - eh * k) / 2, ew * k,
+                        eh * k)
+        p.drawPixmap(target, pm, QRectF(pm.rect()))
+        if data.overlay:
+            br = fm_s.boundingRect(box.adjusted(6, 4, -6, -4).toRect(), Qt.TextWordWrap,
+                                   data.overlay)
+            p.fillRect(QRectF(br).adjusted(-4, -2, 4, 2), QColor(0, 0, 0, 180))
+            p.setPen(QColor(255, 210, 80))
+            p.drawText(QRectF(br), Qt.TextWordWrap, data.overlay)
+    p.setPen(QColor(200, 200, 200))
+    p.drawText(QRectF(pad, height - footer_h, width - 2 * pad, footer_h - 4), Qt.TextWordWrap,
+               SHEET_NOTE)
+    p.end()
+    return img
+
+
+def sheet_header(source_name: str, roi: tuple[int, int, int, int], scale: float,
+                 window: tuple[float, float], unit: str, mode: str, simulated: bool) -> str:
+    x, y, w, h = roi
+    u = f" {unit}" if unit else ""
+    parts = [f"RMISR Viewer comparison — {source_name}",
+             f"ROI x={x} y={y} {w}×{h} px · ×{scale:g}"
+             + (" · simulated low-resolution input (reference = acquired ROI)"
+                if simulated else ""),
+             f"window C {window[0]:g} / W {window[1]:g}{u} · view: {mode} · "
+             f"{datetime.now():%Y-%m-%d %H:%M}"]
+    return "\n".join([parts[0], " · ".join(parts[1:])])
+
+
+def save_image_atomic(image: QImage, path: str | Path) -> Path:
+    """Save a QImage as PNG via a temporary file in the target folder, then rename."""
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_suffix(".png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp.png")
+    os.close(fd)
+    try:
+        if not image.save(tmp, "PNG"):
+            raise OSError(f"could not write {path}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

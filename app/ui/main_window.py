@@ -1,0 +1,823 @@
+"""The main window: source canvas, comparison panels, quality table, controls dock.
+
+``MainWindow(resolver=None, settings=None, weights_dir=None, device=None)`` — a SuperResolver and a
+QSettings can be injected (tests, self-test); otherwise the engine is created in a background
+thread after the window appears (torch takes seconds to import) and settings go to
+``QSettings("RMISR", "RMISR Viewer")``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PyQt5.QtCore import QPoint, QSettings, Qt, QTimer
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import (
+    QAction,
+    QActionGroup,
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.io import (
+    SAMPLE_PATH,
+    ImageData,
+    ImageIOError,
+    crop_roi,
+    load_window_presets,
+    presets_for_modality,
+    read_image,
+)
+
+from . import export as export_mod
+from .canvas import ImageCanvas
+from .controls import METHOD_LABELS, ControlsPanel
+from .diagnostics import diagnostics_text
+from .panels import VIEW_MODES, ComparisonView, PanelData, sr_overlay_text
+from .quality_table import QualityTable
+from .worker import Engine, EngineLoader, JobRequest, JobResult, SuperResolveJob, readable_error
+
+log = logging.getLogger(__name__)
+
+APP_ORG, APP_NAME = "RMISR", "RMISR Viewer"
+MAX_RECENT = 8
+DEFAULT_ROI = 96
+OPEN_FILTER = ("Images (*.dcm *.dicom *.ima *.png *.jpg *.jpeg *.tif *.tiff *.bmp);;"
+               "DICOM (*.dcm *.dicom *.ima);;PNG / JPEG / TIFF (*.png *.jpg *.jpeg *.tif *.tiff);;"
+               "All files (*)")
+
+
+def _fmt_value(value: Any, unit: str) -> str:
+    if np.ndim(value) == 0:
+        v = float(value)
+        text = f"{v:.0f}" if abs(v - round(v)) < 1e-6 else f"{v:.4g}"
+        return f"{text} {unit}".rstrip()
+    return "(" + ", ".join(f"{float(c):.4g}" for c in np.ravel(value)) + ")"
+
+
+class MainWindow(QMainWindow):
+    """The RMISR Viewer main window."""
+
+    def __init__(self, resolver: Any = None, settings: QSettings | None = None,
+                 weights_dir: str | Path | None = None, device: str | None = None,
+                 load_engine: bool = True) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings(APP_ORG, APP_NAME)
+        dev = device or str(self.settings.value("device", "auto"))
+        self.engine = Engine(resolver, dev, weights_dir)
+        self.image: ImageData | None = None
+        self.last_result: JobResult | None = None
+        self._job: SuperResolveJob | None = None
+        self._loader: EngineLoader | None = None
+        self._presets: list[tuple[str, tuple[float, float]]] = []
+        self._msg_box: QMessageBox | None = None
+        self._panel_window_start = (0.5, 1.0)
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+        self._build_widgets()
+        self._build_menus()
+        self._build_status_bar()
+        self._restore_settings()
+        self._refresh_availability()
+        if load_engine:
+            QTimer.singleShot(0, self.load_engine)
+
+    # =========================================================================================
+    # construction
+    # =========================================================================================
+    def _build_widgets(self) -> None:
+        self.canvas = ImageCanvas()
+        self.image_header = QLabel("No image — File ▸ Open, drop a file here, "
+                                   "or File ▸ Open sample")
+        self.image_header.setObjectName("imageHeader")
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(4, 2, 0, 0)
+        ll.setSpacing(2)
+        ll.addWidget(self.image_header)
+        ll.addWidget(self.canvas, 1)
+        self.comparison = ComparisonView()
+        self.quality = QualityTable()
+        self.top_splitter = QSplitter(Qt.Horizontal)
+        self.top_splitter.addWidget(left)
+        self.top_splitter.addWidget(self.comparison)
+        self.top_splitter.setStretchFactor(0, 2)
+        self.top_splitter.setStretchFactor(1, 3)
+        self.main_splitter = QSplitter(Qt.Vertical)
+        self.main_splitter.addWidget(self.top_splitter)
+        self.main_splitter.addWidget(self.quality)
+        self.main_splitter.setStretchFactor(0, 4)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setChildrenCollapsible(False)
+        self.main_splitter.setContentsMargins(2, 2, 2, 2)
+        self.setCentralWidget(self.main_splitter)
+        self.top_splitter.setSizes([360, 600])
+        self.main_splitter.setSizes([560, 210])
+
+        self.controls = ControlsPanel()
+        scroll = QScrollArea()
+        scroll.setWidget(self.controls)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        self.controls_dock = QDockWidget("Controls", self)
+        self.controls_dock.setObjectName("controlsDock")
+        self.controls_dock.setWidget(scroll)
+        self.controls_dock.setFeatures(QDockWidget.DockWidgetMovable
+                                       | QDockWidget.DockWidgetFloatable)
+        scroll.setMinimumWidth(self.controls.minimumSizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width() + 2)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.controls_dock)
+
+        c = self.canvas
+        c.roiChanged.connect(self._roi_changed)
+        c.windowChanged.connect(lambda ce, w: self.set_window(ce, w, from_canvas=True))
+        c.cursorMoved.connect(self._cursor_moved)
+        c.fileDropped.connect(self.open_file)
+        c.contextMenuAt.connect(self._canvas_menu)
+        k = self.controls
+        k.scaleChanged.connect(self._scale_changed)
+        k.methodsChanged.connect(self._methods_changed)
+        k.deviceChanged.connect(self.set_device)
+        k.runRequested.connect(self.run)
+        k.cancelRequested.connect(self.cancel)
+        k.presetChosen.connect(self._preset_index_chosen)
+        k.viewModeChanged.connect(self.comparison.set_mode)
+        k.loupeToggled.connect(self.comparison.set_loupe)
+        k.fitRequested.connect(self.canvas.fit)
+        k.wholeImageRequested.connect(self._whole_image)
+        k.simulateChanged.connect(lambda _b: self._roi_changed(self.canvas.roi()))
+        cmp_ = self.comparison
+        cmp_.exportRequested.connect(lambda key: self.export_panel(key))
+        cmp_.windowDragged.connect(self._panel_window_drag)
+        cmp_.valueAt.connect(self._panel_value)
+        cmp_.contextMenuAt.connect(self._panel_menu)
+        self.quality.residualRequested.connect(lambda: self.controls.set_view_mode("residual"))
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self.act_open = f.addAction("&Open…", self.open_dialog, QKeySequence.Open)
+        f.addAction("Open &sample", self.open_sample)
+        self.recent_menu = f.addMenu("Open &recent")
+        f.addSeparator()
+        self.export_menu = f.addMenu("&Export panel")
+        self.export_menu.aboutToShow.connect(self._fill_export_menu)
+        self.act_sheet = f.addAction("Export comparison &sheet…", self.export_sheet)
+        f.addSeparator()
+        f.addAction("&Quit", self.close, QKeySequence.Quit)
+
+        v = mb.addMenu("&View")
+        v.addAction("&Fit image", self.canvas.fit, QKeySequence("F"))
+        v.addAction("Fit &panels", self.comparison.fit_all)
+        self.preset_menu = v.addMenu("&Window presets")
+        v.addSeparator()
+        group = QActionGroup(self)
+        self.view_actions: dict[str, QAction] = {}
+        for key, label in VIEW_MODES.items():
+            a = v.addAction(label)
+            a.setCheckable(True)
+            a.setChecked(key == "image")
+            a.setActionGroup(group)
+            a.triggered.connect(lambda _c=False, key=key: self.controls.set_view_mode(key))
+            self.view_actions[key] = a
+        self.controls.viewModeChanged.connect(lambda m: self.view_actions[m].setChecked(True))
+        self.act_loupe = v.addAction("&Loupe")
+        self.act_loupe.setCheckable(True)
+        self.act_loupe.setShortcut(QKeySequence("L"))
+        self.act_loupe.toggled.connect(self.controls.loupe_box.setChecked)
+        self.controls.loupe_box.toggled.connect(self.act_loupe.setChecked)
+
+        p = mb.addMenu("&Process")
+        self.act_run = p.addAction("&Super-resolve", self.run, QKeySequence("Ctrl+R"))
+        self.act_run.setShortcutContext(Qt.ApplicationShortcut)
+        self.act_cancel = p.addAction("&Cancel", self.cancel, QKeySequence(Qt.Key_Escape))
+        self.act_cancel.setEnabled(False)
+
+        h = mb.addMenu("&Help")
+        h.addAction("Copy &diagnostics", self.copy_diagnostics)
+        h.addAction("&About", self._about)
+        self._rebuild_recent_menu()
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.cursor_label = QLabel("")
+        self.cursor_label.setMinimumWidth(240)
+        self.window_status = QLabel("")
+        self.device_status = QLabel("engine: loading…")
+        sb.addPermanentWidget(self.cursor_label)
+        sb.addPermanentWidget(self.window_status)
+        sb.addPermanentWidget(self.device_status)
+
+    # =========================================================================================
+    # settings
+    # =========================================================================================
+    def _restore_settings(self) -> None:
+        s = self.settings
+        try:
+            scale = float(s.value("scale", 2.0))
+        except (TypeError, ValueError):
+            scale = 2.0
+        self.controls.set_scale(scale, emit=False, force=True)
+        methods = s.value("methods", ["bicubic"])
+        if isinstance(methods, str):
+            methods = [methods]
+        self.controls.set_checked_methods(list(methods or ["bicubic"]))
+        self.controls.simulate_box.setChecked(str(s.value("simulate", "false")).lower() == "true")
+        self.controls.set_device_choice(self.engine.device_choice)
+        geom = s.value("geometry")
+        if geom is not None:
+            self.restoreGeometry(geom)
+        else:
+            self.resize(1280, 800)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("scale", self.controls.scale())
+        s.setValue("methods", self.controls.checked_methods())
+        s.setValue("simulate", self.controls.simulate_box.isChecked())
+        s.setValue("device", self.engine.device_choice)
+        s.setValue("geometry", self.saveGeometry())
+        if not s.contains("presetsPath"):
+            s.setValue("presetsPath", "")
+        s.sync()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: Path) -> None:
+        p = str(Path(path).resolve())
+        files = [p] + [f for f in self.recent_files() if f != p]
+        self.settings.setValue("recentFiles", files[:MAX_RECENT])
+        self.settings.setValue("lastDir", str(Path(p).parent))
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for f in files:
+            self.recent_menu.addAction(Path(f).name, lambda f=f: self.open_file(f)).setToolTip(f)
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self._clear_recent)
+        self.recent_menu.setEnabled(bool(files))
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("recentFiles", [])
+        self._rebuild_recent_menu()
+
+    # =========================================================================================
+    # engine
+    # =========================================================================================
+    def load_engine(self) -> None:
+        """Create the engine in a background thread (no-op while one is loading)."""
+        if self._loader is not None and self._loader.isRunning():
+            return
+        self.device_status.setText("engine: loading…")
+        self.controls.device_label.setText("loading…")
+        loader = EngineLoader(self.engine, self)
+        loader.loaded.connect(self._engine_loaded)
+        loader.failed.connect(self._engine_failed)
+        self._loader = loader
+        loader.start()
+
+    def _engine_loaded(self, device: str, cuda: bool) -> None:
+        self.controls.set_cuda_available(cuda)
+        self.controls.set_device_choice(self.engine.device_choice)
+        self.controls.device_label.setText(device.upper())
+        self.device_status.setText(f"device: {device.upper()}")
+        self._refresh_availability()
+
+    def _engine_failed(self, message: str) -> None:
+        self.controls.set_availability({m: (m == "bicubic", f"the engine failed: {message}")
+                                        for m in METHOD_LABELS})
+        self.controls.device_label.setText("unavailable")
+        self.device_status.setText("engine: failed")
+        self.show_error("The super-resolution engine could not start", message)
+
+    def set_device(self, device: str) -> None:
+        if self.is_running():
+            self.controls.set_device_choice(self.engine.device_choice)
+            return
+        self.engine.set_device(device)
+        self.settings.setValue("device", device)
+        self.load_engine()
+
+    def _methods_changed(self, _methods: list) -> None:
+        self.settings.setValue("methods", self.controls.checked_methods())
+        self._update_run_state()
+
+    def _refresh_availability(self) -> None:
+        avail = self.engine.availability(list(METHOD_LABELS), self.controls.scale())
+        self.controls.set_availability(avail)
+        self._update_run_state()
+
+    def _scale_changed(self, scale: float) -> None:
+        self.settings.setValue("scale", scale)
+        self._refresh_availability()
+        self._roi_changed(self.canvas.roi())
+
+    # =========================================================================================
+    # images
+    # =========================================================================================
+    def open_dialog(self) -> None:
+        start = str(self.settings.value("lastDir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", start, OPEN_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_sample(self) -> bool:
+        return self.open_file(SAMPLE_PATH, remember=False)
+
+    def open_file(self, path: str | Path, remember: bool = True) -> bool:
+        """Read and show an image; errors go to the status bar and a non-modal message."""
+        if self.is_running():
+            self.statusBar().showMessage("A job is running: cancel it before opening a file",
+                                         5000)
+            return False
+        try:
+            img = read_image(path)
+        except ImageIOError as exc:
+            self.show_error("Cannot open the image", str(exc))
+            return False
+        except Exception as exc:  # never a traceback dialog
+            log.exception("unexpected error reading %s", path)
+            self.show_error("Cannot open the image", f"{path}: {readable_error(exc)}")
+            return False
+        self.set_image(img)
+        if remember:
+            self._add_recent(Path(path))
+        return True
+
+    def set_image(self, img: ImageData, default_roi: bool = True) -> None:
+        """Show an already read image."""
+        self.image = img
+        self.last_result = None
+        self.comparison.clear()
+        self.quality.clear()
+        self.canvas.set_image(img.pixels, img.window, img.invert, img.pixel_spacing,
+                              img.value_unit)
+        self.image_header.setText(f"{img.source_path.name} · {img.description}")
+        self.image_header.setToolTip(str(img.source_path))
+        self.setWindowTitle(f"{APP_NAME} — {img.source_path.name}")
+        self._load_presets(img)
+        self.set_window(*img.window)
+        if default_roi:
+            s = min(DEFAULT_ROI, img.width, img.height)
+            self.canvas.set_roi(((img.width - s) // 2, (img.height - s) // 2, s, s))
+        else:
+            self._roi_changed(None)
+        if img.warnings:
+            self.statusBar().showMessage("; ".join(img.warnings), 8000)
+        else:
+            self.statusBar().showMessage(f"Opened {img.source_path.name}", 4000)
+
+    def set_roi(self, roi: tuple[int, int, int, int] | None) -> None:
+        self.canvas.set_roi(roi)
+
+    def _whole_image(self) -> None:
+        if self.image is not None:
+            self.canvas.set_roi((0, 0, self.image.width, self.image.height))
+
+    def _roi_changed(self, roi: Any) -> None:
+        if roi is None or self.image is None:
+            self.controls.roi_label.setText("None — left-drag on the image")
+        else:
+            x, y, w, h = roi
+            text = f"{w} × {h} px at x {x}, y {y}"
+            if self.image.pixel_spacing is not None:
+                rs, cs = self.image.pixel_spacing
+                text += f"\n{w * cs:.1f} × {h * rs:.1f} mm"
+            s = self.controls.scale()
+            if self.controls.simulate_box.isChecked():
+                hl, wl = math.floor(h / s + 1e-9), math.floor(w / s + 1e-9)
+                text += f"\nsimulated input {wl}×{hl} px"
+            else:
+                text += f"\noutput {math.floor(w * s + 0.5)}×{math.floor(h * s + 0.5)} px"
+            self.controls.roi_label.setText(text)
+        self._update_run_state()
+
+    # =========================================================================================
+    # window / level
+    # =========================================================================================
+    def _load_presets(self, img: ImageData) -> None:
+        presets: list[tuple[str, tuple[float, float]]] = []
+        for c, w, name in img.windows:
+            presets.append((f"File: {name or 'window'} ({c:g}/{w:g})", (c, w)))
+        path = str(self.settings.value("presetsPath", "") or "")
+        try:
+            loaded = load_window_presets(path) if path else load_window_presets()
+            loaded = presets_for_modality(loaded, img.modality)
+        except ImageIOError as exc:
+            self.show_error("Window presets not loaded", str(exc))
+            loaded = []
+        for p in loaded:
+            try:
+                cw = p.resolve(img.pixels) if hasattr(p, "resolve") else (p.center, p.width)
+            except Exception:
+                continue
+            presets.append((p.name, (float(cw[0]), float(cw[1]))))
+        self._presets = presets
+        self.controls.set_presets([n for n, _ in presets])
+        self.preset_menu.clear()
+        for i, (name, (c, w)) in enumerate(presets):
+            a = self.preset_menu.addAction(f"{name} — C {c:g} / W {w:g}")
+            a.triggered.connect(lambda _c=False, i=i: self.apply_preset(i))
+        self.preset_menu.addSeparator()
+        self.preset_menu.addAction("Reset to the file's window", self._reset_window)
+        self.preset_menu.addAction("Load presets file…", self.choose_presets_file)
+        if path:
+            self.preset_menu.addAction("Use the bundled presets",
+                                       lambda: self.set_presets_path(""))
+
+    def choose_presets_file(self) -> None:
+        start = str(self.settings.value("presetsPath", "") or self.settings.value("lastDir", ""))
+        path, _ = QFileDialog.getOpenFileName(self, "Window presets (JSON)", start,
+                                              "Window presets (*.json);;All files (*)")
+        if path:
+            self.set_presets_path(path)
+
+    def set_presets_path(self, path: str | Path) -> None:
+        """Use a window-presets JSON file ('' = the bundled one); remembered in the settings."""
+        self.settings.setValue("presetsPath", str(path or ""))
+        if self.image is not None:
+            self._load_presets(self.image)
+
+    def presets(self) -> list[tuple[str, tuple[float, float]]]:
+        return list(self._presets)
+
+    def apply_preset(self, index: int) -> None:
+        if 0 <= index < len(self._presets):
+            name, (c, w) = self._presets[index]
+            self.set_window(c, w)
+            self.statusBar().showMessage(f"Window: {name}", 3000)
+
+    def _preset_index_chosen(self, combo_index: int) -> None:
+        self.apply_preset(combo_index - 1)
+        self.controls.preset_combo.setCurrentIndex(0)
+
+    def _reset_window(self) -> None:
+        if self.image is not None:
+            self.set_window(*self.image.window)
+
+    def set_window(self, center: float, width: float, from_canvas: bool = False) -> None:
+        """Apply one display window to the canvas and every panel."""
+        invert = self.image.invert if self.image is not None else False
+        if not from_canvas:
+            self.canvas.set_window(center, width)
+        self.comparison.set_window(center, width, invert)
+        unit = ""
+        if self.image is not None and self.image.value_unit:
+            unit = f" {self.image.value_unit}"
+        text = f"C {center:.0f} / W {width:.0f}{unit}" if width >= 10 else \
+            f"C {center:.4g} / W {width:.4g}{unit}"
+        self.window_status.setText(text)
+        self.controls.set_window_text(f"Window {text}")
+
+    def window(self) -> tuple[float, float]:
+        return self.canvas.window()
+
+    def _panel_window_drag(self, event: tuple[str, int, int]) -> None:
+        phase, dx, dy = event
+        if phase == "start":
+            self._panel_window_start = self.canvas.window()
+            return
+        c0, w0 = self._panel_window_start
+        self.set_window(c0 + dy * w0 / 200.0, w0 * math.exp(dx / 200.0))
+
+    # =========================================================================================
+    # status bar readouts
+    # =========================================================================================
+    def _cursor_moved(self, info: Any) -> None:
+        if info is None or self.image is None:
+            self.cursor_label.setText("")
+            return
+        col, row, value = info
+        text = f"x {col}, y {row} · {_fmt_value(value, self.image.value_unit)}"
+        if self.image.pixel_spacing is not None:
+            rs, cs = self.image.pixel_spacing
+            text += f" · ({col * cs:.1f}, {row * rs:.1f}) mm"
+        self.cursor_label.setText(text)
+
+    def _panel_value(self, info: Any) -> None:
+        if info is None or self.image is None:
+            self.cursor_label.setText("")
+            return
+        title, col, row, value = info
+        self.cursor_label.setText(f"{title}: x {col}, y {row} · "
+                                  f"{_fmt_value(value, self.image.value_unit)}")
+
+    # =========================================================================================
+    # running
+    # =========================================================================================
+    def is_running(self) -> bool:
+        return self._job is not None
+
+    def _update_run_state(self) -> None:
+        running = self.is_running()
+        ready = (self.image is not None and self.canvas.roi() is not None
+                 and bool(self.controls.selected_methods()))
+        self.controls.set_running(running)
+        self.controls.run_button.setEnabled(ready and not running)
+        self.act_run.setEnabled(not running)
+        self.act_cancel.setEnabled(running)
+
+    def run(self) -> bool:
+        """Start a job with the current ROI, scale and methods; False when it cannot start."""
+        if self.is_running():
+            self.statusBar().showMessage("A job is already running", 3000)
+            return False
+        if self.image is None:
+            self.show_error("Nothing to super-resolve", "Open an image first (File ▸ Open).")
+            return False
+        roi = self.canvas.roi()
+        if roi is None:
+            self.show_error("No region of interest",
+                            "Draw a region of interest: left-drag on the image.")
+            return False
+        methods = self.controls.selected_methods()
+        if not methods:
+            self.show_error("No method", "Tick at least one available method.")
+            return False
+        try:
+            pixels = crop_roi(self.image, roi)
+        except ImageIOError as exc:
+            self.show_error("Invalid region of interest", str(exc))
+            return False
+        request = JobRequest(pixels, tuple(roi), self.controls.scale(), methods,
+                             self.controls.simulate_box.isChecked(), self.canvas.window(),
+                             {m: METHOD_LABELS[m] for m in methods}, self.image.value_unit)
+        job = SuperResolveJob(self.engine, request, self)
+        job.progressed.connect(self._job_progress)
+        job.succeeded.connect(self._job_succeeded)
+        job.failed.connect(self._job_failed)
+        job.cancelled.connect(self._job_cancelled)
+        job.finished.connect(self._job_finished)
+        self._job = job
+        self._update_run_state()
+        self.controls.set_job_text("starting…")
+        self.statusBar().showMessage(
+            f"Super-resolving {roi[2]}×{roi[3]} px ×{request.scale:g} with "
+            f"{', '.join(METHOD_LABELS[m] for m in methods)}…")
+        job.start()
+        return True
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self.controls.set_job_text("cancelling… (stops at the next tile)")
+            self.statusBar().showMessage("Cancelling…")
+
+    def _job_progress(self, percent: int, message: str) -> None:
+        self.controls.progress.setValue(percent)
+        self.controls.set_job_text(message)
+
+    def _job_succeeded(self, result: JobResult) -> None:
+        self.last_result = result
+        self.comparison.set_panels(self.build_panels(result))
+        self.comparison.set_window(*self.canvas.window(),
+                                   invert=self.image.invert if self.image else False)
+        req = result.request
+        ctx = (f"ROI {req.roi[2]}×{req.roi[3]} px · ×{req.scale:g} · "
+               + ("reference = acquired ROI (simulated LR input)" if req.simulate
+                  else "no reference"))
+        if result.report is not None:
+            self.quality.set_report(result.report, ctx)
+        done = f"Done in {result.seconds:.1f} s on {result.device.upper()}"
+        self.controls.set_job_text(done)
+        self.statusBar().showMessage(done, 8000)
+        if result.errors:
+            self.show_error("Some methods failed",
+                            "\n".join(f"{METHOD_LABELS.get(m, m)}: {e}"
+                                      for m, e in result.errors.items()))
+        self.device_status.setText(f"device: {result.device.upper()}")
+
+    def _job_failed(self, message: str) -> None:
+        self.controls.set_job_text("failed")
+        self.show_error("Super-resolution failed", message)
+
+    def _job_cancelled(self) -> None:
+        self.controls.progress.setValue(0)
+        self.controls.set_job_text("cancelled")
+        self.statusBar().showMessage("Cancelled", 5000)
+
+    def _job_finished(self) -> None:
+        job, self._job = self._job, None
+        if job is not None:
+            job.deleteLater()
+        self._update_run_state()
+
+    def build_panels(self, result: JobResult) -> list[PanelData]:
+        """Reference panel(s) then one panel per result, all over one scene rectangle."""
+        req = result.request
+        rows = {r.method: r for r in (result.report.rows if result.report else [])}
+        panels: list[PanelData] = []
+        if req.simulate and result.reference is not None:
+            rh, rw = result.reference.shape[:2]
+            extent = (float(rw), float(rh))
+            panels.append(PanelData("input", "Simulated LR input", result.input_pixels,
+                                    extent, kind="input",
+                                    overlay=f"Simulated LR (bicubic ÷{req.scale:g}) — computed, "
+                                            "not acquired"))
+            panels.append(PanelData("reference", "Reference (acquired ROI)", result.reference,
+                                    extent, kind="reference"))
+        else:
+            h, w = result.input_pixels.shape[:2]
+            extent = (float(w), float(h))
+            panels.append(PanelData("source", "Source ROI (nearest)", result.input_pixels, extent,
+                                    kind="source"))
+        for r in result.results:
+            row = rows.get(r.method)
+            panels.append(PanelData(r.method, r.label, r.pixels, extent, kind="sr",
+                                    method=r.method, scale=req.scale, seconds=r.seconds,
+                                    residual=row.residual if row is not None else None,
+                                    info=r.info, overlay=sr_overlay_text(req.scale, r.method)))
+        return panels
+
+    # =========================================================================================
+    # export
+    # =========================================================================================
+    def _fill_export_menu(self) -> None:
+        self.export_menu.clear()
+        panels = self.comparison.panel_data()
+        if not panels:
+            a = self.export_menu.addAction("(run Super-resolve first)")
+            a.setEnabled(False)
+            return
+        for d in panels:
+            self.export_menu.addAction(f"{d.title}…", lambda key=d.key: self.export_panel(key))
+
+    def _export_roi(self, data: PanelData) -> tuple[int, int, int, int]:
+        assert self.last_result is not None
+        x, y, w, h = self.last_result.request.roi
+        if self.last_result.request.simulate and data.kind != "input":
+            rh, rw = data.extent[1], data.extent[0]
+            return x, y, int(rw), int(rh)
+        return x, y, w, h
+
+    def export_panel(self, key: str, path: str | Path | None = None,
+                     fmt: str | None = None) -> Path | None:
+        """Export a panel (dialog when ``path`` is None); returns the written path or None."""
+        panel = self.comparison.panel(key)
+        if panel is None or self.image is None or self.last_result is None:
+            self.show_error("Nothing to export", "Run Super-resolve first.")
+            return None
+        data = panel.data
+        if path is None:
+            start = Path(str(self.settings.value("lastExportDir", "") or
+                             self.settings.value("lastDir", str(Path.home()))))
+            name = export_mod.suggested_name(self.image.source_path, data, "png")
+            filters = ";;".join(export_mod.PANEL_FILTERS.values())
+            chosen, flt = QFileDialog.getSaveFileName(self, f"Export {data.title}",
+                                                      str(start / name), filters)
+            if not chosen:
+                return None
+            fmt = export_mod.format_from(chosen, flt)
+            path = chosen
+        fmt = fmt or export_mod.format_from(path)
+        try:
+            out = export_mod.export_panel(path, data, self.image, self._export_roi(data),
+                                          self.canvas.window(), fmt,
+                                          simulated=self.last_result.request.simulate)
+        except (ImageIOError, ValueError, OSError) as exc:
+            self.show_error("Export failed", str(exc))
+            return None
+        except Exception as exc:
+            log.exception("export failed")
+            self.show_error("Export failed", readable_error(exc))
+            return None
+        self.settings.setValue("lastExportDir", str(Path(out).parent))
+        self.statusBar().showMessage(f"Exported {data.title} to {out}", 6000)
+        return out
+
+    def export_sheet(self, path: str | Path | None = None) -> Path | None:
+        """Export the comparison as one labelled PNG."""
+        panels = self.comparison.panel_data()
+        if not panels or self.last_result is None or self.image is None:
+            self.show_error("Nothing to export", "Run Super-resolve first.")
+            return None
+        if path is None:
+            start = Path(str(self.settings.value("lastExportDir", "") or
+                             self.settings.value("lastDir", str(Path.home()))))
+            scale = self.last_result.request.scale
+            name = f"{self.image.source_path.stem}_comparison_x{scale:g}.png"
+            chosen, _ = QFileDialog.getSaveFileName(self, "Export comparison sheet",
+                                                    str(start / name), export_mod.SHEET_FILTER)
+            if not chosen:
+                return None
+            path = chosen
+        if Path(path).resolve() == self.image.source_path.resolve():
+            self.show_error("Export failed", "the comparison sheet would overwrite the source "
+                                             "image: choose another name")
+            return None
+        req = self.last_result.request
+        header = export_mod.sheet_header(self.image.source_path.name, req.roi, req.scale,
+                                         self.canvas.window(), self.image.value_unit,
+                                         VIEW_MODES[self.comparison.mode()], req.simulate)
+        items = [(d, self.comparison.render_panel(d)[0]) for d in panels]
+        try:
+            out = export_mod.save_image_atomic(export_mod.render_sheet(items, header), path)
+        except OSError as exc:
+            self.show_error("Export failed", str(exc))
+            return None
+        self.settings.setValue("lastExportDir", str(Path(out).parent))
+        self.statusBar().showMessage(f"Comparison sheet saved to {out}", 6000)
+        return out
+
+    # =========================================================================================
+    # menus, messages, help
+    # =========================================================================================
+    def _canvas_menu(self, pos: QPoint) -> None:
+        m = QMenu(self)
+        for i, (name, (c, w)) in enumerate(self._presets):
+            m.addAction(f"{name} — C {c:g} / W {w:g}", lambda i=i: self.apply_preset(i))
+        if self._presets:
+            m.addSeparator()
+        m.addAction("Reset window", self._reset_window)
+        m.addAction("Fit image", self.canvas.fit)
+        m.addAction("Whole image as ROI", self._whole_image)
+        m.addAction("Clear ROI", lambda: self.canvas.set_roi(None))
+        m.popup(pos)
+
+    def _panel_menu(self, key: str, pos: QPoint) -> None:
+        panel = self.comparison.panel(key)
+        if panel is None:
+            return
+        m = QMenu(self)
+        m.addAction(f"Export {panel.data.title}…", lambda: self.export_panel(key))
+        m.addAction("Export comparison sheet…", self.export_sheet)
+        m.addSeparator()
+        m.addAction("Fit panels", self.comparison.fit_all)
+        m.addAction("Reset window", self._reset_window)
+        m.popup(pos)
+
+    def show_error(self, title: str, message: str) -> None:
+        """Status bar + a non-modal message box (never a traceback)."""
+        self.statusBar().showMessage(f"{title}: {message.splitlines()[0] if message else ''}",
+                                     10000)
+        box = self._msg_box
+        if box is None:
+            box = QMessageBox(self)
+            box.setIcon(QMessageBox.Warning)
+            box.setWindowModality(Qt.NonModal)
+            box.setStandardButtons(QMessageBox.Close)
+            self._msg_box = box
+        box.setWindowTitle(title)
+        box.setText(f"<b>{title}</b>")
+        box.setInformativeText(message)
+        box.show()
+
+    def last_message(self) -> str:
+        return self._msg_box.informativeText() if self._msg_box is not None else ""
+
+    def copy_diagnostics(self) -> str:
+        text = diagnostics_text(self.engine, self.controls.scale(), self.image, self.last_result)
+        QApplication.clipboard().setText(text)
+        self.statusBar().showMessage("Diagnostics copied to the clipboard", 4000)
+        return text
+
+    def _about(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowModality(Qt.NonModal)
+        box.setWindowTitle("About RMISR Viewer")
+        box.setText("<b>RMISR Viewer</b> — medical image super-resolution (RMISR, pyramidal "
+                    "feature multi-distillation network) with Bicubic and SRCNN for comparison.")
+        box.setInformativeText("Super-resolved pixels are computed, not acquired. Research "
+                               "software: not for diagnostic use.")
+        box.show()
+
+    # =========================================================================================
+    # window events
+    # =========================================================================================
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.open_file(paths[0])
+
+    def closeEvent(self, event) -> None:
+        self.save_settings()
+        if self._job is not None:
+            self._job.cancel()
+            self._job.wait(10000)
+        if self._loader is not None:
+            self._loader.wait(10000)
+        super().closeEvent(event)

@@ -1,0 +1,614 @@
+"""Comparison view: one panel per method plus the source ROI, synchronised by physical position.
+
+Every panel's scene is in **source-pixel units** of the ROI (0…w × 0…h, the same rectangle for every
+panel): a ×2.5 result of 160×160 pixels is drawn scaled by w/160, so zoom, pan and the loupe map the
+same anatomy in every panel whatever its pixel count. Display is nearest-neighbour
+(``Qt.FastTransformation``, no smooth pixmap hint), one display window for all panels.
+
+Views (:data:`VIEW_MODES`): the image; the difference to bicubic (method − bicubic); the Laplacian
+edge map (the product's operator); the data-consistency residual (result downscaled by 1/s − input),
+each on a symmetric grey scale shared by the panels. Each SR panel carries the permanent overlay
+"SR ×s <method> — computed, not acquired".
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PyQt5.QtCore import QPoint, QPointF, QRectF, Qt, pyqtSignal
+from PyQt5.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap, QTransform
+from PyQt5.QtWidgets import (
+    QFrame,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import quality
+
+from .canvas import keep_anchor
+from .imaging import blank_pixmap, windowed_pixmap
+
+VIEW_MODES = {
+    "image": "Image",
+    "difference": "Difference to bicubic",
+    "edges": "Laplacian edges",
+    "residual": "Consistency residual",
+}
+VIEW_SHORT = {"image": "Image", "difference": "Diff − bicubic", "edges": "Edges",
+              "residual": "Residual"}
+VIEW_TIPS = {
+    "image": "The images through the display window",
+    "difference": "Each result minus the bicubic result (grey = equal; shared symmetric scale)",
+    "edges": "Laplacian of each image (the operator of the paper's eqs. 6–8)",
+    "residual": "Data-consistency residual: result downscaled by 1/s minus the input "
+                "(grey = consistent)",
+}
+LOUPE_PX = 150
+LOUPE_MAGNIFICATION = 3.0
+OVERLAY_COLOUR = QColor(255, 210, 80)
+
+
+def sr_overlay_text(scale: float, method: str) -> str:
+    """The label every computed panel carries: "SR ×2.5 RMISR-VP — computed, not acquired"."""
+    from app.io import computed_label
+
+    return computed_label(scale, method)
+
+
+@dataclass
+class PanelData:
+    """What one comparison panel shows.
+
+    Attributes:
+        key: "source", "input", "reference" or the method name.
+        title: header text ("RMISR-BL", "Source ROI (nearest)").
+        pixels: full-range pixels (float32) of the panel.
+        extent: (width, height) of the scene rectangle the pixels cover, in source pixels.
+        kind: "source" (the ROI as acquired), "input" (simulated LR), "reference" (ground truth)
+            or "sr" (a computed result).
+        method: engine method name for "sr" panels.
+        scale: the magnification of "sr" panels.
+        seconds: runtime of "sr" panels.
+        residual: data-consistency residual map (input grid), "sr" panels only.
+        info: the engine's record of the run (``UpscaleInfo``), "sr" panels only.
+        overlay: permanent overlay text (None: no overlay).
+    """
+
+    key: str
+    title: str
+    pixels: np.ndarray
+    extent: tuple[float, float]
+    kind: str = "sr"
+    method: str | None = None
+    scale: float | None = None
+    seconds: float | None = None
+    residual: np.ndarray | None = field(default=None, repr=False)
+    info: Any = None
+    overlay: str | None = None
+
+    @property
+    def subtitle(self) -> str:
+        h, w = self.pixels.shape[:2]
+        parts = []
+        if self.scale is not None:
+            parts.append(f"×{self.scale:g}")
+        if self.seconds is not None:
+            parts.append(f"{self.seconds:.2f} s")
+        parts.append(f"{w}×{h} px")
+        return " · ".join(parts)
+
+
+class PanelView(QGraphicsView):
+    """One synchronised panel (zoom/pan forwarded to the :class:`ComparisonView`)."""
+
+    hovered = pyqtSignal(object)          # scene QPointF or None
+    valueAt = pyqtSignal(object)          # (title, col, row, value) or None
+    windowDrag = pyqtSignal(object)       # ("start"|"move", dx, dy)
+    contextMenuAt = pyqtSignal(str, QPoint)
+
+    def __init__(self, owner: ComparisonView, data: PanelData) -> None:
+        super().__init__()
+        self._owner = owner
+        self.data = data
+        self.setScene(QGraphicsScene(self))
+        self._item = QGraphicsPixmapItem()
+        self._item.setTransformationMode(Qt.FastTransformation)
+        self.scene().addItem(self._item)
+        ew, eh = data.extent
+        m = max(ew, eh)
+        self.setSceneRect(QRectF(-m, -m, ew + 2 * m, eh + 2 * m))
+        self._display_shape = data.pixels.shape[:2]
+        self._message = ""
+        self._drag: dict | None = None
+        self.setRenderHint(QPainter.SmoothPixmapTransform, False)
+        self.setTransformationAnchor(QGraphicsView.AnchorViewCenter)
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.FullViewportUpdate)  # fixed overlays
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setBackgroundBrush(QColor(0, 0, 0))
+        self.setFrameShape(QFrame.NoFrame)
+        self.setMouseTracking(True)
+        self.setMinimumSize(120, 120)
+        self.horizontalScrollBar().valueChanged.connect(self._scrolled)
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
+
+    # -- content ---------------------------------------------------------------------------
+    def set_pixmap(self, pixmap: QPixmap, shape: tuple[int, int], message: str = "") -> None:
+        """Show ``pixmap`` (of an array of ``shape``) stretched over the panel's extent."""
+        self._display_shape = shape
+        self._message = message
+        self._item.setPixmap(pixmap)
+        ew, eh = self.data.extent
+        self._item.setTransform(QTransform.fromScale(ew / max(pixmap.width(), 1),
+                                                                 eh / max(pixmap.height(), 1)))
+        self.viewport().update()
+
+    def pixmap(self) -> QPixmap:
+        return self._item.pixmap()
+
+    def image_rect(self) -> QRectF:
+        ew, eh = self.data.extent
+        return QRectF(0, 0, ew, eh)
+
+    def zoom(self) -> float:
+        return float(self.transform().m11())
+
+    def scene_center(self) -> QPointF:
+        return self.mapToScene(self.viewport().rect().center())
+
+    # -- sync ------------------------------------------------------------------------------
+    def _scrolled(self, _value: int) -> None:
+        self._owner.sync_from(self)
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self._owner.zoom_view(self, 1.25 ** steps, event.pos())
+        event.accept()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._owner.view_resized(self)
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() in (Qt.LeftButton, Qt.MiddleButton):
+            self._drag = {"mode": "pan", "last": event.pos()}
+            self.viewport().setCursor(Qt.ClosedHandCursor)
+        elif event.button() == Qt.RightButton:
+            self._drag = {"mode": "window", "start": event.pos(), "moved": False}
+            self.windowDrag.emit(("start", 0, 0))
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        sp = self.mapToScene(event.pos())
+        self._drag_to(event.pos())
+        inside = self.image_rect().contains(sp)
+        self.hovered.emit(sp if inside else None)
+        self.valueAt.emit(self.value_at(sp) if inside else None)
+        event.accept()
+
+    def _drag_to(self, pos: QPoint) -> None:
+        d = self._drag
+        if d and d["mode"] == "pan":
+            delta = pos - d["last"]
+            d["last"] = pos
+            if not delta.isNull():
+                h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+                self._owner.user_zoomed()
+                h.setValue(h.value() - delta.x())
+                v.setValue(v.value() - delta.y())
+        elif d and d["mode"] == "window":
+            delta = pos - d["start"]
+            if delta.manhattanLength() > 2:
+                d["moved"] = True
+            if d["moved"]:
+                self.windowDrag.emit(("move", delta.x(), delta.y()))
+
+    def mouseReleaseEvent(self, event) -> None:
+        self._drag_to(event.pos())
+        d, self._drag = self._drag, None
+        self.viewport().setCursor(Qt.ArrowCursor)
+        if d and d["mode"] == "window" and not d["moved"]:
+            self.contextMenuAt.emit(self.data.key, self.viewport().mapToGlobal(event.pos()))
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self._owner.fit_all()
+        event.accept()
+
+    def contextMenuEvent(self, event) -> None:
+        event.accept()
+
+    def leaveEvent(self, event) -> None:
+        self.hovered.emit(None)
+        self.valueAt.emit(None)
+        super().leaveEvent(event)
+
+    def value_at(self, sp: QPointF) -> tuple[str, int, int, Any] | None:
+        """(title, col, row, value) of the panel's *result* pixel under a scene point."""
+        h, w = self.data.pixels.shape[:2]
+        ew, eh = self.data.extent
+        col = int(math.floor(sp.x() * w / ew))
+        row = int(math.floor(sp.y() * h / eh))
+        if 0 <= col < w and 0 <= row < h:
+            return self.data.title, col, row, self.data.pixels[row, col]
+        return None
+
+    # -- overlays --------------------------------------------------------------------------
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        painter.save()
+        painter.resetTransform()
+        vp = self.viewport().rect()
+        font = QFont()
+        font.setPointSizeF(8.5)
+        painter.setFont(font)
+        fm = QFontMetrics(font)
+        if self.data.overlay:
+            avail = vp.adjusted(4, 4, -4, -4)
+            br = fm.boundingRect(avail, Qt.TextWordWrap, self.data.overlay)
+            box = br.adjusted(-4, -2, 4, 2).translated(4, 2)
+            painter.fillRect(box, QColor(0, 0, 0, 175))
+            painter.setPen(OVERLAY_COLOUR)
+            painter.drawText(box.adjusted(4, 2, -4, -2), Qt.TextWordWrap, self.data.overlay)
+        if self._message:
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(vp, Qt.AlignCenter | Qt.TextWordWrap, self._message)
+        pos = self._owner.loupe_position()
+        if pos is not None and not self._message:
+            self._draw_loupe(painter, pos)
+        painter.restore()
+
+    def _draw_loupe(self, painter: QPainter, sp: QPointF) -> None:
+        pm = self._item.pixmap()
+        if pm.isNull():
+            return
+        vp = self.viewport().rect()
+        c = self.mapFromScene(sp)
+        # a fixed place (bottom-right) so the loupe never hides the overlay label
+        size = max(40.0, min(LOUPE_PX, 0.5 * min(vp.width(), vp.height())))
+        x = vp.right() - size - 6
+        y = vp.bottom() - size - 6
+        zoom = max(self.zoom(), 1e-6)
+        half = size / 2.0 / (zoom * LOUPE_MAGNIFICATION)  # scene units shown around the spot
+        ew, eh = self.data.extent
+        sx, sy = pm.width() / ew, pm.height() / eh
+        src = QRectF((sp.x() - half) * sx, (sp.y() - half) * sy, 2 * half * sx, 2 * half * sy)
+        target = QRectF(x, y, size, size)
+        painter.fillRect(target, QColor(0, 0, 0))
+        painter.drawPixmap(target, pm, src)
+        painter.setPen(QPen(QColor(0, 200, 255), 1.5))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawRect(target)
+        # the spot itself, in the panel and at the loupe centre
+        for centre, r in ((QPointF(c), 6.0), (target.center(), 5.0)):
+            x, y = centre.x(), centre.y()
+            painter.drawLine(QPointF(x - r, y), QPointF(x + r, y))
+            painter.drawLine(QPointF(x, y - r), QPointF(x, y + r))
+
+
+class PanelWidget(QFrame):
+    """Header (title, scale · size · runtime, export button) above a :class:`PanelView`."""
+
+    exportRequested = pyqtSignal(str)
+
+    def __init__(self, owner: ComparisonView, data: PanelData) -> None:
+        super().__init__()
+        self.data = data
+        self.setObjectName("panel")
+        self.setFrameShape(QFrame.StyledPanel)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(1)
+        head = QHBoxLayout()
+        head.setContentsMargins(4, 0, 0, 0)
+        head.setSpacing(6)
+        self.title = QLabel(f"<b>{data.title}</b>")
+        self.title.setObjectName("panelTitle")
+        self.subtitle = QLabel(data.subtitle)
+        self.subtitle.setObjectName("panelSubtitle")
+        self.subtitle.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.subtitle.setToolTip(data.subtitle)
+        export = QToolButton()
+        export.setIcon(self.style().standardIcon(QStyle.SP_DialogSaveButton))
+        export.setToolTip(f"Export the {data.title} panel (PNG, 16-bit TIFF, derived DICOM)")
+        export.setAutoRaise(True)
+        export.clicked.connect(lambda: self.exportRequested.emit(self.data.key))
+        self.export_button = export
+        head.addWidget(self.title)
+        head.addWidget(self.subtitle, 1)
+        head.addWidget(export)
+        lay.addLayout(head)
+        self.view = PanelView(owner, data)
+        lay.addWidget(self.view, 1)
+
+
+class ComparisonView(QWidget):
+    """Grid of synchronised panels with a shared window, view mode and loupe."""
+
+    exportRequested = pyqtSignal(str)
+    windowDragged = pyqtSignal(object)     # forwarded PanelView.windowDrag
+    valueAt = pyqtSignal(object)           # (title, col, row, value) or None
+    contextMenuAt = pyqtSignal(str, QPoint)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._panels: list[PanelWidget] = []
+        self._window = (0.5, 1.0)
+        self._invert = False
+        self._mode = "image"
+        self._loupe_enabled = False
+        self._loupe_pos: QPointF | None = None
+        self._syncing = False
+        self._fit = True
+        self._cache: dict[tuple[str, str], np.ndarray | None] = {}
+        self._mode_windows: dict[str, tuple[float, float]] = {}
+        self._columns = 0
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(4)
+        self._placeholder = QLabel("Draw a region of interest on the image, choose the scale and "
+                                   "methods, then Super-resolve (Ctrl+R).\nThe results appear "
+                                   "here side by side.")
+        self._placeholder.setAlignment(Qt.AlignCenter)
+        self._placeholder.setWordWrap(True)
+        self._placeholder.setObjectName("placeholder")
+        self._grid.addWidget(self._placeholder, 0, 0)
+
+    # -- content ---------------------------------------------------------------------------
+    def panels(self) -> list[PanelWidget]:
+        return list(self._panels)
+
+    def panel(self, key: str) -> PanelWidget | None:
+        return next((p for p in self._panels if p.data.key == key), None)
+
+    def panel_data(self) -> list[PanelData]:
+        return [p.data for p in self._panels]
+
+    def clear(self) -> None:
+        for p in self._panels:
+            self._grid.removeWidget(p)
+            p.setParent(None)
+            p.deleteLater()
+        self._panels = []
+        self._cache.clear()
+        self._mode_windows.clear()
+        self._loupe_pos = None
+        self._placeholder.show()
+        self._grid.addWidget(self._placeholder, 0, 0)
+
+    def set_panels(self, panels: list[PanelData]) -> None:
+        """Replace the panels (grid shaped to give each panel the largest image)."""
+        self.clear()
+        if not panels:
+            return
+        self._placeholder.hide()
+        self._grid.removeWidget(self._placeholder)
+        for data in panels:
+            w = PanelWidget(self, data)
+            w.exportRequested.connect(self.exportRequested)
+            w.view.hovered.connect(self._hovered)
+            w.view.valueAt.connect(self.valueAt)
+            w.view.windowDrag.connect(self.windowDragged)
+            w.view.contextMenuAt.connect(self.contextMenuAt)
+            self._panels.append(w)
+        self._columns = 0
+        self._layout_grid()
+        self._render_all()
+        self._fit = True
+        self.fit_all()
+
+    def best_columns(self, width: int | None = None, height: int | None = None) -> int:
+        """Columns that maximise the displayed size of the ROI in every panel."""
+        n = len(self._panels)
+        if n == 0:
+            return 1
+        width = width if width is not None else self.width()
+        height = height if height is not None else self.height()
+        ew, eh = self._panels[0].data.extent
+        best, best_zoom = 1, -1.0
+        for cols in range(1, n + 1):
+            rows = math.ceil(n / cols)
+            cell_w = width / cols - 8
+            cell_h = height / rows - 34  # header and frame
+            zoom = min(cell_w / ew, cell_h / eh)
+            if zoom > best_zoom + 1e-9:
+                best, best_zoom = cols, zoom
+        return best
+
+    def _layout_grid(self) -> None:
+        cols = self.best_columns()
+        if cols == getattr(self, "_columns", 0):
+            return
+        self._columns = cols
+        for p in self._panels:
+            self._grid.removeWidget(p)
+        n = len(self._panels)
+        rows = math.ceil(n / cols) if n else 1
+        for i, p in enumerate(self._panels):
+            self._grid.addWidget(p, i // cols, i % cols)
+        for c in range(max(n, 1) + 1):
+            self._grid.setColumnStretch(c, 1 if c < cols else 0)
+        for r in range(max(n, 1) + 1):
+            self._grid.setRowStretch(r, 1 if r < rows else 0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._panels:
+            self._layout_grid()
+
+    # -- display ---------------------------------------------------------------------------
+    def set_window(self, center: float, width: float, invert: bool | None = None) -> None:
+        self._window = (float(center), max(float(width), 1e-6))
+        if invert is not None:
+            self._invert = bool(invert)
+        if self._mode == "image":
+            self._render_all()
+
+    def window(self) -> tuple[float, float]:
+        return self._window
+
+    def mode(self) -> str:
+        return self._mode
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in VIEW_MODES:
+            raise ValueError(f"unknown view mode {mode!r}")
+        self._mode = mode
+        self._render_all()
+
+    def derived(self, data: PanelData, mode: str) -> np.ndarray | None:
+        """The array a panel shows in ``mode`` (None: not applicable to this panel)."""
+        key = (data.key, mode)
+        if key not in self._cache:
+            self._cache[key] = self._compute(data, mode)
+        return self._cache[key]
+
+    def _compute(self, data: PanelData, mode: str) -> np.ndarray | None:
+        if mode == "image":
+            return data.pixels
+        if mode == "difference":
+            base = next((p.data for p in self._panels if p.data.key == "bicubic"), None)
+            if base is None or data.key == "bicubic" or data.kind not in ("sr", "reference"):
+                return None
+            return quality.difference_map(data.pixels, base.pixels)
+        if mode == "edges":
+            return quality.edge_map(data.pixels)
+        if mode == "residual":
+            return data.residual
+        raise ValueError(mode)
+
+    def _not_applicable(self, data: PanelData) -> str:
+        if self._mode == "difference":
+            if not any(p.data.key == "bicubic" for p in self._panels):
+                return "Difference view needs a Bicubic result"
+            return "Baseline" if data.key == "bicubic" else "Not a result: no difference"
+        if self._mode == "residual":
+            return "Residual applies to computed results"
+        return "Not applicable"
+
+    def display_window(self) -> tuple[float, float]:
+        """The window of the current view mode (symmetric around 0 for derived views)."""
+        if self._mode == "image":
+            return self._window
+        if self._mode not in self._mode_windows:
+            arrays = [self.derived(p.data, self._mode) for p in self._panels
+                      if p.data.kind == "sr" or self._mode == "difference"]
+            self._mode_windows[self._mode] = quality.symmetric_window(arrays)
+        return self._mode_windows[self._mode]
+
+    def render_panel(self, data: PanelData) -> tuple[QPixmap, str]:
+        """(pixmap, message) of a panel in the current mode and window."""
+        arr = self.derived(data, self._mode)
+        if arr is None:
+            h, w = data.pixels.shape[:2]
+            return blank_pixmap(w, h), self._not_applicable(data)
+        c, w = self.display_window()
+        invert = self._invert if self._mode == "image" else False
+        return windowed_pixmap(arr, c, w, invert), ""
+
+    def _render_all(self) -> None:
+        for p in self._panels:
+            pm, msg = self.render_panel(p.data)
+            arr = self.derived(p.data, self._mode)
+            shape = (arr.shape[:2] if arr is not None else p.data.pixels.shape[:2])
+            p.view.set_pixmap(pm, shape, msg)
+
+    # -- loupe -----------------------------------------------------------------------------
+    def set_loupe(self, enabled: bool) -> None:
+        self._loupe_enabled = bool(enabled)
+        if not enabled:
+            self._loupe_pos = None
+        self._update_views()
+
+    def loupe_enabled(self) -> bool:
+        return self._loupe_enabled
+
+    def loupe_position(self) -> QPointF | None:
+        return self._loupe_pos if self._loupe_enabled else None
+
+    def set_loupe_position(self, pos: QPointF | None) -> None:
+        self._loupe_pos = pos
+        self._update_views()
+
+    def _hovered(self, pos: QPointF | None) -> None:
+        if self._loupe_enabled:
+            self.set_loupe_position(pos)
+
+    def _update_views(self) -> None:
+        for p in self._panels:
+            p.view.viewport().update()
+
+    # -- synchronised zoom / pan -----------------------------------------------------------
+    def user_zoomed(self) -> None:
+        self._fit = False
+
+    def zoom_view(self, view: PanelView, factor: float, anchor: QPoint | None = None) -> None:
+        """Zoom one panel about ``anchor`` (viewport px) and give the others its transform."""
+        z = view.zoom()
+        factor = min(max(factor, 0.05 / z), 128.0 / z)
+        self._fit = False
+        self._syncing = True
+        try:
+            keep_anchor(view, factor, anchor)
+        finally:
+            self._syncing = False
+        self.sync_from(view)
+
+    def sync_from(self, view: PanelView) -> None:
+        """Give every other panel the transform and scene centre of ``view``."""
+        if self._syncing:
+            return
+        self._syncing = True
+        try:
+            t = view.transform()
+            centre = view.scene_center()
+            for p in self._panels:
+                if p.view is not view:
+                    p.view.setTransform(t)
+                    p.view.centerOn(centre)
+        finally:
+            self._syncing = False
+        self._update_views()
+
+    def fit_all(self) -> None:
+        """Fit the ROI in every panel (one transform for all: the smallest fitting zoom)."""
+        if not self._panels:
+            return
+        self._fit = True
+        self._syncing = True
+        try:
+            zooms = []
+            for p in self._panels:
+                vp = p.view.viewport().rect()
+                ew, eh = p.data.extent
+                zooms.append(min((vp.width() - 4) / ew, (vp.height() - 4) / eh))
+            z = max(min(zooms), 1e-3)
+            for p in self._panels:
+                p.view.resetTransform()
+                p.view.scale(z, z)
+                p.view.centerOn(p.view.image_rect().center())
+        finally:
+            self._syncing = False
+        self._update_views()
+
+    def view_resized(self, view: PanelView) -> None:
+        if self._fit:
+            self.fit_all()
+
+    def zoom(self) -> float:
+        return self._panels[0].view.zoom() if self._panels else 1.0
+
+    def scene_center(self) -> QPointF | None:
+        return self._panels[0].view.scene_center() if self._panels else None

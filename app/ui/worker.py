@@ -1,0 +1,261 @@
+"""Work off the UI thread: loading the engine and super-resolving an ROI.
+
+``models`` (and with it torch, ~2 s to import) is imported only here, inside the threads, so the
+window appears at once. Threads hand numpy arrays to the GUI thread through queued signals; no
+widget is touched outside the GUI thread (research §4). Cancel is a flag polled by the engine
+between tiles and by the job between methods.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PyQt5.QtCore import QThread, pyqtSignal
+
+from app import quality
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """Thread-safe, lazily created :class:`models.SuperResolver` (or an injected one)."""
+
+    def __init__(self, resolver: Any = None, device: str = "auto",
+                 weights_dir: str | Path | None = None) -> None:
+        self._lock = threading.RLock()
+        self._resolver = resolver
+        self._weights_dir = Path(weights_dir) if weights_dir is not None else (
+            Path(resolver.weights_dir) if resolver is not None else None)
+        self._device = device if resolver is None else str(resolver.device.type)
+        self._cuda: bool | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._resolver is not None
+
+    @property
+    def device_choice(self) -> str:
+        return self._device
+
+    def resolver(self) -> Any:
+        """The SuperResolver, created on first use (imports torch: call from a worker thread)."""
+        with self._lock:
+            if self._resolver is None:
+                from models import SuperResolver
+
+                kwargs: dict[str, Any] = {"device": self._device}
+                if self._weights_dir is not None:
+                    kwargs["weights_dir"] = self._weights_dir
+                self._resolver = SuperResolver(**kwargs)
+            return self._resolver
+
+    def peek(self) -> Any:
+        """The resolver if it exists already, else None (never blocks on creation)."""
+        return self._resolver
+
+    def set_device(self, device: str) -> None:
+        """Choose 'auto', 'cpu' or 'cuda'; the resolver is re-created on next use."""
+        with self._lock:
+            if device == self._device and self._resolver is not None:
+                return
+            self._device = device
+            self._resolver = None
+
+    def cuda_available(self) -> bool:
+        """Whether CUDA can be used (imports torch)."""
+        if self._cuda is None:
+            from models.inference import DeviceUnavailableError, resolve_device
+
+            try:
+                resolve_device("cuda")
+                self._cuda = True
+            except DeviceUnavailableError:
+                self._cuda = False
+        return self._cuda
+
+    def availability(self, methods: list[str], scale: float) -> dict[str, tuple[bool, str]]:
+        """method → (available, reason) at ``scale``; needs the resolver to exist."""
+        sr = self._resolver
+        out: dict[str, tuple[bool, str]] = {}
+        for m in methods:
+            if sr is None:
+                out[m] = (m == "bicubic", "the engine is still loading")
+                continue
+            try:
+                ok = bool(sr.available(m, scale))
+                out[m] = (ok, "" if ok else f"no trained weights for ×{scale:g} "
+                                            "(see weights/manifest.json)")
+            except Exception as exc:  # a broken manifest must not break the window
+                out[m] = (False, str(exc))
+        return out
+
+
+class EngineLoader(QThread):
+    """Creates the engine in the background; ``loaded(device, cuda_available)`` or ``failed``."""
+
+    loaded = pyqtSignal(str, bool)
+    failed = pyqtSignal(str)
+
+    def __init__(self, engine: Engine, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+
+    def run(self) -> None:
+        try:
+            sr = self.engine.resolver()
+            cuda = self.engine.cuda_available()
+            self.loaded.emit(str(sr.device), cuda)
+        except Exception as exc:
+            log.exception("engine failed to load")
+            self.failed.emit(readable_error(exc))
+
+
+@dataclass
+class JobRequest:
+    """What to super-resolve.
+
+    Attributes:
+        roi_pixels: the ROI cropped from the source (full range).
+        roi: (x, y, w, h) in source pixels.
+        scale: magnification.
+        methods: engine method names, in display order.
+        simulate: degrade the ROI by 1/s first and use the ROI as reference.
+        window: display window (centre, width), passed to the engine.
+        labels: method → display label.
+        unit: pixel unit ("HU" or "").
+    """
+
+    roi_pixels: np.ndarray
+    roi: tuple[int, int, int, int]
+    scale: float
+    methods: list[str]
+    simulate: bool = False
+    window: tuple[float, float] | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    unit: str = ""
+
+
+@dataclass
+class MethodResult:
+    method: str
+    label: str
+    pixels: np.ndarray
+    seconds: float
+    info: Any
+
+
+@dataclass
+class JobResult:
+    """Everything the comparison and quality panels need."""
+
+    request: JobRequest
+    input_pixels: np.ndarray              # what the methods were given
+    reference: np.ndarray | None          # ground truth (simulate) or None
+    results: list[MethodResult]
+    report: quality.QualityReport | None
+    errors: dict[str, str]
+    device: str
+    seconds: float
+
+
+def readable_error(exc: BaseException) -> str:
+    """A one-line message for the user (no traceback)."""
+    if isinstance(exc, MemoryError):
+        return "out of memory — choose a smaller region or a smaller scale"
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0] if len(text) > 400 else text
+
+
+class SuperResolveJob(QThread):
+    """Runs every requested method on the ROI, then the quality figures."""
+
+    progressed = pyqtSignal(int, str)      # percent, message
+    methodFinished = pyqtSignal(str, float)
+    succeeded = pyqtSignal(object)         # JobResult
+    failed = pyqtSignal(str)
+    cancelled = pyqtSignal()
+
+    def __init__(self, engine: Engine, request: JobRequest, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.request = request
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the job to stop at the next tile or method boundary."""
+        self._cancel.set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set() or self.isInterruptionRequested()
+
+    def run(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            result = self._run(t0)
+        except Exception as exc:
+            if type(exc).__name__ == "UpscaleCancelled":
+                self.cancelled.emit()
+                return
+            log.exception("super-resolution job failed")
+            self.failed.emit(readable_error(exc))
+            return
+        if result is None:
+            self.cancelled.emit()
+        else:
+            self.succeeded.emit(result)
+
+    def _run(self, t0: float) -> JobResult | None:
+        req = self.request
+        n = max(len(req.methods), 1)
+        self.progressed.emit(0, "loading the engine…" if not self.engine.loaded else "starting…")
+        sr = self.engine.resolver()
+        from models import UpscaleCancelled
+
+        if req.simulate:
+            lr, reference = quality.simulate_low_resolution(req.roi_pixels, req.scale)
+            lr = lr.astype(np.float32)
+            reference = reference.astype(np.float32)
+        else:
+            lr, reference = np.asarray(req.roi_pixels, dtype=np.float32), None
+        results: list[MethodResult] = []
+        errors: dict[str, str] = {}
+        for i, method in enumerate(req.methods):
+            if self.is_cancelled():
+                return None
+            label = req.labels.get(method, method)
+            self.progressed.emit(int(100 * i / (n + 0.25)), f"{label} ×{req.scale:g}…")
+
+            def progress(done: int, total: int, i: int = i, label: str = label) -> None:
+                frac = (i + done / max(total, 1)) / (n + 0.25)
+                self.progressed.emit(int(100 * frac), f"{label}: tile {done}/{total}")
+
+            try:
+                out, info = sr.upscale(lr, req.scale, method, progress=progress,
+                                       cancel=self.is_cancelled, window=req.window,
+                                       return_info=True)
+            except UpscaleCancelled:
+                return None
+            except Exception as exc:  # one failing method must not lose the others
+                log.exception("method %s failed", method)
+                errors[method] = readable_error(exc)
+                continue
+            results.append(MethodResult(method, label, out, float(info.seconds), info))
+            self.methodFinished.emit(method, float(info.seconds))
+        if self.is_cancelled():
+            return None
+        if not results:
+            raise RuntimeError("; ".join(f"{req.labels.get(m, m)}: {e}"
+                                         for m, e in errors.items()) or "no method to run")
+        self.progressed.emit(int(100 * n / (n + 0.25)), "quality figures…")
+        report = quality.compute_quality({r.method: (r.pixels, r.seconds) for r in results}, lr,
+                                         req.scale, reference, req.labels, req.unit)
+        if self.is_cancelled():
+            return None
+        self.progressed.emit(100, "done")
+        return JobResult(req, lr, reference, results, report, errors, str(sr.device),
+                         time.perf_counter() - t0)

@@ -1,0 +1,112 @@
+"""Source canvas: ROI by mouse (QTest on the viewport), handles, zoom, window/level, readout."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt5.QtCore import QEvent, QPoint, QPointF, Qt
+from PyQt5.QtGui import QMouseEvent, QWheelEvent
+from PyQt5.QtTest import QTest
+from PyQt5.QtWidgets import QApplication
+
+from app.ui.canvas import ImageCanvas, roi_text
+
+
+@pytest.fixture
+def canvas(qtbot):
+    c = ImageCanvas()
+    qtbot.addWidget(c)
+    c.resize(400, 400)
+    c.show()
+    qtbot.waitExposed(c)
+    pixels = np.arange(200 * 200, dtype=np.float32).reshape(200, 200) - 1000
+    c.set_image(pixels, (19000.0, 40000.0), spacing=(0.5, 0.8), unit="HU")
+    return c
+
+
+def vp_pos(c, x, y):
+    p = c.mapFromScene(QPointF(x, y))
+    return QPoint(p.x(), p.y())
+
+
+def move(widget, pos, buttons=Qt.NoButton):
+    """A real MouseMove event (QTest.mouseMove only moves the cursor on the offscreen platform)."""
+    ev = QMouseEvent(QEvent.MouseMove, QPointF(pos), QPointF(widget.mapToGlobal(pos)), Qt.NoButton,
+                     buttons, Qt.NoModifier)
+    QApplication.sendEvent(widget, ev)
+
+
+def drag(c, a, b, button=Qt.LeftButton):
+    """QTest press on the viewport, intermediate moves, QTest release."""
+    vp = c.viewport()
+    QTest.mousePress(vp, button, Qt.NoModifier, a)
+    for t in (0.25, 0.5, 0.75):
+        move(vp, QPoint(int(a.x() + (b.x() - a.x()) * t), int(a.y() + (b.y() - a.y()) * t)),
+             button)
+    QTest.mouseRelease(vp, button, Qt.NoModifier, b)
+
+
+def test_roi_by_mouse_drag(canvas, qtbot):
+    with qtbot.waitSignal(canvas.roiChanged) as sig:
+        drag(canvas, vp_pos(canvas, 20.2, 30.2), vp_pos(canvas, 80.5, 70.5))
+    x, y, w, h = sig.args[0]
+    assert (x, y) == (20, 30) and abs(w - 61) <= 1 and abs(h - 41) <= 1
+    assert canvas.roi() == sig.args[0]
+    assert "mm" in canvas._roi_item.label._text
+
+
+def test_roi_move_and_resize_by_handle(canvas, qtbot):
+    canvas.set_roi((50, 50, 40, 40))
+    with qtbot.waitSignal(canvas.roiChanged):
+        drag(canvas, vp_pos(canvas, 70, 70), vp_pos(canvas, 80, 90))  # inside: move
+    assert canvas.roi() == (60, 70, 40, 40)
+    with qtbot.waitSignal(canvas.roiChanged):   # bottom-right handle: resize
+        drag(canvas, vp_pos(canvas, 100, 110), vp_pos(canvas, 120, 120))
+    assert canvas.roi() == (60, 70, 60, 50)
+
+
+def test_roi_is_clamped_to_the_image(canvas):
+    canvas.set_roi((180, 190, 64, 64))
+    assert canvas.roi() == (180, 190, 20, 10)
+
+
+def test_click_without_drag_keeps_roi(canvas):
+    canvas.set_roi((10, 10, 30, 30))
+    p = vp_pos(canvas, 150, 150)
+    QTest.mouseClick(canvas.viewport(), Qt.LeftButton, Qt.NoModifier, p)
+    assert canvas.roi() == (10, 10, 30, 30)
+
+
+def test_roi_text_in_pixels_and_mm():
+    assert roi_text((0, 0, 64, 48), (0.5, 0.8)) == "64 × 48 px · 51.2 × 24.0 mm"
+    assert roi_text((0, 0, 64, 48), None) == "64 × 48 px"
+
+
+def test_wheel_zooms_about_the_cursor(canvas):
+    z0 = canvas.zoom()
+    pos = vp_pos(canvas, 50, 50)
+    before = canvas.mapToScene(pos)
+    ev = QWheelEvent(QPointF(pos), QPointF(canvas.viewport().mapToGlobal(pos)), QPoint(0, 0),
+                     QPoint(0, 240), Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(canvas.viewport(), ev)
+    assert canvas.zoom() == pytest.approx(z0 * 1.5625)
+    after = canvas.mapToScene(pos)
+    assert abs(after.x() - before.x()) < 2 and abs(after.y() - before.y()) < 2
+
+
+def test_right_drag_changes_window(canvas, qtbot):
+    c0, w0 = canvas.window()
+    with qtbot.waitSignal(canvas.windowChanged):
+        drag(canvas, QPoint(200, 200), QPoint(260, 240), Qt.RightButton)
+    c1, w1 = canvas.window()
+    assert w1 > w0 and c1 > c0
+
+
+def test_cursor_readout(canvas, qtbot):
+    with qtbot.waitSignal(canvas.cursorMoved) as sig:
+        move(canvas.viewport(), vp_pos(canvas, 10.5, 3.5))
+    col, row, value = sig.args[0]
+    assert (col, row) == (10, 3) and value == pytest.approx(3 * 200 + 10 - 1000)
+
+
+def test_nearest_neighbour_display(canvas):
+    assert canvas._pixmap_item.transformationMode() == Qt.FastTransformation

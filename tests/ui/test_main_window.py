@@ -1,0 +1,335 @@
+"""The main window end to end (offscreen): open, ROI, scale, run off the UI thread, compare,
+quality table, cancel, export and re-read, settings, errors as messages."""
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PyQt5.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PyQt5.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent, QWheelEvent
+from PyQt5.QtTest import QTest
+from PyQt5.QtWidgets import QApplication
+
+from app.io import SAMPLE_PATH, read_image
+
+from .conftest import TEST_ROI, TEST_SCALE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _move(widget, pos, buttons=Qt.NoButton):
+    QApplication.sendEvent(widget, QMouseEvent(QEvent.MouseMove, QPointF(pos),
+                                               QPointF(widget.mapToGlobal(pos)), Qt.NoButton,
+                                               buttons, Qt.NoModifier))
+
+
+def _prepare(win, network, simulate=False):
+    win.controls.set_scale(TEST_SCALE)
+    win.controls.set_checked_methods(["bicubic", network])
+    win.controls.simulate_box.setChecked(simulate)
+    win.set_roi(TEST_ROI)
+
+
+def _numbers(text):
+    try:
+        return float(text.replace("+", "").replace("−", "-"))
+    except ValueError:
+        return math.nan
+
+
+def test_opens_the_dicom_sample(window):
+    img = window.image
+    assert img.kind == "dicom" and img.modality == "CT" and img.value_unit == "HU"
+    assert window.canvas.has_image() and window.canvas.image_size() == (img.width, img.height)
+    assert window.canvas.roi() is not None  # a default ROI to start from
+    assert window.window() == pytest.approx(img.window)
+    names = [n for n, _ in window.presets()]
+    assert "Lung" in names and any(n.startswith("File:") for n in names)
+    assert "sample_ct_chest.dcm" in window.windowTitle()
+
+
+def test_roi_by_mouse_and_scale_dropdown(window, qtbot):
+    c = window.canvas
+    vp = c.viewport()
+    a = c.mapFromScene(QPointF(100.3, 120.3))
+    b = c.mapFromScene(QPointF(160.6, 170.6))
+    with qtbot.waitSignal(c.roiChanged):
+        QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, a)
+        _move(vp, (a + b) / 2, Qt.LeftButton)
+        QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, b)
+    x, y, w, h = c.roi()
+    # the view shows the 512² image at < 1 screen px per pixel: allow one pixel of rounding
+    assert abs(x - 100) <= 1 and abs(y - 120) <= 1 and 58 <= w <= 63 and 48 <= h <= 53
+    assert f"{w} × {h} px" in window.controls.roi_label.text()
+    assert "mm" in window.controls.roi_label.text()
+    # dropdown → slider and spin
+    combo = window.controls.scale_combo
+    combo.setCurrentIndex(combo.findText("×2.5"))
+    combo.activated.emit(combo.currentIndex())
+    assert window.controls.scale_slider.value() == 25
+    assert window.controls.scale() == pytest.approx(2.5)
+    # slider → dropdown
+    window.controls.scale_slider.setValue(40)
+    assert combo.currentText() == "×4"
+    window.controls.scale_slider.setValue(33)
+    assert combo.currentText().startswith("custom")
+    out_w = math.floor(w * 3.3 + 0.5)
+    assert f"output {out_w}×" in window.controls.roi_label.text()
+
+
+def test_run_bicubic_and_network(window, qtbot, network, run_job):
+    _prepare(window, network)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(5)
+    assert window.run()
+    assert window.is_running() and not window.controls.run_button.isEnabled()
+    assert window.controls.cancel_button.isEnabled()
+    assert not window.run()  # a second click while running starts nothing
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=60000)
+    timer.stop()
+    assert ticks, "the event loop must keep running during the job"
+    result = window.last_result
+    assert result is not None and not result.errors
+    panels = window.comparison.panels()
+    assert [p.data.key for p in panels] == ["source", "bicubic", network]
+    x, y, w, h = TEST_ROI
+    expected = (math.floor(h * TEST_SCALE + 0.5), math.floor(w * TEST_SCALE + 0.5))
+    for p in panels[1:]:
+        assert p.data.pixels.shape == expected
+        assert np.isfinite(p.data.pixels).all()
+        assert p.data.extent == (w, h)  # same physical scene rectangle in every panel
+        assert p.data.overlay == f"SR ×2.5 {p.data.title} — computed, not acquired"
+        assert p.view._item.transformationMode() == Qt.FastTransformation
+    assert panels[0].data.pixels.shape == (h, w)
+    # the quality table has numbers for every method
+    values = window.quality.numeric_values()
+    assert set(values) == {"Bicubic", panels[2].data.title}
+    for row in values.values():
+        assert math.isfinite(_numbers(row["Data consistency PSNR (dB)"]))
+        assert math.isfinite(_numbers(row["Sharpness (HU)"]))
+        assert math.isfinite(_numbers(row["Time (s)"]))
+    assert window.quality.table.rowCount() == 2
+    # copy as TSV
+    window.quality.copy_all()
+    tsv = QApplication.clipboard().text()
+    assert tsv.startswith("Method\t") and "Bicubic\t" in tsv and "fidelity" in tsv
+    assert window.controls.run_button.isEnabled()
+
+
+def test_same_window_sync_and_views(window, qtbot, network, run_job):
+    _prepare(window, network)
+    run_job(window)
+    cmp_ = window.comparison
+    window.set_window(40, 400)
+    assert cmp_.window() == (40, 400) and window.canvas.window() == (40, 400)
+    # zoom one panel with the wheel: every panel gets the same transform and scene centre
+    views = [p.view for p in cmp_.panels()]
+    v = views[1]
+    pos = v.viewport().rect().center()
+    QApplication.sendEvent(v.viewport(), QWheelEvent(
+        QPointF(pos), QPointF(v.viewport().mapToGlobal(pos)), QPoint(0, 0), QPoint(0, 360),
+        Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False))
+    z = v.zoom()
+    centre = v.scene_center()
+    for other in views:
+        assert other.zoom() == pytest.approx(z)
+        c = other.scene_center()
+        assert abs(c.x() - centre.x()) < 1 and abs(c.y() - centre.y()) < 1
+    # derived views
+    window.controls.set_view_mode("difference")
+    assert cmp_.mode() == "difference"
+    assert cmp_.derived(cmp_.panel(network).data, "difference").shape == \
+        cmp_.panel(network).data.pixels.shape
+    assert cmp_.panel("bicubic").view._message == "Baseline"
+    window.controls.set_view_mode("edges")
+    assert cmp_.panel("source").view._message == ""
+    window.controls.set_view_mode("residual")
+    assert cmp_.panel(network).data.residual.shape == TEST_ROI[2:][::-1]
+    window.controls.set_view_mode("image")
+    # the loupe follows the spot in every panel
+    window.controls.loupe_box.setChecked(True)
+    _move(views[0].viewport(), views[0].mapFromScene(QPointF(20, 20)))
+    assert cmp_.loupe_position() is not None
+    assert abs(cmp_.loupe_position().x() - 20) < 1
+    # a panel's value readout is in the result's own pixels
+    info = views[1].value_at(QPointF(10.0, 10.0))
+    assert info[1] == math.floor(10 * TEST_SCALE) and info[2] == math.floor(10 * TEST_SCALE)
+
+
+def test_simulate_low_resolution_gives_psnr_ssim(window, network, run_job):
+    _prepare(window, network, simulate=True)
+    result = run_job(window)
+    assert result is not None and result.reference is not None
+    keys = [p.data.key for p in window.comparison.panels()]
+    assert keys == ["input", "reference", "bicubic", network]
+    hl = math.floor(TEST_ROI[3] / TEST_SCALE)
+    assert result.input_pixels.shape[0] == hl
+    values = window.quality.numeric_values()
+    for row in values.values():
+        assert math.isfinite(_numbers(row["PSNR (dB)"]))
+        assert -1 <= _numbers(row["SSIM"]) <= 1
+    assert "simulated" in window.quality.note.text()
+
+
+def test_cancel(window, qtbot, network):
+    _prepare(window, network)
+    assert window.run()
+    window.cancel()
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=60000)
+    assert window.last_result is None
+    assert window.comparison.panels() == []
+    assert window.controls.job_label.text() == "cancelled"
+    assert window.controls.run_button.isEnabled()
+
+
+def test_export_panels_and_sheet(window, tmp_path, network, run_job):
+    _prepare(window, network)
+    run_job(window)
+    x, y, w, h = TEST_ROI
+    shape = (math.floor(h * TEST_SCALE + 0.5), math.floor(w * TEST_SCALE + 0.5))
+    data = window.comparison.panel(network).data
+    png = window.export_panel(network, tmp_path / "net.png")
+    tif = window.export_panel(network, tmp_path / "net.tif")
+    dcm = window.export_panel(network, tmp_path / "net.dcm")
+    assert png and tif and dcm, window.last_message()
+    assert read_image(png).pixels.shape[:2] == shape
+    t = read_image(tif)
+    assert t.pixels.shape == shape
+    assert np.allclose(t.pixels, np.round(data.pixels), atol=1.0)
+    d = read_image(dcm)
+    assert d.kind == "dicom" and d.pixels.shape == shape
+    assert np.allclose(d.pixels, np.clip(np.round(data.pixels), *d.stored_range), atol=1.0)
+    src = window.image.pixel_spacing
+    assert d.pixel_spacing == pytest.approx((src[0] * h / shape[0], src[1] * w / shape[1]),
+                                            rel=1e-4)
+    assert "DERIVED" in list(d.dataset.ImageType)
+    # the source panel: PNG/TIFF yes, DICOM refused with a message
+    assert read_image(window.export_panel("source", tmp_path / "src.tif")).pixels.shape == (h, w)
+    assert window.export_panel("source", tmp_path / "src.dcm") is None
+    assert "not a super-resolved result" in window.last_message()
+    sheet = window.export_sheet(tmp_path / "sheet.png")
+    assert sheet is not None and read_image(sheet).width > 3 * 100
+
+
+def test_diagnostics(window, network, run_job, resolver):
+    _prepare(window, network)
+    run_job(window)
+    text = window.copy_diagnostics()
+    assert QApplication.clipboard().text() == text
+    for key in ("python:", "torch:", "PyQt5:", "pydicom:", "numpy:", "device in use: cpu"):
+        assert key in text
+    rec = resolver.weights_record(network, TEST_SCALE)
+    assert rec.sha256 in text
+
+
+def test_unavailable_methods_are_greyed_per_scale(window, monkeypatch, resolver, network):
+    monkeypatch.setattr(resolver, "available", lambda m, s: m == "bicubic" or s <= 3.0)
+    window.controls.set_checked_methods(["bicubic", network])
+    window.controls.set_scale(3.5)
+    box = window.controls.method_boxes[network]
+    assert not box.isEnabled() and "no trained weights for ×3.5" in box.toolTip()
+    assert window.controls.selected_methods() == ["bicubic"]
+    window.controls.set_scale(2.0)
+    assert box.isEnabled() and window.controls.selected_methods() == ["bicubic", network]
+
+
+def test_errors_are_non_modal_messages(window, tmp_path):
+    bad = tmp_path / "broken.dcm"
+    bad.write_bytes(b"not an image at all" * 10)
+    assert not window.open_file(bad)
+    box = window._msg_box
+    assert box is not None and box.isVisible() and box.windowModality() == Qt.NonModal
+    assert "broken.dcm" in window.last_message()
+    assert "Cannot open" in window.statusBar().currentMessage()
+    assert window.image is not None and window.image.source_path == SAMPLE_PATH  # still open
+    assert not window.open_file(tmp_path / "missing.png")
+
+
+def test_drop_file_and_recent_and_settings(window, tmp_path, settings, resolver, qtbot):
+    copy = tmp_path / "dropped.dcm"
+    shutil.copy(SAMPLE_PATH, copy)
+    vp = window.canvas.viewport()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(copy))])
+    pos = vp.rect().center()
+    enter = QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(vp, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(vp, QDropEvent(QPointF(pos), Qt.CopyAction, mime, Qt.LeftButton,
+                                          Qt.NoModifier))
+    assert window.image.source_path.name == "dropped.dcm"
+    assert window.recent_files()[0] == str(copy.resolve())
+    assert window.recent_menu.actions()[0].text() == "dropped.dcm"
+    window.controls.set_scale(3.5)
+    window.controls.set_checked_methods(["bicubic"])
+    window.close()
+    assert float(settings.value("scale")) == pytest.approx(3.5)
+    assert settings.value("lastDir") == str(tmp_path.resolve())
+    from app.ui.main_window import MainWindow
+
+    again = MainWindow(resolver=resolver, settings=settings, load_engine=False)
+    qtbot.addWidget(again)
+    assert again.controls.scale() == pytest.approx(3.5)
+    assert again.controls.checked_methods() == ["bicubic"]
+    assert again.recent_files()[0] == str(copy.resolve())
+
+
+def test_ctrl_r_runs(window, qtbot, network):
+    _prepare(window, network)
+    window.controls.set_checked_methods(["bicubic"])
+    window.activateWindow()
+    window.act_run.trigger()
+    assert window.is_running() or window.last_result is not None
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=30000)
+    assert window.act_run.shortcut().toString() == "Ctrl+R"
+    assert [p.data.key for p in window.comparison.panels()] == ["source", "bicubic"]
+
+
+def test_ui_does_no_tensor_maths():
+    for path in (ROOT / "app" / "ui").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "import torch" not in text and "from torch" not in text, path
+
+
+def test_window_presets_are_data(window, tmp_path):
+    lung = dict(window.presets())["Lung"]
+    window.apply_preset([n for n, _ in window.presets()].index("Lung"))
+    assert window.window() == pytest.approx(lung) and window.comparison.window() == lung
+    custom = tmp_path / "presets.json"
+    custom.write_text('{"presets": [{"name": "Liver", "center": 30, "width": 150, '
+                      '"modalities": ["CT"]}]}', encoding="utf-8")
+    window.set_presets_path(custom)
+    assert [n for n, _ in window.presets() if not n.startswith("File:")] == ["Liver"]
+    assert window.settings.value("presetsPath") == str(custom)
+    custom.write_text("{broken", encoding="utf-8")
+    window.set_presets_path(custom)
+    assert "not valid JSON" in window.last_message()
+
+
+def test_colour_and_16_bit_rasters(window, tmp_path, run_job):
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    rgb = (rng.random((60, 70, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb, "RGB").save(tmp_path / "colour.png")
+    assert window.open_file(tmp_path / "colour.png")
+    window.controls.set_checked_methods(["bicubic"])
+    window.controls.set_scale(2.5)
+    window.set_roi((5, 5, 40, 30))
+    result = run_job(window)
+    assert result.results[0].pixels.shape == (75, 100, 3)
+    window.controls.set_view_mode("edges")
+    window.controls.set_view_mode("difference")
+    window.controls.set_view_mode("image")
+    grey16 = (rng.random((50, 50)) * 4000).astype(np.uint16)
+    Image.fromarray(grey16).save(tmp_path / "grey16.png")
+    assert window.open_file(tmp_path / "grey16.png")
+    assert window.image.pixels.max() > 255
+    window.set_roi((0, 0, 50, 50))
+    window.controls.simulate_box.setChecked(True)
+    assert run_job(window).report.has_reference
