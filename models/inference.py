@@ -32,6 +32,7 @@ import torch
 
 from .forward import network_forward
 from .geometry import check_scale, output_size, round_half_up
+from .pfmdb import PFMDB
 from .registry import (METHODS, WEIGHTS_DIR, Manifest, NoWeightsError, WeightsRecord,
                        load_model)
 from .resize import imresize
@@ -284,8 +285,8 @@ class SuperResolver:
         return out * (hi - lo) + lo
 
     def _tiled(self, model: torch.nn.Module, x: np.ndarray, s: float, tile: int, overlap: int,
-               hr_margin: int, progress: Callable[[int, int], None] | None, cancel: Callable[[], bool] | None,
-               info: UpscaleInfo) -> np.ndarray:
+               hr_margin: int, progress: Callable[[int, int], None] | None,
+               cancel: Callable[[], bool] | None, info: UpscaleInfo) -> np.ndarray:
         h, w = x.shape
         oh, ow = output_size(h, w, s)
         ey, ex = _edges(h, tile), _edges(w, tile)
@@ -293,8 +294,27 @@ class SuperResolver:
         total = (len(ey) - 1) * (len(ex) - 1)
         info.tiles = total
         out = np.empty((oh, ow), dtype=np.float64)
-        done = 0
         cl = self.device.type == "cpu"
+
+        def check_cancel(*_: object) -> None:  # also polled between PFMDB blocks of one tile
+            if cancel is not None and cancel():
+                raise UpscaleCancelled("cancelled by the user")
+        hooks = [m.register_forward_pre_hook(check_cancel) for m in model.modules()
+                 if isinstance(m, PFMDB)] if cancel is not None else []
+        try:
+            return self._run_tiles(model, x, s, ey, ex, hy, hx, overlap, hr_margin, out, total,
+                                   progress, cancel, cl)
+        finally:
+            for h in hooks:
+                h.remove()
+
+    def _run_tiles(self, model: torch.nn.Module, x: np.ndarray, s: float, ey: list[int],
+                   ex: list[int], hy: list[int], hx: list[int], overlap: int, hr_margin: int,
+                   out: np.ndarray, total: int, progress: Callable[[int, int], None] | None,
+                   cancel: Callable[[], bool] | None, cl: bool) -> np.ndarray:
+        h, w = x.shape
+        oh, ow = out.shape
+        done = 0
         with torch.inference_mode():
             for a in range(len(ey) - 1):
                 for b in range(len(ex) - 1):

@@ -100,6 +100,20 @@ def test_progress_and_cancel_between_tiles(resolver):
     assert len(seen) == 3
 
 
+def test_cancel_is_also_polled_inside_one_tile(resolver):
+    img = np.random.default_rng(3).random((30, 30)).astype(np.float32)
+    polls, progress = [], []
+
+    def cancel():
+        polls.append(1)
+        return len(polls) >= 3  # before the tile, then at PFMDB 1 and 2
+    with pytest.raises(UpscaleCancelled):
+        resolver.upscale(img, 2.5, "rmisr-vp", cancel=cancel, progress=lambda d, t: progress.append(d))
+    assert progress == [] and len(polls) == 3
+    out = resolver.upscale(img, 2.5, "rmisr-vp", cancel=lambda: False)  # hooks removed afterwards
+    assert out.shape == (75, 75)
+
+
 @pytest.mark.parametrize("bad", [np.zeros((0, 5)), np.zeros((4, 4, 2)), np.zeros((2, 2, 2, 2))])
 def test_bad_shapes_are_refused(resolver, bad):
     with pytest.raises(InvalidImageError):
