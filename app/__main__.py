@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+_T0 = time.perf_counter()
+
 SELF_TEST_SCALE = 2.5
 SELF_TEST_ROI = 64
 
@@ -29,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
                    help="where the networks run (default: the last choice, else auto)")
     p.add_argument("--weights-dir", default=None, help="weights folder with manifest.json")
+    p.add_argument("--report-startup", action="store_true",
+                   help="print seconds to a usable window and to a loaded engine, then quit")
     p.add_argument("--self-test", action="store_true",
                    help="offscreen check: sample ×2.5 with every available method; exit 0 if OK")
     return p
@@ -136,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         return self_test(args.device or "auto", args.weights_dir)
     from app.ui.app import run_viewer
 
-    return run_viewer(args.file, device=args.device, weights_dir=args.weights_dir)
+    return run_viewer(args.file, device=args.device, weights_dir=args.weights_dir,
+                      report_startup=args.report_startup, t0=_T0)
 
 
 if __name__ == "__main__":

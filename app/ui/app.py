@@ -32,8 +32,16 @@ def create_application(argv: list[str] | None = None) -> Any:
 
 
 def run_viewer(path: str | Path | None = None, device: str | None = None,
-               weights_dir: str | Path | None = None) -> int:
-    """Open the main window (on ``path``, else on the bundled sample) and run the event loop."""
+               weights_dir: str | Path | None = None, report_startup: bool = False,
+               t0: float | None = None) -> int:
+    """Open the main window (on ``path``, else on the bundled sample) and run the event loop.
+
+    ``report_startup``: print the seconds (since ``t0``, a ``time.perf_counter()`` taken at
+    program start) until the window is shown with its image (usable) and until the engine is
+    loaded (Super-resolve enabled), then quit — used by ``python -m app.startup_time``.
+    """
+    import time
+
     app = create_application()
     from .main_window import MainWindow
 
@@ -44,4 +52,24 @@ def run_viewer(path: str | Path | None = None, device: str | None = None,
             win.open_sample()
     else:
         win.open_sample()
+    if report_startup:
+        from PyQt5.QtCore import QTimer
+
+        start = t0 if t0 is not None else time.perf_counter()
+
+        def engine_ready(*_: object) -> None:
+            print(f"engine_ready {time.perf_counter() - start:.3f}", flush=True)
+            app.quit()
+
+        def window_ready() -> None:  # first turn of the event loop: window painted, image shown
+            print(f"window_ready {time.perf_counter() - start:.3f}", flush=True)
+            loader = win._loader  # started by a zero-timer queued before this one
+            if loader is None or loader.isFinished():
+                engine_ready()
+            else:
+                loader.loaded.connect(engine_ready)
+                loader.failed.connect(engine_ready)
+
+        QTimer.singleShot(0, window_ready)
+        QTimer.singleShot(60000, app.quit)
     return int(app.exec_())
