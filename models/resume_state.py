@@ -3,12 +3,14 @@
 A run's ``state.safetensors`` holds the model and Adam's two moment buffers (3× the model). The
 compact copy keeps the model (float32) and the step/metadata only, so it stays a few MB; resuming
 from it (``rmisr-train ... --resume-from DEST``) restarts Adam's moments, which re-estimate within
-a few hundred steps thanks to Adam's bias correction.
+a few hundred steps thanks to Adam's bias correction. The run's ``log.csv`` (loss and validation
+history) travels with it as ``DEST`` with the suffix ``.log.csv``; ``python -m models.curve`` prints it.
 """
 from __future__ import annotations
 
 import os
 import sys
+import shutil
 from pathlib import Path
 
 from safetensors import safe_open
@@ -24,6 +26,9 @@ def compact(src: str | Path, dest: str | Path) -> Path:
     tmp = dest.with_suffix(".tmp")
     save_file(tensors, str(tmp), metadata=meta)
     os.replace(tmp, dest)
+    log = Path(src).parent / "log.csv"
+    if log.exists():
+        shutil.copyfile(log, dest.with_suffix(".log.csv"))
     return dest
 
 

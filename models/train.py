@@ -25,6 +25,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import signal
 import sys
 import time
@@ -146,6 +147,22 @@ def load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer
     return step, json.loads(meta.get("extra", "{}"))
 
 
+def state_step(path: Path) -> int:
+    """The step recorded in a resume state's metadata (-1 when the file is missing)."""
+    from safetensors import safe_open
+    if not path.exists():
+        return -1
+    with safe_open(str(path), "pt") as f:
+        return int((f.metadata() or {}).get("step", 0))
+
+
+def _pick_resume_state(run_state: Path, resume_from: Path | None) -> Path:
+    """``--resume-from`` seeds a run; once the run's own state is further along, that one wins."""
+    if resume_from is None or state_step(run_state) > state_step(resume_from):
+        return run_state
+    return resume_from
+
+
 def _init_from(model: torch.nn.Module, path: str) -> int:
     """Copy every tensor whose name and shape match (e.g. the ×4 body into a meta model)."""
     src = load_file(path)
@@ -208,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"initialised {n} tensors from {args.init}")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
     step, extra = 0, {}
-    state_path = Path(args.resume_from) if args.resume_from else out_dir / "state.safetensors"
+    state_path = _pick_resume_state(out_dir / "state.safetensors",
+                                    Path(args.resume_from) if args.resume_from else None)
     if args.resume or args.resume_from:
         if state_path.exists():
             step, extra = load_state(state_path, model, opt)
@@ -235,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(seed + step)
 
     log_path = out_dir / "log.csv"
+    carried_log = state_path.with_suffix(".log.csv")  # the history a compact state carries
+    if rank == 0 and not log_path.exists() and carried_log.exists():
+        shutil.copyfile(carried_log, log_path)
     new_log = not log_path.exists()
     log_file = open(log_path, "a", newline="") if rank == 0 else None
     log = csv.writer(log_file) if log_file else None
@@ -330,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             log_file.flush()
         if rank == 0 and (time.time() - last_ckpt > args.ckpt_minutes * 60 or step == args.iters
                           or stop["requested"]):
-            save_state(state_path if not args.resume_from else out_dir / "state.safetensors",
+            save_state(out_dir / "state.safetensors",
                        model, opt, step, {"best_val": best, "train_seconds": train_seconds,
                                           "arch_args": arch_args})
             last_ckpt = time.time()

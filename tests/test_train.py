@@ -58,6 +58,25 @@ def test_train_exports_weights_with_a_true_manifest_and_resumes(tiny_data, tmp_p
     assert steps[-1] == 6 and 4 in steps
 
 
+def test_compact_resume_state_carries_the_log_and_seeds_a_new_run(tiny_data, tmp_path):
+    from models.curve import format_curve, read_curve
+    from models.resume_state import compact
+    out, wd = tmp_path / "run", tmp_path / "weights"
+    assert train.main(_args(tiny_data, out, wd, 4)) == 0
+    small = compact(out / "state.safetensors", tmp_path / "resume" / "tiny.safetensors")
+    assert small.with_suffix(".log.csv").exists() and train.state_step(small) == 4
+    table = format_curve(read_curve(small.with_suffix(".log.csv")))
+    assert "| 4" in table and "val ×2 (dB)" in table
+    # a new run folder seeded from the compact state continues its step count and its log
+    out2 = tmp_path / "run2"
+    assert train.main(_args(tiny_data, out2, wd, 6, "--resume-from", str(small))) == 0
+    assert train.state_step(out2 / "state.safetensors") == 6
+    steps = [r["step"] for r in read_curve(out2 / "log.csv")]
+    assert steps[0] == 2 and steps[-1] == 6
+    # the same command again prefers the run's own, later state over the seed
+    assert train._pick_resume_state(out2 / "state.safetensors", small) == out2 / "state.safetensors"
+
+
 def test_train_vp_meta_with_contextual_loss(tiny_data, tmp_path):
     args = ["--arch", "rmisr_vp", "--upsampler", "meta", "--scale-range", "1.5", "2.0",
             "--arch-args", '{"channels": 8, "distilled": 4}', "--data", str(tiny_data / "train"),
