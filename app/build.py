@@ -27,8 +27,11 @@ def folder_size(path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m app.build", description=__doc__.split("\n")[0])
     p.add_argument("--skip-build", action="store_true", help="only smoke-test an existing bundle")
+    p.add_argument("--dist", type=Path, default=ROOT / "dist", help="output folder (default dist/)")
+    p.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller",
+                   help="PyInstaller's work folder")
     args = p.parse_args(argv)
-    dist = ROOT / "dist"
+    dist = args.dist.resolve()
     bundle = dist / "rmisr-viewer"
     exe = bundle / ("rmisr-viewer.exe" if os.name == "nt" else "rmisr-viewer")
     report: dict[str, object] = {"platform": platform.platform(), "python": sys.version.split()[0]}
@@ -42,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(bundle)
         t0 = time.perf_counter()
         cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean",
-               "--distpath", str(dist), "--workpath", str(ROOT / "build" / "pyinstaller"),
+               "--distpath", str(dist), "--workpath", str(args.work.resolve()),
                str(ROOT / "build_installer.spec")]
         print("+", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True, cwd=ROOT)

@@ -10,8 +10,22 @@ def test_self_test_passes(resolver, qapp):
     out = io.StringIO()
     assert self_test("cpu", str(resolver.weights_dir), out=out) == 0, out.getvalue()
     text = out.getvalue()
-    assert "bicubic   OK: 64×64 → 160×160" in text
+    assert "bicubic   OK: ×2.5 64×64 → 160×160" in text
     assert "self-test passed" in text
+
+
+def test_self_test_checks_a_fixed_scale_file_at_its_own_scale(tmp_path, qapp):
+    """Every bundled weights file loads, also one that does not serve ×2.5 (wiring only: random)."""
+    from models.registry import WeightsRecord, create_model, export_weights
+
+    args = {"scale": 4, "channels": 8, "distilled": 4}
+    export_weights(create_model("rmisr_bl", **args),
+                   WeightsRecord(file="tiny_x4.safetensors", method="rmisr-bl", arch="rmisr_bl",
+                                 arch_args=args, scales=[4]), tmp_path)
+    tiny_weights = tmp_path
+    out = io.StringIO()
+    assert self_test("cpu", str(tiny_weights), out=out) == 0, out.getvalue()
+    assert "OK: ×4 64×64 → 256×256" in out.getvalue()
 
 
 def test_self_test_fails_on_bad_weights(tmp_path, qapp):
