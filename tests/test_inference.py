@@ -7,7 +7,7 @@ import models
 from models import SuperResolver, UpscaleCancelled, InvalidImageError, NoWeightsError, output_size
 from models import inference
 from models.forward import bicubic_tensor
-from models.inference import DeviceUnavailableError, resolve_device
+from models.inference import DEFAULT_NORMALIZATION, DeviceUnavailableError, resolve_device
 
 from ._engine import make_weights_dir
 
@@ -144,7 +144,7 @@ def test_missing_weights_are_reported_and_bicubic_always_works(tmp_path):
 def test_info_reports_device_weights_and_normalisation(resolver):
     _, info = resolver.upscale(np.random.rand(8, 8), 2, "rmisr-bl", return_info=True)
     assert info.device == "cpu" and info.weights_file == "bl_x2.safetensors"
-    assert len(info.weights_sha256) == 64 and info.normalization == "percentile"
+    assert len(info.weights_sha256) == 64 and info.normalization == DEFAULT_NORMALIZATION == "range"
     _, info = resolver.upscale(np.random.rand(8, 8), 2, "rmisr-bl", return_info=True,
                                normalization="window", window=(0.5, 1.0))
     assert info.normalization == "window"

@@ -298,6 +298,20 @@ class PanelView(QGraphicsView):
             painter.drawLine(QPointF(x, y - r), QPointF(x, y + r))
 
 
+class ElidedLabel(QLabel):
+    """One line that ends in "…" when the panel is narrower than the text (full text as tooltip)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.full_text = text
+        self.setToolTip(text)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.ElideRight, self.width()))
+
+
 class PanelWidget(QFrame):
     """Header (title, scale · size · runtime, export button) above a :class:`PanelView`."""
 
@@ -316,10 +330,8 @@ class PanelWidget(QFrame):
         head.setSpacing(6)
         self.title = QLabel(f"<b>{data.title}</b>")
         self.title.setObjectName("panelTitle")
-        self.subtitle = QLabel(data.subtitle)
+        self.subtitle = ElidedLabel(data.subtitle)
         self.subtitle.setObjectName("panelSubtitle")
-        self.subtitle.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-        self.subtitle.setToolTip(data.subtitle)
         export = QToolButton()
         export.setIcon(self.style().standardIcon(QStyle.SP_DialogSaveButton))
         export.setToolTip(f"Export the {data.title} panel (PNG, 16-bit TIFF, derived DICOM)")
