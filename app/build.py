@@ -54,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app.build: no bundle at {exe}", file=sys.stderr)
         return 1
     report["bundle_bytes"] = folder_size(bundle)
+    internal = bundle / "_internal"
+    parts = {d.name: folder_size(d) for d in internal.iterdir() if d.is_dir()} \
+        if internal.is_dir() else {}
+    report["largest_parts_mib"] = {k: round(v / 2 ** 20) for k, v in
+                                   sorted(parts.items(), key=lambda kv: -kv[1])[:3]}
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     t0 = time.perf_counter()
     smoke = subprocess.run([str(exe), "--self-test"], cwd=dist, env=env, capture_output=True,
@@ -65,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print(smoke.stderr[-4000:], file=sys.stderr)
     (dist / "bundle_report.json").write_text(json.dumps(report, indent=2) + "\n")
     mb = int(report["bundle_bytes"]) / 2 ** 20
-    print(f"bundle: {bundle} ({mb:.0f} MiB), build {report.get('build_seconds', '—')} s, "
+    print(f"bundle: {bundle} ({mb:.0f} MiB; largest parts, MiB: {report['largest_parts_mib']}), "
+          f"build {report.get('build_seconds', '—')} s, "
           f"self-test exit {smoke.returncode} in {report['self_test_seconds']} s")
     return 0 if smoke.returncode == 0 else 1
 

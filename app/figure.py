@@ -17,8 +17,8 @@ import numpy as np
 
 from models import SuperResolver
 from models.laplacian import laplacian_np
-from models.registry import METHODS
-from models.metrics import psnr
+from models.metrics import laplacian_l1, psnr
+from models.registry import METHODS, WEIGHTS_DIR
 from models.resize import degrade
 
 MRI_VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "medical" / "mri_brain" / "val"
@@ -32,19 +32,18 @@ def _crop(hr: np.ndarray, size: int, scale: int) -> np.ndarray:
 
 
 def make_figure(slice_path: Path, out: Path, scale: int = 4, size: int = 128,
-                device: str = "cpu", zoom: int = 2, weights_dir: Path | None = None
+                device: str = "cpu", zoom: int = 2, weights_dir: Path = WEIGHTS_DIR
                 ) -> list[tuple[str, float, float]]:
     """Write the figure; return (method, PSNR dB, Laplacian-L1) per SR method."""
     from PIL import Image
 
-    from app.io import apply_window
+    from app.io import apply_window, auto_window
     from app.io.sheet import write_sheet
 
     hr = _crop(np.asarray(Image.open(slice_path), dtype=np.float64), size, scale)
     lr = degrade(hr, scale, round_to=None)
     peak = float(hr.max() - hr.min())
-    lo, hi = np.percentile(hr, [0.5, 99.5])
-    center, width = (lo + hi) / 2, max(hi - lo, 1.0)
+    center, width = auto_window(hr)  # the viewer's default window (0.5–99.5th percentiles)
     lap_hr = laplacian_np(hr)
     lap_w = float(np.percentile(np.abs(lap_hr), 99.5)) * 2 or 1.0
 
@@ -52,7 +51,7 @@ def make_figure(slice_path: Path, out: Path, scale: int = 4, size: int = 128,
         disp = apply_window(img, c, w)
         return np.kron(disp, np.ones((zoom, zoom), dtype=disp.dtype))
 
-    resolver = SuperResolver(device, weights_dir) if weights_dir else SuperResolver(device)
+    resolver = SuperResolver(device, weights_dir)
     top = [(show(hr, center, width), f"HR (ground truth) {hr.shape[1]}x{hr.shape[0]}")]
     bottom = [(show(lap_hr, 0.0, lap_w), "Laplacian of HR")]
     scores = []
@@ -61,12 +60,11 @@ def make_figure(slice_path: Path, out: Path, scale: int = 4, size: int = 128,
             continue
         sr = resolver.upscale(lr, scale, method)
         p = psnr(sr, hr, peak=peak)
-        lap = laplacian_np(sr)
-        l1 = float(np.mean(np.abs(lap - lap_hr)))
+        l1 = laplacian_l1(sr, hr)
         scores.append((method, p, l1))
-        name = METHODS[method].label
-        top.append((show(sr, center, width), f"SR x{scale} {name} - computed, {p:.2f} dB"))
-        bottom.append((show(lap, 0.0, lap_w), f"Laplacian, L1 to HR {l1:.1f}"))
+        top.append((show(sr, center, width),
+                    f"SR x{scale} {METHODS[method].label} - computed, {p:.2f} dB"))
+        bottom.append((show(laplacian_np(sr), 0.0, lap_w), f"Laplacian, L1 to HR {l1:.1f}"))
     title = (f"{slice_path.name}: HR crop -> bicubic LR /{scale} -> SR x{scale}; "
              f"PSNR in original units (peak {peak:.0f})")
     write_sheet(out, top + bottom, title, columns=len(top))

@@ -207,7 +207,7 @@ class SuperResolver:
         if mode is not None and mode not in NORMALIZATION_MODES:
             raise ValueError(f"unknown normalization {normalization!r}")
         if mode == "window" and window is None:
-            mode = "range" if DEFAULT_NORMALIZATION == "window" else DEFAULT_NORMALIZATION
+            mode = "range"  # no display window given: the image's own range
         colour = arr.ndim == 3
         h, w = arr.shape[:2]
         oh, ow = output_size(h, w, s)

@@ -4,13 +4,14 @@ A run's ``state.safetensors`` holds the model and Adam's two moment buffers (3×
 compact copy keeps the model (float32) and the step/metadata only, so it stays a few MB; resuming
 from it (``rmisr-train ... --resume-from DEST``) restarts Adam's moments, which re-estimate within
 a few hundred steps thanks to Adam's bias correction. The run's ``log.csv`` (loss and validation
-history) travels with it as ``DEST`` with the suffix ``.log.csv``; ``python -m models.curve`` prints it.
+history) travels with it as ``DEST`` with the suffix ``.log.csv``; ``python -m models.curve``
+prints it.
 """
 from __future__ import annotations
 
 import os
-import sys
 import shutil
+import sys
 from pathlib import Path
 
 from safetensors import safe_open

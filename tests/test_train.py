@@ -71,7 +71,7 @@ def test_compact_resume_state_carries_the_log_and_seeds_a_new_run(tiny_data, tmp
     out2 = tmp_path / "run2"
     assert train.main(_args(tiny_data, out2, wd, 6, "--resume-from", str(small))) == 0
     assert train.state_step(out2 / "state.safetensors") == 6
-    steps = [r["step"] for r in read_curve(out2 / "log.csv")]
+    steps = [r.step for r in read_curve(out2 / "log.csv")]
     assert steps[0] == 2 and steps[-1] == 6
     # the same command again prefers the run's own, later state over the seed
     assert train._pick_resume_state(out2 / "state.safetensors", small) == out2 / "state.safetensors"

@@ -22,9 +22,8 @@ def test_self_test_checks_a_fixed_scale_file_at_its_own_scale(tmp_path, qapp):
     export_weights(create_model("rmisr_bl", **args),
                    WeightsRecord(file="tiny_x4.safetensors", method="rmisr-bl", arch="rmisr_bl",
                                  arch_args=args, scales=[4]), tmp_path)
-    tiny_weights = tmp_path
     out = io.StringIO()
-    assert self_test("cpu", str(tiny_weights), out=out) == 0, out.getvalue()
+    assert self_test("cpu", str(tmp_path), out=out) == 0, out.getvalue()
     assert "OK: ×4 64×64 → 256×256" in out.getvalue()
 
 
