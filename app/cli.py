@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compute device (default auto: CUDA when available)")
     p.add_argument("--tile", type=_nonneg_int, default=0, metavar="N",
                    help="LR tile size in pixels for bounded memory (default 0 = automatic)")
+    p.add_argument("--no-caption", dest="caption", action="store_false",
+                   help="PNG only: leave out the strip below the image that says the pixels are "
+                        "computed (the label stays in the PNG's Description text)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing outputs (inputs are never overwritten)")
     p.add_argument("--demo", type=Path, metavar="OUTDIR",
@@ -153,13 +156,14 @@ class _Job:
 
 def _process(sr: Any, image: ImageData, job: _Job, scale: float, method: str,
              roi: tuple[int, int, int, int] | None, tile: int,
-             progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, Any]:
+             progress: Callable[[int, int], None] | None = None,
+             caption: bool = True) -> tuple[np.ndarray, Any]:
     roi_v = validate_roi(roi, image)
     crop = crop_roi(image, roi_v)
     out, info = sr.upscale(crop, scale, method, progress=progress, tile=tile, return_info=True,
                            window=image.window)
     write_image(job.target, out, source=image, fmt=job.fmt, scale=scale,  # type: ignore[arg-type]
-                roi=roi_v, method=method, weights_sha256=info.weights_sha256)
+                roi=roi_v, method=method, weights_sha256=info.weights_sha256, caption=caption)
     return out, info
 
 
@@ -201,7 +205,7 @@ def _run_batch(args: argparse.Namespace) -> int:
                 raise OutputExistsError(f"{target} exists (use --overwrite to replace it)")
             planned.add(key)
             _process(sr, image, _Job(src, target, fmt), args.scale, args.method, args.roi,
-                     args.tile)
+                     args.tile, caption=args.caption)
             tqdm.write(str(target), file=sys.stdout)
         except KeyboardInterrupt:
             raise

@@ -56,7 +56,16 @@ def test_one_bad_file_among_good_ones(tmp_path, capsys, pydicom_file):
     assert err[0].startswith(f"rmisr-sr: error: {bad}: ") and "not a PNG" in err[0]
     written = {Path(p).name for p in out}
     assert written == {"ct_SRx2_bicubic.dcm", "grey_SRx2_bicubic.png"}
-    assert Image.open(tmp_path / "out" / "grey_SRx2_bicubic.png").size == (60, 40)
+    captioned = Image.open(tmp_path / "out" / "grey_SRx2_bicubic.png")
+    assert captioned.size[0] == 240 and captioned.size[1] > 40  # image 60×40 + legible caption
+    assert "computed, not acquired" in captioned.text["Description"]
+    assert "image 60x40 at top left" in captioned.text["Caption"]
+    code, out, err = _run(capsys, good_png, "-o", tmp_path / "raw", "--scale", "2",
+                          "--method", "bicubic", "--no-caption")
+    assert code == 0
+    raw = Image.open(tmp_path / "raw" / "grey_SRx2_bicubic.png")
+    assert raw.size == (60, 40) and "Caption" not in raw.text
+    assert np.array_equal(np.asarray(raw), np.asarray(captioned)[:40, :60])
     assert pydicom.dcmread(tmp_path / "out" / "ct_SRx2_bicubic.dcm").Rows == 256
 
 

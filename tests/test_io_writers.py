@@ -528,3 +528,26 @@ def test_comparison_sheet(tmp_path):
     with pytest.raises(WriteError):
         compose_sheet([(a.astype(np.float32), "float")])
     assert {p.name for p in tmp_path.iterdir()} == {"s.png"}
+
+
+def test_png_caption_strip(tmp_path):
+    from PIL import Image
+
+    from app.io import add_caption, computed_label, write_png
+
+    pixels = np.linspace(0, 1000, 32 * 300).reshape(32, 300)
+    label = computed_label(2.5, "rmisr-vp")
+    plain = write_png(tmp_path / "plain.png", pixels, 500, 1000, label=label)
+    shown = write_png(tmp_path / "shown.png", pixels, 500, 1000, label=label, caption=True)
+    a, b = np.asarray(Image.open(plain)), np.asarray(Image.open(shown))
+    assert a.shape == (32, 300) and b.shape[1] == 300 and b.shape[0] > 32
+    assert np.array_equal(b[:32], a)  # the image's pixels are untouched
+    assert b[32:].max() == 255 and b[32:].min() == 0  # white text on black
+    assert Image.open(shown).text["Caption"].startswith("image 300x32")
+    # a narrow image is padded so the label stays legible, wrapped onto several lines
+    narrow = add_caption(np.full((8, 10, 3), 128, np.uint8), label, min_width=120)
+    assert narrow.shape[1] == 120 and narrow.shape[2] == 3
+    assert narrow.shape[0] > 8 + 2 * 17  # at least two lines of text
+    assert (narrow[:8, :10] == 128).all() and (narrow[:8, 10:] == 0).all()
+    with pytest.raises(WriteError):
+        add_caption(np.zeros((4, 4), np.float32), label)

@@ -23,7 +23,7 @@ from .limits import MAX_PIXELS, MAX_SIDE
 from .reader import read_image
 from .roi import (SCALE_MAX, SCALE_MIN, crop_roi, output_size, parse_roi, validate_roi,
                   validate_scale)
-from .sheet import compose_sheet, write_sheet
+from .sheet import add_caption, compose_sheet, write_sheet
 from .windowing import (WindowPreset, apply_window, auto_window, load_window_presets, minmax_window,
                         presets_for_modality)
 from .writers import (DerivedReport, WrittenImage, format_for_path, write_dicom_derived,
@@ -41,7 +41,7 @@ __all__ = [
     "SCALE_MAX",
     # writing
     "write_png", "write_tiff16", "write_dicom_derived", "write_secondary_capture", "write_image",
-    "write_text", "write_sheet", "compose_sheet", "format_for_path", "DerivedReport",
+    "write_text", "write_sheet", "compose_sheet", "add_caption", "format_for_path", "DerivedReport",
     "WrittenImage", "computed_label", "method_label", "METHOD_LABELS",
     # errors
     "ImageIOError", "FileMissingError", "EmptyFileError", "NotAnImageError", "CorruptFileError",

@@ -14,7 +14,7 @@ from ._atomic import atomic_write, source_paths
 from .errors import WriteError
 from .labels import SOFTWARE
 
-__all__ = ["compose_sheet", "write_sheet"]
+__all__ = ["compose_sheet", "write_sheet", "add_caption"]
 
 _FONT_CANDIDATES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "LiberationSans-Regular.ttf",
                     "Arial.ttf", "arial.ttf", "Helvetica.ttc", "segoeui.ttf")
@@ -96,6 +96,56 @@ def compose_sheet(panels: Sequence[tuple[np.ndarray, str]], title: str = "", col
         draw.text((x0 + 2, y0 + 3), label, fill=(255, 210, 80), font=font)
         sheet.paste(Image.fromarray(img, "RGB"), (x0, y0 + label_h))
     return sheet
+
+
+def _wrap(text: str, font: object, width: int) -> list[str]:
+    """Greedy word wrap of ``text`` to lines no wider than ``width`` pixels."""
+    lines: list[str] = []
+    for word in text.split():
+        trial = f"{lines[-1]} {word}" if lines else word
+        if lines and font.getlength(trial) <= width:  # type: ignore[attr-defined]
+            lines[-1] = trial
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def add_caption(display: np.ndarray, label: str, font_size: int = 13,
+                min_width: int = 240) -> np.ndarray:
+    """``display`` with a black strip below it carrying ``label`` in white, word-wrapped.
+
+    The image's pixels are kept unchanged at the top left; an image narrower than ``min_width`` is
+    padded on the right so that the label stays legible. Grey stays grey, RGB stays RGB.
+
+    Args:
+        display: uint8 display image (H, W) or (H, W, 3).
+        label: the caption, e.g. :func:`app.io.computed_label`.
+        font_size: text height in pixels.
+        min_width: narrowest canvas in pixels.
+
+    Returns:
+        The captioned uint8 image (H + strip, max(W, min_width)[, 3]).
+    """
+    from PIL import Image, ImageDraw
+
+    a = np.asarray(display)
+    if a.dtype != np.uint8 or a.ndim not in (2, 3):
+        raise WriteError(f"a caption needs a uint8 display image, got {a.dtype} {a.shape}")
+    font, unicode_ok = _font(font_size)
+    text = label if unicode_ok else label.translate(_ASCII)
+    pad = 4
+    width = max(a.shape[1], min_width)
+    lines = _wrap(text, font, width - 2 * pad)
+    line_h = font_size + 4
+    strip_h = len(lines) * line_h + 2 * pad
+    mode = "L" if a.ndim == 2 else "RGB"
+    canvas = Image.new(mode, (width, a.shape[0] + strip_h), 0)
+    canvas.paste(Image.fromarray(a, mode), (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    white = 255 if mode == "L" else (255, 255, 255)
+    for k, line in enumerate(lines):
+        draw.text((pad, a.shape[0] + pad + k * line_h), line, fill=white, font=font)
+    return np.asarray(canvas)
 
 
 def write_sheet(path: str | os.PathLike[str], panels: Sequence[tuple[np.ndarray, str]],

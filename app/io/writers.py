@@ -41,6 +41,7 @@ from .errors import WriteError
 from .image_data import ImageData
 from .labels import SOFTWARE, computed_label, method_label
 from .roi import validate_scale
+from .sheet import add_caption
 from .windowing import apply_window
 
 __all__ = ["write_png", "write_tiff16", "write_dicom_derived", "write_secondary_capture",
@@ -53,7 +54,7 @@ __all__ = ["write_png", "write_tiff16", "write_dicom_derived", "write_secondary_
 
 def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, width: float,
               invert: bool = False, *, source: ImageData | str | os.PathLike[str] | None = None,
-              label: str | None = None) -> Path:
+              label: str | None = None, caption: bool = False) -> Path:
     """Write an 8-bit PNG of ``pixels`` displayed through the window (center, width).
 
     Grey input is windowed (DICOM linear VOI) and optionally inverted; colour input is windowed per
@@ -68,6 +69,9 @@ def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, w
         invert: display inverted (MONOCHROME1); ignored for colour.
         source: the source image or its path: never overwritten.
         label: text stored in the PNG "Description" chunk (e.g. :func:`computed_label`).
+        caption: also burn ``label`` into a strip below the image (:func:`add_caption`), so the
+            picture says "computed" wherever it is pasted; the "Caption" text chunk gives the
+            strip's height. The image's own pixels are unchanged above the strip.
 
     Returns:
         The path written.
@@ -78,11 +82,16 @@ def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, w
     target = Path(path)
     arr = as_image_array(pixels, target)
     display = apply_window(arr, center, width, invert=invert and arr.ndim == 2)
-    image = Image.fromarray(display, mode="L" if display.ndim == 2 else "RGB")
     info = PngInfo()
     info.add_text("Software", SOFTWARE)
     if label:
         info.add_itxt("Description", label)
+    if caption and label:
+        image_h, image_w = display.shape[:2]
+        display = add_caption(display, label)
+        info.add_text("Caption", f"image {image_w}x{image_h} at top left; caption strip "
+                      f"{display.shape[0] - image_h} px below")
+    image = Image.fromarray(display, mode="L" if display.ndim == 2 else "RGB")
     info.add_text("Window", f"center={float(center):g} width={float(width):g}"
                   + (" inverted" if invert and arr.ndim == 2 else ""))
 
@@ -207,10 +216,12 @@ def write_image(path: str | os.PathLike[str], pixels: np.ndarray, *, source: Ima
                 fmt: Literal["png", "tiff", "dcm"] | None = None, scale: float,
                 roi: tuple[int, int, int, int] | None = None, method: str,
                 weights_sha256: str | None = None, window: tuple[float, float] | None = None,
-                invert: bool | None = None, description_extra: str = "") -> WrittenImage:
+                invert: bool | None = None, description_extra: str = "",
+                caption: bool = True) -> WrittenImage:
     """Write a super-resolution result in the format named by ``fmt`` or the file extension.
 
-    * "png": 8-bit, through ``window`` (default: the source's) and the source's invert flag;
+    * "png": 8-bit, through ``window`` (default: the source's) and the source's invert flag,
+      with the computed label burnt into a strip below the image unless ``caption`` is False;
     * "tiff": 16-bit full range (:func:`write_tiff16`), spacing ÷ scale as resolution;
     * "dcm": derived DICOM for a DICOM source, Secondary Capture otherwise.
 
@@ -227,7 +238,7 @@ def write_image(path: str | os.PathLike[str], pixels: np.ndarray, *, source: Ima
     if chosen == "png":
         c, w = window if window is not None else source.window
         inv = source.invert if invert is None else invert
-        write_png(target, pixels, c, w, inv, source=source, label=label)
+        write_png(target, pixels, c, w, inv, source=source, label=label, caption=caption)
         return WrittenImage(target, "png")
     if chosen == "tiff":
         spacing = None

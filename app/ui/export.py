@@ -59,7 +59,8 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
                  fmt: str | None = None, simulated: bool = False) -> Path:
     """Write one panel's full-range pixels through :mod:`app.io`.
 
-    * a result (``kind == "sr"``): :func:`app.io.write_image` — PNG through ``window``, 16-bit
+    * a result (``kind == "sr"``): :func:`app.io.write_image` — PNG through ``window`` with the
+      label burnt into a caption strip below the image (:func:`app.io.add_caption`), 16-bit
       TIFF at full range with spacing ÷ scale, derived DICOM (Secondary Capture for non-DICOM
       sources), each labelled "SR ×s <method> — computed, not acquired";
     * a result of a *simulated* low-resolution input lies on the source's pixel grid and is a test,
@@ -109,7 +110,8 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
         h, w = data.pixels.shape[:2]
         spacing = (spacing[0] * data.extent[1] / h, spacing[1] * data.extent[0] / w)
     if fmt == "png":
-        write_png(path, data.pixels, window[0], window[1], invert, source=source, label=label)
+        write_png(path, data.pixels, window[0], window[1], invert, source=source, label=label,
+                  caption=data.kind in ("sr", "input"))  # computed pixels say so in the picture
     elif fmt == "tiff":
         write_tiff16(path, data.pixels, source=source, computed=label, pixel_spacing=spacing)
     else:

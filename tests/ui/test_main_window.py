@@ -197,7 +197,8 @@ def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     tif = window.export_panel(network, tmp_path / "net.tif")
     dcm = window.export_panel(network, tmp_path / "net.dcm")
     assert png and tif and dcm, window.last_message()
-    assert read_image(png).pixels.shape[:2] == shape
+    shown = read_image(png).pixels  # the picture, then the "computed" caption strip below it
+    assert shown.shape[0] > shape[0] and shown.shape[1] == max(shape[1], 240)
     t = read_image(tif)
     assert t.pixels.shape == shape
     assert np.allclose(t.pixels, np.round(data.pixels), atol=1.0)
@@ -210,6 +211,7 @@ def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     assert "DERIVED" in list(d.dataset.ImageType)
     # the source panel: PNG/TIFF yes, DICOM refused with a message
     assert read_image(window.export_panel("source", tmp_path / "src.tif")).pixels.shape == (h, w)
+    assert read_image(window.export_panel("source", tmp_path / "src.png")).pixels.shape == (h, w)
     assert window.export_panel("source", tmp_path / "src.dcm") is None
     assert "not a super-resolved result" in window.last_message()
     sheet = window.export_sheet(tmp_path / "sheet.png")
