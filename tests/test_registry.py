@@ -69,3 +69,22 @@ def test_models_imports_without_pyqt():
             "import models, models.inference, models.train, models.evaluate, models.summary\n"
             "assert not any(m.startswith('PyQt') for m in sys.modules)\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_ship_copies_a_verified_file_and_its_record(tmp_path):
+    from models.ship import main as ship_main
+
+    run = make_weights_dir(tmp_path / "run")
+    dest = tmp_path / "weights"
+    assert ship_main([str(run), "bl_x2.safetensors", "--dest", str(dest)]) == 0
+    rec = Manifest(dest).resolve("rmisr-bl", 2)
+    assert [r.file for r in Manifest(dest).records] == ["bl_x2.safetensors"]
+    assert sha256_file(dest / rec.file) == rec.sha256
+    # a tampered run file is refused and the shipped one stays as it was
+    data = bytearray((run / "bl_x2.safetensors").read_bytes())
+    data[-5] ^= 0xFF
+    (run / "bl_x2.safetensors").write_bytes(bytes(data))
+    assert ship_main([str(run), "bl_x2.safetensors", "--dest", str(dest)]) == 1
+    assert sha256_file(dest / rec.file) == rec.sha256
+    assert ship_main([str(run), "nothing.safetensors", "--dest", str(dest)]) == 1
+    assert sorted(p.name for p in dest.iterdir()) == ["bl_x2.safetensors", "manifest.json"]

@@ -1,0 +1,63 @@
+"""``python -m models.ship RUN_WEIGHTS_DIR FILE...`` — move trained weights into ``weights/``.
+
+A training run exports its best model into its own weights folder (``rmisr-train --weights-dir``)
+so that an unevaluated file never replaces a shipped one. Once evaluated, this command copies each
+named file into ``weights/`` and upserts its manifest record, after checking the file against the
+run's manifest (sha256) and loading it into its architecture — a tampered or mismatched file is
+refused and nothing is changed.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .registry import WEIGHTS_DIR, Manifest, WeightsIntegrityError, load_model
+
+__all__ = ["ship"]
+
+
+def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR) -> Path:
+    """Copy ``src_dir/file`` and its manifest record into ``dest_dir``; return the new path.
+
+    Raises:
+        WeightsIntegrityError: no record for ``file`` in ``src_dir``'s manifest, or the file does
+            not match it (sha256, architecture).
+    """
+    src_dir, dest_dir = Path(src_dir), Path(dest_dir)
+    records = [r for r in Manifest(src_dir).records if r.file == file]
+    if not records:
+        raise WeightsIntegrityError(f"{src_dir / 'manifest.json'} has no record for {file}")
+    record = records[0]
+    load_model(record, src_dir)  # verifies sha256 and that the tensors fit the architecture
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix="." + file, suffix=".tmp")
+    try:
+        with open(src_dir / file, "rb") as src, open(fd, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        Path(tmp).replace(dest_dir / file)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    Manifest(dest_dir).upsert(record)
+    return dest_dir / file
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m models.ship", description=__doc__.split("\n")[0])
+    p.add_argument("src", help="a run's weights folder (with its manifest.json)")
+    p.add_argument("files", nargs="+", help="weights file names to ship")
+    p.add_argument("--dest", default=str(WEIGHTS_DIR), help="target weights folder")
+    args = p.parse_args(argv)
+    for f in args.files:
+        try:
+            print(ship(args.src, f, args.dest))
+        except WeightsIntegrityError as exc:
+            print(f"models.ship: error: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
