@@ -38,9 +38,8 @@ from .registry import (METHODS, WEIGHTS_DIR, Manifest, NoWeightsError, WeightsRe
 from .resize import imresize
 
 NORMALIZATION_MODES = ("range", "percentile", "window")
-#: Default normalisation, chosen by ``python -m models.medical_eval`` (README, "Medical intensities"):
-#: on 2026-11-28 the image's min–max range gave the best mean gain over bicubic in original units
-#: (+0.99 dB, against +0.82 for percentiles and +0.18 for the display window).
+#: Default normalisation: the mode with the best mean gain over bicubic in original units, as
+#: measured by ``python -m models.medical_eval`` (numbers in the README, "Medical intensities").
 DEFAULT_NORMALIZATION = "range"
 #: LR images up to this many pixels run untiled when ``tile=0`` (auto).
 AUTO_TILE_PIXELS = 512 * 512

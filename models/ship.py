@@ -9,12 +9,10 @@ refused and nothing is changed.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from .registry import WEIGHTS_DIR, Manifest, WeightsIntegrityError, load_model
+from .registry import WEIGHTS_DIR, Manifest, WeightsIntegrityError, _atomic_write_bytes, load_model
 
 __all__ = ["ship"]
 
@@ -32,14 +30,7 @@ def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR) -> 
         raise WeightsIntegrityError(f"{src_dir / 'manifest.json'} has no record for {file}")
     record = records[0]
     load_model(record, src_dir)  # verifies sha256 and that the tensors fit the architecture
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix="." + file, suffix=".tmp")
-    try:
-        with open(src_dir / file, "rb") as src, open(fd, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        Path(tmp).replace(dest_dir / file)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    _atomic_write_bytes(dest_dir / file, (src_dir / file).read_bytes())  # a few MB
     Manifest(dest_dir).upsert(record)
     return dest_dir / file
 
