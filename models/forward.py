@@ -6,20 +6,11 @@ sub-pixel / meta upsamplers take the output window (``out_size``, ``shift``) use
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
 from .geometry import output_size
-from .resize import imresize
-
-
-def bicubic_tensor(lr: torch.Tensor, scale: float, out_size: tuple[int, int],
-                   shift: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
-    """MATLAB bicubic of each (1-channel) image in a (B, 1, h, w) tensor (computed in float64)."""
-    arr = lr.detach().to("cpu", torch.float64).numpy()
-    out = np.stack([imresize(a[0], scale, output_shape=out_size, shift=shift) for a in arr])
-    return torch.from_numpy(out[:, None]).to(device=lr.device, dtype=lr.dtype)
+from .resize import upsample_bicubic
 
 
 def network_forward(model: nn.Module, lr: torch.Tensor, scale: float,
@@ -31,7 +22,7 @@ def network_forward(model: nn.Module, lr: torch.Tensor, scale: float,
         out_size = output_size(lr.shape[-2], lr.shape[-1], scale)
     kind = getattr(model, "upsampler_kind", None)
     if kind == "bicubic-input":
-        return model(bicubic_tensor(lr, scale, out_size, shift))
+        return model(upsample_bicubic(lr, scale, out_size, shift))
     fixed = getattr(model, "scale", None)
     if kind == "subpixel" and fixed is not None and abs(float(scale) - fixed) > 1e-9:
         raise ValueError(f"model is ×{fixed}, asked for ×{scale}")

@@ -24,6 +24,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+import torch
 
 from .geometry import output_size
 
@@ -101,6 +102,35 @@ def imresize(image: np.ndarray, scale: float | None = None,
         if is_uint8:
             out = np.clip(np.round(out), 0, 255).astype(np.uint8)
     return out
+
+
+@lru_cache(maxsize=256)
+def _upsample_matrix(in_len: int, out_len: int, scale: float, shift: float) -> np.ndarray:
+    """Dense (out_len, in_len) matrix of one 1-D bicubic enlargement (float64, read-only)."""
+    w, idx = contributions(in_len, out_len, scale, shift, True)
+    m = np.zeros((out_len, in_len))
+    np.add.at(m, (np.arange(out_len)[:, None].repeat(idx.shape[1], 1), idx), w)
+    m.setflags(write=False)
+    return m
+
+
+def upsample_bicubic(x: torch.Tensor, scale: float, out_size: tuple[int, int] | None = None,
+                     shift: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
+    """:func:`imresize` enlargement of a (…, H, W) tensor, differentiable, in float32.
+
+    The same cubic kernel, centre-aligned grid, symmetric border and ``shift`` window as
+    :func:`imresize` (for ``scale`` ≥ 1 antialiasing plays no part), computed as two small matrix
+    products; autocast is switched off so a bf16 training step does not round the result.
+    Used as the global bicubic skip of the meta-upsampler models (:mod:`models.rmisr`).
+    """
+    h, w = x.shape[-2:]
+    oh, ow = out_size if out_size is not None else output_size(h, w, float(scale))
+    my = torch.tensor(_upsample_matrix(h, oh, float(scale), float(shift[0])),
+                      dtype=torch.float32, device=x.device)
+    mx = torch.tensor(_upsample_matrix(w, ow, float(scale), float(shift[1])),
+                      dtype=torch.float32, device=x.device)
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        return my @ x.float() @ mx.T
 
 
 def degrade(hr: np.ndarray, scale: float, round_to: str | None = "uint8",

@@ -40,11 +40,12 @@ from tqdm import tqdm
 
 from .benchmark import evaluate_folder
 from .data import PatchSampler
-from .forward import bicubic_tensor, network_forward
+from .forward import network_forward
 from .laplacian import laplacian
 from .losses import ContextualLoss, PatchFeatures, VGG19Features
 from .registry import (METHODS, WEIGHTS_DIR, WeightsRecord, create_model, export_weights,
                        load_model, Manifest, sha256_file)
+from .resize import upsample_bicubic
 
 ARCH_TO_METHOD = {spec.arch: name for name, spec in METHODS.items() if spec.arch}
 
@@ -99,7 +100,8 @@ def _arch_args(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("a sub-pixel model needs --scale 2, 3 or 4 (use --upsampler meta "
                          "--scale-range for other scales)")
     scale = None if up == "meta" else int(args.scale)
-    return {"scale": scale, "upsampler": up, **extra}
+    skip = {"global_skip": "bicubic"} if up == "meta" else {}  # see models.rmisr
+    return {"scale": scale, "upsampler": up, **skip, **extra}
 
 
 def _resolve_device(name: str) -> torch.device:
@@ -311,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             g["lr"] = lr_now
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
             if args.arch == "srcnn":
-                out = ddp_model(bicubic_tensor(lr_t, scale, tuple(hr_t.shape[-2:])))
+                out = ddp_model(upsample_bicubic(lr_t, scale, tuple(hr_t.shape[-2:])))
                 loss = (out.float() - hr_t).abs().mean()
             elif is_vp:
                 sr, lap_pred = ddp_model(lr_t, scale, tuple(hr_t.shape[-2:]))

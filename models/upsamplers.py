@@ -78,6 +78,7 @@ class MetaUpsampler(nn.Module):
         self.out_channels = out_channels
         self.kernel_size = kernel_size
         self.max_stacked_pairs = max_stacked_pairs
+        self.filter_scale = 1.0 / (kernel_size * kernel_size * in_channels)
         self.mlp = nn.Sequential(
             nn.Linear(3, hidden),
             nn.ReLU(inplace=True),
@@ -91,7 +92,7 @@ class MetaUpsampler(nn.Module):
         gy, gx = np.meshgrid(ry, rx, indexing="ij")
         inp = np.stack([gy.ravel(), gx.ravel(), np.full(gy.size, 1.0 / scale)], axis=1)
         inp_t = torch.as_tensor(inp, dtype=torch.float32, device=like.device)
-        w = self.mlp(inp_t)
+        w = self.mlp(inp_t) * self.filter_scale
         self.last_distinct_offsets = inp.shape[0]
         k = self.kernel_size
         return w.reshape(-1, self.out_channels, self.in_channels, k, k).reshape(
@@ -123,19 +124,22 @@ class MetaUpsampler(nn.Module):
             resp = resp.permute(0, 2, 1, 3, 4).reshape(b, o, -1)
             out = torch.gather(resp, 2, flat.reshape(1, 1, -1).expand(b, o, -1))
             return out.reshape(b, o, oh, ow)
-        # many distinct pairs: unfold the neighbourhoods and apply each pixel's filter directly
-        patches = F.unfold(xp, self.kernel_size)  # (b, c·k², H'·W')
-        hp = xp.shape[-2] - 2 * r
-        wp = xp.shape[-1] - 2 * r
-        patches = patches.reshape(b, c * self.kernel_size ** 2, hp, wp)
-        fil = filters.reshape(ny * nx, o, c * self.kernel_size ** 2)
+        # many distinct pairs: per row offset class, one convolution over just the LR row strips
+        # that class uses (its nx column filters), then each output pixel gathers its column
+        fil = filters.reshape(ny, nx * o, c, self.kernel_size, self.kernel_size)
+        taps = torch.arange(-r, r + 1, device=x.device)
+        cols = ix - r  # padded index ↦ conv output column
+        inv_x_t = torch.as_tensor(inv_x, device=x.device)
         out = x.new_empty((b, o, oh, ow))
         for a in range(ny):
             rows_a = np.nonzero(inv_y == a)[0]
             if rows_a.size == 0:
                 continue
             rows_t = torch.as_tensor(rows_a, device=x.device)
-            pr = patches[:, :, iy[rows_t] - r][:, :, :, ix - r]  # (b, ck², n_a, ow)
-            f = fil[a * nx + torch.as_tensor(inv_x, device=x.device)]  # (ow, o, ck²)
-            out[:, :, rows_t] = torch.einsum("bkij,jok->boij", pr, f)
+            strips = xp[:, :, iy[rows_t][:, None] + taps]  # (b, c, n_a, k, W')
+            n_a = rows_a.size
+            strips = strips.permute(0, 2, 1, 3, 4).reshape(b * n_a, c, self.kernel_size, -1)
+            resp = F.conv2d(strips, fil[a]).reshape(b, n_a, nx, o, -1)  # (b, n_a, nx, o, W'−2r)
+            picked = resp[:, :, inv_x_t, :, cols]  # (ow, b, n_a, o)
+            out[:, :, rows_t] = picked.permute(1, 3, 2, 0)
         return out

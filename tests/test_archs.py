@@ -9,6 +9,7 @@ from models.icca import ICCA, icca_statistic
 from models.laplacian import laplacian, laplacian_np, laplacian_xy
 from models.pfmdb import PFMDB
 from models.registry import ARCH_REGISTRY, create_model
+from models.resize import imresize
 from models.rmisr import RMISR_BL, RMISR_VP
 from models.upsamplers import MetaUpsampler
 
@@ -94,10 +95,27 @@ def test_meta_upsampler_both_paths_agree_and_match_eq_17(scale):
     i, j = 5, 7
     sy, sx = (i + 0.5) / scale - 0.5, (j + 0.5) / scale - 0.5
     by, bx = math.floor(sy), math.floor(sx)
-    w = up.mlp(torch.tensor([[sy - by, sx - bx, 1 / scale]])).reshape(2, 6, 3, 3)
+    w = up.mlp(torch.tensor([[sy - by, sx - bx, 1 / scale]])) * up.filter_scale
+    w = w.reshape(2, 6, 3, 3)
     xp = torch.nn.functional.pad(x, (2, 2, 2, 2), mode="replicate")
     patch = xp[:, :, by + 1:by + 4, bx + 1:bx + 4]
     assert torch.allclose(torch.einsum("bckl,ockl->bo", patch, w), y[:, :, i, j], atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["rmisr_bl", "rmisr_vp"])
+def test_untrained_meta_model_with_the_bicubic_skip_is_bicubic_and_still_learns(arch):
+    model = create_model(arch, scale=None, upsampler="meta", global_skip="bicubic",
+                         channels=16, distilled=8)
+    img = torch.rand(1, 1, 9, 11)
+    out = model(img, 2.5)
+    sr = out[0] if isinstance(out, tuple) else out
+    assert torch.allclose(sr[0, 0], torch.from_numpy(imresize(img[0, 0].double().numpy(), 2.5)
+                                                     ).float(), atol=1e-5)
+    sr.sum().backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None and p.grad.abs().sum() > 0]
+    assert grads  # the zeroed output layer receives gradient
+    with pytest.raises(ValueError, match="global_skip"):
+        create_model(arch, scale=None, upsampler="meta", global_skip="nearest")
 
 
 def test_laplacian_is_the_sum_of_eq_6_and_7_with_the_typo_fixed():

@@ -6,7 +6,7 @@ import torch
 import models
 from models import SuperResolver, UpscaleCancelled, InvalidImageError, NoWeightsError, output_size
 from models import inference
-from models.forward import bicubic_tensor
+from models.resize import upsample_bicubic
 from models.inference import DEFAULT_NORMALIZATION, DeviceUnavailableError, resolve_device
 
 from ._engine import make_weights_dir
@@ -53,7 +53,7 @@ def test_intensity_range_and_dtype_round_trip(resolver, monkeypatch, dtype, lo, 
     """With an ideal network (= bicubic in [0, 1]) every mode returns bicubic in original units,
     clipped values included: the normalisation round trip loses nothing."""
     monkeypatch.setattr(inference, "network_forward",
-                        lambda model, lr, s, out_size, shift: bicubic_tensor(lr, s, out_size, shift))
+                        lambda model, lr, s, out_size, shift: upsample_bicubic(lr, s, out_size, shift))
     yy, xx = np.mgrid[0:24, 0:20]
     img = (lo + (hi - lo) * (0.5 + 0.5 * np.sin(xx / 3.0) * np.cos(yy / 4.0))).astype(dtype)
     span = float(hi) - float(lo)

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from models.resize import contributions, cubic, degrade, imresize
+import torch
+
+from models.resize import contributions, cubic, degrade, imresize, upsample_bicubic
 
 
 def test_upscale_by_two_matches_hand_computation():
@@ -46,6 +48,19 @@ def test_shift_computes_a_window_of_the_full_grid():
     full = imresize(img, 2.5)
     part = imresize(img, 2.5, output_shape=(10, 7), shift=(12, 30))
     assert np.allclose(part, full[12:22, 30:37])
+
+
+@pytest.mark.parametrize("scale", [1.1, 2.0, 2.5, 4.7])
+def test_tensor_enlargement_matches_imresize_in_full_and_in_a_window(scale):
+    img = np.random.default_rng(1).random((11, 14))
+    x = torch.from_numpy(img).float()[None, None]
+    full = imresize(img, scale)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # must not round to bf16
+        y = upsample_bicubic(x, scale)
+    assert y.dtype == torch.float32
+    assert np.allclose(y[0, 0].numpy(), full, atol=1e-5)
+    part = upsample_bicubic(x, scale, out_size=(5, 6), shift=(3, 4))
+    assert np.allclose(part[0, 0].numpy(), full[3:8, 4:10], atol=1e-5)
 
 
 def test_differs_from_opencv_bicubic():
