@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import datetime as _dt
 import os
 import platform
@@ -22,12 +23,11 @@ import numpy as np
 import torch
 
 from .benchmark import evaluate_folder
-from .geometry import output_size
-from .inference import SuperResolver
-from .registry import METHODS, WEIGHTS_DIR, NoWeightsError
-from .summary import count_macs, count_params
-from .registry import create_model
 from .forward import network_forward
+from .geometry import SCALE_MAX, SCALE_MIN, output_size
+from .inference import SuperResolver
+from .registry import METHODS, WEIGHTS_DIR, create_model
+from .summary import count_macs, count_params
 
 DEFAULT_SETS = ("Set5", "Set14", "BSD100_Y", "Urban100_Y")
 FIXED_SCALES = (2.0, 3.0, 4.0)
@@ -53,6 +53,13 @@ def plan(resolver: SuperResolver, methods: list[str], scales: list[float] | None
             if float(s).is_integer() or rec.scale_range is not None:
                 out.append((m, s))
     return sorted(out, key=lambda r: (r[1], list(METHODS).index(r[0])))
+
+
+def widen_scale_ranges(resolver: SuperResolver) -> None:
+    """Let every scale-range record (SRCNN, meta models) answer for any scale in [1.1, 5]."""
+    resolver.manifest.records = [
+        dataclasses.replace(r, scale_range=[SCALE_MIN, SCALE_MAX]) if r.scale_range else r
+        for r in resolver.manifest.records]
 
 
 def seconds_per_512(resolver: SuperResolver, method: str, scale: float, repeats: int = 1) -> float:
@@ -90,9 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     p.add_argument("--out", default="results", help="folder for benchmark.md / benchmark.csv")
     p.add_argument("--no-timing", action="store_true", help="skip the 512×512 timing")
+    p.add_argument("--beyond-range", action="store_true",
+                   help="also score scale-agnostic models (SRCNN, meta) at --scales outside the "
+                        "range their manifest serves them at; such rows are marked †")
     args = p.parse_args(argv)
 
     resolver = SuperResolver(args.device, args.weights_dir)
+    served = {(m, s) for m in args.methods for s in (args.scales or [])
+              if resolver.available(m, s)}
+    if args.beyond_range:
+        widen_scale_ranges(resolver)
     rows = plan(resolver, args.methods, args.scales)
     data = Path(args.data)
     for s in args.sets:
@@ -114,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"({time.perf_counter() - t:.0f} s)", flush=True)
         params, macs = complexity(resolver, method, scale)
         secs = None if args.no_timing else seconds_per_512(resolver, method, scale)
-        results.append({"method": METHODS[method].label, "scale": scale, "params": params,
+        label = METHODS[method].label
+        if args.beyond_range and method != "bicubic" and (method, scale) not in served:
+            label += "†"
+        results.append({"method": label, "scale": scale, "params": params,
                         "macs_g": macs / 1e9, "weights": rec.file if rec else "",
                         "iterations": (rec.training.get("iterations") if rec else None),
                         "seconds_512": secs, "sets": per_set})
@@ -134,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         params = "—" if not r["params"] else f"{r['params'] / 1e6:.3f} M"
         macs = "—" if not r["macs_g"] else f"{r['macs_g']:.1f}"
         md.append(f"| {r['method']} | ×{r['scale']:g} | {params} | {macs} | {cells} | {secs} |")
+    if any(r["method"].endswith("†") for r in results):
+        md += ["", "† scored outside the scale range the manifest serves this model at "
+                   "(`--beyond-range`); the viewer does not offer it there."]
     md += ["", "Edge fidelity: mean |Lap(SR) − Lap(HR)| (8-bit units, lower is sharper-and-true)", ""]
     md.append("| Method | Scale | " + " | ".join(args.sets) + " |")
     md.append("|---|---|" + "---:|" * len(args.sets))
