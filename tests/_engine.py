@@ -21,13 +21,17 @@ def make_weights_dir(root: Path, small: bool = True) -> Path:
     specs = [
         ("srcnn_any.safetensors", "srcnn", "srcnn", {}, None, [1.1, 5.0]),
         ("bl_x2.safetensors", "rmisr-bl", "rmisr_bl", {"scale": 2, **kw}, [2], None),
-        ("bl_meta.safetensors", "rmisr-bl", "rmisr_bl", {"scale": None, "upsampler": "meta", **kw},
-         None, [1.1, 5.0]),
+        ("bl_meta.safetensors", "rmisr-bl", "rmisr_bl",
+         {"scale": None, "upsampler": "meta", "global_skip": "bicubic", **kw}, None, [1.1, 5.0]),
         ("vp_meta.safetensors", "rmisr-vp", "rmisr_vp", {"scale": None, "upsampler": "meta", **kw},
          None, [1.1, 5.0]),
     ]
     for file, method, arch, args, scales, rng in specs:
         model = create_model(arch, **args)
+        with torch.no_grad():  # the skip models zero their last layer: make it do something
+            for p in model.parameters():
+                if not p.any():
+                    p.normal_(0.0, 0.5)
         rec = WeightsRecord(file=file, method=method, arch=arch, arch_args=args,
                             scales=scales or [], scale_range=rng,
                             training={"note": "untrained, test only"})
