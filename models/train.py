@@ -165,11 +165,26 @@ def _pick_resume_state(run_state: Path, resume_from: Path | None) -> Path:
     return resume_from
 
 
+# --init also seeds across architectures: RMISR-VP's SR branch is RMISR-BL's body under another name
+INIT_ALIASES = {"sr_body.": "body."}
+
+
 def _init_from(model: torch.nn.Module, path: str) -> int:
-    """Copy every tensor whose name and shape match (e.g. the ×4 body into a meta model)."""
+    """Copy every tensor whose name and shape match (e.g. the ×4 body into a meta model).
+
+    A name missing from the file is also looked up under :data:`INIT_ALIASES`, so RMISR-BL ×4
+    seeds RMISR-VP's head and its first four SR-branch PFMDBs (shapes that differ, such as the
+    4- vs 6-block fusion, are left at their initialisation).
+    """
     src = load_file(path)
     own = model.state_dict()
-    hits = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
+    hits = {}
+    for k, v in own.items():
+        names = [k] + [k.replace(a, b, 1) for a, b in INIT_ALIASES.items() if k.startswith(a)]
+        for name in names:
+            if name in src and src[name].shape == v.shape:
+                hits[k] = src[name]
+                break
     own.update(hits)
     model.load_state_dict(own)
     return len(hits)

@@ -94,3 +94,18 @@ def test_distributed_data_parallel_on_two_cpu_processes(tiny_data, tmp_path):
     subprocess.run(cmd, check=True, cwd=ROOT, env=env, timeout=300)
     rec = Manifest(wd).resolve("rmisr-bl", 2)
     assert rec.training["batch"] == 4  # 2 per process × 2 processes
+
+
+def test_init_seeds_the_vp_sr_branch_from_a_bl_file(tmp_path):
+    from safetensors.torch import save_file
+
+    from models.registry import create_model
+    bl = create_model("rmisr_bl", scale=2, channels=8, distilled=4)
+    save_file({k: v.contiguous() for k, v in bl.state_dict().items()}, str(tmp_path / "bl.st"))
+    vp = create_model("rmisr_vp", scale=2, channels=8, distilled=4)
+    assert train._init_from(vp, str(tmp_path / "bl.st")) > 0
+    bl_sd, vp_sd = bl.state_dict(), vp.state_dict()
+    shared = [k for k in bl_sd if k.startswith("body.blocks.3.")]
+    assert shared and all((vp_sd["sr_body." + k[5:]] == bl_sd[k]).all() for k in shared)
+    assert not (vp_sd["sr_body.blocks.5." + shared[0][len("body.blocks.3."):]]
+                == bl_sd[shared[0]]).all()  # blocks 4-5 have no BL counterpart
