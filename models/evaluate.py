@@ -55,6 +55,17 @@ def plan(resolver: SuperResolver, methods: list[str], scales: list[float] | None
     return sorted(out, key=lambda r: (r[1], list(METHODS).index(r[0])))
 
 
+def is_meta(record) -> bool:
+    return record is not None and record.arch_args.get("upsampler") == "meta"
+
+
+def meta_only(resolver: SuperResolver) -> SuperResolver:
+    """The same resolver restricted to its meta-upsampler records (they then answer integer
+    scales too, where the fixed-scale files would otherwise be preferred)."""
+    resolver.manifest.records = [r for r in resolver.manifest.records if is_meta(r)]
+    return resolver
+
+
 def widen_scale_ranges(resolver: SuperResolver) -> None:
     """Let every scale-range record (SRCNN, meta models) answer for any scale in [1.1, 5]."""
     resolver.manifest.records = [
@@ -97,40 +108,54 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     p.add_argument("--out", default="results", help="folder for benchmark.md / benchmark.csv")
     p.add_argument("--no-timing", action="store_true", help="skip the 512×512 timing")
+    p.add_argument("--variants", nargs="+", default=["served", "meta"], choices=["served", "meta"],
+                   help="served: what the viewer uses at each scale (fixed-scale files first); "
+                        "meta: the meta-upsampler models at every scale, integer ones included "
+                        "(rows labelled -meta)")
     p.add_argument("--beyond-range", action="store_true",
                    help="also score scale-agnostic models (SRCNN, meta) at --scales outside the "
                         "range their manifest serves them at; such rows are marked †")
     args = p.parse_args(argv)
 
     resolver = SuperResolver(args.device, args.weights_dir)
-    served = {(m, s) for m in args.methods for s in (args.scales or [])
-              if resolver.available(m, s)}
+    own_range = {r.file: r for r in resolver.manifest.records}  # before --beyond-range widens
     if args.beyond_range:
         widen_scale_ranges(resolver)
-    rows = plan(resolver, args.methods, args.scales)
+    rows = []
+    if "served" in args.variants:
+        rows += [(m, s, resolver) for m, s in plan(resolver, args.methods, args.scales)]
+    if "meta" in args.variants:
+        meta = meta_only(SuperResolver(args.device, args.weights_dir))
+        if args.beyond_range:
+            widen_scale_ranges(meta)
+        have = {(m, s) for m, s, r in rows if is_meta(r.weights_record(m, s))}
+        rows += [(m, s, meta) for m, s in plan(meta, args.methods, args.scales)
+                 if m != "bicubic" and (m, s) not in have]
+        rows.sort(key=lambda r: (r[1], list(METHODS).index(r[0]), r[2] is meta))
     data = Path(args.data)
     for s in args.sets:
         if not (data / s).is_dir():
             print(f"rmisr-eval: error: benchmark set {data / s} not found", file=sys.stderr)
             return 2
     results = []
-    for method, scale in rows:
-        rec = resolver.weights_record(method, scale)
+    for method, scale, res in rows:
+        rec = res.weights_record(method, scale)
+        label = METHODS[method].label + ("-meta" if is_meta(rec) else "")
+        if rec is not None and not own_range[rec.file].covers(scale):
+            label += "†"
 
-        def up(lr: np.ndarray, s: float, m: str = method) -> np.ndarray:
-            return resolver.upscale(lr, s, m, normalization="range", value_range=(0, 255))
+        def up(lr: np.ndarray, s: float, m: str = method, r: SuperResolver = res
+               ) -> np.ndarray:
+            return r.upscale(lr, s, m, normalization="range", value_range=(0, 255))
         per_set = {}
         for set_name in args.sets:
             t = time.perf_counter()
             per_set[set_name] = evaluate_folder(up, data / set_name, scale)
-            print(f"{METHODS[method].label:>9} ×{scale:g} {set_name:<11} "
+            print(f"{label:>14} ×{scale:g} {set_name:<11} "
                   f"{per_set[set_name].psnr:6.2f} dB / {per_set[set_name].ssim:.4f}  "
                   f"({time.perf_counter() - t:.0f} s)", flush=True)
-        params, macs = complexity(resolver, method, scale)
-        secs = None if args.no_timing else seconds_per_512(resolver, method, scale)
-        label = METHODS[method].label
-        if args.beyond_range and method != "bicubic" and (method, scale) not in served:
-            label += "†"
+        params, macs = complexity(res, method, scale)
+        secs = None if args.no_timing else seconds_per_512(res, method, scale)
         results.append({"method": label, "scale": scale, "params": params,
                         "macs_g": macs / 1e9, "weights": rec.file if rec else "",
                         "iterations": (rec.training.get("iterations") if rec else None),

@@ -129,6 +129,8 @@ def upsample_bicubic(x: torch.Tensor, scale: float, out_size: tuple[int, int] | 
                       dtype=torch.float32, device=x.device)
     mx = torch.tensor(_upsample_matrix(w, ow, float(scale), float(shift[1])),
                       dtype=torch.float32, device=x.device)
+    if x.device.type not in ("cpu", "cuda"):  # e.g. "meta" tensors when counting operations
+        return my @ x.float() @ mx.T
     with torch.autocast(device_type=x.device.type, enabled=False):
         return my @ x.float() @ mx.T
 

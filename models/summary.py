@@ -20,15 +20,16 @@ from .pfmdb import PFMDB
 from .registry import create_model
 from .upsamplers import MetaUpsampler, SubPixelUpsampler
 
+META = {"scale": None, "upsampler": "meta", "global_skip": "bicubic"}  # as the shipped meta models
 ROWS: list[tuple[str, str, dict, float]] = [
     ("SRCNN (9-1-5, on the bicubic image)", "srcnn", {}, 4.0),
     ("RMISR-BL ×2 (sub-pixel)", "rmisr_bl", {"scale": 2}, 2.0),
     ("RMISR-BL ×3 (sub-pixel)", "rmisr_bl", {"scale": 3}, 3.0),
     ("RMISR-BL ×4 (sub-pixel)", "rmisr_bl", {"scale": 4}, 4.0),
-    ("RMISR-BL-meta ×2.5", "rmisr_bl", {"scale": None, "upsampler": "meta"}, 2.5),
-    ("RMISR-BL-meta ×4", "rmisr_bl", {"scale": None, "upsampler": "meta"}, 4.0),
+    ("RMISR-BL-meta ×2.5", "rmisr_bl", META, 2.5),
+    ("RMISR-BL-meta ×4", "rmisr_bl", META, 4.0),
     ("RMISR-VP ×4 (sub-pixel)", "rmisr_vp", {"scale": 4}, 4.0),
-    ("RMISR-VP-meta ×2.5", "rmisr_vp", {"scale": None, "upsampler": "meta"}, 2.5),
+    ("RMISR-VP-meta ×2.5", "rmisr_vp", META, 2.5),
 ]
 
 

@@ -29,3 +29,25 @@ def test_models_are_scored_only_where_served_unless_beyond_range(tmp_path):
     wide = (tmp_path / "b" / "benchmark.md").read_text()
     assert "| SRCNN† | ×1.5 |" in wide and "| SRCNN | ×2 |" in wide
     assert "outside the scale range" in wide
+
+
+def test_meta_variant_scores_meta_models_at_integer_scales_too(tmp_path):
+    weights, bench = _setup(tmp_path)
+    for file, args, scales, rng in (("bl_x2.safetensors", {"scale": 2}, [2.0], None),
+                                    ("bl_meta.safetensors", {"scale": None, "upsampler": "meta",
+                                                             "global_skip": "bicubic"},
+                                     [], [1.1, 5.0])):
+        kw = {"channels": 8, "distilled": 4, **args}
+        rec = WeightsRecord(file=file, method="rmisr-bl", arch="rmisr_bl", arch_args=kw,
+                            scales=scales, scale_range=rng, training={"note": "test only"})
+        export_weights(create_model("rmisr_bl", **kw), rec, weights)
+    common = ["--data", str(bench), "--sets", "Tiny", "--scales", "2", "2.5", "--no-timing",
+              "--weights-dir", str(weights), "--methods", "bicubic", "rmisr-bl"]
+    assert main(common + ["--out", str(tmp_path / "a")]) == 0
+    md = (tmp_path / "a" / "benchmark.md").read_text()
+    for row in ("| RMISR-BL | ×2 |", "| RMISR-BL-meta | ×2 |", "| RMISR-BL-meta | ×2.5 |",
+                "| Bicubic | ×2.5 |"):
+        assert row in md
+    assert "| RMISR-BL | ×2.5 |" not in md
+    assert main(common + ["--out", str(tmp_path / "b"), "--variants", "served"]) == 0
+    assert "| RMISR-BL-meta | ×2 |" not in (tmp_path / "b" / "benchmark.md").read_text()
