@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             widen_scale_ranges(meta)
         have = {(m, s) for m, s, r in rows if is_meta(r.weights_record(m, s))}
         rows += [(m, s, meta) for m, s in plan(meta, args.methods, args.scales)
-                 if m != "bicubic" and (m, s) not in have]
+                 if (m != "bicubic" or "served" not in args.variants) and (m, s) not in have]
         rows.sort(key=lambda r: (r[1], list(METHODS).index(r[0]), r[2] is meta))
     data = Path(args.data)
     for s in args.sets:
@@ -176,6 +176,17 @@ def main(argv: list[str] | None = None) -> int:
         params = "—" if not r["params"] else f"{r['params'] / 1e6:.3f} M"
         macs = "—" if not r["macs_g"] else f"{r['macs_g']:.1f}"
         md.append(f"| {r['method']} | ×{r['scale']:g} | {params} | {macs} | {cells} | {secs} |")
+    bic_label = METHODS["bicubic"].label
+    bicubic = {r["scale"]: r for r in results if r["method"] == bic_label}
+    gains = [r for r in results if r["scale"] in bicubic and r["method"] != bic_label]
+    if gains:
+        md += ["", "Gain over bicubic, PSNR dB", ""]
+        md.append("| Method | Scale | " + " | ".join(args.sets) + " |")
+        md.append("|---|---|" + "---:|" * len(args.sets))
+        for r in gains:
+            ref = bicubic[r["scale"]]["sets"]
+            md.append(f"| {r['method']} | ×{r['scale']:g} | " + " | ".join(
+                f"{r['sets'][s].psnr - ref[s].psnr:+.2f}" for s in args.sets) + " |")
     if any(r["method"].endswith("†") for r in results):
         md += ["", "† scored outside the scale range the manifest serves this model at "
                    "(`--beyond-range`); the viewer does not offer it there."]

@@ -51,3 +51,12 @@ def test_meta_variant_scores_meta_models_at_integer_scales_too(tmp_path):
     assert "| RMISR-BL | ×2.5 |" not in md
     assert main(common + ["--out", str(tmp_path / "b"), "--variants", "served"]) == 0
     assert "| RMISR-BL-meta | ×2 |" not in (tmp_path / "b" / "benchmark.md").read_text()
+
+
+def test_gain_over_bicubic_table(tmp_path):
+    weights, bench = _setup(tmp_path)
+    assert main(["--data", str(bench), "--sets", "Tiny", "--scales", "2", "--no-timing",
+                 "--weights-dir", str(weights), "--out", str(tmp_path / "o")]) == 0
+    md = (tmp_path / "o" / "benchmark.md").read_text()
+    table = md.split("Gain over bicubic, PSNR dB")[1]
+    assert "| SRCNN | ×2 |" in table and "| Bicubic |" not in table.split("Edge fidelity")[0]
