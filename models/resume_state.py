@@ -1,11 +1,13 @@
-"""``python -m models.resume_state RUN_STATE DEST`` — a small, committable resume state.
+"""``python -m models.resume_state RUN_STATE DEST [--half]`` — a small, committable resume state.
 
 A run's ``state.safetensors`` holds the model and Adam's two moment buffers (3× the model). The
 compact copy keeps the model (float32) and the step/metadata only, so it stays a few MB; resuming
 from it (``rmisr-train ... --resume-from DEST``) restarts Adam's moments, which re-estimate within
 a few hundred steps thanks to Adam's bias correction. The run's ``log.csv`` (loss and validation
 history) travels with it as ``DEST`` with the suffix ``.log.csv``; ``python -m models.curve``
-prints it.
+prints it. ``--half`` stores the model in float16 (half the size, for models whose float32 copy
+would exceed the ~8 MB commit limit, e.g. RMISR-VP's 2.26 M parameters); loading casts it back to
+float32, so resuming costs only float16 rounding of the weights (relative 5e-4).
 """
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 
-def compact(src: str | Path, dest: str | Path) -> Path:
+def compact(src: str | Path, dest: str | Path, half: bool = False) -> Path:
     with safe_open(str(src), "pt") as f:
         meta = f.metadata() or {}
-    tensors = {k: v for k, v in load_file(str(src)).items() if k.startswith("model.")}
+    tensors = {k: (v.half() if half and v.is_floating_point() else v)
+               for k, v in load_file(str(src)).items() if k.startswith("model.")}
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".tmp")
@@ -34,11 +37,13 @@ def compact(src: str | Path, dest: str | Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    half = "--half" in argv
+    argv = [a for a in argv if a != "--half"]
     if len(argv) != 2:
         print(__doc__.strip().splitlines()[0], file=sys.stderr)
         return 2
-    out = compact(argv[0], argv[1])
+    out = compact(argv[0], argv[1], half)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 

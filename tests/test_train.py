@@ -77,6 +77,23 @@ def test_compact_resume_state_carries_the_log_and_seeds_a_new_run(tiny_data, tmp
     assert train._pick_resume_state(out2 / "state.safetensors", small) == out2 / "state.safetensors"
 
 
+def test_half_compact_state_is_smaller_and_resumes(tiny_data, tmp_path):
+    from safetensors.torch import load_file
+
+    from models.resume_state import compact
+    out, wd = tmp_path / "run", tmp_path / "weights"
+    assert train.main(_args(tiny_data, out, wd, 3)) == 0
+    full = compact(out / "state.safetensors", tmp_path / "full.safetensors")
+    half = compact(out / "state.safetensors", tmp_path / "half.safetensors", half=True)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    a, b = load_file(str(full)), load_file(str(half))
+    assert all(b[k].dtype.itemsize == 2 and (b[k].float() - a[k]).abs().max()
+               <= 1e-3 * a[k].abs().max() + 1e-6 for k in a if a[k].is_floating_point())
+    out2 = tmp_path / "run2"
+    assert train.main(_args(tiny_data, out2, wd, 5, "--resume-from", str(half))) == 0
+    assert train.state_step(out2 / "state.safetensors") == 5
+
+
 def test_train_vp_meta_with_contextual_loss(tiny_data, tmp_path):
     args = ["--arch", "rmisr_vp", "--upsampler", "meta", "--scale-range", "1.5", "2.0",
             "--arch-args", '{"channels": 8, "distilled": 4}', "--data", str(tiny_data / "train"),
