@@ -26,7 +26,7 @@ from .benchmark import evaluate_folder
 from .forward import network_forward
 from .geometry import SCALE_MAX, SCALE_MIN, output_size
 from .inference import SuperResolver
-from .registry import METHODS, WEIGHTS_DIR, create_model
+from .registry import METHODS, WEIGHTS_DIR, WeightsRecord, create_model
 from .summary import count_macs, count_params
 
 DEFAULT_SETS = ("Set5", "Set14", "BSD100_Y", "Urban100_Y")
@@ -55,7 +55,7 @@ def plan(resolver: SuperResolver, methods: list[str], scales: list[float] | None
     return sorted(out, key=lambda r: (r[1], list(METHODS).index(r[0])))
 
 
-def is_meta(record) -> bool:
+def is_meta(record: WeightsRecord | None) -> bool:
     return record is not None and record.arch_args.get("upsampler") == "meta"
 
 

@@ -20,6 +20,7 @@ grid from a crop of the input (used by the tiled inference).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from functools import lru_cache
 
@@ -129,9 +130,10 @@ def upsample_bicubic(x: torch.Tensor, scale: float, out_size: tuple[int, int] | 
                       dtype=torch.float32, device=x.device)
     mx = torch.tensor(_upsample_matrix(w, ow, float(scale), float(shift[1])),
                       dtype=torch.float32, device=x.device)
-    if x.device.type not in ("cpu", "cuda"):  # e.g. "meta" tensors when counting operations
-        return my @ x.float() @ mx.T
-    with torch.autocast(device_type=x.device.type, enabled=False):
+    no_autocast = (torch.autocast(device_type=x.device.type, enabled=False)
+                   if x.device.type in ("cpu", "cuda")
+                   else contextlib.nullcontext())  # "meta" tensors, when counting operations
+    with no_autocast:
         return my @ x.float() @ mx.T
 
 

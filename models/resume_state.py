@@ -11,6 +11,7 @@ float32, so resuming costs only float16 rounding of the weights (relative 5e-4).
 """
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
@@ -37,13 +38,13 @@ def compact(src: str | Path, dest: str | Path, half: bool = False) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    half = "--half" in argv
-    argv = [a for a in argv if a != "--half"]
-    if len(argv) != 2:
-        print(__doc__.strip().splitlines()[0], file=sys.stderr)
-        return 2
-    out = compact(argv[0], argv[1], half)
+    p = argparse.ArgumentParser(prog="python -m models.resume_state",
+                                description=__doc__.strip().splitlines()[0])
+    p.add_argument("run_state")
+    p.add_argument("dest")
+    p.add_argument("--half", action="store_true", help="store the model in float16")
+    args = p.parse_args(argv)
+    out = compact(args.run_state, args.dest, args.half)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 

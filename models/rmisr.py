@@ -22,11 +22,12 @@ RMISR-VP (Fig. 2)
     ``forward`` returns ``(SR, predicted Laplacian)``.
 
 Global bicubic skip (``global_skip="bicubic"``, used by the meta-upsampler models): the network
-predicts the residual over the MATLAB-bicubic enlargement of its input (:func:`models.resize.upsample_bicubic`),
-and the layer that produces that residual starts at zero, so an untrained model *is* bicubic. The
-paper draws no such skip; without it a meta model initialised from the ×4 body was still 13.6 dB
-below bicubic on Set5 ×2 after 500 steps (20.0 vs 33.7 dB) (its weight-prediction MLP starts from random filters),
-which our CPU budget cannot afford. Fixed-scale sub-pixel models keep the paper's form (``None``).
+predicts the residual over the MATLAB-bicubic enlargement of its input
+(:func:`models.resize.upsample_bicubic`), and the layer that produces that residual starts at zero,
+so an untrained model *is* bicubic. The paper draws no such skip; without it a meta model
+initialised from the ×4 body was still at Set5 ×2.5 21.95 dB after 500 steps (bicubic: 31.79; its
+weight-prediction MLP starts from random filters), which our CPU budget cannot afford. Fixed-scale
+sub-pixel models keep the paper's form (``None``).
 
 Every network takes ``forward(x, scale=None, out_size=None, shift=(0, 0))``; ``out_size`` and
 ``shift`` select a window of the output grid (used by tiled inference).
