@@ -115,6 +115,14 @@ def _upsample_matrix(in_len: int, out_len: int, scale: float, shift: float) -> n
     return m
 
 
+@lru_cache(maxsize=256)
+def _upsample_matrix_t(in_len: int, out_len: int, scale: float, shift: float,
+                       device: torch.device) -> torch.Tensor:
+    """:func:`_upsample_matrix` as a float32 tensor on ``device`` (built once per training shape)."""
+    return torch.tensor(_upsample_matrix(in_len, out_len, scale, shift), dtype=torch.float32,
+                        device=device)
+
+
 def upsample_bicubic(x: torch.Tensor, scale: float, out_size: tuple[int, int] | None = None,
                      shift: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
     """:func:`imresize` enlargement of a (…, H, W) tensor, differentiable, in float32.
@@ -126,10 +134,8 @@ def upsample_bicubic(x: torch.Tensor, scale: float, out_size: tuple[int, int] | 
     """
     h, w = x.shape[-2:]
     oh, ow = out_size if out_size is not None else output_size(h, w, float(scale))
-    my = torch.tensor(_upsample_matrix(h, oh, float(scale), float(shift[0])),
-                      dtype=torch.float32, device=x.device)
-    mx = torch.tensor(_upsample_matrix(w, ow, float(scale), float(shift[1])),
-                      dtype=torch.float32, device=x.device)
+    my = _upsample_matrix_t(h, oh, float(scale), float(shift[0]), x.device)
+    mx = _upsample_matrix_t(w, ow, float(scale), float(shift[1]), x.device)
     no_autocast = (torch.autocast(device_type=x.device.type, enabled=False)
                    if x.device.type in ("cpu", "cuda")
                    else contextlib.nullcontext())  # "meta" tensors, when counting operations

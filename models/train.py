@@ -41,11 +41,13 @@ from tqdm import tqdm
 from .benchmark import evaluate_folder
 from .data import PatchSampler
 from .forward import network_forward
+from .grow import embed_bl_in_vp, is_bl_state
 from .laplacian import laplacian
 from .losses import ContextualLoss, PatchFeatures, VGG19Features
 from .registry import (METHODS, WEIGHTS_DIR, WeightsRecord, create_model, export_weights,
                        load_model, Manifest, sha256_file)
 from .resize import upsample_bicubic
+from .rmisr import RMISR_VP
 
 ARCH_TO_METHOD = {spec.arch: name for name, spec in METHODS.items() if spec.arch}
 
@@ -172,11 +174,16 @@ INIT_ALIASES = {"sr_body.": "body."}
 def _init_from(model: torch.nn.Module, path: str) -> int:
     """Copy every tensor whose name and shape match (e.g. the ×4 body into a meta model).
 
+    A fixed-scale RMISR-BL file seeding a sub-pixel RMISR-VP goes through
+    :func:`models.grow.embed_bl_in_vp` instead, so that the VP starts out computing the BL's output.
+
     A name missing from the file is also looked up under :data:`INIT_ALIASES`, so RMISR-BL ×4
     seeds RMISR-VP's head and its first four SR-branch PFMDBs (shapes that differ, such as the
     4- vs 6-block fusion, are left at their initialisation).
     """
     src = load_file(path)
+    if isinstance(model, RMISR_VP) and model.upsampler_kind == "subpixel" and is_bl_state(src):
+        return embed_bl_in_vp(model, src)  # function-preserving: the VP starts as the BL
     own = model.state_dict()
     hits = {}
     for k, v in own.items():

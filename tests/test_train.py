@@ -126,3 +126,39 @@ def test_init_seeds_the_vp_sr_branch_from_a_bl_file(tmp_path):
     assert shared and all((vp_sd["sr_body." + k[5:]] == bl_sd[k]).all() for k in shared)
     assert not (vp_sd["sr_body.blocks.5." + shared[0][len("body.blocks.3."):]]
                 == bl_sd[shared[0]]).all()  # blocks 4-5 have no BL counterpart
+
+
+def test_init_from_bl_makes_the_vp_compute_the_bl_output(tmp_path):
+    """Function-preserving init (models.grow): same SR output wherever BL's is ≥ 0."""
+    import torch
+    from safetensors.torch import save_file
+
+    from models.registry import create_model
+    torch.manual_seed(0)
+    bl = create_model("rmisr_bl", scale=2, channels=8, distilled=4)
+    with torch.no_grad():
+        bl.upsampler.conv.bias.fill_(0.6)  # mostly positive outputs, as for images in [0, 1]
+    save_file({k: v.contiguous() for k, v in bl.state_dict().items()}, str(tmp_path / "bl.st"))
+    vp = create_model("rmisr_vp", scale=2, channels=8, distilled=4)
+    train._init_from(vp, str(tmp_path / "bl.st"))
+    x = torch.rand(1, 1, 10, 12)
+    with torch.no_grad():
+        want, (got, lap) = bl(x), vp(x)
+    pos = want >= 0
+    assert pos.float().mean() > 0.5
+    torch.testing.assert_close(got[pos], want[pos])
+    torch.testing.assert_close(got[~pos], 0.05 * want[~pos])  # LeakyReLU before the last conv
+    # the Laplacian branch is not switched off: its maps reach the output through trainable weights
+    vp(x)[0].sum().backward()
+    assert vp.reduce[0].weight.grad[0, 8:].abs().sum() > 0  # Laplacian maps → SR output
+    assert vp.sr_out.weight.grad[0, 1:].abs().sum() > 0
+
+
+def test_bl_embedding_refuses_a_meta_vp():
+    from models.grow import embed_bl_in_vp
+    from models.registry import create_model
+    bl = create_model("rmisr_bl", scale=2, channels=8, distilled=4)
+    vp = create_model("rmisr_vp", upsampler="meta", scale=None, channels=8, distilled=4,
+                      global_skip="bicubic")
+    with pytest.raises(ValueError, match="sub-pixel"):
+        embed_bl_in_vp(vp, bl.state_dict())
