@@ -34,7 +34,7 @@ def read_curve(path: str | Path) -> list[Validation]:
                 continue
             step = int(r["step"])
             row = rows.setdefault(step, Validation(step, float(r["train_seconds"]) / 3600.0,
-                                                   float(r["loss"]), float(r["lr"])))
+                                                   float(r["loss"] or "nan"), float(r["lr"])))
             row.psnr[float(r["val_scale"])] = float(r["val_psnr"])
     return [rows[k] for k in sorted(rows)]
 
@@ -44,7 +44,8 @@ def format_curve(rows: list[Validation], every: int = 1) -> str:
     if not rows:
         return "(no validation rows)"
     scales = sorted({s for r in rows for s in r.psnr})
-    best = max(range(len(rows)), key=lambda i: sum(rows[i].psnr.values()))
+    trained = [i for i in range(len(rows)) if rows[i].step > 0] or [0]  # step 0: as initialised
+    best = max(trained, key=lambda i: sum(rows[i].psnr.values()))
     keep = [i for i in range(len(rows)) if i % every == every - 1 or i in (best, len(rows) - 1)]
     head = "| step | train h | loss | lr | " + " | ".join(f"val ×{s:g} (dB)" for s in scales) + " |"
     lines = [head, "|" + "---:|" * (4 + len(scales))]
@@ -52,7 +53,8 @@ def format_curve(rows: list[Validation], every: int = 1) -> str:
         r = rows[i]
         cells = [f"{r.psnr.get(s, float('nan')):.3f}" for s in scales]
         mark = " (best)" if i == best else ""
-        lines.append(f"| {r.step}{mark} | {r.hours:.2f} | {r.loss:.5f} | {r.lr:.3g} | "
+        loss = "—" if r.loss != r.loss else f"{r.loss:.5f}"
+        lines.append(f"| {r.step}{mark} | {r.hours:.2f} | {loss} | {r.lr:.3g} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines)
 

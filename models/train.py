@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from OUT/state.safetensors")
     p.add_argument("--resume-from", default=None, help="a state .safetensors to continue from")
     p.add_argument("--init", default=None, help="initialise matching tensors from a weights file")
+    p.add_argument("--freeze-steps", type=int, default=0,
+                   help="keep the tensors copied verbatim from --init fixed for the first N steps "
+                        "(the new parts learn first; see models.grow)")
     p.add_argument("--export", default=None, help="weights file name in weights/ (best val)")
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
@@ -197,6 +200,18 @@ def _init_from(model: torch.nn.Module, path: str) -> int:
     return len(hits)
 
 
+def _verbatim_from(model: torch.nn.Module, path: str) -> list[torch.nn.Parameter]:
+    """The parameters that still hold a tensor of the ``--init`` file unchanged (name or alias)."""
+    src = load_file(path)
+    out = []
+    for k, p in model.named_parameters():
+        names = [k] + [k.replace(a, b, 1) for a, b in INIT_ALIASES.items() if k.startswith(a)]
+        if any(n in src and src[n].shape == p.shape
+               and torch.equal(src[n].to(p.device, p.dtype), p.detach()) for n in names):
+            out.append(p)
+    return out
+
+
 def _hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -260,6 +275,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no resume state at {state_path}; starting at step 0")
     best = float(extra.get("best_val", -math.inf))
     train_seconds = float(extra.get("train_seconds", 0.0))
+    frozen = _verbatim_from(model, args.init) if args.init and step < args.freeze_steps else []
+    if frozen and len(frozen) == len(list(model.parameters())):
+        raise SystemExit(f"--freeze-steps: every tensor comes from {args.init}; nothing would train")
+    if frozen and distributed:
+        raise SystemExit("--freeze-steps is not supported with DistributedDataParallel")
+    for p in frozen:
+        p.requires_grad_(False)
+    if frozen and rank == 0:
+        print(f"{len(frozen)} tensors from {args.init} fixed until step {args.freeze_steps}")
     ddp_model = (torch.nn.parallel.DistributedDataParallel(model) if distributed else model)
 
     sampler = PatchSampler(args.data, args.patch, p_rescale=args.p_rescale, seed=seed + step)
@@ -305,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                 "loss": ("L1 + %g·L1(Lap) + %g·CX[%s]" % (args.lap_weight, args.cx_weight,
                          cx_loss.extractor_name if cx_loss else "off")) if is_vp else "L1",
                 "init": Path(args.init).name if args.init else None,
+                **({"freeze_steps": args.freeze_steps} if args.freeze_steps else {}),
                 "date": _dt.date.today().isoformat(), "hardware": _hardware(device),
                 "train_hours": round(train_seconds / 3600.0, 2), "note": args.note,
             })
@@ -318,6 +343,13 @@ def main(argv: list[str] | None = None) -> int:
     if rank == 0:
         signal.signal(signal.SIGTERM, _request_stop)
         signal.signal(signal.SIGINT, _request_stop)
+
+    if rank == 0 and args.init and step == 0 and args.val:  # where the seeded model starts
+        for s, v in validate(model, args.val, val_scales, device).items():
+            log.writerow([0, "", f"{args.lr:.3g}", s, f"{v:.4f}", "0",
+                          _dt.datetime.now().isoformat(timespec="seconds")])
+            print(f"step 0 (as initialised from {args.init}): x{s:g} {v:.2f} dB")
+        log_file.flush()
 
     last_ckpt = time.time()
     pbar = tqdm(total=args.iters, initial=step, disable=rank != 0, dynamic_ncols=True)
@@ -351,6 +383,10 @@ def main(argv: list[str] | None = None) -> int:
         loss.backward()
         opt.step()
         step += 1
+        if frozen and step >= args.freeze_steps:
+            for p in frozen:
+                p.requires_grad_(True)
+            frozen = []
         lv = float(loss.detach())
         loss_ema = lv if loss_ema is None else 0.98 * loss_ema + 0.02 * lv
         pbar.update(1)

@@ -162,3 +162,33 @@ def test_bl_embedding_refuses_a_meta_vp():
                       global_skip="bicubic")
     with pytest.raises(ValueError, match="sub-pixel"):
         embed_bl_in_vp(vp, bl.state_dict())
+
+
+def test_freeze_steps_keep_the_seeded_tensors_and_log_the_starting_point(tiny_data, tmp_path):
+    from safetensors.torch import load_file
+    from models.curve import format_curve, read_curve
+    wd = tmp_path / "w"
+    assert train.main(_args(tiny_data, tmp_path / "bl", wd, 2)) == 0
+    bl = load_file(str(wd / "tiny_x2.safetensors"))
+    vp_args = ["--arch", "rmisr_vp", "--scale", "2", "--arch-args", '{"channels": 8, "distilled": 4}',
+               "--data", str(tiny_data / "train"), "--val", str(tiny_data / "val"),
+               "--iters", "2", "--val-every", "1", "--batch", "2", "--patch", "12",
+               "--out", str(tmp_path / "vp"), "--export", "vp.safetensors", "--weights-dir", str(wd),
+               "--device", "cpu", "--init", str(wd / "tiny_x2.safetensors"), "--freeze-steps", "5"]
+    assert train.main(vp_args) == 0
+    rec = Manifest(wd).resolve("rmisr-vp", 2)
+    assert rec.training["freeze_steps"] == 5
+    vp = load_file(str(wd / "vp.safetensors"))
+    assert (vp["sr_body.blocks.2.fuse.weight"] == bl["body.blocks.2.fuse.weight"]).all()  # fixed
+    assert not (vp["sr_body.fuse.0.weight"][:, :32] == bl["body.fuse.0.weight"]).all()  # trained
+    rows = read_curve(tmp_path / "vp" / "log.csv")
+    assert rows[0].step == 0 and rows[0].loss != rows[0].loss  # as initialised: no training loss
+    assert "| 0 |" in format_curve(rows) and "| 0 (best)" not in format_curve(rows)
+
+
+def test_freeze_steps_refuse_to_freeze_everything(tiny_data, tmp_path):
+    wd = tmp_path / "w"
+    assert train.main(_args(tiny_data, tmp_path / "a", wd, 2)) == 0
+    with pytest.raises(SystemExit, match="nothing would train"):
+        train.main(_args(tiny_data, tmp_path / "b", tmp_path / "w2", 2,
+                         "--init", str(wd / "tiny_x2.safetensors"), "--freeze-steps", "3"))
