@@ -128,6 +128,7 @@ class RMISR_BL(nn.Module):
         self.global_skip = _check_skip(global_skip)
         self.body = _PFMDBBody(1, channels, num_blocks, distilled, window)
         self.upsampler = make_upsampler(upsampler, channels, 1, scale)
+        self.residual_out = "upsampler."  # holds the layer zeroed for the global skip
         if self.global_skip:
             _zero_last(self.upsampler)
         self.receptive_radius = 2 + num_blocks * _pfmdb_radius(window) + 2  # LR pixels
@@ -169,6 +170,7 @@ class RMISR_VP(nn.Module):
         self.reduce = nn.Sequential(conv(2 * up_channels, up_channels, 1), activation())
         self.sr_out = conv(up_channels, 1, 3)
         self.global_skip = _check_skip(global_skip)
+        self.residual_out = "sr_out."  # the layer zeroed for the global skip
         if self.global_skip:
             _zero_last(self.sr_out)
         self.receptive_radius = 2 + num_blocks * _pfmdb_radius(window) + 4  # LR pixels

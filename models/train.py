@@ -189,7 +189,14 @@ def _init_from(model: torch.nn.Module, path: str) -> int:
         return embed_bl_in_vp(model, src)  # function-preserving: the VP starts as the BL
     own = model.state_dict()
     hits = {}
+    # A residual (global-skip) model starts as bicubic: a file of a non-residual model (no meta
+    # upsampler) must not overwrite the zero-initialised layer that produces the residual.
+    keep_zero = (getattr(model, "residual_out", None)
+                 if getattr(model, "global_skip", None) and not any(".mlp." in k for k in src)
+                 else None)
     for k, v in own.items():
+        if keep_zero and k.startswith(keep_zero):
+            continue
         names = [k] + [k.replace(a, b, 1) for a, b in INIT_ALIASES.items() if k.startswith(a)]
         for name in names:
             if name in src and src[name].shape == v.shape:

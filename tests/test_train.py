@@ -192,3 +192,21 @@ def test_freeze_steps_refuse_to_freeze_everything(tiny_data, tmp_path):
     with pytest.raises(SystemExit, match="nothing would train"):
         train.main(_args(tiny_data, tmp_path / "b", tmp_path / "w2", 2,
                          "--init", str(wd / "tiny_x2.safetensors"), "--freeze-steps", "3"))
+
+
+def test_a_residual_meta_vp_seeded_from_a_fixed_vp_still_starts_as_bicubic(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from models.registry import create_model
+    from models.resize import upsample_bicubic
+    small = {"channels": 8, "distilled": 4}
+    fixed = create_model("rmisr_vp", scale=2, **small)
+    save_file({k: v.contiguous() for k, v in fixed.state_dict().items()}, str(tmp_path / "vp.st"))
+    meta = create_model("rmisr_vp", upsampler="meta", scale=None, global_skip="bicubic", **small)
+    assert train._init_from(meta, str(tmp_path / "vp.st")) > 0
+    assert (meta.state_dict()["lap_blocks.0.fuse.weight"] == fixed.state_dict()[
+        "lap_blocks.0.fuse.weight"]).all()
+    x = torch.rand(1, 1, 9, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(meta(x, 2.5)[0], upsample_bicubic(x, 2.5))
