@@ -83,8 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--freeze-steps", type=int, default=0,
                    help="keep the tensors copied verbatim from --init fixed for the first N steps "
                         "(the new parts learn first; see models.grow)")
-    p.add_argument("--export", default=None, help="weights file name in weights/ (best val)")
+    p.add_argument("--export", default=None, help="weights file name in weights/ (best val; see --export-latest)")
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
+    p.add_argument("--export-latest", action="store_true",
+                   help="export at every validation, not only at a new best PSNR (RMISR-VP: its "
+                        "Laplacian losses trade a little PSNR for edges, so the best PSNR is "
+                        "the least-trained model)")
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--lap-weight", type=float, default=10.0, help="α of eq. 18 (RMISR-VP)")
     p.add_argument("--cx-weight", type=float, default=1.0, help="β of eq. 18 (RMISR-VP)")
@@ -408,8 +412,8 @@ def main(argv: list[str] | None = None) -> int:
                               f"{train_seconds:.0f}", _dt.datetime.now().isoformat(timespec="seconds")])
             log_file.flush()
             score = float(np.mean(list(val.values())))
-            if score > best:
-                best = score
+            if score > best or args.export_latest:
+                best = max(best, score)
                 export(val)
             t0 = time.time()
         elif rank == 0 and step % 100 == 0:

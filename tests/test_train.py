@@ -210,3 +210,9 @@ def test_a_residual_meta_vp_seeded_from_a_fixed_vp_still_starts_as_bicubic(tmp_p
     x = torch.rand(1, 1, 9, 11)
     with torch.no_grad():
         torch.testing.assert_close(meta(x, 2.5)[0], upsample_bicubic(x, 2.5))
+
+
+def test_export_latest_exports_at_every_validation(tiny_data, tmp_path):
+    wd = tmp_path / "w"
+    assert train.main(_args(tiny_data, tmp_path / "run", wd, 4, "--export-latest")) == 0
+    assert Manifest(wd).resolve("rmisr-bl", 2).training["iterations"] == 4
