@@ -245,11 +245,19 @@ def load_model(record: WeightsRecord, weights_dir: str | Path = WEIGHTS_DIR,
 
 
 def export_weights(model: nn.Module, record: WeightsRecord,
-                   weights_dir: str | Path = WEIGHTS_DIR) -> WeightsRecord:
-    """Write ``model``'s weights as safetensors (atomically) and upsert its manifest record."""
+                   weights_dir: str | Path = WEIGHTS_DIR,
+                   dtype: torch.dtype = torch.float32) -> WeightsRecord:
+    """Write ``model``'s weights as safetensors (atomically) and upsert its manifest record.
+
+    ``dtype=torch.float16`` halves the file (for models whose float32 file would exceed the
+    ~8 MB a repository file may have, e.g. RMISR-VP's 2.26 M parameters); :func:`load_model`
+    casts it back to float32. The record says so (``training["stored_dtype"]``).
+    """
     weights_dir = Path(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
+    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
+    if dtype != torch.float32:
+        record.training["stored_dtype"] = str(dtype).replace("torch.", "")
     fd, tmp = tempfile.mkstemp(dir=weights_dir, prefix="." + record.file, suffix=".tmp")
     os.close(fd)
     try:

@@ -12,13 +12,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from .registry import WEIGHTS_DIR, Manifest, WeightsIntegrityError, _atomic_write_bytes, load_model
+import torch
+
+from .registry import (WEIGHTS_DIR, Manifest, WeightsIntegrityError, _atomic_write_bytes,
+                       export_weights, load_model)
 
 __all__ = ["ship"]
 
 
-def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR) -> Path:
+def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
+         half: bool = False) -> Path:
     """Copy ``src_dir/file`` and its manifest record into ``dest_dir``; return the new path.
+
+    ``half``: store it as float16 instead (half the size; see :func:`models.registry.export_weights`).
 
     Raises:
         WeightsIntegrityError: no record for ``file`` in ``src_dir``'s manifest, or the file does
@@ -29,7 +35,10 @@ def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR) -> 
     if not records:
         raise WeightsIntegrityError(f"{src_dir / 'manifest.json'} has no record for {file}")
     record = records[0]
-    load_model(record, src_dir)  # verifies sha256 and that the tensors fit the architecture
+    model = load_model(record, src_dir)  # verifies sha256 and that the tensors fit the architecture
+    if half:
+        export_weights(model, record, dest_dir, dtype=torch.float16)  # new sha256 and record
+        return dest_dir / file
     _atomic_write_bytes(dest_dir / file, (src_dir / file).read_bytes())  # a few MB
     Manifest(dest_dir).upsert(record)
     return dest_dir / file
@@ -40,10 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("src", help="a run's weights folder (with its manifest.json)")
     p.add_argument("files", nargs="+", help="weights file names to ship")
     p.add_argument("--dest", default=str(WEIGHTS_DIR), help="target weights folder")
+    p.add_argument("--half", action="store_true",
+                   help="store as float16 (for files that would exceed ~8 MB in float32)")
     args = p.parse_args(argv)
     for f in args.files:
         try:
-            print(ship(args.src, f, args.dest))
+            print(ship(args.src, f, args.dest, half=args.half))
         except WeightsIntegrityError as exc:
             print(f"models.ship: error: {exc}", file=sys.stderr)
             return 1

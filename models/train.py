@@ -211,15 +211,24 @@ def _init_from(model: torch.nn.Module, path: str) -> int:
     return len(hits)
 
 
+@torch.no_grad()
 def _verbatim_from(model: torch.nn.Module, path: str) -> list[torch.nn.Parameter]:
-    """The parameters that still hold a tensor of the ``--init`` file unchanged (name or alias)."""
+    """The parameters that still hold a tensor of the ``--init`` file (name or alias).
+
+    "Still" allows the float16 rounding of a compact resume state (``resume_state --half``); such
+    a parameter gets the file's exact values back.
+    """
     src = load_file(path)
     out = []
     for k, p in model.named_parameters():
         names = [k] + [k.replace(a, b, 1) for a, b in INIT_ALIASES.items() if k.startswith(a)]
-        if any(n in src and src[n].shape == p.shape
-               and torch.equal(src[n].to(p.device, p.dtype), p.detach()) for n in names):
-            out.append(p)
+        for n in names:
+            if n in src and src[n].shape == p.shape:
+                v = src[n].to(p.device, p.dtype)
+                if torch.allclose(v, p, rtol=1e-3, atol=1e-7):
+                    p.copy_(v)
+                    out.append(p)
+                    break
     return out
 
 

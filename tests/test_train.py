@@ -216,3 +216,23 @@ def test_export_latest_exports_at_every_validation(tiny_data, tmp_path):
     wd = tmp_path / "w"
     assert train.main(_args(tiny_data, tmp_path / "run", wd, 4, "--export-latest")) == 0
     assert Manifest(wd).resolve("rmisr-bl", 2).training["iterations"] == 4
+
+
+def test_freeze_survives_a_float16_resume_state(tmp_path):
+    """A compact ``--half`` state rounds the fixed tensors; they are still recognised and restored."""
+    import torch
+    from safetensors.torch import save_file
+
+    from models.registry import create_model
+    bl = create_model("rmisr_bl", scale=2, channels=8, distilled=4)
+    save_file({k: v.contiguous() for k, v in bl.state_dict().items()}, str(tmp_path / "bl.st"))
+    vp = create_model("rmisr_vp", scale=2, channels=8, distilled=4)
+    train._init_from(vp, str(tmp_path / "bl.st"))
+    with torch.no_grad():
+        for p in vp.parameters():
+            p.copy_(p.half().float())
+    head = vp.sr_body.head.weight
+    assert not torch.equal(head, bl.body.head.weight)
+    fixed = train._verbatim_from(vp, str(tmp_path / "bl.st"))
+    assert any(p is head for p in fixed) and torch.equal(head, bl.body.head.weight)
+    assert not any(p is vp.lap_head.weight for p in fixed)
