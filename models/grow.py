@@ -3,8 +3,9 @@
 RMISR-VP ×4 (Fig. 2) has 6 SR-branch PFMDBs where RMISR-BL has 4, a 6·64 → 64 fusion, and an
 upsampler that produces ``up_channels`` HR maps which are fused with the Laplacian branch's before
 the last conv3×3. Copying only the matching tensors (head, PFMDB 1–4, tail) left the new fusion and
-output layers random: our first VP run started far below bicubic and was at Set5 ×4 28.96 dB after
-1,000 steps (RMISR-BL: 31.34), i.e. days of CPU training away from the ≤ 0.3 dB bar of issue 4.
+output layers random: our first VP run was at Set5 ×4 28.96 dB after 1,000 steps (RMISR-BL: 31.34;
+``git show d11c622:weights/resume/rmisr_vp_x4.log.csv``), many CPU hours away from the ≤ 0.3 dB
+bar of issue 4.
 
 :func:`embed_bl_in_vp` instead makes the untrained VP compute (almost) what the BL computes:
 
