@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--freeze-steps", type=int, default=0,
                    help="keep the tensors copied verbatim from --init fixed for the first N steps "
                         "(the new parts learn first; see models.grow)")
-    p.add_argument("--export", default=None, help="weights file name in weights/ (best val; see --export-latest)")
+    p.add_argument("--export", default=None,
+                   help="weights file name in weights/ (best val; see --export-latest)")
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     p.add_argument("--export-latest", action="store_true",
                    help="export at every validation, not only at a new best PSNR (RMISR-VP: its "
