@@ -256,6 +256,7 @@ def export_weights(model: nn.Module, record: WeightsRecord,
     weights_dir = Path(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
+    record.training.pop("stored_dtype", None)
     if dtype != torch.float32:
         record.training["stored_dtype"] = str(dtype).replace("torch.", "")
     fd, tmp = tempfile.mkstemp(dir=weights_dir, prefix="." + record.file, suffix=".tmp")

@@ -88,3 +88,27 @@ def test_ship_copies_a_verified_file_and_its_record(tmp_path):
     assert sha256_file(dest / rec.file) == rec.sha256
     assert ship_main([str(run), "nothing.safetensors", "--dest", str(dest)]) == 1
     assert sorted(p.name for p in dest.iterdir()) == ["bl_x2.safetensors", "manifest.json"]
+
+
+def test_ship_half_stores_float16_that_loads_as_the_float32_model(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from models.registry import load_model
+    from models.ship import main as ship_main
+
+    run = make_weights_dir(tmp_path / "run")
+    dest = tmp_path / "weights"
+    assert ship_main([str(run), "bl_x2.safetensors", "--dest", str(dest), "--half"]) == 0
+    rec = Manifest(dest).resolve("rmisr-bl", 2)
+    assert rec.training["stored_dtype"] == "float16" and sha256_file(dest / rec.file) == rec.sha256
+    assert {v.dtype for v in load_file(str(dest / rec.file)).values()} == {torch.float16}
+    assert (dest / rec.file).stat().st_size < 0.6 * (run / rec.file).stat().st_size
+    full = load_model(Manifest(run).resolve("rmisr-bl", 2), run)
+    half = load_model(rec, dest)
+    x = torch.rand(1, 1, 12, 12)
+    with torch.no_grad():
+        a, b = full(x), half(x)
+    assert b.dtype == torch.float32 and (a - b).abs().max() < 1e-2
+    assert ship_main([str(run), "bl_x2.safetensors", "--dest", str(dest)]) == 0  # back to float32
+    assert "stored_dtype" not in Manifest(dest).resolve("rmisr-bl", 2).training
