@@ -179,6 +179,11 @@ def _pick_resume_state(run_state: Path, resume_from: Path | None) -> Path:
 INIT_ALIASES = {"sr_body.": "body."}
 
 
+def _source_names(name: str) -> list[str]:
+    """``name`` and its :data:`INIT_ALIASES` spellings, as an ``--init`` file may hold it."""
+    return [name] + [name.replace(a, b, 1) for a, b in INIT_ALIASES.items() if name.startswith(a)]
+
+
 def _init_from(model: torch.nn.Module, path: str) -> int:
     """Copy every tensor whose name and shape match (e.g. the ×4 body into a meta model).
 
@@ -202,7 +207,7 @@ def _init_from(model: torch.nn.Module, path: str) -> int:
     for k, v in own.items():
         if keep_zero and k.startswith(keep_zero):
             continue
-        names = [k] + [k.replace(a, b, 1) for a, b in INIT_ALIASES.items() if k.startswith(a)]
+        names = _source_names(k)
         for name in names:
             if name in src and src[name].shape == v.shape:
                 hits[k] = src[name]
@@ -222,7 +227,7 @@ def _verbatim_from(model: torch.nn.Module, path: str) -> list[torch.nn.Parameter
     src = load_file(path)
     out = []
     for k, p in model.named_parameters():
-        names = [k] + [k.replace(a, b, 1) for a, b in INIT_ALIASES.items() if k.startswith(a)]
+        names = _source_names(k)
         for n in names:
             if n in src and src[n].shape == p.shape:
                 v = src[n].to(p.device, p.dtype)
