@@ -59,6 +59,10 @@ class PatchSampler:
         self.rescale_range = rescale_range
         self.rng = np.random.default_rng(seed)
 
+    def reseed(self, seed: int) -> None:
+        """Restart the random stream (a resumed run draws other patches than its first steps)."""
+        self.rng = np.random.default_rng(seed)
+
     def __len__(self) -> int:
         return len(self.images)
 

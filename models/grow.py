@@ -1,55 +1,100 @@
 """Function-preserving initialisation of RMISR-VP from a trained RMISR-BL (Net2Net-style).
 
-RMISR-VP ×4 (Fig. 2) has 6 SR-branch PFMDBs where RMISR-BL has 4, a 6·64 → 64 fusion, and an
+RMISR-VP (Fig. 2) has 6 SR-branch PFMDBs where RMISR-BL has 4, a 6·64 → 64 fusion, and an
 upsampler that produces ``up_channels`` HR maps which are fused with the Laplacian branch's before
 the last conv3×3. Copying only the matching tensors (head, PFMDB 1–4, tail) left the new fusion and
 output layers random: our first VP run was at Set5 ×4 28.96 dB after 1,000 steps (RMISR-BL: 31.34;
 ``git show d11c622:weights/resume/rmisr_vp_x4.log.csv``), many CPU hours away from the ≤ 0.3 dB
 bar of issue 4.
 
-:func:`embed_bl_in_vp` instead makes the untrained VP compute (almost) what the BL computes:
+:func:`embed_bl_in_vp` instead makes the untrained VP compute what the BL computes:
 
 - SR body: head, PFMDB 1–4 and tail copied; PFMDB 5–6 keep their random initialisation and the
   fusion 1×1 gets BL's weights on the first 4·64 inputs and **zeros** on PFMDB 5–6's inputs;
-- SR upsampler: the first s² output channels of the sub-pixel conv (= HR map 0 after
-  PixelShuffle) are BL's upsampler conv, the other maps keep their initialisation;
-- fusion after upsampling (1×1 over [SR maps, Laplacian maps], LeakyReLU): row 0 passes SR map 0
-  through (weight 1, everything else 0); rows 1… keep their initialisation;
-- ``sr_out`` conv3×3: centre tap 1 on channel 0, every other weight and the bias 0.
+- SR upsampler, HR map 0 = BL's upsampler output (the other maps keep their initialisation):
 
-So the VP's SR output equals BL's output wherever it is ≥ 0 (LeakyReLU scales negative values by
-0.05 — only undershoot below black is changed). The Laplacian branch is trained from scratch and
-reaches the SR output through the zero-initialised weights, which receive gradients from the first
-step (their inputs are non-zero). PFMDB 5–6 get gradients through the Laplacian branch (SR PFMDB 6
-feeds its third block) and, once the fusion weights move, through the SR path.
+  - sub-pixel: the first s² output channels of the conv (map 0 after PixelShuffle) are BL's conv;
+  - meta (eqs. 15–17): VP's meta upsampler sees a 1×1 reduction of the 64 features to 16
+    (``make_upsampler(meta_reduce=16)``, so that its MLP predicts 16- not 64-channel filters).
+    BL's filters W(r) (64 × 3×3 for offset/scale r) are re-expressed on a 16-dimensional feature
+    subspace chosen by reduced-rank regression: with C the features' second-moment matrix
+    (measured on ``calibration`` LR patches) and B = [W(r)ᵀ over many r]·C^½, the 16 leading right
+    singular vectors V of B give reduce = Vᵀ·C^-½ and W′(r) = W(r)·C^½·V — linear in W(r), hence
+    an exact transform of BL's last MLP layer (its first layer is copied). This is the only
+    approximation: on Set5, RMISR-BL-meta 35.40 / 31.35 dB at ×2.5 / ×4 became 35.38 / 31.27;
+  - RMISR-VP's ``global_skip`` must equal BL's (the meta models add bicubic; the ×4 ones do not);
+- fusion after upsampling (1×1 over [SR maps, Laplacian maps], then LeakyReLU with slope 0.05):
+  rows 0 and 1 pass +map 0 and −map 0 (everything else in those rows 0);
+- ``sr_out`` conv3×3: centre taps 1/1.05 on channel 0 and −1/1.05 on channel 1, all else 0.
+  LeakyReLU(v) − LeakyReLU(−v) = 1.05·v for either sign of v, so map 0 arrives unchanged.
+
+The Laplacian branch is trained from scratch and reaches the SR output through the
+zero-initialised weights, which receive gradients from the first step (their inputs are non-zero).
+PFMDB 5–6 get gradients through the Laplacian branch (SR PFMDB 6 feeds its third block) and, once
+the fusion weights move, through the SR path. (The shipped ``rmisr_vp_x4`` was grown before the
+±-pair: its row 0 alone passed map 0, exact only where BL's output is ≥ 0.)
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from .blocks import NEGATIVE_SLOPE
 from .rmisr import RMISR_VP
-
+from .upsamplers import MetaUpsampler
 
 def is_bl_state(state: dict[str, torch.Tensor]) -> bool:
-    """A fixed-scale (sub-pixel) RMISR-BL state dict."""
-    return "body.fuse.0.weight" in state and "upsampler.conv.weight" in state
+    """An RMISR-BL state dict (sub-pixel or meta upsampler)."""
+    return "body.fuse.0.weight" in state and (
+        "upsampler.conv.weight" in state or "upsampler.mlp.2.weight" in state)
+
+
+def _meta_filters(meta: MetaUpsampler, scales: np.ndarray, offsets: np.ndarray) -> torch.Tensor:
+    """BL's predicted filters for every (scale, offset pair), as rows (n·k², C)."""
+    rows = [meta.predict_filters(offsets, offsets, float(s), torch.empty(0)) for s in scales]
+    w = torch.cat(rows)  # (n, C, k, k)
+    return w.permute(0, 2, 3, 1).reshape(-1, w.shape[1]).double()
+
+
+def reduced_rank_basis(filters: torch.Tensor, features: torch.Tensor, rank: int
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(R, M)`` with R (rank × C) and M (C × rank) minimising Σ‖W·(f − M·R·f)‖² over rows W.
+
+    ``filters``: (n, C) rows W; ``features``: (N, C) samples f. Reduced-rank regression: whiten by
+    the features' second moment C, keep the ``rank`` leading right singular vectors of W·C^½.
+    """
+    f = features.double()
+    c = f.T @ f / f.shape[0]
+    c = c + 1e-6 * c.diagonal().mean() * torch.eye(c.shape[0], dtype=c.dtype)
+    ev, u = torch.linalg.eigh(c)
+    c_half = u @ torch.diag(ev.sqrt()) @ u.T
+    c_half_inv = u @ torch.diag(ev.rsqrt()) @ u.T
+    _, _, vt = torch.linalg.svd(filters.double() @ c_half, full_matrices=False)
+    v = torch.zeros(c.shape[0], rank, dtype=c.dtype)
+    kept = min(rank, vt.shape[0])
+    v[:, :kept] = vt[:kept].T  # rank ≥ C: exact, the spare rows of R stay 0
+    return (v.T @ c_half_inv).float(), (c_half @ v).float()
 
 
 @torch.no_grad()
-def embed_bl_in_vp(vp: RMISR_VP, bl: dict[str, torch.Tensor]) -> int:
-    """Initialise ``vp`` (sub-pixel, same scale) so that its SR output reproduces the BL model ``bl``.
+def embed_bl_in_vp(vp: RMISR_VP, bl: dict[str, torch.Tensor],
+                   calibration: torch.Tensor | None = None) -> int:
+    """Initialise ``vp`` so that its SR output reproduces the RMISR-BL model ``bl``.
 
-    Returns the number of VP tensors written. Raises ``ValueError`` when the shapes do not allow it
-    (meta upsampler, different scale, widths or more BL blocks than VP blocks).
+    A sub-pixel VP takes a sub-pixel BL of the same scale (exact); a meta VP takes a meta BL and
+    needs ``calibration``, LR patches (B, 1, h, w) in [0, 1] on which the reduction of the
+    features is fitted (see the module docstring). Returns the number of VP tensors written.
+    Raises ``ValueError`` when the two do not fit (upsampler kind, scale, global skip, widths, or
+    more BL blocks than VP blocks).
     """
-    if vp.upsampler_kind != "subpixel" or vp.global_skip:
-        raise ValueError("embedding RMISR-BL needs a sub-pixel RMISR-VP without a global skip")
+    meta = vp.upsampler_kind == "meta"
+    if meta != ("upsampler.mlp.2.weight" in bl):
+        raise ValueError("RMISR-BL and RMISR-VP must both use the sub-pixel or both the meta "
+                         "upsampler")
+    if meta and vp.global_skip != "bicubic" or not meta and vp.global_skip:
+        raise ValueError("embedding RMISR-BL needs a sub-pixel RMISR-VP without a global skip "
+                         "or a meta RMISR-VP with the bicubic skip, like the RMISR-BL files")
     own = vp.state_dict()
-    up_w = bl["upsampler.conv.weight"]
-    s2 = up_w.shape[0]  # BL has one output map: s² sub-pixel channels
-    if own["sr_up.conv.weight"].shape[1:] != up_w.shape[1:] or s2 != vp.scale ** 2:
-        raise ValueError(f"RMISR-BL upsampler {tuple(up_w.shape)} does not fit RMISR-VP "
-                         f"×{vp.scale} {tuple(own['sr_up.conv.weight'].shape)}")
     fuse_w = bl["body.fuse.0.weight"]
     if fuse_w.shape[1] > own["sr_body.fuse.0.weight"].shape[1] or fuse_w.shape[0] != \
             own["sr_body.fuse.0.weight"].shape[0]:
@@ -64,22 +109,74 @@ def embed_bl_in_vp(vp: RMISR_VP, bl: dict[str, torch.Tensor]) -> int:
     fw[:, :fuse_w.shape[1]] = fuse_w
     written["sr_body.fuse.0.weight"] = fw
     written["sr_body.fuse.0.bias"] = bl["body.fuse.0.bias"].clone()
-
-    w, b = own["sr_up.conv.weight"].clone(), own["sr_up.conv.bias"].clone()
-    w[:s2], b[:s2] = up_w, bl["upsampler.conv.bias"]
-    written["sr_up.conv.weight"], written["sr_up.conv.bias"] = w, b
-
-    rw, rb = own["reduce.0.weight"].clone(), own["reduce.0.bias"].clone()
-    rw[0].zero_()
-    rw[0, 0] = 1.0
-    rb[0] = 0.0
-    written["reduce.0.weight"], written["reduce.0.bias"] = rw, rb
-
-    ow = torch.zeros_like(own["sr_out.weight"])
-    k = ow.shape[-1] // 2
-    ow[0, 0, k, k] = 1.0
-    written["sr_out.weight"], written["sr_out.bias"] = ow, torch.zeros_like(own["sr_out.bias"])
-
+    own.update(written)
+    vp.load_state_dict(own)
+    written.update(_embed_meta(vp, bl, calibration) if meta else _embed_subpixel(vp, bl))
+    written.update(_pass_map0(vp))
     own.update(written)
     vp.load_state_dict(own)
     return len(written)
+
+
+def _embed_subpixel(vp: RMISR_VP, bl: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    own = vp.state_dict()
+    up_w = bl["upsampler.conv.weight"]
+    s2 = up_w.shape[0]  # BL has one output map: s² sub-pixel channels
+    if own["sr_up.conv.weight"].shape[1:] != up_w.shape[1:] or s2 != vp.scale ** 2:
+        raise ValueError(f"RMISR-BL upsampler {tuple(up_w.shape)} does not fit RMISR-VP "
+                         f"×{vp.scale} {tuple(own['sr_up.conv.weight'].shape)}")
+    w, b = own["sr_up.conv.weight"].clone(), own["sr_up.conv.bias"].clone()
+    w[:s2], b[:s2] = up_w, bl["upsampler.conv.bias"]
+    return {"sr_up.conv.weight": w, "sr_up.conv.bias": b}
+
+
+def _embed_meta(vp: RMISR_VP, bl: dict[str, torch.Tensor], calibration: torch.Tensor | None
+                ) -> dict[str, torch.Tensor]:
+    if calibration is None:
+        raise ValueError("embedding RMISR-BL-meta needs calibration LR patches")
+    own = vp.state_dict()
+    src = {k[len("upsampler."):]: v.float() for k, v in bl.items() if k.startswith("upsampler.")}
+    hidden, channels = src["mlp.0.weight"].shape[0], bl["body.tail.weight"].shape[0]
+    bl_meta = MetaUpsampler(channels, 1, hidden=hidden)
+    bl_meta.load_state_dict(src)
+    vp_meta = vp.sr_up.meta
+    rank, k2 = vp_meta.in_channels, vp_meta.kernel_size ** 2
+    if own["sr_up.meta.mlp.0.weight"].shape != src["mlp.0.weight"].shape \
+            or bl_meta.kernel_size != vp_meta.kernel_size:
+        raise ValueError("RMISR-BL-meta's weight-prediction MLP does not fit RMISR-VP-meta's")
+    device = next(vp.parameters()).device
+    was_training = vp.training
+    vp.eval()
+    feats, _ = vp.sr_body(calibration.to(device))  # = BL's body output (fusion padded with 0)
+    vp.train(was_training)
+    feats = feats.float().permute(0, 2, 3, 1).reshape(-1, channels).cpu()
+    filters = _meta_filters(bl_meta, np.round(np.arange(1.1, 5.05, 0.1), 1),
+                            np.linspace(0.0, 1.0, 21)[:-1])
+    reduce_w, m = reduced_rank_basis(filters, feats, rank)
+    ratio = bl_meta.filter_scale / vp_meta.filter_scale
+    # last layer rows are ordered (out map, in channel, tap): map 0 = rows [0, rank·k²)
+    l2w = src["mlp.2.weight"].reshape(channels, k2, hidden)
+    l2b = src["mlp.2.bias"].reshape(channels, k2)
+    w2, b2 = own["sr_up.meta.mlp.2.weight"].clone(), own["sr_up.meta.mlp.2.bias"].clone()
+    w2[:rank * k2] = torch.einsum("cj,cth->jth", m, l2w).reshape(rank * k2, hidden) * ratio
+    b2[:rank * k2] = torch.einsum("cj,ct->jt", m, l2b).reshape(rank * k2) * ratio
+    return {"sr_up.reduce.weight": reduce_w[:, :, None, None].to(own["sr_up.reduce.weight"]),
+            "sr_up.reduce.bias": torch.zeros_like(own["sr_up.reduce.bias"]),
+            "sr_up.meta.mlp.0.weight": src["mlp.0.weight"].clone(),
+            "sr_up.meta.mlp.0.bias": src["mlp.0.bias"].clone(),
+            "sr_up.meta.mlp.2.weight": w2, "sr_up.meta.mlp.2.bias": b2}
+
+
+def _pass_map0(vp: RMISR_VP) -> dict[str, torch.Tensor]:
+    """``reduce`` rows 0/1 = ±map 0, ``sr_out`` = (ch 0 − ch 1)/(1 + slope): map 0 passes exactly."""
+    own = vp.state_dict()
+    rw, rb = own["reduce.0.weight"].clone(), own["reduce.0.bias"].clone()
+    rw[:2].zero_()
+    rw[0, 0], rw[1, 0] = 1.0, -1.0
+    rb[:2] = 0.0
+    ow = torch.zeros_like(own["sr_out.weight"])
+    k = ow.shape[-1] // 2
+    gain = 1.0 / (1.0 + NEGATIVE_SLOPE)
+    ow[0, 0, k, k], ow[0, 1, k, k] = gain, -gain
+    return {"reduce.0.weight": rw, "reduce.0.bias": rb,
+            "sr_out.weight": ow, "sr_out.bias": torch.zeros_like(own["sr_out.bias"])}

@@ -184,19 +184,22 @@ def _source_names(name: str) -> list[str]:
     return [name] + [name.replace(a, b, 1) for a, b in INIT_ALIASES.items() if name.startswith(a)]
 
 
-def _init_from(model: torch.nn.Module, path: str) -> int:
-    """Copy every tensor whose name and shape match (e.g. the ×4 body into a meta model).
+def _init_from(model: torch.nn.Module, src: dict[str, torch.Tensor],
+               calibration: torch.Tensor | None = None) -> int:
+    """Copy every tensor of ``src`` (an ``--init`` file's state) whose name and shape match.
 
-    A fixed-scale RMISR-BL file seeding a sub-pixel RMISR-VP goes through
-    :func:`models.grow.embed_bl_in_vp` instead, so that the VP starts out computing the BL's output.
+    An RMISR-BL file seeding an RMISR-VP with the same kind of upsampler goes through
+    :func:`models.grow.embed_bl_in_vp` instead, so that the VP starts out computing the BL's output
+    (a meta one fits a feature reduction on the ``calibration`` LR patches).
 
-    A name missing from the file is also looked up under :data:`INIT_ALIASES`, so RMISR-BL ×4
-    seeds RMISR-VP's head and its first four SR-branch PFMDBs (shapes that differ, such as the
-    4- vs 6-block fusion, are left at their initialisation).
+    Otherwise (e.g. the ×4 body into a meta model) a name missing from the file is also looked up
+    under :data:`INIT_ALIASES`, so RMISR-BL ×4 seeds RMISR-VP's head and its first four SR-branch
+    PFMDBs (shapes that differ, such as the 4- vs 6-block fusion, are left at their
+    initialisation).
     """
-    src = load_file(path)
-    if isinstance(model, RMISR_VP) and model.upsampler_kind == "subpixel" and is_bl_state(src):
-        return embed_bl_in_vp(model, src)  # function-preserving: the VP starts as the BL
+    if isinstance(model, RMISR_VP) and is_bl_state(src) and \
+            ("upsampler.mlp.2.weight" in src) == (model.upsampler_kind == "meta"):
+        return embed_bl_in_vp(model, src, calibration)  # function-preserving: the VP starts as the BL
     own = model.state_dict()
     hits = {}
     # A residual (global-skip) model starts as bicubic: a file of a non-residual model (no meta
@@ -218,13 +221,13 @@ def _init_from(model: torch.nn.Module, path: str) -> int:
 
 
 @torch.no_grad()
-def _verbatim_from(model: torch.nn.Module, path: str) -> list[torch.nn.Parameter]:
-    """The parameters that still hold a tensor of the ``--init`` file (name or alias).
+def _verbatim_from(model: torch.nn.Module, src: dict[str, torch.Tensor]
+                   ) -> list[torch.nn.Parameter]:
+    """The parameters that still hold a tensor of ``src``, the ``--init`` file (name or alias).
 
     "Still" allows the float16 rounding of a compact resume state (``resume_state --half``); such
     a parameter gets the file's exact values back.
     """
-    src = load_file(path)
     out = []
     for k, p in model.named_parameters():
         names = _source_names(k)
@@ -284,8 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     channels_last = not args.no_channels_last and args.arch != "srcnn"
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
+    sampler = PatchSampler(args.data, args.patch, p_rescale=args.p_rescale, seed=seed)
+    init_src = load_file(args.init) if args.init else {}
     if args.init:
-        n = _init_from(model, args.init)
+        calibration = torch.cat([sampler.sample(16, s)[0] for s in (2.0, 2.5, 3.0, 4.0)])
+        n = _init_from(model, init_src, calibration)
         if rank == 0:
             print(f"initialised {n} tensors from {args.init}")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
@@ -301,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no resume state at {state_path}; starting at step 0")
     best = float(extra.get("best_val", -math.inf))
     train_seconds = float(extra.get("train_seconds", 0.0))
-    frozen = _verbatim_from(model, args.init) if args.init and step < args.freeze_steps else []
+    frozen = _verbatim_from(model, init_src) if args.init and step < args.freeze_steps else []
     if frozen and len(frozen) == len(list(model.parameters())):
         raise SystemExit(f"--freeze-steps: every tensor comes from {args.init}; nothing would train")
     if frozen and distributed:
@@ -312,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(frozen)} tensors from {args.init} fixed until step {args.freeze_steps}")
     ddp_model = (torch.nn.parallel.DistributedDataParallel(model) if distributed else model)
 
-    sampler = PatchSampler(args.data, args.patch, p_rescale=args.p_rescale, seed=seed + step)
+    sampler.reseed(seed + step)
     is_vp = args.arch == "rmisr_vp"
     cx_loss = None
     if is_vp and args.cx_weight > 0:
