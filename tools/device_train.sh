@@ -40,9 +40,9 @@ train() {
     pip install -q -e . 2>&1 | tail -1 || true
     job rmisr_vp_x4 --arch rmisr_vp --scale 4 --patch 48 --lr 1e-4 --lr-step 2500 \
         --init weights/rmisr_bl_x4.safetensors --freeze-steps 100000 --export-latest
-    [ -f weights/rmisr_vp_x4.safetensors ] && job rmisr_vp_meta --arch rmisr_vp --upsampler meta \
-        --scale-range 1.1 5 --val-scales 2.5 4 --patch 48 --lr 2e-4 --lr-step 4000 \
-        --init weights/rmisr_vp_x4.safetensors --freeze-steps 100000 --export-latest
+    job rmisr_vp_meta --arch rmisr_vp --upsampler meta \
+        --scale-range 1.1 5 --val-scales 2.5 4 --patch 48 --lr 1e-4 --lr-step 3000 \
+        --init weights/rmisr_bl_meta.safetensors --freeze-steps 100000 --export-latest
     job rmisr_bl_x4 --arch rmisr_bl --scale 4 --patch 48 --lr 2.5e-4 --lr-step 6000
     job srcnn --arch srcnn --scale-range 1.1 5 --patch 32 --lr 5e-4 --init weights/srcnn.safetensors
     sleep "$seconds"
