@@ -200,9 +200,19 @@ class Manifest:
             return fixed[0]
         if recs:
             return recs[0]
+        served = self.coverage(method)
         raise NoWeightsError(
-            f"{METHODS[method].label} has no trained weights for ×{scale:g} "
-            f"(see weights/manifest.json)")
+            f"{METHODS[method].label} has no trained weights for ×{scale:g}"
+            + (f"; it is served at {served}" if served else "") + " (see weights/manifest.json)")
+
+    def coverage(self, method: str) -> str:
+        """The scales ``method``'s files serve, e.g. ``"×2–5"`` or ``"×4, ×1.1–5"``; ``""`` if none."""
+        parts: list[str] = []
+        for r in self.for_method(method):
+            parts += [f"×{s:g}" for s in r.scales]
+            if r.scale_range is not None:
+                parts.append(f"×{r.scale_range[0]:g}–{r.scale_range[1]:g}")
+        return ", ".join(parts)
 
     def available(self, method: str, scale: float) -> bool:
         if method == "bicubic":

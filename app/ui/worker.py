@@ -88,8 +88,10 @@ class Engine:
                 continue
             try:
                 ok = bool(sr.available(m, scale))
-                out[m] = (ok, "" if ok else f"no trained weights for ×{scale:g} "
-                                            "(see weights/manifest.json)")
+                served = "" if ok else sr.served_at(m)
+                out[m] = (ok, "" if ok else f"no trained weights for ×{scale:g}"
+                          + (f"; served at {served}" if served else "")
+                          + " (see weights/manifest.json)")
             except Exception as exc:  # a broken manifest must not break the window
                 out[m] = (False, str(exc))
         return out
