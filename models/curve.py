@@ -45,13 +45,13 @@ def format_curve(rows: list[Validation], every: int = 1) -> str:
         return "(no validation rows)"
     scales = sorted({s for r in rows for s in r.psnr})
     trained = [i for i in range(len(rows)) if rows[i].step > 0] or [0]  # step 0: as initialised
-    best = max(trained, key=lambda i: sum(rows[i].psnr.values()))
+    best = max(trained, key=lambda i: sum(rows[i].psnr.values()) / len(rows[i].psnr))
     keep = [i for i in range(len(rows)) if i % every == every - 1 or i in (best, len(rows) - 1)]
     head = "| step | train h | loss | lr | " + " | ".join(f"val ×{s:g} (dB)" for s in scales) + " |"
     lines = [head, "|" + "---:|" * (4 + len(scales))]
     for i in keep:
         r = rows[i]
-        cells = [f"{r.psnr.get(s, float('nan')):.3f}" for s in scales]
+        cells = [f"{r.psnr[s]:.3f}" if s in r.psnr else "—" for s in scales]  # not validated
         mark = " (best)" if i == best else ""
         loss = "—" if r.loss != r.loss else f"{r.loss:.5f}"
         lines.append(f"| {r.step}{mark} | {r.hours:.2f} | {loss} | {r.lr:.3g} | "

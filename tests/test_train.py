@@ -272,3 +272,15 @@ def test_freeze_survives_a_float16_resume_state():
     fixed = train._verbatim_from(vp, bl.state_dict())
     assert any(p is head for p in fixed) and torch.equal(head, bl.body.head.weight)
     assert not any(p is vp.lap_head.weight for p in fixed)
+
+
+def test_curve_marks_scales_a_row_did_not_validate_and_picks_the_best_by_mean(tmp_path):
+    from models.curve import format_curve, read_curve
+    log = tmp_path / "log.csv"
+    log.write_text("step,loss,lr,val_scale,val_psnr,train_seconds,time\n"
+                   "500,0.03,1e-4,4.0,34.0,60,t\n"          # one scale only
+                   "1000,0.03,1e-4,1.2,37.0,120,t\n1000,0.03,1e-4,4.0,29.0,120,t\n"
+                   "1500,0.03,1e-4,1.2,36.0,180,t\n1500,0.03,1e-4,4.0,29.5,180,t\n")
+    table = format_curve(read_curve(log))
+    assert "| 500 (best) | 0.02 | 0.03000 | 0.0001 | — | 34.000 |" in table
+    assert "| 1000 |" in table  # mean 33.0: a row's extra scales do not add to its score
