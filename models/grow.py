@@ -43,6 +43,7 @@ from .blocks import NEGATIVE_SLOPE
 from .rmisr import RMISR_VP
 from .upsamplers import MetaUpsampler
 
+
 def is_bl_state(state: dict[str, torch.Tensor]) -> bool:
     """An RMISR-BL state dict (sub-pixel or meta upsampler)."""
     return "body.fuse.0.weight" in state and (
