@@ -169,7 +169,7 @@ def _embed_meta(vp: RMISR_VP, bl: dict[str, torch.Tensor], calibration: torch.Te
 
 
 def _pass_map0(vp: RMISR_VP) -> dict[str, torch.Tensor]:
-    """``reduce`` rows 0/1 = ±map 0, ``sr_out`` = (ch 0 − ch 1)/(1 + slope): map 0 passes exactly."""
+    """``reduce`` rows 0/1 = ±map 0, ``sr_out`` = (ch 0 − ch 1)/(1 + slope): map 0 passes as is."""
     own = vp.state_dict()
     rw, rb = own["reduce.0.weight"].clone(), own["reduce.0.bias"].clone()
     rw[:2].zero_()

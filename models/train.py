@@ -199,7 +199,7 @@ def _init_from(model: torch.nn.Module, src: dict[str, torch.Tensor],
     """
     if isinstance(model, RMISR_VP) and is_bl_state(src) and \
             ("upsampler.mlp.2.weight" in src) == (model.upsampler_kind == "meta"):
-        return embed_bl_in_vp(model, src, calibration)  # function-preserving: the VP starts as the BL
+        return embed_bl_in_vp(model, src, calibration)  # function-preserving: VP starts as BL
     own = model.state_dict()
     hits = {}
     # A residual (global-skip) model starts as bicubic: a file of a non-residual model (no meta

@@ -119,10 +119,12 @@ def test_a_scale_without_weights_names_the_scales_that_have_them(tmp_path):
     man = Manifest(tmp_path)
     man.records = [WeightsRecord("a.safetensors", "srcnn", "srcnn", {}, scale_range=[2.0, 5.0]),
                    WeightsRecord("b.safetensors", "rmisr-vp", "rmisr_vp", {}, scales=[4.0]),
-                   WeightsRecord("c.safetensors", "rmisr-vp", "rmisr_vp", {}, scale_range=[1.1, 5.0])]
+                   WeightsRecord("c.safetensors", "rmisr-vp", "rmisr_vp", {},
+                                 scale_range=[1.1, 5.0])]
     assert man.coverage("srcnn") == "×2–5" and man.coverage("rmisr-vp") == "×4, ×1.1–5"
     assert man.coverage("rmisr-bl") == ""
-    with pytest.raises(NoWeightsError, match="SRCNN has no trained weights for ×1.5; it is served at ×2–5"):
+    with pytest.raises(NoWeightsError,
+                       match="SRCNN has no trained weights for ×1.5; it is served at ×2–5"):
         man.resolve("srcnn", 1.5)
     with pytest.raises(NoWeightsError, match=r"RMISR-BL has no trained weights for ×3 \(see"):
         man.resolve("rmisr-bl", 3)
