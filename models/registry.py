@@ -206,7 +206,7 @@ class Manifest:
             + (f"; it is served at {served}" if served else "") + " (see weights/manifest.json)")
 
     def coverage(self, method: str) -> str:
-        """The scales ``method``'s files serve, e.g. ``"×2–5"`` or ``"×4, ×1.1–5"`` (``""``: none)."""
+        """The scales ``method``'s files serve, e.g. ``"×2–5"``, ``"×4, ×1.1–5"`` or ``""``."""
         parts: list[str] = []
         for r in self.for_method(method):
             parts += [f"×{s:g}" for s in r.scales]
