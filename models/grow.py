@@ -50,6 +50,12 @@ def is_bl_state(state: dict[str, torch.Tensor]) -> bool:
         "upsampler.conv.weight" in state or "upsampler.mlp.2.weight" in state)
 
 
+def can_embed(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> bool:
+    """``model`` is an RMISR-VP that :func:`embed_bl_in_vp` can grow from the RMISR-BL ``state``."""
+    return isinstance(model, RMISR_VP) and is_bl_state(state) and \
+        ("upsampler.mlp.2.weight" in state) == (model.upsampler_kind == "meta")
+
+
 def _meta_filters(meta: MetaUpsampler, scales: np.ndarray, offsets: np.ndarray) -> torch.Tensor:
     """BL's predicted filters for every (scale, offset pair), as rows (n·k², C)."""
     rows = [meta.predict_filters(offsets, offsets, float(s), torch.empty(0)) for s in scales]

@@ -158,8 +158,8 @@ class SuperResolver:
         return self.manifest.available(method, float(scale))
 
     def served_at(self, method: str) -> str:
-        """The scales ``method`` has weights for, e.g. ``"×2–5"`` (``""``: none; bicubic: all)."""
-        return "×1.1–5" if method == "bicubic" else self.manifest.coverage(method)
+        """The scales ``method`` has trained weights for, e.g. ``"×2–5"`` (``""``: none)."""
+        return self.manifest.coverage(method)
 
     def weights_record(self, method: str, scale: float) -> WeightsRecord | None:
         """The manifest record serving (method, scale), None for bicubic."""

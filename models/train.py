@@ -41,13 +41,12 @@ from tqdm import tqdm
 from .benchmark import evaluate_folder
 from .data import PatchSampler
 from .forward import network_forward
-from .grow import embed_bl_in_vp, is_bl_state
+from .grow import can_embed, embed_bl_in_vp
 from .laplacian import laplacian
 from .losses import ContextualLoss, PatchFeatures, VGG19Features
 from .registry import (METHODS, WEIGHTS_DIR, WeightsRecord, create_model, export_weights,
                        load_model, Manifest, sha256_file)
 from .resize import upsample_bicubic
-from .rmisr import RMISR_VP
 
 ARCH_TO_METHOD = {spec.arch: name for name, spec in METHODS.items() if spec.arch}
 
@@ -197,8 +196,7 @@ def _init_from(model: torch.nn.Module, src: dict[str, torch.Tensor],
     PFMDBs (shapes that differ, such as the 4- vs 6-block fusion, are left at their
     initialisation).
     """
-    if isinstance(model, RMISR_VP) and is_bl_state(src) and \
-            ("upsampler.mlp.2.weight" in src) == (model.upsampler_kind == "meta"):
+    if can_embed(model, src):
         return embed_bl_in_vp(model, src, calibration)  # function-preserving: VP starts as BL
     own = model.state_dict()
     hits = {}
@@ -290,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     sampler = PatchSampler(args.data, args.patch, p_rescale=args.p_rescale, seed=seed)
     init_src = load_file(args.init) if args.init else {}
     if args.init:
-        calibration = torch.cat([sampler.sample(16, s)[0] for s in (2.0, 2.5, 3.0, 4.0)])
+        calibration = None  # LR patches, only where growing a meta RMISR-VP needs them
+        if can_embed(model, init_src) and model.upsampler_kind == "meta":
+            calibration = torch.cat([sampler.sample(16, s)[0] for s in (2.0, 2.5, 3.0, 4.0)])
         n = _init_from(model, init_src, calibration)
         if rank == 0:
             print(f"initialised {n} tensors from {args.init}")
