@@ -98,6 +98,45 @@ def complexity(resolver: SuperResolver, method: str, scale: float) -> tuple[int,
     return count_params(model), macs
 
 
+def read_reference(paths: list[str]) -> dict[tuple[str, float, str], float]:
+    """PSNR by (method label, scale, set) from earlier ``benchmark.csv`` files (later files win)."""
+    ref: dict[tuple[str, float, str], float] = {}
+    for path in paths:
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                ref[(row["method"], float(row["scale"]), row["set"])] = float(row["psnr"])
+    return ref
+
+
+def compare(results: list[dict], ref: dict[tuple[str, float, str], float], tolerance: float
+            ) -> tuple[list[str], bool]:
+    """Report lines and whether every scored PSNR that ``ref`` also holds is within ``tolerance``.
+
+    Compared at the CSV's four decimals; rows of ``ref`` this run did not score are listed, not
+    failed (a reproduction may cover part of a table); a run sharing no row with ``ref`` fails.
+    """
+    lines, worst, shared = [], 0.0, 0
+    for r in results:
+        for set_name, sc in r["sets"].items():
+            key = (r["method"], float(r["scale"]), set_name)
+            if key not in ref:
+                continue
+            shared += 1
+            d = round(sc.psnr, 4) - ref[key]
+            worst = max(worst, abs(d))
+            if abs(d) > tolerance:
+                lines.append(f"  {key[0]} ×{key[1]:g} {set_name}: {sc.psnr:.4f} dB, "
+                             f"reference {ref[key]:.4f} ({d:+.4f})")
+    scored = {(r["method"], float(r["scale"]), s) for r in results for s in r["sets"]}
+    missing = sorted(k for k in ref if k not in scored)
+    ok = shared > 0 and not lines
+    head = (f"compare: {shared} PSNR values shared with the reference, largest difference "
+            f"{worst:.4f} dB (tolerance {tolerance:g}): {'REPRODUCED' if ok else 'DIFFERENT'}")
+    if missing:
+        lines.append(f"  ({len(missing)} reference values not scored in this run)")
+    return [head] + lines, ok
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="rmisr-eval", description=__doc__.split("\n")[0])
     p.add_argument("--data", default=str(_default_data()), help="folder holding the benchmark sets")
@@ -115,7 +154,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--beyond-range", action="store_true",
                    help="also score scale-agnostic models (SRCNN, meta) at --scales outside the "
                         "range their manifest serves them at; such rows are marked †")
+    p.add_argument("--compare", nargs="+", default=None, metavar="CSV",
+                   help="earlier benchmark.csv files: check that every PSNR scored here which they "
+                        "also hold is within --tolerance (exit status 1 if not)")
+    p.add_argument("--tolerance", type=float, default=0.01, help="dB, for --compare")
     args = p.parse_args(argv)
+    try:  # read before OUT's benchmark.csv, which may be one of them, is rewritten
+        reference = read_reference(args.compare) if args.compare else None
+    except (OSError, KeyError, ValueError) as e:
+        print(f"rmisr-eval: error: --compare needs benchmark.csv files written by rmisr-eval "
+              f"({type(e).__name__}: {e})", file=sys.stderr)
+        return 2
 
     resolver = SuperResolver(args.device, args.weights_dir)
     own_range = {r.file: r for r in resolver.manifest.records}  # before --beyond-range widens
@@ -214,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
                             f"{sc.lap_l1:.4f}", "" if r["seconds_512"] is None
                             else f"{r['seconds_512']:.3f}", device])
     print(f"wrote {out / 'benchmark.md'} and {out / 'benchmark.csv'}")
+    if reference is not None:
+        lines, ok = compare(results, reference, args.tolerance)
+        print("\n".join(lines))
+        return 0 if ok else 1
     return 0
 
 

@@ -60,3 +60,30 @@ def test_gain_over_bicubic_table(tmp_path):
     md = (tmp_path / "o" / "benchmark.md").read_text()
     table = md.split("Gain over bicubic, PSNR dB")[1]
     assert "| SRCNN | ×2 |" in table and "| Bicubic |" not in table.split("Edge fidelity")[0]
+
+
+def test_compare_reproduces_an_earlier_table_and_fails_on_a_difference(tmp_path, capsys):
+    weights, bench = _setup(tmp_path)
+    common = ["--data", str(bench), "--sets", "Tiny", "--scales", "2", "--no-timing",
+              "--weights-dir", str(weights), "--methods", "bicubic", "srcnn"]
+    assert main(common + ["--out", str(tmp_path / "a")]) == 0
+    ref = tmp_path / "a" / "benchmark.csv"
+    assert main(common + ["--out", str(tmp_path / "b"), "--compare", str(ref)]) == 0
+    assert "2 PSNR values shared" in capsys.readouterr().out
+    lines = ref.read_text().splitlines()
+    head, rows = lines[0], lines[1:]
+    psnr_col = head.split(",").index("psnr")
+    cells = rows[-1].split(",")
+    cells[psnr_col] = f"{float(cells[psnr_col]) + 0.02:.4f}"  # SRCNN off by 0.02 dB
+    ref.write_text("\n".join([head] + rows[:-1] + [",".join(cells)]) + "\n")
+    assert main(common + ["--out", str(tmp_path / "c"), "--compare", str(ref)]) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERENT" in out and "SRCNN ×2 Tiny" in out and "(-0.0200)" in out
+    assert main(common + ["--out", str(tmp_path / "d"), "--compare", str(ref),
+                          "--tolerance", "0.05"]) == 0
+    # a run that shares nothing with the reference proves nothing
+    assert main(common[:5] + ["3"] + common[6:] + ["--out", str(tmp_path / "e"),
+                                                   "--compare", str(ref)]) == 1
+    assert main(common + ["--out", str(tmp_path / "f"), "--compare",
+                          str(tmp_path / "nope.csv")]) == 2
+    assert "--compare needs benchmark.csv" in capsys.readouterr().err
