@@ -182,9 +182,10 @@ def _run_batch(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 — e.g. --device cuda without CUDA
         _error(f"cannot start the engine: {_describe(exc)}")
         return 1
-    if not sr.available(args.method, args.scale):
-        _error(f"{method_label(args.method)} has no trained weights for ×{fmt_scale(args.scale)}; "
-               f"available: {', '.join(m for m in sr.methods() if sr.available(m, args.scale))}")
+    reason = sr.unavailable_reason(args.method, args.scale)
+    if reason:
+        _error(f"{method_label(args.method)} {reason}; available at ×{fmt_scale(args.scale)}: "
+               f"{', '.join(m for m in sr.methods() if sr.available(m, args.scale))}")
         return 1
 
     failed = 0

@@ -161,6 +161,12 @@ class SuperResolver:
         """The scales ``method`` has trained weights for, e.g. ``"×2–5"`` (``""``: none)."""
         return self.manifest.coverage(method)
 
+    def unavailable_reason(self, method: str, scale: float) -> str:
+        """``""`` where ``method`` runs at ``scale``, else why not (see :meth:`Manifest.missing_reason`)."""
+        if self.available(method, scale):
+            return ""
+        return self.manifest.missing_reason(method, float(scale))
+
     def weights_record(self, method: str, scale: float) -> WeightsRecord | None:
         """The manifest record serving (method, scale), None for bicubic."""
         if method == "bicubic":

@@ -200,10 +200,14 @@ class Manifest:
             return fixed[0]
         if recs:
             return recs[0]
+        raise NoWeightsError(f"{METHODS[method].label} {self.missing_reason(method, scale)}")
+
+    def missing_reason(self, method: str, scale: float) -> str:
+        """Why ``method`` cannot run at ``scale`` — one text for errors and the viewer's tooltips:
+        ``"has no trained weights for ×1.5; it is served at ×2–5 (see weights/manifest.json)"``."""
         served = self.coverage(method)
-        raise NoWeightsError(
-            f"{METHODS[method].label} has no trained weights for ×{scale:g}"
-            + (f"; it is served at {served}" if served else "") + " (see weights/manifest.json)")
+        return (f"has no trained weights for ×{scale:g}"
+                + (f"; it is served at {served}" if served else "") + " (see weights/manifest.json)")
 
     def coverage(self, method: str) -> str:
         """The scales ``method``'s files serve, e.g. ``"×2–5"``, ``"×4, ×1.1–5"`` or ``""``."""

@@ -139,12 +139,17 @@ def test_method_without_weights_fails_clearly(tmp_path, capsys, monkeypatch, pyd
         def methods(self):
             return ["bicubic", "srcnn", "rmisr-bl", "rmisr-vp"]
 
+        def unavailable_reason(self, method, scale):
+            if self.available(method, scale):
+                return ""
+            return "has no trained weights for ×2.5; it is served at ×4"
+
     monkeypatch.setattr(cli, "_make_resolver", lambda device: NoWeights())
     code, out, err = _run(capsys, pydicom_file("MR_small.dcm"), "-o", tmp_path, "--scale", "2.5",
                           "--method", "rmisr-vp")
     assert code == 1 and out == []
-    assert err == ["rmisr-sr: error: RMISR-VP has no trained weights for ×2.5; "
-                   "available: bicubic"]
+    assert err == ["rmisr-sr: error: RMISR-VP has no trained weights for ×2.5; it is served at ×4; "
+                   "available at ×2.5: bicubic"]
 
 
 def test_demo_writes_results_table_and_sheet(tmp_path, capsys, monkeypatch):

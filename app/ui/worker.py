@@ -87,11 +87,8 @@ class Engine:
                 out[m] = (m == "bicubic", "the engine is still loading")
                 continue
             try:
-                ok = bool(sr.available(m, scale))
-                served = "" if ok else sr.served_at(m)
-                out[m] = (ok, "" if ok else f"no trained weights for ×{scale:g}"
-                          + (f"; served at {served}" if served else "")
-                          + " (see weights/manifest.json)")
+                reason = sr.unavailable_reason(m, scale)
+                out[m] = (not reason, reason)
             except Exception as exc:  # a broken manifest must not break the window
                 out[m] = (False, str(exc))
         return out
