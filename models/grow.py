@@ -44,6 +44,18 @@ from .rmisr import RMISR_VP
 from .upsamplers import MetaUpsampler
 
 
+# RMISR-VP's SR branch is RMISR-BL's body under another name: VP tensor prefix → BL tensor prefix
+SR_BRANCH_ALIASES = {"sr_body.": "body."}
+
+
+def bl_name(vp_name: str) -> str | None:
+    """The RMISR-BL tensor name of an RMISR-VP SR-branch tensor (``None`` if it has none)."""
+    for vp_prefix, bl_prefix in SR_BRANCH_ALIASES.items():
+        if vp_name.startswith(vp_prefix):
+            return bl_prefix + vp_name[len(vp_prefix):]
+    return None
+
+
 def is_bl_state(state: dict[str, torch.Tensor]) -> bool:
     """An RMISR-BL state dict (sub-pixel or meta upsampler)."""
     return "body.fuse.0.weight" in state and (
@@ -108,10 +120,10 @@ def embed_bl_in_vp(vp: RMISR_VP, bl: dict[str, torch.Tensor],
         raise ValueError("RMISR-BL has more (or wider) PFMDBs than this RMISR-VP")
 
     written = {}
-    for k, v in bl.items():  # head, PFMDB 1..N, tail
-        name = "sr_body." + k[len("body."):] if k.startswith("body.") else None
-        if name and name in own and own[name].shape == v.shape:
-            written[name] = v.clone()
+    for name, v in own.items():  # head, PFMDB 1..N, tail
+        src = bl_name(name)
+        if src in bl and bl[src].shape == v.shape:
+            written[name] = bl[src].clone()
     fw = torch.zeros_like(own["sr_body.fuse.0.weight"])
     fw[:, :fuse_w.shape[1]] = fuse_w
     written["sr_body.fuse.0.weight"] = fw

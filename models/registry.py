@@ -191,7 +191,11 @@ class Manifest:
         return [r for r in self.records if r.method == method]
 
     def resolve(self, method: str, scale: float) -> WeightsRecord:
-        """The record serving (method, scale); :class:`NoWeightsError` if none."""
+        """The record serving (method, scale); :class:`NoWeightsError` if none.
+
+        The most specific file wins: a fixed-scale file, else the scale-range file with the
+        narrowest range (e.g. a low-scale SRCNN over the general one where both cover the scale).
+        """
         if method not in METHODS:
             raise KeyError(f"unknown method {method!r}; known: {list(METHODS)}")
         recs = [r for r in self.for_method(method) if r.covers(scale)]
@@ -199,7 +203,7 @@ class Manifest:
         if fixed:
             return fixed[0]
         if recs:
-            return recs[0]
+            return min(recs, key=lambda r: (r.scale_range[1] - r.scale_range[0], r.file))
         raise NoWeightsError(f"{METHODS[method].label} {self.missing_reason(method, scale)}")
 
     def missing_reason(self, method: str, scale: float) -> str:
@@ -211,12 +215,10 @@ class Manifest:
 
     def coverage(self, method: str) -> str:
         """The scales ``method``'s files serve, e.g. ``"×2–5"``, ``"×4, ×1.1–5"`` or ``""``."""
-        parts: list[str] = []
-        for r in self.for_method(method):
-            parts += [f"×{s:g}" for s in r.scales]
-            if r.scale_range is not None:
-                parts.append(f"×{r.scale_range[0]:g}–{r.scale_range[1]:g}")
-        return ", ".join(parts)
+        recs = self.for_method(method)
+        fixed = sorted({s for r in recs for s in r.scales})
+        ranges = sorted(tuple(r.scale_range) for r in recs if r.scale_range is not None)
+        return ", ".join([f"×{s:g}" for s in fixed] + [f"×{a:g}–{b:g}" for a, b in ranges])
 
     def available(self, method: str, scale: float) -> bool:
         if method == "bicubic":

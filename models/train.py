@@ -41,7 +41,7 @@ from tqdm import tqdm
 from .benchmark import evaluate_folder
 from .data import PatchSampler
 from .forward import network_forward
-from .grow import can_embed, embed_bl_in_vp
+from .grow import SR_BRANCH_ALIASES, can_embed, embed_bl_in_vp
 from .laplacian import laplacian
 from .losses import ContextualLoss, PatchFeatures, VGG19Features
 from .registry import (METHODS, WEIGHTS_DIR, WeightsRecord, create_model, export_weights,
@@ -175,7 +175,7 @@ def _pick_resume_state(run_state: Path, resume_from: Path | None) -> Path:
 
 
 # --init also seeds across architectures: RMISR-VP's SR branch is RMISR-BL's body under another name
-INIT_ALIASES = {"sr_body.": "body."}
+INIT_ALIASES = SR_BRANCH_ALIASES
 
 
 def _source_names(name: str) -> list[str]:

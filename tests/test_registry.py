@@ -128,3 +128,15 @@ def test_a_scale_without_weights_names_the_scales_that_have_them(tmp_path):
         man.resolve("srcnn", 1.5)
     with pytest.raises(NoWeightsError, match=r"RMISR-BL has no trained weights for ×3 \(see"):
         man.resolve("rmisr-bl", 3)
+
+
+def test_the_narrowest_scale_range_serves_where_ranges_overlap(tmp_path):
+    from models.registry import WeightsRecord
+    man = Manifest(tmp_path)
+    man.records = [WeightsRecord("a_all.safetensors", "srcnn", "srcnn", {}, scale_range=[2.0, 5.0]),
+                   WeightsRecord("z_low.safetensors", "srcnn", "srcnn", {},
+                                 scale_range=[1.1, 2.0])]
+    assert man.resolve("srcnn", 1.1).file == "z_low.safetensors"
+    assert man.resolve("srcnn", 2.0).file == "z_low.safetensors"  # both cover ×2: narrower wins
+    assert man.resolve("srcnn", 2.01).file == "a_all.safetensors"
+    assert man.coverage("srcnn") == "×1.1–2, ×2–5"
