@@ -305,7 +305,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"resumed from {state_path} at step {step}")
         elif rank == 0:
             print(f"no resume state at {state_path}; starting at step 0")
-    best = float(extra.get("best_val", -math.inf))
     train_seconds = float(extra.get("train_seconds", 0.0))
     frozen = _verbatim_from(model, init_src) if args.init and step < args.freeze_steps else []
     if frozen and len(frozen) == len(list(model.parameters())):
@@ -330,6 +329,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         scale_choices = [float(args.scale)]
     val_scales = args.val_scales or ([4.0, 2.5] if args.scale_range else [float(args.scale)])
+    val_key = {"set": Path(args.val).name if args.val else None, "scales": val_scales}
+    best = float(extra.get("best_val", -math.inf))
+    if best > -math.inf and extra.get("val") != val_key:  # a mean over other scales or images
+        best = -math.inf
+        if rank == 0:
+            print("the resumed state's best validation PSNR was measured on other scales or "
+                  "images (or is of unknown kind): it restarts")
     rng = random.Random(seed + step)
 
     log_path = out_dir / "log.csv"
@@ -444,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         if rank == 0 and (time.time() - last_ckpt > args.ckpt_minutes * 60 or step == args.iters
                           or stop["requested"]):
             save_state(out_dir / "state.safetensors",
-                       model, opt, step, {"best_val": best, "train_seconds": train_seconds,
+                       model, opt, step, {"best_val": best, "val": val_key,
+                                          "train_seconds": train_seconds,
                                           "arch_args": arch_args})
             last_ckpt = time.time()
             if stop["requested"]:

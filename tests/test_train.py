@@ -284,3 +284,32 @@ def test_curve_marks_scales_a_row_did_not_validate_and_picks_the_best_by_mean(tm
     table = format_curve(read_curve(log))
     assert "| 500 (best) | 0.02 | 0.03000 | 0.0001 | — | 34.000 |" in table
     assert "| 1000 |" in table  # mean 33.0: a row's extra scales do not add to its score
+
+
+def test_resuming_with_other_validation_scales_restarts_the_best_psnr(tiny_data, tmp_path):
+    """A best mean over ×2 is not comparable with one over ×3: after such a resume the run exports."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+    out, wd = tmp_path / "run", tmp_path / "weights"
+
+    def args(iters, val_scale, *extra):
+        return ["--arch", "srcnn", "--scale-range", "2", "3", "--data", str(tiny_data / "train"),
+                "--val", str(tiny_data / "val"), "--val-scales", val_scale, "--iters", str(iters),
+                "--val-every", "2", "--batch", "2", "--patch", "12", "--out", str(out),
+                "--export", "s.safetensors", "--weights-dir", str(wd), "--device", "cpu", *extra]
+
+    def exported():
+        rec = Manifest(wd).resolve("srcnn", 2).training
+        return rec["iterations"], list(rec["validation"]["val"])
+
+    assert train.main(args(2, "2")) == 0
+    state = out / "state.safetensors"
+    with safe_open(str(state), "pt") as f:
+        meta = dict(f.metadata())
+    extra = json.loads(meta["extra"])
+    extra["best_val"] = 1e9  # unbeatable on the same validation
+    save_file(load_file(str(state)), str(state), metadata={**meta, "extra": json.dumps(extra)})
+    assert train.main(args(4, "2", "--resume")) == 0
+    assert exported() == (2, ["x2"])  # same validation: the best stands
+    assert train.main(args(6, "3", "--resume")) == 0
+    assert exported() == (6, ["x3"])  # other scales: the best restarted
