@@ -162,7 +162,8 @@ class SuperResolver:
         return self.manifest.coverage(method)
 
     def unavailable_reason(self, method: str, scale: float) -> str:
-        """``""`` where ``method`` runs at ``scale``, else why not (see :meth:`Manifest.missing_reason`)."""
+        """``""`` where ``method`` runs at ``scale``, else why not
+        (:meth:`models.registry.Manifest.missing_reason`)."""
         if self.available(method, scale):
             return ""
         return self.manifest.missing_reason(method, float(scale))

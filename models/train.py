@@ -41,7 +41,7 @@ from tqdm import tqdm
 from .benchmark import evaluate_folder
 from .data import PatchSampler
 from .forward import network_forward
-from .grow import SR_BRANCH_ALIASES, can_embed, embed_bl_in_vp
+from .grow import bl_name, can_embed, embed_bl_in_vp
 from .laplacian import laplacian
 from .losses import ContextualLoss, PatchFeatures, VGG19Features
 from .registry import (METHODS, WEIGHTS_DIR, WeightsRecord, create_model, export_weights,
@@ -174,13 +174,11 @@ def _pick_resume_state(run_state: Path, resume_from: Path | None) -> Path:
     return resume_from
 
 
-# --init also seeds across architectures: RMISR-VP's SR branch is RMISR-BL's body under another name
-INIT_ALIASES = SR_BRANCH_ALIASES
-
-
 def _source_names(name: str) -> list[str]:
-    """``name`` and its :data:`INIT_ALIASES` spellings, as an ``--init`` file may hold it."""
-    return [name] + [name.replace(a, b, 1) for a, b in INIT_ALIASES.items() if name.startswith(a)]
+    """``name`` and, for RMISR-VP's SR branch, its RMISR-BL spelling (:func:`models.grow.bl_name`):
+    ``--init`` also seeds across architectures."""
+    alias = bl_name(name)
+    return [name] + ([alias] if alias else [])
 
 
 def _init_from(model: torch.nn.Module, src: dict[str, torch.Tensor],
@@ -192,7 +190,7 @@ def _init_from(model: torch.nn.Module, src: dict[str, torch.Tensor],
     (a meta one fits a feature reduction on the ``calibration`` LR patches).
 
     Otherwise (e.g. the ×4 body into a meta model) a name missing from the file is also looked up
-    under :data:`INIT_ALIASES`, so RMISR-BL ×4 seeds RMISR-VP's head and its first four SR-branch
+    under its RMISR-BL spelling, so RMISR-BL ×4 seeds RMISR-VP's head and its first four SR-branch
     PFMDBs (shapes that differ, such as the 4- vs 6-block fusion, are left at their
     initialisation).
     """
