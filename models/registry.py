@@ -210,8 +210,8 @@ class Manifest:
         """Why ``method`` cannot run at ``scale`` — one text for errors and the viewer's tooltips:
         ``"has no trained weights for ×1.5; it is served at ×2–5 (see weights/manifest.json)"``."""
         served = self.coverage(method)
-        return (f"has no trained weights for ×{scale:g}"
-                + (f"; it is served at {served}" if served else "") + " (see weights/manifest.json)")
+        where = f"; it is served at {served}" if served else ""
+        return f"has no trained weights for ×{scale:g}{where} (see weights/manifest.json)"
 
     def coverage(self, method: str) -> str:
         """The scales ``method``'s files serve, e.g. ``"×2–5"``, ``"×4, ×1.1–5"`` or ``""``."""
