@@ -329,11 +329,13 @@ def main(argv: list[str] | None = None) -> int:
     val_scales = args.val_scales or ([4.0, 2.5] if args.scale_range else [float(args.scale)])
     val_key = {"set": Path(args.val).name if args.val else None, "scales": val_scales}
     best = float(extra.get("best_val", -math.inf))
-    if best > -math.inf and extra.get("val") != val_key:  # a mean over other scales or images
+    # A best mean over other scales or images is no yardstick: it restarts. (States written
+    # before the validation was recorded keep theirs, so a run's better export is not replaced.)
+    if best > -math.inf and "val" in extra and extra["val"] != val_key:
         best = -math.inf
         if rank == 0:
             print("the resumed state's best validation PSNR was measured on other scales or "
-                  "images (or is of unknown kind): it restarts")
+                  "images: it restarts")
     rng = random.Random(seed + step)
 
     log_path = out_dir / "log.csv"
