@@ -44,15 +44,14 @@ from .rmisr import RMISR_VP
 from .upsamplers import MetaUpsampler
 
 
-# RMISR-VP's SR branch is RMISR-BL's body under another name: VP tensor prefix → BL tensor prefix
-SR_BRANCH_ALIASES = {"sr_body.": "body."}
+# RMISR-VP's SR branch is RMISR-BL's body under another name (tensor name prefixes)
+VP_SR_PREFIX, BL_BODY_PREFIX = "sr_body.", "body."
 
 
 def bl_name(vp_name: str) -> str | None:
     """The RMISR-BL tensor name of an RMISR-VP SR-branch tensor (``None`` if it has none)."""
-    for vp_prefix, bl_prefix in SR_BRANCH_ALIASES.items():
-        if vp_name.startswith(vp_prefix):
-            return bl_prefix + vp_name[len(vp_prefix):]
+    if vp_name.startswith(VP_SR_PREFIX):
+        return BL_BODY_PREFIX + vp_name[len(VP_SR_PREFIX):]
     return None
 
 

@@ -157,10 +157,6 @@ class SuperResolver:
         """True when ``method`` can run at ``scale`` (bicubic always can)."""
         return self.manifest.available(method, float(scale))
 
-    def served_at(self, method: str) -> str:
-        """The scales ``method`` has trained weights for, e.g. ``"×2–5"`` (``""``: none)."""
-        return self.manifest.coverage(method)
-
     def unavailable_reason(self, method: str, scale: float) -> str:
         """``""`` where ``method`` runs at ``scale``, else why not
         (:meth:`models.registry.Manifest.missing_reason`)."""
