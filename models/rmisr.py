@@ -21,13 +21,15 @@ RMISR-VP (Fig. 2)
     2·up → up, act) and a conv3×3 that reconstructs the SR image.
     ``forward`` returns ``(SR, predicted Laplacian)``.
 
-Global bicubic skip (``global_skip="bicubic"``, used by the meta-upsampler models): the network
-predicts the residual over the MATLAB-bicubic enlargement of its input
+Global bicubic skip (``global_skip="bicubic"``, used by the meta-upsampler models and the ×2/×3
+sub-pixel ones): the network predicts the residual over the MATLAB-bicubic enlargement of its input
 (:func:`models.resize.upsample_bicubic`), and the layer that produces that residual starts at zero,
 so an untrained model *is* bicubic. The paper draws no such skip; without it a meta model
 initialised from the ×4 body was still at Set5 ×2.5 21.95 dB after 500 steps (bicubic: 31.79; its
-weight-prediction MLP starts from random filters), which our CPU budget cannot afford. Fixed-scale
-sub-pixel models keep the paper's form (``None``).
+weight-prediction MLP starts from random filters), which our CPU budget cannot afford. The ×2/×3
+sub-pixel models take the meta model's body (trained over every scale) and the same skip, so their
+zero-initialised sub-pixel conv learns on top of features that already predict that residual; the
+×4 model keeps the paper's form (``None``), as RMISR-VP ×4 grown from it.
 
 Every network takes ``forward(x, scale=None, out_size=None, shift=(0, 0))``; ``out_size`` and
 ``shift`` select a window of the output grid (used by tiled inference).

@@ -35,8 +35,8 @@ def test_shapes_for_every_method_and_scale_with_odd_sizes(resolver, method, scal
     assert out.dtype == np.float32 and np.isfinite(out).all()
 
 
-@pytest.mark.parametrize("method,scale", [("rmisr-bl", 2.5), ("rmisr-bl", 2), ("rmisr-vp", 3.5),
-                                          ("srcnn", 3.3)])
+@pytest.mark.parametrize("method,scale", [("rmisr-bl", 2.5), ("rmisr-bl", 2), ("rmisr-bl", 3),
+                                          ("rmisr-vp", 3.5), ("srcnn", 3.3)])
 def test_tiled_equals_untiled(resolver, method, scale):
     rng = np.random.default_rng(1)
     img = (rng.random((75, 66)) * 3000 - 1024).astype(np.float32)
