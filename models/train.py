@@ -12,7 +12,9 @@ resume state (model + optimiser moments + step, safetensors + JSON, no pickle) i
 ``OUT/state.safetensors``; ``--resume`` continues from it. Validation PSNR (the §5.1 protocol) on
 ``--val`` every ``--val-every`` steps goes to ``OUT/log.csv`` with the training loss; the best
 validation model is exported (``--export``) with its manifest record at every improvement and at
-the end. On CPU, channels_last is on by default; bf16 autocast is optional (``--bf16``) because on
+the end. A run resumed with another ``--lr``/``--lr-step``/``--seed`` keeps the earlier segments:
+the record's ``schedule`` lists each with the step it started at, and its ``note`` is the run's last
+``--note``. On CPU, channels_last is on by default; bf16 autocast is optional (``--bf16``) because on
 CPUs without AMX it measured slower than fp32 for these grouped convolutions (README).
 """
 from __future__ import annotations
@@ -111,6 +113,31 @@ def _arch_args(args: argparse.Namespace) -> dict[str, Any]:
     scale = None if up == "meta" else int(args.scale)
     skip = {"global_skip": "bicubic"} if up == "meta" else {}  # see models.rmisr
     return {"scale": scale, "upsampler": up, **skip, **extra}
+
+
+_SCHEDULE_KEYS = ("lr", "lr_step", "lr_gamma", "seed")
+
+
+def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
+              ) -> list[dict[str, Any]]:
+    """The run's learning-rate schedule so far, with this command's segment appended if it differs.
+
+    A run resumed with another ``--lr``/``--lr-step``/``--seed`` (a restart) would otherwise
+    export a manifest record that describes only its last command. Each segment says from which
+    step it applied; a resumed command without ``--note`` inherits the run's last note.
+    """
+    seg = {"from_step": step, **{k: getattr(args, k) for k in _SCHEDULE_KEYS}}
+    if args.note:
+        seg["note"] = args.note
+    last = history[-1] if history else None
+    if last is not None and all(last.get(k) == seg[k] for k in _SCHEDULE_KEYS) \
+            and (not args.note or last.get("note") == args.note):
+        return list(history)
+    return [*history, seg]
+
+
+def _run_note(history: list[dict[str, Any]]) -> str:
+    return next((h["note"] for h in reversed(history) if h.get("note")), "")
 
 
 def _resolve_device(name: str) -> torch.device:
@@ -304,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         elif rank == 0:
             print(f"no resume state at {state_path}; starting at step 0")
     train_seconds = float(extra.get("train_seconds", 0.0))
+    schedule = _schedule(list(extra.get("schedule", [])), args, step)
     frozen = _verbatim_from(model, init_src) if args.init and step < args.freeze_steps else []
     if frozen and len(frozen) == len(list(model.parameters())):
         raise SystemExit(f"--freeze-steps: every tensor comes from {args.init}; nothing would train")
@@ -369,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
                 "init": Path(args.init).name if args.init else None,
                 **({"freeze_steps": args.freeze_steps} if args.freeze_steps else {}),
                 "date": _dt.date.today().isoformat(), "hardware": _hardware(device),
-                "train_hours": round(train_seconds / 3600.0, 2), "note": args.note,
+                "train_hours": round(train_seconds / 3600.0, 2), "note": _run_note(schedule),
+                **({"schedule": schedule} if len(schedule) > 1 else {}),
             })
         export_weights(model, record, args.weights_dir)
         print(f"exported {args.export} (val {val})")
@@ -452,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
             save_state(out_dir / "state.safetensors",
                        model, opt, step, {"best_val": best, "val": val_key,
                                           "train_seconds": train_seconds,
-                                          "arch_args": arch_args})
+                                          "arch_args": arch_args, "schedule": schedule})
             last_ckpt = time.time()
             if stop["requested"]:
                 print(f"\nstopped at step {step}; resume state saved")

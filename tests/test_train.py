@@ -313,3 +313,18 @@ def test_resuming_with_other_validation_scales_restarts_the_best_psnr(tiny_data,
     assert exported() == (2, ["x2"])  # same validation: the best stands
     assert train.main(args(6, "3", "--resume")) == 0
     assert exported() == (6, ["x3"])  # other scales: the best restarted
+
+
+def test_a_restart_with_another_schedule_keeps_the_earlier_one_in_the_record(tiny_data, tmp_path):
+    """Resuming with a new --lr must not erase how the first steps were trained, nor the note."""
+    out, wd = tmp_path / "run", tmp_path / "weights"
+    assert train.main(_args(tiny_data, out, wd, 4, "--note", "body from x4")) == 0
+    assert train.main(_args(tiny_data, out, wd, 6, "--resume", "--lr", "1e-4",
+                            "--export-latest")) == 0
+    rec = Manifest(wd).resolve("rmisr-bl", 2).training
+    assert rec["iterations"] == 6 and rec["note"] == "body from x4"
+    assert [(s["from_step"], s["lr"]) for s in rec["schedule"]] == [(0, 2e-4), (4, 1e-4)]
+    # the same command again adds no segment
+    assert train.main(_args(tiny_data, out, wd, 8, "--resume", "--lr", "1e-4",
+                            "--export-latest")) == 0
+    assert len(Manifest(wd).resolve("rmisr-bl", 2).training["schedule"]) == 2
