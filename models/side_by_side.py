@@ -1,0 +1,97 @@
+"""``python -m models.side_by_side CSV... --methods A B`` — compare methods from ``rmisr-eval`` runs.
+
+``rmisr-eval`` writes one table per run; comparing two networks scored in different runs (e.g.
+RMISR-BL-meta in ``results/meta`` and RMISR-VP-meta in ``results/vp_meta_urban100``) needs their
+rows side by side. This prints that table from the runs' ``benchmark.csv`` files, copying the
+values verbatim as the CSV stores them (four decimals; re-rounding them to ``benchmark.md``'s two
+or three could differ from it in the last digit), so every number the README quotes comes from a
+command. Later files win for a repeated row.
+
+Two layouts: ``--set NAME`` gives one row per scale and a column per method and metric;
+``--metric NAME`` gives one row per (scale, method) and a column per benchmark set.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+METRICS = {"psnr": "PSNR", "ssim": "SSIM", "lap_l1": "Lap-L1"}
+
+Rows = dict[tuple[str, float, str], dict[str, str]]
+
+
+def read_rows(paths: list[str | Path]) -> Rows:
+    """Metric values (the CSV's text) by (method label, scale, set) from ``benchmark.csv`` files."""
+    rows: Rows = {}
+    for path in paths:
+        with open(path, newline="", encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                rows[(r["method"], float(r["scale"]), r["set"])] = {
+                    m: r[m] for m in METRICS if r.get(m) not in (None, "")}
+    return rows
+
+
+def _cell(rows: Rows, key: tuple[str, float, str], metric: str) -> str:
+    return rows.get(key, {}).get(metric, "—")
+
+
+def _scales(rows: Rows, methods: list[str], scales: list[float] | None) -> list[float]:
+    return scales or sorted({k[1] for k in rows if k[0] in methods})
+
+
+def by_set(rows: Rows, methods: list[str], set_name: str, metrics: list[str],
+           scales: list[float] | None = None) -> str:
+    """One set: a row per scale, a column per (metric, method)."""
+    head = ["Scale"] + [f"{m} {METRICS[k]}" for k in metrics for m in methods]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for s in _scales(rows, methods, scales):
+        cells = [_cell(rows, (m, s, set_name), k) for k in metrics for m in methods]
+        lines.append(f"| ×{s:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def by_metric(rows: Rows, methods: list[str], metric: str, sets: list[str],
+              scales: list[float] | None = None) -> str:
+    """One metric: a row per (scale, method), a column per set."""
+    lines = ["| Method | Scale | " + " | ".join(sets) + " |", "|---|---|" + "---:|" * len(sets)]
+    for s in _scales(rows, methods, scales):
+        for m in methods:
+            lines.append(f"| {m} | ×{s:g} | "
+                         + " | ".join(_cell(rows, (m, s, st), metric) for st in sets) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m models.side_by_side",
+                                description=__doc__.strip().splitlines()[0])
+    p.add_argument("csv", nargs="+", help="benchmark.csv files written by rmisr-eval")
+    p.add_argument("--methods", nargs="+", required=True, help='method labels, e.g. "RMISR-BL-meta"')
+    p.add_argument("--scales", type=float, nargs="+", default=None)
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--set", help="one benchmark set: a row per scale")
+    g.add_argument("--metric", choices=list(METRICS), help="one metric: a column per set")
+    p.add_argument("--metrics", nargs="+", choices=list(METRICS), default=["psnr", "lap_l1"],
+                   help="with --set")
+    p.add_argument("--sets", nargs="+", default=["Set5", "Set14", "BSD100_Y"], help="with --metric")
+    args = p.parse_args(argv)
+    try:
+        rows = read_rows(args.csv)
+    except (OSError, KeyError, ValueError) as e:
+        print(f"side_by_side: error: cannot read the rmisr-eval CSVs ({e})", file=sys.stderr)
+        return 2
+    unknown = [m for m in args.methods if not any(k[0] == m for k in rows)]
+    if unknown:
+        known = sorted({k[0] for k in rows})
+        print(f"side_by_side: error: no rows for {unknown}; the files hold {known}", file=sys.stderr)
+        return 2
+    if args.set:
+        print(by_set(rows, args.methods, args.set, args.metrics, args.scales))
+    else:
+        print(by_metric(rows, args.methods, args.metric, args.sets, args.scales))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""models.side_by_side: rows from several rmisr-eval CSVs, copied verbatim."""
+from models import side_by_side
+
+HEAD = "method,scale,params,macs_g,weights,iterations,set,psnr,ssim,lap_l1,seconds_512,device\n"
+
+
+def _csv(path, rows):
+    path.write_text(HEAD + "".join(f"{m},{s},1,0.1,w,1,{st},{p},0.9,{l},,cpu\n"
+                                   for m, s, st, p, l in rows))
+    return path
+
+
+def test_side_by_side_joins_runs_and_marks_missing_cells(tmp_path, capsys):
+    a = _csv(tmp_path / "a.csv", [("BL", 2.0, "Urban100_Y", "30.6413", "19.8115"),
+                                  ("BL", 4.0, "Urban100_Y", "25.0200", "26.7880")])
+    b = _csv(tmp_path / "b.csv", [("VP", 2.0, "Urban100_Y", "30.6406", "19.8461"),
+                                  ("VP", 2.0, "Set5", "37.4700", "8.8790")])
+    assert side_by_side.main([str(a), str(b), "--methods", "BL", "VP", "--set", "Urban100_Y"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "| Scale | BL PSNR | VP PSNR | BL Lap-L1 | VP Lap-L1 |"
+    assert out[2] == "| ×2 | 30.6413 | 30.6406 | 19.8115 | 19.8461 |"  # the CSV's text, not re-rounded
+    assert out[3] == "| ×4 | 25.0200 | — | 26.7880 | — |"
+    assert side_by_side.main([str(a), str(b), "--methods", "VP", "--metric", "psnr",
+                              "--sets", "Set5", "Urban100_Y"]) == 0
+    assert "| VP | ×2 | 37.4700 | 30.6406 |" in capsys.readouterr().out
+
+
+def test_side_by_side_names_an_unknown_method(tmp_path, capsys):
+    a = _csv(tmp_path / "a.csv", [("BL", 2.0, "Set5", "37.0", "8.9")])
+    assert side_by_side.main([str(a), "--methods", "RMISR-XX", "--set", "Set5"]) == 2
+    assert "RMISR-XX" in capsys.readouterr().err
