@@ -27,6 +27,7 @@ from .forward import network_forward
 from .geometry import SCALE_MAX, SCALE_MIN, output_size
 from .inference import SuperResolver
 from .registry import METHODS, WEIGHTS_DIR, WeightsRecord, create_model
+from .side_by_side import read_rows
 from .summary import count_macs, count_params
 
 DEFAULT_SETS = ("Set5", "Set14", "BSD100_Y", "Urban100_Y")
@@ -100,12 +101,7 @@ def complexity(resolver: SuperResolver, method: str, scale: float) -> tuple[int,
 
 def read_reference(paths: list[str]) -> dict[tuple[str, float, str], float]:
     """PSNR by (method label, scale, set) from earlier ``benchmark.csv`` files (later files win)."""
-    ref: dict[tuple[str, float, str], float] = {}
-    for path in paths:
-        with open(path, newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                ref[(row["method"], float(row["scale"]), row["set"])] = float(row["psnr"])
-    return ref
+    return {k: float(v["psnr"]) for k, v in read_rows(paths).items()}
 
 
 def compare(results: list[dict], ref: dict[tuple[str, float, str], float], tolerance: float
