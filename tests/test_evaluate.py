@@ -87,3 +87,28 @@ def test_compare_reproduces_an_earlier_table_and_fails_on_a_difference(tmp_path,
     assert main(common + ["--out", str(tmp_path / "f"), "--compare",
                           str(tmp_path / "nope.csv")]) == 2
     assert "--compare needs benchmark.csv" in capsys.readouterr().err
+
+
+def test_seconds_per_512_reports_the_fastest_of_repeats():
+    import time
+
+    import pytest
+
+    from models.evaluate import seconds_per_512
+
+    calls = []
+
+    class Slow:
+        """Warm-up, then runs of 0.2, 0.05, 0.1 s: the reported time is the fastest."""
+
+        def upscale(self, img, *a, **k):
+            delays = [0.0, 0.2, 0.05, 0.1]
+            time.sleep(delays[len(calls)])
+            calls.append(img.shape)
+            return img
+
+    secs = seconds_per_512(Slow(), "x", 2.0, repeats=3)
+    assert calls == [(64, 64), (512, 512), (512, 512), (512, 512)]
+    assert 0.05 <= secs < 0.1
+    with pytest.raises(ValueError, match="at least 1"):
+        seconds_per_512(Slow(), "x", 2.0, repeats=0)
