@@ -114,7 +114,7 @@ def compare(results: list[dict], ref: dict[tuple[str, float, str], float], toler
     Compared at the CSV's four decimals; rows of ``ref`` this run did not score are counted, not
     failed (a reproduction may cover part of a table); a run sharing no row with ``ref`` fails.
     """
-    lines, worst, shared = [], 0.0, 0
+    lines, worst, shared, diffs = [], 0.0, 0, []
     for r in results:
         for set_name, sc in r["sets"].items():
             key = (r["method"], float(r["scale"]), set_name)
@@ -122,10 +122,15 @@ def compare(results: list[dict], ref: dict[tuple[str, float, str], float], toler
                 continue
             shared += 1
             d = round(sc.psnr, 4) - ref[key]
+            diffs.append(d)
             worst = max(worst, abs(d))
             if abs(d) > tolerance:
                 lines.append(f"  {key[0]} ×{key[1]:g} {set_name}: {sc.psnr:.4f} dB, "
                              f"reference {ref[key]:.4f} ({d:+.4f})")
+    beyond = [d for d in diffs if abs(d) > tolerance]
+    if beyond:
+        lines.append(f"  {len(beyond)} beyond tolerance, from {min(beyond):+.4f} "
+                     f"to {max(beyond):+.4f} dB")
     missing = len(ref) - shared  # keys are unique on both sides
     ok = shared > 0 and not lines
     head = (f"compare: {shared} PSNR values shared with the reference, largest difference "

@@ -79,6 +79,7 @@ def test_compare_reproduces_an_earlier_table_and_fails_on_a_difference(tmp_path,
     assert main(common + ["--out", str(tmp_path / "c"), "--compare", str(ref)]) == 1
     out = capsys.readouterr().out
     assert "DIFFERENT" in out and "SRCNN ×2 Tiny" in out and "(-0.0200)" in out
+    assert "1 beyond tolerance, from -0.0200 to -0.0200 dB" in out
     assert main(common + ["--out", str(tmp_path / "d"), "--compare", str(ref),
                           "--tolerance", "0.05"]) == 0
     # a run that shares nothing with the reference proves nothing
