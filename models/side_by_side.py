@@ -8,7 +8,9 @@ or three could differ from it in the last digit), so every number the README quo
 command. Later files win for a repeated row.
 
 Two layouts: ``--set NAME`` gives one row per scale and a column per method and metric;
-``--metric NAME`` gives one row per (scale, method) and a column per benchmark set.
+``--metric NAME`` gives one row per (scale, method) and a column per benchmark set. With two
+methods, ``--metric NAME --diff`` adds their difference (second minus first, and in per cent of
+the first) per scale and set and its range, so a README that quotes "+a to +b dB" quotes output.
 """
 from __future__ import annotations
 
@@ -63,6 +65,32 @@ def by_metric(rows: Rows, methods: list[str], metric: str, sets: list[str],
     return "\n".join(lines)
 
 
+def differences(rows: Rows, methods: list[str], metric: str, sets: list[str],
+                scales: list[float] | None = None) -> str:
+    """Second method minus first per (scale, set): value and per cent, then the range of each."""
+    a, b = methods
+    lines = [f"{b} − {a}, {METRICS[metric]}:", "",
+             "| Scale | " + " | ".join(sets) + " |", "|---|" + "---:|" * len(sets)]
+    diffs, rels = [], []
+    for s in _scales(rows, methods, scales):
+        cells = []
+        for st in sets:
+            va, vb = _cell(rows, (a, s, st), metric), _cell(rows, (b, s, st), metric)
+            if "—" in (va, vb):
+                cells.append("—")
+                continue
+            d = float(vb) - float(va)
+            r = 100 * d / float(va) if float(va) else float("nan")
+            diffs.append(d)
+            rels.append(r)
+            cells.append(f"{d:+.4f} ({r:+.2f} %)")
+        lines.append(f"| ×{s:g} | " + " | ".join(cells) + " |")
+    if diffs:
+        lines += ["", f"range: {min(diffs):+.4f} to {max(diffs):+.4f} "
+                      f"({min(rels):+.2f} % to {max(rels):+.2f} %) over {len(diffs)} values"]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.side_by_side",
                                 description=__doc__.strip().splitlines()[0])
@@ -75,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metrics", nargs="+", choices=list(METRICS), default=["psnr", "lap_l1"],
                    help="with --set")
     p.add_argument("--sets", nargs="+", default=["Set5", "Set14", "BSD100_Y"], help="with --metric")
+    p.add_argument("--diff", action="store_true",
+                   help="with --metric and two methods: also the second minus the first")
     args = p.parse_args(argv)
+    if args.diff and (not args.metric or len(args.methods) != 2):
+        p.error("--diff needs --metric and exactly two --methods")
     try:
         rows = read_rows(args.csv)
     except (OSError, KeyError, ValueError) as e:
@@ -90,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         print(by_set(rows, args.methods, args.set, args.metrics, args.scales))
     else:
         print(by_metric(rows, args.methods, args.metric, args.sets, args.scales))
+        if args.diff:
+            print()
+            print(differences(rows, args.methods, args.metric, args.sets, args.scales))
     return 0
 
 

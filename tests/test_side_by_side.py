@@ -1,4 +1,6 @@
 """models.side_by_side: rows from several rmisr-eval CSVs, copied verbatim."""
+import pytest
+
 from models import side_by_side
 
 HEAD = "method,scale,params,macs_g,weights,iterations,set,psnr,ssim,lap_l1,seconds_512,device\n"
@@ -29,3 +31,17 @@ def test_side_by_side_names_an_unknown_method(tmp_path, capsys):
     a = _csv(tmp_path / "a.csv", [("BL", 2.0, "Set5", "37.0", "8.9")])
     assert side_by_side.main([str(a), "--methods", "RMISR-XX", "--set", "Set5"]) == 2
     assert "RMISR-XX" in capsys.readouterr().err
+
+
+def test_side_by_side_diff_prints_second_minus_first_and_its_range(tmp_path, capsys):
+    a = _csv(tmp_path / "a.csv", [("BL", 2.0, "Set5", "37.4621", "8.9305"),
+                                  ("BL", 4.0, "Set5", "31.3845", "11.8260")])
+    b = _csv(tmp_path / "b.csv", [("VP", 2.0, "Set5", "37.5065", "8.8685"),
+                                  ("VP", 4.0, "Set5", "31.3766", "11.9010")])
+    args = [str(a), str(b), "--methods", "BL", "VP", "--metric", "lap_l1", "--sets", "Set5"]
+    assert side_by_side.main(args + ["--diff"]) == 0
+    out = capsys.readouterr().out
+    assert "| ×2 | -0.0620 (-0.69 %) |" in out and "| ×4 | +0.0750 (+0.63 %) |" in out
+    assert "range: -0.0620 to +0.0750 (-0.69 % to +0.63 %) over 2 values" in out
+    with pytest.raises(SystemExit):
+        side_by_side.main(args[:3] + ["BL", "--metric", "psnr", "--diff"])
