@@ -114,7 +114,7 @@ def compare(results: list[dict], ref: dict[tuple[str, float, str], float], toler
     Compared at the CSV's four decimals; rows of ``ref`` this run did not score are counted, not
     failed (a reproduction may cover part of a table); a run sharing no row with ``ref`` fails.
     """
-    lines, worst, shared, diffs = [], 0.0, 0, []
+    lines, worst, shared, beyond = [], 0.0, 0, []
     for r in results:
         for set_name, sc in r["sets"].items():
             key = (r["method"], float(r["scale"]), set_name)
@@ -122,12 +122,11 @@ def compare(results: list[dict], ref: dict[tuple[str, float, str], float], toler
                 continue
             shared += 1
             d = round(sc.psnr, 4) - ref[key]
-            diffs.append(d)
             worst = max(worst, abs(d))
             if abs(d) > tolerance:
+                beyond.append(d)
                 lines.append(f"  {key[0]} ×{key[1]:g} {set_name}: {sc.psnr:.4f} dB, "
                              f"reference {ref[key]:.4f} ({d:+.4f})")
-    beyond = [d for d in diffs if abs(d) > tolerance]
     if beyond:
         lines.append(f"  {len(beyond)} beyond tolerance, from {min(beyond):+.4f} "
                      f"to {max(beyond):+.4f} dB")
@@ -165,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                         "also hold is within --tolerance (exit status 1 if not)")
     p.add_argument("--tolerance", type=float, default=0.01, help="dB, for --compare")
     args = p.parse_args(argv)
+    if args.timing_repeats < 1:  # here, not after the whole evaluation has run
+        p.error(f"--timing-repeats must be at least 1, got {args.timing_repeats}")
     try:  # read before OUT's benchmark.csv, which may be one of them, is rewritten
         reference = read_reference(args.compare) if args.compare else None
     except (OSError, KeyError, ValueError) as e:

@@ -110,3 +110,5 @@ def test_seconds_per_512_reports_the_fastest_of_repeats():
     assert 0.05 <= secs < 0.25  # neither the first run nor the last
     with pytest.raises(ValueError, match="at least 1"):
         seconds_per_512(Slow(), "x", 2.0, repeats=0)
+    with pytest.raises(SystemExit):  # refused before any image is scored
+        main(["--timing-repeats", "0"])
