@@ -7,6 +7,10 @@ values verbatim as the CSV stores them (four decimals; re-rounding them to ``ben
 or three could differ from it in the last digit), so every number the README quotes comes from a
 command. Later files win for a repeated row.
 
+A file named ``PATH=TAG`` has ``" (TAG)"`` appended to each of its method labels, so two runs of
+the same network (e.g. the previous and the current RMISR-VP-meta) can be set side by side:
+``old.csv=previous new.csv --methods "RMISR-VP-meta (previous)" RMISR-VP-meta``.
+
 Two layouts: ``--set NAME`` gives one row per scale and a column per method and metric;
 ``--metric NAME`` gives one row per (scale, method) and a column per benchmark set. With two
 methods, ``--metric NAME --diff`` adds their difference (second minus first, and in per cent of
@@ -24,13 +28,27 @@ METRICS = {"psnr": "PSNR", "ssim": "SSIM", "lap_l1": "Lap-L1"}
 Rows = dict[tuple[str, float, str], dict[str, str]]
 
 
+def split_tag(arg: str | Path) -> tuple[Path, str]:
+    """``PATH=TAG`` → (PATH, TAG); a plain path (or an existing file whose name holds ``=``) → (it, "")."""
+    text = str(arg)
+    path, sep, tag = text.rpartition("=")
+    if not sep or not path or not tag or Path(text).exists():
+        return Path(text), ""
+    return Path(path), tag
+
+
 def read_rows(paths: list[str | Path]) -> Rows:
-    """Metric values (the CSV's text) by (method label, scale, set) from ``benchmark.csv`` files."""
+    """Metric values (the CSV's text) by (method label, scale, set) from ``benchmark.csv`` files.
+
+    A ``PATH=TAG`` entry labels that file's methods ``"METHOD (TAG)"`` (see the module docstring).
+    """
     rows: Rows = {}
-    for path in paths:
+    for arg in paths:
+        path, tag = split_tag(arg)
         with open(path, newline="", encoding="utf-8") as f:
             for r in csv.DictReader(f):
-                rows[(r["method"], float(r["scale"]), r["set"])] = {
+                label = f"{r['method']} ({tag})" if tag else r["method"]
+                rows[(label, float(r["scale"]), r["set"])] = {
                     m: r[m] for m in METRICS if r.get(m) not in (None, "")}
     return rows
 
@@ -94,7 +112,9 @@ def differences(rows: Rows, methods: list[str], metric: str, sets: list[str],
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.side_by_side",
                                 description=__doc__.strip().splitlines()[0])
-    p.add_argument("csv", nargs="+", help="benchmark.csv files written by rmisr-eval")
+    p.add_argument("csv", nargs="+",
+                   help="benchmark.csv files written by rmisr-eval; PATH=TAG appends ' (TAG)' "
+                        "to that file's method labels")
     p.add_argument("--methods", nargs="+", required=True, help='method labels, e.g. "RMISR-BL-meta"')
     p.add_argument("--scales", type=float, nargs="+", default=None)
     g = p.add_mutually_exclusive_group(required=True)

@@ -45,3 +45,16 @@ def test_side_by_side_diff_prints_second_minus_first_and_its_range(tmp_path, cap
     assert "range: -0.0620 to +0.0750 (-0.69 % to +0.63 %) over 2 values" in out
     with pytest.raises(SystemExit):
         side_by_side.main(args[:3] + ["BL", "--metric", "psnr", "--diff"])
+
+
+def test_side_by_side_tags_a_file_so_one_method_from_two_runs_can_be_compared(tmp_path, capsys):
+    old = _csv(tmp_path / "old.csv", [("VP", 4.0, "Set5", "31.3370", "11.90")])
+    new = _csv(tmp_path / "new.csv", [("VP", 4.0, "Set5", "31.3930", "11.88")])
+    assert side_by_side.main([f"{old}=previous", str(new), "--methods", "VP (previous)", "VP",
+                              "--metric", "psnr", "--sets", "Set5", "--diff"]) == 0
+    out = capsys.readouterr().out
+    assert "| VP (previous) | ×4 | 31.3370 |" in out and "| VP | ×4 | 31.3930 |" in out
+    assert "| ×4 | +0.0560 (+0.18 %) |" in out
+    odd = _csv(tmp_path / "a=b.csv", [("BL", 2.0, "Set5", "37.0", "8.9")])  # a real name with "="
+    assert side_by_side.main([str(odd), "--methods", "BL", "--set", "Set5"]) == 0
+    assert "| ×2 | 37.0 | 8.9 |" in capsys.readouterr().out
