@@ -4,7 +4,8 @@ A training run exports its best model into its own weights folder (``rmisr-train
 so that an unevaluated file never replaces a shipped one. Once evaluated, this command copies each
 named file into ``weights/`` and upserts its manifest record, after checking the file against the
 run's manifest (sha256) and loading it into its architecture — a tampered or mismatched file is
-refused and nothing is changed.
+refused and nothing is changed. ``--note`` replaces the record's training note (a resumed run
+keeps the note its first command was given, which may no longer describe the shipped file).
 """
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ __all__ = ["ship"]
 
 
 def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
-         half: bool = False) -> Path:
+         half: bool = False, note: str | None = None) -> Path:
     """Copy ``src_dir/file`` and its manifest record into ``dest_dir``; return the new path.
 
     ``half``: store it as float16 instead (half the size; see :func:`models.registry.export_weights`).
+    ``note``: if given, the shipped record's ``training["note"]`` (the run's own record is unchanged).
 
     Raises:
         WeightsIntegrityError: no record for ``file`` in ``src_dir``'s manifest, or the file does
@@ -36,6 +38,8 @@ def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
         raise WeightsIntegrityError(f"{src_dir / 'manifest.json'} has no record for {file}")
     record = records[0]
     model = load_model(record, src_dir)  # verifies sha256 and that the tensors fit the architecture
+    if note is not None:
+        record.training["note"] = note
     if half:
         export_weights(model, record, dest_dir, dtype=torch.float16)  # new sha256 and record
         return dest_dir / file
@@ -51,10 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dest", default=str(WEIGHTS_DIR), help="target weights folder")
     p.add_argument("--half", action="store_true",
                    help="store as float16 (for files that would exceed ~8 MB in float32)")
+    p.add_argument("--note", default=None,
+                   help="the shipped record's training note (replaces the run's; e.g. what a "
+                        "resumed run did)")
     args = p.parse_args(argv)
     for f in args.files:
         try:
-            print(ship(args.src, f, args.dest, half=args.half))
+            print(ship(args.src, f, args.dest, half=args.half, note=args.note))
         except WeightsIntegrityError as exc:
             print(f"models.ship: error: {exc}", file=sys.stderr)
             return 1

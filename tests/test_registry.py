@@ -90,6 +90,18 @@ def test_ship_copies_a_verified_file_and_its_record(tmp_path):
     assert sorted(p.name for p in dest.iterdir()) == ["bl_x2.safetensors", "manifest.json"]
 
 
+def test_ship_note_replaces_the_shipped_records_note_only(tmp_path):
+    from models.ship import main as ship_main
+
+    run = make_weights_dir(tmp_path / "run")
+    dest = tmp_path / "weights"
+    before = Manifest(run).resolve("rmisr-bl", 2).training.get("note")
+    assert ship_main([str(run), "bl_x2.safetensors", "--dest", str(dest),
+                      "--note", "resumed at step 7,000 with lr 1e-4"]) == 0
+    assert Manifest(dest).resolve("rmisr-bl", 2).training["note"] == "resumed at step 7,000 with lr 1e-4"
+    assert Manifest(run).resolve("rmisr-bl", 2).training.get("note") == before
+
+
 def test_ship_half_stores_float16_that_loads_as_the_float32_model(tmp_path):
     import torch
     from safetensors.torch import load_file
