@@ -4,8 +4,9 @@ A training run exports its best model into its own weights folder (``rmisr-train
 so that an unevaluated file never replaces a shipped one. Once evaluated, this command copies each
 named file into ``weights/`` and upserts its manifest record, after checking the file against the
 run's manifest (sha256) and loading it into its architecture — a tampered or mismatched file is
-refused and nothing is changed. ``--note`` replaces the record's training note (a resumed run
-keeps the note its first command was given, which may no longer describe the shipped file).
+refused and nothing is changed. ``--note`` replaces the record's training note (a resumed run's
+record carries its first command's note, or none when resumed from a committed resume state, and
+may not describe what the shipped file went through).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
     """Copy ``src_dir/file`` and its manifest record into ``dest_dir``; return the new path.
 
     ``half``: store it as float16 instead (half the size; see :func:`models.registry.export_weights`).
-    ``note``: if given, the shipped record's ``training["note"]`` (the run's own record is unchanged).
+    ``note``: if given, the shipped record's ``training["note"]`` (the run's record is unchanged).
 
     Raises:
         WeightsIntegrityError: no record for ``file`` in ``src_dir``'s manifest, or the file does

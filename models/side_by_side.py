@@ -29,7 +29,8 @@ Rows = dict[tuple[str, float, str], dict[str, str]]
 
 
 def split_tag(arg: str | Path) -> tuple[Path, str]:
-    """``PATH=TAG`` → (PATH, TAG); a plain path (or an existing file whose name holds ``=``) → (it, "")."""
+    """``PATH=TAG`` → (PATH, TAG); a plain path, or an existing file whose name holds ``=``,
+    → (it, "")."""
     text = str(arg)
     path, sep, tag = text.rpartition("=")
     if not sep or not path or not tag or Path(text).exists():

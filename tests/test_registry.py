@@ -98,7 +98,8 @@ def test_ship_note_replaces_the_shipped_records_note_only(tmp_path):
     before = Manifest(run).resolve("rmisr-bl", 2).training.get("note")
     assert ship_main([str(run), "bl_x2.safetensors", "--dest", str(dest),
                       "--note", "resumed at step 7,000 with lr 1e-4"]) == 0
-    assert Manifest(dest).resolve("rmisr-bl", 2).training["note"] == "resumed at step 7,000 with lr 1e-4"
+    shipped = Manifest(dest).resolve("rmisr-bl", 2)
+    assert shipped.training["note"] == "resumed at step 7,000 with lr 1e-4"
     assert Manifest(run).resolve("rmisr-bl", 2).training.get("note") == before
 
 
