@@ -103,6 +103,20 @@ def test_train_vp_meta_with_contextual_loss(tiny_data, tmp_path):
     assert train.main(args) == 0
 
 
+@pytest.mark.parametrize("extra, term", [([], False), (["--sr-lap-weight", "0.5"], True)])
+def test_vp_record_names_the_output_laplacian_term_only_when_used(tiny_data, tmp_path, extra, term):
+    wd = tmp_path / "w"
+    args = ["--arch", "rmisr_vp", "--scale", "2", "--arch-args", '{"channels": 8, "distilled": 4}',
+            "--data", str(tiny_data / "train"), "--val", str(tiny_data / "val"), "--iters", "2",
+            "--val-every", "2", "--batch", "2", "--patch", "12", "--cx-weight", "0",
+            "--out", str(tmp_path / "vp"), "--export", "vp.safetensors", "--weights-dir", str(wd),
+            "--device", "cpu", *extra]
+    assert train.main(args) == 0
+    loss = Manifest(wd).resolve("rmisr-vp", 2).training["loss"]
+    assert loss.startswith("L1 + 10·L1(Lap) + 0·CX[off]")
+    assert ("0.5·L1(Lap(SR))" in loss) == term
+
+
 @pytest.mark.slow
 def test_distributed_data_parallel_on_two_cpu_processes(tiny_data, tmp_path):
     out, wd = tmp_path / "ddp", tmp_path / "w"
