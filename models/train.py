@@ -126,15 +126,20 @@ def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
               ) -> list[dict[str, Any]]:
     """The run's learning-rate schedule so far, with this command's segment appended if it differs.
 
-    A run resumed with another ``--lr``/``--lr-step``/``--seed`` (a restart) would otherwise
-    export a manifest record that describes only its last command. Each segment says from which
-    step it applied; a resumed command without ``--note`` inherits the run's last note.
+    A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight`` (a restart)
+    would otherwise export a manifest record that describes only its last command. Each segment
+    says from which step it applied (``sr_lap_weight`` only where it is not 0, so segments written
+    before the option existed still match); a resumed command without ``--note`` inherits the
+    run's last note.
     """
     seg = {"from_step": step, **{k: getattr(args, k) for k in _SCHEDULE_KEYS}}
+    if getattr(args, "sr_lap_weight", 0.0):
+        seg["sr_lap_weight"] = args.sr_lap_weight
     if args.note:
         seg["note"] = args.note
     last = history[-1] if history else None
     if last is not None and all(last.get(k) == seg[k] for k in _SCHEDULE_KEYS) \
+            and last.get("sr_lap_weight", 0.0) == seg.get("sr_lap_weight", 0.0) \
             and (not args.note or last.get("note") == args.note):
         return list(history)
     return [*history, seg]

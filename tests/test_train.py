@@ -342,3 +342,14 @@ def test_a_restart_with_another_schedule_keeps_the_earlier_one_in_the_record(tin
     assert train.main(_args(tiny_data, out, wd, 8, "--resume", "--lr", "1e-4",
                             "--export-latest")) == 0
     assert len(Manifest(wd).resolve("rmisr-bl", 2).training["schedule"]) == 2
+
+
+def test_the_schedule_records_where_the_output_laplacian_term_started():
+    import argparse
+    base = dict(lr=1e-4, lr_step=1500, lr_gamma=0.5, seed=0, note="")
+    old = [{"from_step": 0, **{k: base[k] for k in ("lr", "lr_step", "lr_gamma", "seed")}}]
+    same = train._schedule(old, argparse.Namespace(**base, sr_lap_weight=0.0), 500)
+    assert same == old  # a segment written before the option existed still matches
+    new = train._schedule(old, argparse.Namespace(**base, sr_lap_weight=1.0), 500)
+    assert new[-1]["from_step"] == 500 and new[-1]["sr_lap_weight"] == 1.0 and len(new) == 2
+    assert train._schedule(new, argparse.Namespace(**base, sr_lap_weight=1.0), 700) == new
