@@ -2,7 +2,8 @@
 
 * L1 (eq. 19) for the SR output of every network.
 * RMISR-VP: ``L1(SR, HR) + α·L1(Lâp, Lap(HR)) + β·CX(Lâp, Lap(HR))`` with α = 10, β = 1
-  (eq. 18 applied to the Laplacian branch, as §4.4's last paragraph says).
+  (eq. 18 applied to the Laplacian branch, as §4.4's last paragraph says). ``rmisr-train
+  --sr-lap-weight γ`` adds ``γ·L1(Lap(SR), Lap(HR))`` on the output (a deviation; default 0).
 * :class:`ContextualLoss` — Mechrez et al. (2018): cosine distances between feature vectors
   centred on the target's mean, relative normalisation ``d / (min d + 1e-5)``,
   ``w = exp((1 − d̃)/h)``, row-normalised similarities, ``CX = mean_j max_i CX_ij``, loss −log CX.

@@ -120,6 +120,9 @@ def _arch_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 _SCHEDULE_KEYS = ("lr", "lr_step", "lr_gamma", "seed")
+# Recorded in a segment only where they differ from their default, so that segments written
+# before an option existed still match a command that leaves it at the default.
+_SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0}
 
 
 def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
@@ -128,21 +131,30 @@ def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
 
     A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight`` (a restart)
     would otherwise export a manifest record that describes only its last command. Each segment
-    says from which step it applied (``sr_lap_weight`` only where it is not 0, so segments written
-    before the option existed still match); a resumed command without ``--note`` inherits the
-    run's last note.
+    says from which step it applied (the ``_SCHEDULE_OPTIONAL`` keys only where not at their
+    default); a resumed command without ``--note`` inherits the run's last note.
     """
-    seg = {"from_step": step, **{k: getattr(args, k) for k in _SCHEDULE_KEYS}}
-    if getattr(args, "sr_lap_weight", 0.0):
-        seg["sr_lap_weight"] = args.sr_lap_weight
+    seg = {"from_step": step, **{k: getattr(args, k) for k in _SCHEDULE_KEYS},
+           **{k: getattr(args, k) for k, d in _SCHEDULE_OPTIONAL.items() if getattr(args, k) != d}}
     if args.note:
         seg["note"] = args.note
     last = history[-1] if history else None
     if last is not None and all(last.get(k) == seg[k] for k in _SCHEDULE_KEYS) \
-            and last.get("sr_lap_weight", 0.0) == seg.get("sr_lap_weight", 0.0) \
+            and all(last.get(k, d) == seg.get(k, d) for k, d in _SCHEDULE_OPTIONAL.items()) \
             and (not args.note or last.get("note") == args.note):
         return list(history)
     return [*history, seg]
+
+
+def _loss_name(args: argparse.Namespace, cx_loss: Any) -> str:
+    """The training loss as the manifest records it (eq. 19; RMISR-VP: eq. 18 [+ γ term])."""
+    if args.arch != "rmisr_vp":
+        return "L1"
+    extractor = cx_loss.extractor_name if cx_loss is not None else "off"
+    name = f"L1 + {args.lap_weight:g}·L1(Lap) + {args.cx_weight:g}·CX[{extractor}]"
+    if args.sr_lap_weight:
+        name += f" + {args.sr_lap_weight:g}·L1(Lap(SR))"
+    return name
 
 
 def _run_note(history: list[dict[str, Any]]) -> str:
@@ -401,10 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                 "data": [str(Path(d)) for d in args.data],
                 "validation": {Path(args.val).name if args.val else "none":
                                {f"x{k:g}": round(v, 3) for k, v in val.items()}},
-                "loss": ("L1 + %g·L1(Lap) + %g·CX[%s]%s" % (
-                    args.lap_weight, args.cx_weight, cx_loss.extractor_name if cx_loss else "off",
-                    " + %g·L1(Lap(SR))" % args.sr_lap_weight if args.sr_lap_weight else ""))
-                         if is_vp else "L1",
+                "loss": _loss_name(args, cx_loss),
                 "init": Path(args.init).name if args.init else None,
                 **({"freeze_steps": args.freeze_steps} if args.freeze_steps else {}),
                 "date": _dt.date.today().isoformat(), "hardware": _hardware(device),
