@@ -22,7 +22,8 @@ bar of issue 4.
     singular vectors V of B give reduce = Vᵀ·C^-½ and W′(r) = W(r)·C^½·V — linear in W(r), hence
     an exact transform of BL's last MLP layer (its first layer is copied). This is the only
     approximation: on Set5, RMISR-BL-meta 35.40 / 31.35 dB at ×2.5 / ×4 became 35.38 / 31.27;
-  - RMISR-VP's ``global_skip`` must equal BL's (the meta models add bicubic; the ×4 ones do not);
+  - RMISR-VP's ``global_skip`` must equal BL's (the meta and ×2/×3 models add bicubic; the ×4
+    ones do not);
 - fusion after upsampling (1×1 over [SR maps, Laplacian maps], then LeakyReLU with slope 0.05):
   rows 0 and 1 pass +map 0 and −map 0 (everything else in those rows 0);
 - ``sr_out`` conv3×3: centre taps 1/1.05 on channel 0 and −1/1.05 on channel 1, all else 0.
@@ -99,9 +100,10 @@ def embed_bl_in_vp(vp: RMISR_VP, bl: dict[str, torch.Tensor],
                    calibration: torch.Tensor | None = None) -> int:
     """Initialise ``vp`` so that its SR output reproduces the RMISR-BL model ``bl``.
 
-    A sub-pixel VP takes a sub-pixel BL of the same scale (exact); a meta VP takes a meta BL and
-    needs ``calibration``, LR patches (B, 1, h, w) in [0, 1] on which the reduction of the
-    features is fitted (see the module docstring). Returns the number of VP tensors written.
+    A sub-pixel VP takes a sub-pixel BL of the same scale (exact when ``vp`` has BL's global
+    skip, which a state dict does not record: the caller checks it against the file's manifest
+    record); a meta VP takes a meta BL and needs ``calibration``, LR patches (B, 1, h, w) in
+    [0, 1] on which the reduction of the features is fitted (see the module docstring). Returns the number of VP tensors written.
     Raises ``ValueError`` when the two do not fit (upsampler kind, scale, global skip, widths, or
     more BL blocks than VP blocks).
     """
@@ -109,9 +111,9 @@ def embed_bl_in_vp(vp: RMISR_VP, bl: dict[str, torch.Tensor],
     if meta != ("upsampler.mlp.2.weight" in bl):
         raise ValueError("RMISR-BL and RMISR-VP must both use the sub-pixel or both the meta "
                          "upsampler")
-    if meta and vp.global_skip != "bicubic" or not meta and vp.global_skip:
-        raise ValueError("embedding RMISR-BL needs a sub-pixel RMISR-VP without a global skip "
-                         "or a meta RMISR-VP with the bicubic skip, like the RMISR-BL files")
+    if meta and vp.global_skip != "bicubic":
+        raise ValueError("embedding RMISR-BL-meta needs a meta RMISR-VP with the bicubic skip, "
+                         "like the RMISR-BL-meta file")
     own = vp.state_dict()
     fuse_w = bl["body.fuse.0.weight"]
     if fuse_w.shape[1] > own["sr_body.fuse.0.weight"].shape[1] or fuse_w.shape[0] != \

@@ -47,7 +47,7 @@ from .grow import bl_name, can_embed, embed_bl_in_vp
 from .laplacian import laplacian
 from .losses import ContextualLoss, PatchFeatures, VGG19Features
 from .registry import (METHODS, WEIGHTS_DIR, WeightsRecord, create_model, export_weights,
-                       load_model, Manifest, sha256_file)
+                       load_model, Manifest, WeightsError, sha256_file)
 from .resize import upsample_bicubic
 
 ARCH_TO_METHOD = {spec.arch: name for name, spec in METHODS.items() if spec.arch}
@@ -117,6 +117,27 @@ def _arch_args(args: argparse.Namespace) -> dict[str, Any]:
     scale = None if up == "meta" else int(args.scale)
     skip = {"global_skip": "bicubic"} if up == "meta" else {}  # see models.rmisr
     return {"scale": scale, "upsampler": up, **skip, **extra}
+
+
+def _check_init_skip(init: str, arch_args: dict[str, Any]) -> None:
+    """Refuse an ``--init`` file whose manifest record has another global skip than the model.
+
+    A state dict does not say whether its model added the bicubic image (models.rmisr), so
+    growing an RMISR-VP from an RMISR-BL file (:func:`models.grow.embed_bl_in_vp`) reproduces
+    the BL only with the same skip; the file's record in the manifest beside it says which.
+    """
+    path = Path(init)
+    try:
+        records = [r for r in Manifest(path.parent).records if r.file == path.name]
+    except WeightsError:
+        return
+    if records:
+        theirs = records[0].arch_args.get("global_skip")
+        ours = arch_args.get("global_skip")
+        if theirs != ours:
+            raise SystemExit(f"--init {init} was trained with global_skip={theirs!r} but this "
+                             f"model has {ours!r}; pass --arch-args '{{\"global_skip\": "
+                             f"{json.dumps(theirs)}}}' to grow from it")
 
 
 _SCHEDULE_KEYS = ("lr", "lr_step", "lr_gamma", "seed")
@@ -335,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     init_src = load_file(args.init) if args.init else {}
     if args.init:
         calibration = None  # LR patches, only where growing a meta RMISR-VP needs them
+        if can_embed(model, init_src):
+            _check_init_skip(args.init, arch_args)
         if can_embed(model, init_src) and model.upsampler_kind == "meta":
             calibration = torch.cat([sampler.sample(16, s)[0] for s in (2.0, 2.5, 3.0, 4.0)])
         n = _init_from(model, init_src, calibration)

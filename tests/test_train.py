@@ -140,19 +140,24 @@ def test_init_seeds_the_vp_sr_branch_from_a_bl_file():
                 == bl_sd[shared[0]]).all()  # blocks 4-5 have no BL counterpart
 
 
-def test_init_from_bl_makes_the_vp_compute_the_bl_output():
+@pytest.mark.parametrize("skip", [None, "bicubic"])  # the ×4 files; the ×2/×3 files
+def test_init_from_bl_makes_the_vp_compute_the_bl_output(skip):
     """Function-preserving init (models.grow): the same SR output, of either sign."""
     import torch
 
     from models.registry import create_model
+    from models.resize import upsample_bicubic
     torch.manual_seed(0)
-    bl = create_model("rmisr_bl", scale=2, channels=8, distilled=4)
-    vp = create_model("rmisr_vp", scale=2, channels=8, distilled=4)
+    bl = create_model("rmisr_bl", scale=2, channels=8, distilled=4, global_skip=skip)
+    with torch.no_grad():
+        for p in bl.upsampler.parameters():
+            p.normal_(0, 0.3)  # as trained: not the zero residual of a fresh skip model
+    vp = create_model("rmisr_vp", scale=2, channels=8, distilled=4, global_skip=skip)
     train._init_from(vp, bl.state_dict())
     x = torch.rand(1, 1, 10, 12)
     with torch.no_grad():
         want, (got, lap) = bl(x), vp(x)
-    assert (want < 0).float().mean() > 0.2  # the ± pair passes negative values through as well
+    assert ((want - upsample_bicubic(x, 2) if skip else want) < 0).float().mean() > 0.2  # ± pair
     torch.testing.assert_close(got, want)
     # the Laplacian branch is not switched off: its maps reach the output through trainable weights
     vp(x)[0].sum().backward()
@@ -199,6 +204,21 @@ def test_reduced_rank_basis_is_exact_on_a_feature_subspace():
                                rtol=1e-3, atol=1e-3)
     r2, m2 = reduced_rank_basis(filters, feats, 2)
     assert not torch.allclose(feats @ r2.T @ m2.T @ filters.T, feats @ filters.T, atol=1e-2)
+
+
+def test_init_refuses_a_bl_file_with_another_global_skip(tiny_data, tmp_path):
+    """The state dict does not say whether BL added bicubic; its manifest record does."""
+    wd = tmp_path / "w"
+    assert train.main(_args(tiny_data, tmp_path / "bl", wd, 1, "--arch-args",
+                            '{"channels": 8, "distilled": 4, "global_skip": "bicubic"}')) == 0
+    vp_args = ["--arch", "rmisr_vp", "--scale", "2", "--arch-args", '{"channels": 8, "distilled": 4}',
+               "--data", str(tiny_data / "train"), "--val", str(tiny_data / "val"),
+               "--iters", "1", "--batch", "2", "--patch", "12", "--out", str(tmp_path / "vp"),
+               "--export", "vp.safetensors", "--weights-dir", str(wd), "--device", "cpu",
+               "--init", str(wd / "tiny_x2.safetensors")]
+    with pytest.raises(SystemExit, match="global_skip='bicubic'"):
+        train.main(vp_args)
+    assert not (wd / "vp.safetensors").exists()
 
 
 def test_bl_embedding_refuses_mixed_upsamplers():
