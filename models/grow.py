@@ -103,9 +103,9 @@ def embed_bl_in_vp(vp: RMISR_VP, bl: dict[str, torch.Tensor],
     A sub-pixel VP takes a sub-pixel BL of the same scale (exact when ``vp`` has BL's global
     skip, which a state dict does not record: the caller checks it against the file's manifest
     record); a meta VP takes a meta BL and needs ``calibration``, LR patches (B, 1, h, w) in
-    [0, 1] on which the reduction of the features is fitted (see the module docstring). Returns the number of VP tensors written.
-    Raises ``ValueError`` when the two do not fit (upsampler kind, scale, global skip, widths, or
-    more BL blocks than VP blocks).
+    [0, 1] on which the reduction of the features is fitted (see the module docstring). Returns
+    the number of VP tensors written. Raises ``ValueError`` when the two do not fit (upsampler
+    kind, scale, a meta VP without the bicubic skip, widths, or more BL blocks than VP blocks).
     """
     meta = vp.upsampler_kind == "meta"
     if meta != ("upsampler.mlp.2.weight" in bl):

@@ -187,6 +187,10 @@ class Manifest:
             except (ValueError, KeyError, TypeError) as exc:
                 raise WeightsIntegrityError(f"{self.path} is not a valid manifest: {exc}") from exc
 
+    def for_file(self, file: str) -> WeightsRecord | None:
+        """The record of the weights file named ``file``, or None."""
+        return next((r for r in self.records if r.file == file), None)
+
     def for_method(self, method: str) -> list[WeightsRecord]:
         return [r for r in self.records if r.method == method]
 

@@ -34,10 +34,9 @@ def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
             not match it (sha256, architecture).
     """
     src_dir, dest_dir = Path(src_dir), Path(dest_dir)
-    records = [r for r in Manifest(src_dir).records if r.file == file]
-    if not records:
+    record = Manifest(src_dir).for_file(file)
+    if record is None:
         raise WeightsIntegrityError(f"{src_dir / 'manifest.json'} has no record for {file}")
-    record = records[0]
     model = load_model(record, src_dir)  # verifies sha256 and that the tensors fit the architecture
     if note is not None:
         record.training["note"] = note

@@ -128,16 +128,15 @@ def _check_init_skip(init: str, arch_args: dict[str, Any]) -> None:
     """
     path = Path(init)
     try:
-        records = [r for r in Manifest(path.parent).records if r.file == path.name]
+        record = Manifest(path.parent).for_file(path.name)
     except WeightsError:
         return
-    if records:
-        theirs = records[0].arch_args.get("global_skip")
-        ours = arch_args.get("global_skip")
-        if theirs != ours:
-            raise SystemExit(f"--init {init} was trained with global_skip={theirs!r} but this "
-                             f"model has {ours!r}; pass --arch-args '{{\"global_skip\": "
-                             f"{json.dumps(theirs)}}}' to grow from it")
+    theirs, ours = (record.arch_args.get("global_skip") if record else None,
+                    arch_args.get("global_skip"))
+    if record is not None and theirs != ours:
+        raise SystemExit(f"--init {init} was trained with global_skip={theirs!r} but this "
+                         f"model has {ours!r}; pass --arch-args '{{\"global_skip\": "
+                         f"{json.dumps(theirs)}}}' to grow from it")
 
 
 _SCHEDULE_KEYS = ("lr", "lr_step", "lr_gamma", "seed")
@@ -356,9 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     init_src = load_file(args.init) if args.init else {}
     if args.init:
         calibration = None  # LR patches, only where growing a meta RMISR-VP needs them
-        if can_embed(model, init_src):
+        grow = can_embed(model, init_src)  # an RMISR-BL file seeding an RMISR-VP
+        if grow:
             _check_init_skip(args.init, arch_args)
-        if can_embed(model, init_src) and model.upsampler_kind == "meta":
+        if grow and model.upsampler_kind == "meta":
             calibration = torch.cat([sampler.sample(16, s)[0] for s in (2.0, 2.5, 3.0, 4.0)])
         n = _init_from(model, init_src, calibration)
         if rank == 0:

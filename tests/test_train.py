@@ -45,6 +45,15 @@ def _args(tiny_data, out, wd, iters, *extra):
             "--device", "cpu", *extra]
 
 
+def _vp_args(tiny_data, out, wd, iters, *extra):
+    """A tiny RMISR-VP ×2 run grown from the file that :func:`_args` exports into ``wd``."""
+    return ["--arch", "rmisr_vp", "--scale", "2", "--arch-args", '{"channels": 8, "distilled": 4}',
+            "--data", str(tiny_data / "train"), "--val", str(tiny_data / "val"),
+            "--iters", str(iters), "--val-every", "1", "--batch", "2", "--patch", "12",
+            "--out", str(out), "--export", "vp.safetensors", "--weights-dir", str(wd),
+            "--device", "cpu", "--init", str(wd / "tiny_x2.safetensors"), *extra]
+
+
 def test_train_exports_weights_with_a_true_manifest_and_resumes(tiny_data, tmp_path):
     out, wd = tmp_path / "run", tmp_path / "weights"
     assert train.main(_args(tiny_data, out, wd, 4)) == 0
@@ -211,13 +220,8 @@ def test_init_refuses_a_bl_file_with_another_global_skip(tiny_data, tmp_path):
     wd = tmp_path / "w"
     assert train.main(_args(tiny_data, tmp_path / "bl", wd, 1, "--arch-args",
                             '{"channels": 8, "distilled": 4, "global_skip": "bicubic"}')) == 0
-    vp_args = ["--arch", "rmisr_vp", "--scale", "2", "--arch-args", '{"channels": 8, "distilled": 4}',
-               "--data", str(tiny_data / "train"), "--val", str(tiny_data / "val"),
-               "--iters", "1", "--batch", "2", "--patch", "12", "--out", str(tmp_path / "vp"),
-               "--export", "vp.safetensors", "--weights-dir", str(wd), "--device", "cpu",
-               "--init", str(wd / "tiny_x2.safetensors")]
     with pytest.raises(SystemExit, match="global_skip='bicubic'"):
-        train.main(vp_args)
+        train.main(_vp_args(tiny_data, tmp_path / "vp", wd, 1))
     assert not (wd / "vp.safetensors").exists()
 
 
@@ -236,12 +240,7 @@ def test_freeze_steps_keep_the_seeded_tensors_and_log_the_starting_point(tiny_da
     wd = tmp_path / "w"
     assert train.main(_args(tiny_data, tmp_path / "bl", wd, 2)) == 0
     bl = load_file(str(wd / "tiny_x2.safetensors"))
-    vp_args = ["--arch", "rmisr_vp", "--scale", "2", "--arch-args", '{"channels": 8, "distilled": 4}',
-               "--data", str(tiny_data / "train"), "--val", str(tiny_data / "val"),
-               "--iters", "2", "--val-every", "1", "--batch", "2", "--patch", "12",
-               "--out", str(tmp_path / "vp"), "--export", "vp.safetensors", "--weights-dir", str(wd),
-               "--device", "cpu", "--init", str(wd / "tiny_x2.safetensors"), "--freeze-steps", "5"]
-    assert train.main(vp_args) == 0
+    assert train.main(_vp_args(tiny_data, tmp_path / "vp", wd, 2, "--freeze-steps", "5")) == 0
     rec = Manifest(wd).resolve("rmisr-vp", 2)
     assert rec.training["freeze_steps"] == 5
     vp = load_file(str(wd / "vp.safetensors"))
