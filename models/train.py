@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--lr-step", type=int, default=200000, help="halve the lr every N iterations")
     p.add_argument("--lr-gamma", type=float, default=0.5)
+    p.add_argument("--warmup", type=int, default=0,
+                   help="ramp the lr linearly up to --lr over the first N steps of this schedule "
+                        "segment (e.g. when a resume makes tensors trainable whose Adam moments "
+                        "start empty); a resume with the same settings continues the ramp")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast")
@@ -142,20 +146,22 @@ def _check_init_skip(init: str, arch_args: dict[str, Any]) -> None:
 _SCHEDULE_KEYS = ("lr", "lr_step", "lr_gamma", "seed")
 # Recorded in a segment only where they differ from their default, so that segments written
 # before an option existed still match a command that leaves it at the default.
-_SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0}
+_SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0, "warmup": 0}
 
 
 def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
               ) -> list[dict[str, Any]]:
     """The run's learning-rate schedule so far, with this command's segment appended if it differs.
 
-    A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight`` (a restart)
+    A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight``/``--warmup``
+    (a restart)
     would otherwise export a manifest record that describes only its last command. Each segment
     says from which step it applied (the ``_SCHEDULE_OPTIONAL`` keys only where not at their
     default); a resumed command without ``--note`` inherits the run's last note.
     """
     seg = {"from_step": step, **{k: getattr(args, k) for k in _SCHEDULE_KEYS},
-           **{k: getattr(args, k) for k, d in _SCHEDULE_OPTIONAL.items() if getattr(args, k) != d}}
+           **{k: getattr(args, k, d) for k, d in _SCHEDULE_OPTIONAL.items()
+              if getattr(args, k, d) != d}}
     if args.note:
         seg["note"] = args.note
     last = history[-1] if history else None
@@ -164,6 +170,16 @@ def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
             and (not args.note or last.get("note") == args.note):
         return list(history)
     return [*history, seg]
+
+
+def _lr_at(step: int, args: argparse.Namespace, segment_start: int) -> float:
+    """The lr of ``step``: halved (``--lr-gamma``) every ``--lr-step`` steps, and within the first
+    ``--warmup`` steps of the current schedule segment scaled by (steps into it + 1) / warmup."""
+    lr = args.lr * (args.lr_gamma ** (step // args.lr_step))
+    into = step - segment_start
+    if args.warmup and 0 <= into < args.warmup:
+        lr *= (into + 1) / args.warmup
+    return lr
 
 
 def _loss_name(args: argparse.Namespace, cx_loss: Any) -> str:
@@ -472,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         lr_t, hr_t = lr_t.to(device), hr_t.to(device)
         if channels_last:
             lr_t = lr_t.contiguous(memory_format=torch.channels_last)
-        lr_now = args.lr * (args.lr_gamma ** (step // args.lr_step))
+        lr_now = _lr_at(step, args, schedule[-1]["from_step"])
         for g in opt.param_groups:
             g["lr"] = lr_now
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):

@@ -372,3 +372,23 @@ def test_the_schedule_records_where_the_output_laplacian_term_started():
     new = train._schedule(old, argparse.Namespace(**base, sr_lap_weight=1.0), 500)
     assert new[-1]["from_step"] == 500 and new[-1]["sr_lap_weight"] == 1.0 and len(new) == 2
     assert train._schedule(new, argparse.Namespace(**base, sr_lap_weight=1.0), 700) == new
+
+
+def test_warmup_ramps_the_lr_from_the_segment_start_and_a_resume_continues_it(tiny_data, tmp_path):
+    import argparse
+    a = argparse.Namespace(lr=1e-4, lr_step=1000, lr_gamma=0.5, warmup=4)
+    assert [train._lr_at(s, a, 10) for s in (10, 11, 13, 14)] == pytest.approx(
+        [2.5e-5, 5e-5, 1e-4, 1e-4])
+    assert train._lr_at(1010, argparse.Namespace(**{**vars(a), "warmup": 0}), 10) == 5e-5
+    out, wd = tmp_path / "run", tmp_path / "weights"
+    assert train.main(_args(tiny_data, out, wd, 2)) == 0
+    assert train.main(_args(tiny_data, out, wd, 4, "--resume", "--warmup", "4",
+                            "--export-latest")) == 0
+    rows = [r.split(",") for r in (out / "log.csv").read_text().splitlines()[1:]]
+    lrs = {int(r[0]): float(r[2]) for r in rows if r[2]}
+    rec = Manifest(wd).resolve("rmisr-bl", 2).training
+    assert rec["schedule"][-1] == {**rec["schedule"][-1], "from_step": 2, "warmup": 4}
+    assert train.main(_args(tiny_data, out, wd, 5, "--resume", "--warmup", "4",
+                            "--export-latest")) == 0  # same settings: the ramp goes on
+    assert len(Manifest(wd).resolve("rmisr-bl", 2).training["schedule"]) == 2
+    assert lrs[2] == pytest.approx(2e-4) and lrs[4] == pytest.approx(1e-4)  # step 4 ran at 2/4
