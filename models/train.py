@@ -135,9 +135,10 @@ def _check_init_skip(init: str, arch_args: dict[str, Any]) -> None:
         record = Manifest(path.parent).for_file(path.name)
     except WeightsError:
         return
-    theirs, ours = (record.arch_args.get("global_skip") if record else None,
-                    arch_args.get("global_skip"))
-    if record is not None and theirs != ours:
+    if record is None:
+        return
+    theirs, ours = record.arch_args.get("global_skip"), arch_args.get("global_skip")
+    if theirs != ours:
         raise SystemExit(f"--init {init} was trained with global_skip={theirs!r} but this "
                          f"model has {ours!r}; pass --arch-args '{{\"global_skip\": "
                          f"{json.dumps(theirs)}}}' to grow from it")
@@ -154,8 +155,7 @@ def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
     """The run's learning-rate schedule so far, with this command's segment appended if it differs.
 
     A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight``/``--warmup``
-    (a restart)
-    would otherwise export a manifest record that describes only its last command. Each segment
+    (a restart) would otherwise export a manifest record that describes only its last command. Each segment
     says from which step it applied (the ``_SCHEDULE_OPTIONAL`` keys only where not at their
     default); a resumed command without ``--note`` inherits the run's last note.
     """
@@ -457,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
                 **({"freeze_steps": args.freeze_steps} if args.freeze_steps else {}),
                 "date": _dt.date.today().isoformat(), "hardware": _hardware(device),
                 "train_hours": round(train_seconds / 3600.0, 2), "note": _run_note(schedule),
-                **({"schedule": schedule} if len(schedule) > 1 else {}),
+                **({"schedule": schedule} if len(schedule) > 1 or args.warmup else {}),
             })
         export_weights(model, record, args.weights_dir)
         print(f"exported {args.export} (val {val})")

@@ -384,11 +384,15 @@ def test_warmup_ramps_the_lr_from_the_segment_start_and_a_resume_continues_it(ti
     assert train.main(_args(tiny_data, out, wd, 2)) == 0
     assert train.main(_args(tiny_data, out, wd, 4, "--resume", "--warmup", "4",
                             "--export-latest")) == 0
-    rows = [r.split(",") for r in (out / "log.csv").read_text().splitlines()[1:]]
-    lrs = {int(r[0]): float(r[2]) for r in rows if r[2]}
-    rec = Manifest(wd).resolve("rmisr-bl", 2).training
-    assert rec["schedule"][-1] == {**rec["schedule"][-1], "from_step": 2, "warmup": 4}
-    assert train.main(_args(tiny_data, out, wd, 5, "--resume", "--warmup", "4",
+    seg = Manifest(wd).resolve("rmisr-bl", 2).training["schedule"][-1]
+    assert (seg["from_step"], seg["warmup"]) == (2, 4)
+    assert train.main(_args(tiny_data, out, wd, 6, "--resume", "--warmup", "4",
                             "--export-latest")) == 0  # same settings: the ramp goes on
     assert len(Manifest(wd).resolve("rmisr-bl", 2).training["schedule"]) == 2
+    rows = [r.split(",") for r in (out / "log.csv").read_text().splitlines()[1:]]
+    lrs = {int(r[0]): float(r[2]) for r in rows if r[2]}
     assert lrs[2] == pytest.approx(2e-4) and lrs[4] == pytest.approx(1e-4)  # step 4 ran at 2/4
+    assert lrs[6] == pytest.approx(2e-4)  # step 6 ran at 4/4: the ramp was not restarted
+    # a first segment with a warm-up is recorded too
+    assert train.main(_args(tiny_data, tmp_path / "r2", tmp_path / "w2", 1, "--warmup", "3")) == 0
+    assert Manifest(tmp_path / "w2").resolve("rmisr-bl", 2).training["schedule"][0]["warmup"] == 3
