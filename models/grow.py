@@ -200,3 +200,36 @@ def _pass_map0(vp: RMISR_VP) -> dict[str, torch.Tensor]:
     ow[0, 0, k, k], ow[0, 1, k, k] = gain, -gain
     return {"reduce.0.weight": rw, "reduce.0.bias": rb,
             "sr_out.weight": ow, "sr_out.bias": torch.zeros_like(own["sr_out.bias"])}
+
+
+# RMISR-VP tensors that do not depend on the scale or the upsampler kind and that the SR output
+# of a grown VP ignores until its fusion weights move: the Laplacian branch's trunk (head, merges,
+# PFMDBs, tail) and SR PFMDB 5–6, whose inputs to the SR fusion are zero (embed_bl_in_vp).
+LAPLACIAN_TRUNK_PREFIXES = ("lap_head.", "lap_merge.", "lap_blocks.", "lap_tail.")
+
+
+@torch.no_grad()
+def transplant_laplacian_trunk(vp: RMISR_VP, src: dict[str, torch.Tensor],
+                               bl_blocks: int = 4) -> int:
+    """Copy a trained RMISR-VP's Laplacian trunk and SR PFMDBs after ``bl_blocks`` into ``vp``.
+
+    ``vp`` was grown by :func:`embed_bl_in_vp` from an RMISR-BL with ``bl_blocks`` PFMDBs; ``src``
+    is the state of another trained RMISR-VP of the same widths, with any upsampler and scale
+    (e.g. RMISR-VP-meta seeding a sub-pixel ×3 VP). Its Laplacian upsampler and output layer are
+    not copied: they belong to the other upsampler. ``vp``'s SR output is unchanged (the copied
+    PFMDBs reach it only through zero weights). Returns the number of tensors copied; raises
+    ``ValueError`` if ``src`` is not an RMISR-VP state whose shapes fit.
+    """
+    own = vp.state_dict()
+    late = tuple(f"sr_body.blocks.{i}." for i in range(bl_blocks, len(vp.sr_body.blocks)))
+    names = [k for k in own if k.startswith(LAPLACIAN_TRUNK_PREFIXES + late)]
+    missing = [k for k in names if k not in src]
+    if missing:
+        raise ValueError(f"not an RMISR-VP state with this Laplacian branch: no {missing[0]}")
+    wrong = [k for k in names if src[k].shape != own[k].shape]
+    if wrong:
+        raise ValueError(f"{wrong[0]}: {tuple(src[wrong[0]].shape)} does not fit "
+                         f"{tuple(own[wrong[0]].shape)}")
+    own.update({k: src[k].to(own[k]) for k in names})
+    vp.load_state_dict(own)
+    return len(names)

@@ -43,7 +43,7 @@ from tqdm import tqdm
 from .benchmark import evaluate_folder
 from .data import PatchSampler
 from .forward import network_forward
-from .grow import bl_name, can_embed, embed_bl_in_vp
+from .grow import bl_name, can_embed, embed_bl_in_vp, transplant_laplacian_trunk
 from .laplacian import laplacian
 from .losses import ContextualLoss, PatchFeatures, VGG19Features
 from .registry import (METHODS, WEIGHTS_DIR, WeightsRecord, create_model, export_weights,
@@ -88,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--freeze-steps", type=int, default=0,
                    help="keep the tensors copied verbatim from --init fixed for the first N steps "
                         "(the new parts learn first; see models.grow)")
+    p.add_argument("--init-laplacian", default=None,
+                   help="a trained RMISR-VP file (any upsampler) whose Laplacian-branch trunk and SR "
+                        "PFMDBs 5-6 seed an RMISR-VP grown from an RMISR-BL --init file "
+                        "(models.grow.transplant_laplacian_trunk)")
+    p.add_argument("--train-only", nargs="+", default=None, metavar="PREFIX",
+                   help="train only the tensors whose names start with one of these prefixes (e.g. "
+                        "lap_ first, so that a transplanted Laplacian branch learns while the SR "
+                        "output stays the grown BL's); the rest stay fixed for the whole command")
     p.add_argument("--export", default=None,
                    help="weights file name in weights/ (best val; see --export-latest)")
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
@@ -147,7 +155,7 @@ def _check_init_skip(init: str, arch_args: dict[str, Any]) -> None:
 _SCHEDULE_KEYS = ("lr", "lr_step", "lr_gamma", "seed")
 # Recorded in a segment only where they differ from their default, so that segments written
 # before an option existed still match a command that leaves it at the default.
-_SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0, "warmup": 0}
+_SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0, "warmup": 0, "train_only": None}
 
 
 def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
@@ -379,6 +387,16 @@ def main(argv: list[str] | None = None) -> int:
         n = _init_from(model, init_src, calibration)
         if rank == 0:
             print(f"initialised {n} tensors from {args.init}")
+    if args.init_laplacian:
+        if not (args.init and grow):
+            raise SystemExit("--init-laplacian seeds an RMISR-VP grown from an RMISR-BL --init file")
+        bl_blocks = len({k.split(".")[2] for k in init_src if k.startswith("body.blocks.")})
+        try:
+            n = transplant_laplacian_trunk(model, load_file(args.init_laplacian), bl_blocks)
+        except ValueError as e:
+            raise SystemExit(f"--init-laplacian {args.init_laplacian}: {e}") from None
+        if rank == 0:
+            print(f"Laplacian trunk: {n} tensors from {args.init_laplacian}")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
     step, extra = 0, {}
     state_path = _pick_resume_state(out_dir / "state.safetensors",
@@ -397,6 +415,22 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--freeze-steps: every tensor comes from {args.init}; nothing would train")
     if frozen and distributed:
         raise SystemExit("--freeze-steps is not supported with DistributedDataParallel")
+    if args.train_only:
+        if frozen:
+            raise SystemExit("--train-only fixes tensors for the whole command: leave out "
+                             "--freeze-steps")
+        frozen_names = [k for k, _ in model.named_parameters()
+                        if not k.startswith(tuple(args.train_only))]
+        if len(frozen_names) == len(list(model.parameters())):
+            raise SystemExit("--train-only: no tensor name starts with "
+                             + " or ".join(args.train_only))
+        if distributed:
+            raise SystemExit("--train-only is not supported with DistributedDataParallel")
+        fixed_for_run = dict(model.named_parameters())
+        for k in frozen_names:
+            fixed_for_run[k].requires_grad_(False)
+        if rank == 0:
+            print(f"{len(frozen_names)} tensors fixed (--train-only {' '.join(args.train_only)})")
     for p in frozen:
         p.requires_grad_(False)
     if frozen and rank == 0:
@@ -455,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
                 "loss": _loss_name(args, cx_loss),
                 "init": Path(args.init).name if args.init else None,
                 **({"freeze_steps": args.freeze_steps} if args.freeze_steps else {}),
+                **({"init_laplacian": Path(args.init_laplacian).name}
+                   if args.init_laplacian else {}),
+                **({"train_only": args.train_only} if args.train_only else {}),
                 "date": _dt.date.today().isoformat(), "hardware": _hardware(device),
                 "train_hours": round(train_seconds / 3600.0, 2), "note": _run_note(schedule),
                 **({"schedule": schedule} if len(schedule) > 1 or args.warmup else {}),

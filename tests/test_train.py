@@ -1,5 +1,6 @@
 """rmisr-train end to end on tiny data: export, manifest record, resume, DDP on gloo."""
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -396,3 +397,57 @@ def test_warmup_ramps_the_lr_from_the_segment_start_and_a_resume_continues_it(ti
     # a first segment with a warm-up is recorded too
     assert train.main(_args(tiny_data, tmp_path / "r2", tmp_path / "w2", 1, "--warmup", "3")) == 0
     assert Manifest(tmp_path / "w2").resolve("rmisr-bl", 2).training["schedule"][0]["warmup"] == 3
+
+
+def test_laplacian_trunk_transplant_copies_the_trunk_and_keeps_the_grown_output():
+    """A meta VP's Laplacian trunk seeds a sub-pixel VP grown from a BL; its output stays BL's."""
+    import torch
+
+    from models.grow import transplant_laplacian_trunk
+    from models.registry import create_model
+    torch.manual_seed(0)
+    small = {"channels": 8, "distilled": 4, "global_skip": "bicubic"}
+    bl = create_model("rmisr_bl", scale=3, **small)
+    with torch.no_grad():
+        for p in bl.upsampler.parameters():
+            p.normal_(0, 0.3)
+    vp = create_model("rmisr_vp", scale=3, **small)
+    train._init_from(vp, bl.state_dict())
+    meta = create_model("rmisr_vp", scale=None, upsampler="meta", **small).state_dict()
+    assert transplant_laplacian_trunk(vp, meta) > 0
+    own = vp.state_dict()
+    for k in ("lap_head.weight", "lap_blocks.2.fuse.weight", "sr_body.blocks.5.fuse.weight"):
+        assert (own[k] == meta[k]).all()
+    assert not (own["lap_out.1.weight"] == meta["lap_out.1.weight"]).all()  # not the meta's
+    assert (own["sr_body.blocks.3.fuse.weight"] == bl.state_dict()["body.blocks.3.fuse.weight"]).all()
+    x = torch.rand(1, 1, 10, 12)
+    with torch.no_grad():
+        torch.testing.assert_close(vp(x)[0], bl(x))
+    with pytest.raises(ValueError, match="not an RMISR-VP state"):
+        transplant_laplacian_trunk(vp, bl.state_dict())
+
+
+def test_train_only_keeps_the_output_while_a_transplanted_laplacian_branch_learns(tiny_data,
+                                                                                tmp_path):
+    wd = tmp_path / "w"
+    assert train.main(_args(tiny_data, tmp_path / "bl", wd, 2)) == 0
+    assert train.main(_vp_args(tiny_data, tmp_path / "a", wd, 2)) == 0
+    src = tmp_path / "lap_src.safetensors"
+    shutil.copyfile(wd / "vp.safetensors", src)  # a trained VP whose Laplacian trunk seeds the next
+    only = ["--train-only", "lap_", "sr_body.blocks.4.", "sr_body.blocks.5."]
+    assert train.main(_vp_args(tiny_data, tmp_path / "b", wd, 3, "--lr", "1e-2",
+                               "--init-laplacian", str(src), *only)) == 0
+    rows = (tmp_path / "b" / "log.csv").read_text().strip().splitlines()[1:]
+    psnr = [r.split(",")[4] for r in rows if r.split(",")[4]]
+    assert len(psnr) == 4 and len(set(psnr)) == 1  # steps 0-3: the grown BL's output throughout
+    rec = Manifest(wd).resolve("rmisr-vp", 2)
+    assert rec.training["train_only"] == only[1:]
+    assert rec.training["init_laplacian"] == "lap_src.safetensors"
+    vp, seed = load_file(str(wd / "vp.safetensors")), load_file(str(src))
+    assert not (vp["lap_head.weight"] == seed["lap_head.weight"]).all()  # trained from the seed
+    assert (vp["reduce.0.weight"][0].flatten()[1:] == 0).all()  # fusion fixed: map 0 passes
+    for bad, match in ((["--train-only", "nothing."], "no tensor name starts with"),
+                       (["--train-only", "lap_", "--freeze-steps", "5"], "leave out"),
+                       (["--init-laplacian", str(wd / "tiny_x2.safetensors")], "not an RMISR-VP")):
+        with pytest.raises(SystemExit, match=match):
+            train.main(_vp_args(tiny_data, tmp_path / "c", wd, 1, *bad))
