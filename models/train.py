@@ -89,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the tensors copied verbatim from --init fixed for the first N steps "
                         "(the new parts learn first; see models.grow)")
     p.add_argument("--init-laplacian", default=None,
-                   help="a trained RMISR-VP file (any upsampler) whose Laplacian-branch trunk and SR "
-                        "PFMDBs 5-6 seed an RMISR-VP grown from an RMISR-BL --init file "
+                   help="a trained RMISR-VP file (any upsampler) whose Laplacian-branch trunk "
+                        "and SR PFMDBs 5-6 seed an RMISR-VP grown from an RMISR-BL --init file "
                         "(models.grow.transplant_laplacian_trunk)")
     p.add_argument("--train-only", nargs="+", default=None, metavar="PREFIX",
                    help="train only the tensors whose names start with one of these prefixes (e.g. "
@@ -389,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"initialised {n} tensors from {args.init}")
     if args.init_laplacian:
         if not (args.init and grow):
-            raise SystemExit("--init-laplacian seeds an RMISR-VP grown from an RMISR-BL --init file")
+            raise SystemExit("--init-laplacian seeds an RMISR-VP grown from an RMISR-BL "
+                             "--init file")
         bl_blocks = len({k.split(".")[2] for k in init_src if k.startswith("body.blocks.")})
         try:
             n = transplant_laplacian_trunk(model, load_file(args.init_laplacian), bl_blocks)

@@ -419,7 +419,8 @@ def test_laplacian_trunk_transplant_copies_the_trunk_and_keeps_the_grown_output(
     for k in ("lap_head.weight", "lap_blocks.2.fuse.weight", "sr_body.blocks.5.fuse.weight"):
         assert (own[k] == meta[k]).all()
     assert not (own["lap_out.1.weight"] == meta["lap_out.1.weight"]).all()  # not the meta's
-    assert (own["sr_body.blocks.3.fuse.weight"] == bl.state_dict()["body.blocks.3.fuse.weight"]).all()
+    bl_sd = bl.state_dict()
+    assert (own["sr_body.blocks.3.fuse.weight"] == bl_sd["body.blocks.3.fuse.weight"]).all()
     x = torch.rand(1, 1, 10, 12)
     with torch.no_grad():
         torch.testing.assert_close(vp(x)[0], bl(x))
