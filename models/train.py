@@ -162,9 +162,9 @@ def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
               ) -> list[dict[str, Any]]:
     """The run's learning-rate schedule so far, with this command's segment appended if it differs.
 
-    A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight``/``--warmup``
-    (a restart) would otherwise export a manifest record that describes only its last command. Each segment
-    says from which step it applied (the ``_SCHEDULE_OPTIONAL`` keys only where not at their
+    A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight``/``--warmup``/
+    ``--train-only`` (a restart) would otherwise export a manifest record that describes only its
+    last command. Each segment says from which step it applied (the ``_SCHEDULE_OPTIONAL`` keys only where not at their
     default); a resumed command without ``--note`` inherits the run's last note.
     """
     seg = {"from_step": step, **{k: getattr(args, k) for k in _SCHEDULE_KEYS},
@@ -420,18 +420,17 @@ def main(argv: list[str] | None = None) -> int:
         if frozen:
             raise SystemExit("--train-only fixes tensors for the whole command: leave out "
                              "--freeze-steps")
-        frozen_names = [k for k, _ in model.named_parameters()
-                        if not k.startswith(tuple(args.train_only))]
-        if len(frozen_names) == len(list(model.parameters())):
+        trained = tuple(args.train_only)
+        fixed = [p for k, p in model.named_parameters() if not k.startswith(trained)]
+        if len(fixed) == len(list(model.parameters())):
             raise SystemExit("--train-only: no tensor name starts with "
                              + " or ".join(args.train_only))
         if distributed:
             raise SystemExit("--train-only is not supported with DistributedDataParallel")
-        fixed_for_run = dict(model.named_parameters())
-        for k in frozen_names:
-            fixed_for_run[k].requires_grad_(False)
+        for p in fixed:
+            p.requires_grad_(False)
         if rank == 0:
-            print(f"{len(frozen_names)} tensors fixed (--train-only {' '.join(args.train_only)})")
+            print(f"{len(fixed)} tensors fixed (--train-only {' '.join(args.train_only)})")
     for p in frozen:
         p.requires_grad_(False)
     if frozen and rank == 0:

@@ -1,7 +1,7 @@
 """rmisr-train end to end on tiny data: export, manifest record, resume, DDP on gloo."""
 import json
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
