@@ -155,7 +155,7 @@ def _check_init_skip(init: str, arch_args: dict[str, Any]) -> None:
 _SCHEDULE_KEYS = ("lr", "lr_step", "lr_gamma", "seed")
 # Recorded in a segment only where they differ from their default, so that segments written
 # before an option existed still match a command that leaves it at the default.
-_SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0, "warmup": 0, "train_only": None}
+_SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0, "warmup": 0, "train_only": None, "freeze_steps": 0}
 
 
 def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
@@ -163,7 +163,7 @@ def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
     """The run's learning-rate schedule so far, with this command's segment appended if it differs.
 
     A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight``/``--warmup``/
-    ``--train-only`` (a restart) would otherwise export a manifest record that describes only its
+    ``--train-only``/``--freeze-steps`` (a restart) would otherwise export a manifest record that describes only its
     last command. Each segment says from which step it applied (the ``_SCHEDULE_OPTIONAL`` keys only where not at their
     default); a resumed command without ``--note`` inherits the run's last note.
     """
@@ -488,8 +488,10 @@ def main(argv: list[str] | None = None) -> int:
                                {f"x{k:g}": round(v, 3) for k, v in val.items()}},
                 "loss": _loss_name(args, cx_loss),
                 "init": Path(args.init).name if args.init else None,
+                **({"init_sha256": sha256_file(args.init)} if args.init else {}),
                 **({"freeze_steps": args.freeze_steps} if args.freeze_steps else {}),
-                **({"init_laplacian": Path(args.init_laplacian).name}
+                **({"init_laplacian": Path(args.init_laplacian).name,
+                    "init_laplacian_sha256": sha256_file(args.init_laplacian)}
                    if args.init_laplacian else {}),
                 **({"train_only": args.train_only} if args.train_only else {}),
                 "date": _dt.date.today().isoformat(), "hardware": _hardware(device),

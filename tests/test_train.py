@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from models import train
 from models.data import PatchSampler
-from models.registry import Manifest, load_model
+from models.registry import Manifest, load_model, sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -373,6 +373,9 @@ def test_the_schedule_records_where_the_output_laplacian_term_started():
     new = train._schedule(old, argparse.Namespace(**base, sr_lap_weight=1.0), 500)
     assert new[-1]["from_step"] == 500 and new[-1]["sr_lap_weight"] == 1.0 and len(new) == 2
     assert train._schedule(new, argparse.Namespace(**base, sr_lap_weight=1.0), 700) == new
+    frozen = train._schedule(new, argparse.Namespace(**base, sr_lap_weight=1.0, freeze_steps=900),
+                             700)  # a resume that moves --freeze-steps is a restart too
+    assert len(frozen) == 3 and frozen[-1]["freeze_steps"] == 900
 
 
 def test_warmup_ramps_the_lr_from_the_segment_start_and_a_resume_continues_it(tiny_data, tmp_path):
@@ -444,6 +447,8 @@ def test_train_only_keeps_the_output_while_a_transplanted_laplacian_branch_learn
     rec = Manifest(wd).resolve("rmisr-vp", 2)
     assert rec.training["train_only"] == only[1:]
     assert rec.training["init_laplacian"] == "lap_src.safetensors"
+    assert rec.training["init_laplacian_sha256"] == sha256_file(src)
+    assert rec.training["init_sha256"] == sha256_file(wd / "tiny_x2.safetensors")
     vp, seed = load_file(str(wd / "vp.safetensors")), load_file(str(src))
     assert not (vp["lap_head.weight"] == seed["lap_head.weight"]).all()  # trained from the seed
     assert (vp["reduce.0.weight"][0].flatten()[1:] == 0).all()  # fusion fixed: map 0 passes
