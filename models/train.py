@@ -163,9 +163,10 @@ def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
     """The run's learning-rate schedule so far, with this command's segment appended if it differs.
 
     A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight``/``--warmup``/
-    ``--train-only``/``--freeze-steps`` (a restart) would otherwise export a manifest record that describes only its
-    last command. Each segment says from which step it applied (the ``_SCHEDULE_OPTIONAL`` keys only where not at their
-    default); a resumed command without ``--note`` inherits the run's last note.
+    ``--train-only``/``--freeze-steps`` (a restart) would otherwise export a manifest record that
+    describes only its last command. Each segment says from which step it applied (the
+    ``_SCHEDULE_OPTIONAL`` keys only where not at their default); a resumed command without
+    ``--note`` inherits the run's last note.
     """
     seg = {"from_step": step, **{k: getattr(args, k) for k in _SCHEDULE_KEYS},
            **{k: getattr(args, k, d) for k, d in _SCHEDULE_OPTIONAL.items()
