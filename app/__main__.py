@@ -113,7 +113,8 @@ def self_test(device: str = "auto", weights_dir: str | None = None, out=sys.stdo
                                 f"finite {ok_finite}")
             say(f"  {method:9s} {status}: ×{scale:g} {s}×{s} → "
                 f"{result.shape[1]}×{result.shape[0]} in {info.seconds:.2f} s on {info.device}"
-                + (f", weights sha256 {info.weights_sha256[:12]}…" if info.weights_sha256 else ""))
+                + (f", weights sha256 {info.weights_sha256[:12]}…" if info.weights_sha256
+                   else ""))
         if ran == 0:
             failures.append("no method ran")
         if results:

@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             import PyInstaller  # noqa: F401
         except ImportError:
-            print("app.build: PyInstaller is not installed: pip install pyinstaller", file=sys.stderr)
+            print("app.build: PyInstaller is not installed: pip install pyinstaller",
+                  file=sys.stderr)
             return 2
         if bundle.exists():
             shutil.rmtree(bundle)

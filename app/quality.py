@@ -3,8 +3,9 @@
 The viewer shows one row per method:
 
 * **with a reference** ("Simulate low resolution": the ROI is degraded by the bicubic model of
-  SPEC §4.1 and the ROI itself is the ground truth): PSNR and SSIM against the reference, peak = the
-  reference ROI's dynamic range (max − min) in original units, and the Laplacian L1 (edge fidelity);
+  SPEC §4.1 and the ROI itself is the ground truth): PSNR and SSIM against the reference,
+  peak = the reference ROI's dynamic range (max − min) in original units, and the Laplacian L1
+  (edge fidelity);
 * **always**: data-consistency PSNR (the result degraded by 1/s back to the input grid vs the input
   ROI) with its residual map, sharpness (RMS Laplacian), entropy (bits, one histogram range for
   every row so the numbers compare), contrast (SD), ROI mean and the mean's bias against bicubic

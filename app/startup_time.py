@@ -34,7 +34,8 @@ def measure(runs: int = 3) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m app.startup_time", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m app.startup_time",
+                                description=__doc__.split("\n")[0])
     p.add_argument("--runs", type=int, default=3)
     args = p.parse_args(argv)
     w, e = measure(args.runs)

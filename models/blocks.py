@@ -10,7 +10,8 @@ Interpretation notes
   SRB is taken, uses LeakyReLU(0.05). We use LeakyReLU(0.05) everywhere inside the blocks, as RFDN
   and IMDN do: it has no parameters, so parameter counts are unaffected.
 * PyConv-3 widths and groups are the ones that reproduce the paper's 31,104 weights (bias excluded):
-  7×7 → 16 maps in 8 groups (6,272) + 5×5 → 16 maps in 4 groups (6,400) + 3×3 → 32 maps (18,432).
+  7×7 → 16 maps in 8 groups (6,272) + 5×5 → 16 maps in 4 groups (6,400) + 3×3 → 32 maps
+  (18,432).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``python -m models.curve LOG.csv`` — the validation curve of a training run, as a Markdown table.
+"""``python -m models.curve LOG.csv`` — a training run's validation curve as a Markdown table.
 
 ``LOG.csv`` is a run's ``OUT/log.csv`` or the copy that travels with a committed resume state
 (``weights/resume/<name>.log.csv``). One row per validation: step, training hours so far, the
@@ -47,7 +47,8 @@ def format_curve(rows: list[Validation], every: int = 1) -> str:
     trained = [i for i in range(len(rows)) if rows[i].step > 0] or [0]  # step 0: as initialised
     best = max(trained, key=lambda i: sum(rows[i].psnr.values()) / len(rows[i].psnr))
     keep = [i for i in range(len(rows)) if i % every == every - 1 or i in (best, len(rows) - 1)]
-    head = "| step | train h | loss | lr | " + " | ".join(f"val ×{s:g} (dB)" for s in scales) + " |"
+    head = ("| step | train h | loss | lr | " + " | ".join(f"val ×{s:g} (dB)" for s in scales)
+            + " |")
     lines = [head, "|" + "---:|" * (4 + len(scales))]
     for i in keep:
         r = rows[i]

@@ -1,4 +1,5 @@
-"""Training data (SPEC §4.2): random HR crops, 8 flips/rotations, optional HR down-scaling, LR on the fly.
+"""Training data (SPEC §4.2): random HR crops, 8 flips/rotations, optional HR down-scaling, LR on
+the fly.
 
 Images are read once as luminance (colour files through BT.601 Y; grey files as they are) and kept
 in memory as uint8/uint16. 16-bit medical slices are normalised per image by their 99.5th
@@ -90,7 +91,8 @@ class PatchSampler:
         return np.rot90(patch, k & 3)
 
     def sample(self, batch: int, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """A batch at one scale: LR (B,1,p,p) and HR (B,1,round(p·s),round(p·s)), float32 [0, 1]."""
+        """A batch at one scale: LR (B,1,p,p) and HR (B,1,round(p·s),round(p·s)), float32
+        [0, 1]."""
         size = round_half_up(self.patch_lr * scale)
         lrs, hrs = [], []
         for _ in range(batch):

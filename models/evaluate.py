@@ -5,7 +5,8 @@ Urban100_Y under the protocol of :mod:`models.benchmark`: PSNR / SSIM on Y, the 
 fidelity, parameters, multiply-adds (256×256 LR) and CPU (or GPU) seconds per 512×512 LR image.
 Fixed scales 2, 3, 4; fractional 2.5, 3.5, 4.5 for methods served by a scale-range (meta) model.
 Networks run through the product's own :class:`models.SuperResolver` (tiles included), with the
-8-bit LR normalised by the fixed range 0–255. Writes ``OUT/benchmark.md`` and ``OUT/benchmark.csv``.
+8-bit LR normalised by the fixed range 0–255. Writes ``OUT/benchmark.md`` and
+``OUT/benchmark.csv``.
 """
 from __future__ import annotations
 
@@ -249,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     if any(r["method"].endswith("†") for r in results):
         md += ["", "† scored outside the scale range the manifest serves this model at "
                    "(`--beyond-range`); the viewer does not offer it there."]
-    md += ["", "Edge fidelity: mean |Lap(SR) − Lap(HR)| (8-bit units, lower is sharper-and-true)", ""]
+    md += ["", "Edge fidelity: mean |Lap(SR) − Lap(HR)| (8-bit units, lower is sharper-and-true)",
+           ""]
     md.append("| Method | Scale | " + " | ".join(args.sets) + " |")
     md.append("|---|---|" + "---:|" * len(args.sets))
     for r in results:

@@ -1,7 +1,8 @@
 """Output size and pixel projection shared by every method (SPEC §3).
 
 * Output size for an H×W input at scale s is ``(round_half_up(H·s), round_half_up(W·s))`` with
-  ``round_half_up(x) = floor(x + 0.5)`` (not Python's banker's rounding) — everywhere in the product.
+  ``round_half_up(x) = floor(x + 0.5)`` (not Python's banker's rounding) — everywhere in the
+  product.
 * Output pixel i (0-based) projects to the LR coordinate ``(i + 0.5)/s − 0.5`` (centre-aligned),
   which is the geometry of MATLAB's ``imresize`` and therefore of the training degradation.
 """
@@ -29,7 +30,8 @@ def check_scale(scale: float) -> float:
     """Return ``scale`` as float if it lies in [1.1, 5], else raise ValueError."""
     s = float(scale)
     if not math.isfinite(s) or s < SCALE_MIN - 1e-9 or s > SCALE_MAX + 1e-9:
-        raise ValueError(f"scale {scale!r} is outside the supported range [{SCALE_MIN}, {SCALE_MAX}]")
+        raise ValueError(f"scale {scale!r} is outside the supported range "
+                         f"[{SCALE_MIN}, {SCALE_MAX}]")
     return s
 
 

@@ -2,10 +2,10 @@
 
 RMISR-VP (Fig. 2) has 6 SR-branch PFMDBs where RMISR-BL has 4, a 6·64 → 64 fusion, and an
 upsampler that produces ``up_channels`` HR maps which are fused with the Laplacian branch's before
-the last conv3×3. Copying only the matching tensors (head, PFMDB 1–4, tail) left the new fusion and
-output layers random: our first VP run was at Set5 ×4 28.96 dB after 1,000 steps (RMISR-BL: 31.34;
-``git show d11c622:weights/resume/rmisr_vp_x4.log.csv``), many CPU hours away from the ≤ 0.3 dB
-bar of issue 4.
+the last conv3×3. Copying only the matching tensors (head, PFMDB 1–4, tail) left the new fusion
+and output layers random: our first VP run was at Set5 ×4 28.96 dB after 1,000 steps (RMISR-BL:
+31.34; ``git show d11c622:weights/resume/rmisr_vp_x4.log.csv``), many CPU hours away from
+the ≤ 0.3 dB bar of issue 4.
 
 :func:`embed_bl_in_vp` instead makes the untrained VP compute what the BL computes:
 
@@ -18,10 +18,11 @@ bar of issue 4.
     (``make_upsampler(meta_reduce=16)``, so that its MLP predicts 16- not 64-channel filters).
     BL's filters W(r) (64 × 3×3 for offset/scale r) are re-expressed on a 16-dimensional feature
     subspace chosen by reduced-rank regression: with C the features' second-moment matrix
-    (measured on ``calibration`` LR patches) and B = [W(r)ᵀ over many r]·C^½, the 16 leading right
-    singular vectors V of B give reduce = Vᵀ·C^-½ and W′(r) = W(r)·C^½·V — linear in W(r), hence
-    an exact transform of BL's last MLP layer (its first layer is copied). This is the only
-    approximation: on Set5, RMISR-BL-meta 35.40 / 31.35 dB at ×2.5 / ×4 became 35.38 / 31.27;
+    (measured on ``calibration`` LR patches) and B = [W(r)ᵀ over many r]·C^½, the 16 leading
+    right singular vectors V of B give reduce = Vᵀ·C^-½ and W′(r) = W(r)·C^½·V — linear
+    in W(r), hence an exact transform of BL's last MLP layer (its first layer is copied). This is
+    the only approximation: on Set5, RMISR-BL-meta 35.40 / 31.35 dB at ×2.5 / ×4 became
+    35.38 / 31.27;
   - RMISR-VP's ``global_skip`` must equal BL's (the meta and ×2/×3 models add bicubic; the ×4
     ones do not);
 - fusion after upsampling (1×1 over [SR maps, Laplacian maps], then LeakyReLU with slope 0.05):
@@ -77,7 +78,8 @@ def _meta_filters(meta: MetaUpsampler, scales: np.ndarray, offsets: np.ndarray) 
 
 def reduced_rank_basis(filters: torch.Tensor, features: torch.Tensor, rank: int
                        ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(R, M)`` with R (rank × C) and M (C × rank) minimising Σ‖W·(f − M·R·f)‖² over rows W.
+    """``(R, M)`` with R (rank × C) and M (C × rank) minimising Σ‖W·(f − M·R·f)‖² over
+    rows W.
 
     ``filters``: (n, C) rows W; ``features``: (N, C) samples f. Reduced-rank regression: whiten by
     the features' second moment C, keep the ``rank`` leading right singular vectors of W·C^½.
@@ -188,7 +190,8 @@ def _embed_meta(vp: RMISR_VP, bl: dict[str, torch.Tensor], calibration: torch.Te
 
 
 def _pass_map0(vp: RMISR_VP) -> dict[str, torch.Tensor]:
-    """``reduce`` rows 0/1 = ±map 0, ``sr_out`` = (ch 0 − ch 1)/(1 + slope): map 0 passes as is."""
+    """``reduce`` rows 0/1 = ±map 0, ``sr_out`` = (ch 0 − ch 1)/(1 + slope): map 0 passes as
+    is."""
     own = vp.state_dict()
     rw, rb = own["reduce.0.weight"].clone(), own["reduce.0.bias"].clone()
     rw[:2].zero_()

@@ -9,11 +9,12 @@ Eq. 14 replaces global average pooling by a per-channel statistic
 
 Ambiguities resolved
 --------------------
-* Entropy of signed features. Eq. 14 writes (1/N)·Σ x·log₂x on raw features, undefined for x ≤ 0.
-  We use the entropy of a softmax over the positions of the statistics window, normalised to [0, 1]:
-  ``p = softmax(x)``, ``IE = −Σ p·log p / log n``. It is finite and differentiable for every real
-  input (zeros and negatives included), is 1 for a flat map and tends to 0 for a single peak — the
-  paper's "richness" of the map. The division by log n plays the role of the paper's N = 256.
+* Entropy of signed features. Eq. 14 writes (1/N)·Σ x·log₂x on raw features, undefined for
+  x ≤ 0. We use the entropy of a softmax over the positions of the statistics window, normalised
+  to [0, 1]: ``p = softmax(x)``, ``IE = −Σ p·log p / log n``. It is finite and differentiable
+  for every real input (zeros and negatives included), is 1 for a flat map and tends to 0 for a
+  single peak — the paper's "richness" of the map. The division by log n plays the role of the
+  paper's N = 256.
 * Where the statistics are taken. Global pooling makes every output pixel depend on the whole
   image, so tiled inference could never match untiled inference, and the statistics seen at test
   time (whole image) differ from those seen in training (a 48–64 px patch) — the train/test
@@ -71,8 +72,9 @@ def icca_statistic(x: torch.Tensor, window: int | None = 15) -> torch.Tensor:
     mean = _box_mean(x, window)
     var = (_box_mean(x * x, window) - mean * mean).clamp_min(0.0)
     std = var.add(1e-12).sqrt()
-    # Entropy of the softmax over each window: H = log Σe^x − Σ x e^x / Σ e^x, with a per-channel
-    # shift m (exact: m cancels) and the box means A = mean(e^{x−m}), B = mean(x·e^{x−m}).
+    # Entropy of the softmax over each window: H = log Σe^x − Σ x e^x / Σ e^x, with a
+    # per-channel shift m (exact: m cancels) and the box means A = mean(e^{x−m}),
+    # B = mean(x·e^{x−m}).
     m = x.amax(dim=(2, 3), keepdim=True).detach()
     e = torch.exp((x - m).clamp_min(_EXP_FLOOR))
     a = _box_mean(e, window)

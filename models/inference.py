@@ -1,4 +1,5 @@
-"""The inference API (SPEC §3): ``SuperResolver(device="auto").upscale(image, scale, method, ...)``.
+"""The inference API (SPEC §3):
+``SuperResolver(device="auto").upscale(image, scale, method, ...)``.
 
 Pipeline for one call:
 
@@ -6,14 +7,16 @@ Pipeline for one call:
 2. colour images go through Y (network) + CbCr (bicubic): a linear full-range BT.601 YCbCr
    transform, valid for any intensity range, then back to RGB;
 3. **Bicubic** is the MATLAB-compatible resize in original units. **Networks** see the image
-   normalised to [0, 1] by the chosen mode — ``"range"`` (the image's min–max, or ``value_range``),
-   ``"percentile"`` (0.5–99.5th percentiles) or ``"window"`` (the display window ``window=(c, w)``).
-   Values outside [0, 1] are clipped for the network and the clipped part is restored by adding its
-   bicubic upscale ("clipping restored"), so no intensity is lost; then de-normalised;
-4. the network runs in overlapping tiles (LR tiles of ``tile`` px, overlap ≥ the network's receptive
-   radius) whose stitched result equals the untiled one; ``progress(done, total)`` is called after
-   every tile and ``cancel()`` before every tile (True → :class:`UpscaleCancelled`);
-5. returns float32 of shape ``(round(H·s), round(W·s))`` (halves up), same channel count, same units.
+   normalised to [0, 1] by the chosen mode — ``"range"`` (the image's min–max, or
+   ``value_range``), ``"percentile"`` (0.5–99.5th percentiles) or ``"window"`` (the display window
+   ``window=(c, w)``). Values outside [0, 1] are clipped for the network and the clipped part is
+   restored by adding its bicubic upscale ("clipping restored"), so no intensity is lost; then
+   de-normalised;
+4. the network runs in overlapping tiles (LR tiles of ``tile`` px, overlap ≥ the network's
+   receptive radius) whose stitched result equals the untiled one; ``progress(done, total)`` is
+   called after every tile and ``cancel()`` before every tile (True → :class:`UpscaleCancelled`);
+5. returns float32 of shape ``(round(H·s), round(W·s))`` (halves up), same channel count, same
+   units.
 
 With ``return_info=True`` it returns ``(array, UpscaleInfo)`` naming the method, scale, the device
 actually used, the weights file and sha256, seconds and the normalisation mode.
@@ -74,7 +77,8 @@ class UpscaleInfo:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """'auto' → CUDA when available else CPU; 'cuda' without CUDA raises DeviceUnavailableError."""
+    """'auto' → CUDA when available else CPU; 'cuda' without CUDA raises
+    DeviceUnavailableError."""
     d = str(device).lower()
     if d == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -1,8 +1,8 @@
 """The fixed Laplacian operator (paper §4.1, eqs. 6–8). Not learned.
 
 Eq. 6 as printed reads I(x+1, y) twice; the intended second derivative is
-``I_xx = I(x+1, y) + I(x−1, y) − 2I(x, y)`` (and eq. 7 likewise for y). Eq. 8 stacks (I_xx, I_yy)
-as a two-channel map. We use their **sum**, the isotropic 4-neighbour Laplacian
+``I_xx = I(x+1, y) + I(x−1, y) − 2I(x, y)`` (and eq. 7 likewise for y). Eq. 8 stacks
+(I_xx, I_yy) as a two-channel map. We use their **sum**, the isotropic 4-neighbour Laplacian
 
     Lap(I) = I(x+1,y) + I(x−1,y) + I(x,y+1) + I(x,y−1) − 4·I(x,y)
 

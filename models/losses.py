@@ -6,7 +6,8 @@
   --sr-lap-weight γ`` adds ``γ·L1(Lap(SR), Lap(HR))`` on the output (a deviation; default 0).
 * :class:`ContextualLoss` — Mechrez et al. (2018): cosine distances between feature vectors
   centred on the target's mean, relative normalisation ``d / (min d + 1e-5)``,
-  ``w = exp((1 − d̃)/h)``, row-normalised similarities, ``CX = mean_j max_i CX_ij``, loss −log CX.
+  ``w = exp((1 − d̃)/h)``, row-normalised similarities, ``CX = mean_j max_i CX_ij``,
+  loss −log CX.
 * Features (SPEC §4.3): by default the no-download :class:`PatchFeatures` — 7×7 patches of the
   Laplacian maps, mean-removed and unit-normalised (49-D), at ≤ 1024 sampled positions per image;
   or VGG-19 conv3_4/conv4_4 features from a local torchvision-layout state dict whose sha256 is
@@ -31,7 +32,8 @@ class PatchFeatures(nn.Module):
         self.patch = patch
         self.max_positions = max_positions
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, pred: torch.Tensor, target: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         fp = F.unfold(pred, self.patch)  # (B, 49, L)
         ft = F.unfold(target, self.patch)
         n = fp.shape[-1]
@@ -87,7 +89,8 @@ class VGG19Features(nn.Module):
                 outs.append(x.flatten(2))
         return outs
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, pred: torch.Tensor, target: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         fp = torch.cat(self._run(pred)[-1:], dim=2)
         ft = torch.cat(self._run(target)[-1:], dim=2)
         n = fp.shape[-1]

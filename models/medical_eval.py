@@ -2,16 +2,16 @@
 
 Networks are trained on 8-bit natural images; CT (Hounsfield units) and MR (12-bit) reach them
 through a normalisation to [0, 1]. For each normalisation mode of :class:`models.SuperResolver` —
-``range`` (the image's min–max), ``percentile`` (0.5–99.5th, clipped part restored) and ``window``
-(the file's display window; DICOM only) — this measures, on
+``range`` (the image's min–max), ``percentile`` (0.5–99.5th, clipped part restored) and
+``window`` (the file's display window; DICOM only) — this measures, on
 
 * ``../shared/data/medical/mri_brain/val`` (25 × 16-bit T1 MR slices),
 * ``../shared/data/medical/ct`` (10 chest CT slices, HU),
 * pydicom's bundled ``CT_small.dcm`` and ``MR_small.dcm``,
 
 HR → MATLAB bicubic LR (float, no 8-bit rounding) → SR, PSNR with peak = the HR image's dynamic
-range after shaving ⌈s⌉ pixels. The mode with the best mean over the sets is the engine's default
-(``models.inference.DEFAULT_NORMALIZATION``); the README records the table.
+range after shaving ⌈s⌉ pixels. The mode with the best mean over the sets is the engine's
+default (``models.inference.DEFAULT_NORMALIZATION``); the README records the table.
 """
 from __future__ import annotations
 

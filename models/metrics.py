@@ -1,4 +1,5 @@
-"""Image-quality metrics (SPEC §5, §7): the SR literature's PSNR/SSIM and the quality-panel figures.
+"""Image-quality metrics (SPEC §5, §7): the SR literature's PSNR/SSIM and the quality-panel
+figures.
 
 * :func:`psnr` — peak signal-to-noise ratio with a given peak (255 for 8-bit benchmarks, the
   dynamic range for medical images in original units).
@@ -76,7 +77,8 @@ def ssim(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
 
 
 def laplacian_l1(image: np.ndarray, reference: np.ndarray) -> float:
-    """Mean |Lap(image) − Lap(reference)| — edge fidelity (lower is better), same units as input."""
+    """Mean |Lap(image) − Lap(reference)| — edge fidelity (lower is better), same units as
+    input."""
     return float(np.mean(np.abs(laplacian_np(image) - laplacian_np(reference))))
 
 

@@ -13,8 +13,8 @@ Ambiguities resolved:
 * Eqs. 10–11 print "CC1" where CC2/CC3 are meant (copy typo); we follow the prose.
 * Distilled width: the paper "modifies the split" of IMDB (16 of 64) without giving the new number.
   We keep 16 maps per distillation output (PYB 1×1 and the last conv3×3). With this width
-  RMISR-BL ×4 has 0.949 M parameters, inside the accepted 0.80–1.00 M band (the paper states 0.848 M;
-  a narrower split cannot be reconciled with the PyConv-3 count of 31,104 weights per PYB).
+  RMISR-BL ×4 has 0.949 M parameters, inside the accepted 0.80–1.00 M band (the paper states
+  0.848 M; a narrower split cannot be reconciled with the PyConv-3 count of 31,104 weights per PYB).
 * "Residual connections" of Fig. 3b: one identity skip around the whole block (IMDN style), plus the
   identity inside each SRB.
 """

@@ -212,13 +212,15 @@ class Manifest:
 
     def missing_reason(self, method: str, scale: float) -> str:
         """Why ``method`` cannot run at ``scale`` — one text for errors and the viewer's tooltips:
-        ``"has no trained weights for ×1.5; it is served at ×2–5 (see weights/manifest.json)"``."""
+        ``"has no trained weights for ×1.5; it is served at ×2–5 (see weights/manifest.json)"``.
+        """
         served = self.coverage(method)
         where = f"; it is served at {served}" if served else ""
         return f"has no trained weights for ×{scale:g}{where} (see weights/manifest.json)"
 
     def coverage(self, method: str) -> str:
-        """The scales ``method``'s files serve, e.g. ``"×2–5"``, ``"×4, ×1.1–5"`` or ``""``."""
+        """The scales ``method``'s files serve, e.g. ``"×2–5"``, ``"×4, ×1.1–5"`` or
+        ``""``."""
         recs = self.for_method(method)
         fixed = sorted({s for r in recs for s in r.scales})
         ranges = sorted(tuple(r.scale_range) for r in recs if r.scale_range is not None)
@@ -250,7 +252,8 @@ def load_model(record: WeightsRecord, weights_dir: str | Path = WEIGHTS_DIR,
     if digest != record.sha256:
         raise WeightsIntegrityError(
             f"weights file {path.name} does not match its manifest: sha256 {digest[:16]}… "
-            f"expected {record.sha256[:16]}… — the file was modified or corrupted; refusing to load")
+            f"expected {record.sha256[:16]}… — the file was modified or corrupted; "
+            "refusing to load")
     try:
         state = load_file(str(path), device="cpu")
     except Exception as exc:  # safetensors raises its own error types

@@ -118,7 +118,8 @@ def _upsample_matrix(in_len: int, out_len: int, scale: float, shift: float) -> n
 @lru_cache(maxsize=256)
 def _upsample_matrix_t(in_len: int, out_len: int, scale: float, shift: float,
                        device: torch.device) -> torch.Tensor:
-    """:func:`_upsample_matrix` as a float32 tensor on ``device`` (built once per training shape)."""
+    """:func:`_upsample_matrix` as a float32 tensor on ``device`` (built once
+    per training shape)."""
     return torch.tensor(_upsample_matrix(in_len, out_len, scale, shift), dtype=torch.float32,
                         device=device)
 

@@ -3,22 +3,23 @@
 All networks are luminance networks: 1 channel in, 1 channel out, intensities in [0, 1].
 
 RMISR-BL (Fig. 1)
-    conv3×3 head → N PFMDB → concat of the N outputs → 1×1 (+act) → conv3×3, + head (long skip)
-    → upsampler (sub-pixel conv3×3 → PixelShuffle, or meta) → SR.
-    "A 1×1 convolution, two 3×3 convolutions and a sub-pixel upsampler" (§3.2): the second 3×3 is
-    the upsampler's own conv. With N = 4, 64 features, distilled width 16 and sub-pixel ×4 this
+    conv3×3 head → N PFMDB → concat of the N outputs → 1×1 (+act) → conv3×3, + head
+    (long skip) → upsampler (sub-pixel conv3×3 → PixelShuffle, or meta) → SR.
+    "A 1×1 convolution, two 3×3 convolutions and a sub-pixel upsampler" (§3.2): the second 3×3
+    is the upsampler's own conv. With N = 4, 64 features, distilled width 16 and sub-pixel ×4 this
     has 0.949 M parameters (paper: 0.848 M; accepted band 0.80–1.00 M; see :mod:`models.pfmdb`).
 
 RMISR-VP (Fig. 2)
-    SR branch = RMISR-BL body with 6 PFMDB. Laplacian branch: Lap(LR) → conv3×3 → 3 PFMDB, where
-    the input of the branch's k-th PFMDB is fused with the SR branch's PFMDB 2k output (2, 4, 6)
-    by **concatenation + 1×1** (the paper says "merge"; concatenation keeps both sources and costs
-    little) → conv3×3 + branch head (long skip) → upsampler. Fusion happens **after upsampling**:
-    both branches upsample their LR features to ``up_channels`` HR feature maps (the meta variant
-    first reduces the 64 LR maps to 16 by a 1×1 conv to keep its weight-prediction MLP small); the Laplacian
-    features give (a) the predicted HR Laplacian through a conv3×3 and (b) are concatenated with
-    the SR branch's upsampled features "before feature-map dimensionality reduction" (1×1,
-    2·up → up, act) and a conv3×3 that reconstructs the SR image.
+    SR branch = RMISR-BL body with 6 PFMDB. Laplacian branch: Lap(LR) → conv3×3 → 3 PFMDB,
+    where the input of the branch's k-th PFMDB is fused with the SR branch's PFMDB 2k output
+    (2, 4, 6) by **concatenation + 1×1** (the paper says "merge"; concatenation keeps both sources
+    and costs little) → conv3×3 + branch head (long skip) → upsampler. Fusion happens
+    **after upsampling**: both branches upsample their LR features to ``up_channels`` HR feature
+    maps (the meta variant first reduces the 64 LR maps to 16 by a 1×1 conv to keep its
+    weight-prediction MLP small); the Laplacian features give (a) the predicted HR Laplacian
+    through a conv3×3 and (b) are concatenated with the SR branch's upsampled features "before
+    feature-map dimensionality reduction" (1×1, 2·up → up, act) and a conv3×3 that reconstructs
+    the SR image.
     ``forward`` returns ``(SR, predicted Laplacian)``.
 
 Global bicubic skip (``global_skip="bicubic"``, used by the meta-upsampler models and the ×2/×3
@@ -114,7 +115,8 @@ class _PFMDBBody(nn.Module):
 
 
 def _pfmdb_radius(window: int | None) -> int:
-    # SRB chain (3×conv3) + last conv3 → 4, ICCA window → window//2, PyConv 7×7 path is shorter.
+    # SRB chain (3×conv3) + last conv3 → 4, ICCA window → window//2, PyConv 7×7 path is
+    # shorter.
     return 4 + (0 if window is None else window // 2)
 
 

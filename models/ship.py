@@ -26,7 +26,8 @@ def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
          half: bool = False, note: str | None = None) -> Path:
     """Copy ``src_dir/file`` and its manifest record into ``dest_dir``; return the new path.
 
-    ``half``: store it as float16 instead (half the size; see :func:`models.registry.export_weights`).
+    ``half``: store it as float16 instead (half the size; see
+    :func:`models.registry.export_weights`).
     ``note``: if given, the shipped record's ``training["note"]`` (the run's record is unchanged).
 
     Raises:

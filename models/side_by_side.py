@@ -1,4 +1,4 @@
-"""``python -m models.side_by_side CSV... --methods A B`` — compare methods from ``rmisr-eval`` runs.
+"""``python -m models.side_by_side CSV... --methods A B`` — compare methods of ``rmisr-eval`` runs.
 
 ``rmisr-eval`` writes one table per run; comparing two networks scored in different runs (e.g.
 RMISR-BL-meta in ``results/meta`` and RMISR-VP-meta in ``results/vp_meta_urban100``) needs their
@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("csv", nargs="+",
                    help="benchmark.csv files written by rmisr-eval; PATH=TAG appends ' (TAG)' "
                         "to that file's method labels")
-    p.add_argument("--methods", nargs="+", required=True, help='method labels, e.g. "RMISR-BL-meta"')
+    p.add_argument("--methods", nargs="+", required=True,
+                   help='method labels, e.g. "RMISR-BL-meta"')
     p.add_argument("--scales", type=float, nargs="+", default=None)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--set", help="one benchmark set: a row per scale")
@@ -137,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in args.methods if not any(k[0] == m for k in rows)]
     if unknown:
         known = sorted({k[0] for k in rows})
-        print(f"side_by_side: error: no rows for {unknown}; the files hold {known}", file=sys.stderr)
+        print(f"side_by_side: error: no rows for {unknown}; the files hold {known}",
+              file=sys.stderr)
         return 2
     if args.set:
         print(by_set(rows, args.methods, args.set, args.metrics, args.scales))

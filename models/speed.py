@@ -52,8 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"{args.arch} ×4, batch {args.batch}×{args.patch}², {platform.processor() or platform.machine()}"
-          f", {os.cpu_count()} cores, {torch.get_num_threads()} threads, torch {torch.__version__}\n")
+    print(f"{args.arch} ×4, batch {args.batch}×{args.patch}², "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}\n")
     print("| memory format | precision | s / step | speed-up |")
     print("|---|---|---:|---:|")
     base = None
@@ -61,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         for bf16 in (False, True):
             t = time_step(args.arch, cl, bf16, args.steps, args.batch, args.patch)
             base = base or t
-            print(f"| {'channels_last' if cl else 'contiguous'} | {'bf16 autocast' if bf16 else 'fp32'}"
-                  f" | {t:.2f} | {base / t:.2f}× |", flush=True)
+            print(f"| {'channels_last' if cl else 'contiguous'} | "
+                  f"{'bf16 autocast' if bf16 else 'fp32'} | {t:.2f} | {base / t:.2f}× |",
+                  flush=True)
     return 0
 
 

@@ -16,8 +16,8 @@ from torch import nn
 class SRCNN(nn.Module):
     """9-1-5 SRCNN with global residual; input = bicubic-upsampled LR (same size as output)."""
 
-    def __init__(self, channels: tuple[int, int] = (64, 32), kernels: tuple[int, int, int] = (9, 1, 5)
-                 ) -> None:
+    def __init__(self, channels: tuple[int, int] = (64, 32),
+                 kernels: tuple[int, int, int] = (9, 1, 5)) -> None:
         super().__init__()
         c1, c2 = channels
         k1, k2, k3 = kernels

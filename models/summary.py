@@ -50,7 +50,8 @@ def rows(size: int = 256) -> list[tuple[str, int, int, str]]:
     for name, arch, kwargs, scale in ROWS:
         model = create_model(arch, **kwargs).to("meta").eval()
         macs = count_macs(lambda m=model, s=scale: network_forward(m, x, s)) if arch != "srcnn" \
-            else count_macs(model, torch.zeros(1, 1, *output_size(size, size, scale), device="meta"))
+            else count_macs(model, torch.zeros(1, 1, *output_size(size, size, scale),
+                                               device="meta"))
         oh, ow = output_size(size, size, scale)
         out.append((name, count_params(model), macs, f"{oh}×{ow}"))
     feat = torch.zeros(1, 64, size, size, device="meta")
@@ -61,7 +62,8 @@ def rows(size: int = 256) -> list[tuple[str, int, int, str]]:
     for s in (2.5, 3.5, 4.0):
         up = MetaUpsampler(64, 1).to("meta")
         macs = count_macs(up, feat, s)
-        out.append((f"  meta upsampler ×{s:g} (64→1, {up.last_distinct_offsets} distinct offsets)",
+        out.append((f"  meta upsampler ×{s:g} (64→1, "
+                    f"{up.last_distinct_offsets} distinct offsets)",
                     count_params(up), macs, "×".join(map(str, output_size(size, size, s)))))
     blk = PFMDB().to("meta")
     out.append(("  PFMDB (64 maps)", count_params(blk), count_macs(blk, feat), f"{size}×{size}"))

@@ -1,10 +1,12 @@
-"""``rmisr-train`` / ``python -m models.train`` — train a network and export its weights (SPEC §4).
+"""``rmisr-train`` / ``python -m models.train`` — train a network, export its weights (SPEC §4).
 
 Examples::
 
-    rmisr-train --arch rmisr_bl --scale 4 --data ../shared/data/train/T91 ../shared/data/train/BSD200 \\
+    rmisr-train --arch rmisr_bl --scale 4 \\
+        --data ../shared/data/train/T91 ../shared/data/train/BSD200 \\
         --val ../shared/data/benchmark/Set5 --iters 200000 --out runs/rmisr_bl_x4
-    rmisr-train --arch rmisr_bl --upsampler meta --scale-range 1.1 5.0 --init weights/rmisr_bl_x4.safetensors ...
+    rmisr-train --arch rmisr_bl --upsampler meta --scale-range 1.1 5.0 \\
+        --init weights/rmisr_bl_x4.safetensors ...
     torchrun --nproc_per_node 2 -m models.train ... --device cuda     # DistributedDataParallel
 
 Adam β = (0.9, 0.999), lr 2e-4 halved every ``--lr-step`` iterations. Every ``--ckpt-minutes`` the
@@ -14,8 +16,8 @@ resume state (model + optimiser moments + step, safetensors + JSON, no pickle) i
 validation model is exported (``--export``) with its manifest record at every improvement and at
 the end. A run resumed with another ``--lr``/``--lr-step``/``--seed`` keeps the earlier segments:
 the record's ``schedule`` lists each with the step it started at, and its ``note`` is the run's last
-``--note``. On CPU, channels_last is on by default; bf16 autocast is optional (``--bf16``) because on
-CPUs without AMX it measured slower than fp32 for these grouped convolutions (README).
+``--note``. On CPU, channels_last is on by default; bf16 autocast is optional (``--bf16``) because
+on CPUs without AMX it measured slower than fp32 for these grouped convolutions (README).
 """
 from __future__ import annotations
 
@@ -107,9 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lap-weight", type=float, default=10.0, help="α of eq. 18 (RMISR-VP)")
     p.add_argument("--cx-weight", type=float, default=1.0, help="β of eq. 18 (RMISR-VP)")
     p.add_argument("--sr-lap-weight", type=float, default=0.0,
-                   help="γ·L1(Lap(SR), Lap(HR)) added to eq. 18 (RMISR-VP; 0 = eq. 18 as printed). "
-                        "Eq. 18's Laplacian terms reach the SR output only through the fusion; this "
-                        "one asks the output itself for the HR edges (a deviation, see README)")
+                   help="γ·L1(Lap(SR), Lap(HR)) added to eq. 18 (RMISR-VP; 0 = eq. 18 as "
+                        "printed). Eq. 18's Laplacian terms reach the SR output only through the "
+                        "fusion; this one asks the output itself for the HR edges (a deviation, "
+                        "see README)")
     p.add_argument("--cx-h", type=float, default=0.5)
     p.add_argument("--vgg", default=None, help="VGG-19 state dict for the contextual loss")
     p.add_argument("--p-rescale", type=float, default=0.3)
@@ -222,7 +225,8 @@ def save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, s
     for i, p in enumerate(opt.param_groups[0]["params"]):
         st = opt.state.get(p, {})
         if "exp_avg" in st:
-            tensors[f"opt.{i}.exp_avg"] = st["exp_avg"].detach().to("cpu", moments_dtype).contiguous()
+            tensors[f"opt.{i}.exp_avg"] = st["exp_avg"].detach().to(
+                "cpu", moments_dtype).contiguous()
             tensors[f"opt.{i}.exp_avg_sq"] = st["exp_avg_sq"].detach().to(
                 "cpu", moments_dtype).contiguous()
     meta = {"step": str(step), "extra": json.dumps(extra)}
@@ -414,7 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     schedule = _schedule(list(extra.get("schedule", [])), args, step)
     frozen = _verbatim_from(model, init_src) if args.init and step < args.freeze_steps else []
     if frozen and len(frozen) == len(list(model.parameters())):
-        raise SystemExit(f"--freeze-steps: every tensor comes from {args.init}; nothing would train")
+        raise SystemExit(f"--freeze-steps: every tensor comes from {args.init}; "
+                         "nothing would train")
     if frozen and distributed:
         raise SystemExit("--freeze-steps is not supported with DistributedDataParallel")
     if args.train_only:
@@ -482,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
             scales=[int(args.scale)] if fixed else [],
             scale_range=None if fixed else [min(scale_choices), max(scale_choices)],
             training={
-                "iterations": step, "batch": args.batch * (dist.get_world_size() if distributed else 1),
+                "iterations": step,
+                "batch": args.batch * (dist.get_world_size() if distributed else 1),
                 "patch_lr": args.patch, "lr": args.lr, "lr_step": args.lr_step,
                 "data": [str(Path(d)) for d in args.data],
                 "validation": {Path(args.val).name if args.val else "none":
@@ -566,7 +572,8 @@ def main(argv: list[str] | None = None) -> int:
             val = validate(model, args.val, val_scales, device)
             for s, v in val.items():
                 log.writerow([step, f"{loss_ema:.6f}", f"{lr_now:.3g}", s, f"{v:.4f}",
-                              f"{train_seconds:.0f}", _dt.datetime.now().isoformat(timespec="seconds")])
+                              f"{train_seconds:.0f}",
+                              _dt.datetime.now().isoformat(timespec="seconds")])
             log_file.flush()
             score = float(np.mean(list(val.values())))
             if score > best or args.export_latest:

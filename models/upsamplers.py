@@ -1,6 +1,7 @@
 """Upsamplers (paper §4.3, eqs. 15–17, Fig. 5; SPEC §3).
 
-* :class:`SubPixelUpsampler` — conv3×3 (C → out·s²) → PixelShuffle(s), integer s ∈ {2, 3, 4}.
+* :class:`SubPixelUpsampler` — conv3×3 (C → out·s²) → PixelShuffle(s), integer
+  s ∈ {2, 3, 4}.
 * :class:`MetaUpsampler` — Meta-SR style arbitrary-scale upsampler.
 
 Meta upsampler, with the printed typos resolved:
@@ -9,16 +10,16 @@ Meta upsampler, with the printed typos resolved:
   ``((i + 0.5)/s − 0.5, (j + 0.5)/s − 0.5)`` — centre-aligned, the geometry of the MATLAB
   degradation (eq. 15 prints i/s, a corner-aligned variant that is off by half a pixel).
 * Eq. 16 prints ``p/s − p/s`` (always zero); the intended offset is the fractional part
-  ``R = p′ − floor(p′)``. A small MLP f(R_y, R_x, 1/s; θ): 3 → 256 → k·k·C·out predicts the k×k
-  filter of that output pixel.
+  ``R = p′ − floor(p′)``. A small MLP f(R_y, R_x, 1/s; θ): 3 → 256 → k·k·C·out
+  predicts the k×k filter of that output pixel.
 * Eq. 17: the output is that filter applied to the k×k LR feature neighbourhood centred at
   ``floor(p′)`` (replicate padding outside the image).
 
 Efficiency: the offsets take few distinct values (a rational scale p/q has at most p per axis),
 so the MLP runs once per **distinct** (R_y, R_x) pair, never per output pixel. The filters of all
 pairs are stacked into one convolution over the LR grid and the output gathers, for every output
-pixel, the response of its own filter at its own LR position — fully vectorised. When the pairs are
-so many that this wastes work (e.g. a scale like 2.37), the filters are applied only at the
+pixel, the response of its own filter at its own LR position — fully vectorised. When the pairs
+are so many that this wastes work (e.g. a scale like 2.37), the filters are applied only at the
 positions that use them instead.
 """
 from __future__ import annotations
@@ -69,7 +70,8 @@ def _axis_plan(in_len: int, out_len: int, scale: float, shift: float, pad: int
 
 
 class MetaUpsampler(nn.Module):
-    """Arbitrary-scale upsampler (eqs. 15–17) with a weight-prediction MLP 3 → hidden → k²·C·out."""
+    """Arbitrary-scale upsampler (eqs. 15–17) with a weight-prediction MLP
+    3 → hidden → k²·C·out."""
 
     def __init__(self, in_channels: int, out_channels: int = 1, kernel_size: int = 3,
                  hidden: int = 256, max_stacked_pairs: int = 400) -> None:

@@ -21,7 +21,8 @@ def make_weights_dir(root: Path, small: bool = True) -> Path:
     specs = [
         ("srcnn_any.safetensors", "srcnn", "srcnn", {}, None, [1.1, 5.0]),
         ("bl_x2.safetensors", "rmisr-bl", "rmisr_bl", {"scale": 2, **kw}, [2], None),
-        ("bl_x3.safetensors", "rmisr-bl", "rmisr_bl",  # sub-pixel + bicubic skip, as shipped ×2/×3
+        # sub-pixel + bicubic skip, as shipped ×2/×3
+        ("bl_x3.safetensors", "rmisr-bl", "rmisr_bl",
          {"scale": 3, "global_skip": "bicubic", **kw}, [3], None),
         ("bl_meta.safetensors", "rmisr-bl", "rmisr_bl",
          {"scale": None, "upsampler": "meta", "global_skip": "bicubic", **kw}, None, [1.1, 5.0]),

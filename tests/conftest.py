@@ -1,8 +1,9 @@
 """Shared pytest fixtures: test images without network access.
 
-* ``pydicom_file(name)`` — a file bundled with the pydicom wheel (``download=False``: never fetch).
-* ``shared_medical`` — ``../shared/data/medical`` beside the clone (real CT / MR / CR files); tests
-  that need it are skipped when it is absent.
+* ``pydicom_file(name)`` — a file bundled with the pydicom wheel
+  (``download=False``: never fetch).
+* ``shared_medical`` — ``../shared/data/medical`` beside the clone (real CT / MR / CR files);
+  tests that need it are skipped when it is absent.
 """
 from __future__ import annotations
 

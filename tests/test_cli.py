@@ -148,8 +148,8 @@ def test_method_without_weights_fails_clearly(tmp_path, capsys, monkeypatch, pyd
     code, out, err = _run(capsys, pydicom_file("MR_small.dcm"), "-o", tmp_path, "--scale", "2.5",
                           "--method", "rmisr-vp")
     assert code == 1 and out == []
-    assert err == ["rmisr-sr: error: RMISR-VP has no trained weights for ×2.5; it is served at ×4; "
-                   "available at ×2.5: bicubic"]
+    assert err == ["rmisr-sr: error: RMISR-VP has no trained weights for ×2.5; it is served "
+                   "at ×4; available at ×2.5: bicubic"]
 
 
 def test_demo_writes_results_table_and_sheet(tmp_path, capsys, monkeypatch):

@@ -52,8 +52,9 @@ def test_tiled_equals_untiled(resolver, method, scale):
 def test_intensity_range_and_dtype_round_trip(resolver, monkeypatch, dtype, lo, hi, mode):
     """With an ideal network (= bicubic in [0, 1]) every mode returns bicubic in original units,
     clipped values included: the normalisation round trip loses nothing."""
-    monkeypatch.setattr(inference, "network_forward",
-                        lambda model, lr, s, out_size, shift: upsample_bicubic(lr, s, out_size, shift))
+    monkeypatch.setattr(
+        inference, "network_forward",
+        lambda model, lr, s, out_size, shift: upsample_bicubic(lr, s, out_size, shift))
     yy, xx = np.mgrid[0:24, 0:20]
     img = (lo + (hi - lo) * (0.5 + 0.5 * np.sin(xx / 3.0) * np.cos(yy / 4.0))).astype(dtype)
     span = float(hi) - float(lo)
@@ -82,7 +83,8 @@ def test_colour_keeps_three_channels_and_grey_stays_grey(resolver):
     assert out.shape == (30, 25, 3)
     grey = np.repeat(rgb[..., :1], 3, axis=2)
     g = resolver.upscale(grey, 2, "bicubic")
-    assert np.allclose(g[..., 0], g[..., 1], atol=1e-3) and np.allclose(g[..., 0], g[..., 2], atol=1e-3)
+    assert (np.allclose(g[..., 0], g[..., 1], atol=1e-3)
+            and np.allclose(g[..., 0], g[..., 2], atol=1e-3))
 
 
 def test_progress_and_cancel_between_tiles(resolver):
@@ -108,7 +110,8 @@ def test_cancel_is_also_polled_inside_one_tile(resolver):
         polls.append(1)
         return len(polls) >= 3  # before the tile, then at PFMDB 1 and 2
     with pytest.raises(UpscaleCancelled):
-        resolver.upscale(img, 2.5, "rmisr-vp", cancel=cancel, progress=lambda d, t: progress.append(d))
+        resolver.upscale(img, 2.5, "rmisr-vp", cancel=cancel,
+                         progress=lambda d, t: progress.append(d))
     assert progress == [] and len(polls) == 3
     out = resolver.upscale(img, 2.5, "rmisr-vp", cancel=lambda: False)  # hooks removed afterwards
     assert out.shape == (75, 75)

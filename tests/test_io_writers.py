@@ -38,7 +38,8 @@ def _rotation(a: float, b: float, c: float) -> np.ndarray:
 
 def make_ct(path: Path, hu: np.ndarray, *, ipp, iop, spacing, intercept: float = -1024.0,
             bits_stored: int = 12, **extra) -> Path:
-    """A minimal, valid CT Image Storage file with the given geometry (stored = HU − intercept)."""
+    """A minimal, valid CT Image Storage file with the given geometry
+    (stored = HU − intercept)."""
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
@@ -63,7 +64,8 @@ def make_ct(path: Path, hu: np.ndarray, *, ipp, iop, spacing, intercept: float =
 
 
 def _patient_position(ipp, iop, spacing, r: float, c: float) -> np.ndarray:
-    """DICOM PS3.3 C.7.6.2.1.1: P = IPP + c·Δc·row_dir + r·Δr·col_dir (PixelSpacing = Δr\\Δc)."""
+    """DICOM PS3.3 C.7.6.2.1.1: P = IPP + c·Δc·row_dir + r·Δr·col_dir
+    (PixelSpacing = Δr\\Δc)."""
     iop = np.asarray(iop, dtype=np.float64)
     return (np.asarray(ipp, dtype=np.float64) + c * float(spacing[1]) * iop[:3]
             + r * float(spacing[0]) * iop[3:])
@@ -122,7 +124,8 @@ def test_derived_dicom_keeps_physical_positions(tmp_path, scale, roi):
 
 
 def test_first_pixel_centre_formula(tmp_path):
-    """IPP' = IPP + (x + 0.5/s − 0.5)·Δc·row_dir + (y + 0.5/s − 0.5)·Δr·col_dir, exactly."""
+    """IPP' = IPP + (x + 0.5/s − 0.5)·Δc·row_dir + (y + 0.5/s − 0.5)·Δr·col_dir,
+    exactly."""
     iop = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
     src = read_image(make_ct(tmp_path / "a.dcm", np.zeros((20, 30)), ipp=(10.0, 20.0, 30.0),
                              iop=iop, spacing=(0.8, 0.5)))

@@ -20,7 +20,8 @@ def test_side_by_side_joins_runs_and_marks_missing_cells(tmp_path, capsys):
     assert side_by_side.main([str(a), str(b), "--methods", "BL", "VP", "--set", "Urban100_Y"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "| Scale | BL PSNR | VP PSNR | BL Lap-L1 | VP Lap-L1 |"
-    assert out[2] == "| ×2 | 30.6413 | 30.6406 | 19.8115 | 19.8461 |"  # the CSV's text, not re-rounded
+    # the CSV's text, not re-rounded
+    assert out[2] == "| ×2 | 30.6413 | 30.6406 | 19.8115 | 19.8461 |"
     assert out[3] == "| ×4 | 25.0200 | — | 26.7880 | — |"
     assert side_by_side.main([str(a), str(b), "--methods", "VP", "--metric", "psnr",
                               "--sets", "Set5", "Urban100_Y"]) == 0

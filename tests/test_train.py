@@ -26,7 +26,8 @@ def tiny_data(tmp_path):
         for i in range(n):
             yy, xx = np.mgrid[0:64, 0:72]
             img = 128 + 60 * np.sin(xx / (3 + i)) * np.cos(yy / 5) + rng.normal(0, 5, xx.shape)
-            Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(tmp_path / folder / f"{i}.png")
+            Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(
+                tmp_path / folder / f"{i}.png")
     return tmp_path
 
 
@@ -291,7 +292,8 @@ def test_export_latest_exports_at_every_validation(tiny_data, tmp_path, monkeypa
 
 
 def test_freeze_survives_a_float16_resume_state():
-    """A compact ``--half`` state rounds the fixed tensors; they are still recognised and restored."""
+    """A compact ``--half`` state rounds the fixed tensors; they are still recognised and
+    restored."""
     import torch
 
     from models.registry import create_model
@@ -321,7 +323,8 @@ def test_curve_marks_scales_a_row_did_not_validate_and_picks_the_best_by_mean(tm
 
 
 def test_resuming_with_other_validation_scales_restarts_the_best_psnr(tiny_data, tmp_path):
-    """A best mean over ×2 is not comparable with one over ×3: after such a resume the run exports."""
+    """A best mean over ×2 is not comparable with one over ×3: after such a resume the run
+    exports."""
     from safetensors import safe_open
     from safetensors.torch import save_file
     out, wd = tmp_path / "run", tmp_path / "weights"

@@ -105,7 +105,8 @@ class ImageData:
         return self.pixels.ndim == 3
 
     def make_description(self) -> str:
-        """"CT · 512×512 · 0.84 mm" style summary (columns × rows, as image sizes are written)."""
+        """"CT · 512×512 · 0.84 mm" style summary (columns × rows, as image
+        sizes are written)."""
         parts = [self.modality or "OT", f"{self.width}×{self.height}"]
         if self.pixel_spacing is not None:
             rs, cs = self.pixel_spacing

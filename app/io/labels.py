@@ -10,7 +10,8 @@ SOFTWARE = "RMISR Viewer"
 
 
 def method_label(method: str) -> str:
-    """Display label of an engine method name ("rmisr-vp" → "RMISR-VP"); unknown names as given."""
+    """Display label of an engine method name ("rmisr-vp" → "RMISR-VP"); unknown names as
+    given."""
     return METHOD_LABELS.get(str(method).lower(), str(method))
 
 

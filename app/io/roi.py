@@ -1,10 +1,10 @@
 """Region of interest and magnification checks shared by the viewer, the CLI and the writers.
 
 An ROI is ``(x, y, w, h)`` in source pixels: column and row of the top-left pixel, width and height.
-The output grid of a magnification ``s`` is SPEC §3's: ``(round(h·s), round(w·s))`` pixels, halves
-rounded up, output pixel ``j`` centred on source coordinate ``(j + 0.5)/s − 0.5``. The constants and
-rounding repeat ``models.geometry`` so that :mod:`app.io` stays free of the engine (and of torch);
-a test checks they agree.
+The output grid of a magnification ``s`` is SPEC §3's: ``(round(h·s), round(w·s))`` pixels,
+halves rounded up, output pixel ``j`` centred on source coordinate ``(j + 0.5)/s − 0.5``. The
+constants and rounding repeat ``models.geometry`` so that :mod:`app.io` stays free of the engine
+(and of torch); a test checks they agree.
 """
 from __future__ import annotations
 

@@ -93,7 +93,8 @@ def _integral(values: np.ndarray) -> bool:
 def _window_from_range(lo: float, hi: float, integral: bool) -> tuple[float, float]:
     """(centre, width) mapping lo → 0 and hi → 255; never width 0."""
     if integral:
-        # with LINEAR, c = (lo + hi + 1)/2 and w = hi − lo + 1 send lo → 0 and hi → 255 exactly
+        # with LINEAR, c = (lo + hi + 1)/2 and w = hi − lo + 1 send lo → 0 and hi → 255
+        # exactly
         return (lo + hi + 1.0) / 2.0, hi - lo + 1.0
     if hi > lo:
         return (lo + hi) / 2.0, hi - lo
@@ -132,7 +133,8 @@ def auto_window(pixels: np.ndarray) -> tuple[float, float]:
 
 
 def full_range_window(lo: float, hi: float) -> tuple[float, float]:
-    """Identity-like window for integer data representable in [lo, hi] (e.g. 0–255 → 128/256)."""
+    """Identity-like window for integer data representable in [lo, hi] (e.g.
+    0–255 → 128/256)."""
     return _window_from_range(float(lo), float(hi), True)
 
 

@@ -6,8 +6,8 @@ Every writer
   onto the target — a failure at any point leaves the target untouched and no temporary file;
 * refuses to write onto its source image, or onto any file :func:`app.io.read_image` has read in
   this process (:class:`SourceOverwriteError`), comparing resolved paths and ``os.path.samefile``;
-* labels the result as computed: "SR ×2.5 RMISR-VP — computed, not acquired" (PNG text chunk, TIFF
-  ImageDescription, DICOM ImageType DERIVED\\SECONDARY, DerivationDescription, ImageComments).
+* labels the result as computed: "SR ×2.5 RMISR-VP — computed, not acquired" (PNG text chunk,
+  TIFF ImageDescription, DICOM ImageType DERIVED\\SECONDARY, DerivationDescription, ImageComments).
 
 Derived DICOM follows ``research-viewers-dicom-pyqt.md`` §3: new SOP Instance and Series UIDs
 (Study, Patient and Frame of Reference kept), DerivationCodeSequence (113085, DCM, "Spatial
@@ -18,9 +18,9 @@ Explicit VR Little Endian.
 
 Output-grid geometry (SPEC §3): for an ROI (x, y, w, h) and scale s the output has
 (round(h·s), round(w·s)) pixels and output pixel (i, j) is centred on source pixel coordinate
-(x + (j + 0.5)/s − 0.5, y + (i + 0.5)/s − 0.5). Hence the output spacing is the source spacing ÷ s
-(the *nominal* scale, which is what the resampler uses; the rounded extent may end up to half an
-output pixel beyond the ROI edge) and the first pixel's centre is at source coordinate
+(x + (j + 0.5)/s − 0.5, y + (i + 0.5)/s − 0.5). Hence the output spacing is the source
+spacing ÷ s (the *nominal* scale, which is what the resampler uses; the rounded extent may end up
+to half an output pixel beyond the ROI edge) and the first pixel's centre is at source coordinate
 (x + 0.5/s − 0.5, y + 0.5/s − 0.5).
 """
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""numpy → Qt display conversion (windowing through :func:`app.io.apply_window`; no image maths)."""
+"""numpy → Qt display conversion (windowing through
+:func:`app.io.apply_window`; no image maths)."""
 from __future__ import annotations
 
 import numpy as np

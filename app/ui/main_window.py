@@ -1,7 +1,7 @@
 """The main window: source canvas, comparison panels, quality table, controls dock.
 
-``MainWindow(resolver=None, settings=None, weights_dir=None, device=None)`` — a SuperResolver and a
-QSettings can be injected (tests, self-test); otherwise the engine is created in a background
+``MainWindow(resolver=None, settings=None, weights_dir=None, device=None)`` — a SuperResolver and
+a QSettings can be injected (tests, self-test); otherwise the engine is created in a background
 thread after the window appears (torch takes seconds to import) and settings go to
 ``QSettings("RMISR", "RMISR Viewer")``.
 """

@@ -1,14 +1,14 @@
 """Comparison view: one panel per method plus the source ROI, synchronised by physical position.
 
-Every panel's scene is in **source-pixel units** of the ROI (0…w × 0…h, the same rectangle for every
-panel): a ×2.5 result of 160×160 pixels is drawn scaled by w/160, so zoom, pan and the loupe map the
-same anatomy in every panel whatever its pixel count. Display is nearest-neighbour
+Every panel's scene is in **source-pixel units** of the ROI (0…w × 0…h, the same rectangle for
+every panel): a ×2.5 result of 160×160 pixels is drawn scaled by w/160, so zoom, pan and the loupe
+map the same anatomy in every panel whatever its pixel count. Display is nearest-neighbour
 (``Qt.FastTransformation``, no smooth pixmap hint), one display window for all panels.
 
 Views (:data:`VIEW_MODES`): the image; the difference to bicubic (method − bicubic); the Laplacian
-edge map (the product's operator); the data-consistency residual (result downscaled by 1/s − input),
-each on a symmetric grey scale shared by the panels. Each SR panel carries the permanent overlay
-"SR ×s <method> — computed, not acquired".
+edge map (the product's operator); the data-consistency residual (result downscaled by
+1/s − input), each on a symmetric grey scale shared by the panels. Each SR panel carries the
+permanent overlay "SR ×s <method> — computed, not acquired".
 """
 from __future__ import annotations
 
@@ -299,7 +299,8 @@ class PanelView(QGraphicsView):
 
 
 class ElidedLabel(QLabel):
-    """One line that ends in "…" when the panel is narrower than the text (full text as tooltip)."""
+    """One line that ends in "…" when the panel is narrower than the text (full
+    text as tooltip)."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text)

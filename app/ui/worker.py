@@ -211,7 +211,8 @@ class SuperResolveJob(QThread):
     def _run(self, t0: float) -> JobResult | None:
         req = self.request
         n = max(len(req.methods), 1)
-        self.progressed.emit(0, "loading the engine…" if not self.engine.loaded else "starting…")
+        self.progressed.emit(0, "loading the engine…" if not self.engine.loaded
+                             else "starting…")
         sr = self.engine.resolver()
         from models import UpscaleCancelled
 
