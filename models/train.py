@@ -158,7 +158,10 @@ def _check_init_skip(init: str, arch_args: dict[str, Any]) -> None:
 _SCHEDULE_KEYS = ("lr", "lr_step", "lr_gamma", "seed")
 # Recorded in a segment only where they differ from their default, so that segments written
 # before an option existed still match a command that leaves it at the default.
-_SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0, "warmup": 0, "train_only": None, "freeze_steps": 0}
+_SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0, "warmup": 0, "train_only": None}
+# Recorded in every segment since it was added; a segment written before that (no such key) matches
+# any value, so resuming an older run with the same command adds no segment.
+_SCHEDULE_SINCE = {"freeze_steps": 0}
 
 
 def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
@@ -168,17 +171,19 @@ def _schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
     A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight``/``--warmup``/
     ``--train-only``/``--freeze-steps`` (a restart) would otherwise export a manifest record that
     describes only its last command. Each segment says from which step it applied (the
-    ``_SCHEDULE_OPTIONAL`` keys only where not at their default); a resumed command without
-    ``--note`` inherits the run's last note.
+    ``_SCHEDULE_OPTIONAL`` keys only where not at their default, the ``_SCHEDULE_SINCE`` ones
+    always); a resumed command without ``--note`` inherits the run's last note.
     """
     seg = {"from_step": step, **{k: getattr(args, k) for k in _SCHEDULE_KEYS},
            **{k: getattr(args, k, d) for k, d in _SCHEDULE_OPTIONAL.items()
-              if getattr(args, k, d) != d}}
+              if getattr(args, k, d) != d},
+           **{k: getattr(args, k, d) for k, d in _SCHEDULE_SINCE.items()}}
     if args.note:
         seg["note"] = args.note
     last = history[-1] if history else None
     if last is not None and all(last.get(k) == seg[k] for k in _SCHEDULE_KEYS) \
             and all(last.get(k, d) == seg.get(k, d) for k, d in _SCHEDULE_OPTIONAL.items()) \
+            and all(last.get(k, seg[k]) == seg[k] for k in _SCHEDULE_SINCE) \
             and (not args.note or last.get("note") == args.note):
         return list(history)
     return [*history, seg]

@@ -379,6 +379,8 @@ def test_the_schedule_records_where_the_output_laplacian_term_started():
     frozen = train._schedule(new, argparse.Namespace(**base, sr_lap_weight=1.0, freeze_steps=900),
                              700)  # a resume that moves --freeze-steps is a restart too
     assert len(frozen) == 3 and frozen[-1]["freeze_steps"] == 900
+    older = train._schedule(old, argparse.Namespace(**base, freeze_steps=900), 500)
+    assert older == old  # a segment from before --freeze-steps was recorded: unknown, matches
 
 
 def test_warmup_ramps_the_lr_from_the_segment_start_and_a_resume_continues_it(tiny_data, tmp_path):
