@@ -408,6 +408,13 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--init-laplacian {args.init_laplacian}: {e}") from None
         if rank == 0:
             print(f"Laplacian trunk: {n} tensors from {args.init_laplacian}")
+    # The files that seeded the model, as its manifest record names them (hashed once, as loaded).
+    seeds: dict[str, Any] = {"init": Path(args.init).name if args.init else None}
+    if args.init:
+        seeds["init_sha256"] = sha256_file(args.init)
+    if args.init_laplacian:
+        seeds["init_laplacian"] = Path(args.init_laplacian).name
+        seeds["init_laplacian_sha256"] = sha256_file(args.init_laplacian)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
     step, extra = 0, {}
     state_path = _pick_resume_state(out_dir / "state.safetensors",
@@ -499,12 +506,8 @@ def main(argv: list[str] | None = None) -> int:
                 "validation": {Path(args.val).name if args.val else "none":
                                {f"x{k:g}": round(v, 3) for k, v in val.items()}},
                 "loss": _loss_name(args, cx_loss),
-                "init": Path(args.init).name if args.init else None,
-                **({"init_sha256": sha256_file(args.init)} if args.init else {}),
+                **seeds,
                 **({"freeze_steps": args.freeze_steps} if args.freeze_steps else {}),
-                **({"init_laplacian": Path(args.init_laplacian).name,
-                    "init_laplacian_sha256": sha256_file(args.init_laplacian)}
-                   if args.init_laplacian else {}),
                 **({"train_only": args.train_only} if args.train_only else {}),
                 "date": _dt.date.today().isoformat(), "hardware": _hardware(device),
                 "train_hours": round(train_seconds / 3600.0, 2), "note": _run_note(schedule),
