@@ -42,7 +42,7 @@ from .resize import imresize
 
 NORMALIZATION_MODES = ("range", "percentile", "window")
 #: Default normalisation: the mode with the best mean gain over bicubic in original units, as
-#: measured by ``python -m models.medical_eval`` (numbers in the README, "Medical intensities").
+#: measured by ``python -m models.medical_eval`` (numbers in docs/results.md, "Medical images").
 DEFAULT_NORMALIZATION = "range"
 #: LR images up to this many pixels run untiled when ``tile=0`` (auto).
 AUTO_TILE_PIXELS = 512 * 512

@@ -11,7 +11,7 @@ through a normalisation to [0, 1]. For each normalisation mode of :class:`models
 
 HR → MATLAB bicubic LR (float, no 8-bit rounding) → SR, PSNR with peak = the HR image's dynamic
 range after shaving ⌈s⌉ pixels. The mode with the best mean over the sets is the engine's
-default (``models.inference.DEFAULT_NORMALIZATION``); the README records the table.
+default (``models.inference.DEFAULT_NORMALIZATION``); docs/results.md records the table.
 """
 from __future__ import annotations
 
