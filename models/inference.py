@@ -36,8 +36,7 @@ import torch
 from .forward import network_forward
 from .geometry import check_scale, output_size, round_half_up
 from .pfmdb import PFMDB
-from .registry import (METHODS, WEIGHTS_DIR, Manifest, NoWeightsError, WeightsRecord,
-                       load_model)
+from .registry import METHODS, WEIGHTS_DIR, Manifest, WeightsRecord, load_model
 from .resize import imresize
 
 NORMALIZATION_MODES = ("range", "percentile", "window")

@@ -48,8 +48,8 @@ from .forward import network_forward
 from .grow import bl_name, can_embed, embed_bl_in_vp, transplant_laplacian_trunk
 from .laplacian import laplacian
 from .losses import ContextualLoss, PatchFeatures, VGG19Features
-from .registry import (METHODS, WEIGHTS_DIR, WeightsRecord, create_model, export_weights,
-                       load_model, Manifest, WeightsError, sha256_file)
+from .registry import (METHODS, WEIGHTS_DIR, Manifest, WeightsError, WeightsRecord, create_model,
+                       export_weights, sha256_file)
 from .resize import upsample_bicubic
 
 ARCH_TO_METHOD = {spec.arch: name for name, spec in METHODS.items() if spec.arch}
