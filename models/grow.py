@@ -236,3 +236,68 @@ def transplant_laplacian_trunk(vp: RMISR_VP, src: dict[str, torch.Tensor],
     own.update({k: src[k].to(own[k]) for k in names})
     vp.load_state_dict(own)
     return len(names)
+
+
+# The SR body of RMISR-VP that RMISR-BL also has (PFMDB 1–4 and the fusion's first 4·64 inputs).
+_BL_FUSE = "body.fuse.0."
+
+
+@torch.no_grad()
+def replace_sr_body(vp: dict[str, torch.Tensor], bl: dict[str, torch.Tensor]
+                    ) -> dict[str, torch.Tensor]:
+    """A trained RMISR-VP state with the SR body of a (newer) RMISR-BL state put under it.
+
+    Copies BL's head, PFMDBs and tail into VP's ``sr_body`` and BL's fusion weights into the
+    columns of VP's fusion that read PFMDB 1–N (the columns of VP's extra PFMDBs and everything
+    else — SR upsampler, Laplacian branch, fusion after upsampling — stay VP's). Used when
+    RMISR-BL-meta has trained on after RMISR-VP-meta was grown from it: growing anew
+    (:func:`embed_bl_in_vp`) would discard the trained Laplacian branch and fusion, while this
+    keeps them, at the price of an SR upsampler fitted to the older body's features (the result
+    computes neither network's output; fine-tune it with ``rmisr-train --train-only``). Returns a
+    new float32 state; raises ``ValueError`` if the two do not fit.
+    """
+    if not is_bl_state(bl):
+        raise ValueError("the second state is not an RMISR-BL state")
+    out = {k: v.float().clone() for k, v in vp.items()}
+    for name, v in bl.items():
+        if not name.startswith(BL_BODY_PREFIX) or name.startswith(_BL_FUSE):
+            continue
+        dst = VP_SR_PREFIX + name[len(BL_BODY_PREFIX):]
+        if dst not in out or out[dst].shape != v.shape:
+            raise ValueError(f"RMISR-BL tensor {name} {tuple(v.shape)} has no place in this "
+                             "RMISR-VP state")
+        out[dst] = v.float().clone()
+    w, fw = bl[_BL_FUSE + "weight"], out.get(VP_SR_PREFIX + "fuse.0.weight")
+    if fw is None or fw.shape[0] != w.shape[0] or fw.shape[1] < w.shape[1] \
+            or fw.shape[2:] != w.shape[2:]:
+        raise ValueError("RMISR-BL's fusion does not fit this RMISR-VP's")
+    fw[:, :w.shape[1]] = w.float()
+    out[VP_SR_PREFIX + "fuse.0.bias"] = bl[_BL_FUSE + "bias"].float().clone()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m models.grow VP BL OUT``: :func:`replace_sr_body` on two weights files."""
+    import argparse
+    import os
+
+    from safetensors.torch import load_file, save_file
+
+    p = argparse.ArgumentParser(prog="python -m models.grow", description=main.__doc__)
+    p.add_argument("vp", help="trained RMISR-VP weights (safetensors)")
+    p.add_argument("bl", help="RMISR-BL weights whose SR body goes under it")
+    p.add_argument("out", help="output safetensors (an --init file for rmisr-train)")
+    args = p.parse_args(argv)
+    try:
+        state = replace_sr_body(load_file(args.vp), load_file(args.bl))
+    except ValueError as e:
+        raise SystemExit(f"models.grow: {e}") from None
+    part = f"{args.out}.part"  # written whole, then renamed: no half-written --init file
+    save_file({k: v.contiguous() for k, v in state.items()}, part)
+    os.replace(part, args.out)
+    print(f"{args.out}: {args.vp} with the SR body of {args.bl}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -436,6 +436,66 @@ def test_laplacian_trunk_transplant_copies_the_trunk_and_keeps_the_grown_output(
         transplant_laplacian_trunk(vp, bl.state_dict())
 
 
+def test_replace_sr_body_puts_a_newer_bl_body_under_a_grown_vp():
+    """Growing from BL 1, then swapping in BL 2's body (same upsampler) computes BL 2 exactly;
+    the VP's own tensors (Laplacian branch, upsampler, extra fusion columns) are kept."""
+    import torch
+
+    from models.grow import replace_sr_body
+    from models.registry import create_model
+    torch.manual_seed(0)
+    small = {"channels": 8, "distilled": 4, "global_skip": "bicubic"}
+    bl1 = create_model("rmisr_bl", scale=3, **small)
+    with torch.no_grad():
+        for p in bl1.upsampler.parameters():
+            p.normal_(0, 0.3)
+    vp = create_model("rmisr_vp", scale=3, **small)
+    train._init_from(vp, bl1.state_dict())
+    bl2 = create_model("rmisr_bl", scale=3, **small)
+    bl2.load_state_dict(bl1.state_dict())
+    with torch.no_grad():
+        for p in bl2.body.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    before = vp.state_dict()
+    state = replace_sr_body(before, bl2.state_dict())
+    assert (state["sr_body.blocks.2.fuse.weight"] == bl2.body.blocks[2].fuse.weight).all()
+    for k in ("lap_head.weight", "sr_up.conv.weight", "sr_body.blocks.5.fuse.weight"):
+        assert (state[k] == before[k]).all()
+    n = bl2.body.fuse[0].weight.shape[1]
+    assert (state["sr_body.fuse.0.weight"][:, n:] == before["sr_body.fuse.0.weight"][:, n:]).all()
+    vp.load_state_dict(state)
+    x = torch.rand(1, 1, 10, 12)
+    with torch.no_grad():
+        torch.testing.assert_close(vp(x)[0], bl2(x))
+        assert not torch.allclose(bl1(x), bl2(x))
+    wide = create_model("rmisr_bl", scale=3, channels=16, distilled=4, global_skip="bicubic")
+    with pytest.raises(ValueError, match="has no place"):
+        replace_sr_body(before, wide.state_dict())
+    with pytest.raises(ValueError, match="not an RMISR-BL"):
+        replace_sr_body(before, before)
+
+
+def test_grow_command_writes_the_vp_with_the_new_body(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from models import grow
+    from models.registry import create_model
+    small = {"channels": 8, "distilled": 4}
+    vp = create_model("rmisr_vp", scale=2, **small).state_dict()
+    bl = create_model("rmisr_bl", scale=2, **small).state_dict()
+    save_file(vp, tmp_path / "vp.safetensors")
+    save_file(bl, tmp_path / "bl.safetensors")
+    out = tmp_path / "out.safetensors"
+    assert grow.main([str(tmp_path / "vp.safetensors"), str(tmp_path / "bl.safetensors"),
+                      str(out)]) == 0
+    got = load_file(out)
+    assert torch.equal(got["sr_body.head.weight"], bl["body.head.weight"])
+    with pytest.raises(SystemExit, match="not an RMISR-BL"):
+        grow.main([str(out), str(out), str(tmp_path / "x.safetensors")])
+    assert not (tmp_path / "x.safetensors").exists()
+
+
 def test_train_only_keeps_the_output_while_a_transplanted_laplacian_branch_learns(tiny_data,
                                                                                 tmp_path):
     wd = tmp_path / "w"
