@@ -407,20 +407,29 @@ def test_warmup_ramps_the_lr_from_the_segment_start_and_a_resume_continues_it(ti
     assert Manifest(tmp_path / "w2").resolve("rmisr-bl", 2).training["schedule"][0]["warmup"] == 3
 
 
+def _small_vp_grown_from_bl(scale: int = 3):
+    """(small, bl, vp): a tiny RMISR-BL with a non-zero upsampler and the RMISR-VP grown from it."""
+    import torch
+
+    from models.registry import create_model
+    torch.manual_seed(0)
+    small = {"channels": 8, "distilled": 4, "global_skip": "bicubic"}
+    bl = create_model("rmisr_bl", scale=scale, **small)
+    with torch.no_grad():
+        for p in bl.upsampler.parameters():
+            p.normal_(0, 0.3)
+    vp = create_model("rmisr_vp", scale=scale, **small)
+    train._init_from(vp, bl.state_dict())
+    return small, bl, vp
+
+
 def test_laplacian_trunk_transplant_copies_the_trunk_and_keeps_the_grown_output():
     """A meta VP's Laplacian trunk seeds a sub-pixel VP grown from a BL; its output stays BL's."""
     import torch
 
     from models.grow import transplant_laplacian_trunk
     from models.registry import create_model
-    torch.manual_seed(0)
-    small = {"channels": 8, "distilled": 4, "global_skip": "bicubic"}
-    bl = create_model("rmisr_bl", scale=3, **small)
-    with torch.no_grad():
-        for p in bl.upsampler.parameters():
-            p.normal_(0, 0.3)
-    vp = create_model("rmisr_vp", scale=3, **small)
-    train._init_from(vp, bl.state_dict())
+    small, bl, vp = _small_vp_grown_from_bl()
     meta = create_model("rmisr_vp", scale=None, upsampler="meta", **small).state_dict()
     assert transplant_laplacian_trunk(vp, meta) > 0
     own = vp.state_dict()
@@ -443,14 +452,7 @@ def test_replace_sr_body_puts_a_newer_bl_body_under_a_grown_vp():
 
     from models.grow import replace_sr_body
     from models.registry import create_model
-    torch.manual_seed(0)
-    small = {"channels": 8, "distilled": 4, "global_skip": "bicubic"}
-    bl1 = create_model("rmisr_bl", scale=3, **small)
-    with torch.no_grad():
-        for p in bl1.upsampler.parameters():
-            p.normal_(0, 0.3)
-    vp = create_model("rmisr_vp", scale=3, **small)
-    train._init_from(vp, bl1.state_dict())
+    small, bl1, vp = _small_vp_grown_from_bl()
     bl2 = create_model("rmisr_bl", scale=3, **small)
     bl2.load_state_dict(bl1.state_dict())
     with torch.no_grad():
