@@ -35,6 +35,10 @@ zero-initialised weights, which receive gradients from the first step (their inp
 PFMDB 5–6 get gradients through the Laplacian branch (SR PFMDB 6 feeds its third block) and, once
 the fusion weights move, through the SR path. (The shipped ``rmisr_vp_x4`` was grown before the
 ±-pair: its row 0 alone passed map 0, exact only where BL's output is ≥ 0.)
+
+When RMISR-BL has trained on after an RMISR-VP was grown from it, :func:`replace_sr_body`
+(``python -m models.grow VP BL OUT``) puts the newer body under the trained VP instead of growing
+anew, and a short ``--train-only`` run fits the VP's own layers to it.
 """
 from __future__ import annotations
 
