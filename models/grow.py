@@ -242,7 +242,7 @@ def transplant_laplacian_trunk(vp: RMISR_VP, src: dict[str, torch.Tensor],
     return len(names)
 
 
-# The SR body of RMISR-VP that RMISR-BL also has (PFMDB 1–4 and the fusion's first 4·64 inputs).
+# RMISR-BL's body fusion (1×1 over its PFMDB outputs): the first inputs of RMISR-VP's SR fusion.
 _BL_FUSE = "body.fuse.0."
 
 
@@ -297,8 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         raise SystemExit(f"models.grow: {e}") from None
     part = f"{args.out}.part"  # written whole, then renamed: no half-written --init file
-    save_file({k: v.contiguous() for k, v in state.items()}, part)
-    os.replace(part, args.out)
+    try:
+        save_file({k: v.contiguous() for k, v in state.items()}, part)
+        os.replace(part, args.out)
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
     print(f"{args.out}: {args.vp} with the SR body of {args.bl}")
     return 0
 
