@@ -121,20 +121,8 @@ def embed_bl_in_vp(vp: RMISR_VP, bl: dict[str, torch.Tensor],
         raise ValueError("embedding RMISR-BL-meta needs a meta RMISR-VP with the bicubic skip, "
                          "like the RMISR-BL-meta file")
     own = vp.state_dict()
-    fuse_w = bl["body.fuse.0.weight"]
-    if fuse_w.shape[1] > own["sr_body.fuse.0.weight"].shape[1] or fuse_w.shape[0] != \
-            own["sr_body.fuse.0.weight"].shape[0]:
-        raise ValueError("RMISR-BL has more (or wider) PFMDBs than this RMISR-VP")
-
-    written = {}
-    for name, v in own.items():  # head, PFMDB 1..N, tail
-        src = bl_name(name)
-        if src in bl and bl[src].shape == v.shape:
-            written[name] = bl[src].clone()
-    fw = torch.zeros_like(own["sr_body.fuse.0.weight"])
-    fw[:, :fuse_w.shape[1]] = fuse_w
-    written["sr_body.fuse.0.weight"] = fw
-    written["sr_body.fuse.0.bias"] = bl["body.fuse.0.bias"].clone()
+    # PFMDB 5–6's fusion inputs start at zero: the VP computes what the BL computes
+    written = _bl_body_in_vp(own, bl, torch.zeros_like(own[_VP_FUSE + "weight"]))
     own.update(written)
     vp.load_state_dict(own)
     written.update(_embed_meta(vp, bl, calibration) if meta else _embed_subpixel(vp, bl))
@@ -242,8 +230,36 @@ def transplant_laplacian_trunk(vp: RMISR_VP, src: dict[str, torch.Tensor],
     return len(names)
 
 
-# RMISR-BL's body fusion (1×1 over its PFMDB outputs): the first inputs of RMISR-VP's SR fusion.
-_BL_FUSE = "body.fuse.0."
+# RMISR-BL's body fusion (1×1 over its PFMDB outputs) and RMISR-VP's SR fusion, whose first inputs
+# read the same PFMDBs.
+_BL_FUSE, _VP_FUSE = BL_BODY_PREFIX + "fuse.0.", VP_SR_PREFIX + "fuse.0."
+
+
+def _bl_body_in_vp(own: dict[str, torch.Tensor], bl: dict[str, torch.Tensor],
+                   fusion: torch.Tensor) -> dict[str, torch.Tensor]:
+    """RMISR-VP ``sr_body`` tensors holding RMISR-BL's body (in ``own``'s dtypes).
+
+    Head, PFMDBs and tail are BL's; the SR fusion weight is ``fusion`` with its first inputs (those
+    of PFMDB 1–N) replaced by BL's fusion, its bias BL's. Raises ``ValueError`` if BL has more or
+    wider PFMDBs than the VP, or a body tensor the VP has no place for.
+    """
+    w, base = bl[_BL_FUSE + "weight"], own[_VP_FUSE + "weight"]
+    if w.shape[0] != base.shape[0] or w.shape[1] > base.shape[1] or w.shape[2:] != base.shape[2:]:
+        raise ValueError("RMISR-BL has more (or wider) PFMDBs than this RMISR-VP")
+    out = {}
+    for name, v in bl.items():  # head, PFMDB 1..N, tail
+        if not name.startswith(BL_BODY_PREFIX) or name.startswith(_BL_FUSE):
+            continue
+        dst = VP_SR_PREFIX + name[len(BL_BODY_PREFIX):]
+        if dst not in own or own[dst].shape != v.shape:
+            raise ValueError(f"RMISR-BL tensor {name} {tuple(v.shape)} has no place in this "
+                             "RMISR-VP")
+        out[dst] = v.to(own[dst].dtype, copy=True)
+    fw = fusion.clone()
+    fw[:, :w.shape[1]] = w
+    out[_VP_FUSE + "weight"] = fw
+    out[_VP_FUSE + "bias"] = bl[_BL_FUSE + "bias"].to(own[_VP_FUSE + "bias"].dtype, copy=True)
+    return out
 
 
 @torch.no_grad()
@@ -263,20 +279,9 @@ def replace_sr_body(vp: dict[str, torch.Tensor], bl: dict[str, torch.Tensor]
     if not is_bl_state(bl):
         raise ValueError("the second state is not an RMISR-BL state")
     out = {k: v.float().clone() for k, v in vp.items()}
-    for name, v in bl.items():
-        if not name.startswith(BL_BODY_PREFIX) or name.startswith(_BL_FUSE):
-            continue
-        dst = VP_SR_PREFIX + name[len(BL_BODY_PREFIX):]
-        if dst not in out or out[dst].shape != v.shape:
-            raise ValueError(f"RMISR-BL tensor {name} {tuple(v.shape)} has no place in this "
-                             "RMISR-VP state")
-        out[dst] = v.float().clone()
-    w, fw = bl[_BL_FUSE + "weight"], out.get(VP_SR_PREFIX + "fuse.0.weight")
-    if fw is None or fw.shape[0] != w.shape[0] or fw.shape[1] < w.shape[1] \
-            or fw.shape[2:] != w.shape[2:]:
-        raise ValueError("RMISR-BL's fusion does not fit this RMISR-VP's")
-    fw[:, :w.shape[1]] = w.float()
-    out[VP_SR_PREFIX + "fuse.0.bias"] = bl[_BL_FUSE + "bias"].float().clone()
+    if _VP_FUSE + "weight" not in out:
+        raise ValueError("the first state is not an RMISR-VP state")
+    out.update(_bl_body_in_vp(out, bl, out[_VP_FUSE + "weight"]))
     return out
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as _dt
+import hashlib
 import json
 import math
 import os
@@ -39,6 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
+from safetensors.torch import load as load_safetensors
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
@@ -49,7 +51,7 @@ from .grow import bl_name, can_embed, embed_bl_in_vp, transplant_laplacian_trunk
 from .laplacian import laplacian
 from .losses import ContextualLoss, PatchFeatures, VGG19Features
 from .registry import (METHODS, WEIGHTS_DIR, Manifest, WeightsError, WeightsRecord, create_model,
-                       export_weights, sha256_file)
+                       export_weights)
 from .resize import upsample_bicubic
 
 ARCH_TO_METHOD = {spec.arch: name for name, spec in METHODS.items() if spec.arch}
@@ -132,6 +134,12 @@ def _arch_args(args: argparse.Namespace) -> dict[str, Any]:
     scale = None if up == "meta" else int(args.scale)
     skip = {"global_skip": "bicubic"} if up == "meta" else {}  # see models.rmisr
     return {"scale": scale, "upsampler": up, **skip, **extra}
+
+
+def _load_seed(path: str) -> tuple[dict[str, torch.Tensor], str]:
+    """An ``--init``/``--init-laplacian`` file's tensors and sha256, from a single read."""
+    data = Path(path).read_bytes()
+    return load_safetensors(data), hashlib.sha256(data).hexdigest()
 
 
 def _check_init_skip(init: str, arch_args: dict[str, Any]) -> None:
@@ -386,8 +394,11 @@ def main(argv: list[str] | None = None) -> int:
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     sampler = PatchSampler(args.data, args.patch, p_rescale=args.p_rescale, seed=seed)
-    init_src = load_file(args.init) if args.init else {}
+    # The files that seeded the model, as its manifest record names them.
+    seeds: dict[str, Any] = {"init": Path(args.init).name if args.init else None}
+    init_src: dict[str, torch.Tensor] = {}
     if args.init:
+        init_src, seeds["init_sha256"] = _load_seed(args.init)
         calibration = None  # LR patches, only where growing a meta RMISR-VP needs them
         grow = can_embed(model, init_src)  # an RMISR-BL file seeding an RMISR-VP
         if grow:
@@ -402,19 +413,14 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("--init-laplacian seeds an RMISR-VP grown from an RMISR-BL "
                              "--init file")
         bl_blocks = len({k.split(".")[2] for k in init_src if k.startswith("body.blocks.")})
+        lap_src, sha = _load_seed(args.init_laplacian)
+        seeds.update(init_laplacian=Path(args.init_laplacian).name, init_laplacian_sha256=sha)
         try:
-            n = transplant_laplacian_trunk(model, load_file(args.init_laplacian), bl_blocks)
+            n = transplant_laplacian_trunk(model, lap_src, bl_blocks)
         except ValueError as e:
             raise SystemExit(f"--init-laplacian {args.init_laplacian}: {e}") from None
         if rank == 0:
             print(f"Laplacian trunk: {n} tensors from {args.init_laplacian}")
-    # The files that seeded the model, as its manifest record names them (hashed once, as loaded).
-    seeds: dict[str, Any] = {"init": Path(args.init).name if args.init else None}
-    if args.init:
-        seeds["init_sha256"] = sha256_file(args.init)
-    if args.init_laplacian:
-        seeds["init_laplacian"] = Path(args.init_laplacian).name
-        seeds["init_laplacian_sha256"] = sha256_file(args.init_laplacian)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
     step, extra = 0, {}
     state_path = _pick_resume_state(out_dir / "state.safetensors",

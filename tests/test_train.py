@@ -471,13 +471,16 @@ def test_replace_sr_body_puts_a_newer_bl_body_under_a_grown_vp():
         torch.testing.assert_close(vp(x)[0], bl2(x))
         assert not torch.allclose(bl1(x), bl2(x))
     wide = create_model("rmisr_bl", scale=3, channels=16, distilled=4, global_skip="bicubic")
-    with pytest.raises(ValueError, match="has no place"):
+    with pytest.raises(ValueError, match="more \\(or wider\\) PFMDBs"):
         replace_sr_body(before, wide.state_dict())
+    stray = {**bl2.state_dict(), "body.extra.weight": torch.zeros(3)}
+    with pytest.raises(ValueError, match="body.extra.weight .* has no place"):
+        replace_sr_body(before, stray)
     with pytest.raises(ValueError, match="not an RMISR-BL"):
         replace_sr_body(before, before)
 
 
-def test_grow_command_writes_the_vp_with_the_new_body(tmp_path):
+def test_grow_command_writes_the_vp_with_the_new_body(tmp_path, monkeypatch):
     import torch
     from safetensors.torch import save_file
 
@@ -496,6 +499,15 @@ def test_grow_command_writes_the_vp_with_the_new_body(tmp_path):
     with pytest.raises(SystemExit, match="not an RMISR-BL"):
         grow.main([str(out), str(out), str(tmp_path / "x.safetensors")])
     assert not (tmp_path / "x.safetensors").exists()
+
+    def fail_half_way(tensors, path):
+        Path(path).write_bytes(b"partial")
+        raise OSError("disk full")
+    monkeypatch.setattr("safetensors.torch.save_file", fail_half_way)
+    with pytest.raises(OSError, match="disk full"):
+        grow.main([str(tmp_path / "vp.safetensors"), str(tmp_path / "bl.safetensors"),
+                   str(tmp_path / "y.safetensors")])
+    assert list(tmp_path.glob("y.safetensors*")) == []  # neither the file nor its .part
 
 
 def test_train_only_keeps_the_output_while_a_transplanted_laplacian_branch_learns(tiny_data,
