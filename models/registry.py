@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save_file
 from torch import nn
 
 from .geometry import SCALE_MAX, SCALE_MIN
@@ -244,18 +245,23 @@ class Manifest:
 
 def load_model(record: WeightsRecord, weights_dir: str | Path = WEIGHTS_DIR,
                device: str | torch.device = "cpu") -> nn.Module:
-    """Build the record's architecture and load its verified weights (safetensors only)."""
+    """Build the record's architecture and load its verified weights (safetensors only).
+
+    The file is read once: the bytes whose sha256 is checked are the bytes loaded, so a file
+    replaced between the check and the load cannot slip through.
+    """
     path = Path(weights_dir) / record.file
     if not path.is_file():
         raise WeightsIntegrityError(f"weights file {path} is missing")
-    digest = sha256_file(path)
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
     if digest != record.sha256:
         raise WeightsIntegrityError(
             f"weights file {path.name} does not match its manifest: sha256 {digest[:16]}… "
             f"expected {record.sha256[:16]}… — the file was modified or corrupted; "
             "refusing to load")
     try:
-        state = load_file(str(path), device="cpu")
+        state = load_safetensors(data)
     except Exception as exc:  # safetensors raises its own error types
         raise WeightsIntegrityError(f"weights file {path.name} is unreadable: {exc}") from exc
     model = create_model(record.arch, **record.arch_args)

@@ -31,6 +31,22 @@ def test_tampered_weights_file_is_refused(tmp_path):
         load_model(rec, wd)
 
 
+def test_unreadable_or_misfit_weights_file_is_a_clear_error(tmp_path):
+    """A file that matches its (re-recorded) sha256 but is no safetensors, or another model's."""
+    wd = make_weights_dir(tmp_path)
+    rec = Manifest(wd).resolve("rmisr-bl", 2)
+    path = wd / rec.file
+    path.write_bytes(b"not a safetensors file")
+    rec.sha256 = sha256_file(path)
+    with pytest.raises(WeightsIntegrityError, match="unreadable"):
+        load_model(rec, wd)
+    other = Manifest(wd).resolve("srcnn", 3)
+    path.write_bytes((wd / other.file).read_bytes())
+    rec.sha256 = sha256_file(path)
+    with pytest.raises(WeightsIntegrityError, match="does not fit architecture"):
+        load_model(rec, wd)
+
+
 def test_missing_weights_file_is_refused(tmp_path):
     wd = make_weights_dir(tmp_path)
     rec = Manifest(wd).resolve("srcnn", 3)
