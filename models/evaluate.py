@@ -7,6 +7,13 @@ Fixed scales 2, 3, 4; fractional 2.5, 3.5, 4.5 for methods served by a scale-ran
 Networks run through the product's own :class:`models.SuperResolver` (tiles included), with the
 8-bit LR normalised by the fixed range 0–255. Writes ``OUT/benchmark.md`` and
 ``OUT/benchmark.csv``.
+
+``--update CSV`` re-scores only the rows this run plans (e.g. the methods and scales of a newly
+shipped file) and writes the whole table with the other rows copied from ``CSV``. A copied row
+must still describe what the viewer serves: its weights file must be the one the manifest now
+resolves for its method and scale, with the same sha256 (or, in tables written before the
+``sha256`` column, the same iteration count); otherwise the run stops before scoring and names
+the rows to add.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import dataclasses
 import datetime as _dt
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -23,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .benchmark import evaluate_folder
+from .benchmark import SetScore, evaluate_folder
 from .forward import network_forward
 from .geometry import SCALE_MAX, SCALE_MIN, output_size
 from .inference import SuperResolver
@@ -103,6 +111,14 @@ def complexity(resolver: SuperResolver, method: str, scale: float) -> tuple[int,
     return count_params(model), macs
 
 
+def _md_header(path: Path) -> str:
+    """The first line of an earlier ``benchmark.md`` (its date, hardware and torch), or ``""``."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, IndexError):
+        return ""
+
+
 def read_reference(paths: list[str]) -> dict[tuple[str, float, str], float]:
     """PSNR by (method label, scale, set) from earlier ``benchmark.csv`` files (later files win)."""
     return {k: float(v["psnr"]) for k, v in read_rows(paths).items()}
@@ -140,6 +156,81 @@ def compare(results: list[dict], ref: dict[tuple[str, float, str], float], toler
     return [head] + lines, ok
 
 
+CSV_COLUMNS = ["method", "scale", "params", "macs_g", "weights", "iterations", "set", "psnr",
+               "ssim", "lap_l1", "seconds_512", "device", "sha256", "date"]
+
+
+def _base_method(label: str) -> tuple[str, bool, bool]:
+    """(method key, meta variant, beyond range) of a table label such as ``"RMISR-BL-meta†"``."""
+    beyond = label.endswith("†")
+    label = label.rstrip("†")
+    meta = label.endswith("-meta")
+    label = label.removesuffix("-meta")
+    for key, m in METHODS.items():
+        if m.label == label:
+            return key, meta, beyond
+    raise KeyError(f"unknown method label {label!r}")
+
+
+def read_table(path: str | Path) -> list[dict]:
+    """The rows of an ``rmisr-eval`` ``benchmark.csv`` as result records (one per method and
+    scale, its sets in file order), as :func:`main` writes them. Tables written before the
+    ``date`` column take the date in the first line of the ``benchmark.md`` beside them."""
+    md_date = re.search(r"\d{4}-\d{2}-\d{2}", _md_header(Path(path).with_suffix(".md")))
+    rows: dict[tuple[str, float], dict] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            key = (r["method"], float(r["scale"]))
+            row = rows.setdefault(key, {
+                "method": r["method"], "scale": float(r["scale"]),
+                "params": int(r["params"] or 0), "macs_g": float(r["macs_g"] or 0),
+                "weights": r["weights"],
+                "iterations": int(r["iterations"]) if r["iterations"] else None,
+                "seconds_512": float(r["seconds_512"]) if r["seconds_512"] else None,
+                "device": r["device"], "sha256": r.get("sha256") or "",
+                "date": r.get("date") or (md_date.group(0) if md_date else ""), "sets": {}})
+            row["sets"][r["set"]] = SetScore(float(r["psnr"]), float(r["ssim"]),
+                                             float(r["lap_l1"]), 0)
+    return list(rows.values())
+
+
+def stale_rows(kept: list[dict], device: str, weights_dir: str | Path) -> list[str]:
+    """Copied rows whose weights are no longer what the manifest serves for them, described."""
+    def resolver(meta: bool, wide: bool) -> SuperResolver:
+        res = SuperResolver(device, weights_dir)
+        if meta:
+            meta_only(res)
+        if wide:
+            widen_scale_ranges(res)
+        return res
+    resolvers = {(m, w): resolver(m, w) for m in (False, True) for w in (False, True)}
+    out = []
+    for r in kept:
+        method, is_meta_row, beyond = _base_method(r["method"])
+        if method == "bicubic":
+            continue
+        res = resolvers[(is_meta_row, beyond)]
+        where = f"{r['method']} ×{r['scale']:g} ({r['weights']}"
+        if not res.available(method, r["scale"]):
+            out.append(f"{where}): no weights serve it now")
+            continue
+        rec = res.weights_record(method, r["scale"])
+        if rec.file != r["weights"]:
+            out.append(f"{where}): now served by {rec.file}")
+        elif r["sha256"] and not rec.sha256.startswith(r["sha256"]):
+            out.append(f"{where}, sha256 {r['sha256']}…): the file has changed, now "
+                       f"{rec.sha256[:16]}…")
+        elif not r["sha256"] and rec.training.get("iterations") != r["iterations"]:
+            out.append(f"{where}, {r['iterations']} iterations): the file has changed, now "
+                       f"{rec.training.get('iterations')} iterations")
+    return out
+
+
+def _row_order(r: dict) -> tuple[float, int, bool]:
+    method, is_meta_row, _ = _base_method(r["method"])
+    return r["scale"], list(METHODS).index(method), is_meta_row
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="rmisr-eval", description=__doc__.split("\n")[0])
     p.add_argument("--data", default=str(_default_data()), help="folder holding the benchmark sets")
@@ -164,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="earlier benchmark.csv files: check that every PSNR scored here which they "
                         "also hold is within --tolerance (exit status 1 if not)")
     p.add_argument("--tolerance", type=float, default=0.01, help="dB, for --compare")
+    p.add_argument("--update", default=None, metavar="CSV",
+                   help="an earlier benchmark.csv: score only this run's rows and write the whole "
+                        "table with CSV's other rows copied (each must still be what the "
+                        "manifest serves; see the module docstring)")
     args = p.parse_args(argv)
     if args.timing_repeats < 1:  # here, not after the whole evaluation has run
         p.error(f"--timing-repeats must be at least 1, got {args.timing_repeats}")
@@ -171,6 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         reference = read_reference(args.compare) if args.compare else None
     except (OSError, KeyError, ValueError) as e:
         print(f"rmisr-eval: error: --compare needs benchmark.csv files written by rmisr-eval "
+              f"({type(e).__name__}: {e})", file=sys.stderr)
+        return 2
+    try:
+        previous = read_table(args.update) if args.update else None
+    except (OSError, KeyError, ValueError) as e:
+        print(f"rmisr-eval: error: --update needs a benchmark.csv written by rmisr-eval "
               f"({type(e).__name__}: {e})", file=sys.stderr)
         return 2
 
@@ -189,6 +290,30 @@ def main(argv: list[str] | None = None) -> int:
         rows += [(m, s, meta) for m, s in plan(meta, args.methods, args.scales)
                  if (m != "bicubic" or "served" not in args.variants) and (m, s) not in have]
         rows.sort(key=lambda r: (r[1], list(METHODS).index(r[0]), r[2] is meta))
+    kept: list[dict] = []
+    if previous is not None:
+        scored = set()
+        for m, s, res in rows:
+            rec = res.weights_record(m, s)
+            label = METHODS[m].label + ("-meta" if is_meta(rec) else "")
+            if rec is not None and not own_range[rec.file].covers(s):
+                label += "†"
+            scored.add((label, float(s)))
+        kept = [r for r in previous if (r["method"], r["scale"]) not in scored]
+        problems = []
+        if any(list(r["sets"]) != list(args.sets) for r in previous):
+            problems.append(f"its sets are not this run's ({', '.join(args.sets)}); "
+                            "pass the same --sets")
+        if any(r["device"] != resolver.device.type for r in kept):
+            problems.append(f"its rows were not scored on {resolver.device.type}")
+        stale = stale_rows(kept, args.device, args.weights_dir)
+        if stale:
+            problems.append("rows scored with weights the viewer no longer serves there; add "
+                            "them to this run (--methods/--scales):\n    " + "\n    ".join(stale))
+        if problems:
+            print(f"rmisr-eval: error: --update {args.update}: " + "; ".join(problems),
+                  file=sys.stderr)
+            return 2
     data = Path(args.data)
     for s in args.sets:
         if not (data / s).is_dir():
@@ -217,7 +342,10 @@ def main(argv: list[str] | None = None) -> int:
         results.append({"method": label, "scale": scale, "params": params,
                         "macs_g": macs / 1e9, "weights": rec.file if rec else "",
                         "iterations": (rec.training.get("iterations") if rec else None),
-                        "seconds_512": secs, "sets": per_set})
+                        "seconds_512": secs, "sets": per_set,
+                        "device": resolver.device.type,
+                        "sha256": rec.sha256[:16] if rec else "",
+                        "date": _dt.date.today().isoformat()})
     device = resolver.device.type
     hw = (torch.cuda.get_device_name(0) if device == "cuda"
           else f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -226,19 +354,28 @@ def main(argv: list[str] | None = None) -> int:
               f"{_dt.date.today().isoformat()}, {device.upper()}: {hw}, torch {torch.__version__}")
     if not args.no_timing:
         header += f"; s / 512² is the fastest of {args.timing_repeats} runs"
+    table = results
+    if previous is not None:
+        dates = sorted({r["date"] for r in kept if r["date"]})
+        header += (". Rows scored in this run: "
+                   + ", ".join(f"{r['method']} ×{r['scale']:g}" for r in results)
+                   + f"; the others are copied from {args.update}"
+                   + (f" (scored {', '.join(dates)}; the CSV's date column says which)"
+                      if dates else ""))
+        table = sorted(kept + results, key=_row_order)
     md = [header, ""]
     cols = " | ".join(f"{s} PSNR/SSIM" for s in args.sets)
     md.append(f"| Method | Scale | Params | Mult-adds (G) | {cols} | s / 512² LR ({device}) |")
     md.append("|---|---|---:|---:|" + "---|" * len(args.sets) + "---:|")
-    for r in results:
+    for r in table:
         cells = " | ".join(f"{r['sets'][s].psnr:.2f} / {r['sets'][s].ssim:.4f}" for s in args.sets)
         secs = "—" if r["seconds_512"] is None else f"{r['seconds_512']:.2f}"
         params = "—" if not r["params"] else f"{r['params'] / 1e6:.3f} M"
         macs = "—" if not r["macs_g"] else f"{r['macs_g']:.1f}"
         md.append(f"| {r['method']} | ×{r['scale']:g} | {params} | {macs} | {cells} | {secs} |")
     bic_label = METHODS["bicubic"].label
-    bicubic = {r["scale"]: r for r in results if r["method"] == bic_label}
-    gains = [r for r in results if r["scale"] in bicubic and r["method"] != bic_label]
+    bicubic = {r["scale"]: r for r in table if r["method"] == bic_label}
+    gains = [r for r in table if r["scale"] in bicubic and r["method"] != bic_label]
     if gains:
         md += ["", "Gain over bicubic, PSNR dB", ""]
         md.append("| Method | Scale | " + " | ".join(args.sets) + " |")
@@ -247,14 +384,14 @@ def main(argv: list[str] | None = None) -> int:
             ref = bicubic[r["scale"]]["sets"]
             md.append(f"| {r['method']} | ×{r['scale']:g} | " + " | ".join(
                 f"{r['sets'][s].psnr - ref[s].psnr:+.2f}" for s in args.sets) + " |")
-    if any(r["method"].endswith("†") for r in results):
+    if any(r["method"].endswith("†") for r in table):
         md += ["", "† scored outside the scale range the manifest serves this model at "
                    "(`--beyond-range`); the viewer does not offer it there."]
     md += ["", "Edge fidelity: mean |Lap(SR) − Lap(HR)| (8-bit units, lower is sharper-and-true)",
            ""]
     md.append("| Method | Scale | " + " | ".join(args.sets) + " |")
     md.append("|---|---|" + "---:|" * len(args.sets))
-    for r in results:
+    for r in table:
         md.append(f"| {r['method']} | ×{r['scale']:g} | "
                   + " | ".join(f"{r['sets'][s].lap_l1:.3f}" for s in args.sets) + " |")
     text = "\n".join(md) + "\n"
@@ -265,15 +402,15 @@ def main(argv: list[str] | None = None) -> int:
     (out / "benchmark.md").write_text(text, encoding="utf-8")
     with open(out / "benchmark.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["method", "scale", "params", "macs_g", "weights", "iterations", "set", "psnr",
-                    "ssim", "lap_l1", "seconds_512", "device"])
-        for r in results:
+        w.writerow(CSV_COLUMNS)
+        for r in table:
             for s in args.sets:
                 sc = r["sets"][s]
                 w.writerow([r["method"], r["scale"], r["params"], f"{r['macs_g']:.3f}",
                             r["weights"], r["iterations"], s, f"{sc.psnr:.4f}", f"{sc.ssim:.5f}",
                             f"{sc.lap_l1:.4f}", "" if r["seconds_512"] is None
-                            else f"{r['seconds_512']:.3f}", device])
+                            else f"{r['seconds_512']:.3f}", r["device"], r["sha256"],
+                            r["date"]])
     print(f"wrote {out / 'benchmark.md'} and {out / 'benchmark.csv'}")
     if reference is not None:
         lines, ok = compare(results, reference, args.tolerance)

@@ -1,11 +1,13 @@
 """rmisr-eval: which rows it scores, and the † rows of --beyond-range."""
+import json
 import time
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from models.evaluate import main, seconds_per_512
+from models.evaluate import main, read_table, seconds_per_512
 from models.registry import WeightsRecord, create_model, export_weights
 
 
@@ -91,6 +93,65 @@ def test_compare_reproduces_an_earlier_table_and_fails_on_a_difference(tmp_path,
     assert main(common + ["--out", str(tmp_path / "f"), "--compare",
                           str(tmp_path / "nope.csv")]) == 2
     assert "--compare needs benchmark.csv" in capsys.readouterr().err
+
+
+def test_update_rescores_only_its_rows_and_refuses_stale_copies(tmp_path, capsys):
+    weights, bench = _setup(tmp_path)
+    common = ["--data", str(bench), "--sets", "Tiny", "--no-timing", "--weights-dir", str(weights)]
+    full = tmp_path / "full"
+    assert main(common + ["--scales", "2", "3", "--methods", "bicubic", "srcnn",
+                          "--out", str(full)]) == 0
+    before = full.joinpath("benchmark.csv").read_text().splitlines()
+    assert before[0].endswith(",device,sha256,date") and len(before) == 5
+    # re-score SRCNN ×3 only: the other three rows are copied as they were
+    assert main(common + ["--scales", "3", "--methods", "srcnn", "--update",
+                          str(full / "benchmark.csv"), "--out", str(tmp_path / "u")]) == 0
+    after = (tmp_path / "u" / "benchmark.csv").read_text().splitlines()
+    assert after == before  # same weights, same scores, same order
+    md = (tmp_path / "u" / "benchmark.md").read_text()
+    assert "Rows scored in this run: SRCNN ×3; the others are copied from" in md
+    assert "| SRCNN | ×2 |" in md and "| Bicubic | ×3 |" in md
+    # new weights: the copied SRCNN ×2 row no longer describes them, so nothing is scored
+    rec = WeightsRecord(file="srcnn.safetensors", method="srcnn", arch="srcnn", arch_args={},
+                        scale_range=[2.0, 5.0], training={"note": "other weights, test only"})
+    torch.manual_seed(1)
+    export_weights(create_model("srcnn"), rec, weights)
+    capsys.readouterr()
+    assert main(common + ["--scales", "3", "--methods", "srcnn", "--update",
+                          str(full / "benchmark.csv"), "--out", str(tmp_path / "v")]) == 2
+    err = capsys.readouterr().err
+    assert "SRCNN ×2 (srcnn.safetensors, sha256" in err and "the file has changed" in err
+    assert not (tmp_path / "v").exists()
+    assert main(common + ["--scales", "2", "3", "--methods", "srcnn", "--update",
+                          str(full / "benchmark.csv"), "--out", str(tmp_path / "v")]) == 0
+    # a table of other sets cannot be completed by this run
+    assert main(common[:2] + ["--sets", "Tiny", "Tiny2"] + common[4:] + [
+        "--scales", "3", "--methods", "srcnn", "--update", str(full / "benchmark.csv"),
+        "--out", str(tmp_path / "w")]) == 2
+
+
+def test_update_reads_tables_written_before_the_sha256_and_date_columns(tmp_path):
+    weights, bench = _setup(tmp_path)
+    common = ["--data", str(bench), "--sets", "Tiny", "--no-timing", "--weights-dir", str(weights)]
+    old = tmp_path / "old"
+    assert main(common + ["--scales", "2", "3", "--methods", "bicubic", "srcnn",
+                          "--out", str(old)]) == 0
+    csv_path = old / "benchmark.csv"
+    lines = [",".join(line.split(",")[:-2]) for line in csv_path.read_text().splitlines()]
+    csv_path.write_text("\n".join(lines) + "\n")  # as rmisr-eval wrote them until 2026-12
+    (old / "benchmark.md").write_text("Benchmark (…), 2026-11-29, CPU: test\n")
+    table = read_table(csv_path)
+    assert {r["date"] for r in table} == {"2026-11-29"} and table[1]["iterations"] is None
+    assert main(common + ["--scales", "3", "--methods", "srcnn", "--update", str(csv_path),
+                          "--out", str(tmp_path / "u")]) == 0
+    md = (tmp_path / "u" / "benchmark.md").read_text()
+    assert "(scored 2026-11-29; the CSV's date column says which)" in md
+    # the iteration count stands in for the missing sha256: a changed count is a stale row
+    man = json.loads((weights / "manifest.json").read_text())
+    man["weights"][0]["training"]["iterations"] = 500
+    (weights / "manifest.json").write_text(json.dumps(man))
+    assert main(common + ["--scales", "3", "--methods", "srcnn", "--update", str(csv_path),
+                          "--out", str(tmp_path / "v")]) == 2
 
 
 def test_seconds_per_512_reports_the_fastest_of_repeats():
