@@ -13,7 +13,9 @@ shipped file) and writes the whole table with the other rows copied from ``CSV``
 must still describe what the viewer serves: its weights file must be the one the manifest now
 resolves for its method and scale, with the same sha256 (or, in tables written before the
 ``sha256`` column, the same iteration count); otherwise the run stops before scoring and names
-the rows to add.
+the rows to add. The timing column is measured for every row in the run (or left empty with
+``--no-timing``): timings from another day or machine are not comparable (two 2-core machines
+of this project differed by 1.6×).
 """
 from __future__ import annotations
 
@@ -194,16 +196,22 @@ def read_table(path: str | Path) -> list[dict]:
     return list(rows.values())
 
 
-def stale_rows(kept: list[dict], device: str, weights_dir: str | Path) -> list[str]:
+def row_resolvers(device: str, weights_dir: str | Path) -> dict[tuple[bool, bool], SuperResolver]:
+    """Resolvers by (meta variant, beyond range): what served each kind of table row."""
+    out = {}
+    for meta in (False, True):
+        for wide in (False, True):
+            res = SuperResolver(device, weights_dir)
+            if meta:
+                meta_only(res)
+            if wide:
+                widen_scale_ranges(res)
+            out[meta, wide] = res
+    return out
+
+
+def stale_rows(kept: list[dict], resolvers: dict[tuple[bool, bool], SuperResolver]) -> list[str]:
     """Copied rows whose weights are no longer what the manifest serves for them, described."""
-    def resolver(meta: bool, wide: bool) -> SuperResolver:
-        res = SuperResolver(device, weights_dir)
-        if meta:
-            meta_only(res)
-        if wide:
-            widen_scale_ranges(res)
-        return res
-    resolvers = {(m, w): resolver(m, w) for m in (False, True) for w in (False, True)}
     out = []
     for r in kept:
         method, is_meta_row, beyond = _base_method(r["method"])
@@ -306,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
                             "pass the same --sets")
         if any(r["device"] != resolver.device.type for r in kept):
             problems.append(f"its rows were not scored on {resolver.device.type}")
-        stale = stale_rows(kept, args.device, args.weights_dir)
+        row_res = row_resolvers(args.device, args.weights_dir)
+        stale = stale_rows(kept, row_res)
         if stale:
             problems.append("rows scored with weights the viewer no longer serves there; add "
                             "them to this run (--methods/--scales):\n    " + "\n    ".join(stale))
@@ -346,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
                         "device": resolver.device.type,
                         "sha256": rec.sha256[:16] if rec else "",
                         "date": _dt.date.today().isoformat()})
+    for r in kept:  # one timing column means one machine and one run: re-time copied rows too
+        method, meta_row, beyond = _base_method(r["method"])
+        r["seconds_512"] = (None if args.no_timing else seconds_per_512(
+            row_res[meta_row, beyond], method, r["scale"], repeats=args.timing_repeats))
     device = resolver.device.type
     hw = (torch.cuda.get_device_name(0) if device == "cuda"
           else f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -359,9 +372,10 @@ def main(argv: list[str] | None = None) -> int:
         dates = sorted({r["date"] for r in kept if r["date"]})
         header += (". Rows scored in this run: "
                    + ", ".join(f"{r['method']} ×{r['scale']:g}" for r in results)
-                   + f"; the others are copied from {args.update}"
+                   + f"; the others' scores are copied from {args.update}"
                    + (f" (scored {', '.join(dates)}; the CSV's date column says which)"
-                      if dates else ""))
+                      if dates else "")
+                   + ("" if args.no_timing else "; every row is timed in this run"))
         table = sorted(kept + results, key=_row_order)
     md = [header, ""]
     cols = " | ".join(f"{s} PSNR/SSIM" for s in args.sets)

@@ -109,8 +109,15 @@ def test_update_rescores_only_its_rows_and_refuses_stale_copies(tmp_path, capsys
     after = (tmp_path / "u" / "benchmark.csv").read_text().splitlines()
     assert after == before  # same weights, same scores, same order
     md = (tmp_path / "u" / "benchmark.md").read_text()
-    assert "Rows scored in this run: SRCNN ×3; the others are copied from" in md
+    assert "Rows scored in this run: SRCNN ×3; the others' scores are copied from" in md
     assert "| SRCNN | ×2 |" in md and "| Bicubic | ×3 |" in md
+    # timed: every row is timed in this run, the copied ones too (one machine, one column)
+    timed = [c for c in common if c != "--no-timing"] + ["--timing-repeats", "1"]
+    assert main(timed + ["--scales", "3", "--methods", "srcnn", "--update",
+                         str(full / "benchmark.csv"), "--out", str(tmp_path / "t")]) == 0
+    rows = read_table(tmp_path / "t" / "benchmark.csv")
+    assert len(rows) == 4 and all(r["seconds_512"] is not None for r in rows)
+    assert "every row is timed in this run" in (tmp_path / "t" / "benchmark.md").read_text()
     # new weights: the copied SRCNN ×2 row no longer describes them, so nothing is scored
     rec = WeightsRecord(file="srcnn.safetensors", method="srcnn", arch="srcnn", arch_args={},
                         scale_range=[2.0, 5.0], training={"note": "other weights, test only"})
