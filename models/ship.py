@@ -6,7 +6,9 @@ named file into ``weights/`` and upserts its manifest record, after checking the
 run's manifest (sha256) and loading it into its architecture — a tampered or mismatched file is
 refused and nothing is changed. ``--note`` replaces the record's training note (a resumed run's
 record carries its first command's note, or none when resumed from a committed resume state, and
-may not describe what the shipped file went through).
+may not describe what the shipped file went through). ``--serve MIN MAX`` sets the scales a
+scale-range file serves, when measurements show it should serve only part of the range it was
+trained over (e.g. SRCNN trained over ×1.5–5 scores below bicubic under ×1.8: it serves ×1.9–5).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from .geometry import SCALE_MAX, SCALE_MIN
 from .registry import (WEIGHTS_DIR, Manifest, WeightsIntegrityError, _atomic_write_bytes,
                        export_weights, load_model)
 
@@ -23,22 +26,36 @@ __all__ = ["ship"]
 
 
 def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
-         half: bool = False, note: str | None = None) -> Path:
+         half: bool = False, note: str | None = None,
+         serve: tuple[float, float] | None = None) -> Path:
     """Copy ``src_dir/file`` and its manifest record into ``dest_dir``; return the new path.
 
     ``half``: store it as float16 instead (half the size; see
     :func:`models.registry.export_weights`).
     ``note``: if given, the shipped record's ``training["note"]`` (the run's record is unchanged).
+    ``serve``: if given, the shipped record's ``scale_range`` (a scale-range file only; within
+    its trained range and [1.1, 5]).
 
     Raises:
         WeightsIntegrityError: no record for ``file`` in ``src_dir``'s manifest, or the file does
             not match it (sha256, architecture).
+        ValueError: ``serve`` for a fixed-scale file, or outside the file's range.
     """
     src_dir, dest_dir = Path(src_dir), Path(dest_dir)
     record = Manifest(src_dir).for_file(file)
     if record is None:
         raise WeightsIntegrityError(f"{src_dir / 'manifest.json'} has no record for {file}")
     model = load_model(record, src_dir)  # verifies sha256 and that the tensors fit the architecture
+    if serve is not None:
+        lo, hi = serve
+        if record.scale_range is None:
+            raise ValueError(f"{file} is a fixed-scale file (×{record.scales}); --serve is for "
+                             "scale-range files")
+        if not (max(SCALE_MIN, record.scale_range[0]) <= lo < hi
+                <= min(SCALE_MAX, record.scale_range[1])):
+            raise ValueError(f"--serve {lo:g} {hi:g} is not a range within {file}'s trained "
+                             f"×{record.scale_range[0]:g}–{record.scale_range[1]:g}")
+        record.scale_range = [float(lo), float(hi)]
     if note is not None:
         record.training["note"] = note
     if half:
@@ -59,11 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--note", default=None,
                    help="the shipped record's training note (replaces the run's; e.g. what a "
                         "resumed run did)")
+    p.add_argument("--serve", nargs=2, type=float, default=None, metavar=("MIN", "MAX"),
+                   help="the scales a scale-range file serves, if only part of its trained range")
     args = p.parse_args(argv)
     for f in args.files:
         try:
-            print(ship(args.src, f, args.dest, half=args.half, note=args.note))
-        except WeightsIntegrityError as exc:
+            print(ship(args.src, f, args.dest, half=args.half, note=args.note,
+                       serve=args.serve))
+        except (WeightsIntegrityError, ValueError) as exc:
             print(f"models.ship: error: {exc}", file=sys.stderr)
             return 1
     return 0

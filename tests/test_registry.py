@@ -119,6 +119,26 @@ def test_ship_note_replaces_the_shipped_records_note_only(tmp_path):
     assert Manifest(run).resolve("rmisr-bl", 2).training.get("note") == before
 
 
+def test_ship_serve_narrows_a_scale_range_files_served_scales(tmp_path, capsys):
+    from models.ship import main as ship_main
+
+    run = make_weights_dir(tmp_path / "run")
+    dest = tmp_path / "weights"
+    trained = Manifest(run).resolve("srcnn", 3)
+    lo, hi = trained.scale_range
+    assert ship_main([str(run), trained.file, "--dest", str(dest), "--serve", "2.5", str(hi)]) == 0
+    shipped = Manifest(dest).for_file(trained.file)
+    assert shipped.scale_range == [2.5, hi] and not shipped.covers(2.4)
+    assert Manifest(run).for_file(trained.file).scale_range == [lo, hi]
+    # outside the trained range, or a fixed-scale file: refused, nothing changed
+    assert ship_main([str(run), trained.file, "--dest", str(dest), "--serve", "2", "6"]) == 1
+    assert ship_main([str(run), "bl_x2.safetensors", "--dest", str(dest), "--serve", "2", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "not a range within" in err and "fixed-scale file" in err
+    assert Manifest(dest).for_file(trained.file).scale_range == [2.5, hi]
+    assert [r.file for r in Manifest(dest).records] == [trained.file]
+
+
 def test_ship_half_stores_float16_that_loads_as_the_float32_model(tmp_path):
     import torch
     from safetensors.torch import load_file
