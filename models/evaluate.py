@@ -15,7 +15,7 @@ resolves for its method and scale, with the same sha256 (or, in tables written b
 ``sha256`` column, the same iteration count); otherwise the run stops before scoring and names
 the rows to add. The timing column is measured for every row in the run (or left empty with
 ``--no-timing``): timings from another day or machine are not comparable (two 2-core machines
-of this project differed by 1.6×).
+of this project differed by up to 1.9×).
 """
 from __future__ import annotations
 

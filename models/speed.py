@@ -1,7 +1,8 @@
 """``python -m models.speed`` — seconds per training step on this machine, by memory format and
 precision (SPEC §4.4): fp32 vs bf16 autocast, contiguous vs channels_last, for one batch of
-16 × 48² LR patches at ×4 (L1 loss, Adam). Prints a Markdown table; the fastest setting is what
-``rmisr-train`` should use on this hardware (channels_last is its default, bf16 is ``--bf16``).
+16 × 48² LR patches at ×4 (L1 loss, Adam; SRCNN runs on their bicubic-sized 192² inputs). Prints
+a Markdown table; the fastest setting is what ``rmisr-train`` should use on this hardware
+(channels_last is its default, bf16 is ``--bf16``).
 """
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from .registry import create_model
 def time_step(arch: str, channels_last: bool, bf16: bool, steps: int, batch: int, patch: int
               ) -> float:
     torch.manual_seed(0)
-    model = create_model(arch, scale=4)
+    model = create_model(arch) if arch == "srcnn" else create_model(arch, scale=4)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), 2e-4)
-    x = torch.rand(batch, 1, patch, patch)
+    side = patch * 4 if arch == "srcnn" else patch  # SRCNN's input is the bicubic-upscaled patch
+    x = torch.rand(batch, 1, side, side)
     y = torch.rand(batch, 1, patch * 4, patch * 4)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
@@ -44,7 +46,7 @@ def time_step(arch: str, channels_last: bool, bf16: bool, steps: int, batch: int
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.speed", description=__doc__.split("\n")[0])
-    p.add_argument("--arch", default="rmisr_bl", choices=["rmisr_bl", "rmisr_vp"])
+    p.add_argument("--arch", default="rmisr_bl", choices=["rmisr_bl", "rmisr_vp", "srcnn"])
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--patch", type=int, default=48)

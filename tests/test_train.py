@@ -536,3 +536,11 @@ def test_train_only_keeps_the_output_while_a_transplanted_laplacian_branch_learn
                        (["--init-laplacian", str(wd / "tiny_x2.safetensors")], "not an RMISR-VP")):
         with pytest.raises(SystemExit, match=match):
             train.main(_vp_args(tiny_data, tmp_path / "c", wd, 1, *bad))
+
+
+@pytest.mark.parametrize("arch", ["srcnn", "rmisr_bl"])
+def test_speed_times_a_training_step_of_each_arch(arch):
+    """python -m models.speed: SRCNN runs on the bicubic-sized input, RMISR on the LR patch."""
+    from models.speed import time_step
+
+    assert time_step(arch, channels_last=True, bf16=False, steps=1, batch=1, patch=8) > 0
