@@ -234,6 +234,16 @@ def stale_rows(kept: list[dict], resolvers: dict[tuple[bool, bool], SuperResolve
     return out
 
 
+def row_label(res: SuperResolver, method: str, scale: float,
+              own_range: dict[str, WeightsRecord]) -> str:
+    """A table row's method label: ``-meta`` for a meta model, ``†`` outside its served range."""
+    rec = res.weights_record(method, scale)
+    label = METHODS[method].label + ("-meta" if is_meta(rec) else "")
+    if rec is not None and not own_range[rec.file].covers(scale):
+        label += "†"
+    return label
+
+
 def _row_order(r: dict) -> tuple[float, int, bool]:
     method, is_meta_row, _ = _base_method(r["method"])
     return r["scale"], list(METHODS).index(method), is_meta_row
@@ -300,13 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.sort(key=lambda r: (r[1], list(METHODS).index(r[0]), r[2] is meta))
     kept: list[dict] = []
     if previous is not None:
-        scored = set()
-        for m, s, res in rows:
-            rec = res.weights_record(m, s)
-            label = METHODS[m].label + ("-meta" if is_meta(rec) else "")
-            if rec is not None and not own_range[rec.file].covers(s):
-                label += "†"
-            scored.add((label, float(s)))
+        scored = {(row_label(res, m, s, own_range), float(s)) for m, s, res in rows}
         kept = [r for r in previous if (r["method"], r["scale"]) not in scored]
         problems = []
         if any(list(r["sets"]) != list(args.sets) for r in previous):
@@ -331,9 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for method, scale, res in rows:
         rec = res.weights_record(method, scale)
-        label = METHODS[method].label + ("-meta" if is_meta(rec) else "")
-        if rec is not None and not own_range[rec.file].covers(scale):
-            label += "†"
+        label = row_label(res, method, scale, own_range)
 
         def up(lr: np.ndarray, s: float, m: str = method, r: SuperResolver = res
                ) -> np.ndarray:

@@ -151,6 +151,10 @@ class WeightsRecord:
                    sha256=d.get("sha256", ""), training=dict(d.get("training", {})))
 
 
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -254,7 +258,7 @@ def load_model(record: WeightsRecord, weights_dir: str | Path = WEIGHTS_DIR,
     if not path.is_file():
         raise WeightsIntegrityError(f"weights file {path} is missing")
     data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_bytes(data)
     if digest != record.sha256:
         raise WeightsIntegrityError(
             f"weights file {path.name} does not match its manifest: sha256 {digest[:16]}… "

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as _dt
-import hashlib
 import json
 import math
 import os
@@ -51,7 +50,7 @@ from .grow import bl_name, can_embed, embed_bl_in_vp, transplant_laplacian_trunk
 from .laplacian import laplacian
 from .losses import ContextualLoss, PatchFeatures, VGG19Features
 from .registry import (METHODS, WEIGHTS_DIR, Manifest, WeightsError, WeightsRecord, create_model,
-                       export_weights)
+                       export_weights, sha256_bytes)
 from .resize import upsample_bicubic
 
 ARCH_TO_METHOD = {spec.arch: name for name, spec in METHODS.items() if spec.arch}
@@ -139,7 +138,7 @@ def _arch_args(args: argparse.Namespace) -> dict[str, Any]:
 def _load_seed(path: str) -> tuple[dict[str, torch.Tensor], str]:
     """An ``--init``/``--init-laplacian`` file's tensors and sha256, from a single read."""
     data = Path(path).read_bytes()
-    return load_safetensors(data), hashlib.sha256(data).hexdigest()
+    return load_safetensors(data), sha256_bytes(data)
 
 
 def _check_init_skip(init: str, arch_args: dict[str, Any]) -> None:
