@@ -247,12 +247,11 @@ class Manifest:
         _atomic_write_bytes(self.path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 
-def load_model(record: WeightsRecord, weights_dir: str | Path = WEIGHTS_DIR,
-               device: str | torch.device = "cpu") -> nn.Module:
-    """Build the record's architecture and load its verified weights (safetensors only).
+def read_verified(record: WeightsRecord, weights_dir: str | Path = WEIGHTS_DIR) -> bytes:
+    """The bytes of ``record``'s file, read once and checked against its sha256.
 
-    The file is read once: the bytes whose sha256 is checked are the bytes loaded, so a file
-    replaced between the check and the load cannot slip through.
+    Raises:
+        WeightsIntegrityError: the file is missing or its sha256 differs from the record's.
     """
     path = Path(weights_dir) / record.file
     if not path.is_file():
@@ -264,17 +263,38 @@ def load_model(record: WeightsRecord, weights_dir: str | Path = WEIGHTS_DIR,
             f"weights file {path.name} does not match its manifest: sha256 {digest[:16]}… "
             f"expected {record.sha256[:16]}… — the file was modified or corrupted; "
             "refusing to load")
+    return data
+
+
+def model_from_bytes(record: WeightsRecord, data: bytes,
+                     device: str | torch.device = "cpu") -> nn.Module:
+    """Build the record's architecture and load safetensors ``data`` (already verified) into it.
+
+    Raises:
+        WeightsIntegrityError: ``data`` is not a readable safetensors file, or its tensors do not
+            fit the architecture.
+    """
     try:
         state = load_safetensors(data)
     except Exception as exc:  # safetensors raises its own error types
-        raise WeightsIntegrityError(f"weights file {path.name} is unreadable: {exc}") from exc
+        raise WeightsIntegrityError(f"weights file {record.file} is unreadable: {exc}") from exc
     model = create_model(record.arch, **record.arch_args)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise WeightsIntegrityError(
-            f"weights file {path.name} does not fit architecture {record.arch}: {exc}") from exc
+            f"weights file {record.file} does not fit architecture {record.arch}: {exc}") from exc
     return model.to(device).eval()
+
+
+def load_model(record: WeightsRecord, weights_dir: str | Path = WEIGHTS_DIR,
+               device: str | torch.device = "cpu") -> nn.Module:
+    """Build the record's architecture and load its verified weights (safetensors only).
+
+    The file is read once: the bytes whose sha256 is checked are the bytes loaded, so a file
+    replaced between the check and the load cannot slip through.
+    """
+    return model_from_bytes(record, read_verified(record, weights_dir), device)
 
 
 def export_weights(model: nn.Module, record: WeightsRecord,

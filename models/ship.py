@@ -20,7 +20,7 @@ import torch
 
 from .geometry import SCALE_MAX, SCALE_MIN
 from .registry import (WEIGHTS_DIR, Manifest, WeightsIntegrityError, _atomic_write_bytes,
-                       export_weights, load_model)
+                       export_weights, model_from_bytes, read_verified)
 
 __all__ = ["ship"]
 
@@ -45,7 +45,8 @@ def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
     record = Manifest(src_dir).for_file(file)
     if record is None:
         raise WeightsIntegrityError(f"{src_dir / 'manifest.json'} has no record for {file}")
-    model = load_model(record, src_dir)  # verifies sha256 and that the tensors fit the architecture
+    data = read_verified(record, src_dir)  # read once: the bytes checked are the bytes shipped
+    model = model_from_bytes(record, data)  # the tensors fit the architecture
     if serve is not None:
         lo, hi = serve
         if record.scale_range is None:
@@ -61,7 +62,7 @@ def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
     if half:
         export_weights(model, record, dest_dir, dtype=torch.float16)  # new sha256 and record
         return dest_dir / file
-    _atomic_write_bytes(dest_dir / file, (src_dir / file).read_bytes())  # a few MB
+    _atomic_write_bytes(dest_dir / file, data)  # a few MB
     Manifest(dest_dir).upsert(record)
     return dest_dir / file
 

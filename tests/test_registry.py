@@ -106,6 +106,24 @@ def test_ship_copies_a_verified_file_and_its_record(tmp_path):
     assert sorted(p.name for p in dest.iterdir()) == ["bl_x2.safetensors", "manifest.json"]
 
 
+def test_ship_reads_the_run_file_once_so_the_bytes_checked_are_the_bytes_shipped(tmp_path,
+                                                                                 monkeypatch):
+    from models.ship import ship
+
+    run = make_weights_dir(tmp_path / "run")
+    reads = []
+    real = Path.read_bytes
+
+    def counting(self):
+        reads.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    shipped = ship(run, "bl_x2.safetensors", tmp_path / "weights")
+    assert reads.count("bl_x2.safetensors") == 1
+    assert sha256_file(shipped) == Manifest(run).for_file("bl_x2.safetensors").sha256
+
+
 def test_ship_note_replaces_the_shipped_records_note_only(tmp_path):
     from models.ship import main as ship_main
 
