@@ -14,14 +14,15 @@ from .registry import (ARCH_REGISTRY, METHODS, Manifest, NoWeightsError, Weights
                        WeightsIntegrityError, create_model)
 
 __all__ = [
-    "SuperResolver", "UpscaleInfo", "UpscaleCancelled", "InvalidImageError",
+    "SuperResolver", "UpscaleInfo", "UpscaleCancelled", "InvalidImageError", "OutputTooLargeError",
     "METHODS", "ARCH_REGISTRY", "Manifest", "create_model", "output_size",
     "NoWeightsError", "WeightsError", "WeightsIntegrityError", "SCALE_MIN", "SCALE_MAX",
 ]
 
 
 def __getattr__(name: str):  # lazy: importing models stays cheap until inference is needed
-    if name in ("SuperResolver", "UpscaleInfo", "UpscaleCancelled", "InvalidImageError"):
+    if name in ("SuperResolver", "UpscaleInfo", "UpscaleCancelled", "InvalidImageError",
+                "OutputTooLargeError"):
         from . import inference
         return getattr(inference, name)
     raise AttributeError(f"module 'models' has no attribute {name!r}")

@@ -14,6 +14,10 @@ import numpy as np
 
 SCALE_MIN = 1.1
 SCALE_MAX = 5.0
+#: Largest output the engine produces, in pixels (≈ 12 200 × 12 200, the I/O layer's largest
+#: accepted input). The result is one float32 array (≈ 600 MB at this size, ×3 for colour) held
+#: in memory with its copies on the way to the screen or a file; a hospital PC has 8–16 GB.
+MAX_OUTPUT_PIXELS = 150_000_000
 
 
 def round_half_up(x: float) -> int:
@@ -24,6 +28,17 @@ def round_half_up(x: float) -> int:
 def output_size(height: int, width: int, scale: float) -> tuple[int, int]:
     """(round(H·s), round(W·s)) with halves rounded up."""
     return round_half_up(height * scale), round_half_up(width * scale)
+
+
+def check_output_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """:func:`output_size`, or ValueError when it exceeds :data:`MAX_OUTPUT_PIXELS`."""
+    oh, ow = output_size(height, width, scale)
+    if oh * ow > MAX_OUTPUT_PIXELS:
+        raise ValueError(
+            f"×{scale:g} of a {width}×{height} px image would be {ow}×{oh} px "
+            f"({oh * ow / 1e6:.0f} Mpx), more than the {MAX_OUTPUT_PIXELS / 1e6:.0f} Mpx one "
+            "result may have: choose a smaller region or a lower scale")
+    return oh, ow
 
 
 def check_scale(scale: float) -> float:

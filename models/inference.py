@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from .forward import network_forward
-from .geometry import check_scale, output_size, round_half_up
+from .geometry import check_output_size, check_scale, output_size, round_half_up
 from .pfmdb import PFMDB
 from .registry import METHODS, WEIGHTS_DIR, Manifest, WeightsRecord, load_model
 from .resize import imresize
@@ -50,6 +50,10 @@ AUTO_TILE = 256
 
 class InvalidImageError(ValueError):
     """The input array cannot be super-resolved (wrong shape, empty, NaN/inf)."""
+
+
+class OutputTooLargeError(InvalidImageError):
+    """The result would exceed :data:`models.geometry.MAX_OUTPUT_PIXELS`; nothing was computed."""
 
 
 class UpscaleCancelled(RuntimeError):
@@ -210,6 +214,10 @@ class SuperResolver:
             raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
         s = check_scale(scale)
         arr = self._validate(image)
+        try:
+            check_output_size(arr.shape[0], arr.shape[1], s)
+        except ValueError as exc:
+            raise OutputTooLargeError(str(exc)) from None
         record = self.weights_record(method, s)  # NoWeightsError before any work
         mode = None if method == "bicubic" else (
             DEFAULT_NORMALIZATION if normalization == "auto" else normalization)

@@ -130,6 +130,19 @@ def test_nan_and_inf_are_refused_with_a_count(resolver):
         resolver.upscale(img, 2, "rmisr-bl")
 
 
+def test_an_output_above_the_limit_is_refused_before_any_work(resolver, monkeypatch):
+    import models.geometry
+    from models import OutputTooLargeError
+
+    monkeypatch.setattr(models.geometry, "MAX_OUTPUT_PIXELS", 100 * 100)
+    calls = []
+    with pytest.raises(OutputTooLargeError, match=r"×2.5 of a 41×40 px image would be 103×100 px"):
+        resolver.upscale(np.ones((40, 41), np.float32), 2.5, "rmisr-bl",
+                         progress=lambda d, t: calls.append(d))
+    assert calls == []
+    assert resolver.upscale(np.ones((40, 40), np.float32), 2.5, "bicubic").shape == (100, 100)
+
+
 @pytest.mark.parametrize("scale", [1.0, 5.5, 0, float("nan")])
 def test_scale_outside_range_is_refused(resolver, scale):
     with pytest.raises(ValueError, match="outside the supported range"):

@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 APP_ORG, APP_NAME = "RMISR", "RMISR Viewer"
 MAX_RECENT = 8
 DEFAULT_ROI = 96
+#: A run whose results together exceed this many pixels asks first (≈ 0.2 GB as float32, several
+#: times that with the quality maps and display copies; the engine refuses one result above
+#: ``models.geometry.MAX_OUTPUT_PIXELS``).
+CONFIRM_OUTPUT_PIXELS = 50_000_000
 OPEN_FILTER = ("Images (*.dcm *.dicom *.ima *.png *.jpg *.jpeg *.tif *.tiff *.bmp);;"
                "DICOM (*.dcm *.dicom *.ima);;PNG / JPEG / TIFF (*.png *.jpg *.jpeg *.tif *.tiff);;"
                "All files (*)")
@@ -559,6 +563,8 @@ class MainWindow(QMainWindow):
         except ImageIOError as exc:
             self.show_error("Invalid region of interest", str(exc))
             return False
+        if not self._output_size_accepted(roi, methods):
+            return False
         request = JobRequest(pixels, tuple(roi), self.controls.scale(), methods,
                              self.controls.simulate_box.isChecked(), self.canvas.window(),
                              {m: METHOD_LABELS[m] for m in methods}, self.image.value_unit)
@@ -576,6 +582,35 @@ class MainWindow(QMainWindow):
             f"{', '.join(METHOD_LABELS[m] for m in methods)}…")
         job.start()
         return True
+
+    def _output_size_accepted(self, roi: tuple[int, int, int, int], methods: list[str]) -> bool:
+        """Refuse a result above the engine's limit; ask before a very large run."""
+        from models.geometry import MAX_OUTPUT_PIXELS, check_output_size
+
+        scale, simulate = self.controls.scale(), self.controls.simulate_box.isChecked()
+        w, h = roi[2], roi[3]
+        if simulate:  # the LR input is the ROI ÷ s, its result about the ROI's size
+            w, h = max(1, math.floor(w / scale + 1e-9)), max(1, math.floor(h / scale + 1e-9))
+        try:
+            oh, ow = check_output_size(h, w, scale)
+        except ValueError as exc:
+            self.show_error("Result too large", str(exc))
+            return False
+        total = oh * ow * len(methods)
+        if total <= CONFIRM_OUTPUT_PIXELS:
+            return True
+        gb = total * 4 * 3 / 1e9  # float32 results, their quality maps and display copies
+        return self._confirm(
+            "Large result",
+            f"{len(methods)} result(s) of {ow}×{oh} px ({total / 1e6:.0f} Mpx in all) need about "
+            f"{gb:.1f} GB of memory and may take minutes on a CPU "
+            f"(one result may have at most {MAX_OUTPUT_PIXELS / 1e6:.0f} Mpx). Run anyway?")
+
+    def _confirm(self, title: str, text: str) -> bool:
+        """Ask a yes/no question (No is the default)."""
+        answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No,
+                                      QMessageBox.No)
+        return answer == QMessageBox.Yes
 
     def cancel(self) -> None:
         if self._job is not None:

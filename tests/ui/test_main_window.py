@@ -282,6 +282,29 @@ def test_drop_file_and_recent_and_settings(window, tmp_path, settings, resolver,
     assert again.recent_files()[0] == str(copy.resolve())
 
 
+def test_a_too_large_result_is_refused_and_a_large_one_asked_first(window, monkeypatch,
+                                                                     run_job):
+    import app.ui.main_window as mw
+    import models.geometry
+
+    window.controls.set_checked_methods(["bicubic"])
+    window.controls.set_scale(5.0)
+    window._whole_image()  # 512×512 → 2560×2560
+    monkeypatch.setattr(models.geometry, "MAX_OUTPUT_PIXELS", 2000 * 2000)
+    assert not window.run() and not window.is_running()
+    assert "would be 2560×2560 px" in window.last_message()
+    monkeypatch.setattr(models.geometry, "MAX_OUTPUT_PIXELS", 150_000_000)
+    monkeypatch.setattr(mw, "CONFIRM_OUTPUT_PIXELS", 1000)
+    asked = []
+    monkeypatch.setattr(window, "_confirm", lambda title, text: asked.append(text) or False)
+    window.set_roi(TEST_ROI)  # 48×48 ×5 → 240×240 = 57,600 px > 1000
+    assert not window.run() and not window.is_running() and len(asked) == 1
+    assert "240×240 px" in asked[0]
+    monkeypatch.setattr(window, "_confirm", lambda title, text: asked.append(text) or True)
+    run_job(window)
+    assert len(asked) == 2 and window.last_result is not None
+
+
 def test_ctrl_r_runs(window, qtbot, network):
     _prepare(window, network)
     window.controls.set_checked_methods(["bicubic"])
