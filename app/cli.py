@@ -157,13 +157,25 @@ class _Job:
 def _process(sr: Any, image: ImageData, job: _Job, scale: float, method: str,
              roi: tuple[int, int, int, int] | None, tile: int,
              progress: Callable[[int, int], None] | None = None,
-             caption: bool = True) -> tuple[np.ndarray, Any]:
+             caption: bool = True,
+             series: dict[tuple, str] | None = None) -> tuple[np.ndarray, Any]:
+    """Super-resolve one image and write it. ``series`` maps (source series, method, scale, ROI)
+    to the derived series UID, so that the slices of one source series written by one run form
+    one derived series (a PACS stacks them)."""
     roi_v = validate_roi(roi, image)
     crop = crop_roi(image, roi_v)
     out, info = sr.upscale(crop, scale, method, progress=progress, tile=tile, return_info=True,
                            window=image.window)
+    series_uid = None
+    source_series = str(image.dataset.get("SeriesInstanceUID", "") or "") \
+        if image.kind == "dicom" and image.dataset is not None else ""
+    if series is not None and job.fmt == "dcm" and source_series:
+        from pydicom.uid import generate_uid
+
+        series_uid = series.setdefault((source_series, method, scale, roi_v), generate_uid())
     write_image(job.target, out, source=image, fmt=job.fmt, scale=scale,  # type: ignore[arg-type]
-                roi=roi_v, method=method, weights_sha256=info.weights_sha256, caption=caption)
+                roi=roi_v, method=method, weights_sha256=info.weights_sha256, caption=caption,
+                series_instance_uid=series_uid)
     return out, info
 
 
@@ -190,6 +202,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     failed = 0
     planned: set[Path] = set()
+    series: dict[tuple, str] = {}
     inputs = [Path(p) for p in args.inputs]
     bar = tqdm(inputs, desc=PROG, unit="file", disable=None, file=sys.stderr, leave=False)
     for src in bar:
@@ -206,7 +219,7 @@ def _run_batch(args: argparse.Namespace) -> int:
                 raise OutputExistsError(f"{target} exists (use --overwrite to replace it)")
             planned.add(key)
             _process(sr, image, _Job(src, target, fmt), args.scale, args.method, args.roi,
-                     args.tile, caption=args.caption)
+                     args.tile, caption=args.caption, series=series)
             tqdm.write(str(target), file=sys.stdout)
         except KeyboardInterrupt:
             raise

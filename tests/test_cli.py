@@ -41,6 +41,27 @@ def test_ct_sample_bicubic_writes_derived_dicom(tmp_path, capsys):
     assert -1024 <= hu.min() and hu.max() < 3072  # HU, not stored values
 
 
+def test_slices_of_one_series_give_one_derived_series(tmp_path, capsys, pydicom_file):
+    from pydicom.uid import generate_uid
+
+    inputs = []
+    for k in (1, 2):  # two slices of the sample's series
+        ds = pydicom.dcmread(SAMPLE_PATH)
+        ds.SOPInstanceUID, ds.InstanceNumber = generate_uid(), k
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.save_as(tmp_path / f"slice{k}.dcm", enforce_file_format=True)
+        inputs.append(tmp_path / f"slice{k}.dcm")
+    inputs.append(pydicom_file("CT_small.dcm"))  # another series
+    code, out, err = _run(capsys, *inputs, "-o", tmp_path / "out", "--scale", "2",
+                          "--method", "bicubic", "--roi", "0,0,32,32")
+    assert code == 0, err
+    a, b, other = (pydicom.dcmread(p) for p in out)
+    assert a.SeriesInstanceUID == b.SeriesInstanceUID != other.SeriesInstanceUID
+    assert a.SeriesInstanceUID != pydicom.dcmread(SAMPLE_PATH).SeriesInstanceUID
+    assert (a.InstanceNumber, b.InstanceNumber) == (1, 2)
+    assert a.SOPInstanceUID != b.SOPInstanceUID
+
+
 def test_one_bad_file_among_good_ones(tmp_path, capsys, pydicom_file):
     good_dcm = tmp_path / "in" / "ct.dcm"
     good_dcm.parent.mkdir()

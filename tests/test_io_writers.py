@@ -171,7 +171,8 @@ def test_derived_dicom_checklist(tmp_path, pydicom_file):
     assert ref.ReferencedSOPClassUID == src_ds.SOPClassUID
     assert ref.ReferencedSOPInstanceUID == src_ds.SOPInstanceUID
     assert ref.PurposeOfReferenceCodeSequence[0].CodeValue == "121322"
-    assert ds.BurnedInAnnotation == "NO" and "not acquired" in ds.ImageComments
+    assert "BurnedInAnnotation" not in ds and "not acquired" in ds.ImageComments  # as the source
+    assert ds.InstanceNumber == src_ds.InstanceNumber
     # pixels and encoding
     assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
     assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
@@ -191,6 +192,56 @@ def test_derived_dicom_checklist(tmp_path, pydicom_file):
     assert rep.sop_instance_uid == ds.SOPInstanceUID
     for kw in ("SmallestImagePixelValue", "LargestImagePixelValue"):
         assert kw not in ds
+
+
+def test_burned_in_annotation_is_the_sources_and_unclaimed_for_rasters(tmp_path):
+    iop = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+    for flag in ("YES", "NO"):
+        src = read_image(make_ct(tmp_path / f"{flag}.dcm", np.zeros((20, 30)), ipp=(0, 0, 0),
+                                 iop=iop, spacing=(1, 1), BurnedInAnnotation=flag))
+        write_dicom_derived(tmp_path / f"{flag}_sr.dcm", src, _upscale(src, (0, 0, 30, 20), 2),
+                            scale=2, roi=(0, 0, 30, 20), method="bicubic")
+        assert pydicom.dcmread(tmp_path / f"{flag}_sr.dcm").BurnedInAnnotation == flag
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "shot.png")
+    raster = read_image(tmp_path / "shot.png")
+    write_secondary_capture(tmp_path / "sc.dcm", _upscale(raster, (0, 0, 8, 8), 2),
+                            source=raster, scale=2, roi=(0, 0, 8, 8), method="bicubic")
+    assert "BurnedInAnnotation" not in pydicom.dcmread(tmp_path / "sc.dcm")
+
+
+def test_slices_of_one_series_join_one_derived_series_in_order(tmp_path):
+    """One SeriesInstanceUID for the slices of one source series (same method, scale, ROI), each
+    keeping its InstanceNumber, so that a PACS stacks them; without it each export is a series."""
+    iop, series, uid = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0), generate_uid(), generate_uid()
+    reports = []
+    for k in (1, 2, 3):
+        src = read_image(make_ct(tmp_path / f"s{k}.dcm", np.full((20, 30), 10.0 * k),
+                                 ipp=(0, 0, 2.5 * k), iop=iop, spacing=(1, 1),
+                                 SeriesInstanceUID=series, InstanceNumber=k))
+        reports.append(write_image(tmp_path / f"s{k}_sr.dcm", _upscale(src, (5, 5, 10, 10), 2),
+                                   source=src, scale=2, roi=(5, 5, 10, 10), method="bicubic",
+                                   series_instance_uid=uid))
+    out = [pydicom.dcmread(r.path) for r in reports]
+    assert {d.SeriesInstanceUID for d in out} == {uid}
+    assert [d.InstanceNumber for d in out] == [1, 2, 3]
+    assert len({d.SOPInstanceUID for d in out}) == 3 and len({d.SeriesNumber for d in out}) == 1
+    alone = write_image(tmp_path / "alone.dcm", _upscale(src, (5, 5, 10, 10), 2), source=src,
+                        scale=2, roi=(5, 5, 10, 10), method="bicubic")
+    assert alone.dicom.series_instance_uid not in (uid, series)
+
+
+def test_an_invalid_rescale_is_written_as_the_one_used(tmp_path):
+    src = read_image(make_ct(tmp_path / "zero.dcm", np.full((20, 30), 100.0), ipp=(0, 0, 0),
+                             iop=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), spacing=(1, 1),
+                             RescaleSlope=0))
+    assert src.rescale == (1.0, 0.0) and any("invalid Rescale" in w for w in src.warnings)
+    rep = write_dicom_derived(tmp_path / "sr.dcm", src, _upscale(src, (0, 0, 30, 20), 2),
+                              scale=2, roi=(0, 0, 30, 20), method="bicubic")
+    ds = pydicom.dcmread(tmp_path / "sr.dcm")
+    assert (float(ds.RescaleSlope), float(ds.RescaleIntercept)) == (1.0, 0.0)
+    assert any("Rescale Slope/Intercept written" in w for w in rep.warnings)
+    again = read_image(tmp_path / "sr.dcm")
+    assert np.allclose(again.pixels, src.pixels.mean())
 
 
 def test_derived_dicom_clips_and_reports(tmp_path, shared_medical):

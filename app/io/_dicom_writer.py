@@ -185,14 +185,16 @@ def _set_common_derived(ds: Any, *, scale: float, roi: tuple[int, int, int, int]
     ds.ImageType = ["DERIVED", "SECONDARY"] + [str(v) for v in source_image_type[2:]]
     ds.DerivationDescription = derivation
     ds.DerivationCodeSequence = Sequence([_code_item("113085", "DCM", "Spatial resampling")])
-    ds.BurnedInAnnotation = "NO"
+    # BurnedInAnnotation: a derived image keeps its source's (a crop may still show burnt-in
+    # patient details); nothing is claimed for a raster source, whose content is unknown.
     ds.ImageComments = (f"SR {times}{fmt_scale(scale)} {method_label(method)}: computed by "
                         f"super-resolution, not acquired ({SOFTWARE}).")
     date, time = _now()
     ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
     ds.ContentDate, ds.ContentTime = date, time
     ds.SeriesDate, ds.SeriesTime = date, time
-    ds.InstanceNumber = 1
+    if str(ds.get("InstanceNumber", "") or "").strip() == "":
+        ds.InstanceNumber = 1  # a derived slice keeps its source's, so a series stays in order
     return derivation
 
 
@@ -271,7 +273,8 @@ def _check_output(source_shape: tuple[int, int], roi: tuple[int, int, int, int],
 def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels: np.ndarray, *,
                         scale: float, roi: tuple[int, int, int, int] | None = None, method: str,
                         weights_sha256: str | None = None, description_extra: str = "",
-                        window: tuple[float, float] | None = None) -> DerivedReport:
+                        window: tuple[float, float] | None = None,
+                        series_instance_uid: str | None = None) -> DerivedReport:
     """Write a super-resolved ROI of a DICOM source as a new, derived DICOM instance.
 
     Args:
@@ -286,6 +289,9 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         weights_sha256: sha256 of the weights file (None for bicubic).
         description_extra: appended to DerivationDescription.
         window: a display window to store when the source has none (default: ``source.window``).
+        series_instance_uid: the new series this instance joins (default: a new series); pass
+            one UID for every slice of one source series written with the same method, scale
+            and ROI, so that a PACS stacks them (each keeps its source's InstanceNumber).
 
     Returns:
         A :class:`DerivedReport` (new UIDs, geometry, clipped-value counts).
@@ -354,7 +360,7 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
 
     # ---- identity
     ds.SOPInstanceUID = generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = series_instance_uid or generate_uid()
     try:
         series_number = int(ds.get("SeriesNumber") or 0)
     except (TypeError, ValueError):
@@ -409,6 +415,16 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
 
     # ---- pixels back to stored values
     slope, intercept = source.rescale
+    if not colour and ("RescaleSlope" in ds or "RescaleIntercept" in ds):
+        try:
+            written = (float(ds.get("RescaleSlope", 1)), float(ds.get("RescaleIntercept", 0)))
+        except (TypeError, ValueError):
+            written = None
+        if written != (float(slope), float(intercept)):  # the reader ignored an invalid pair
+            ds.RescaleSlope, ds.RescaleIntercept = _ds(slope), _ds(intercept)
+            report_warnings.append(f"Rescale Slope/Intercept written as the {slope:g}/"
+                                   f"{intercept:g} used to read the source (its own were "
+                                   "invalid)")
     bits_alloc = int(ds.get("BitsAllocated") or 16)
     bits_stored = int(source.bits_stored)
     signed = int(ds.get("PixelRepresentation") or 0) == 1

@@ -217,13 +217,14 @@ def write_image(path: str | os.PathLike[str], pixels: np.ndarray, *, source: Ima
                 roi: tuple[int, int, int, int] | None = None, method: str,
                 weights_sha256: str | None = None, window: tuple[float, float] | None = None,
                 invert: bool | None = None, description_extra: str = "",
-                caption: bool = True) -> WrittenImage:
+                caption: bool = True, series_instance_uid: str | None = None) -> WrittenImage:
     """Write a super-resolution result in the format named by ``fmt`` or the file extension.
 
     * "png": 8-bit, through ``window`` (default: the source's) and the source's invert flag,
       with the computed label burnt into a strip below the image unless ``caption`` is False;
     * "tiff": 16-bit full range (:func:`write_tiff16`), spacing ÷ scale as resolution;
-    * "dcm": derived DICOM for a DICOM source, Secondary Capture otherwise.
+    * "dcm": derived DICOM for a DICOM source (joining ``series_instance_uid`` when given: see
+      :func:`write_dicom_derived`), Secondary Capture otherwise (its own study and series).
 
     Raises:
         WriteError: unknown format; plus the errors of the chosen writer.
@@ -250,7 +251,8 @@ def write_image(path: str | os.PathLike[str], pixels: np.ndarray, *, source: Ima
     if source.kind == "dicom" and source.dataset is not None:
         report = write_dicom_derived(target, source, pixels, scale=s, roi=roi, method=method,
                                      weights_sha256=weights_sha256,
-                                     description_extra=description_extra, window=window)
+                                     description_extra=description_extra, window=window,
+                                     series_instance_uid=series_instance_uid)
     else:
         report = write_secondary_capture(target, pixels, source=source, scale=s, roi=roi,
                                          method=method, weights_sha256=weights_sha256,

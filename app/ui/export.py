@@ -56,7 +56,8 @@ def suggested_name(source_path: str | Path | None, data: PanelData, fmt: str) ->
 
 def export_panel(path: str | Path, data: PanelData, source: Any,
                  roi: tuple[int, int, int, int], window: tuple[float, float],
-                 fmt: str | None = None, simulated: bool = False) -> Path:
+                 fmt: str | None = None, simulated: bool = False,
+                 series_instance_uid: str | None = None) -> Path:
     """Write one panel's full-range pixels through :mod:`app.io`.
 
     * a result (``kind == "sr"``): :func:`app.io.write_image` — PNG through ``window`` with the
@@ -91,7 +92,7 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
         sha = getattr(data.info, "weights_sha256", None) if data.info is not None else None
         write_image(path, data.pixels, source=source, fmt=fmt, scale=float(data.scale or 1.0),
                     roi=roi, method=data.method or data.title, weights_sha256=sha,
-                    window=window, invert=invert)
+                    window=window, invert=invert, series_instance_uid=series_instance_uid)
         return Path(path)
     if fmt == "dcm":
         if data.kind == "sr":

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self._presets: list[tuple[str, tuple[float, float]]] = []
         self._msg_box: QMessageBox | None = None
         self._panel_window_start = (0.5, 1.0)
+        self._series_uids: dict[tuple, str] = {}
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self._build_widgets()
@@ -725,10 +726,11 @@ class MainWindow(QMainWindow):
             fmt = export_mod.format_from(chosen, flt)
             path = chosen
         fmt = fmt or export_mod.format_from(path)
+        roi = self._export_roi(data)
         try:
-            out = export_mod.export_panel(path, data, self.image, self._export_roi(data),
-                                          self.canvas.window(), fmt,
-                                          simulated=self.last_result.request.simulate)
+            out = export_mod.export_panel(path, data, self.image, roi, self.canvas.window(), fmt,
+                                          simulated=self.last_result.request.simulate,
+                                          series_instance_uid=self._derived_series(data, roi))
         except (ImageIOError, ValueError, OSError) as exc:
             self.show_error("Export failed", str(exc))
             return None
@@ -739,6 +741,18 @@ class MainWindow(QMainWindow):
         self.settings.setValue("lastExportDir", str(Path(out).parent))
         self.statusBar().showMessage(f"Exported {data.title} to {out}", 6000)
         return out
+
+    def _derived_series(self, data: PanelData, roi: tuple[int, int, int, int]) -> str | None:
+        """One derived series per (source series, method, scale, ROI) in this session, so that
+        slices of one series exported alike stack in a PACS (None: not a DICOM source)."""
+        ds = self.image.dataset if self.image is not None else None
+        source_series = str(ds.get("SeriesInstanceUID", "") or "") if ds is not None else ""
+        if not source_series or data.kind != "sr":
+            return None
+        from pydicom.uid import generate_uid
+
+        key = (source_series, data.method, data.scale, tuple(roi))
+        return self._series_uids.setdefault(key, generate_uid())
 
     def export_sheet(self, path: str | Path | None = None) -> Path | None:
         """Export the comparison as one labelled PNG."""

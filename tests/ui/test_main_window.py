@@ -209,6 +209,13 @@ def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     assert d.pixel_spacing == pytest.approx((src[0] * h / shape[0], src[1] * w / shape[1]),
                                             rel=1e-4)
     assert "DERIVED" in list(d.dataset.ImageType)
+    # a second export of this result joins its derived series; another method starts its own
+    again = read_image(window.export_panel(network, tmp_path / "net2.dcm"))
+    assert again.dataset.SeriesInstanceUID == d.dataset.SeriesInstanceUID
+    assert again.dataset.SOPInstanceUID != d.dataset.SOPInstanceUID
+    bic = read_image(window.export_panel("bicubic", tmp_path / "bicubic.dcm"))
+    assert bic.dataset.SeriesInstanceUID not in (d.dataset.SeriesInstanceUID,
+                                                 window.image.dataset.SeriesInstanceUID)
     # the source panel: PNG/TIFF yes, DICOM refused with a message
     assert read_image(window.export_panel("source", tmp_path / "src.tif")).pixels.shape == (h, w)
     assert read_image(window.export_panel("source", tmp_path / "src.png")).pixels.shape == (h, w)
