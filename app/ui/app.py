@@ -36,6 +36,9 @@ def run_viewer(path: str | Path | None = None, device: str | None = None,
                t0: float | None = None) -> int:
     """Open the main window (on ``path``, else on the bundled sample) and run the event loop.
 
+    A ``path`` that cannot be read leaves the window empty with the error shown: showing the
+    sample (another patient's image, as far as the user knows) instead would mislead.
+
     ``report_startup``: print the seconds (since ``t0``, a ``time.perf_counter()`` taken at
     program start) until the window is shown with its image (usable) and until the engine is
     loaded (Super-resolve enabled), then quit — used by ``python -m app.startup_time``.
@@ -48,8 +51,7 @@ def run_viewer(path: str | Path | None = None, device: str | None = None,
     win = MainWindow(device=device, weights_dir=weights_dir)
     win.show()
     if path is not None:
-        if not win.open_file(path):
-            win.open_sample()
+        win.open_file(path)  # on failure: the error and an empty window, never another image
     else:
         win.open_sample()
     if report_startup:

@@ -58,6 +58,8 @@ DEFAULT_ROI = 96
 #: times that with the quality maps and display copies; the engine refuses one result above
 #: ``models.geometry.MAX_OUTPUT_PIXELS``).
 CONFIRM_OUTPUT_PIXELS = 50_000_000
+#: How long closing the window waits for a cancelled job to stop before it defers the close.
+CLOSE_WAIT_MS = 10_000
 OPEN_FILTER = ("Images (*.dcm *.dicom *.ima *.png *.jpg *.jpeg *.tif *.tiff *.bmp);;"
                "DICOM (*.dcm *.dicom *.ima);;PNG / JPEG / TIFF (*.png *.jpg *.jpeg *.tif *.tiff);;"
                "All files (*)")
@@ -863,10 +865,21 @@ class MainWindow(QMainWindow):
             self.open_file(paths[0])
 
     def closeEvent(self, event) -> None:
+        """Cancel a running job and wait for it (and the engine loader); a thread that has not
+        stopped within ``CLOSE_WAIT_MS`` keeps the window open until it has — destroying a
+        running QThread would abort the process."""
         self.save_settings()
         if self._job is not None:
             self._job.cancel()
-            self._job.wait(10000)
-        if self._loader is not None:
-            self._loader.wait(10000)
+        busy = [t for t in (self._job, self._loader) if t is not None and t.isRunning()]
+        for thread in busy:
+            thread.wait(CLOSE_WAIT_MS)
+        still = [t for t in busy if t.isRunning()]
+        if still:
+            event.ignore()
+            self.statusBar().showMessage("Stopping the running work: the window closes when it "
+                                         "has stopped")
+            for thread in still:
+                thread.finished.connect(self.close, Qt.QueuedConnection)
+            return
         super().closeEvent(event)

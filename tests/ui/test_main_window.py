@@ -312,6 +312,34 @@ def test_a_too_large_result_is_refused_and_a_large_one_asked_first(window, monke
     assert len(asked) == 2 and window.last_result is not None
 
 
+def test_closing_waits_for_work_that_has_not_stopped(window, qtbot, monkeypatch):
+    import threading
+
+    import app.ui.main_window as mw
+    from PyQt5.QtCore import QThread
+
+    release = threading.Event()
+
+    class Stubborn(QThread):  # a job that takes a while to notice its cancel
+        def cancel(self):
+            pass
+
+        def run(self):
+            release.wait(10)
+
+    monkeypatch.setattr(mw, "CLOSE_WAIT_MS", 10)
+    job = Stubborn()
+    window._job = job
+    job.start()
+    window.close()
+    assert window.isVisible() and "closes when it has stopped" in \
+        window.statusBar().currentMessage()
+    window._job = None  # what _job_finished does for a real job
+    release.set()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    assert job.isFinished()
+
+
 def test_ctrl_r_runs(window, qtbot, network):
     _prepare(window, network)
     window.controls.set_checked_methods(["bicubic"])
