@@ -20,6 +20,7 @@ from .errors import (CorruptFileError, EmptyFileError, FileMissingError, FrameOu
 from .image_data import ImageData
 from .labels import METHOD_LABELS, computed_label, method_label
 from .limits import MAX_PIXELS, MAX_SIDE
+from .overlay import corner_texts, orientation_labels
 from .reader import read_image
 from .roi import (SCALE_MAX, SCALE_MIN, crop_roi, output_size, parse_roi, validate_roi,
                   validate_scale)
@@ -34,7 +35,7 @@ __all__ = [
     "read_image", "ImageData", "SAMPLE_PATH", "SAMPLE_SHA256", "RESOURCES_DIR",
     "MAX_PIXELS", "MAX_SIDE",
     # display
-    "apply_window", "auto_window", "minmax_window", "WindowPreset", "load_window_presets",
+    "corner_texts", "orientation_labels", "apply_window", "auto_window", "minmax_window", "WindowPreset", "load_window_presets",
     "presets_for_modality", "DEFAULT_PRESETS_PATH",
     # ROI / scale
     "validate_roi", "crop_roi", "parse_roi", "validate_scale", "output_size", "SCALE_MIN",

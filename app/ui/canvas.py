@@ -38,6 +38,8 @@ _HANDLE_CURSORS = {"tl": Qt.SizeFDiagCursor, "br": Qt.SizeFDiagCursor,
                    "t": Qt.SizeVerCursor, "b": Qt.SizeVerCursor,
                    "l": Qt.SizeHorCursor, "r": Qt.SizeHorCursor}
 ROI_COLOUR = QColor(255, 196, 0)
+OVERLAY_TEXT = QColor(235, 235, 235)
+ORIENTATION_COLOUR = QColor(255, 220, 120)
 
 
 def roi_text(roi: ROI, spacing: tuple[float, float] | None) -> str:
@@ -197,6 +199,74 @@ class ImageCanvas(QGraphicsView):
         self.setFocusPolicy(Qt.StrongFocus)
         self.viewport().setCursor(Qt.CrossCursor)
         self.setMinimumSize(160, 160)
+        self.setViewportUpdateMode(QGraphicsView.FullViewportUpdate)  # fixed corner overlay
+        self._corners: dict[str, list[str]] = {}
+        self._orientation: dict[str, str] | None = None
+        self._overlay_visible = True
+
+    # -- corner overlay ----------------------------------------------------------------------
+    def set_overlay(self, corners: dict[str, list[str]],
+                    orientation: dict[str, str] | None) -> None:
+        """Corner texts (``top_left``, ``top_right``, ``bottom_right``; the window and zoom go
+        bottom left) and the patient-direction letters at the edges (see
+        :mod:`app.io.overlay`)."""
+        self._corners = {k: list(v) for k, v in corners.items()}
+        self._orientation = dict(orientation) if orientation else None
+        self.viewport().update()
+
+    def set_overlay_visible(self, visible: bool) -> None:
+        self._overlay_visible = bool(visible)
+        self.viewport().update()
+
+    def overlay_visible(self) -> bool:
+        return self._overlay_visible
+
+    def overlay_lines(self) -> dict[str, list[str]]:
+        """What the overlay shows now, corner by corner (empty when hidden or no image)."""
+        if not self._overlay_visible or self._pixels is None:
+            return {}
+        c, w = self._window
+        unit = f" {self._unit}" if self._unit else ""
+        lines = dict(self._corners)
+        lines["bottom_left"] = [f"W {w:.4g} / L {c:.4g}{unit}", f"zoom {self.zoom() * 100:.0f} %"]
+        return lines
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        lines = self.overlay_lines()
+        if not lines:
+            return
+        painter.save()
+        painter.resetTransform()
+        vp = self.viewport().rect().adjusted(6, 4, -6, -4)
+        font = QFont()
+        font.setPointSizeF(8.5)
+        painter.setFont(font)
+        shadow = QColor(0, 0, 0, 220)
+        aligns = {"top_left": Qt.AlignTop | Qt.AlignLeft, "top_right": Qt.AlignTop | Qt.AlignRight,
+                  "bottom_left": Qt.AlignBottom | Qt.AlignLeft,
+                  "bottom_right": Qt.AlignBottom | Qt.AlignRight}
+        for key, align in aligns.items():
+            text = "\n".join(lines.get(key, []))
+            if text:
+                painter.setPen(shadow)
+                painter.drawText(vp.translated(1, 1), int(align), text)
+                painter.setPen(OVERLAY_TEXT)
+                painter.drawText(vp, int(align), text)
+        if self._orientation:
+            bold = QFont(font)
+            bold.setBold(True)
+            bold.setPointSizeF(10)
+            painter.setFont(bold)
+            mid = {"left": Qt.AlignLeft | Qt.AlignVCenter, "right": Qt.AlignRight | Qt.AlignVCenter,
+                   "top": Qt.AlignTop | Qt.AlignHCenter, "bottom": Qt.AlignBottom | Qt.AlignHCenter}
+            for key, align in mid.items():
+                letters = self._orientation.get(key, "")
+                if letters:
+                    painter.setPen(shadow)
+                    painter.drawText(vp.translated(1, 1), int(align), letters)
+                    painter.setPen(ORIENTATION_COLOUR)
+                    painter.drawText(vp, int(align), letters)
+        painter.restore()
 
     # -- image and window ------------------------------------------------------------------
     def set_image(self, pixels: np.ndarray, window: tuple[float, float], invert: bool = False,

@@ -35,8 +35,10 @@ from app.io import (
     SAMPLE_PATH,
     ImageData,
     ImageIOError,
+    corner_texts,
     crop_roi,
     load_window_presets,
+    orientation_labels,
     presets_for_modality,
     read_image,
 )
@@ -201,6 +203,11 @@ class MainWindow(QMainWindow):
             a.triggered.connect(lambda _c=False, key=key: self.controls.set_view_mode(key))
             self.view_actions[key] = a
         self.controls.viewModeChanged.connect(lambda m: self.view_actions[m].setChecked(True))
+        self.act_overlay = v.addAction("Patient and image &information")
+        self.act_overlay.setCheckable(True)
+        self.act_overlay.setShortcut(QKeySequence("I"))
+        self.act_overlay.setChecked(True)
+        self.act_overlay.toggled.connect(self.canvas.set_overlay_visible)
         self.act_loupe = v.addAction("&Loupe")
         self.act_loupe.setCheckable(True)
         self.act_loupe.setShortcut(QKeySequence("L"))
@@ -244,6 +251,7 @@ class MainWindow(QMainWindow):
         self.controls.set_checked_methods(list(methods or ["bicubic"]))
         self.controls.simulate_box.setChecked(str(s.value("simulate", "false")).lower() == "true")
         self.controls.set_device_choice(self.engine.device_choice)
+        self.act_overlay.setChecked(str(s.value("overlay", "true")).lower() == "true")
         geom = s.value("geometry")
         if geom is not None:
             self.restoreGeometry(geom)
@@ -257,6 +265,7 @@ class MainWindow(QMainWindow):
         s.setValue("simulate", self.controls.simulate_box.isChecked())
         s.setValue("device", self.engine.device_choice)
         s.setValue("geometry", self.saveGeometry())
+        s.setValue("overlay", self.act_overlay.isChecked())
         if not s.contains("presetsPath"):
             s.setValue("presetsPath", "")
         s.sync()
@@ -379,6 +388,7 @@ class MainWindow(QMainWindow):
         self.quality.clear()
         self.canvas.set_image(img.pixels, img.window, img.invert, img.pixel_spacing,
                               img.value_unit)
+        self.canvas.set_overlay(corner_texts(img), orientation_labels(img.image_orientation))
         self.image_header.setText(f"{img.source_path.name} · {img.description}")
         self.image_header.setToolTip(str(img.source_path))
         self.setWindowTitle(f"{APP_NAME} — {img.source_path.name}")

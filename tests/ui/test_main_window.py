@@ -51,6 +51,26 @@ def test_opens_the_dicom_sample(window):
     assert "sample_ct_chest.dcm" in window.windowTitle()
 
 
+def test_corner_overlay_names_the_patient_and_can_be_hidden(window, settings):
+    ds = window.image.dataset
+    lines = window.canvas.overlay_lines()
+    assert lines["top_left"][0] == str(ds.PatientName).split("^")[0]
+    assert lines["bottom_left"][0].startswith("W ") and "HU" in lines["bottom_left"][0]
+    window.set_window(40, 400)
+    assert window.canvas.overlay_lines()["bottom_left"][0] == "W 400 / L 40 HU"
+
+    def top_left_brightness():
+        shot = window.canvas.viewport().grab().toImage()
+        return max(shot.pixelColor(x, y).lightness() for x in range(4, 60) for y in range(2, 14))
+
+    shown = top_left_brightness()
+    window.act_overlay.trigger()  # View ▸ Patient and image information (I)
+    assert window.canvas.overlay_lines() == {}
+    assert top_left_brightness() < shown  # the text is gone from the picture
+    window.save_settings()
+    assert str(settings.value("overlay")).lower() == "false"
+
+
 def test_roi_by_mouse_and_scale_dropdown(window, qtbot):
     c = window.canvas
     vp = c.viewport()
