@@ -270,14 +270,21 @@ class ImageCanvas(QGraphicsView):
 
     # -- image and window ------------------------------------------------------------------
     def set_image(self, pixels: np.ndarray, window: tuple[float, float], invert: bool = False,
-                  spacing: tuple[float, float] | None = None, unit: str = "") -> None:
-        """Show ``pixels`` (full range) through ``window``; clears the ROI and fits."""
+                  spacing: tuple[float, float] | None = None, unit: str = "",
+                  keep_view: bool = False) -> None:
+        """Show ``pixels`` (full range) through ``window``; clears the ROI and fits, unless
+        ``keep_view`` and the size is unchanged (the next slice of a series: same ROI, zoom and
+        pan)."""
+        same_size = self._pixels is not None and self._pixels.shape[:2] == pixels.shape[:2]
         self._pixels = pixels
         self._spacing = spacing
         self._unit = unit
         self._invert = invert
         self._window = (float(window[0]), float(window[1]))
         self._render()
+        if keep_view and same_size:
+            self.viewport().update()
+            return
         h, w = pixels.shape[:2]
         m = max(w, h)
         self.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))

@@ -42,6 +42,7 @@ from app.io import (
     presets_for_modality,
     read_image,
 )
+from app.io.series import stack_of
 
 from . import export as export_mod
 from .canvas import ImageCanvas
@@ -93,6 +94,8 @@ class MainWindow(QMainWindow):
         self._msg_box: QMessageBox | None = None
         self._panel_window_start = (0.5, 1.0)
         self._series_uids: dict[tuple, str] = {}
+        self._stack: list[tuple[Path, int]] = []
+        self._stack_pos = 0
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self._build_widgets()
@@ -203,6 +206,12 @@ class MainWindow(QMainWindow):
             a.triggered.connect(lambda _c=False, key=key: self.controls.set_view_mode(key))
             self.view_actions[key] = a
         self.controls.viewModeChanged.connect(lambda m: self.view_actions[m].setChecked(True))
+        self.act_next_slice = v.addAction("&Next slice / frame", lambda: self.step_slice(1),
+                                          QKeySequence(Qt.Key_PageDown))
+        self.act_prev_slice = v.addAction("P&revious slice / frame", lambda: self.step_slice(-1),
+                                          QKeySequence(Qt.Key_PageUp))
+        self.act_next_slice.setEnabled(False)
+        self.act_prev_slice.setEnabled(False)
         self.act_overlay = v.addAction("Patient and image &information")
         self.act_overlay.setCheckable(True)
         self.act_overlay.setShortcut(QKeySequence("I"))
@@ -366,35 +375,83 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("A job is running: cancel it before opening a file",
                                          5000)
             return False
-        try:
-            img = read_image(path)
-        except ImageIOError as exc:
-            self.show_error("Cannot open the image", str(exc))
+        img = self._read(path)
+        if img is None:
             return False
-        except Exception as exc:  # never a traceback dialog
-            log.exception("unexpected error reading %s", path)
-            self.show_error("Cannot open the image", f"{path}: {readable_error(exc)}")
-            return False
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:  # the frames of the file, or the files of its series in its folder (headers only)
+            self._stack = stack_of(path, img.n_frames, img.kind)
+        except Exception:  # noqa: BLE001 — browsing is a convenience: the file opens alone
+            log.exception("cannot list the series of %s", path)
+            self._stack = [(Path(path), 0)]
+        finally:
+            QApplication.restoreOverrideCursor()
+        here = Path(path).resolve()
+        self._stack_pos = next((i for i, (q, k) in enumerate(self._stack)
+                                if q.resolve() == here and k == img.frame), 0)
         self.set_image(img)
         if remember:
             self._add_recent(Path(path))
         return True
 
-    def set_image(self, img: ImageData, default_roi: bool = True) -> None:
-        """Show an already read image."""
+    def _read(self, path: str | Path, frame: int = 0) -> ImageData | None:
+        try:
+            return read_image(path, frame=frame)
+        except ImageIOError as exc:
+            self.show_error("Cannot open the image", str(exc))
+        except Exception as exc:  # never a traceback dialog
+            log.exception("unexpected error reading %s", path)
+            self.show_error("Cannot open the image", f"{path}: {readable_error(exc)}")
+        return None
+
+    def stack(self) -> list[tuple[Path, int]]:
+        """The (file, frame) items PgUp/PgDn step through, and the current index."""
+        return list(self._stack)
+
+    def step_slice(self, delta: int) -> bool:
+        """Show the slice ``delta`` steps along the stack (frames of the file or files of its
+        series), keeping ROI, window, zoom and pan; False at either end or on a read error."""
+        if self.is_running():
+            self.statusBar().showMessage("A job is running: cancel it before changing slice",
+                                         5000)
+            return False
+        pos = self._stack_pos + delta
+        if not self._stack or not 0 <= pos < len(self._stack):
+            return False
+        path, frame = self._stack[pos]
+        img = self._read(path, frame)
+        if img is None:
+            return False
+        self._stack_pos = pos
+        self.set_image(img, keep_view=True)
+        return True
+
+    def set_image(self, img: ImageData, default_roi: bool = True, keep_view: bool = False) -> None:
+        """Show an already read image; ``keep_view``: the next slice of the one shown (same
+        ROI, window, zoom and pan when the size is the same)."""
+        keep = keep_view and self.image is not None and \
+            self.image.pixels.shape[:2] == img.pixels.shape[:2]
+        window = self.canvas.window()
+        roi = self.canvas.roi()
         self.image = img
         self.last_result = None
         self.comparison.clear()
         self.quality.clear()
-        self.canvas.set_image(img.pixels, img.window, img.invert, img.pixel_spacing,
-                              img.value_unit)
+        self.canvas.set_image(img.pixels, window if keep else img.window, img.invert,
+                              img.pixel_spacing, img.value_unit, keep_view=keep)
         self.canvas.set_overlay(corner_texts(img), orientation_labels(img.image_orientation))
-        self.image_header.setText(f"{img.source_path.name} · {img.description}")
+        slice_text = (f" · slice {self._stack_pos + 1}/{len(self._stack)}"
+                      if len(self._stack) > 1 and img.n_frames <= 1 else "")
+        self.image_header.setText(f"{img.source_path.name} · {img.description}{slice_text}")
         self.image_header.setToolTip(str(img.source_path))
         self.setWindowTitle(f"{APP_NAME} — {img.source_path.name}")
         self._load_presets(img)
-        self.set_window(*img.window)
-        if default_roi:
+        self.set_window(*(window if keep else img.window))
+        self.act_next_slice.setEnabled(self._stack_pos + 1 < len(self._stack))
+        self.act_prev_slice.setEnabled(self._stack_pos > 0)
+        if keep:
+            self._roi_changed(roi)
+        elif default_roi:
             s = min(DEFAULT_ROI, img.width, img.height)
             self.canvas.set_roi(((img.width - s) // 2, (img.height - s) // 2, s, s))
         else:

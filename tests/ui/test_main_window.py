@@ -71,6 +71,32 @@ def test_corner_overlay_names_the_patient_and_can_be_hidden(window, settings):
     assert str(settings.value("overlay")).lower() == "false"
 
 
+def test_page_keys_step_through_the_series_keeping_roi_and_window(window, tmp_path,
+                                                                   pydicom_file):
+    from ..test_io_series import make_series
+
+    paths = make_series(tmp_path / "series", [20.0, 0.0, 10.0])  # z order: 1, 2, 0
+    assert window.open_file(paths[2])  # z = 10, the middle slice
+    assert "slice 2/3" in window.image_header.text()
+    window.set_roi((2, 3, 8, 8))
+    window.set_window(15, 30)
+    QTest.keyClick(window, Qt.Key_PageDown)
+    assert float(window.image.dataset.ImagePositionPatient[2]) == 20.0
+    assert "slice 3/3" in window.image_header.text() and not window.act_next_slice.isEnabled()
+    assert window.canvas.roi() == (2, 3, 8, 8) and window.window() == (15, 30)
+    assert not window.step_slice(1)  # the end
+    assert window.step_slice(-2)
+    assert float(window.image.dataset.ImagePositionPatient[2]) == 0.0
+    assert not window.act_prev_slice.isEnabled() and window.canvas.roi() == (2, 3, 8, 8)
+    assert window.canvas.overlay_lines()["top_right"][-1].startswith("CT · Im ")
+    # a multi-frame file steps through its frames
+    assert window.open_file(pydicom_file("rtdose.dcm"))
+    n = window.image.n_frames
+    assert n > 1 and len(window.stack()) == n and window.image.frame == 0
+    assert window.step_slice(1) and window.image.frame == 1
+    assert f"frame 2/{n}" in window.image_header.text()
+
+
 def test_roi_by_mouse_and_scale_dropdown(window, qtbot):
     c = window.canvas
     vp = c.viewport()

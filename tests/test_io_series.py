@@ -1,0 +1,57 @@
+"""app.io.series: the slices a viewer steps through from one opened file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from PIL import Image
+from pydicom.uid import generate_uid
+
+from app.io.series import series_files, stack_of
+
+from .test_io_writers import make_ct
+
+AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+def make_series(folder: Path, zs, *, uid=None, numbers=None, iop=AXIAL, prefix="s"):
+    """Slices at the given z (mm) in one series; files named in an order unrelated to z."""
+    folder.mkdir(parents=True, exist_ok=True)
+    uid = uid or generate_uid()
+    paths = []
+    for k, z in enumerate(zs):
+        number = numbers[k] if numbers is not None else k + 1
+        paths.append(make_ct(folder / f"{prefix}{(7 * k) % 11:02d}.dcm", np.full((16, 16), z),
+                             ipp=(0.0, 0.0, z), iop=iop, spacing=(1, 1),
+                             SeriesInstanceUID=uid, InstanceNumber=number))
+    return paths
+
+
+def test_files_of_the_series_in_slice_position_order(tmp_path):
+    paths = make_series(tmp_path, [30.0, 10.0, 20.0, 0.0], numbers=[1, 2, 3, 4])
+    make_series(tmp_path, [5.0, 15.0], prefix="other")       # another series in the folder
+    (tmp_path / "notes.txt").write_text("not an image")
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "photo.png")
+    order = series_files(paths[2])
+    assert [float(pydicom.dcmread(p).ImagePositionPatient[2]) for p in order] == [0, 10, 20, 30]
+    assert set(order) == set(paths)
+
+
+def test_without_positions_instance_number_orders(tmp_path):
+    paths = make_series(tmp_path, [0.0, 0.0, 0.0], numbers=[3, 1, 2])
+    for p in paths:
+        ds = pydicom.dcmread(p)
+        del ds.ImagePositionPatient
+        ds.save_as(p)
+    assert [pydicom.dcmread(p).InstanceNumber for p in series_files(paths[0])] == [1, 2, 3]
+
+
+def test_a_file_alone_a_raster_and_a_multiframe_file(tmp_path, pydicom_file):
+    lone = make_ct(tmp_path / "lone.dcm", np.zeros((8, 8)), ipp=(0, 0, 0), iop=AXIAL,
+                   spacing=(1, 1))
+    assert series_files(lone) == [lone]
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "photo.png")
+    assert stack_of(tmp_path / "photo.png", 1, "raster") == [(tmp_path / "photo.png", 0)]
+    assert series_files(tmp_path / "photo.png") == [tmp_path / "photo.png"]
+    assert stack_of(lone, 4) == [(lone, 0), (lone, 1), (lone, 2), (lone, 3)]
