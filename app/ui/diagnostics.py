@@ -70,6 +70,11 @@ def diagnostics_text(engine: Any, scale: float, image: Any = None, last_result: 
                              f"sha256 {r.sha256}")
     if image is not None:
         lines.append(f"image: {image.source_path} ({image.description})")
+        lines.append(f"  transfer syntax: {image.transfer_syntax or '?'}"
+                     f"{' (lossy compressed source)' if image.lossy else ''}; spacing from "
+                     f"{image.spacing_source or 'nowhere (none in the file)'}")
+        for w in image.warnings:
+            lines.append(f"  read warning: {w}")
     if last_result is not None:
         req = last_result.request
         lines.append(f"last run: ROI {req.roi}, ×{req.scale:g}, simulate LR {req.simulate}, "

@@ -456,7 +456,10 @@ class MainWindow(QMainWindow):
             self.canvas.set_roi(((img.width - s) // 2, (img.height - s) // 2, s, s))
         else:
             self._roi_changed(None)
-        if img.warnings:
+        if img.warnings:  # also listed by Help ▸ Copy diagnostics
+            self.image_header.setText(f"⚠ {self.image_header.text()}")
+            self.image_header.setToolTip(f"{img.source_path}\nRead warnings:\n• "
+                                         + "\n• ".join(img.warnings))
             self.statusBar().showMessage("; ".join(img.warnings), 8000)
         else:
             self.statusBar().showMessage(f"Opened {img.source_path.name}", 4000)

@@ -282,6 +282,18 @@ def test_diagnostics(window, network, run_job, resolver):
     assert rec.sha256 in text
 
 
+def test_read_warnings_stay_visible_in_the_header_and_diagnostics(window, tmp_path):
+    from ..test_io_writers import make_ct
+
+    path = make_ct(tmp_path / "slope0.dcm", np.zeros((16, 16)), ipp=(0, 0, 0),
+                   iop=(1, 0, 0, 0, 1, 0), spacing=(1, 1), RescaleSlope=0)
+    assert window.open_file(path)
+    assert window.image_header.text().startswith("⚠")
+    assert "invalid Rescale" in window.image_header.toolTip()
+    text = window.copy_diagnostics()
+    assert "read warning: invalid Rescale" in text and "spacing from PixelSpacing" in text
+
+
 def test_unavailable_methods_are_greyed_per_scale(window, monkeypatch, resolver, network):
     monkeypatch.setattr(resolver, "available", lambda m, s: m == "bicubic" or s <= 3.0)
     window.controls.set_checked_methods(["bicubic", network])
