@@ -487,7 +487,22 @@ class MainWindow(QMainWindow):
             else:
                 text += f"\noutput {math.floor(w * s + 0.5)}×{math.floor(h * s + 0.5)} px"
             self.controls.roi_label.setText(text)
+        self.comparison.set_stale(self._stale_reason(roi))
         self._update_run_state()
+
+    def _stale_reason(self, roi: Any) -> str | None:
+        """What differs between the shown results' run and the current settings, if anything."""
+        if self.last_result is None:
+            return None
+        req = self.last_result.request
+        changed = []
+        if roi is None or tuple(roi) != tuple(req.roi):
+            changed.append("region of interest")
+        if abs(self.controls.scale() - req.scale) > 1e-9:
+            changed.append("magnification")
+        if self.controls.simulate_box.isChecked() != req.simulate:
+            changed.append("simulate low resolution")
+        return ("changed since this result: " + ", ".join(changed)) if changed else None
 
     # =========================================================================================
     # window / level
@@ -698,6 +713,7 @@ class MainWindow(QMainWindow):
     def _job_succeeded(self, result: JobResult) -> None:
         self.last_result = result
         self.comparison.set_panels(self.build_panels(result))
+        self.comparison.set_stale(self._stale_reason(self.canvas.roi()))  # edited while running
         self.comparison.set_window(*self.canvas.window(),
                                    invert=self.image.invert if self.image else False)
         req = result.request

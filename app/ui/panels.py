@@ -346,6 +346,17 @@ class PanelWidget(QFrame):
         self.view = PanelView(owner, data)
         lay.addWidget(self.view, 1)
 
+    def set_stale(self, reason: str | None) -> None:
+        """Mark the header when the inputs changed since this result was computed."""
+        if reason:
+            self.title.setText(f"<b>{self.data.title}</b> "
+                               f"<span style='color:#ff9f40'>— outdated</span>")
+            self.title.setToolTip(f"{reason}: press Super-resolve (Ctrl+R) for a result of the "
+                                  "current settings")
+        else:
+            self.title.setText(f"<b>{self.data.title}</b>")
+            self.title.setToolTip("")
+
 
 class ComparisonView(QWidget):
     """Grid of synchronised panels with a shared window, view mode and loupe."""
@@ -368,6 +379,7 @@ class ComparisonView(QWidget):
         self._cache: dict[tuple[str, str], np.ndarray | None] = {}
         self._mode_windows: dict[str, tuple[float, float]] = {}
         self._columns = 0
+        self._stale: str | None = None
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(4)
@@ -404,6 +416,7 @@ class ComparisonView(QWidget):
     def set_panels(self, panels: list[PanelData]) -> None:
         """Replace the panels (grid shaped to give each panel the largest image)."""
         self.clear()
+        self._stale = None
         if not panels:
             return
         self._placeholder.hide()
@@ -421,6 +434,15 @@ class ComparisonView(QWidget):
         self._render_all()
         self._fit = True
         self.fit_all()
+
+    def set_stale(self, reason: str | None) -> None:
+        """Mark every panel as outdated (``reason``: what changed since the run) or current."""
+        self._stale = reason or None
+        for p in self._panels:
+            p.set_stale(self._stale)
+
+    def stale(self) -> str | None:
+        return self._stale
 
     def best_columns(self, width: int | None = None, height: int | None = None) -> int:
         """Columns that maximise the displayed size of the ROI in every panel."""

@@ -165,6 +165,16 @@ def test_run_bicubic_and_network(window, qtbot, network, run_job):
     tsv = QApplication.clipboard().text()
     assert tsv.startswith("Method\t") and "Bicubic\t" in tsv and "fidelity" in tsv
     assert window.controls.run_button.isEnabled()
+    # results of other settings than the current ones are marked outdated, until they match
+    assert window.comparison.stale() is None and "outdated" not in panels[1].title.text()
+    window.set_roi((x + 1, y, w, h))
+    window.controls.set_scale(3.0)
+    assert window.comparison.stale() == "changed since this result: region of interest, " \
+        "magnification"
+    assert "outdated" in panels[1].title.text() and "Ctrl+R" in panels[1].title.toolTip()
+    window.set_roi(TEST_ROI)
+    window.controls.set_scale(TEST_SCALE)
+    assert window.comparison.stale() is None and "outdated" not in panels[1].title.text()
 
 
 def test_same_window_sync_and_views(window, qtbot, network, run_job):
