@@ -52,6 +52,7 @@ from .losses import ContextualLoss, PatchFeatures, VGG19Features
 from .registry import (METHODS, WEIGHTS_DIR, Manifest, WeightsError, WeightsRecord, create_model,
                        export_weights, sha256_bytes)
 from .resize import upsample_bicubic
+from .speed import cpu_has_native_bf16
 
 ARCH_TO_METHOD = {spec.arch: name for name, spec in METHODS.items() if spec.arch}
 
@@ -371,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     device = _resolve_device(args.device)
+    if args.bf16 and device.type == "cpu" and cpu_has_native_bf16() is False:
+        print("note: this CPU has no native bf16 (no amx_bf16 / avx512_bf16 flag): bf16 autocast "
+              "is emulated and likely slower than fp32 here — `python -m models.speed` measures "
+              "both")
     if distributed:
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend)

@@ -544,3 +544,17 @@ def test_speed_times_a_training_step_of_each_arch(arch):
     from models.speed import time_step
 
     assert time_step(arch, channels_last=True, bf16=False, steps=1, batch=1, patch=8) > 0
+
+
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
+    from models.speed import cpu_has_native_bf16
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\n\n"
+                    "processor\t: 1\nflags\t\t: fpu sse avx2 avx512f\n")
+    assert cpu_has_native_bf16(info) is False
+    info.write_text("processor\t: 0\nflags\t\t: avx512f avx512_bf16 amx_tile\n")
+    assert cpu_has_native_bf16(info) is True
+    info.write_text("processor\t: 0\n")
+    assert cpu_has_native_bf16(info) is None
+    assert cpu_has_native_bf16(tmp_path / "missing") is None
