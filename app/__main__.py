@@ -131,6 +131,22 @@ def self_test(device: str = "auto", weights_dir: str | None = None, out=sys.stdo
     except Exception as exc:
         failures.append(f"engine: {exc}")
         say(f"  engine: FAILED — {exc}")
+    # 3. compressed DICOM: the decoders (GDCM, pylibjpeg plugins) are present and work
+    try:
+        import numpy as np
+
+        from app.io import SAMPLE_PATH, read_image
+        from app.io._resources import SELF_TEST_JPEG_LOSSLESS
+
+        crop = read_image(SELF_TEST_JPEG_LOSSLESS)
+        if np.array_equal(crop.pixels, read_image(SAMPLE_PATH).pixels[240:272, 240:272]):
+            say(f"  compressed DICOM: OK ({crop.transfer_syntax.split(',')[0]}, bit-exact)")
+        else:
+            failures.append("compressed DICOM: decoded pixels differ from the sample's")
+            say("  compressed DICOM: FAILED — decoded pixels differ from the sample's")
+    except Exception as exc:
+        failures.append(f"compressed DICOM: {exc}")
+        say(f"  compressed DICOM: FAILED — {exc}")
     if win is not None:
         win.close()
     dt = time.perf_counter() - t_start

@@ -251,16 +251,29 @@ def test_dicom_without_pixel_data(pydicom_file):
         read_image(pydicom_file("rtplan.dcm"))
 
 
-def test_unsupported_transfer_syntax_names_syntax_and_plugin(pydicom_file):
+def test_lossless_jpeg_syntaxes_decode_exactly(pydicom_file):
+    """JPEG Lossless (…4.70, the commonest in CT/MR archives) and JPEG-LS decode through GDCM
+    (python-gdcm, a dependency), bit-exact."""
+    from app.io._resources import SELF_TEST_JPEG_LOSSLESS
+
+    crop = read_image(SELF_TEST_JPEG_LOSSLESS)
+    assert crop.transfer_syntax.startswith("JPEG Lossless") and crop.value_unit == "HU"
+    assert np.array_equal(crop.pixels, read_image(SAMPLE_PATH).pixels[240:272, 240:272])
+    ls = read_image(pydicom_file("MR_small_jpeg_ls_lossless.dcm"))
+    assert np.array_equal(ls.pixels, read_image(pydicom_file("MR_small.dcm")).pixels)
+
+
+def test_undecodable_variant_names_syntax_and_plugin(pydicom_file):
+    """12-bit JPEG Extended: neither GDCM nor Pillow decodes it; the error says what would."""
     try:
         import libjpeg  # noqa: F401
-        pytest.skip("pylibjpeg-libjpeg is installed: JPEG-LS decodes")
+        pytest.skip("pylibjpeg-libjpeg is installed: 12-bit JPEG Extended decodes")
     except ImportError:
         pass
     with pytest.raises(UnsupportedTransferSyntaxError) as info:
-        read_image(pydicom_file("MR_small_jpeg_ls_lossless.dcm"))
+        read_image(pydicom_file("JPEG-lossy.dcm"))
     msg = str(info.value)
-    assert "JPEG-LS Lossless" in msg and "1.2.840.10008.1.2.4.80" in msg
+    assert "JPEG Extended" in msg and "1.2.840.10008.1.2.4.51" in msg
     assert "pylibjpeg-libjpeg" in msg
 
 

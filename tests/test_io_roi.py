@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.io import (SCALE_MAX, SCALE_MIN, InvalidROIError, InvalidScaleError, crop_roi, output_size,
+from app.io import (ImageData, SCALE_MAX, SCALE_MIN, InvalidROIError, InvalidScaleError, crop_roi, output_size,
                     parse_roi, validate_roi, validate_scale)
 
 
@@ -53,7 +53,27 @@ def test_output_size_rounds_half_up():
 
 
 def test_constants_agree_with_engine():
+    from app.io.limits import MAX_OUTPUT_PIXELS
     from models import geometry
     assert (SCALE_MIN, SCALE_MAX) == (geometry.SCALE_MIN, geometry.SCALE_MAX)
+    assert MAX_OUTPUT_PIXELS == geometry.MAX_OUTPUT_PIXELS
     for h, w, s in ((5, 7, 2.5), (3, 3, 1.1), (37, 41, 3.5), (10, 9, 4.5)):
         assert output_size(h, w, s) == geometry.output_size(h, w, s)
+
+
+def test_roi_statistics_in_image_units_with_area():
+    from app.io import roi_statistics
+
+    pixels = np.arange(20, dtype=np.float32).reshape(4, 5) - 10.0  # HU-like, negative too
+    img = ImageData(pixels=pixels, source_path="x.dcm", kind="dicom", modality="CT",
+                    pixel_spacing=(0.5, 0.8))
+    st = roi_statistics(img, (1, 1, 3, 2))  # rows 1–2, columns 1–3
+    block = pixels[1:3, 1:4].astype(np.float64)
+    assert st.pixels == 6 and st.mean == pytest.approx(block.mean())
+    assert st.sd == pytest.approx(block.std()) and (st.minimum, st.maximum) == (-4.0, 3.0)
+    assert st.area_mm2 == pytest.approx(6 * 0.4)
+    colour = ImageData(pixels=np.zeros((4, 5, 3), np.float32), source_path="c.png", kind="raster")
+    st = roi_statistics(colour, (0, 0, 2, 2))
+    assert st.mean is None and st.area_mm2 is None and st.pixels == 4
+    with pytest.raises(InvalidROIError):
+        roi_statistics(img, (4, 3, 5, 5))

@@ -37,9 +37,11 @@ _DEFER_SIZE = "4 MB"
 
 #: What to install for each compressed syntax family (shown in the error message).
 _DECODER_HINTS = {
-    "JPEG-LS": "pylibjpeg-libjpeg (pip install pylibjpeg-libjpeg) or pyjpegls",
-    "JPEG Lossless": "pylibjpeg-libjpeg (pip install pylibjpeg-libjpeg) or GDCM",
-    "JPEG Extended": "pylibjpeg-libjpeg (pip install pylibjpeg-libjpeg) or GDCM",
+    "JPEG-LS": "python-gdcm (a dependency of the viewer: pip install python-gdcm) or pyjpegls",
+    "JPEG Lossless": "python-gdcm (a dependency of the viewer: pip install python-gdcm) or "
+                     "pylibjpeg-libjpeg",
+    "JPEG Extended": "pylibjpeg-libjpeg (pip install pylibjpeg-libjpeg; GPL-3.0, decodes the "
+                     "12-bit variant GDCM and Pillow do not)",
     "JPEG Baseline": "Pillow or pylibjpeg-libjpeg",
     "JPEG 2000": "pylibjpeg-openjpeg (pip install pylibjpeg-openjpeg) or GDCM",
     "High-Throughput JPEG 2000": "pylibjpeg-openjpeg ≥ 2.1 (pip install pylibjpeg-openjpeg)",

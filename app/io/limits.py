@@ -1,7 +1,7 @@
 """Safety limits checked from file headers before any pixel is decoded or allocated."""
 from __future__ import annotations
 
-__all__ = ["MAX_PIXELS", "MAX_SIDE", "MAX_TOTAL_PIXELS"]
+__all__ = ["MAX_OUTPUT_PIXELS", "MAX_PIXELS", "MAX_SIDE", "MAX_TOTAL_PIXELS"]
 
 #: Largest accepted frame, in pixels (≈ 12 200 × 12 200). Chosen below Pillow's own
 #: decompression-bomb error threshold (2 × 89 478 485) so that our clearer error fires first.
@@ -11,3 +11,6 @@ MAX_SIDE = 65_535
 #: Largest accepted multi-frame file, all frames together (only one frame is ever decoded; a
 #: header beyond this is taken as corrupt).
 MAX_TOTAL_PIXELS = 8_000_000_000
+#: Largest super-resolved result, in pixels: the engine's ``models.geometry.MAX_OUTPUT_PIXELS``,
+#: repeated so that the viewer can check a run before torch is loaded (a test checks they agree).
+MAX_OUTPUT_PIXELS = 150_000_000

@@ -9,6 +9,7 @@ constants and rounding repeat ``models.geometry`` so that :mod:`app.io` stays fr
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -17,7 +18,7 @@ from .errors import InvalidROIError, InvalidScaleError
 from .image_data import ImageData
 
 __all__ = ["SCALE_MIN", "SCALE_MAX", "validate_scale", "validate_roi", "crop_roi", "parse_roi",
-           "output_size", "round_half_up"]
+           "output_size", "round_half_up", "RoiStatistics", "roi_statistics"]
 
 SCALE_MIN = 1.1
 SCALE_MAX = 5.0
@@ -100,6 +101,33 @@ def crop_roi(image: ImageData | np.ndarray, roi: Sequence[float] | None) -> np.n
     pixels = image.pixels if isinstance(image, ImageData) else np.asarray(image)
     x, y, w, h = validate_roi(roi, pixels)
     return np.ascontiguousarray(pixels[y:y + h, x:x + w])
+
+
+@dataclass(frozen=True)
+class RoiStatistics:
+    """Pixel statistics of an ROI in the image's units (a CT's HU): what a radiologist reads off
+    an ROI. ``mean``/``sd``/``minimum``/``maximum`` are None for colour images; ``area_mm2`` is None
+    without pixel spacing. ``sd`` is the population standard deviation (ddof 0)."""
+
+    pixels: int
+    mean: float | None
+    sd: float | None
+    minimum: float | None
+    maximum: float | None
+    area_mm2: float | None
+
+
+def roi_statistics(image: ImageData, roi: Sequence[float] | None) -> RoiStatistics:
+    """Statistics of ``image``'s pixels inside ``roi`` (validated; float64 sums)."""
+    x, y, w, h = validate_roi(roi, image)
+    area = None
+    if image.pixel_spacing is not None:
+        area = float(w * h * image.pixel_spacing[0] * image.pixel_spacing[1])
+    if image.is_colour:
+        return RoiStatistics(w * h, None, None, None, None, area)
+    block = np.asarray(image.pixels[y:y + h, x:x + w], dtype=np.float64)
+    return RoiStatistics(w * h, float(block.mean()), float(block.std()), float(block.min()),
+                         float(block.max()), area)
 
 
 def parse_roi(text: str) -> ROI:

@@ -39,8 +39,10 @@ from app.io import (
     crop_roi,
     load_window_presets,
     orientation_labels,
+    output_size,
     presets_for_modality,
     read_image,
+    roi_statistics,
 )
 from app.io.series import stack_of
 
@@ -477,9 +479,14 @@ class MainWindow(QMainWindow):
         else:
             x, y, w, h = roi
             text = f"{w} × {h} px at x {x}, y {y}"
+            stats = roi_statistics(self.image, roi)
             if self.image.pixel_spacing is not None:
                 rs, cs = self.image.pixel_spacing
-                text += f"\n{w * cs:.1f} × {h * rs:.1f} mm"
+                text += f"\n{w * cs:.1f} × {h * rs:.1f} mm ({stats.area_mm2:.4g} mm²)"
+            if stats.mean is not None:
+                unit = f" {self.image.value_unit}" if self.image.value_unit else ""
+                text += (f"\nmean {stats.mean:.4g} ± {stats.sd:.3g}{unit} "
+                         f"(min {stats.minimum:.4g}, max {stats.maximum:.4g})")
             s = self.controls.scale()
             if self.controls.simulate_box.isChecked():
                 hl, wl = math.floor(h / s + 1e-9), math.floor(w / s + 1e-9)
@@ -673,16 +680,19 @@ class MainWindow(QMainWindow):
 
     def _output_size_accepted(self, roi: tuple[int, int, int, int], methods: list[str]) -> bool:
         """Refuse a result above the engine's limit; ask before a very large run."""
-        from models.geometry import MAX_OUTPUT_PIXELS, check_output_size
+        from app.io.limits import MAX_OUTPUT_PIXELS
 
         scale, simulate = self.controls.scale(), self.controls.simulate_box.isChecked()
         w, h = roi[2], roi[3]
         if simulate:  # the LR input is the ROI ÷ s, its result about the ROI's size
             w, h = max(1, math.floor(w / scale + 1e-9)), max(1, math.floor(h / scale + 1e-9))
-        try:
-            oh, ow = check_output_size(h, w, scale)
-        except ValueError as exc:
-            self.show_error("Result too large", str(exc))
+        oh, ow = output_size(h, w, scale)
+        if oh * ow > MAX_OUTPUT_PIXELS:
+            self.show_error(
+                "Result too large",
+                f"×{scale:g} of a {w}×{h} px region would be {ow}×{oh} px ({oh * ow / 1e6:.0f} "
+                f"Mpx), more than the {MAX_OUTPUT_PIXELS / 1e6:.0f} Mpx one result may have: "
+                "choose a smaller region or a lower scale")
             return False
         total = oh * ow * len(methods)
         if total <= CONFIRM_OUTPUT_PIXELS:

@@ -45,6 +45,8 @@ def test_opens_the_dicom_sample(window):
     assert img.kind == "dicom" and img.modality == "CT" and img.value_unit == "HU"
     assert window.canvas.has_image() and window.canvas.image_size() == (img.width, img.height)
     assert window.canvas.roi() is not None  # a default ROI to start from
+    label = window.controls.roi_label.text()  # size, area and the ROI's HU statistics
+    assert "mm²" in label and "mean " in label and " HU (min " in label
     assert window.window() == pytest.approx(img.window)
     names = [n for n, _ in window.presets()]
     assert "Lung" in names and any(n.startswith("File:") for n in names)
@@ -359,16 +361,16 @@ def test_drop_file_and_recent_and_settings(window, tmp_path, settings, resolver,
 
 def test_a_too_large_result_is_refused_and_a_large_one_asked_first(window, monkeypatch,
                                                                      run_job):
+    import app.io.limits
     import app.ui.main_window as mw
-    import models.geometry
 
     window.controls.set_checked_methods(["bicubic"])
     window.controls.set_scale(5.0)
     window._whole_image()  # 512×512 → 2560×2560
-    monkeypatch.setattr(models.geometry, "MAX_OUTPUT_PIXELS", 2000 * 2000)
+    monkeypatch.setattr(app.io.limits, "MAX_OUTPUT_PIXELS", 2000 * 2000)
     assert not window.run() and not window.is_running()
     assert "would be 2560×2560 px" in window.last_message()
-    monkeypatch.setattr(models.geometry, "MAX_OUTPUT_PIXELS", 150_000_000)
+    monkeypatch.setattr(app.io.limits, "MAX_OUTPUT_PIXELS", 150_000_000)
     monkeypatch.setattr(mw, "CONFIRM_OUTPUT_PIXELS", 1000)
     asked = []
     monkeypatch.setattr(window, "_confirm", lambda title, text: asked.append(text) or False)
