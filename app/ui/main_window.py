@@ -780,7 +780,8 @@ class MainWindow(QMainWindow):
             panels.append(PanelData(r.method, r.label, r.pixels, extent, kind="sr",
                                     method=r.method, scale=req.scale, seconds=r.seconds,
                                     residual=row.residual if row is not None else None,
-                                    info=r.info, overlay=sr_overlay_text(req.scale, r.method)))
+                                    info=r.info, overlay=sr_overlay_text(req.scale, r.method,
+                                                            req.simulate)))
         return panels
 
     # =========================================================================================

@@ -59,11 +59,14 @@ LOUPE_MAGNIFICATION = 3.0
 OVERLAY_COLOUR = QColor(255, 210, 80)
 
 
-def sr_overlay_text(scale: float, method: str) -> str:
-    """The label every computed panel carries: "SR ×2.5 RMISR-VP — computed, not acquired"."""
+def sr_overlay_text(scale: float, method: str, simulated: bool = False) -> str:
+    """The label every computed panel carries: "SR ×2.5 RMISR-VP — computed, not acquired",
+    plus "from a simulated LR input" when the input was the bicubic-reduced ROI (a test of the
+    method, not a picture of the patient at higher resolution)."""
     from app.io import computed_label
 
-    return computed_label(scale, method)
+    label = computed_label(scale, method)
+    return f"{label} (from a simulated LR input)" if simulated else label
 
 
 @dataclass

@@ -225,6 +225,8 @@ def test_simulate_low_resolution_gives_psnr_ssim(window, network, run_job):
     assert result is not None and result.reference is not None
     keys = [p.data.key for p in window.comparison.panels()]
     assert keys == ["input", "reference", "bicubic", network]
+    assert window.comparison.panel(network).data.overlay.endswith(
+        "computed, not acquired (from a simulated LR input)")
     hl = math.floor(TEST_ROI[3] / TEST_SCALE)
     assert result.input_pixels.shape[0] == hl
     values = window.quality.numeric_values()
