@@ -31,6 +31,7 @@ from .imaging import windowed_pixmap
 ROI = tuple[int, int, int, int]
 
 HANDLE_PX = 8          # handle side on screen, in pixels
+ROI_UNDO_DEPTH = 50    # ROI changes Ctrl+Z can step back through
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 _HANDLES = ("tl", "t", "tr", "r", "br", "b", "bl", "l")
 _HANDLE_CURSORS = {"tl": Qt.SizeFDiagCursor, "br": Qt.SizeFDiagCursor,
@@ -200,6 +201,7 @@ class ImageCanvas(QGraphicsView):
         self.viewport().setCursor(Qt.CrossCursor)
         self.setMinimumSize(160, 160)
         self.setViewportUpdateMode(QGraphicsView.FullViewportUpdate)  # fixed corner overlay
+        self._roi_history: list[ROI | None] = []
         self._corners: dict[str, list[str]] = {}
         self._orientation: dict[str, str] | None = None
         self._overlay_visible = True
@@ -289,6 +291,7 @@ class ImageCanvas(QGraphicsView):
         m = max(w, h)
         self.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))
         self.set_roi(None, emit=False)
+        self._roi_history.clear()
         self.fit()
 
     def has_image(self) -> bool:
@@ -358,8 +361,11 @@ class ImageCanvas(QGraphicsView):
     def roi(self) -> ROI | None:
         return self._roi
 
-    def set_roi(self, roi: ROI | None, emit: bool = True) -> None:
-        """Set the ROI (x, y, w, h) in pixels (clamped to the image) or clear it with None."""
+    def set_roi(self, roi: ROI | None, emit: bool = True, undoable: bool = True) -> None:
+        """Set the ROI (x, y, w, h) in pixels (clamped to the image) or clear it with None.
+
+        An emitted change is undoable (:meth:`undo_roi`) unless ``undoable`` is False."""
+        before = self._roi
         if roi is not None and self._pixels is not None:
             iw, ih = self.image_size()
             x, y, w, h = (int(round(v)) for v in roi)
@@ -373,7 +379,34 @@ class ImageCanvas(QGraphicsView):
         self._roi = roi
         self._show_roi(roi)
         if emit:
+            if undoable and roi != before:
+                self._remember_roi(before)
             self.roiChanged.emit(roi)
+
+    def _remember_roi(self, roi: ROI | None) -> None:
+        self._roi_history.append(roi)
+        del self._roi_history[:-ROI_UNDO_DEPTH]
+
+    def undo_roi(self) -> bool:
+        """Go back to the ROI before the last change (Ctrl+Z); False when there is none."""
+        if not self._roi_history or self._pixels is None:
+            return False
+        self.set_roi(self._roi_history.pop(), undoable=False)
+        return True
+
+    def nudge_roi(self, dx: int, dy: int, dw: int = 0, dh: int = 0) -> None:
+        """Move the ROI by (dx, dy) pixels and grow it by (dw, dh), inside the image (keyboard:
+        arrows move by 1 px, Shift+arrows by 10, Ctrl+arrows resize)."""
+        if self._roi is None or self._pixels is None:
+            return
+        iw, ih = self.image_size()
+        x, y, w, h = self._roi
+        w = min(max(w + dw, 1), iw)
+        h = min(max(h + dh, 1), ih)
+        x = min(max(x + dx, 0), iw - w)
+        y = min(max(y + dy, 0), ih - h)
+        if (x, y, w, h) != self._roi:
+            self.set_roi((x, y, w, h))
 
     def _show_roi(self, roi: ROI | None) -> None:
         if roi is None:
@@ -494,8 +527,10 @@ class ImageCanvas(QGraphicsView):
                 self._roi = d["previous"]
                 self._show_roi(self._roi)
             else:
+                self._remember_roi(d["previous"])
                 self.roiChanged.emit(roi)
         elif mode in ("move", "resize") and self._roi != d["start"]:
+            self._remember_roi(d["start"])
             self.roiChanged.emit(self._roi)
         event.accept()
 
@@ -544,6 +579,18 @@ class ImageCanvas(QGraphicsView):
             return
         if event.key() == Qt.Key_F:
             self.fit()
+            return
+        arrows = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, -1),
+                  Qt.Key_Down: (0, 1)}
+        if event.key() in arrows and self._roi is not None:
+            ax, ay = arrows[event.key()]
+            mods = event.modifiers()
+            step = 10 if mods & Qt.ShiftModifier else 1
+            if mods & Qt.ControlModifier:
+                self.nudge_roi(0, 0, ax * step, ay * step)
+            else:
+                self.nudge_roi(ax * step, ay * step)
+            event.accept()
             return
         if event.key() in (Qt.Key_Plus, Qt.Key_Equal):
             self.zoom_by(1.25, None)

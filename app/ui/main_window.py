@@ -193,6 +193,11 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         f.addAction("&Quit", self.close, QKeySequence.Quit)
 
+        e = mb.addMenu("&Edit")
+        self.act_undo_roi = e.addAction("&Undo region-of-interest change", self.undo_roi,
+                                        QKeySequence.Undo)
+        e.addAction("&Whole image as region", self._whole_image)
+
         v = mb.addMenu("&View")
         v.addAction("&Fit image", self.canvas.fit, QKeySequence("F"))
         v.addAction("Fit &panels", self.comparison.fit_all)
@@ -455,7 +460,8 @@ class MainWindow(QMainWindow):
             self._roi_changed(roi)
         elif default_roi:
             s = min(DEFAULT_ROI, img.width, img.height)
-            self.canvas.set_roi(((img.width - s) // 2, (img.height - s) // 2, s, s))
+            self.canvas.set_roi(((img.width - s) // 2, (img.height - s) // 2, s, s),
+                                undoable=False)
         else:
             self._roi_changed(None)
         if img.warnings:  # also listed by Help ▸ Copy diagnostics
@@ -468,6 +474,12 @@ class MainWindow(QMainWindow):
 
     def set_roi(self, roi: tuple[int, int, int, int] | None) -> None:
         self.canvas.set_roi(roi)
+
+    def undo_roi(self) -> bool:
+        """Back to the region of interest before the last change (Ctrl+Z)."""
+        if self.is_running():
+            return False
+        return self.canvas.undo_roi()
 
     def _whole_image(self) -> None:
         if self.image is not None:

@@ -99,6 +99,29 @@ def test_page_keys_step_through_the_series_keeping_roi_and_window(window, tmp_pa
     assert f"frame 2/{n}" in window.image_header.text()
 
 
+def test_keyboard_moves_and_resizes_the_roi_and_ctrl_z_undoes(window):
+    c = window.canvas
+    window.set_roi((100, 100, 40, 30))
+    c.setFocus()
+    QTest.keyClick(c, Qt.Key_Right)
+    QTest.keyClick(c, Qt.Key_Down, Qt.ShiftModifier)
+    assert c.roi() == (101, 110, 40, 30)
+    QTest.keyClick(c, Qt.Key_Left, Qt.ControlModifier)  # narrower by 1
+    QTest.keyClick(c, Qt.Key_Down, Qt.ControlModifier | Qt.ShiftModifier)  # taller by 10
+    assert c.roi() == (101, 110, 39, 40)
+    assert "39 × 40 px at x 101, y 110" in window.controls.roi_label.text()
+    w, h = window.image.width, window.image.height
+    for _ in range(60):
+        QTest.keyClick(c, Qt.Key_Right, Qt.ShiftModifier)
+    assert c.roi() == (w - 39, 110, 39, 40)  # stops at the edge
+    QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)  # Edit ▸ Undo
+    assert c.roi() != (w - 39, 110, 39, 40)
+    assert c.roi() == (471, 110, 39, 40)  # one step back: 471 → 473 was the last move
+    while window.undo_roi():
+        pass
+    assert c.roi() == (208, 208, 96, 96)  # the ROI the image opened with: nothing before it
+
+
 def test_roi_by_mouse_and_scale_dropdown(window, qtbot):
     c = window.canvas
     vp = c.viewport()
