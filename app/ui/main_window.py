@@ -549,8 +549,11 @@ class MainWindow(QMainWindow):
         for i, (name, (c, w)) in enumerate(presets):
             a = self.preset_menu.addAction(f"{name} — C {c:g} / W {w:g}")
             a.triggered.connect(lambda _c=False, i=i: self.apply_preset(i))
+            if i < 9:
+                a.setShortcut(QKeySequence(str(i + 1)))  # keys 1–9, as in PACS viewers
         self.preset_menu.addSeparator()
-        self.preset_menu.addAction("Reset to the file's window", self._reset_window)
+        self.preset_menu.addAction("Reset to the file's window", self._reset_window,
+                                   QKeySequence("0"))
         self.preset_menu.addAction("Load presets file…", self.choose_presets_file)
         if path:
             self.preset_menu.addAction("Use the bundled presets",

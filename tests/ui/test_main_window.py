@@ -456,6 +456,13 @@ def test_window_presets_are_data(window, tmp_path):
     lung = dict(window.presets())["Lung"]
     window.apply_preset([n for n, _ in window.presets()].index("Lung"))
     assert window.window() == pytest.approx(lung) and window.comparison.window() == lung
+    second = window.presets()[1][1]
+    window.activateWindow()
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key_2)  # keys 1–9 choose a preset, 0 the file's window
+    assert window.window() == pytest.approx(second)
+    QTest.keyClick(window.canvas, Qt.Key_0)
+    assert window.window() == pytest.approx(window.image.window)
     custom = tmp_path / "presets.json"
     custom.write_text('{"presets": [{"name": "Liver", "center": 30, "width": 150, '
                       '"modalities": ["CT"]}]}', encoding="utf-8")
