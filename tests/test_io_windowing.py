@@ -116,3 +116,36 @@ def test_user_presets_round_trip(tmp_path):
     assert load_window_presets(path) == [WindowPreset("Liver", 30.0, 150.0, ("CT",))]
     with pytest.raises(WindowPresetError, match="cannot read"):
         load_window_presets(tmp_path / "missing.json")
+
+
+def _reference_window(pixels, c, w):
+    """PS3.3 C.11.2.1.2 / C.11.2.1.3 written as in the standard (float64, both thresholds)."""
+    x = np.asarray(pixels, dtype=np.float64)
+    if w >= 1.0:
+        y = ((x - (c - 0.5)) / (w - 1.0) + 0.5) if w > 1.0 else (x > c - 0.5).astype(np.float64)
+        y = np.where(x <= c - 0.5 - (w - 1.0) / 2.0, 0.0, y)
+        y = np.where(x > c - 0.5 + (w - 1.0) / 2.0, 1.0, y)
+    else:
+        y = (x - c) / w + 0.5
+    y = np.nan_to_num(np.clip(y, 0.0, 1.0), nan=0.0) * 255.0
+    return np.floor(y + 0.5).astype(np.uint8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16, np.uint16])
+def test_in_place_window_equals_the_standards_expression(dtype):
+    rng = np.random.default_rng(7)
+    centres = [40.0, -600.0, 0.5, 127.5, 584.9200747243775]  # the last: c − 0.5 not a float32
+    widths = [1.0, 2.0, 400.0, 0.25, 0.999, 256.0]
+    pairs = [(c, w) for c in centres for w in widths]
+    pairs += [(rng.normal() * 500, rng.random() * 3000 + 0.01) for _ in range(20)]
+    for c, w in pairs:
+        x = np.concatenate([rng.normal(c, max(w, 1.0), 4000),
+                            np.arange(np.floor(c - w) - 3, np.ceil(c + w) + 3)[:4000],
+                            [c - 0.5, c - 0.5 - (w - 1) / 2, c - 0.5 + (w - 1) / 2]])
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            x = np.clip(np.round(x), info.min, info.max)
+        else:
+            x = np.concatenate([x, [np.nan, np.inf, -np.inf]])
+        x = x.astype(dtype)
+        assert np.array_equal(apply_window(x, c, w), _reference_window(x, c, w)), (c, w)

@@ -62,16 +62,26 @@ def apply_window(pixels: np.ndarray, center: float, width: float, invert: bool =
         InvalidWindowError: non-finite centre or width ≤ 0.
     """
     c, w = _check_window(center, width)
-    x = np.asarray(pixels, dtype=np.float64)
-    if w >= 1.0:
-        y = ((x - (c - 0.5)) / (w - 1.0) + 0.5) if w > 1.0 else (x > c - 0.5).astype(np.float64)
-        # the two thresholds of C.11.2.1.2: a step at w = 1, clipping otherwise
-        y = np.where(x <= c - 0.5 - (w - 1.0) / 2.0, 0.0, y)
-        y = np.where(x > c - 0.5 + (w - 1.0) / 2.0, 1.0, y)
+    # In place, in float64, one temporary: a W/L drag re-windows the whole image at every step
+    # (a 4096² mammogram: 2.6 s with the textbook expression, see the test timing it).
+    if w > 1.0:
+        # C.11.2.1.2's thresholds are where the linear part reaches 0 and 1: clipping applies them
+        y = np.subtract(pixels, c - 0.5, dtype=np.float64)
+        y /= w - 1.0
+        y += 0.5
+    elif w == 1.0:
+        # a step (NaN → 0); compared in float64: numpy would round c − 0.5 to a float32 input's type
+        y = np.greater(np.asarray(pixels, dtype=np.float64), c - 0.5).astype(np.float64)
     else:
-        y = (x - c) / w + 0.5
-    y = np.nan_to_num(np.clip(y, 0.0, 1.0), nan=0.0) * 255.0
-    out = np.floor(y + 0.5).astype(np.uint8)
+        y = np.subtract(pixels, c, dtype=np.float64)
+        y /= w
+        y += 0.5
+    np.clip(y, 0.0, 1.0, out=y)
+    np.nan_to_num(y, copy=False, nan=0.0)
+    y *= 255.0
+    y += 0.5
+    np.floor(y, out=y)
+    out = y.astype(np.uint8)
     if invert:
         np.subtract(255, out, out=out)
     return out

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 from PyQt5.QtCore import QPoint, QPointF, QRectF, Qt, pyqtSignal
-from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
+from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen, QTransform
 from PyQt5.QtWidgets import (
     QGraphicsItem,
     QGraphicsPixmapItem,
@@ -32,6 +32,7 @@ ROI = tuple[int, int, int, int]
 
 HANDLE_PX = 8          # handle side on screen, in pixels
 ROI_UNDO_DEPTH = 50    # ROI changes Ctrl+Z can step back through
+PREVIEW_PIXELS = 2_000_000  # larger images are re-windowed coarsely while the W/L is dragged
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 _HANDLES = ("tl", "t", "tr", "r", "br", "b", "bl", "l")
 _HANDLE_CURSORS = {"tl": Qt.SizeFDiagCursor, "br": Qt.SizeFDiagCursor,
@@ -306,15 +307,28 @@ class ImageCanvas(QGraphicsView):
     def window(self) -> tuple[float, float]:
         return self._window
 
-    def set_window(self, center: float, width: float) -> None:
+    def set_window(self, center: float, width: float, preview: bool = False) -> None:
+        """Show the image through (centre, width); ``preview`` (during a right-drag): a large
+        image is re-windowed at a coarser sampling, and in full when the drag ends."""
         self._window = (float(center), max(float(width), 1e-6))
-        self._render()
+        self._render(preview)
 
-    def _render(self) -> None:
+    def preview_step(self) -> int:
+        """The sampling step of a W/L-drag preview: 1 up to ``PREVIEW_PIXELS``, then the
+        smallest step that brings the image under it."""
+        if self._pixels is None:
+            return 1
+        h, w = self._pixels.shape[:2]
+        return max(1, math.ceil(math.sqrt(h * w / PREVIEW_PIXELS)))
+
+    def _render(self, preview: bool = False) -> None:
         if self._pixels is None:
             return
         c, w = self._window
-        self._pixmap_item.setPixmap(windowed_pixmap(self._pixels, c, w, self._invert))
+        k = self.preview_step() if preview else 1
+        # every k-th pixel, drawn k× larger: pixel (i, j) still covers scene [j·k, (j+1)·k)
+        self._pixmap_item.setPixmap(windowed_pixmap(self._pixels[::k, ::k], c, w, self._invert))
+        self._pixmap_item.setTransform(QTransform.fromScale(k, k))
 
     # -- zoom / pan --------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -325,7 +339,7 @@ class ImageCanvas(QGraphicsView):
         if self._pixels is None:
             return
         self._fit = True
-        self.fitInView(self._pixmap_item.boundingRect(), Qt.KeepAspectRatio)
+        self.fitInView(self._pixmap_item.sceneBoundingRect(), Qt.KeepAspectRatio)
         self._zoom_changed()
 
     def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
@@ -489,7 +503,7 @@ class ImageCanvas(QGraphicsView):
                 w = w0 * math.exp(delta.x() / 200.0)
                 c = c0 + delta.y() * w0 / 200.0
                 if (c, w) != self._window:
-                    self.set_window(c, w)
+                    self.set_window(c, w, preview=True)
                     self.windowChanged.emit(c, w)
         elif mode == "new":
             roi = self._snap(d["anchor"], sp)
@@ -520,6 +534,8 @@ class ImageCanvas(QGraphicsView):
             self.viewport().setCursor(Qt.OpenHandCursor if self._space else Qt.CrossCursor)
         elif mode == "window" and not d["moved"]:
             self.contextMenuAt.emit(self.viewport().mapToGlobal(event.pos()))
+        elif mode == "window":
+            self._render()  # the full image after the coarse preview of the drag
         elif mode == "new":
             roi = self._roi
             if roi is None or roi == d["previous"] or roi[2] < 2 or roi[3] < 2:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PyQt5.QtCore import QEvent, QPoint, QPointF, Qt
+from PyQt5.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PyQt5.QtGui import QMouseEvent, QWheelEvent
 from PyQt5.QtTest import QTest
 from PyQt5.QtWidgets import QApplication
@@ -110,3 +110,22 @@ def test_cursor_readout(canvas, qtbot):
 
 def test_nearest_neighbour_display(canvas):
     assert canvas._pixmap_item.transformationMode() == Qt.FastTransformation
+
+
+def test_a_large_image_previews_the_window_coarsely_while_dragging(canvas):
+    pixels = np.linspace(-1000, 3000, 2100 * 1500, dtype=np.float32).reshape(1500, 2100)
+    canvas.set_image(pixels, (1000.0, 4000.0))  # 3.15 Mpx: every 2nd pixel while dragging
+    assert canvas.preview_step() == 2
+    item = canvas._pixmap_item
+    assert item.pixmap().width() == 2100
+    vp = canvas.viewport()
+    a = QPoint(200, 200)
+    QTest.mousePress(vp, Qt.RightButton, Qt.NoModifier, a)
+    move(vp, QPoint(240, 230), Qt.RightButton)
+    assert item.pixmap().width() == 1050  # the preview …
+    assert item.sceneBoundingRect() == QRectF(0, 0, 2100, 1500)  # … on the same scene pixels
+    QTest.mouseRelease(vp, Qt.RightButton, Qt.NoModifier, QPoint(240, 230))
+    assert item.pixmap().width() == 2100 and item.sceneBoundingRect() == QRectF(0, 0, 2100, 1500)
+    small = ImageCanvas()
+    small.set_image(np.zeros((512, 512), np.float32), (0.0, 1.0))
+    assert small.preview_step() == 1
