@@ -19,6 +19,7 @@ from app.io import (ImageData, InvalidPixelsError, InvalidROIError, InvalidScale
                     output_size, read_image, write_dicom_derived, write_image, write_png,
                     write_secondary_capture, write_text, write_tiff16)
 from app.io._atomic import atomic_write
+from app.io._dicom_writer import SC_IMAGE_STORAGE
 from models.resize import imresize
 
 
@@ -514,8 +515,10 @@ def test_write_text_is_atomic(tmp_path):
         write_text(tmp_path / "missing" / "t.md", "x")
 
 
-def _enhanced_ct(path: Path) -> Path:
-    """A 3-frame Enhanced CT with geometry, rescale and window in functional groups only."""
+def _enhanced_ct(path: Path, sop_class: str = "1.2.840.10008.5.1.4.1.1.2.1",
+                 modality: str = "CT") -> Path:
+    """A 3-frame Enhanced CT (by default) with geometry, rescale and window in functional groups
+    only."""
     from pydicom.sequence import Sequence
 
     def item(**kw):
@@ -527,10 +530,10 @@ def _enhanced_ct(path: Path) -> Path:
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2.1"  # Enhanced CT Image Storage
+    ds.SOPClassUID = sop_class  # Enhanced CT Image Storage by default
     ds.SOPInstanceUID, ds.StudyInstanceUID = generate_uid(), generate_uid()
     ds.SeriesInstanceUID, ds.FrameOfReferenceUID = generate_uid(), generate_uid()
-    ds.PatientName, ds.PatientID, ds.Modality = "Test^Enhanced", "ENH-1", "CT"
+    ds.PatientName, ds.PatientID, ds.Modality = "Test^Enhanced", "ENH-1", modality
     ds.ImageType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
     ds.SharedFunctionalGroupsSequence = Sequence([item(
         PixelMeasuresSequence=Sequence([item(PixelSpacing=[0.5, 0.6], SliceThickness=1)]),
@@ -567,6 +570,20 @@ def test_enhanced_multiframe_functional_groups(tmp_path):
     assert ds.SourceImageSequence[0].ReferencedFrameNumber == 3
     back = read_image(tmp_path / "d.dcm")
     assert back.window == (42.0, 400.0) and float(back.pixels.mean()) == 200.0
+
+
+def test_enhanced_mr_becomes_secondary_capture_not_an_invalid_legacy_mr(tmp_path):
+    """Legacy MR Image Storage requires ScanningSequence/SequenceVariant (Type 1), which an
+    Enhanced MR object does not carry: its derived frame is a Secondary Capture."""
+    src = read_image(_enhanced_ct(tmp_path / "emr.dcm", "1.2.840.10008.5.1.4.1.1.4.1", "MR"),
+                     frame=1)
+    rep = write_dicom_derived(tmp_path / "d.dcm", src, _upscale(src, (2, 4, 8, 6), 2), scale=2,
+                              roi=(2, 4, 8, 6), method="bicubic")
+    ds = pydicom.dcmread(tmp_path / "d.dcm")
+    assert ds.SOPClassUID == SC_IMAGE_STORAGE and ds.ConversionType == "WSD"
+    assert ds.Modality == "MR" and "Secondary Capture" in " ".join(rep.warnings)
+    assert [float(v) for v in ds.PixelSpacing] == [0.25, 0.3]
+    assert ds.StudyInstanceUID == src.dataset.StudyInstanceUID
 
 
 def test_comparison_sheet(tmp_path):

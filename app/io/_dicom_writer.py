@@ -34,10 +34,18 @@ SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
 _CT, _MR, _PET, _US = ("1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4",
                        "1.2.840.10008.5.1.4.1.1.128", "1.2.840.10008.5.1.4.1.1.6.1")
 #: Multi-frame / enhanced SOP classes → the single-frame class a one-frame derived image uses.
+#: Enhanced MR (and MR Color), Enhanced PET and Enhanced XA/XRF become Secondary Capture: their
+#: legacy classes require Type 1 attributes the enhanced objects do not carry (e.g. MR's
+#: ScanningSequence and SequenceVariant), so relabelling them would write invalid instances.
+#: Enhanced CT keeps CT (its rescale and acquisition attributes flatten from the functional
+#: groups); the Legacy Converted Enhanced classes keep the attributes of their legacy sources.
 _SINGLE_FRAME_CLASS = {
     "1.2.840.10008.5.1.4.1.1.2.1": _CT, "1.2.840.10008.5.1.4.1.1.2.2": _CT,
-    "1.2.840.10008.5.1.4.1.1.4.1": _MR, "1.2.840.10008.5.1.4.1.1.4.4": _MR,
-    "1.2.840.10008.5.1.4.1.1.128.1": _PET, "1.2.840.10008.5.1.4.1.1.130": _PET,
+    "1.2.840.10008.5.1.4.1.1.4.1": SC_IMAGE_STORAGE, "1.2.840.10008.5.1.4.1.1.4.3": SC_IMAGE_STORAGE,
+    "1.2.840.10008.5.1.4.1.1.4.4": _MR,
+    "1.2.840.10008.5.1.4.1.1.128.1": _PET, "1.2.840.10008.5.1.4.1.1.130": SC_IMAGE_STORAGE,
+    "1.2.840.10008.5.1.4.1.1.12.1.1": SC_IMAGE_STORAGE,
+    "1.2.840.10008.5.1.4.1.1.12.2.1": SC_IMAGE_STORAGE,
     "1.2.840.10008.5.1.4.1.1.3.1": _US,
     "1.2.840.10008.5.1.4.1.1.7.1": SC_IMAGE_STORAGE,
     "1.2.840.10008.5.1.4.1.1.7.2": SC_IMAGE_STORAGE,
