@@ -165,7 +165,7 @@ class ImageCanvas(QGraphicsView):
     roiChanged = pyqtSignal(object)            # (x, y, w, h) or None, after an edit
     windowChanged = pyqtSignal(float, float)   # (centre, width) after a right-drag step
     cursorMoved = pyqtSignal(object)           # (col, row, value) or None outside the image
-    fileDropped = pyqtSignal(str)
+    fileDropped = pyqtSignal(list)            # the dropped local paths (str)
     contextMenuAt = pyqtSignal(QPoint)         # global position of a right click
     zoomChanged = pyqtSignal(float)
 
@@ -641,6 +641,6 @@ class ImageCanvas(QGraphicsView):
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.fileDropped.emit(paths[0])
+            self.fileDropped.emit(paths)
         else:
             event.ignore()

@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         c.roiChanged.connect(self._roi_changed)
         c.windowChanged.connect(lambda ce, w: self.set_window(ce, w, from_canvas=True))
         c.cursorMoved.connect(self._cursor_moved)
-        c.fileDropped.connect(self.open_file)
+        c.fileDropped.connect(self.open_files)
         c.contextMenuAt.connect(self._canvas_menu)
         k = self.controls
         k.scaleChanged.connect(self._scale_changed)
@@ -273,6 +273,12 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geom)
         else:
             self.resize(1280, 800)
+        for key, restore in (("windowState", self.restoreState),  # the dock's place
+                             ("topSplitter", self.top_splitter.restoreState),
+                             ("mainSplitter", self.main_splitter.restoreState)):
+            state = s.value(key)
+            if state is not None:
+                restore(state)
 
     def save_settings(self) -> None:
         s = self.settings
@@ -281,6 +287,9 @@ class MainWindow(QMainWindow):
         s.setValue("simulate", self.controls.simulate_box.isChecked())
         s.setValue("device", self.engine.device_choice)
         s.setValue("geometry", self.saveGeometry())
+        s.setValue("windowState", self.saveState())
+        s.setValue("topSplitter", self.top_splitter.saveState())
+        s.setValue("mainSplitter", self.main_splitter.saveState())
         s.setValue("overlay", self.act_overlay.isChecked())
         if not s.contains("presetsPath"):
             s.setValue("presetsPath", "")
@@ -303,7 +312,11 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         files = self.recent_files()
         for f in files:
-            self.recent_menu.addAction(Path(f).name, lambda f=f: self.open_file(f)).setToolTip(f)
+            a = self.recent_menu.addAction(Path(f).name, lambda f=f: self.open_file(f))
+            a.setToolTip(f)
+            if not Path(f).is_file():  # moved or deleted since: shown, not offered
+                a.setEnabled(False)
+                a.setText(f"{Path(f).name} (missing)")
         if files:
             self.recent_menu.addSeparator()
             self.recent_menu.addAction("Clear list", self._clear_recent)
@@ -399,6 +412,20 @@ class MainWindow(QMainWindow):
         self.set_image(img)
         if remember:
             self._add_recent(Path(path))
+        return True
+
+    def open_files(self, paths: list[str | Path]) -> bool:
+        """Open the first of several files (a drop) and step through all of them with
+        PgDn/PgUp, in the order given; one file opens as :meth:`open_file` does."""
+        paths = [Path(p) for p in paths]
+        if len(paths) <= 1:
+            return self.open_file(paths[0]) if paths else False
+        if not self.open_file(paths[0]):
+            return False
+        self._stack, self._stack_pos = [(p, 0) for p in paths], 0
+        self.set_image(self.image, keep_view=True)  # header and slice actions for the new stack
+        self.statusBar().showMessage(f"Opened {paths[0].name}: PgDn/PgUp step through the "
+                                     f"{len(paths)} dropped files", 6000)
         return True
 
     def _read(self, path: str | Path, frame: int = 0) -> ImageData | None:
@@ -974,7 +1001,7 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
-            self.open_file(paths[0])
+            self.open_files(paths)
 
     def closeEvent(self, event) -> None:
         """Cancel a running job and wait for it (and the engine loader); a thread that has not

@@ -379,6 +379,7 @@ def test_drop_file_and_recent_and_settings(window, tmp_path, settings, resolver,
 
     again = MainWindow(resolver=resolver, settings=settings, load_engine=False)
     qtbot.addWidget(again)
+    assert again.top_splitter.saveState() == settings.value("topSplitter")
     assert again.controls.scale() == pytest.approx(3.5)
     assert again.controls.checked_methods() == ["bicubic"]
     assert again.recent_files()[0] == str(copy.resolve())
@@ -433,6 +434,28 @@ def test_closing_waits_for_work_that_has_not_stopped(window, qtbot, monkeypatch)
     release.set()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
     assert job.isFinished()
+
+
+def test_dropping_several_files_steps_through_them_and_missing_recents_are_disabled(window,
+                                                                                    tmp_path):
+    a, b = tmp_path / "a.dcm", tmp_path / "b.png"
+    shutil.copy(SAMPLE_PATH, a)
+    from PIL import Image
+    Image.fromarray(np.zeros((20, 30), np.uint8)).save(b)
+    vp = window.canvas.viewport()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(a)), QUrl.fromLocalFile(str(b))])
+    QApplication.sendEvent(vp, QDragEnterEvent(vp.rect().center(), Qt.CopyAction, mime,
+                                               Qt.LeftButton, Qt.NoModifier))
+    QApplication.sendEvent(vp, QDropEvent(QPointF(vp.rect().center()), Qt.CopyAction, mime,
+                                          Qt.LeftButton, Qt.NoModifier))
+    assert window.image.source_path.name == "a.dcm" and len(window.stack()) == 2
+    assert "slice 1/2" in window.image_header.text()
+    assert window.step_slice(1) and window.image.source_path.name == "b.png"
+    a.unlink()
+    window._add_recent(b)  # rebuilds the menu: a.dcm is gone
+    texts = {act.text(): act.isEnabled() for act in window.recent_menu.actions() if act.text()}
+    assert texts["a.dcm (missing)"] is False and texts["b.png"] is True
 
 
 def test_ctrl_r_runs(window, qtbot, network):
