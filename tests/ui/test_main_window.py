@@ -110,7 +110,7 @@ def test_keyboard_moves_and_resizes_the_roi_and_ctrl_z_undoes(window):
     QTest.keyClick(c, Qt.Key_Down, Qt.ControlModifier | Qt.ShiftModifier)  # taller by 10
     assert c.roi() == (101, 110, 39, 40)
     assert "39 × 40 px at x 101, y 110" in window.controls.roi_label.text()
-    w, h = window.image.width, window.image.height
+    w = window.image.width
     for _ in range(60):
         QTest.keyClick(c, Qt.Key_Right, Qt.ShiftModifier)
     assert c.roi() == (w - 39, 110, 39, 40)  # stops at the edge
