@@ -173,6 +173,11 @@ def test_derived_dicom_checklist(tmp_path, pydicom_file):
     assert ref.ReferencedSOPInstanceUID == src_ds.SOPInstanceUID
     assert ref.PurposeOfReferenceCodeSequence[0].CodeValue == "121322"
     assert "BurnedInAnnotation" not in ds and "not acquired" in ds.ImageComments  # as the source
+    eq = ds.ContributingEquipmentSequence[-1]  # this software, as processing equipment
+    assert eq.ManufacturerModelName == "RMISR Viewer" and eq.SoftwareVersions
+    assert eq.PurposeOfReferenceCodeSequence[0].CodeValue == "109102"
+    assert "×2.5 RMISR-VP" in eq.ContributionDescription
+    assert ds.Manufacturer == src_ds.Manufacturer  # the scanner's, unchanged
     assert ds.InstanceNumber == src_ds.InstanceNumber
     # pixels and encoding
     assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian

@@ -25,7 +25,7 @@ from ._atomic import as_image_array, atomic_write
 from ._dicom import LOSSY_TRANSFER_SYNTAXES, frame_dataset
 from .errors import InvalidScaleError, WriteError
 from .image_data import ImageData
-from .labels import SOFTWARE, fmt_scale, method_label
+from .labels import SOFTWARE, fmt_scale, method_label, software_version
 from .roi import output_size, validate_roi, validate_scale
 
 __all__ = ["DerivedReport", "write_dicom_derived", "write_secondary_capture", "SC_IMAGE_STORAGE"]
@@ -203,6 +203,19 @@ def _set_common_derived(ds: Any, *, scale: float, roi: tuple[int, int, int, int]
     ds.SeriesDate, ds.SeriesTime = date, time
     if str(ds.get("InstanceNumber", "") or "").strip() == "":
         ds.InstanceNumber = 1  # a derived slice keeps its source's, so a series stays in order
+    # this software as the equipment that processed the image (PS3.3 C.7.5.1, CID 7005), after
+    # whatever contributed before; Manufacturer / SoftwareVersions stay the source's (scanner)
+    item = Dataset()
+    item.Manufacturer = f"{SOFTWARE} project"
+    item.ManufacturerModelName = SOFTWARE
+    item.SoftwareVersions = software_version()[:64]
+    item.ContributionDateTime = f"{date}{time}"
+    item.ContributionDescription = (f"super-resolution {times}{fmt_scale(scale)} "
+                                    f"{method_label(method)}: computed pixels")[:1024]
+    item.PurposeOfReferenceCodeSequence = Sequence([_code_item("109102", "DCM",
+                                                               "Processing Equipment")])
+    ds.ContributingEquipmentSequence = Sequence(list(ds.get("ContributingEquipmentSequence")
+                                                     or []) + [item])
     return derivation
 
 

@@ -1,12 +1,23 @@
 """How computed images are labelled everywhere (files, sheets, the viewer's overlay)."""
 from __future__ import annotations
 
-__all__ = ["METHOD_LABELS", "SOFTWARE", "method_label", "fmt_scale", "computed_label"]
+__all__ = ["METHOD_LABELS", "SOFTWARE", "method_label", "fmt_scale", "computed_label",
+           "software_version"]
 
 #: Display labels of the engine's methods (mirrors ``models.METHODS``; a test checks they agree).
 METHOD_LABELS = {"bicubic": "Bicubic", "srcnn": "SRCNN", "rmisr-bl": "RMISR-BL",
                  "rmisr-vp": "RMISR-VP"}
 SOFTWARE = "RMISR Viewer"
+
+
+def software_version() -> str:
+    """The installed package's version ("0.1.0"), or "source checkout"."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("rmisr-viewer")
+    except metadata.PackageNotFoundError:
+        return "source checkout"
 
 
 def method_label(method: str) -> str:
