@@ -236,6 +236,19 @@ def test_slices_of_one_series_join_one_derived_series_in_order(tmp_path):
     assert alone.dicom.series_instance_uid not in (uid, series)
 
 
+def test_a_source_without_instance_uid_gets_no_empty_reference(tmp_path):
+    path = make_ct(tmp_path / "nouid.dcm", np.zeros((8, 8)), ipp=(0, 0, 0),
+                   iop=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), spacing=(1, 1))
+    ds = pydicom.dcmread(path)
+    del ds.SOPInstanceUID
+    ds.save_as(path)
+    src = read_image(path)
+    rep = write_dicom_derived(tmp_path / "sr.dcm", src, _upscale(src, (0, 0, 8, 8), 2), scale=2,
+                              roi=(0, 0, 8, 8), method="bicubic")
+    assert "SourceImageSequence" not in pydicom.dcmread(tmp_path / "sr.dcm")
+    assert any("no Source Image Sequence" in w for w in rep.warnings)
+
+
 def test_an_invalid_rescale_is_written_as_the_one_used(tmp_path):
     src = read_image(make_ct(tmp_path / "zero.dcm", np.full((20, 30), 100.0), ipp=(0, 0, 0),
                              iop=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), spacing=(1, 1),

@@ -395,14 +395,20 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         out_shape=(out_rows, out_cols), description_extra=description_extra, times=times,
         source_image_type=[str(v) for v in (ds.get("ImageType") or [])]
         if not isinstance(ds.get("ImageType"), str) else [str(ds.ImageType)])
-    ref = Dataset()
-    ref.ReferencedSOPClassUID = source_class
-    ref.ReferencedSOPInstanceUID = source_instance
-    if source.n_frames > 1:
-        ref.ReferencedFrameNumber = source.frame + 1
-    ref.PurposeOfReferenceCodeSequence = Sequence([_code_item(
-        "121322", "DCM", "Source image for image processing operation")])
-    ds.SourceImageSequence = Sequence([ref])
+    if source_class and source_instance:
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = source_class
+        ref.ReferencedSOPInstanceUID = source_instance
+        if source.n_frames > 1:
+            ref.ReferencedFrameNumber = source.frame + 1
+        ref.PurposeOfReferenceCodeSequence = Sequence([_code_item(
+            "121322", "DCM", "Source image for image processing operation")])
+        ds.SourceImageSequence = Sequence([ref])
+    else:  # a reference with an empty UID would point nowhere
+        if "SourceImageSequence" in ds:
+            del ds.SourceImageSequence
+        report_warnings.append("the source has no SOP Class/Instance UID: no Source Image "
+                               "Sequence written")
 
     # ---- geometry
     x, y, _, _ = roi_v
