@@ -323,6 +323,8 @@ def test_colour_multiframe_ultrasound(tmp_path, pydicom_file):
     assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.6.1"  # single-frame US Image Storage
     assert ds.LossyImageCompression == "01"  # the source was JPEG baseline
     assert rep.warnings and "single" in rep.warnings[0]
+    assert "SequenceOfUltrasoundRegions" not in ds  # calibration of the source grid: dropped,
+    assert any("cannot be measured" in w for w in rep.warnings)  # and the user told so
     np.testing.assert_allclose(read_image(tmp_path / "u.dcm").pixels,
                                np.clip(np.round(up), 0, 255))
 

@@ -369,6 +369,9 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         ds.SOPClassUID = new_class
         if new_class == SC_IMAGE_STORAGE and "ConversionType" not in ds:
             ds.ConversionType = "WSD"
+    if "SequenceOfUltrasoundRegions" in ds:
+        report_warnings.append("ultrasound calibration regions (SequenceOfUltrasoundRegions) "
+                               "dropped: distances cannot be measured on the derived image")
     for kw in _STALE_KEYWORDS:
         if kw in ds:
             del ds[kw]
