@@ -249,6 +249,22 @@ def test_a_source_without_instance_uid_gets_no_empty_reference(tmp_path):
     assert any("no Source Image Sequence" in w for w in rep.warnings)
 
 
+def test_deriving_from_a_derived_image_keeps_its_history(tmp_path, pydicom_file):
+    src = read_image(pydicom_file("CT_small.dcm"))
+    write_dicom_derived(tmp_path / "once.dcm", src, _upscale(src, (0, 0, 40, 40), 2), scale=2,
+                        roi=(0, 0, 40, 40), method="bicubic")
+    once = read_image(tmp_path / "once.dcm")
+    write_dicom_derived(tmp_path / "twice.dcm", once, _upscale(once, (0, 0, 30, 30), 1.5),
+                        scale=1.5, roi=(0, 0, 30, 30), method="bicubic")
+    ds = pydicom.dcmread(tmp_path / "twice.dcm")
+    assert ds.DerivationDescription.startswith("Super-resolution ×1.5")
+    assert "Earlier derivation: Super-resolution ×2" in ds.DerivationDescription
+    assert len(ds.DerivationDescription) <= 1024 and len(ds.DerivationCodeSequence) == 2
+    assert ds.ImageComments.startswith("SR ×1.5") and "Source comments: SR ×2" in \
+        ds.ImageComments
+    assert len(ds.ContributingEquipmentSequence) == 2
+
+
 def test_an_invalid_rescale_is_written_as_the_one_used(tmp_path):
     src = read_image(make_ct(tmp_path / "zero.dcm", np.full((20, 30), 100.0), ipp=(0, 0, 0),
                              iop=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), spacing=(1, 1),

@@ -191,12 +191,20 @@ def _set_common_derived(ds: Any, *, scale: float, roi: tuple[int, int, int, int]
     derivation = _derivation_text(scale, roi, method, weights_sha256, out_shape, times,
                                   description_extra)
     ds.ImageType = ["DERIVED", "SECONDARY"] + [str(v) for v in source_image_type[2:]]
-    ds.DerivationDescription = derivation
-    ds.DerivationCodeSequence = Sequence([_code_item("113085", "DCM", "Spatial resampling")])
+    # an already derived source keeps its history after ours (ours first: truncation cuts the
+    # oldest part; DerivationDescription is ST, 1024 characters)
+    earlier = str(ds.get("DerivationDescription", "") or "").strip()
+    ds.DerivationDescription = (derivation + (f" Earlier derivation: {earlier}" if earlier
+                                              else ""))[:1024]
+    codes = list(ds.get("DerivationCodeSequence") or [])
+    ds.DerivationCodeSequence = Sequence(codes + [_code_item("113085", "DCM",
+                                                             "Spatial resampling")])
     # BurnedInAnnotation: a derived image keeps its source's (a crop may still show burnt-in
     # patient details); nothing is claimed for a raster source, whose content is unknown.
+    comments = str(ds.get("ImageComments", "") or "").strip()
     ds.ImageComments = (f"SR {times}{fmt_scale(scale)} {method_label(method)}: computed by "
-                        f"super-resolution, not acquired ({SOFTWARE}).")
+                        f"super-resolution, not acquired ({SOFTWARE})."
+                        + (f" Source comments: {comments}" if comments else ""))[:10240]
     date, time = _now()
     ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
     ds.ContentDate, ds.ContentTime = date, time
