@@ -522,6 +522,8 @@ class MainWindow(QMainWindow):
             if self.image.pixel_spacing is not None:
                 rs, cs = self.image.pixel_spacing
                 text += f"\n{w * cs:.1f} × {h * rs:.1f} mm ({stats.area_mm2:.4g} mm²)"
+                if self.image.spacing_source == "ImagerPixelSpacing":
+                    text += " at the detector"  # not corrected for geometric magnification
             if stats.mean is not None:
                 unit = f" {self.image.value_unit}" if self.image.value_unit else ""
                 text += (f"\nmean {stats.mean:.4g} ± {stats.sd:.3g}{unit} "
@@ -653,6 +655,8 @@ class MainWindow(QMainWindow):
         if self.image.pixel_spacing is not None:
             rs, cs = self.image.pixel_spacing
             text += f" · ({col * cs:.1f}, {row * rs:.1f}) mm"
+            if self.image.spacing_source == "ImagerPixelSpacing":
+                text += " (detector)"
         self.cursor_label.setText(text)
 
     def _panel_value(self, info: Any) -> None:

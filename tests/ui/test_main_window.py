@@ -47,6 +47,10 @@ def test_opens_the_dicom_sample(window):
     assert window.canvas.roi() is not None  # a default ROI to start from
     label = window.controls.roi_label.text()  # size, area and the ROI's HU statistics
     assert "mm²" in label and "mean " in label and " HU (min " in label
+    assert "detector" not in label
+    window.image.spacing_source = "ImagerPixelSpacing"  # e.g. CR/DX: not at the patient
+    window.set_roi((10, 10, 20, 20))
+    assert "mm²) at the detector" in window.controls.roi_label.text()
     assert window.window() == pytest.approx(img.window)
     names = [n for n, _ in window.presets()]
     assert "Lung" in names and any(n.startswith("File:") for n in names)
