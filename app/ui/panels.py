@@ -250,6 +250,14 @@ class PanelView(QGraphicsView):
         return None
 
     # -- overlays --------------------------------------------------------------------------
+    def overlay_text(self) -> str:
+        """The label drawn on the panel; a derived view names itself first ("[Laplacian
+        edges] SR ×2.5 … — computed, not acquired")."""
+        mode = self._owner.mode()
+        if mode == "image":
+            return self.data.overlay
+        return f"[{VIEW_MODES[mode]}] {self.data.overlay or self.data.title}"
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         painter.save()
         painter.resetTransform()
@@ -258,13 +266,14 @@ class PanelView(QGraphicsView):
         font.setPointSizeF(8.5)
         painter.setFont(font)
         fm = QFontMetrics(font)
-        if self.data.overlay:
+        overlay = self.overlay_text()
+        if overlay:
             avail = vp.adjusted(4, 4, -4, -4)
-            br = fm.boundingRect(avail, Qt.TextWordWrap, self.data.overlay)
+            br = fm.boundingRect(avail, Qt.TextWordWrap, overlay)
             box = br.adjusted(-4, -2, 4, 2).translated(4, 2)
             painter.fillRect(box, QColor(0, 0, 0, 175))
             painter.setPen(OVERLAY_COLOUR)
-            painter.drawText(box.adjusted(4, 2, -4, -2), Qt.TextWordWrap, self.data.overlay)
+            painter.drawText(box.adjusted(4, 2, -4, -2), Qt.TextWordWrap, overlay)
         if self._message:
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(vp, Qt.AlignCenter | Qt.TextWordWrap, self._message)

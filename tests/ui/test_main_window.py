@@ -233,6 +233,8 @@ def test_same_window_sync_and_views(window, qtbot, network, run_job):
     assert cmp_.panel("bicubic").view._message == "Baseline"
     window.controls.set_view_mode("edges")
     assert cmp_.panel("source").view._message == ""
+    label = cmp_.panel(network).view.overlay_text()
+    assert label.startswith("[Laplacian edges] SR ×2.5") and "computed, not acquired" in label
     window.controls.set_view_mode("residual")
     assert cmp_.panel(network).data.residual.shape == TEST_ROI[2:][::-1]
     window.controls.set_view_mode("image")
