@@ -492,6 +492,13 @@ def test_window_presets_are_data(window, tmp_path):
     assert window.window() == pytest.approx(second)
     QTest.keyClick(window.canvas, Qt.Key_0)
     assert window.window() == pytest.approx(window.image.window)
+    spin = window.controls.scale_spin  # digits typed into a field stay there
+    spin.setFocus()
+    spin.selectAll()
+    QTest.keyClicks(spin, "3")
+    spin.interpretText()
+    assert spin.value() == pytest.approx(3.0)
+    assert window.window() == pytest.approx(window.image.window)
     custom = tmp_path / "presets.json"
     custom.write_text('{"presets": [{"name": "Liver", "center": 30, "width": 150, '
                       '"modalities": ["CT"]}]}', encoding="utf-8")
