@@ -137,9 +137,36 @@ def _arch_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _load_seed(path: str) -> tuple[dict[str, torch.Tensor], str]:
-    """An ``--init``/``--init-laplacian`` file's tensors and sha256, from a single read."""
+    """An ``--init``/``--init-laplacian`` file's tensors and sha256, from a single read.
+
+    A weights file, or a compact resume state (``python -m models.resume_state``: its tensors
+    are the model's under ``model.``), so that a committed resume state can seed another model
+    (e.g. an RMISR-VP grown on a candidate RMISR-BL not yet shipped)."""
     data = Path(path).read_bytes()
-    return load_safetensors(data), sha256_bytes(data)
+    tensors = load_safetensors(data)
+    if tensors and all(k.startswith("model.") for k in tensors):
+        tensors = {k[len("model."):]: v for k, v in tensors.items()}
+    return tensors, sha256_bytes(data)
+
+
+def _seed_arch_args(init: str) -> dict[str, Any] | None:
+    """The architecture arguments an ``--init`` file was trained with: its manifest record's,
+    else (a compact resume state) those its metadata records; None when neither says."""
+    path = Path(init)
+    try:
+        record = Manifest(path.parent).for_file(path.name)
+    except WeightsError:
+        record = None
+    if record is not None:
+        return dict(record.arch_args)
+    try:
+        from safetensors import safe_open
+        with safe_open(str(path), "pt") as f:
+            extra = json.loads((f.metadata() or {}).get("extra", "{}"))
+    except (OSError, ValueError):
+        return None
+    args = extra.get("arch_args") if isinstance(extra, dict) else None
+    return dict(args) if isinstance(args, dict) else None
 
 
 def _check_init_skip(init: str, arch_args: dict[str, Any]) -> None:
@@ -147,16 +174,13 @@ def _check_init_skip(init: str, arch_args: dict[str, Any]) -> None:
 
     A state dict does not say whether its model added the bicubic image (models.rmisr), so
     growing an RMISR-VP from an RMISR-BL file (:func:`models.grow.embed_bl_in_vp`) reproduces
-    the BL only with the same skip; the file's record in the manifest beside it says which.
+    the BL only with the same skip; the file's record in the manifest beside it says which (or a
+    compact resume state's metadata).
     """
-    path = Path(init)
-    try:
-        record = Manifest(path.parent).for_file(path.name)
-    except WeightsError:
+    seed_args = _seed_arch_args(init)
+    if seed_args is None:
         return
-    if record is None:
-        return
-    theirs, ours = record.arch_args.get("global_skip"), arch_args.get("global_skip")
+    theirs, ours = seed_args.get("global_skip"), arch_args.get("global_skip")
     if theirs != ours:
         raise SystemExit(f"--init {init} was trained with global_skip={theirs!r} but this "
                          f"model has {ours!r}; pass --arch-args '{{\"global_skip\": "

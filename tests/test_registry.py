@@ -73,6 +73,11 @@ def test_shipped_manifest_is_true():
         assert rec.training.get("iterations", 0) > 0
     raw = json.loads((WEIGHTS_DIR / "manifest.json").read_text()) if man.records else {}
     assert not raw or raw["format"] == 1
+    candidates = WEIGHTS_DIR / "candidates"  # evaluated, not served: true records all the same
+    for rec in (Manifest(candidates).records if (candidates / "manifest.json").exists() else []):
+        assert sha256_file(candidates / rec.file) == rec.sha256, rec.file
+        assert sum(p.numel() for p in load_model(rec, candidates).parameters()) == rec.params
+        assert man.for_file(rec.file) is None or man.for_file(rec.file).sha256 != rec.sha256
 
 
 def test_models_imports_without_pyqt():

@@ -227,6 +227,23 @@ def test_init_refuses_a_bl_file_with_another_global_skip(tiny_data, tmp_path):
     assert not (wd / "vp.safetensors").exists()
 
 
+def test_a_compact_resume_state_seeds_a_grown_vp_and_its_skip_is_checked(tiny_data, tmp_path):
+    """A committed resume state (not a shipped file) can seed an RMISR-VP; its metadata, not a
+    manifest record, says which global skip the BL had."""
+    from models.resume_state import compact
+
+    wd = tmp_path / "w"
+    bl_args = '{"channels": 8, "distilled": 4, "global_skip": "bicubic"}'
+    assert train.main(_args(tiny_data, tmp_path / "bl", wd, 1, "--arch-args", bl_args)) == 0
+    state = compact(tmp_path / "bl" / "state.safetensors", tmp_path / "resume" / "bl.safetensors")
+    vp = ["--init", str(state)]
+    with pytest.raises(SystemExit, match="global_skip='bicubic'"):
+        train.main(_vp_args(tiny_data, tmp_path / "vp", wd, 1, *vp))
+    assert train.main(_vp_args(tiny_data, tmp_path / "vp2", wd, 1, *vp, "--arch-args",
+                               bl_args)) == 0
+    assert Manifest(wd).for_file("vp.safetensors").training["init"] == "bl.safetensors"
+
+
 def test_bl_embedding_refuses_mixed_upsamplers():
     from models.grow import embed_bl_in_vp
     from models.registry import create_model
