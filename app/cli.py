@@ -32,8 +32,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from app.io import (SAMPLE_PATH, SAMPLE_SHA256, ImageData, ImageIOError, InvalidROIError,
-                    InvalidScaleError, apply_window, computed_label, crop_roi, method_label,
+from app.io import (SAMPLE_PATH, SAMPLE_SHA256, DerivedSeries, ImageData, ImageIOError,
+                    InvalidROIError, InvalidScaleError, apply_window, computed_label, crop_roi, method_label,
                     parse_roi, read_image, validate_roi, validate_scale, write_image, write_sheet,
                     write_text)
 from app.io.labels import METHOD_LABELS, fmt_scale
@@ -158,21 +158,15 @@ def _process(sr: Any, image: ImageData, job: _Job, scale: float, method: str,
              roi: tuple[int, int, int, int] | None, tile: int,
              progress: Callable[[int, int], None] | None = None,
              caption: bool = True,
-             series: dict[tuple, str] | None = None) -> tuple[np.ndarray, Any]:
-    """Super-resolve one image and write it. ``series`` maps (source series, method, scale, ROI)
-    to the derived series UID, so that the slices of one source series written by one run form
-    one derived series (a PACS stacks them)."""
+             series: DerivedSeries | None = None) -> tuple[np.ndarray, Any]:
+    """Super-resolve one image and write it; with ``series``, the slices of one source series
+    written by one run form one derived series (a PACS stacks them)."""
     roi_v = validate_roi(roi, image)
     crop = crop_roi(image, roi_v)
     out, info = sr.upscale(crop, scale, method, progress=progress, tile=tile, return_info=True,
                            window=image.window)
-    series_uid = None
-    source_series = str(image.dataset.get("SeriesInstanceUID", "") or "") \
-        if image.kind == "dicom" and image.dataset is not None else ""
-    if series is not None and job.fmt == "dcm" and source_series:
-        from pydicom.uid import generate_uid
-
-        series_uid = series.setdefault((source_series, method, scale, roi_v), generate_uid())
+    series_uid = (series.uid_for(image, method, scale, roi_v)
+                  if series is not None and job.fmt == "dcm" else None)
     write_image(job.target, out, source=image, fmt=job.fmt, scale=scale,  # type: ignore[arg-type]
                 roi=roi_v, method=method, weights_sha256=info.weights_sha256, caption=caption,
                 series_instance_uid=series_uid)
@@ -202,7 +196,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     failed = 0
     planned: set[Path] = set()
-    series: dict[tuple, str] = {}
+    series = DerivedSeries()
     inputs = [Path(p) for p in args.inputs]
     bar = tqdm(inputs, desc=PROG, unit="file", disable=None, file=sys.stderr, leave=False)
     for src in bar:

@@ -254,11 +254,14 @@ def test_dicom_without_pixel_data(pydicom_file):
 def test_lossless_jpeg_syntaxes_decode_exactly(pydicom_file):
     """JPEG Lossless (…4.70, the commonest in CT/MR archives) and JPEG-LS decode through GDCM
     (python-gdcm, a dependency), bit-exact."""
-    from app.io._resources import SELF_TEST_JPEG_LOSSLESS
+    from app.io import crop_roi
+    from app.io._resources import SELF_TEST_JPEG_LOSSLESS, SELF_TEST_JPEG_LOSSLESS_ROI
 
     crop = read_image(SELF_TEST_JPEG_LOSSLESS)
     assert crop.transfer_syntax.startswith("JPEG Lossless") and crop.value_unit == "HU"
-    assert np.array_equal(crop.pixels, read_image(SAMPLE_PATH).pixels[240:272, 240:272])
+    assert SELF_TEST_JPEG_LOSSLESS_ROI == (240, 240, 32, 32)  # rows/columns 240–271
+    assert np.array_equal(crop.pixels,
+                          crop_roi(read_image(SAMPLE_PATH), SELF_TEST_JPEG_LOSSLESS_ROI))
     ls = read_image(pydicom_file("MR_small_jpeg_ls_lossless.dcm"))
     assert np.array_equal(ls.pixels, read_image(pydicom_file("MR_small.dcm")).pixels)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.io import (ImageData, SCALE_MAX, SCALE_MIN, InvalidROIError, InvalidScaleError, crop_roi, output_size,
-                    parse_roi, validate_roi, validate_scale)
+from app.io import (SCALE_MAX, SCALE_MIN, ImageData, InvalidROIError, InvalidScaleError, crop_roi,
+                    output_size, parse_roi, validate_roi, validate_scale)
 
 
 def test_validate_roi_accepts_inside_and_none():

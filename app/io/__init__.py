@@ -27,15 +27,17 @@ from .roi import (SCALE_MAX, SCALE_MIN, RoiStatistics, crop_roi, output_size, pa
 from .sheet import add_caption, compose_sheet, write_sheet
 from .windowing import (WindowPreset, apply_window, auto_window, load_window_presets, minmax_window,
                         presets_for_modality)
-from .writers import (DerivedReport, WrittenImage, format_for_path, write_dicom_derived,
-                      write_image, write_png, write_secondary_capture, write_text, write_tiff16)
+from .writers import (DerivedReport, DerivedSeries, WrittenImage, format_for_path,
+                      write_dicom_derived, write_image, write_png, write_secondary_capture,
+                      write_text, write_tiff16)
 
 __all__ = [
     # reading
     "read_image", "ImageData", "SAMPLE_PATH", "SAMPLE_SHA256", "RESOURCES_DIR",
     "MAX_PIXELS", "MAX_SIDE",
     # display
-    "corner_texts", "orientation_labels", "apply_window", "auto_window", "minmax_window", "WindowPreset", "load_window_presets",
+    "corner_texts", "orientation_labels", "apply_window", "auto_window", "minmax_window",
+    "WindowPreset", "load_window_presets",
     "presets_for_modality", "DEFAULT_PRESETS_PATH",
     # ROI / scale
     "validate_roi", "crop_roi", "parse_roi", "validate_scale", "output_size", "SCALE_MIN",
@@ -43,7 +45,7 @@ __all__ = [
     # writing
     "write_png", "write_tiff16", "write_dicom_derived", "write_secondary_capture", "write_image",
     "write_text", "write_sheet", "compose_sheet", "add_caption", "format_for_path", "DerivedReport",
-    "WrittenImage", "computed_label", "method_label", "METHOD_LABELS",
+    "DerivedSeries", "WrittenImage", "computed_label", "method_label", "METHOD_LABELS",
     # errors
     "ImageIOError", "FileMissingError", "EmptyFileError", "NotAnImageError", "CorruptFileError",
     "TruncatedFileError", "NoPixelDataError", "UnsupportedTransferSyntaxError",

@@ -28,7 +28,8 @@ from .image_data import ImageData
 from .labels import SOFTWARE, fmt_scale, method_label, software_version
 from .roi import output_size, validate_roi, validate_scale
 
-__all__ = ["DerivedReport", "write_dicom_derived", "write_secondary_capture", "SC_IMAGE_STORAGE"]
+__all__ = ["DerivedReport", "DerivedSeries", "write_dicom_derived", "write_secondary_capture",
+           "SC_IMAGE_STORAGE"]
 
 SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
 _CT, _MR, _PET, _US = ("1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4",
@@ -41,7 +42,8 @@ _CT, _MR, _PET, _US = ("1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4",
 #: groups); the Legacy Converted Enhanced classes keep the attributes of their legacy sources.
 _SINGLE_FRAME_CLASS = {
     "1.2.840.10008.5.1.4.1.1.2.1": _CT, "1.2.840.10008.5.1.4.1.1.2.2": _CT,
-    "1.2.840.10008.5.1.4.1.1.4.1": SC_IMAGE_STORAGE, "1.2.840.10008.5.1.4.1.1.4.3": SC_IMAGE_STORAGE,
+    "1.2.840.10008.5.1.4.1.1.4.1": SC_IMAGE_STORAGE,
+    "1.2.840.10008.5.1.4.1.1.4.3": SC_IMAGE_STORAGE,
     "1.2.840.10008.5.1.4.1.1.4.4": _MR,
     "1.2.840.10008.5.1.4.1.1.128.1": _PET, "1.2.840.10008.5.1.4.1.1.130": SC_IMAGE_STORAGE,
     "1.2.840.10008.5.1.4.1.1.12.1.1": SC_IMAGE_STORAGE,
@@ -225,6 +227,25 @@ def _set_common_derived(ds: Any, *, scale: float, roi: tuple[int, int, int, int]
     ds.ContributingEquipmentSequence = Sequence(list(ds.get("ContributingEquipmentSequence")
                                                      or []) + [item])
     return derivation
+
+
+class DerivedSeries:
+    """New Series Instance UIDs, one per (source series, method, scale, ROI): the slices of one
+    source series written alike by one run or session form one derived series, which a PACS
+    stacks (pass :meth:`uid_for` as ``series_instance_uid``)."""
+
+    def __init__(self) -> None:
+        self._uids: dict[tuple, str] = {}
+
+    def uid_for(self, source: ImageData, method: str, scale: float,
+                roi: tuple[int, int, int, int]) -> str | None:
+        """The derived series UID for this source and run settings; None for a source without a
+        SeriesInstanceUID (a raster becomes a Secondary Capture of its own)."""
+        ds = source.dataset if source.kind == "dicom" else None
+        series = str(ds.get("SeriesInstanceUID", "") or "") if ds is not None else ""
+        if not series:
+            return None
+        return self._uids.setdefault((series, method, float(scale), tuple(roi)), generate_uid())
 
 
 def _stored_limits(bits_stored: int, signed: bool) -> tuple[int, int]:

@@ -63,14 +63,16 @@ def apply_window(pixels: np.ndarray, center: float, width: float, invert: bool =
     """
     c, w = _check_window(center, width)
     # In place, in float64, one temporary: a W/L drag re-windows the whole image at every step
-    # (a 4096² mammogram: 2.6 s with the textbook expression, see the test timing it).
+    # (a 4096² image, one thread, measured once on 2026-12-01: 2.6 s with the textbook
+    # expression, 0.6 s so; a test checks both give the same bytes).
     if w > 1.0:
         # C.11.2.1.2's thresholds are where the linear part reaches 0 and 1: clipping applies them
         y = np.subtract(pixels, c - 0.5, dtype=np.float64)
         y /= w - 1.0
         y += 0.5
     elif w == 1.0:
-        # a step (NaN → 0); compared in float64: numpy would round c − 0.5 to a float32 input's type
+        # a step (NaN → 0), compared in float64: numpy would round c − 0.5 to a float32
+        # input's type
         y = np.greater(np.asarray(pixels, dtype=np.float64), c - 0.5).astype(np.float64)
     else:
         y = np.subtract(pixels, c, dtype=np.float64)

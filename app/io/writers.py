@@ -35,7 +35,8 @@ from typing import IO, Any, Literal
 import numpy as np
 
 from ._atomic import as_image_array, atomic_write, source_paths, write_text
-from ._dicom_writer import DerivedReport, write_dicom_derived, write_secondary_capture
+from ._dicom_writer import (DerivedReport, DerivedSeries, write_dicom_derived,
+                            write_secondary_capture)
 from ._raster import TIFF_DESCRIPTION_FORMAT
 from .errors import WriteError
 from .image_data import ImageData
@@ -45,7 +46,8 @@ from .sheet import add_caption
 from .windowing import apply_window
 
 __all__ = ["write_png", "write_tiff16", "write_dicom_derived", "write_secondary_capture",
-           "write_image", "write_text", "DerivedReport", "WrittenImage", "computed_label",
+           "write_image", "write_text", "DerivedReport", "DerivedSeries", "WrittenImage",
+           "computed_label",
            "method_label", "format_for_path", "TIFF_DESCRIPTION_FORMAT"]
 
 

@@ -221,9 +221,6 @@ class ImageCanvas(QGraphicsView):
         self._overlay_visible = bool(visible)
         self.viewport().update()
 
-    def overlay_visible(self) -> bool:
-        return self._overlay_visible
-
     def overlay_lines(self) -> dict[str, list[str]]:
         """What the overlay shows now, corner by corner (empty when hidden or no image)."""
         if not self._overlay_visible or self._pixels is None:
@@ -534,7 +531,7 @@ class ImageCanvas(QGraphicsView):
             self.viewport().setCursor(Qt.OpenHandCursor if self._space else Qt.CrossCursor)
         elif mode == "window" and not d["moved"]:
             self.contextMenuAt.emit(self.viewport().mapToGlobal(event.pos()))
-        elif mode == "window":
+        elif mode == "window" and self.preview_step() > 1:
             self._render()  # the full image after the coarse preview of the drag
         elif mode == "new":
             roi = self._roi

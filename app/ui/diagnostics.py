@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
+from app.io.labels import software_version
+
 PACKAGES = ("numpy", "torch", "pydicom", "scipy", "safetensors", "pillow", "tifffile",
             "pylibjpeg", "pytest-qt")
 
@@ -26,10 +28,7 @@ def package_versions() -> dict[str, str]:
            "PyQt5": PYQT_VERSION_STR, "Qt": QT_VERSION_STR}
     for p in PACKAGES:
         out[p] = _version(p)
-    try:
-        out["rmisr-viewer"] = metadata.version("rmisr-viewer")
-    except metadata.PackageNotFoundError:
-        out["rmisr-viewer"] = "source checkout"
+    out["rmisr-viewer"] = software_version()
     return out
 
 

@@ -33,6 +33,7 @@ from PyQt5.QtWidgets import (
 
 from app.io import (
     SAMPLE_PATH,
+    DerivedSeries,
     ImageData,
     ImageIOError,
     corner_texts,
@@ -95,7 +96,7 @@ class MainWindow(QMainWindow):
         self._presets: list[tuple[str, tuple[float, float]]] = []
         self._msg_box: QMessageBox | None = None
         self._panel_window_start = (0.5, 1.0)
-        self._series_uids: dict[tuple, str] = {}
+        self._derived = DerivedSeries()  # exports of one series, method, scale, ROI: one series
         self._stack: list[tuple[Path, int]] = []
         self._stack_pos = 0
         self.setWindowTitle(APP_NAME)
@@ -389,7 +390,8 @@ class MainWindow(QMainWindow):
     def open_sample(self) -> bool:
         return self.open_file(SAMPLE_PATH, remember=False)
 
-    def open_file(self, path: str | Path, remember: bool = True) -> bool:
+    def open_file(self, path: str | Path, remember: bool = True,
+                  stack: list[tuple[Path, int]] | None = None) -> bool:
         """Read and show an image; errors go to the status bar and a non-modal message."""
         if self.is_running():
             self.statusBar().showMessage("A job is running: cancel it before opening a file",
@@ -398,14 +400,17 @@ class MainWindow(QMainWindow):
         img = self._read(path)
         if img is None:
             return False
-        QApplication.setOverrideCursor(Qt.WaitCursor)
-        try:  # the frames of the file, or the files of its series in its folder (headers only)
-            self._stack = stack_of(path, img.n_frames, img.kind)
-        except Exception:  # noqa: BLE001 — browsing is a convenience: the file opens alone
-            log.exception("cannot list the series of %s", path)
-            self._stack = [(Path(path), 0)]
-        finally:
-            QApplication.restoreOverrideCursor()
+        if stack is not None:  # given (a drop of several files)
+            self._stack = list(stack)
+        else:
+            QApplication.setOverrideCursor(Qt.WaitCursor)
+            try:  # the frames of the file, or the files of its series in its folder (headers)
+                self._stack = stack_of(path, img.n_frames, img.kind)
+            except Exception:  # noqa: BLE001 — browsing is a convenience: the file opens alone
+                log.exception("cannot list the series of %s", path)
+                self._stack = [(Path(path), 0)]
+            finally:
+                QApplication.restoreOverrideCursor()
         here = Path(path).resolve()
         self._stack_pos = next((i for i, (q, k) in enumerate(self._stack)
                                 if q.resolve() == here and k == img.frame), 0)
@@ -420,10 +425,8 @@ class MainWindow(QMainWindow):
         paths = [Path(p) for p in paths]
         if len(paths) <= 1:
             return self.open_file(paths[0]) if paths else False
-        if not self.open_file(paths[0]):
+        if not self.open_file(paths[0], stack=[(p, 0) for p in paths]):
             return False
-        self._stack, self._stack_pos = [(p, 0) for p in paths], 0
-        self.set_image(self.image, keep_view=True)  # header and slice actions for the new stack
         self.statusBar().showMessage(f"Opened {paths[0].name}: PgDn/PgUp step through the "
                                      f"{len(paths)} dropped files", 6000)
         return True
@@ -439,7 +442,7 @@ class MainWindow(QMainWindow):
         return None
 
     def stack(self) -> list[tuple[Path, int]]:
-        """The (file, frame) items PgUp/PgDn step through, and the current index."""
+        """The (file, frame) items PgUp/PgDn step through."""
         return list(self._stack)
 
     def step_slice(self, delta: int) -> bool:
@@ -872,10 +875,12 @@ class MainWindow(QMainWindow):
             path = chosen
         fmt = fmt or export_mod.format_from(path)
         roi = self._export_roi(data)
+        series_uid = (self._derived.uid_for(self.image, data.method, data.scale, roi)
+                      if data.kind == "sr" else None)
         try:
             out = export_mod.export_panel(path, data, self.image, roi, self.canvas.window(), fmt,
                                           simulated=self.last_result.request.simulate,
-                                          series_instance_uid=self._derived_series(data, roi))
+                                          series_instance_uid=series_uid)
         except (ImageIOError, ValueError, OSError) as exc:
             self.show_error("Export failed", str(exc))
             return None
@@ -886,18 +891,6 @@ class MainWindow(QMainWindow):
         self.settings.setValue("lastExportDir", str(Path(out).parent))
         self.statusBar().showMessage(f"Exported {data.title} to {out}", 6000)
         return out
-
-    def _derived_series(self, data: PanelData, roi: tuple[int, int, int, int]) -> str | None:
-        """One derived series per (source series, method, scale, ROI) in this session, so that
-        slices of one series exported alike stack in a PACS (None: not a DICOM source)."""
-        ds = self.image.dataset if self.image is not None else None
-        source_series = str(ds.get("SeriesInstanceUID", "") or "") if ds is not None else ""
-        if not source_series or data.kind != "sr":
-            return None
-        from pydicom.uid import generate_uid
-
-        key = (source_series, data.method, data.scale, tuple(roi))
-        return self._series_uids.setdefault(key, generate_uid())
 
     def export_sheet(self, path: str | Path | None = None) -> Path | None:
         """Export the comparison as one labelled PNG."""
