@@ -162,9 +162,8 @@ def _process(sr: Any, image: ImageData, job: _Job, scale: float, method: str,
     """Super-resolve one image and write it; with ``series``, the slices of one source series
     written by one run form one derived series (a PACS stacks them)."""
     roi_v = validate_roi(roi, image)
-    crop = crop_roi(image, roi_v)
-    out, info = sr.upscale(crop, scale, method, progress=progress, tile=tile, return_info=True,
-                           window=image.window)
+    out, info = sr.upscale(image.pixels, scale, method, progress=progress, tile=tile,
+                           return_info=True, window=image.window, roi=roi_v)
     series_uid = (series.uid_for(image, method, scale, roi_v)
                   if series is not None and job.fmt == "dcm" else None)
     write_image(job.target, out, source=image, fmt=job.fmt, scale=scale,  # type: ignore[arg-type]
@@ -326,8 +325,8 @@ def _run_demo(args: argparse.Namespace) -> int:
                        file=sys.stderr, leave=False):
         stem = f"{SAMPLE_PATH.stem}_SRx{fmt_scale(scale)}_{method}"
         try:
-            out, info = sr.upscale(lr, scale, method, tile=args.tile, return_info=True,
-                                   window=sample.window)
+            out, info = sr.upscale(sample.pixels, scale, method, tile=args.tile,
+                                   return_info=True, window=sample.window, roi=roi)
             for fmt in ("png", "dcm"):
                 target = outdir / f"{stem}.{fmt}"
                 write_image(target, out, source=sample, fmt=fmt,  # type: ignore[arg-type]

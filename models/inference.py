@@ -138,10 +138,46 @@ def _edges(n: int, tile: int) -> list[int]:
     return [round(i * n / k) for i in range(k)] + [n]
 
 
-def _owned(edges: list[int], scale: float, n_out: int) -> list[int]:
-    """HR edges owned by each LR tile: HR row i belongs to the tile containing round(i·…)."""
-    out = [0] + [min(round_half_up(e * scale), n_out) for e in edges[1:-1]] + [n_out]
-    return out
+def _owned(edges: list[int], scale: float, n_grid: int, shift: float = 0.0,
+           n_out: int | None = None) -> list[int]:
+    """Output edges owned by each LR tile, in the coordinates of a window of ``n_out`` pixels
+    starting ``shift`` pixels into the ``n_grid``-pixel output grid: grid pixel i belongs to the
+    tile whose LR edges bracket i/scale (edge e at grid pixel round(e·scale))."""
+    n_out = n_grid if n_out is None else n_out
+    inner = [min(max(math.ceil(min(round_half_up(e * scale), n_grid) - shift), 0), n_out)
+             for e in edges[1:-1]]
+    return [0] + inner + [n_out]
+
+
+def _context(model: torch.nn.Module, scale: float) -> tuple[int, int]:
+    """(LR radius, HR margin): how far a network's output depends on its input, in LR pixels
+    (its receptive radius plus its HR layers' reach), and the HR margin those layers need."""
+    hr_margin = int(getattr(model, "hr_radius", 0)) + 1
+    radius = int(getattr(model, "receptive_radius", 16)) + int(math.ceil(hr_margin / scale))
+    return radius, hr_margin
+
+
+#: LR pixels of context for bicubic: the cubic kernel's reach (2) plus one for the centre's offset.
+_BICUBIC_CONTEXT = 3
+
+
+def _check_roi(roi: tuple[int, int, int, int] | None, shape: tuple[int, ...]
+               ) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of ``roi`` (whole pixels, inside the image); the whole image for None."""
+    rows, cols = int(shape[0]), int(shape[1])
+    if roi is None:
+        return 0, 0, cols, rows
+    try:
+        values = [float(v) for v in roi]
+    except (TypeError, ValueError):
+        raise ValueError(f"roi {roi!r} must be four numbers x, y, w, h") from None
+    if len(values) != 4 or not all(math.isfinite(v) and v == int(v) for v in values):
+        raise ValueError(f"roi {tuple(roi)!r} must be four whole numbers x, y, w, h")
+    x, y, w, h = (int(v) for v in values)
+    if w < 1 or h < 1 or x < 0 or y < 0 or x + w > cols or y + h > rows:
+        raise ValueError(f"roi {x},{y},{w},{h} (x, y, w, h) is empty or not inside the "
+                         f"{cols}×{rows} image")
+    return x, y, w, h
 
 
 class SuperResolver:
@@ -193,8 +229,10 @@ class SuperResolver:
                 overlap: int | None = None, normalization: str = "auto",
                 window: tuple[float, float] | None = None,
                 value_range: tuple[float, float] | None = None,
+                roi: tuple[int, int, int, int] | None = None,
                 return_info: bool = False) -> np.ndarray | tuple[np.ndarray, UpscaleInfo]:
-        """Super-resolve ``image`` by ``scale`` with ``method`` (see module docstring).
+        """Super-resolve ``image`` (or its region ``roi``) by ``scale`` with ``method`` (see
+        module docstring).
 
         Args:
             image: 2-D or H×W×3 array of any dtype and intensity range.
@@ -207,15 +245,23 @@ class SuperResolver:
             normalization: 'auto' (the measured default), 'range', 'percentile' or 'window'.
             window: display window (center, width) for ``normalization='window'``.
             value_range: (lo, hi) for ``normalization='range'`` (default: the image's min–max).
+            roi: (x, y, w, h), whole pixels inside ``image``: super-resolve only this region,
+                with the pixels around it as context — as far as the network (or the bicubic
+                kernel) reaches — so that no result depends on where the region's edges fall.
+                The output is ``output_size(h, w, scale)`` on the region's own grid (output
+                pixel j at ``x + (j + 0.5)/scale − 0.5``); where ``x·scale`` and ``y·scale`` are
+                whole numbers that is exactly the region of the whole image's result.
+                Normalisation statistics are always the whole image's.
             return_info: also return an :class:`UpscaleInfo`.
         """
         t0 = time.perf_counter()
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
         s = check_scale(scale)
-        arr = self._validate(image)
+        whole = self._validate(image)
+        x0, y0, w, h = _check_roi(roi, whole.shape)
         try:
-            check_output_size(arr.shape[0], arr.shape[1], s)
+            check_output_size(h, w, s)
         except ValueError as exc:
             raise OutputTooLargeError(str(exc)) from None
         record = self.weights_record(method, s)  # NoWeightsError before any work
@@ -225,26 +271,37 @@ class SuperResolver:
             raise ValueError(f"unknown normalization {normalization!r}")
         if mode == "window" and window is None:
             mode = "range"  # no display window given: the image's own range
-        colour = arr.ndim == 3
-        h, w = arr.shape[:2]
+        colour = whole.ndim == 3
         oh, ow = output_size(h, w, s)
         info = UpscaleInfo(method, s, self.device.type if record else "cpu",
                            record.file if record else None, record.sha256 if record else None,
                            0.0, mode, 1, tuple(image.shape), (oh, ow) + ((3,) if colour else ()))
+        model = self._model(record) if record is not None else None
+        # the region and the context around it: bicubic taps reach 2 LR pixels, a network its
+        # receptive radius (plus the HR layers' reach, in LR pixels) — see _context
+        m = _BICUBIC_CONTEXT if model is None else _context(model, s)[0] + 2
+        top, left = min(m, y0), min(m, x0)
+        bottom, right = min(m, whole.shape[0] - y0 - h), min(m, whole.shape[1] - x0 - w)
+        arr = np.asarray(whole[y0 - top:y0 + h + bottom, x0 - left:x0 + w + right],
+                         dtype=np.float64)
+        shift = (top * s, left * s)  # the region's output grid within the context's
         if colour:
             ycc = rgb_to_ycc(arr)
             y = ycc[..., 0]
-            chroma = imresize(ycc[..., 1:], s, output_shape=(oh, ow))
+            chroma = imresize(ycc[..., 1:], s, output_shape=(oh, ow), shift=shift)
         else:
             y = arr
         if record is None:
             if cancel is not None and cancel():
                 raise UpscaleCancelled("cancelled")
-            y_sr = imresize(y, s, output_shape=(oh, ow))
+            y_sr = imresize(y, s, output_shape=(oh, ow), shift=shift)
             if progress is not None:
                 progress(1, 1)
         else:
-            y_sr = self._network(y, s, record, mode, window, value_range, tile, overlap,
+            stats = (y if arr.size == whole.size
+                     else rgb_to_ycc(whole.astype(np.float64))[..., 0] if colour else whole)
+            bounds = normalization_bounds(stats, mode, window, value_range)
+            y_sr = self._network(y, s, model, bounds, (oh, ow), shift, tile, overlap,
                                  progress, cancel, info)
         out = ycc_to_rgb(np.concatenate([y_sr[..., None], chroma], axis=-1)) if colour else y_sr
         out = out.astype(np.float32)
@@ -262,36 +319,39 @@ class SuperResolver:
             raise InvalidImageError(f"the image is empty (shape {arr.shape})")
         if arr.dtype.kind not in "uifb":
             raise InvalidImageError(f"unsupported pixel type {arr.dtype}")
-        arr = arr.astype(np.float64)
-        if not np.isfinite(arr).all():
+        if arr.dtype.kind == "b":
+            arr = arr.astype(np.uint8)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             bad = int((~np.isfinite(arr)).sum())
             raise InvalidImageError(f"the image has {bad} NaN or infinite pixel(s)")
-        return arr
+        return arr  # not converted: a region's caller should not pay for a float64 copy
 
-    def _network(self, y: np.ndarray, s: float, record: WeightsRecord, mode: str,
-                 window: tuple[float, float] | None, value_range: tuple[float, float] | None,
-                 tile: int, overlap: int | None, progress: Callable[[int, int], None] | None,
+    def _network(self, y: np.ndarray, s: float, model: torch.nn.Module,
+                 bounds: tuple[float, float], out_shape: tuple[int, int],
+                 shift: tuple[float, float], tile: int, overlap: int | None,
+                 progress: Callable[[int, int], None] | None,
                  cancel: Callable[[], bool] | None, info: UpscaleInfo) -> np.ndarray:
+        """Output pixels ``shift … shift + out_shape`` of ``y``'s super-resolution (original
+        units), normalised by ``bounds``."""
         h, w = y.shape
-        oh, ow = output_size(h, w, s)
-        lo, hi = normalization_bounds(y, mode, window, value_range)
+        oh, ow = out_shape
+        lo, hi = bounds
         if not hi > lo:  # flat image: nothing for a network to add
             info.notes.append("flat image: bicubic used")
             if progress is not None:
                 progress(1, 1)
-            return imresize(y, s, output_shape=(oh, ow))
+            return imresize(y, s, output_shape=(oh, ow), shift=shift)
         x = (y - lo) / (hi - lo)
         xc = np.clip(x, 0.0, 1.0)
         outside = x - xc
-        model = self._model(record)
         if tile <= 0:
             tile = 0 if h * w <= AUTO_TILE_PIXELS else AUTO_TILE
-        hr_margin = int(getattr(model, "hr_radius", 0)) + 1
-        radius = int(getattr(model, "receptive_radius", 16)) + int(math.ceil(hr_margin / s))
+        radius, hr_margin = _context(model, s)
         ov = radius + 2 if overlap is None else int(overlap)
         while True:
             try:
-                out = self._tiled(model, xc, s, tile, ov, hr_margin, progress, cancel, info)
+                out = self._tiled(model, xc, s, out_shape, shift, tile, ov, hr_margin, progress,
+                                  cancel, info)
                 break
             except torch.cuda.OutOfMemoryError:
                 torch.cuda.empty_cache()
@@ -300,19 +360,20 @@ class SuperResolver:
                 if tile == 64 and info.notes.count(info.notes[-1]) > 1:
                     raise
         if np.any(outside):
-            out = out + imresize(outside, s, output_shape=(oh, ow))
+            out = out + imresize(outside, s, output_shape=(oh, ow), shift=shift)
         return out * (hi - lo) + lo
 
-    def _tiled(self, model: torch.nn.Module, x: np.ndarray, s: float, tile: int, overlap: int,
+    def _tiled(self, model: torch.nn.Module, x: np.ndarray, s: float,
+               out_shape: tuple[int, int], shift: tuple[float, float], tile: int, overlap: int,
                hr_margin: int, progress: Callable[[int, int], None] | None,
                cancel: Callable[[], bool] | None, info: UpscaleInfo) -> np.ndarray:
         h, w = x.shape
-        oh, ow = output_size(h, w, s)
         ey, ex = _edges(h, tile), _edges(w, tile)
-        hy, hx = _owned(ey, s, oh), _owned(ex, s, ow)
+        grid = output_size(h, w, s)  # x's whole output grid; the window is shifted within it
+        hy, hx = (_owned(e, s, n, k, d) for e, n, k, d in zip((ey, ex), grid, shift, out_shape))
         total = (len(ey) - 1) * (len(ex) - 1)
         info.tiles = total
-        out = np.empty((oh, ow), dtype=np.float64)
+        out = np.empty(out_shape, dtype=np.float64)
         cl = self.device.type == "cpu"
 
         def check_cancel(*_: object) -> None:  # also polled between PFMDB blocks of one tile
@@ -321,18 +382,23 @@ class SuperResolver:
         hooks = [m.register_forward_pre_hook(check_cancel) for m in model.modules()
                  if isinstance(m, PFMDB)] if cancel is not None else []
         try:
-            return self._run_tiles(model, x, s, ey, ex, hy, hx, overlap, hr_margin, out, total,
-                                   progress, cancel, cl)
+            return self._run_tiles(model, x, s, ey, ex, hy, hx, grid, shift, overlap, hr_margin,
+                                   out, total, progress, cancel, cl)
         finally:
             for h in hooks:
                 h.remove()
 
     def _run_tiles(self, model: torch.nn.Module, x: np.ndarray, s: float, ey: list[int],
-                   ex: list[int], hy: list[int], hx: list[int], overlap: int, hr_margin: int,
-                   out: np.ndarray, total: int, progress: Callable[[int, int], None] | None,
+                   ex: list[int], hy: list[int], hx: list[int], grid: tuple[int, int],
+                   shift: tuple[float, float], overlap: int, hr_margin: int, out: np.ndarray,
+                   total: int, progress: Callable[[int, int], None] | None,
                    cancel: Callable[[], bool] | None, cl: bool) -> np.ndarray:
         h, w = x.shape
-        oh, ow = out.shape
+        sy, sx = shift
+        # window rows/columns that lie on x's output grid (the HR layers pad beyond them, as in
+        # an untiled run of the whole of x)
+        ya, yb = -math.floor(sy), math.floor(grid[0] - 1 - sy) + 1
+        xa, xb = -math.floor(sx), math.floor(grid[1] - 1 - sx) + 1
         done = 0
         with torch.inference_mode():
             for a in range(len(ey) - 1):
@@ -351,12 +417,12 @@ class SuperResolver:
                     t = t[None, None].to(self.device)
                     if cl:
                         t = t.contiguous(memory_format=torch.channels_last)
-                    # HR window with a margin for the layers after the upsampler, clipped to the
-                    # image (where the untiled run pads too), computed then cropped to [i0, i1)
-                    e0, e1 = max(0, i0 - hr_margin), min(oh, i1 + hr_margin)
-                    f0, f1 = max(0, j0 - hr_margin), min(ow, j1 + hr_margin)
-                    shift = (e0 - p0 * s, f0 - q0 * s)
-                    res = network_forward(model, t, s, (e1 - e0, f1 - f0), shift)
+                    # HR window with a margin for the layers after the upsampler, clipped to x's
+                    # grid (where the untiled run pads too), computed then cropped to [i0, i1)
+                    e0, e1 = max(ya, i0 - hr_margin), min(yb, i1 + hr_margin)
+                    f0, f1 = max(xa, j0 - hr_margin), min(xb, j1 + hr_margin)
+                    at = (e0 + sy - p0 * s, f0 + sx - q0 * s)
+                    res = network_forward(model, t, s, (e1 - e0, f1 - f0), at)
                     res = res[0, 0, i0 - e0:i1 - e0, j0 - f0:j1 - f0]
                     out[i0:i1, j0:j1] = res.float().cpu().numpy()
                     done += 1

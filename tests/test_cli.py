@@ -39,6 +39,17 @@ def test_ct_sample_bicubic_writes_derived_dicom(tmp_path, capsys):
         ds.DerivationDescription
     hu = read_image(target).pixels
     assert -1024 <= hu.min() and hu.max() < 3072  # HU, not stored values
+    # the ROI is resized in its context: the region of the whole image's result, not of the
+    # crop's (whose edges are mirrored)
+    from models import SuperResolver
+
+    whole = read_image(SAMPLE_PATH).pixels
+    region = SuperResolver("cpu").upscale(whole, 2.5, "bicubic")[560:680, 720:880]
+    alone = SuperResolver("cpu").upscale(whole[224:272, 288:352], 2.5, "bicubic")
+    stored = (region > -1024) & (region < 3071)  # elsewhere clipped to the stored range
+    assert stored.mean() > 0.9
+    assert np.abs(hu - region)[stored].max() <= 0.5 + 1e-3  # rounded to whole stored values
+    assert np.abs(hu - alone)[stored].max() > 2
 
 
 def test_slices_of_one_series_give_one_derived_series(tmp_path, capsys, pydicom_file):

@@ -191,3 +191,80 @@ def test_cuda_matches_cpu(resolver, tmp_path_factory):
 
 def test_public_api_is_small_and_explicit():
     assert {"SuperResolver", "METHODS", "NoWeightsError"} <= set(models.__all__)
+
+
+# --- a region with its context ---------------------------------------------------------------
+def _ct_like(shape=(70, 64), seed=5):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    return (600 * np.sin(xx / 5.0) * np.cos(yy / 7.0) + 80 * rng.standard_normal(shape)
+            - 200).astype(np.float32)
+
+
+@pytest.mark.parametrize("method,scale,roi", [
+    ("bicubic", 2.5, (10, 6, 21, 17)), ("srcnn", 3, (12, 9, 20, 22)),
+    ("rmisr-bl", 2, (31, 40, 18, 23)), ("rmisr-bl", 2.5, (8, 12, 25, 19)),
+    ("rmisr-vp", 3, (5, 20, 30, 16)), ("rmisr-vp", 3.5, (2, 4, 20, 30))])
+def test_a_region_is_that_part_of_the_whole_images_result(resolver, method, scale, roi):
+    """Where the region's origin falls on the whole image's output grid (x·s, y·s whole), its
+    result is exactly that window of the whole image's: no edge of the box is seen by the
+    network, and the normalisation is the whole image's."""
+    img = _ct_like()
+    x, y, w, h = roi
+    whole = resolver.upscale(img, scale, method)
+    part, info = resolver.upscale(img, scale, method, roi=roi, return_info=True)
+    oh, ow = output_size(h, w, scale)
+    assert part.shape == (oh, ow) and info.output_shape == (oh, ow)
+    top, left = round(y * scale), round(x * scale)
+    ref = whole[top:top + oh, left:left + ow]
+    assert np.abs(part - ref).max() <= 1e-4 * float(img.max() - img.min())
+    # the crop alone (the old behaviour) differs at the box's edges
+    if method != "bicubic":
+        alone = resolver.upscale(img[y:y + h, x:x + w], scale, method)
+        assert np.abs(alone - ref).max() > 1e-3 * float(img.max() - img.min())
+
+
+@pytest.mark.parametrize("method,scale", [("rmisr-bl", 2.3), ("rmisr-vp", 4.5), ("srcnn", 1.7),
+                                          ("bicubic", 3.3)])
+def test_a_region_off_the_grid_sees_as_far_as_its_network(resolver, monkeypatch, method, scale):
+    """Any origin: the context the engine takes (receptive radius) gives the same result as the
+    whole image as context, tiled or not."""
+    img = _ct_like(seed=6)
+    roi = (17, 13, 23, 26)
+    part = resolver.upscale(img, scale, method, roi=roi)
+    tiled, info = resolver.upscale(img, scale, method, roi=roi, tile=12, return_info=True)
+    assert method == "bicubic" or info.tiles > 1
+    monkeypatch.setattr(inference, "_BICUBIC_CONTEXT", 10_000)
+    monkeypatch.setattr(inference, "_context", lambda model, s: (10_000, int(getattr(
+        model, "hr_radius", 0)) + 1))
+    everything = resolver.upscale(img, scale, method, roi=roi)
+    span = float(img.max() - img.min())
+    assert np.abs(part - everything).max() <= 1e-4 * span
+    assert np.abs(tiled - everything).max() <= 1e-4 * span
+
+
+def test_pixels_beyond_the_context_do_not_change_a_region(resolver):
+    img = _ct_like((120, 120), seed=7)
+    roi = (4, 4, 16, 16)
+    before = resolver.upscale(img, 2.5, "rmisr-bl", roi=roi)
+    far = img.copy()
+    far[100:, 100:] = np.clip(far[100:, 100:][::-1], img.min(), img.max())  # same min–max
+    assert np.array_equal(resolver.upscale(far, 2.5, "rmisr-bl", roi=roi), before)
+    near = img.copy()
+    near[21, 21] += 50.0  # just outside the box, inside the network's reach
+    assert not np.array_equal(resolver.upscale(near, 2.5, "rmisr-bl", roi=roi), before)
+
+
+def test_a_colour_region_and_its_normalisation(resolver):
+    rgb = np.stack([_ct_like(seed=s) for s in (1, 2, 3)], axis=-1)
+    whole = resolver.upscale(rgb, 2, "rmisr-bl")
+    part = resolver.upscale(rgb, 2, "rmisr-bl", roi=(10, 20, 16, 12))
+    assert part.shape == (24, 32, 3)
+    assert np.abs(part - whole[40:64, 20:52]).max() <= 1e-4 * float(rgb.max() - rgb.min())
+
+
+@pytest.mark.parametrize("roi", [(0, 0, 0, 5), (60, 0, 10, 10), (-1, 0, 4, 4), (1.5, 0, 4, 4),
+                                 (0, 0, 4), "0,0,4,4"])
+def test_bad_regions_are_refused_before_any_work(resolver, roi):
+    with pytest.raises(ValueError, match="roi"):
+        resolver.upscale(np.zeros((64, 64)), 2, "rmisr-bl", roi=roi)

@@ -711,7 +711,8 @@ class MainWindow(QMainWindow):
             return False
         request = JobRequest(pixels, tuple(roi), self.controls.scale(), methods,
                              self.controls.simulate_box.isChecked(), self.canvas.window(),
-                             {m: METHOD_LABELS[m] for m in methods}, self.image.value_unit)
+                             {m: METHOD_LABELS[m] for m in methods}, self.image.value_unit,
+                             source_pixels=self.image.pixels)
         job = SuperResolveJob(self.engine, request, self)
         job.progressed.connect(self._job_progress)
         job.succeeded.connect(self._job_succeeded)

@@ -121,6 +121,9 @@ class JobRequest:
     Attributes:
         roi_pixels: the ROI cropped from the source (full range).
         roi: (x, y, w, h) in source pixels.
+        source_pixels: the whole source image (not copied): the networks see the ROI in its
+            context and normalise by the whole image, so the result does not depend on where
+            the box's edges fall. None: the ROI alone.
         scale: magnification.
         methods: engine method names, in display order.
         simulate: degrade the ROI by 1/s first and use the ROI as reference.
@@ -137,6 +140,7 @@ class JobRequest:
     window: tuple[float, float] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     unit: str = ""
+    source_pixels: np.ndarray | None = None
 
 
 @dataclass
@@ -222,6 +226,9 @@ class SuperResolveJob(QThread):
             reference = reference.astype(np.float32)
         else:
             lr, reference = np.asarray(req.roi_pixels, dtype=np.float32), None
+        # a simulated LR has no surroundings; a real ROI is super-resolved in its context
+        where = ({} if req.simulate or req.source_pixels is None
+                 else {"image": req.source_pixels, "roi": req.roi})
         results: list[MethodResult] = []
         errors: dict[str, str] = {}
         for i, method in enumerate(req.methods):
@@ -235,8 +242,9 @@ class SuperResolveJob(QThread):
                 self.progressed.emit(int(100 * frac), f"{label}: tile {done}/{total}")
 
             try:
-                out, info = sr.upscale(lr, req.scale, method, progress=progress,
-                                       cancel=self.is_cancelled, window=req.window,
+                out, info = sr.upscale(where.get("image", lr), req.scale, method,
+                                       progress=progress, cancel=self.is_cancelled,
+                                       window=req.window, roi=where.get("roi"),
                                        return_info=True)
             except UpscaleCancelled:
                 return None

@@ -155,7 +155,7 @@ def test_roi_by_mouse_and_scale_dropdown(window, qtbot):
     assert f"output {out_w}×" in window.controls.roi_label.text()
 
 
-def test_run_bicubic_and_network(window, qtbot, network, run_job):
+def test_run_bicubic_and_network(window, qtbot, network, run_job, resolver):
     _prepare(window, network)
     ticks = []
     timer = QTimer()
@@ -181,6 +181,13 @@ def test_run_bicubic_and_network(window, qtbot, network, run_job):
         assert p.data.overlay == f"SR ×2.5 {p.data.title} — computed, not acquired"
         assert p.view._item.transformationMode() == Qt.FastTransformation
     assert panels[0].data.pixels.shape == (h, w)
+    # the ROI was super-resolved in its context (the box's edges unseen by the network)
+    in_context = resolver.upscale(window.image.pixels, TEST_SCALE, network, roi=TEST_ROI,
+                                  window=result.request.window)
+    alone = resolver.upscale(window.image.pixels[y:y + h, x:x + w], TEST_SCALE, network,
+                             window=result.request.window)
+    assert np.allclose(panels[2].data.pixels, in_context, atol=1e-3)
+    assert not np.allclose(panels[2].data.pixels, alone, atol=1e-3)
     # the quality table has numbers for every method
     values = window.quality.numeric_values()
     assert set(values) == {"Bicubic", panels[2].data.title}
