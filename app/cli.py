@@ -123,6 +123,11 @@ def _error(message: str) -> None:
     tqdm.write(f"{PROG}: error: {message}", file=sys.stderr)
 
 
+def _note(message: str) -> None:
+    from tqdm import tqdm
+    tqdm.write(f"{PROG}: note: {message}", file=sys.stderr)
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ImageIOError):
         return exc.message
@@ -166,9 +171,12 @@ def _process(sr: Any, image: ImageData, job: _Job, scale: float, method: str,
                            return_info=True, window=image.window, roi=roi_v)
     series_uid = (series.uid_for(image, method, scale, roi_v)
                   if series is not None and job.fmt == "dcm" else None)
-    write_image(job.target, out, source=image, fmt=job.fmt, scale=scale,  # type: ignore[arg-type]
-                roi=roi_v, method=method, weights_sha256=info.weights_sha256, caption=caption,
-                series_instance_uid=series_uid)
+    written = write_image(job.target, out, source=image, fmt=job.fmt,  # type: ignore[arg-type]
+                          scale=scale, roi=roi_v, method=method,
+                          weights_sha256=info.weights_sha256, caption=caption,
+                          series_instance_uid=series_uid)
+    for note in written.warnings:  # e.g. computed values clipped to the stored range
+        _note(f"{job.target.name}: {note}")
     return out, info
 
 

@@ -495,8 +495,10 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
     below, above = int(np.sum(stored < lo)), int(np.sum(stored > hi))
     clipped_low, clipped_high = (below, above) if slope > 0 else (above, below)
     if clipped_low or clipped_high:
-        report_warnings.append(f"{clipped_low} value(s) below and {clipped_high} above the "
-                               "representable range were clipped")
+        ends = sorted((lo * slope + intercept, hi * slope + intercept))
+        report_warnings.append(f"{clipped_low} computed value(s) below {ends[0]:g} and "
+                               f"{clipped_high} above {ends[1]:g}, the range the source's pixel "
+                               "format stores, were clipped to it")
     try:
         dtype = _int_dtype(max(bits_alloc, 8 if bits_stored <= 8 else 16), signed)
     except ValueError as exc:

@@ -205,6 +205,12 @@ class WrittenImage:
     tiff_offset: float | None = None
     dicom: DerivedReport | None = None
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the user should be told about the file written (values clipped to the stored
+        range, attributes dropped); empty when nothing."""
+        return list(self.dicom.warnings) if self.dicom is not None else []
+
 
 _EXT_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".dcm": "dcm", ".dicom": "dcm"}
 

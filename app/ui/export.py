@@ -6,12 +6,15 @@ import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PyQt5.QtCore import QRectF, Qt
 from PyQt5.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
 
 from .panels import PanelData
+
+if TYPE_CHECKING:
+    from app.io import WrittenImage
 
 PANEL_FILTERS = {
     "png": "PNG — windowed 8-bit (*.png)",
@@ -57,8 +60,9 @@ def suggested_name(source_path: str | Path | None, data: PanelData, fmt: str) ->
 def export_panel(path: str | Path, data: PanelData, source: Any,
                  roi: tuple[int, int, int, int], window: tuple[float, float],
                  fmt: str | None = None, simulated: bool = False,
-                 series_instance_uid: str | None = None) -> Path:
-    """Write one panel's full-range pixels through :mod:`app.io`.
+                 series_instance_uid: str | None = None) -> WrittenImage:
+    """Write one panel's full-range pixels through :mod:`app.io`; returns what was written
+    (its ``warnings`` for the user).
 
     * a result (``kind == "sr"``): :func:`app.io.write_image` — PNG through ``window`` with the
       label burnt into a caption strip below the image (:func:`app.io.add_caption`), 16-bit
@@ -82,7 +86,7 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
         app.io.ImageIOError: the writer refused or failed (readable message).
         ValueError: a format that does not apply to this panel.
     """
-    from app.io import computed_label, write_image, write_png, write_tiff16
+    from app.io import WrittenImage, computed_label, write_image, write_png, write_tiff16
 
     fmt = fmt or format_from(path)
     path = with_extension(path, fmt)
@@ -90,10 +94,10 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
     spacing = getattr(source, "pixel_spacing", None)
     if data.kind == "sr" and not simulated:
         sha = getattr(data.info, "weights_sha256", None) if data.info is not None else None
-        write_image(path, data.pixels, source=source, fmt=fmt, scale=float(data.scale or 1.0),
-                    roi=roi, method=data.method or data.title, weights_sha256=sha,
-                    window=window, invert=invert, series_instance_uid=series_instance_uid)
-        return Path(path)
+        return write_image(path, data.pixels, source=source, fmt=fmt,
+                           scale=float(data.scale or 1.0), roi=roi,
+                           method=data.method or data.title, weights_sha256=sha, window=window,
+                           invert=invert, series_instance_uid=series_instance_uid)
     if fmt == "dcm":
         if data.kind == "sr":
             raise ValueError("this result was computed from a simulated low-resolution input: it "
@@ -117,7 +121,7 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
         write_tiff16(path, data.pixels, source=source, computed=label, pixel_spacing=spacing)
     else:
         raise ValueError(f"unknown export format {fmt!r}")
-    return Path(path)
+    return WrittenImage(Path(path), fmt)
 
 
 def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,

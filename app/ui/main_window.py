@@ -879,9 +879,9 @@ class MainWindow(QMainWindow):
         series_uid = (self._derived.uid_for(self.image, data.method, data.scale, roi)
                       if data.kind == "sr" else None)
         try:
-            out = export_mod.export_panel(path, data, self.image, roi, self.canvas.window(), fmt,
-                                          simulated=self.last_result.request.simulate,
-                                          series_instance_uid=series_uid)
+            written = export_mod.export_panel(path, data, self.image, roi, self.canvas.window(),
+                                              fmt, simulated=self.last_result.request.simulate,
+                                              series_instance_uid=series_uid)
         except (ImageIOError, ValueError, OSError) as exc:
             self.show_error("Export failed", str(exc))
             return None
@@ -889,8 +889,14 @@ class MainWindow(QMainWindow):
             log.exception("export failed")
             self.show_error("Export failed", readable_error(exc))
             return None
+        out = written.path
         self.settings.setValue("lastExportDir", str(Path(out).parent))
-        self.statusBar().showMessage(f"Exported {data.title} to {out}", 6000)
+        if written.warnings:  # e.g. computed values clipped to the range the file can store
+            self.show_error(f"Exported {data.title}, with notes",
+                            f"Written to {out}.\n\n" + "\n".join(f"• {w}"
+                                                                 for w in written.warnings))
+        else:
+            self.statusBar().showMessage(f"Exported {data.title} to {out}", 6000)
         return out
 
     def export_sheet(self, path: str | Path | None = None) -> Path | None:

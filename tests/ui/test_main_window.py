@@ -312,6 +312,13 @@ def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     bic = read_image(window.export_panel("bicubic", tmp_path / "bicubic.dcm"))
     assert bic.dataset.SeriesInstanceUID not in (d.dataset.SeriesInstanceUID,
                                                  window.image.dataset.SeriesInstanceUID)
+    # computed values the file's format cannot store are clipped, and the user is told
+    above = int(np.sum(np.round(data.pixels) > d.stored_range[1]))
+    data.pixels[0, :3] = d.stored_range[1] + 900
+    assert window.export_panel(network, tmp_path / "clipped.dcm")
+    assert f"{above + 3} above {d.stored_range[1]:g}, the range" in window.last_message()
+    assert window.last_message().startswith("Written to ") and "clipped to it" in \
+        window.last_message()
     # the source panel: PNG/TIFF yes, DICOM refused with a message
     assert read_image(window.export_panel("source", tmp_path / "src.tif")).pixels.shape == (h, w)
     assert read_image(window.export_panel("source", tmp_path / "src.png")).pixels.shape == (h, w)
