@@ -209,12 +209,14 @@ def format_value(value: object, fmt: str) -> str:
 
 def compute_quality(results: Mapping[str, tuple[np.ndarray, float | None]], lr_input: np.ndarray,
                     scale: float, reference: np.ndarray | None = None,
-                    labels: Mapping[str, str] | None = None, unit: str = "") -> QualityReport:
+                    labels: Mapping[str, str] | None = None, unit: str = "",
+                    baseline: np.ndarray | None = None) -> QualityReport:
     """Figures for every result.
 
     Args:
-        results: method → (output array, seconds), in display order. "bicubic" among them gives
-            the bias column its baseline.
+        results: method → (output array, seconds), in display order.
+        baseline: the bicubic result the bias column is measured against (default: "bicubic"
+            among ``results``).
         lr_input: the array the methods were given (the ROI, or the simulated LR).
         scale: the magnification.
         reference: the ground truth of the outputs' size ("Simulate low resolution"), or None.
@@ -233,7 +235,9 @@ def compute_quality(results: Mapping[str, tuple[np.ndarray, float | None]], lr_i
     lo = min([float(lr_y.min())] + [float(o.min()) for o in outs.values()])
     hi = max([float(lr_y.max())] + [float(o.max()) for o in outs.values()])
     value_range = (lo, hi if hi > lo else lo + 1.0)
-    base_mean = float(outs["bicubic"].mean()) if "bicubic" in outs else None
+    if baseline is None and "bicubic" in outs:
+        baseline = outs["bicubic"]
+    base_mean = float(luminance(baseline).mean()) if baseline is not None else None
     rows: list[MethodQuality] = []
     for method, (arr, seconds) in results.items():
         y = outs[method]

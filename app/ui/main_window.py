@@ -772,7 +772,7 @@ class MainWindow(QMainWindow):
 
     def _job_succeeded(self, result: JobResult) -> None:
         self.last_result = result
-        self.comparison.set_panels(self.build_panels(result))
+        self.comparison.set_panels(self.build_panels(result), result.baseline)
         self.comparison.set_stale(self._stale_reason(self.canvas.roi()))  # edited while running
         self.comparison.set_window(*self.canvas.window(),
                                    invert=self.image.invert if self.image else False)

@@ -381,6 +381,7 @@ class ComparisonView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._panels: list[PanelWidget] = []
+        self._baseline: np.ndarray | None = None  # bicubic, for the difference view
         self._window = (0.5, 1.0)
         self._invert = False
         self._mode = "image"
@@ -419,16 +420,19 @@ class ComparisonView(QWidget):
             p.setParent(None)
             p.deleteLater()
         self._panels = []
+        self._baseline = None
         self._cache.clear()
         self._mode_windows.clear()
         self._loupe_pos = None
         self._placeholder.show()
         self._grid.addWidget(self._placeholder, 0, 0)
 
-    def set_panels(self, panels: list[PanelData]) -> None:
-        """Replace the panels (grid shaped to give each panel the largest image)."""
+    def set_panels(self, panels: list[PanelData], baseline: np.ndarray | None = None) -> None:
+        """Replace the panels (grid shaped to give each panel the largest image); ``baseline``
+        is the bicubic result the difference view subtracts when no Bicubic panel is shown."""
         self.clear()
         self._stale = None
+        self._baseline = baseline
         if not panels:
             return
         self._placeholder.hide()
@@ -526,10 +530,11 @@ class ComparisonView(QWidget):
         if mode == "image":
             return data.pixels
         if mode == "difference":
-            base = next((p.data for p in self._panels if p.data.key == "bicubic"), None)
+            base = next((p.data.pixels for p in self._panels if p.data.key == "bicubic"),
+                        self._baseline)
             if base is None or data.key == "bicubic" or data.kind not in ("sr", "reference"):
                 return None
-            return quality.difference_map(data.pixels, base.pixels)
+            return quality.difference_map(data.pixels, base)
         if mode == "edges":
             return quality.edge_map(data.pixels)
         if mode == "residual":
@@ -538,7 +543,8 @@ class ComparisonView(QWidget):
 
     def _not_applicable(self, data: PanelData) -> str:
         if self._mode == "difference":
-            if not any(p.data.key == "bicubic" for p in self._panels):
+            if self._baseline is None and not any(p.data.key == "bicubic"
+                                                  for p in self._panels):
                 return "Difference view needs a Bicubic result"
             return "Baseline" if data.key == "bicubic" else "Not a result: no difference"
         if self._mode == "residual":

@@ -164,6 +164,7 @@ class JobResult:
     errors: dict[str, str]
     device: str
     seconds: float
+    baseline: np.ndarray | None = None    # the bicubic result, run even when not ticked
 
 
 def readable_error(exc: BaseException) -> str:
@@ -260,10 +261,16 @@ class SuperResolveJob(QThread):
             raise RuntimeError("; ".join(f"{req.labels.get(m, m)}: {e}"
                                          for m, e in errors.items()) or "no method to run")
         self.progressed.emit(int(100 * n / (n + 0.25)), "quality figures…")
+        # the bias column and the difference view measure against bicubic, ticked or not
+        baseline = next((r.pixels for r in results if r.method == "bicubic"), None)
+        if baseline is None:
+            baseline = sr.upscale(where.get("image", lr), req.scale, "bicubic",
+                                  roi=where.get("roi"))
         report = quality.compute_quality({r.method: (r.pixels, r.seconds) for r in results}, lr,
-                                         req.scale, reference, req.labels, req.unit)
+                                         req.scale, reference, req.labels, req.unit,
+                                         baseline=baseline)
         if self.is_cancelled():
             return None
         self.progressed.emit(100, "done")
         return JobResult(req, lr, reference, results, report, errors, str(sr.device),
-                         time.perf_counter() - t0)
+                         time.perf_counter() - t0, baseline)

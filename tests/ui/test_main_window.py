@@ -255,6 +255,29 @@ def test_same_window_sync_and_views(window, qtbot, network, run_job):
     assert info[1] == math.floor(10 * TEST_SCALE) and info[2] == math.floor(10 * TEST_SCALE)
 
 
+def test_bias_and_difference_without_a_bicubic_panel(window, network, run_job):
+    """The bias column and the difference view measure against bicubic even when only a
+    network is ticked (bicubic is run as a hidden baseline, in the same context)."""
+    _prepare(window, network)
+    window.controls.set_checked_methods([network])
+    result = run_job(window)
+    assert result is not None and not result.errors
+    cmp_ = window.comparison
+    assert [p.data.key for p in cmp_.panels()] == ["source", network]
+    assert [r.method for r in result.report.rows] == [network]
+    assert result.baseline is not None and result.baseline.shape == \
+        cmp_.panel(network).data.pixels.shape
+    bias = result.report.rows[0].bias
+    assert bias is not None and bias == pytest.approx(
+        float(cmp_.panel(network).data.pixels.mean() - result.baseline.mean()), abs=1e-3)
+    window.controls.set_view_mode("difference")
+    diff = cmp_.derived(cmp_.panel(network).data, "difference")
+    assert diff is not None and np.allclose(diff, cmp_.panel(network).data.pixels
+                                            - result.baseline)
+    assert cmp_.panel(network).view._message == ""
+    window.controls.set_view_mode("image")
+
+
 def test_simulate_low_resolution_gives_psnr_ssim(window, network, run_job):
     _prepare(window, network, simulate=True)
     result = run_job(window)
