@@ -174,8 +174,9 @@ def _process(sr: Any, image: ImageData, job: _Job, scale: float, method: str,
     written = write_image(job.target, out, source=image, fmt=job.fmt,  # type: ignore[arg-type]
                           scale=scale, roi=roi_v, method=method,
                           weights_sha256=info.weights_sha256, caption=caption,
-                          series_instance_uid=series_uid)
-    for note in written.warnings:  # e.g. computed values clipped to the stored range
+                          series_instance_uid=series_uid,
+                          description_extra="; ".join(info.notes))  # e.g. bicubic used
+    for note in info.notes + written.warnings:  # e.g. values clipped to the stored range
         _note(f"{job.target.name}: {note}")
     return out, info
 

@@ -222,3 +222,23 @@ def test_demo_writes_results_table_and_sheet(tmp_path, capsys, monkeypatch):
     assert sheet.width >= 2 * 320 and "computed, not acquired" in sheet.text["Description"]
     derived = pydicom.dcmread(demo / "sample_ct_chest_SRx2.5_bicubic.dcm")
     assert (derived.Rows, derived.Columns) == (320, 320)
+
+
+def test_a_network_that_fell_back_to_bicubic_says_so(tmp_path, capsys, monkeypatch,
+                                                      pydicom_file):
+    """A flat image gets bicubic pixels under a network's name: the note is printed and kept
+    in the derived file's DerivationDescription."""
+    from models import SuperResolver
+
+    from ._engine import make_weights_dir
+
+    weights = make_weights_dir(tmp_path / "w")
+    monkeypatch.setattr(cli, "_make_resolver", lambda device: SuperResolver("cpu", weights))
+    ds = pydicom.dcmread(pydicom_file("MR_small.dcm"))
+    ds.PixelData = np.full((ds.Rows, ds.Columns), 300, dtype=ds.pixel_array.dtype).tobytes()
+    ds.save_as(tmp_path / "flat.dcm")
+    code, out, err = _run(capsys, tmp_path / "flat.dcm", "-o", tmp_path / "out", "--scale", "2",
+                          "--method", "rmisr-bl")
+    assert code == 0, err
+    assert err == ["rmisr-sr: note: flat_SRx2_rmisr-bl.dcm: flat image: bicubic used"]
+    assert "flat image: bicubic used" in pydicom.dcmread(out[0]).DerivationDescription

@@ -94,10 +94,12 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
     spacing = getattr(source, "pixel_spacing", None)
     if data.kind == "sr" and not simulated:
         sha = getattr(data.info, "weights_sha256", None) if data.info is not None else None
+        notes = "; ".join(getattr(data.info, "notes", None) or [])  # e.g. bicubic used
         return write_image(path, data.pixels, source=source, fmt=fmt,
                            scale=float(data.scale or 1.0), roi=roi,
                            method=data.method or data.title, weights_sha256=sha, window=window,
-                           invert=invert, series_instance_uid=series_instance_uid)
+                           invert=invert, series_instance_uid=series_instance_uid,
+                           description_extra=notes)
     if fmt == "dcm":
         if data.kind == "sr":
             raise ValueError("this result was computed from a simulated low-resolution input: it "

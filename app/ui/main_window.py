@@ -783,6 +783,10 @@ class MainWindow(QMainWindow):
         if result.report is not None:
             self.quality.set_report(result.report, ctx)
         done = f"Done in {result.seconds:.1f} s on {result.device.upper()}"
+        notes = [f"{r.label}: {n}" for r in result.results
+                 for n in getattr(r.info, "notes", None) or []]
+        if notes:  # e.g. a flat region got bicubic pixels under a network's name: say so
+            done += " — " + "; ".join(notes)
         self.controls.set_job_text(done)
         self.statusBar().showMessage(done, 8000)
         if result.errors:

@@ -573,3 +573,20 @@ def test_colour_and_16_bit_rasters(window, tmp_path, run_job):
     window.set_roi((0, 0, 50, 50))
     window.controls.simulate_box.setChecked(True)
     assert run_job(window).report.has_reference
+
+
+def test_an_engine_note_travels_into_the_derived_file(tmp_path):
+    """A result whose engine run left a note (a flat image got bicubic pixels under a network's
+    name) carries it into the derived DICOM's DerivationDescription."""
+    from types import SimpleNamespace
+
+    from app.ui import export as export_mod
+    from app.ui.panels import PanelData
+
+    source = read_image(SAMPLE_PATH)
+    info = SimpleNamespace(weights_sha256="0" * 64, notes=["flat image: bicubic used"])
+    data = PanelData("rmisr-bl", "RMISR-BL", np.zeros((20, 20), np.float32), (10.0, 10.0),
+                     kind="sr", method="rmisr-bl", scale=2.0, info=info)
+    written = export_mod.export_panel(tmp_path / "flat.dcm", data, source, (0, 0, 10, 10),
+                                      source.window)
+    assert "flat image: bicubic used" in read_image(written.path).dataset.DerivationDescription
