@@ -168,7 +168,8 @@ def _process(sr: Any, image: ImageData, job: _Job, scale: float, method: str,
     written by one run form one derived series (a PACS stacks them)."""
     roi_v = validate_roi(roi, image)
     out, info = sr.upscale(image.pixels, scale, method, progress=progress, tile=tile,
-                           return_info=True, window=image.window, roi=roi_v)
+                           return_info=True, window=image.window, roi=roi_v,
+                           value_range=image.normalization_range())
     series_uid = (series.uid_for(image, method, scale, roi_v)
                   if series is not None and job.fmt == "dcm" else None)
     written = write_image(job.target, out, source=image, fmt=job.fmt,  # type: ignore[arg-type]

@@ -242,3 +242,57 @@ def test_a_network_that_fell_back_to_bicubic_says_so(tmp_path, capsys, monkeypat
     assert code == 0, err
     assert err == ["rmisr-sr: note: flat_SRx2_rmisr-bl.dcm: flat image: bicubic used"]
     assert "flat image: bicubic used" in pydicom.dcmread(out[0]).DerivationDescription
+
+
+def test_padding_outside_the_scan_does_not_set_the_normalisation(tmp_path, capsys, monkeypatch):
+    """A CT whose out-of-field pixels are PixelPaddingValue: the engine normalises by the
+    measured values' range (ImageData.normalization_range), not by the padding's."""
+    from models import SuperResolver
+
+    from ._engine import make_weights_dir
+    from .test_io_roi import _padded_ct
+
+    sr = SuperResolver("cpu", make_weights_dir(tmp_path / "w"))
+    monkeypatch.setattr(cli, "_make_resolver", lambda device: sr)
+    path, _ = _padded_ct(tmp_path)
+    ds = pydicom.dcmread(path)
+    a = ds.pixel_array.copy()
+    a[a == 0] = 4000  # padding far above the tissue: it would squeeze the tissue's contrast
+    ds.PixelData = a.tobytes()
+    ds.PixelPaddingValue = 4000
+    ds.save_as(path)
+    img = read_image(path)
+    assert img.normalization_range()[1] < 3000
+    roi = (40, 200, 40, 40)  # across the field of view's edge
+    code, out, err = _run(capsys, path, "-o", tmp_path / "out", "--scale", "2", "--method",
+                          "rmisr-bl", "--roi", ",".join(map(str, roi)), "--format", "tiff")
+    assert code == 0, err
+    written = read_image(out[0]).pixels
+    expected = sr.upscale(img.pixels, 2, "rmisr-bl", roi=roi, window=img.window,
+                          value_range=img.normalization_range())
+    squeezed = sr.upscale(img.pixels, 2, "rmisr-bl", roi=roi, window=img.window)
+    assert np.abs(written - expected).max() <= 0.5 + 1e-3
+    assert np.abs(written - squeezed).max() > 2
+
+
+def test_padding_stays_padding_in_the_derived_file(tmp_path, capsys):
+    """Out-of-field pixels are written as the source's PixelPaddingValue (nearest source pixel),
+    and no computed pixel takes that value: a viewer reading the derived file masks the same
+    area."""
+    from .test_io_roi import _padded_ct
+
+    path, outside = _padded_ct(tmp_path)  # padding 0 = the lowest stored value
+    roi = (30, 180, 50, 60)
+    code, out, err = _run(capsys, path, "-o", tmp_path / "out", "--scale", "2.5", "--method",
+                          "bicubic", "--roi", ",".join(map(str, roi)))
+    assert code == 0, err
+    ds = pydicom.dcmread(out[0])
+    assert ds.PixelPaddingValue == 0 and "PixelPaddingRangeLimit" not in ds
+    derived = read_image(out[0])
+    x, y, w, h = roi
+    rows = np.floor((np.arange(ds.Rows) + 0.5) / 2.5).astype(int) + y
+    cols = np.floor((np.arange(ds.Columns) + 0.5) / 2.5).astype(int) + x
+    expected = outside[np.ix_(rows, cols)]
+    assert 0 < expected.mean() < 1
+    assert derived.padding is not None and np.array_equal(derived.padding, expected)
+    assert (ds.pixel_array[~expected] > 0).all()

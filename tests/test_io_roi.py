@@ -77,3 +77,52 @@ def test_roi_statistics_in_image_units_with_area():
     assert st.mean is None and st.area_mm2 is None and st.pixels == 4
     with pytest.raises(InvalidROIError):
         roi_statistics(img, (4, 3, 5, 5))
+
+
+def _padded_ct(tmp_path, limit=None):
+    """The sample CT with everything outside a 200-px circle set to PixelPaddingValue 0 (the
+    rest kept ≥ 1): a scanner's out-of-field-of-view padding."""
+    import pydicom
+
+    from app.io import SAMPLE_PATH
+
+    ds = pydicom.dcmread(SAMPLE_PATH)
+    a = np.maximum(ds.pixel_array, 1 if limit is None else limit + 1)
+    yy, xx = np.mgrid[0:ds.Rows, 0:ds.Columns]
+    outside = (yy - 256) ** 2 + (xx - 256) ** 2 > 200 ** 2
+    a[outside] = 0 if limit is None else np.arange(outside.sum()) % (limit + 1)
+    ds.PixelData = a.astype(np.uint16).tobytes()
+    del ds.WindowCenter, ds.WindowWidth  # the default window is then computed
+    ds.add_new(0x00280120, "US", 0)  # PixelPaddingValue (US or SS: say which)
+    if limit is not None:
+        ds.add_new(0x00280121, "US", limit)  # PixelPaddingRangeLimit
+    ds.save_as(tmp_path / "padded.dcm")
+    return tmp_path / "padded.dcm", outside
+
+
+@pytest.mark.parametrize("limit", [None, 5])
+def test_padding_is_not_measured(tmp_path, limit):
+    from app.io import read_image, roi_statistics
+
+    path, outside = _padded_ct(tmp_path, limit)
+    img = read_image(path)
+    assert img.padding is not None and np.array_equal(img.padding, outside)
+    lo, hi = img.normalization_range()
+    assert lo == float(img.pixels[~outside].min()) > -1024 and hi == float(img.pixels.max())
+    stats = roi_statistics(img, (0, 0, 160, 160))  # the corner: partly outside the circle
+    corner = outside[:160, :160]
+    assert 0 < stats.padding == int(corner.sum()) and stats.pixels == 160 * 160 - stats.padding
+    assert stats.mean == pytest.approx(float(img.pixels[:160, :160][~corner].mean()), rel=1e-6)
+    assert roi_statistics(img, (0, 0, 10, 10)).mean is None  # all padding
+    # the default window ignores the padding too (this file has no window of its own)
+    from app.io import auto_window
+
+    assert "WindowCenter" not in img.dataset
+    assert img.window == auto_window(img.pixels[~outside]) != auto_window(img.pixels)
+
+
+def test_no_padding_no_mask():
+    from app.io import SAMPLE_PATH, read_image
+
+    img = read_image(SAMPLE_PATH)
+    assert img.padding is None and img.normalization_range() is None

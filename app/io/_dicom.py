@@ -350,6 +350,8 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
     rescale: tuple[float, float] | None = (1.0, 0.0)
     value_unit = ""
     modality = str(ds.get("Modality", "") or "OT").strip().upper() or "OT"
+    padding = (_padding_mask(ds, arr, pixel_kw, warnings)  # on stored values, before any LUT
+               if source_photometric.startswith("MONOCHROME") else None)
     if source_photometric == "PALETTE COLOR" and arr.ndim == 2:
         try:
             arr = apply_color_lut(arr, ds)
@@ -425,7 +427,8 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         window = voi[:2]
         windows = [voi]
     else:
-        window = auto_window(pixels)
+        measured = pixels if padding is None else pixels[~padding]
+        window = auto_window(measured) if measured.size else auto_window(pixels)
 
     spacing, spacing_source = None, ""
     for kw in ("PixelSpacing", "ImagerPixelSpacing"):
@@ -471,5 +474,21 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         stored_range=stored_range, value_unit=value_unit, frame=frame, n_frames=n_frames,
         dataset=ds, bits_stored=bits_out, rescale=rescale if not colour else (1.0, 0.0),
         spacing_source=spacing_source, source_photometric=source_photometric,
-        transfer_syntax=ts.name, lossy=lossy, warnings=warnings)
+        transfer_syntax=ts.name, lossy=lossy, warnings=warnings, padding=padding)
+
+
+def _padding_mask(ds: Any, stored: np.ndarray, pixel_kw: str, warnings: list[str]
+                  ) -> np.ndarray | None:
+    """True where a grey image's stored value is PixelPaddingValue, or between it and
+    PixelPaddingRangeLimit (PS3.3 C.7.5.1.1.2): pixels outside the scanned field of view."""
+    if pixel_kw != "PixelData" or stored.ndim != 2 or "PixelPaddingValue" not in ds:
+        return None
+    value, limit = _num(ds.get("PixelPaddingValue")), _num(ds.get("PixelPaddingRangeLimit"))
+    if value is None:
+        warnings.append(f"PixelPaddingValue {ds.get('PixelPaddingValue')!r} is not a number: "
+                        "ignored")
+        return None
+    lo, hi = (value, value) if limit is None else sorted((value, limit))
+    mask = (stored >= lo) & (stored <= hi)
+    return mask if mask.any() else None
 

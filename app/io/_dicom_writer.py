@@ -320,6 +320,24 @@ def _check_output(source_shape: tuple[int, int], roi: tuple[int, int, int, int],
 
 
 @_collect_warnings
+def _padding_out(source: ImageData, roi: tuple[int, int, int, int], scale: float,
+                 shape: tuple[int, ...]) -> tuple[int, np.ndarray] | None:
+    """(stored padding value, mask) of an output of ``shape`` for a source with
+    PixelPaddingValue: output pixels whose nearest source pixel (centre-aligned, the engine's
+    grid) is padding. None when the source has no padding or its value is unusable."""
+    if source.padding is None or source.dataset is None:
+        return None
+    try:
+        value = int(source.dataset.PixelPaddingValue)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    x, y, w, h = roi
+    rows = np.minimum(np.floor((np.arange(shape[0]) + 0.5) / scale).astype(int), h - 1) + y
+    cols = np.minimum(np.floor((np.arange(shape[1]) + 0.5) / scale).astype(int), w - 1) + x
+    mask = source.padding[np.ix_(rows, cols)]
+    return (value, mask) if mask.any() else None
+
+
 def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels: np.ndarray, *,
                         scale: float, roi: tuple[int, int, int, int] | None = None, method: str,
                         weights_sha256: str | None = None, description_extra: str = "",
@@ -492,6 +510,12 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         bits_alloc, signed, slope, intercept = bits_stored, False, 1.0, 0.0
     lo, hi = _stored_limits(bits_stored, signed)
     stored = np.round((arr.astype(np.float64) - intercept) / slope)
+    # out of the scan's field of view stays padding, stored as the source's PixelPaddingValue
+    pad = None if colour else _padding_out(source, roi_v, s, stored.shape)
+    if pad is not None and not lo <= pad[0] <= hi:
+        pad = None
+    if pad is not None:
+        stored[pad[1]] = pad[0]  # not computed: never counted as clipped
     below, above = int(np.sum(stored < lo)), int(np.sum(stored > hi))
     clipped_low, clipped_high = (below, above) if slope > 0 else (above, below)
     if clipped_low or clipped_high:
@@ -503,7 +527,12 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         dtype = _int_dtype(max(bits_alloc, 8 if bits_stored <= 8 else 16), signed)
     except ValueError as exc:
         raise WriteError(str(exc), target) from None
-    out = np.clip(stored, lo, hi).astype(dtype)
+    stored = np.clip(stored, lo, hi)
+    if pad is not None:
+        collide = (stored == pad[0]) & ~pad[1]  # a computed value that would read as padding
+        stored[collide] += 1 if pad[0] < hi else -1
+        ds.add_new(0x00280120, "SS" if signed else "US", int(pad[0]))  # PixelPaddingValue
+    out = stored.astype(dtype)
     photometric = "RGB" if colour else source.photometric
 
     # ---- display / compression flags

@@ -52,6 +52,9 @@ class ImageData:
         transfer_syntax: DICOM transfer syntax name, or the raster format ("PNG", "TIFF", …).
         lossy: the source says it was lossy compressed (LossyImageCompression "01", JPEG raster).
         warnings: non-fatal problems met while reading (shown in diagnostics).
+        padding: True where the pixel is PixelPaddingValue (to PixelPaddingRangeLimit): outside
+            the scanned field of view, not a measurement — left out of statistics, the default
+            window and the engine's normalisation. None when the file declares no padding.
     """
 
     pixels: np.ndarray
@@ -78,6 +81,7 @@ class ImageData:
     transfer_syntax: str = ""
     lossy: bool = False
     warnings: list[str] = field(default_factory=list)
+    padding: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.source_path = Path(self.source_path)
@@ -103,6 +107,23 @@ class ImageData:
     def is_colour(self) -> bool:
         """True for (H, W, 3) RGB pixels."""
         return self.pixels.ndim == 3
+
+    def measured(self) -> np.ndarray:
+        """The pixel values that are measurements (padding left out), flattened for grey
+        images with padding, else ``pixels`` itself."""
+        if self.padding is None or not self.padding.any():
+            return self.pixels
+        return self.pixels[~self.padding]
+
+    def normalization_range(self) -> tuple[float, float] | None:
+        """(min, max) of the measured values when the image has padding: the span the engine's
+        ``range`` normalisation should use (``value_range``) so that padding does not squeeze
+        the tissue's contrast. None without padding (the engine then takes the image's
+        min–max) or when every pixel is padding."""
+        if self.padding is None or self.padding.all():
+            return None
+        values = self.measured()
+        return float(values.min()), float(values.max())
 
     def make_description(self) -> str:
         """"CT · 512×512 · 0.84 mm" style summary (columns × rows, as image

@@ -106,8 +106,10 @@ def crop_roi(image: ImageData | np.ndarray, roi: Sequence[float] | None) -> np.n
 @dataclass(frozen=True)
 class RoiStatistics:
     """Pixel statistics of an ROI in the image's units (a CT's HU): what a radiologist reads off
-    an ROI. ``mean``/``sd``/``minimum``/``maximum`` are None for colour images; ``area_mm2`` is None
-    without pixel spacing. ``sd`` is the population standard deviation (ddof 0)."""
+    an ROI. ``mean``/``sd``/``minimum``/``maximum`` are None for colour images and for an ROI
+    that is all padding; ``area_mm2`` is None without pixel spacing. ``sd`` is the population
+    standard deviation (ddof 0). ``pixels`` counts the measured pixels: ``padding`` pixels
+    (outside the scanned field of view, :attr:`ImageData.padding`) are left out."""
 
     pixels: int
     mean: float | None
@@ -115,6 +117,7 @@ class RoiStatistics:
     minimum: float | None
     maximum: float | None
     area_mm2: float | None
+    padding: int = 0
 
 
 def roi_statistics(image: ImageData, roi: Sequence[float] | None) -> RoiStatistics:
@@ -126,8 +129,15 @@ def roi_statistics(image: ImageData, roi: Sequence[float] | None) -> RoiStatisti
     if image.is_colour:
         return RoiStatistics(w * h, None, None, None, None, area)
     block = np.asarray(image.pixels[y:y + h, x:x + w], dtype=np.float64)
-    return RoiStatistics(w * h, float(block.mean()), float(block.std()), float(block.min()),
-                         float(block.max()), area)
+    padded = 0
+    if image.padding is not None:
+        keep = ~image.padding[y:y + h, x:x + w]
+        padded = int(keep.size - keep.sum())
+        block = block[keep]
+    if block.size == 0:
+        return RoiStatistics(0, None, None, None, None, area, padded)
+    return RoiStatistics(int(block.size), float(block.mean()), float(block.std()),
+                         float(block.min()), float(block.max()), area, padded)
 
 
 def parse_roi(text: str) -> ROI:

@@ -531,6 +531,8 @@ class MainWindow(QMainWindow):
                 unit = f" {self.image.value_unit}" if self.image.value_unit else ""
                 text += (f"\nmean {stats.mean:.4g} ± {stats.sd:.3g}{unit} "
                          f"(min {stats.minimum:.4g}, max {stats.maximum:.4g})")
+            if stats.padding:
+                text += f"\n{stats.padding} padding px (outside the scan) not counted"
             s = self.controls.scale()
             if self.controls.simulate_box.isChecked():
                 hl, wl = math.floor(h / s + 1e-9), math.floor(w / s + 1e-9)
@@ -712,7 +714,8 @@ class MainWindow(QMainWindow):
         request = JobRequest(pixels, tuple(roi), self.controls.scale(), methods,
                              self.controls.simulate_box.isChecked(), self.canvas.window(),
                              {m: METHOD_LABELS[m] for m in methods}, self.image.value_unit,
-                             source_pixels=self.image.pixels)
+                             source_pixels=self.image.pixels,
+                             value_range=self.image.normalization_range())
         job = SuperResolveJob(self.engine, request, self)
         job.progressed.connect(self._job_progress)
         job.succeeded.connect(self._job_succeeded)

@@ -124,6 +124,8 @@ class JobRequest:
         source_pixels: the whole source image (not copied): the networks see the ROI in its
             context and normalise by the whole image, so the result does not depend on where
             the box's edges fall. None: the ROI alone.
+        value_range: (min, max) the engine's range normalisation spans (the measured values,
+            padding left out: :meth:`ImageData.normalization_range`); None: the image's min–max.
         scale: magnification.
         methods: engine method names, in display order.
         simulate: degrade the ROI by 1/s first and use the ROI as reference.
@@ -141,6 +143,7 @@ class JobRequest:
     labels: dict[str, str] = field(default_factory=dict)
     unit: str = ""
     source_pixels: np.ndarray | None = None
+    value_range: tuple[float, float] | None = None
 
 
 @dataclass
@@ -230,6 +233,7 @@ class SuperResolveJob(QThread):
         # a simulated LR has no surroundings; a real ROI is super-resolved in its context
         where = ({} if req.simulate or req.source_pixels is None
                  else {"image": req.source_pixels, "roi": req.roi})
+        span = None if req.simulate else req.value_range
         results: list[MethodResult] = []
         errors: dict[str, str] = {}
         for i, method in enumerate(req.methods):
@@ -246,7 +250,7 @@ class SuperResolveJob(QThread):
                 out, info = sr.upscale(where.get("image", lr), req.scale, method,
                                        progress=progress, cancel=self.is_cancelled,
                                        window=req.window, roi=where.get("roi"),
-                                       return_info=True)
+                                       value_range=span, return_info=True)
             except UpscaleCancelled:
                 return None
             except Exception as exc:  # one failing method must not lose the others
