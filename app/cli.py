@@ -6,12 +6,15 @@
              [--format dcm|png|tiff] [--frame N] [--device auto|cpu|cuda] [--tile N] [--overwrite]
     rmisr-sr --demo OUTDIR [--scale 2.5] [--roi x,y,w,h] [--device ...]
 
-Each input is read with :func:`app.io.read_image`, cropped to the ROI (default: the whole image),
-super-resolved with :class:`models.SuperResolver` and written as
-``OUTDIR/<stem>_SRx<scale>_<method>.<ext>`` — derived DICOM for DICOM inputs and PNG for raster
-inputs unless ``--format`` says otherwise. The path of every file written goes to stdout; a file
-that fails prints one line ``rmisr-sr: error: <file>: <message>`` to stderr and the others are
-still processed. Exit status: 0 all written, 1 any file failed, 2 usage error.
+Each input (a folder: its DICOM and image files, subfolders included) is read with
+:func:`app.io.read_image`, its ROI (default: the whole image) super-resolved in its context with
+:class:`models.SuperResolver` and written as ``OUTDIR/<stem>_SRx<scale>_<method>.<ext>``
+(``<stem>_f<frame>_…`` for a frame of a multi-frame file) — derived DICOM for DICOM inputs and PNG
+for raster inputs unless ``--format`` says otherwise. The path of every file written goes to
+stdout; a file that fails prints one line ``rmisr-sr: error: <file>: <message>`` to stderr and
+the others are still processed; ``rmisr-sr: note: …`` lines say what the user should know (a
+frame chosen from several, values clipped to the stored range, a bicubic fallback). Exit status:
+0 all written, 1 any file failed, 2 usage error.
 
 ``--demo`` runs the bundled sample chest CT through every method that has weights for the scale
 and writes each result (PNG + derived DICOM), a quality table (Markdown and CSV) and a labelled
@@ -37,6 +40,7 @@ from app.io import (SAMPLE_PATH, SAMPLE_SHA256, DerivedSeries, ImageData, ImageI
                     parse_roi, read_image, validate_roi, validate_scale, write_image, write_sheet,
                     write_text)
 from app.io.labels import METHOD_LABELS, fmt_scale
+from app.io.series import image_files
 
 __all__ = ["main", "build_parser", "output_name", "DEMO_ROI", "DEMO_SCALE"]
 
@@ -87,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "SRCNN, RMISR-BL or RMISR-VP. Results are computed, not acquired.",
         epilog="Output: OUTDIR/<stem>_SRx<scale>_<method>.<ext>. Exit status 0 = all written, "
                "1 = some file failed, 2 = usage error.")
-    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files to process")
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="image files, or folders (their DICOM and image files, subfolders "
+                        "included)")
     p.add_argument("-o", "--output-dir", type=Path, metavar="OUTDIR",
                    help="folder for the results (created if missing)")
     p.add_argument("--scale", type=_scale_arg, metavar="S",
@@ -113,9 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def output_name(source: Path, scale: float, method: str, fmt: str) -> str:
-    """``<stem>_SRx<scale>_<method>.<ext>``, e.g. ``ct_SRx2.5_rmisr-vp.dcm``."""
-    return f"{source.stem or source.name}_SRx{fmt_scale(scale)}_{method}.{FORMAT_EXT[fmt]}"
+def output_name(source: Path, scale: float, method: str, fmt: str,
+                frame: int | None = None) -> str:
+    """``<stem>_SRx<scale>_<method>.<ext>``, e.g. ``ct_SRx2.5_rmisr-vp.dcm``; a frame of a
+    multi-frame source adds ``_f<frame>`` after the stem."""
+    stem = (source.stem or source.name) + (f"_f{frame}" if frame is not None else "")
+    return f"{stem}_SRx{fmt_scale(scale)}_{method}.{FORMAT_EXT[fmt]}"
 
 
 def _error(message: str) -> None:
@@ -206,14 +215,24 @@ def _run_batch(args: argparse.Namespace) -> int:
     failed = 0
     planned: set[Path] = set()
     series = DerivedSeries()
-    inputs = [Path(p) for p in args.inputs]
+    inputs: list[Path] = []
+    for given in map(Path, args.inputs):  # a folder: its images (a series, a CD's layout)
+        found = image_files(given) if given.is_dir() else [given]
+        if given.is_dir() and not found:
+            failed += 1
+            _error(f"{given}: no image files in this folder")
+        inputs += found
     bar = tqdm(inputs, desc=PROG, unit="file", disable=None, file=sys.stderr, leave=False)
     for src in bar:
         bar.set_postfix_str(src.name[:40], refresh=False)
         try:
             image = read_image(src, frame=args.frame)
             fmt = args.fmt or ("dcm" if image.kind == "dicom" else "png")
-            target = outdir / output_name(src, args.scale, args.method, fmt)
+            target = outdir / output_name(src, args.scale, args.method, fmt,
+                                          frame=args.frame if image.n_frames > 1 else None)
+            if image.n_frames > 1:
+                _note(f"{src.name}: frame {args.frame} of {image.n_frames} (0-based; --frame "
+                      "chooses another)")
             key = target.resolve()
             if key in planned:
                 raise OutputExistsError(f"{target.name} was already written in this run from "

@@ -109,7 +109,9 @@ def test_format_option_and_frame(tmp_path, capsys, pydicom_file):
     code, out, err = _run(capsys, pydicom_file("rtdose.dcm"), "-o", tmp_path, "--scale", "2",
                           "--method", "bicubic", "--frame", "4", "--format", "tiff")
     assert code == 0, err
-    assert out == [str(tmp_path / "rtdose_SRx2_bicubic.tiff")]
+    assert out == [str(tmp_path / "rtdose_f4_SRx2_bicubic.tiff")]  # frames never collide
+    assert err == ["rmisr-sr: note: rtdose.dcm: frame 4 of 15 (0-based; --frame chooses "
+                   "another)"]
     back = read_image(out[0])
     assert back.pixels.shape == (20, 20)
     code, _, err = _run(capsys, pydicom_file("rtdose.dcm"), "-o", tmp_path, "--scale", "2",
@@ -296,3 +298,26 @@ def test_padding_stays_padding_in_the_derived_file(tmp_path, capsys):
     assert 0 < expected.mean() < 1
     assert derived.padding is not None and np.array_equal(derived.padding, expected)
     assert (ds.pixel_array[~expected] > 0).all()
+
+
+def test_a_folder_gives_its_images_subfolders_included(tmp_path, capsys, pydicom_file):
+    """A CD's layout: extension-less DICOM files in subfolders, a DICOMDIR index and a text
+    file beside them; the images are processed, the rest skipped without an error."""
+    import shutil
+
+    cd = tmp_path / "cd"
+    (cd / "DICOM" / "S1").mkdir(parents=True)
+    shutil.copy(pydicom_file("CT_small.dcm"), cd / "DICOM" / "S1" / "IM000001")
+    shutil.copy(pydicom_file("MR_small.dcm"), cd / "DICOM" / "S1" / "IM000002")
+    shutil.copy(pydicom_file("DICOMDIR"), cd / "DICOMDIR")
+    (cd / "README.TXT").write_text("patient CD")
+    code, out, err = _run(capsys, cd, "-o", tmp_path / "out", "--scale", "2", "--method",
+                          "bicubic")
+    assert code == 0 and err == [], err
+    assert [Path(p).name for p in out] == ["IM000001_SRx2_bicubic.dcm",
+                                           "IM000002_SRx2_bicubic.dcm"]
+    (tmp_path / "empty").mkdir()
+    code, out, err = _run(capsys, tmp_path / "empty", "-o", tmp_path / "out2", "--scale", "2",
+                          "--method", "bicubic")
+    assert code == 1 and out == [] and err == [f"rmisr-sr: error: {tmp_path / 'empty'}: no "
+                                               "image files in this folder"]

@@ -55,3 +55,24 @@ def test_a_file_alone_a_raster_and_a_multiframe_file(tmp_path, pydicom_file):
     assert stack_of(tmp_path / "photo.png", 1, "raster") == [(tmp_path / "photo.png", 0)]
     assert series_files(tmp_path / "photo.png") == [tmp_path / "photo.png"]
     assert stack_of(lone, 4) == [(lone, 0), (lone, 1), (lone, 2), (lone, 3)]
+
+
+def test_the_largest_series_of_a_folder_and_its_image_files(tmp_path, pydicom_file):
+    """A CD's layout: series in subfolders, extension-less names, a DICOMDIR index beside."""
+    import shutil
+
+    from app.io.series import folder_series, image_files
+
+    big = make_series(tmp_path / "DICOM" / "A", [20.0, 0.0, 10.0], prefix="IM")
+    small = make_series(tmp_path / "DICOM" / "B", [5.0], prefix="IM")
+    for p in big + small:  # no extension, as on a patient CD
+        p.rename(p.with_suffix(""))
+    shutil.copy(pydicom_file("DICOMDIR"), tmp_path / "DICOMDIR")
+    (tmp_path / "autorun.inf").write_text("[autorun]")
+    files, n = folder_series(tmp_path)
+    assert n == 2 and len(files) == 3
+    assert [float(pydicom.dcmread(p).ImagePositionPatient[2]) for p in files] == [0, 10, 20]
+    assert image_files(tmp_path) == sorted(p.with_suffix("") for p in big + small)
+    assert folder_series(tmp_path / "DICOM" / "B") == ([small[0].with_suffix("")], 1)
+    (tmp_path / "empty").mkdir()
+    assert folder_series(tmp_path / "empty") == ([], 0) and image_files(tmp_path / "empty") == []

@@ -11,18 +11,24 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MAX_SERIES_FILES", "series_files", "stack_of"]
+__all__ = ["MAX_SERIES_FILES", "folder_series", "image_files", "series_files", "stack_of"]
 
 #: Folders with more files than this are not scanned for a series (the file opens alone).
 MAX_SERIES_FILES = 5000
 _TAGS = ["SeriesInstanceUID", "ImagePositionPatient", "ImageOrientationPatient",
          "InstanceNumber", "NumberOfFrames"]
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
-def _header(path: Path):
+def _header(path: Path, pixels: bool = False):
+    """The series tags of a DICOM file (and, with ``pixels``, whether it has pixel data: the
+    reading stops at the pixel element, whose tag is then present), or None."""
     import pydicom
 
     try:
+        if pixels:  # the pixel element's tag, its value deferred (not read)
+            return pydicom.dcmread(path, defer_size=16,
+                                   specific_tags=_TAGS + list(_PIXEL_KEYWORDS))
         return pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAGS)
     except Exception:  # noqa: BLE001 — not DICOM, unreadable: not part of the series
         return None
@@ -63,6 +69,12 @@ def series_files(path: str | os.PathLike[str]) -> list[Path]:
             members.append((q, ds))
     if not any(q.name == p.name for q, _ in members):
         members.append((p, own))
+    return _ordered(members)
+
+
+def _ordered(members: list[tuple[Path, object]]) -> list[Path]:
+    """Files of one series in slice order: along the slice normal when every file has a
+    position and they share one orientation; else InstanceNumber; else file name."""
     positions = [_floats(ds.get("ImagePositionPatient"), 3) for _, ds in members]
     orientations = [_floats(ds.get("ImageOrientationPatient"), 6) for _, ds in members]
     if all(x is not None for x in positions) and all(o is not None for o in orientations) \
@@ -78,6 +90,57 @@ def series_files(path: str | os.PathLike[str]) -> list[Path]:
                 return float("inf")
         order = sorted(range(len(members)), key=lambda i: (number(i), members[i][0].name))
     return [members[i][0] for i in order]
+
+
+def folder_series(folder: str | os.PathLike[str]) -> tuple[list[Path], int]:
+    """The largest DICOM series found in ``folder`` and its subfolders (a CD's or a PACS
+    export's layout), in slice order, and the number of series found.
+
+    Only headers are read; files without pixel data (DICOMDIR, reports, presentation states)
+    and non-DICOM files are skipped; at most :data:`MAX_SERIES_FILES` files are looked at.
+    Returns ``([], 0)`` when there is no image series.
+    """
+    found: dict[str, list[tuple[Path, object]]] = {}
+    for q in _files_under(Path(folder), MAX_SERIES_FILES):
+        ds = _header(q, pixels=True)
+        uid = str(ds.get("SeriesInstanceUID", "") or "") if ds is not None else ""
+        if uid and any(kw in ds for kw in _PIXEL_KEYWORDS):
+            found.setdefault(uid, []).append((q, ds))
+    if not found:
+        return [], 0
+    largest = max(found.values(), key=len)
+    return _ordered(largest), len(found)
+
+
+#: raster extensions :func:`image_files` takes without reading them
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+
+def image_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The image files under ``folder`` (subfolders included), sorted by path: DICOM files
+    with pixel data (whatever their name) and rasters by extension; DICOMDIR indexes, reports
+    and other files are skipped. At most :data:`MAX_SERIES_FILES` files are looked at."""
+    out = []
+    for q in _files_under(Path(folder), MAX_SERIES_FILES):
+        if q.suffix.lower() in RASTER_SUFFIXES:
+            out.append(q)
+            continue
+        ds = _header(q, pixels=True)
+        if ds is not None and any(kw in ds for kw in _PIXEL_KEYWORDS):
+            out.append(q)
+    return out
+
+
+def _files_under(folder: Path, limit: int) -> list[Path]:
+    """Up to ``limit`` files under ``folder`` (subfolders included), sorted by path."""
+    out: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            out.append(Path(root) / name)
+            if len(out) >= limit:
+                return out
+    return out
 
 
 def stack_of(path: str | os.PathLike[str], n_frames: int = 1,

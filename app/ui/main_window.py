@@ -45,7 +45,7 @@ from app.io import (
     read_image,
     roi_statistics,
 )
-from app.io.series import stack_of
+from app.io.series import folder_series, stack_of
 
 from . import export as export_mod
 from .canvas import ImageCanvas
@@ -66,9 +66,10 @@ DEFAULT_ROI = 96
 CONFIRM_OUTPUT_PIXELS = 50_000_000
 #: How long closing the window waits for a cancelled job to stop before it defers the close.
 CLOSE_WAIT_MS = 10_000
-OPEN_FILTER = ("Images (*.dcm *.dicom *.ima *.png *.jpg *.jpeg *.tif *.tiff *.bmp);;"
-               "DICOM (*.dcm *.dicom *.ima);;PNG / JPEG / TIFF (*.png *.jpg *.jpeg *.tif *.tiff);;"
-               "All files (*)")
+#: "All files" first: DICOM from a PACS export or a patient CD often has no extension (IM000001)
+OPEN_FILTER = ("All files, DICOM without extension included (*);;"
+               "Images (*.dcm *.dicom *.ima *.png *.jpg *.jpeg *.tif *.tiff *.bmp);;"
+               "DICOM (*.dcm *.dicom *.ima);;PNG / JPEG / TIFF (*.png *.jpg *.jpeg *.tif *.tiff)")
 
 
 def _fmt_value(value: Any, unit: str) -> str:
@@ -185,6 +186,8 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         f = mb.addMenu("&File")
         self.act_open = f.addAction("&Open…", self.open_dialog, QKeySequence.Open)
+        self.act_open_folder = f.addAction("Open &folder (DICOM series)…", self.open_folder_dialog,
+                                           QKeySequence("Ctrl+Shift+O"))
         f.addAction("Open &sample", self.open_sample)
         self.recent_menu = f.addMenu("Open &recent")
         f.addSeparator()
@@ -387,6 +390,32 @@ class MainWindow(QMainWindow):
         if path:
             self.open_file(path)
 
+    def open_folder_dialog(self) -> None:
+        start = str(self.settings.value("lastDir", str(Path.home())))
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of DICOM files", start)
+        if folder:
+            self.open_folder(folder)
+
+    def open_folder(self, folder: str | Path) -> bool:
+        """Open the largest DICOM image series in ``folder`` (subfolders included: a CD's or a
+        PACS export's layout) and step through it with PgDn/PgUp."""
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            files, n_series = folder_series(folder)
+        finally:
+            QApplication.restoreOverrideCursor()
+        if not files:
+            self.show_error("No DICOM images in the folder",
+                            f"{folder}: no DICOM file with pixel data was found (DICOMDIR "
+                            "indexes, reports and non-DICOM files are skipped).")
+            return False
+        if not self.open_file(files[0], stack=[(p, 0) for p in files]):
+            return False
+        more = f" (the largest of {n_series} series found)" if n_series > 1 else ""
+        self.statusBar().showMessage(f"Opened a series of {len(files)} file(s){more}: "
+                                     "PgDn/PgUp step through it", 8000)
+        return True
+
     def open_sample(self) -> bool:
         return self.open_file(SAMPLE_PATH, remember=False)
 
@@ -423,6 +452,9 @@ class MainWindow(QMainWindow):
         """Open the first of several files (a drop) and step through all of them with
         PgDn/PgUp, in the order given; one file opens as :meth:`open_file` does."""
         paths = [Path(p) for p in paths]
+        if len(paths) == 1 and paths[0].is_dir():
+            return self.open_folder(paths[0])
+        paths = [p for p in paths if not p.is_dir()]
         if len(paths) <= 1:
             return self.open_file(paths[0]) if paths else False
         if not self.open_file(paths[0], stack=[(p, 0) for p in paths]):

@@ -77,6 +77,25 @@ def test_corner_overlay_names_the_patient_and_can_be_hidden(window, settings):
     assert str(settings.value("overlay")).lower() == "false"
 
 
+def test_open_a_folder_or_drop_one(window, tmp_path, pydicom_file):
+    """File ▸ Open folder (or a dropped folder) opens its largest DICOM series, subfolders and
+    extension-less files included, ready to step through."""
+    from ..test_io_series import make_series
+
+    paths = make_series(tmp_path / "cd" / "DICOM", [20.0, 0.0, 10.0], prefix="IM")
+    make_series(tmp_path / "cd" / "other", [3.0], prefix="IM")
+    for p in paths:
+        p.rename(p.with_suffix(""))
+    assert window.open_folder(tmp_path / "cd")
+    assert len(window.stack()) == 3 and float(window.image.dataset.ImagePositionPatient[2]) == 0
+    assert "largest of 2 series" in window.statusBar().currentMessage()
+    (tmp_path / "nothing").mkdir()
+    (tmp_path / "nothing" / "notes.txt").write_text("x")
+    assert not window.open_files([tmp_path / "nothing"])
+    assert "no DICOM file with pixel data" in window.last_message()
+    assert window.open_files([tmp_path / "cd" / "DICOM"]) and len(window.stack()) == 3
+
+
 def test_page_keys_step_through_the_series_keeping_roi_and_window(window, tmp_path,
                                                                    pydicom_file):
     from ..test_io_series import make_series
