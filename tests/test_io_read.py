@@ -75,6 +75,17 @@ def test_monochrome1_sets_invert_not_pixels(pydicom_file):
     np.testing.assert_allclose(img.pixels, expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("photometric,shape,inverted", [
+    ("MONOCHROME2", "INVERSE", True), ("MONOCHROME2", "IDENTITY", False),
+    ("MONOCHROME1", "INVERSE", True), ("MONOCHROME1", "IDENTITY", True)])
+def test_presentation_lut_shape_inverse(tmp_path, pydicom_file, photometric, shape, inverted):
+    """MONOCHROME2 + INVERSE is shown inverted; MONOCHROME1's INVERSE is its own inversion."""
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    ds.PhotometricInterpretation, ds.PresentationLUTShape = photometric, shape
+    ds.save_as(tmp_path / "p.dcm")
+    assert read_image(tmp_path / "p.dcm").invert is inverted
+
+
 def test_real_cr_j2k_lossy_monochrome1(shared_medical):
     img = read_image(shared_medical / "other" / "CR_chest_RG1_J2KI.dcm")
     assert img.invert and img.lossy and img.modality == "CR"

@@ -467,7 +467,7 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         warnings.append(f"part of the header could not be decoded ({type(exc).__name__})")
     return ImageData(
         pixels=pixels, source_path=path, kind="dicom", modality=modality,
-        photometric=photometric, invert=photometric == "MONOCHROME1",
+        photometric=photometric, invert=_inverted(ds, photometric),
         window=(float(window[0]), float(window[1])), windows=windows,
         pixel_spacing=spacing, image_position=position,  # type: ignore[arg-type]
         image_orientation=orientation,  # type: ignore[arg-type]
@@ -475,6 +475,16 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         dataset=ds, bits_stored=bits_out, rescale=rescale if not colour else (1.0, 0.0),
         spacing_source=spacing_source, source_photometric=source_photometric,
         transfer_syntax=ts.name, lossy=lossy, warnings=warnings, padding=padding)
+
+
+def _inverted(ds: Any, photometric: str) -> bool:
+    """Shown inverted (minimum white): MONOCHROME1, or MONOCHROME2 with Presentation LUT Shape
+    INVERSE (PS3.3 C.11.6; a MONOCHROME1 image's INVERSE is that same inversion, not a second
+    one — the DX IOD pairs them)."""
+    if photometric == "MONOCHROME1":
+        return True
+    shape = str(ds.get("PresentationLUTShape", "") or "").strip().upper()
+    return photometric == "MONOCHROME2" and shape == "INVERSE"
 
 
 def _padding_mask(ds: Any, stored: np.ndarray, pixel_kw: str, warnings: list[str]
