@@ -126,3 +126,12 @@ def test_no_padding_no_mask():
 
     img = read_image(SAMPLE_PATH)
     assert img.padding is None and img.normalization_range() is None
+
+
+def test_distance_text_applies_each_axis_spacing():
+    from app.io import distance_text
+
+    assert distance_text((0, 0), (10, 0), (0.5, 0.8)) == "8.0 mm"   # columns: 0.8 mm
+    assert distance_text((0, 0), (0, 10), (0.5, 0.8)) == "5.0 mm"   # rows: 0.5 mm
+    assert distance_text((1, 1), (4, 5), None) == "5.0 px"
+    assert distance_text((0, 0), (0, 2), (1.0, 1.0), at_detector=True) == "2.0 mm at the detector"

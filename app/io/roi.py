@@ -18,7 +18,7 @@ from .errors import InvalidROIError, InvalidScaleError
 from .image_data import ImageData
 
 __all__ = ["SCALE_MIN", "SCALE_MAX", "validate_scale", "validate_roi", "crop_roi", "parse_roi",
-           "output_size", "round_half_up", "RoiStatistics", "roi_statistics"]
+           "output_size", "round_half_up", "RoiStatistics", "roi_statistics", "distance_text"]
 
 SCALE_MIN = 1.1
 SCALE_MAX = 5.0
@@ -138,6 +138,18 @@ def roi_statistics(image: ImageData, roi: Sequence[float] | None) -> RoiStatisti
         return RoiStatistics(0, None, None, None, None, area, padded)
     return RoiStatistics(int(block.size), float(block.mean()), float(block.std()),
                          float(block.min()), float(block.max()), area, padded)
+
+
+def distance_text(p0: Sequence[float], p1: Sequence[float],
+                  spacing: tuple[float, float] | None, at_detector: bool = False) -> str:
+    """A measured distance between two points (x, y) in source-pixel units: "23.4 mm" with a
+    (row, col) pixel spacing (anisotropic spacing applied per axis), else "41.2 px"
+    ("… mm at the detector" for ImagerPixelSpacing, not corrected for magnification)."""
+    dx, dy = float(p1[0]) - float(p0[0]), float(p1[1]) - float(p0[1])
+    if spacing is None:
+        return f"{math.hypot(dx, dy):.1f} px"
+    mm = math.hypot(dx * spacing[1], dy * spacing[0])
+    return f"{mm:.1f} mm" + (" at the detector" if at_detector else "")
 
 
 def parse_roi(text: str) -> ROI:

@@ -3,6 +3,7 @@
 Mouse (research §1: right-drag W/L as in Inobitec, left-drag reserved for the ROI):
 
 * left-drag on the image: draw a new ROI; inside the ROI: move it; on a handle: resize it;
+* Ctrl + left-drag: measure a distance (mm with a pixel spacing, else px); Esc clears it;
 * middle-drag, or Space + left-drag: pan; wheel: zoom about the cursor; double-click: fit;
 * right-drag: window/level (left/right = width, multiplicative; up/down = level);
   right-click without moving: the context menu (presets, fit, ROI).
@@ -15,16 +16,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PyQt5.QtCore import QPoint, QPointF, QRectF, Qt, pyqtSignal
+from PyQt5.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen, QTransform
 from PyQt5.QtWidgets import (
     QGraphicsItem,
+    QGraphicsLineItem,
     QGraphicsPixmapItem,
     QGraphicsScene,
     QGraphicsView,
     QStyleOptionGraphicsItem,
     QWidget,
 )
+
+from app.io.roi import distance_text
 
 from .imaging import windowed_pixmap
 
@@ -42,6 +46,7 @@ _HANDLE_CURSORS = {"tl": Qt.SizeFDiagCursor, "br": Qt.SizeFDiagCursor,
 ROI_COLOUR = QColor(255, 196, 0)
 OVERLAY_TEXT = QColor(235, 235, 235)
 ORIENTATION_COLOUR = QColor(255, 220, 120)
+MEASURE_COLOUR = QColor(90, 220, 255)
 
 
 def roi_text(roi: ROI, spacing: tuple[float, float] | None) -> str:
@@ -76,9 +81,10 @@ def keep_anchor(view: QGraphicsView, factor: float, anchor: QPoint | None) -> No
 class _RoiLabel(QGraphicsItem):
     """Text with a dark background that keeps its screen size at any zoom."""
 
-    def __init__(self, parent: QGraphicsItem) -> None:
+    def __init__(self, parent: QGraphicsItem, colour: QColor = ROI_COLOUR) -> None:
         super().__init__(parent)
         self.setFlag(QGraphicsItem.ItemIgnoresTransformations, True)
+        self._colour = colour
         self._text = ""
         self._font = QFont()
         self._font.setPointSizeF(9.0)
@@ -97,8 +103,11 @@ class _RoiLabel(QGraphicsItem):
         r = self.boundingRect()
         painter.fillRect(r, QColor(0, 0, 0, 170))
         painter.setFont(self._font)
-        painter.setPen(ROI_COLOUR)
+        painter.setPen(self._colour)
         painter.drawText(r.adjusted(4, 2, -4, -2), Qt.AlignLeft | Qt.AlignVCenter, self._text)
+
+    def text(self) -> str:
+        return self._text
 
 
 class RoiItem(QGraphicsItem):
@@ -166,6 +175,7 @@ class ImageCanvas(QGraphicsView):
     windowChanged = pyqtSignal(float, float)   # (centre, width) after a right-drag step
     cursorMoved = pyqtSignal(object)           # (col, row, value) or None outside the image
     fileDropped = pyqtSignal(list)            # the dropped local paths (str)
+    measured = pyqtSignal(object)              # the distance's text after a measurement, or None
     contextMenuAt = pyqtSignal(QPoint)         # global position of a right click
     zoomChanged = pyqtSignal(float)
 
@@ -179,6 +189,15 @@ class ImageCanvas(QGraphicsView):
         self._roi_item = RoiItem()
         self._roi_item.setVisible(False)
         self.scene().addItem(self._roi_item)
+        self._measure_item = QGraphicsLineItem()
+        pen = QPen(MEASURE_COLOUR, 1.5)
+        pen.setCosmetic(True)
+        self._measure_item.setPen(pen)
+        self._measure_item.setZValue(11)
+        self._measure_item.setVisible(False)
+        self._measure_label = _RoiLabel(self._measure_item, MEASURE_COLOUR)
+        self.scene().addItem(self._measure_item)
+        self._spacing_at_detector = False
         self._pixels: np.ndarray | None = None
         self._spacing: tuple[float, float] | None = None
         self._unit = ""
@@ -271,13 +290,14 @@ class ImageCanvas(QGraphicsView):
     # -- image and window ------------------------------------------------------------------
     def set_image(self, pixels: np.ndarray, window: tuple[float, float], invert: bool = False,
                   spacing: tuple[float, float] | None = None, unit: str = "",
-                  keep_view: bool = False) -> None:
-        """Show ``pixels`` (full range) through ``window``; clears the ROI and fits, unless
-        ``keep_view`` and the size is unchanged (the next slice of a series: same ROI, zoom and
-        pan)."""
+                  keep_view: bool = False, spacing_at_detector: bool = False) -> None:
+        """Show ``pixels`` (full range) through ``window``; clears the ROI and the measurement
+        and fits, unless ``keep_view`` and the size is unchanged (the next slice of a series:
+        same ROI, measurement, zoom and pan)."""
         same_size = self._pixels is not None and self._pixels.shape[:2] == pixels.shape[:2]
         self._pixels = pixels
         self._spacing = spacing
+        self._spacing_at_detector = spacing_at_detector
         self._unit = unit
         self._invert = invert
         self._window = (float(window[0]), float(window[1]))
@@ -290,7 +310,37 @@ class ImageCanvas(QGraphicsView):
         self.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))
         self.set_roi(None, emit=False)
         self._roi_history.clear()
+        self.clear_measurement()
         self.fit()
+
+    # -- distance measurement ----------------------------------------------------------------
+    def set_measurement(self, p0: tuple[float, float], p1: tuple[float, float]) -> str:
+        """Show a distance line from ``p0`` to ``p1`` (x, y in source-pixel units, kept inside
+        the image) and return its text."""
+        a, b = self._inside(QPointF(*p0)), self._inside(QPointF(*p1))
+        text = distance_text((a.x(), a.y()), (b.x(), b.y()), self._spacing,
+                             self._spacing_at_detector)
+        self._measure_item.setLine(QLineF(a, b))
+        self._measure_label.setPos(b)
+        self._measure_label.set_text(text)
+        self._measure_item.setVisible(True)
+        return text
+
+    def measurement(self) -> tuple[tuple[float, float], tuple[float, float], str] | None:
+        """((x0, y0), (x1, y1), text) of the distance shown, or None."""
+        if not self._measure_item.isVisible():
+            return None
+        line = self._measure_item.line()
+        return ((line.x1(), line.y1()), (line.x2(), line.y2()), self._measure_label.text())
+
+    def clear_measurement(self) -> None:
+        if self._measure_item.isVisible():
+            self._measure_item.setVisible(False)
+            self.measured.emit(None)
+
+    def _inside(self, p: QPointF) -> QPointF:
+        w, h = self.image_size()
+        return QPointF(min(max(p.x(), 0.0), float(w)), min(max(p.y(), 0.0), float(h)))
 
     def has_image(self) -> bool:
         return self._pixels is not None
@@ -459,6 +509,9 @@ class ImageCanvas(QGraphicsView):
             self.viewport().setCursor(Qt.ClosedHandCursor)
         elif event.button() == Qt.RightButton and self._pixels is not None:
             self._drag = {"mode": "window", "start": pos, "window": self._window, "moved": False}
+        elif (event.button() == Qt.LeftButton and self._pixels is not None
+              and event.modifiers() & Qt.ControlModifier):
+            self._drag = {"mode": "measure", "anchor": self._inside(sp)}
         elif event.button() == Qt.LeftButton and self._pixels is not None:
             handle = self._roi_item.handle_at(sp) if self._roi else None
             if handle:
@@ -502,6 +555,9 @@ class ImageCanvas(QGraphicsView):
                 if (c, w) != self._window:
                     self.set_window(c, w, preview=True)
                     self.windowChanged.emit(c, w)
+        elif mode == "measure":
+            a = d["anchor"]
+            self.set_measurement((a.x(), a.y()), (sp.x(), sp.y()))
         elif mode == "new":
             roi = self._snap(d["anchor"], sp)
             if roi[2] >= 1 and roi[3] >= 1:
@@ -533,6 +589,12 @@ class ImageCanvas(QGraphicsView):
             self.contextMenuAt.emit(self.viewport().mapToGlobal(event.pos()))
         elif mode == "window" and self.preview_step() > 1:
             self._render()  # the full image after the coarse preview of the drag
+        elif mode == "measure":
+            m = self.measurement()
+            if m is None or m[0] == m[1]:  # a click, not a drag
+                self.clear_measurement()
+            else:
+                self.measured.emit(m[2])
         elif mode == "new":
             roi = self._roi
             if roi is None or roi == d["previous"] or roi[2] < 2 or roi[3] < 2:
@@ -592,6 +654,10 @@ class ImageCanvas(QGraphicsView):
             return
         if event.key() == Qt.Key_F:
             self.fit()
+            return
+        if event.key() == Qt.Key_Escape and self.measurement() is not None:
+            self.clear_measurement()
+            event.accept()
             return
         arrows = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, -1),
                   Qt.Key_Down: (0, 1)}

@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         c.windowChanged.connect(lambda ce, w: self.set_window(ce, w, from_canvas=True))
         c.cursorMoved.connect(self._cursor_moved)
         c.fileDropped.connect(self.open_files)
+        c.measured.connect(self._measured)
         c.contextMenuAt.connect(self._canvas_menu)
         k = self.controls
         k.scaleChanged.connect(self._scale_changed)
@@ -205,6 +206,7 @@ class MainWindow(QMainWindow):
         v = mb.addMenu("&View")
         v.addAction("&Fit image", self.canvas.fit, QKeySequence("F"))
         v.addAction("Fit &panels", self.comparison.fit_all)
+        v.addAction("Clear &measurement (Ctrl+drag measures)", self.canvas.clear_measurement)
         self.preset_menu = v.addMenu("&Window presets")
         v.addSeparator()
         group = QActionGroup(self)
@@ -507,7 +509,8 @@ class MainWindow(QMainWindow):
         self.comparison.clear()
         self.quality.clear()
         self.canvas.set_image(img.pixels, window if keep else img.window, img.invert,
-                              img.pixel_spacing, img.value_unit, keep_view=keep)
+                              img.pixel_spacing, img.value_unit, keep_view=keep,
+                              spacing_at_detector=img.spacing_source == "ImagerPixelSpacing")
         self.canvas.set_overlay(corner_texts(img), orientation_labels(img.image_orientation))
         slice_text = (f" · slice {self._stack_pos + 1}/{len(self._stack)}"
                       if len(self._stack) > 1 and img.n_frames <= 1 else "")
@@ -546,6 +549,10 @@ class MainWindow(QMainWindow):
     def _whole_image(self) -> None:
         if self.image is not None:
             self.canvas.set_roi((0, 0, self.image.width, self.image.height))
+
+    def _measured(self, text: Any) -> None:
+        if text:
+            self.statusBar().showMessage(f"Distance: {text} (Esc clears)", 10000)
 
     def _roi_changed(self, roi: Any) -> None:
         if roi is None or self.image is None:

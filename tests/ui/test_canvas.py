@@ -35,14 +35,14 @@ def move(widget, pos, buttons=Qt.NoButton):
     QApplication.sendEvent(widget, ev)
 
 
-def drag(c, a, b, button=Qt.LeftButton):
+def drag(c, a, b, button=Qt.LeftButton, modifiers=Qt.NoModifier):
     """QTest press on the viewport, intermediate moves, QTest release."""
     vp = c.viewport()
-    QTest.mousePress(vp, button, Qt.NoModifier, a)
+    QTest.mousePress(vp, button, modifiers, a)
     for t in (0.25, 0.5, 0.75):
         move(vp, QPoint(int(a.x() + (b.x() - a.x()) * t), int(a.y() + (b.y() - a.y()) * t)),
              button)
-    QTest.mouseRelease(vp, button, Qt.NoModifier, b)
+    QTest.mouseRelease(vp, button, modifiers, b)
 
 
 def test_roi_by_mouse_drag(canvas, qtbot):
@@ -129,3 +129,26 @@ def test_a_large_image_previews_the_window_coarsely_while_dragging(canvas):
     small = ImageCanvas()
     small.set_image(np.zeros((512, 512), np.float32), (0.0, 1.0))
     assert small.preview_step() == 1
+
+
+def test_ctrl_drag_measures_a_distance_in_mm(canvas, qtbot):
+    """Ctrl + left-drag draws a distance (spacing 0.5 mm rows × 0.8 mm columns), leaves the
+    ROI alone; a click clears it, Esc clears it, a new image clears it."""
+    canvas.set_roi((10, 10, 20, 20))
+    with qtbot.waitSignal(canvas.measured) as sig:
+        drag(canvas, vp_pos(canvas, 20, 40), vp_pos(canvas, 50, 80), modifiers=Qt.ControlModifier)
+    (x0, y0), (x1, y1), text = canvas.measurement()
+    assert sig.args[0] == text and canvas.roi() == (10, 10, 20, 20)
+    expected = np.hypot((x1 - x0) * 0.8, (y1 - y0) * 0.5)
+    assert abs(x1 - x0 - 30) < 1.5 and abs(y1 - y0 - 40) < 1.5
+    assert text == f"{expected:.1f} mm"
+    canvas.setFocus()
+    QTest.keyClick(canvas, Qt.Key_Escape)
+    assert canvas.measurement() is None
+    assert canvas.set_measurement((0, 0), (300, 0)) == "160.0 mm"  # kept inside the image
+    canvas.set_image(np.zeros((50, 60), np.float32), (0.0, 1.0))
+    assert canvas.measurement() is None
+    assert canvas.set_measurement((0, 0), (3, 4)) == "5.0 px"  # no spacing: pixels
+    canvas.set_image(np.zeros((50, 60), np.float32), (0.0, 1.0), spacing=(1.0, 1.0),
+                     spacing_at_detector=True)
+    assert canvas.set_measurement((0, 0), (3, 4)) == "5.0 mm at the detector"
