@@ -12,6 +12,10 @@ through a normalisation to [0, 1]. For each normalisation mode of :class:`models
 HR → MATLAB bicubic LR (float, no 8-bit rounding) → SR, PSNR with peak = the HR image's dynamic
 range after shaving ⌈s⌉ pixels. The mode with the best mean over the sets is the engine's
 default (``models.inference.DEFAULT_NORMALIZATION``); docs/results.md records the table.
+
+``--roi N`` measures instead what the viewer does with a region of interest: N×N LR regions
+super-resolved alone (their own min–max, zero context) against the same regions in their
+context (``upscale(..., roi=)``: the pixels around them and the whole slice's min–max).
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from .benchmark import list_images
-from .geometry import round_half_up
+from .geometry import output_size, round_half_up
 from .inference import NORMALIZATION_MODES, SuperResolver
 from .metrics import psnr, shave
 from .registry import METHODS, WEIGHTS_DIR
@@ -91,6 +95,63 @@ def evaluate(resolver: SuperResolver, images: list, method: str, scale: float, m
     return float(np.mean(scores))
 
 
+def evaluate_rois(resolver: SuperResolver, images: list, method: str, scale: float, size: int,
+                  per_image: int, seed: int = 0) -> tuple[float, float, float] | None:
+    """Mean PSNR over ``per_image`` random ``size``×``size`` LR regions of each slice, three ways:
+    the region super-resolved alone (its own min–max, zero context: the viewer up to
+    2026-12-01); in its context (``roi=``) normalised by the region's own min–max; in its
+    context normalised by the whole slice's min–max. Peak = the whole HR slice's dynamic range;
+    regions start where x·s and y·s are whole, so the HR region is exactly their output's."""
+    rng = np.random.default_rng(seed)
+    scores: list[tuple[float, float, float]] = []
+    for hr_full, _ in images:
+        h_lr = int(math.floor(hr_full.shape[0] / scale + 1e-9))
+        w_lr = int(math.floor(hr_full.shape[1] / scale + 1e-9))
+        hr = hr_full[:round_half_up(h_lr * scale), :round_half_up(w_lr * scale)]
+        lr = imresize(hr, 1.0 / scale, output_shape=(h_lr, w_lr))
+        peak = float(hr.max() - hr.min()) or 1.0
+        starts = [v for v in range(0, max(h_lr, w_lr)) if abs(v * scale - round(v * scale)) < 1e-9]
+        ys = [v for v in starts if v + size <= h_lr]
+        xs = [v for v in starts if v + size <= w_lr]
+        if not ys or not xs:
+            return None
+        for _ in range(per_image):
+            y, x = int(rng.choice(ys)), int(rng.choice(xs))
+            oh, ow = output_size(size, size, scale)
+            y0, x0 = round(y * scale), round(x * scale)
+            ref = hr[y0:y0 + oh, x0:x0 + ow]
+            crop = lr[y:y + size, x:x + size]
+            own = (float(crop.min()), float(crop.max()))
+            outs = (resolver.upscale(crop, scale, method),
+                    resolver.upscale(lr, scale, method, roi=(x, y, size, size), value_range=own),
+                    resolver.upscale(lr, scale, method, roi=(x, y, size, size)))
+            scores.append(tuple(psnr(o, ref, peak) for o in outs))  # type: ignore[misc]
+    a, b, c = np.mean(np.array(scores), axis=0)
+    return float(a), float(b), float(c)
+
+
+def roi_table(resolver: SuperResolver, sets: dict, methods: list[str], scales: list[float],
+              size: int, per_image: int) -> None:
+    """Print the region comparison of :func:`evaluate_rois` as a Markdown table."""
+    names = list(sets)
+    print(f"\nRegions of {size}×{size} LR px, {per_image} per slice (the same for every method), "
+          "PSNR dB: alone / in context, the region's min–max / in context, the slice's min–max\n")
+    print("| Method | Scale | " + " | ".join(names) + " | mean: context − alone (own, slice) |")
+    print("|---|---|" + "---|" * len(names) + "---:|")
+    for s in scales:
+        for m in ["bicubic"] + methods:
+            if not resolver.available(m, s):
+                continue
+            vals = [evaluate_rois(resolver, sets[n], m, s, size, per_image) for n in names]
+            got = np.array([v for v in vals if v is not None])
+            gains = (f"{np.mean(got[:, 1] - got[:, 0]):+.3f}, {np.mean(got[:, 2] - got[:, 0]):+.3f}"
+                     if len(got) else "n/a")
+            print(f"| {METHODS[m].label} | ×{s:g} | "
+                  + " | ".join("n/a" if v is None else " / ".join(f"{x:.2f}" for x in v)
+                               for v in vals)
+                  + f" | {gains} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.medical_eval",
                                 description=__doc__.split("\n")[0])
@@ -99,12 +160,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="+", default=[m for m in METHODS if m != "bicubic"])
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     p.add_argument("--device", default="cpu")
+    p.add_argument("--roi", type=int, default=0, metavar="N",
+                   help="instead: compare N×N LR regions super-resolved alone and in their "
+                        "context (see evaluate_rois)")
+    p.add_argument("--rois-per-image", type=int, default=4)
     args = p.parse_args(argv)
     resolver = SuperResolver(args.device, args.weights_dir)
     sets = load_sets(Path(args.data))
     if not sets:
         print("medical_eval: no medical data found", file=sys.stderr)
         return 2
+    if args.roi:
+        print(f"Medical regions, PSNR in original units, {_dt.date.today().isoformat()}, "
+              f"device {resolver.device.type}")
+        roi_table(resolver, sets, args.methods, args.scales, args.roi, args.rois_per_image)
+        return 0
     names = list(sets)
     print(f"Medical PSNR in original units (dB, peak = HR dynamic range), "
           f"{_dt.date.today().isoformat()}, device {resolver.device.type}\n")

@@ -180,3 +180,23 @@ def test_seconds_per_512_reports_the_fastest_of_repeats():
         seconds_per_512(Slow(), "x", 2.0, repeats=0)
     with pytest.raises(SystemExit):  # refused before any image is scored
         main(["--timing-repeats", "0"])
+
+
+def test_medical_region_comparison_alone_and_in_context(tmp_path):
+    """models.medical_eval --roi: three PSNRs per set; bicubic has no normalisation, so its two
+    in-context figures agree, and context helps it (no mirrored edges)."""
+    from models import SuperResolver
+    from models.medical_eval import evaluate_rois
+
+    from ._engine import make_weights_dir
+
+    sr = SuperResolver("cpu", make_weights_dir(tmp_path / "w"))
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:96, 0:80]
+    slices = [(1000 * np.sin(xx / 4.0 + k) * np.cos(yy / 5.0) + 50 * rng.standard_normal((96, 80))
+               - 300, None) for k in range(2)]
+    alone, own, whole = evaluate_rois(sr, slices, "bicubic", 2, 16, 2)
+    assert own == whole and whole > alone
+    vals = evaluate_rois(sr, slices, "rmisr-bl", 2, 16, 2)
+    assert len(vals) == 3 and all(np.isfinite(vals))
+    assert evaluate_rois(sr, slices, "bicubic", 2, 64, 1) is None  # no room for the region
