@@ -113,8 +113,8 @@ def evaluate_rois(resolver: SuperResolver, images: list, method: str, scale: flo
         starts = [v for v in range(0, max(h_lr, w_lr)) if abs(v * scale - round(v * scale)) < 1e-9]
         ys = [v for v in starts if v + size <= h_lr]
         xs = [v for v in starts if v + size <= w_lr]
-        if not ys or not xs:
-            return None
+        if not ys or not xs:  # no room for the region in this slice
+            continue
         for _ in range(per_image):
             y, x = int(rng.choice(ys)), int(rng.choice(xs))
             oh, ow = output_size(size, size, scale)
@@ -126,6 +126,8 @@ def evaluate_rois(resolver: SuperResolver, images: list, method: str, scale: flo
                     resolver.upscale(lr, scale, method, roi=(x, y, size, size), value_range=own),
                     resolver.upscale(lr, scale, method, roi=(x, y, size, size)))
             scores.append(tuple(psnr(o, ref, peak) for o in outs))  # type: ignore[misc]
+    if not scores:
+        return None
     a, b, c = np.mean(np.array(scores), axis=0)
     return float(a), float(b), float(c)
 
