@@ -53,7 +53,8 @@ from .controls import METHOD_LABELS, ControlsPanel
 from .diagnostics import diagnostics_text
 from .panels import VIEW_MODES, ComparisonView, PanelData, sr_overlay_text
 from .quality_table import QualityTable
-from .worker import Engine, EngineLoader, JobRequest, JobResult, SuperResolveJob, readable_error
+from .worker import (Engine, EngineLoader, JobRequest, JobResult, SeriesScan, SuperResolveJob,
+                     readable_error)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ class MainWindow(QMainWindow):
         self.last_result: JobResult | None = None
         self._job: SuperResolveJob | None = None
         self._loader: EngineLoader | None = None
+        self._scans: list[SeriesScan] = []  # background series listings (headers)
+        self._scan_generation = 0
         self._presets: list[tuple[str, tuple[float, float]]] = []
         self._msg_box: QMessageBox | None = None
         self._panel_window_start = (0.5, 1.0)
@@ -431,24 +434,44 @@ class MainWindow(QMainWindow):
         img = self._read(path)
         if img is None:
             return False
-        if stack is not None:  # given (a drop of several files)
+        self._scan_generation += 1  # a scan still running for an earlier file is ignored
+        if stack is not None:  # given (a drop of several files, a folder's series)
             self._stack = list(stack)
-        else:
-            QApplication.setOverrideCursor(Qt.WaitCursor)
-            try:  # the frames of the file, or the files of its series in its folder (headers)
-                self._stack = stack_of(path, img.n_frames, img.kind)
-            except Exception:  # noqa: BLE001 — browsing is a convenience: the file opens alone
-                log.exception("cannot list the series of %s", path)
-                self._stack = [(Path(path), 0)]
-            finally:
-                QApplication.restoreOverrideCursor()
-        here = Path(path).resolve()
-        self._stack_pos = next((i for i, (q, k) in enumerate(self._stack)
-                                if q.resolve() == here and k == img.frame), 0)
+        elif img.n_frames > 1 or img.kind != "dicom":
+            self._stack = stack_of(path, img.n_frames, img.kind)  # no I/O
+        else:  # the files of its series in its folder: headers, read in the background
+            self._stack = [(Path(path), 0)]
+            self._start_series_scan(Path(path))
+        self._stack_pos = self._position_in_stack(Path(path), img.frame)
         self.set_image(img)
         if remember:
             self._add_recent(Path(path))
         return True
+
+    def _position_in_stack(self, path: Path, frame: int) -> int:
+        here = path.resolve()
+        return next((i for i, (q, k) in enumerate(self._stack)
+                     if q.resolve() == here and k == frame), 0)
+
+    def _start_series_scan(self, path: Path) -> None:
+        scan = SeriesScan(path, self)
+        generation = self._scan_generation
+        scan.found.connect(lambda p, items: self._series_found(generation, p, items))
+        scan.finished.connect(lambda: self._scans.remove(scan) if scan in self._scans else None)
+        self._scans.append(scan)
+        scan.start()
+
+    def _series_found(self, generation: int, path: Path, items: list) -> None:
+        """The background scan of the opened file's series has ended: PgDn/PgUp now step
+        through it (unless another file was opened since)."""
+        if generation != self._scan_generation or self.image is None or len(items) <= 1:
+            return
+        self._stack = list(items)
+        self._stack_pos = self._position_in_stack(path, 0)
+        self._show_stack_state()
+
+    def series_scan_running(self) -> bool:
+        return any(s.isRunning() for s in self._scans)
 
     def open_files(self, paths: list[str | Path]) -> bool:
         """Open the first of several files (a drop) and step through all of them with
@@ -497,6 +520,17 @@ class MainWindow(QMainWindow):
         self.set_image(img, keep_view=True)
         return True
 
+    def _show_stack_state(self) -> None:
+        """The header's "slice k/n" and the PgDn/PgUp actions for the current stack."""
+        img = self.image
+        if img is None:
+            return
+        slice_text = (f" · slice {self._stack_pos + 1}/{len(self._stack)}"
+                      if len(self._stack) > 1 and img.n_frames <= 1 else "")
+        self.image_header.setText(f"{img.source_path.name} · {img.description}{slice_text}")
+        self.act_next_slice.setEnabled(self._stack_pos + 1 < len(self._stack))
+        self.act_prev_slice.setEnabled(self._stack_pos > 0)
+
     def set_image(self, img: ImageData, default_roi: bool = True, keep_view: bool = False) -> None:
         """Show an already read image; ``keep_view``: the next slice of the one shown (same
         ROI, window, zoom and pan when the size is the same)."""
@@ -512,15 +546,11 @@ class MainWindow(QMainWindow):
                               img.pixel_spacing, img.value_unit, keep_view=keep,
                               spacing_at_detector=img.spacing_source == "ImagerPixelSpacing")
         self.canvas.set_overlay(corner_texts(img), orientation_labels(img.image_orientation))
-        slice_text = (f" · slice {self._stack_pos + 1}/{len(self._stack)}"
-                      if len(self._stack) > 1 and img.n_frames <= 1 else "")
-        self.image_header.setText(f"{img.source_path.name} · {img.description}{slice_text}")
         self.image_header.setToolTip(str(img.source_path))
         self.setWindowTitle(f"{APP_NAME} — {img.source_path.name}")
         self._load_presets(img)
         self.set_window(*(window if keep else img.window))
-        self.act_next_slice.setEnabled(self._stack_pos + 1 < len(self._stack))
-        self.act_prev_slice.setEnabled(self._stack_pos > 0)
+        self._show_stack_state()
         if keep:
             self._roi_changed(roi)
         elif default_roi:
@@ -1060,7 +1090,8 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if self._job is not None:
             self._job.cancel()
-        busy = [t for t in (self._job, self._loader) if t is not None and t.isRunning()]
+        busy = [t for t in (self._job, self._loader, *self._scans)
+                if t is not None and t.isRunning()]
         for thread in busy:
             thread.wait(CLOSE_WAIT_MS)
         still = [t for t in busy if t.isRunning()]

@@ -94,6 +94,28 @@ class Engine:
         return out
 
 
+class SeriesScan(QThread):
+    """Lists the slices of an opened file's series (:func:`app.io.series.stack_of`) off the GUI
+    thread: a folder of thousands of headers, or one on a network share, would freeze the
+    window. ``found(path, items)`` always comes (the file alone when the scan fails)."""
+
+    found = pyqtSignal(object, object)
+
+    def __init__(self, path: Path, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.path = Path(path)
+
+    def run(self) -> None:
+        from app.io.series import stack_of
+
+        try:
+            items = stack_of(self.path, 1, "dicom")
+        except Exception:  # noqa: BLE001 — browsing is a convenience: the file stays alone
+            log.exception("cannot list the series of %s", self.path)
+            items = [(self.path, 0)]
+        self.found.emit(self.path, items)
+
+
 class EngineLoader(QThread):
     """Creates the engine in the background; ``loaded(device, cuda_available)`` or ``failed``."""
 

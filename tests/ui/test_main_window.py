@@ -96,12 +96,31 @@ def test_open_a_folder_or_drop_one(window, tmp_path, pydicom_file):
     assert window.open_files([tmp_path / "cd" / "DICOM"]) and len(window.stack()) == 3
 
 
-def test_page_keys_step_through_the_series_keeping_roi_and_window(window, tmp_path,
+def test_a_late_series_listing_of_an_earlier_file_is_ignored(window, tmp_path, qtbot):
+    from PIL import Image
+
+    from ..test_io_series import make_series
+
+    paths = make_series(tmp_path / "series", [0.0, 10.0, 20.0])
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "photo.png")
+    assert window.open_file(paths[0])
+    assert window.open_file(tmp_path / "photo.png")  # before the first listing has ended
+    qtbot.waitUntil(lambda: not window.series_scan_running(), timeout=10000)
+    QApplication.processEvents()
+    assert window.stack() == [(tmp_path / "photo.png", 0)]
+    assert window.image.source_path.name == "photo.png" and "slice" not in \
+        window.image_header.text()
+
+
+def test_page_keys_step_through_the_series_keeping_roi_and_window(window, tmp_path, qtbot,
                                                                    pydicom_file):
     from ..test_io_series import make_series
 
     paths = make_series(tmp_path / "series", [20.0, 0.0, 10.0])  # z order: 1, 2, 0
     assert window.open_file(paths[2])  # z = 10, the middle slice
+    # the series is listed in the background: the slice shows at once, the stack follows
+    assert window.image is not None and float(window.image.dataset.ImagePositionPatient[2]) == 10
+    qtbot.waitUntil(lambda: len(window.stack()) == 3, timeout=10000)
     assert "slice 2/3" in window.image_header.text()
     window.set_roi((2, 3, 8, 8))
     window.set_window(15, 30)
