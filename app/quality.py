@@ -193,6 +193,30 @@ class QualityReport:
         return "\n".join(lines + [""] + extra + [self.note]) + "\n"
 
 
+    def to_csv(self, context: str = "") -> str:
+        """The table as CSV (header line first), then the context (ROI, scale, reference), the
+        scale, the input's mean/SD and the note as two-column lines: a file a report or a
+        spreadsheet can take."""
+        import csv
+        import io
+
+        headers, body = self.table()
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(headers)
+        w.writerows(body)
+        w.writerow([])
+        if context:
+            w.writerow(["context", context])
+        w.writerow(["scale", f"×{self.scale:g}"])
+        if self.input_mean is not None:
+            unit = f" ({self.unit})" if self.unit else ""
+            w.writerow([f"input ROI mean{unit}", f"{self.input_mean:.2f}"])
+            w.writerow([f"input ROI SD{unit}", f"{self.input_sd:.2f}"])
+        w.writerow(["note", self.note])
+        return buf.getvalue()
+
+
 def format_value(value: object, fmt: str) -> str:
     """Format a figure; None → "—", ±inf → "∞"."""
     if value is None:

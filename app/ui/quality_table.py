@@ -1,14 +1,18 @@
-"""The quality-analysis table (figures from :mod:`app.quality`), copyable as TSV."""
+"""The quality-analysis table (figures from :mod:`app.quality`), copyable as TSV, savable as CSV."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QShortcut,
     QSizePolicy,
@@ -48,6 +52,10 @@ class QualityTable(QWidget):
         head.addWidget(self.context_label, 1)
         head.addWidget(self.residual_button)
         head.addWidget(self.copy_button)
+        self.save_button = QPushButton("Save table…")
+        self.save_button.setToolTip("Save the table, its context and note as a CSV file")
+        self.save_button.clicked.connect(lambda: self.save())
+        head.addWidget(self.save_button)
         lay.addLayout(head)
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -67,6 +75,8 @@ class QualityTable(QWidget):
         sc.setContext(Qt.WidgetWithChildrenShortcut)
         self.residual_button.setEnabled(False)
         self.copy_button.setEnabled(False)
+        self.save_button.setEnabled(False)
+        self._context = ""
 
     def clear(self) -> None:
         self.report = None
@@ -76,6 +86,7 @@ class QualityTable(QWidget):
         self.note.setText(NO_REFERENCE_NOTE)
         self.residual_button.setEnabled(False)
         self.copy_button.setEnabled(False)
+        self.save_button.setEnabled(False)
 
     def set_report(self, report: QualityReport, context: str = "") -> None:
         self.report = report
@@ -101,6 +112,8 @@ class QualityTable(QWidget):
         self.note.setText(report.note)
         self.residual_button.setEnabled(True)
         self.copy_button.setEnabled(True)
+        self.save_button.setEnabled(True)
+        self._context = context
 
     def numeric_values(self) -> dict[str, dict[str, str]]:
         """method label → header → cell text (for tests and diagnostics)."""
@@ -108,6 +121,24 @@ class QualityTable(QWidget):
             return {}
         headers, body = self.report.table()
         return {row[0]: dict(zip(headers, row, strict=True)) for row in body}
+
+    def save(self, path: str | Path | None = None) -> Path | None:
+        """Write the table as CSV (a dialog when ``path`` is None); returns the file or None."""
+        if self.report is None:
+            return None
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Save the quality table",
+                                                    "quality.csv", "CSV (*.csv)")
+            if not chosen:
+                return None
+            path = chosen if chosen.lower().endswith(".csv") else chosen + ".csv"
+        from app.io import ImageIOError, write_text
+
+        try:
+            return write_text(path, self.report.to_csv(self._context))
+        except (ImageIOError, OSError) as exc:
+            QMessageBox.warning(self, "Save failed", str(exc))
+            return None
 
     # -- clipboard -------------------------------------------------------------------------
     def to_tsv(self) -> str:

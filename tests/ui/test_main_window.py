@@ -193,7 +193,7 @@ def test_roi_by_mouse_and_scale_dropdown(window, qtbot):
     assert f"output {out_w}×" in window.controls.roi_label.text()
 
 
-def test_run_bicubic_and_network(window, qtbot, network, run_job, resolver):
+def test_run_bicubic_and_network(window, qtbot, network, run_job, resolver, tmp_path):
     _prepare(window, network)
     ticks = []
     timer = QTimer()
@@ -238,6 +238,15 @@ def test_run_bicubic_and_network(window, qtbot, network, run_job, resolver):
     window.quality.copy_all()
     tsv = QApplication.clipboard().text()
     assert tsv.startswith("Method\t") and "Bicubic\t" in tsv and "fidelity" in tsv
+    # … and saved as CSV with its context
+    import csv
+
+    saved = window.quality.save(tmp_path / "quality.csv")
+    rows = list(csv.reader(saved.open(encoding="utf-8")))
+    assert rows[0][0] == "Method" and [r[0] for r in rows[1:3]] == ["Bicubic",
+                                                                     panels[2].data.title]
+    extra = {r[0]: r[1] for r in rows[4:] if len(r) == 2}
+    assert extra["scale"] == "×2.5" and "ROI" in extra["context"] and "fidelity" in extra["note"]
     assert window.controls.run_button.isEnabled()
     # results of other settings than the current ones are marked outdated, until they match
     assert window.comparison.stale() is None and "outdated" not in panels[1].title.text()
