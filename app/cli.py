@@ -39,7 +39,7 @@ from app.io import (SAMPLE_PATH, SAMPLE_SHA256, DerivedSeries, ImageData, ImageI
                     InvalidROIError, InvalidScaleError, apply_window, computed_label, crop_roi, method_label,
                     parse_roi, read_image, validate_roi, validate_scale, write_image, write_sheet,
                     write_text)
-from app.io.labels import METHOD_LABELS, fmt_scale
+from app.io.labels import METHOD_LABELS, fmt_scale, run_notes
 from app.io.series import image_files
 
 __all__ = ["main", "build_parser", "output_name", "DEMO_ROI", "DEMO_SCALE"]
@@ -185,7 +185,7 @@ def _process(sr: Any, image: ImageData, job: _Job, scale: float, method: str,
                           scale=scale, roi=roi_v, method=method,
                           weights_sha256=info.weights_sha256, caption=caption,
                           series_instance_uid=series_uid,
-                          description_extra="; ".join(info.notes))  # e.g. bicubic used
+                          description_extra=run_notes(info, image.value_unit))
     for note in info.notes + written.warnings:  # e.g. values clipped to the stored range
         _note(f"{job.target.name}: {note}")
     return out, info

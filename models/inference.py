@@ -77,6 +77,8 @@ class UpscaleInfo:
     input_shape: tuple[int, ...] = ()
     output_shape: tuple[int, ...] = ()
     notes: list[str] = field(default_factory=list)
+    #: (lo, hi) in the image's units that the network saw as 0 and 1 (None for bicubic)
+    normalization_range: tuple[float, float] | None = None
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -301,6 +303,8 @@ class SuperResolver:
             stats = (y if arr.size == whole.size
                      else rgb_to_ycc(whole.astype(np.float64))[..., 0] if colour else whole)
             bounds = normalization_bounds(stats, mode, window, value_range)
+            if bounds[1] > bounds[0]:  # a flat image gets bicubic (noted): no network input
+                info.normalization_range = bounds
             y_sr = self._network(y, s, model, bounds, (oh, ow), shift, tile, overlap,
                                  progress, cancel, info)
         out = ycc_to_rgb(np.concatenate([y_sr[..., None], chroma], axis=-1)) if colour else y_sr

@@ -275,6 +275,12 @@ def test_padding_outside_the_scan_does_not_set_the_normalisation(tmp_path, capsy
     squeezed = sr.upscale(img.pixels, 2, "rmisr-bl", roi=roi, window=img.window)
     assert np.abs(written - expected).max() <= 0.5 + 1e-3
     assert np.abs(written - squeezed).max() > 2
+    # the derived DICOM says what range the network saw (reproducible)
+    code, out, err = _run(capsys, path, "-o", tmp_path / "dcm", "--scale", "2", "--method",
+                          "rmisr-bl", "--roi", ",".join(map(str, roi)))
+    lo, hi = img.normalization_range()
+    assert (f"Network input normalised (range) from {lo:.6g} to {hi:.6g} HU."
+            in pydicom.dcmread(out[0]).DerivationDescription)
 
 
 def test_padding_stays_padding_in_the_derived_file(tmp_path, capsys):

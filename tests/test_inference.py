@@ -268,3 +268,14 @@ def test_a_colour_region_and_its_normalisation(resolver):
 def test_bad_regions_are_refused_before_any_work(resolver, roi):
     with pytest.raises(ValueError, match="roi"):
         resolver.upscale(np.zeros((64, 64)), 2, "rmisr-bl", roi=roi)
+
+
+def test_info_records_the_normalisation_range(resolver):
+    img = _ct_like()
+    _, info = resolver.upscale(img, 2, "rmisr-bl", roi=(3, 4, 10, 10), return_info=True)
+    assert info.normalization_range == (float(img.min()), float(img.max()))
+    _, info = resolver.upscale(img, 2, "rmisr-bl", value_range=(-1000, 1000), return_info=True)
+    assert info.normalization_range == (-1000.0, 1000.0)
+    _, info = resolver.upscale(np.full((8, 8), 3.0), 2, "rmisr-bl", return_info=True)
+    assert info.normalization_range is None and info.notes == ["flat image: bicubic used"]
+    assert resolver.upscale(img, 2, "bicubic", return_info=True)[1].normalization_range is None

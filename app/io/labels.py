@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 __all__ = ["METHOD_LABELS", "SOFTWARE", "method_label", "fmt_scale", "computed_label",
-           "software_version"]
+           "software_version", "run_notes"]
 
 #: Display labels of the engine's methods (mirrors ``models.METHODS``; a test checks they agree).
 METHOD_LABELS = {"bicubic": "Bicubic", "srcnn": "SRCNN", "rmisr-bl": "RMISR-BL",
@@ -34,3 +34,17 @@ def fmt_scale(scale: float) -> str:
 def computed_label(scale: float, method: str) -> str:
     """The label every computed image carries: "SR ×2.5 RMISR-VP — computed, not acquired"."""
     return f"SR ×{fmt_scale(scale)} {method_label(method)} — computed, not acquired"
+
+
+def run_notes(info: object, unit: str = "") -> str:
+    """What a derived file's description should add about one engine run (its ``UpscaleInfo``):
+    the intensity range the network saw as 0–1 (to reproduce the result) and the engine's
+    notes (a bicubic fallback, a tile-size retry); "" for bicubic without notes."""
+    parts = []
+    bounds = getattr(info, "normalization_range", None)
+    if bounds is not None:
+        u = f" {unit}" if unit else ""
+        parts.append(f"Network input normalised ({getattr(info, 'normalization', '')}) from "
+                     f"{bounds[0]:.6g} to {bounds[1]:.6g}{u}")
+    parts += list(getattr(info, "notes", None) or [])
+    return "; ".join(parts) + "." if parts else ""

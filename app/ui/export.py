@@ -87,6 +87,7 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
         ValueError: a format that does not apply to this panel.
     """
     from app.io import WrittenImage, computed_label, write_image, write_png, write_tiff16
+    from app.io.labels import run_notes
 
     fmt = fmt or format_from(path)
     path = with_extension(path, fmt)
@@ -94,7 +95,7 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
     spacing = getattr(source, "pixel_spacing", None)
     if data.kind == "sr" and not simulated:
         sha = getattr(data.info, "weights_sha256", None) if data.info is not None else None
-        notes = "; ".join(getattr(data.info, "notes", None) or [])  # e.g. bicubic used
+        notes = run_notes(data.info, getattr(source, "value_unit", ""))  # range, fallbacks
         return write_image(path, data.pixels, source=source, fmt=fmt,
                            scale=float(data.scale or 1.0), roi=roi,
                            method=data.method or data.title, weights_sha256=sha, window=window,
