@@ -300,8 +300,9 @@ class SuperResolver:
             if progress is not None:
                 progress(1, 1)
         else:
-            stats = (y if arr.size == whole.size
-                     else rgb_to_ycc(whole.astype(np.float64))[..., 0] if colour else whole)
+            stats = (y if arr.size == whole.size  # else the whole image's Y, in float32
+                     else whole.astype(np.float32, copy=False) @ _RGB2YCC[0].astype(np.float32)
+                     if colour else whole)
             bounds = normalization_bounds(stats, mode, window, value_range)
             if bounds[1] > bounds[0]:  # a flat image gets bicubic (noted): no network input
                 info.normalization_range = bounds
