@@ -279,3 +279,22 @@ def test_info_records_the_normalisation_range(resolver):
     _, info = resolver.upscale(np.full((8, 8), 3.0), 2, "rmisr-bl", return_info=True)
     assert info.normalization_range is None and info.notes == ["flat image: bicubic used"]
     assert resolver.upscale(img, 2, "bicubic", return_info=True)[1].normalization_range is None
+
+
+def test_gpu_out_of_memory_retries_with_smaller_tiles(resolver, monkeypatch):
+    """An out-of-memory error from the device is retried with half-size tiles (noted), and the
+    result is the untiled one."""
+    img = _ct_like()
+    expected = resolver.upscale(img, 2, "rmisr-bl")
+    real = inference.SuperResolver._tiled
+    calls = []
+
+    def flaky(self, model, x, s, out_shape, shift, tile, *args):
+        calls.append(tile)
+        if len(calls) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(self, model, x, s, out_shape, shift, tile, *args)
+    monkeypatch.setattr(inference.SuperResolver, "_tiled", flaky)
+    out, info = resolver.upscale(img, 2, "rmisr-bl", return_info=True)
+    assert calls == [0, 64] and info.notes == ["GPU out of memory: retried with 64 px tiles"]
+    assert info.tiles > 1 and np.abs(out - expected).max() <= 1e-4 * float(img.max() - img.min())

@@ -658,3 +658,23 @@ def test_png_caption_strip(tmp_path):
     assert (narrow[:8, :10] == 128).all() and (narrow[:8, 10:] == 0).all()
     with pytest.raises(WriteError):
         add_caption(np.zeros((4, 4), np.float32), label)
+
+
+def test_imager_pixel_spacing_only_source_keeps_its_kind(tmp_path, pydicom_file):
+    """A CR/DX source with ImagerPixelSpacing only: the derived file has ImagerPixelSpacing ÷ s
+    (the detector plane, not corrected for magnification) and no invented PixelSpacing."""
+    from app.io import read_image, write_dicom_derived
+
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    del ds.PixelSpacing
+    ds.ImagerPixelSpacing = [0.2, 0.25]
+    ds.save_as(tmp_path / "cr.dcm")
+    src = read_image(tmp_path / "cr.dcm")
+    assert src.spacing_source == "ImagerPixelSpacing"
+    out = np.zeros((40, 50), np.float32) + 100
+    write_dicom_derived(tmp_path / "d.dcm", src, out, scale=2.5, roi=(0, 0, 20, 16),
+                        method="bicubic")
+    d = pydicom.dcmread(tmp_path / "d.dcm")
+    assert "PixelSpacing" not in d
+    assert [float(v) for v in d.ImagerPixelSpacing] == pytest.approx([0.08, 0.1])
+    assert read_image(tmp_path / "d.dcm").spacing_source == "ImagerPixelSpacing"
