@@ -3,7 +3,8 @@
 ::
 
     rmisr-sr INPUT... -o OUTDIR --scale 2.5 --method rmisr-vp [--roi x,y,w,h]
-             [--format dcm|png|tiff] [--frame N] [--device auto|cpu|cuda] [--tile N] [--overwrite]
+             [--format dcm|png|tiff] [--frame N | --all-frames] [--device auto|cpu|cuda] [--tile N]
+             [--overwrite]
     rmisr-sr --demo OUTDIR [--scale 2.5] [--roi x,y,w,h] [--device ...]
 
 Each input (a folder: its DICOM and image files, subfolders included) is read with
@@ -105,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output format (default: dcm for DICOM inputs, png for others)")
     p.add_argument("--frame", type=_nonneg_int, default=0, metavar="N",
                    help="0-based frame of multi-frame inputs (default 0)")
+    p.add_argument("--all-frames", action="store_true",
+                   help="every frame of multi-frame inputs, one output per frame (_f<N>)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="compute device (default auto: CUDA when available)")
     p.add_argument("--tile", type=_nonneg_int, default=0, metavar="N",
@@ -225,31 +228,47 @@ def _run_batch(args: argparse.Namespace) -> int:
     bar = tqdm(inputs, desc=PROG, unit="file", disable=None, file=sys.stderr, leave=False)
     for src in bar:
         bar.set_postfix_str(src.name[:40], refresh=False)
-        try:
-            image = read_image(src, frame=args.frame)
-            fmt = args.fmt or ("dcm" if image.kind == "dicom" else "png")
-            target = outdir / output_name(src, args.scale, args.method, fmt,
-                                          frame=args.frame if image.n_frames > 1 else None)
-            if image.n_frames > 1:
-                _note(f"{src.name}: frame {args.frame} of {image.n_frames} (0-based; --frame "
-                      "chooses another)")
-            key = target.resolve()
-            if key in planned:
-                raise OutputExistsError(f"{target.name} was already written in this run from "
-                                        "another input with the same name")
-            if target.exists() and not args.overwrite:
-                raise OutputExistsError(f"{target} exists (use --overwrite to replace it)")
-            planned.add(key)
-            _process(sr, image, _Job(src, target, fmt), args.scale, args.method, args.roi,
-                     args.tile, caption=args.caption, series=series)
-            tqdm.write(str(target), file=sys.stdout)
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # noqa: BLE001 — one bad file must not stop the batch
-            failed += 1
-            _error(f"{src}: {_describe(exc)}")
+        frame, n_frames = args.frame, 1
+        while True:  # one frame, or with --all-frames each frame of a multi-frame input
+            try:
+                image = read_image(src, frame=frame)
+                n_frames = image.n_frames
+                if image.n_frames > 1 and not args.all_frames:
+                    _note(f"{src.name}: frame {frame} of {image.n_frames} (0-based; --frame "
+                          "chooses another, --all-frames takes every one)")
+                _write_one(sr, image, src, frame, args, outdir, planned, series)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 — one bad file must not stop the batch
+                failed += 1
+                where = f" frame {frame}" if n_frames > 1 else ""
+                _error(f"{src}{where}: {_describe(exc)}")
+            frame += 1
+            if not args.all_frames or frame >= n_frames:
+                break
     bar.close()
     return 1 if failed else 0
+
+
+def _write_one(sr: Any, image: ImageData, src: Path, frame: int, args: argparse.Namespace,
+               outdir: Path, planned: set[Path], series: DerivedSeries) -> None:
+    """Super-resolve one read frame of ``src`` and write it (refusing a name already written
+    in this run, or an existing file without --overwrite)."""
+    fmt = args.fmt or ("dcm" if image.kind == "dicom" else "png")
+    target = outdir / output_name(src, args.scale, args.method, fmt,
+                                  frame=frame if image.n_frames > 1 else None)
+    key = target.resolve()
+    if key in planned:
+        raise OutputExistsError(f"{target.name} was already written in this run from "
+                                "another input with the same name")
+    if target.exists() and not args.overwrite:
+        raise OutputExistsError(f"{target} exists (use --overwrite to replace it)")
+    planned.add(key)
+    _process(sr, image, _Job(src, target, fmt), args.scale, args.method, args.roi,
+             args.tile, caption=args.caption, series=series)
+    from tqdm import tqdm
+
+    tqdm.write(str(target), file=sys.stdout)
 
 
 # --------------------------------------------------------------------------- demo

@@ -111,7 +111,7 @@ def test_format_option_and_frame(tmp_path, capsys, pydicom_file):
     assert code == 0, err
     assert out == [str(tmp_path / "rtdose_f4_SRx2_bicubic.tiff")]  # frames never collide
     assert err == ["rmisr-sr: note: rtdose.dcm: frame 4 of 15 (0-based; --frame chooses "
-                   "another)"]
+                   "another, --all-frames takes every one)"]
     back = read_image(out[0])
     assert back.pixels.shape == (20, 20)
     code, _, err = _run(capsys, pydicom_file("rtdose.dcm"), "-o", tmp_path, "--scale", "2",
@@ -327,3 +327,13 @@ def test_a_folder_gives_its_images_subfolders_included(tmp_path, capsys, pydicom
                           "--method", "bicubic")
     assert code == 1 and out == [] and err == [f"rmisr-sr: error: {tmp_path / 'empty'}: no "
                                                "image files in this folder"]
+
+
+def test_all_frames_of_a_multiframe_file(tmp_path, capsys, pydicom_file):
+    code, out, err = _run(capsys, pydicom_file("rtdose.dcm"), "-o", tmp_path, "--scale", "2",
+                          "--method", "bicubic", "--all-frames", "--format", "tiff")
+    assert code == 0 and err == [], err
+    assert [Path(p).name for p in out] == [f"rtdose_f{k}_SRx2_bicubic.tiff" for k in range(15)]
+    code, out, err = _run(capsys, pydicom_file("CT_small.dcm"), "-o", tmp_path / "one", "--scale",
+                          "2", "--method", "bicubic", "--all-frames")
+    assert code == 0 and [Path(p).name for p in out] == ["CT_small_SRx2_bicubic.dcm"]
