@@ -316,7 +316,12 @@ def test_monochrome1_is_kept(tmp_path, pydicom_file):
 def test_multiframe_source_gives_single_frame(tmp_path, pydicom_file):
     src = read_image(pydicom_file("rtdose.dcm"), frame=5)
     up = _upscale(src, None, 2)
-    write_dicom_derived(tmp_path / "f.dcm", src, up, scale=2, method="bicubic")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pydicom's value warnings go into the report
+        rep = write_dicom_derived(tmp_path / "f.dcm", src, up, scale=2, method="bicubic")
+    assert any("Invalid value for VR UI" in w for w in rep.warnings)
     ds = pydicom.dcmread(tmp_path / "f.dcm")
     assert "NumberOfFrames" not in ds and "GridFrameOffsetVector" not in ds
     assert ds.SourceImageSequence[0].ReferencedFrameNumber == 6

@@ -319,7 +319,6 @@ def _check_output(source_shape: tuple[int, int], roi: tuple[int, int, int, int],
 # --------------------------------------------------------------------------- derived DICOM
 
 
-@_collect_warnings
 def _padding_out(source: ImageData, roi: tuple[int, int, int, int], scale: float,
                  shape: tuple[int, ...]) -> tuple[int, np.ndarray] | None:
     """(stored padding value, mask) of an output of ``shape`` for a source with
@@ -338,6 +337,7 @@ def _padding_out(source: ImageData, roi: tuple[int, int, int, int], scale: float
     return (value, mask) if mask.any() else None
 
 
+@_collect_warnings
 def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels: np.ndarray, *,
                         scale: float, roi: tuple[int, int, int, int] | None = None, method: str,
                         weights_sha256: str | None = None, description_extra: str = "",
