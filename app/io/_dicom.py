@@ -15,7 +15,7 @@ from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, Implic
 from .errors import (CorruptFileError, FrameOutOfRangeError, ImageIOError, ImageTooLargeError,
                      InvalidPixelsError, NoPixelDataError, NotAnImageError, TruncatedFileError,
                      UnsupportedImageError, UnsupportedTransferSyntaxError)
-from .image_data import ImageData
+from .image_data import ImageData, measured_values
 from .limits import MAX_PIXELS, MAX_TOTAL_PIXELS
 from .windowing import auto_window, full_range_window
 
@@ -427,7 +427,7 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         window = voi[:2]
         windows = [voi]
     else:
-        measured = pixels if padding is None else pixels[~padding]
+        measured = measured_values(pixels, padding)
         window = auto_window(measured) if measured.size else auto_window(pixels)
 
     spacing, spacing_source = None, ""

@@ -13,6 +13,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ImageData"]
 
 
+def measured_values(pixels: np.ndarray, padding: np.ndarray | None) -> np.ndarray:
+    """``pixels`` without the ``padding`` pixels (flattened), or ``pixels`` itself when there is
+    no padding mask (a reader sets one only where some pixel is padding)."""
+    return pixels if padding is None else pixels[~padding]
+
+
 @dataclass
 class ImageData:
     """Full-range pixels of one frame plus the metadata the viewer, the engine and the writers need.
@@ -109,11 +115,8 @@ class ImageData:
         return self.pixels.ndim == 3
 
     def measured(self) -> np.ndarray:
-        """The pixel values that are measurements (padding left out), flattened for grey
-        images with padding, else ``pixels`` itself."""
-        if self.padding is None or not self.padding.any():
-            return self.pixels
-        return self.pixels[~self.padding]
+        """The pixel values that are measurements: :func:`measured_values` of ``pixels``."""
+        return measured_values(self.pixels, self.padding)
 
     def normalization_range(self) -> tuple[float, float] | None:
         """(min, max) of the measured values when the image has padding: the span the engine's

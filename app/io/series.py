@@ -102,9 +102,9 @@ def folder_series(folder: str | os.PathLike[str]) -> tuple[list[Path], int]:
     """
     found: dict[str, list[tuple[Path, object]]] = {}
     for q in _files_under(Path(folder), MAX_SERIES_FILES):
-        ds = _header(q, pixels=True)
+        ds = _image_header(q)
         uid = str(ds.get("SeriesInstanceUID", "") or "") if ds is not None else ""
-        if uid and any(kw in ds for kw in _PIXEL_KEYWORDS):
+        if uid:
             found.setdefault(uid, []).append((q, ds))
     if not found:
         return [], 0
@@ -125,10 +125,16 @@ def image_files(folder: str | os.PathLike[str]) -> list[Path]:
         if q.suffix.lower() in RASTER_SUFFIXES:
             out.append(q)
             continue
-        ds = _header(q, pixels=True)
-        if ds is not None and any(kw in ds for kw in _PIXEL_KEYWORDS):
+        if _image_header(q) is not None:
             out.append(q)
     return out
+
+
+def _image_header(path: Path):
+    """The series tags of a DICOM file that has pixel data, else None (not DICOM, unreadable,
+    or a DICOMDIR, report or presentation state)."""
+    ds = _header(path, pixels=True)
+    return ds if ds is not None and any(kw in ds for kw in _PIXEL_KEYWORDS) else None
 
 
 def _files_under(folder: Path, limit: int) -> list[Path]:
