@@ -15,6 +15,7 @@ from .panels import PanelData
 
 if TYPE_CHECKING:
     from app.io import WrittenImage
+    from app.quality import QualityReport
 
 PANEL_FILTERS = {
     "png": "PNG — windowed 8-bit (*.png)",
@@ -128,8 +129,12 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
 
 
 def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
-                 cell: int | None = None) -> QImage:
-    """One image with every panel (nearest-neighbour), its title, its overlay, and a header."""
+                 cell: int | None = None, quality: QualityReport | None = None,
+                 quality_context: str = "") -> QImage:
+    """One image with every panel (nearest-neighbour), its title, its overlay, and a header;
+    below them the quality table of the same run (``quality``), its context and its note, so that a
+    printed sheet carries the figures it is judged by. The table also goes into the PNG's
+    ``Description`` text (tab-separated, :meth:`QualityReport.to_tsv`)."""
     n = len(panels)
     cols = n if n <= 3 else (2 if n == 4 else 3)
     rows = (n + cols - 1) // cols
@@ -148,7 +153,9 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
     text_w = width - 2 * pad
     header_h = fm_s.boundingRect(0, 0, text_w, 10000, Qt.TextWordWrap, header).height() + 2 * pad
     footer_h = fm_s.boundingRect(0, 0, text_w, 10000, Qt.TextWordWrap, SHEET_NOTE).height() + pad
-    height = header_h + rows * (cell + title_h + pad) + footer_h
+    table = _QualityBlock(quality, quality_context, small, text_w) if quality is not None else None
+    panels_bottom = header_h + rows * (cell + title_h + pad)
+    height = panels_bottom + (table.height + pad if table else 0) + footer_h
     img = QImage(width, height, QImage.Format_RGB32)
     img.fill(QColor(20, 20, 22))
     p = QPainter(img)
@@ -181,11 +188,59 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
             p.fillRect(QRectF(br).adjusted(-4, -2, 4, 2), QColor(0, 0, 0, 180))
             p.setPen(QColor(255, 210, 80))
             p.drawText(QRectF(br), Qt.TextWordWrap, data.overlay)
+    if table is not None:
+        table.draw(p, pad, panels_bottom)
     p.setPen(QColor(200, 200, 200))
     p.drawText(QRectF(pad, height - footer_h, width - 2 * pad, footer_h - 4), Qt.TextWordWrap,
                SHEET_NOTE)
     p.end()
+    if quality is not None:
+        img.setText("Description", (quality_context + "\n" if quality_context else "")
+                    + quality.to_tsv())
     return img
+
+
+class _QualityBlock:
+    """The quality table laid out for the sheet: a context line, a grid of the table's cells
+    (method left-aligned, figures right-aligned) and the report's note, word-wrapped to ``width``."""
+
+    def __init__(self, report: QualityReport, context: str, font: QFont, width: int) -> None:
+        self.headers = [c.display_header for c in report.columns()]  # the panel's 2-line form
+        self.body = report.table()[1]
+        self.context = context or f"×{report.scale:g}"
+        self.note = report.note
+        self.font = QFont(font)
+        fm = QFontMetrics(self.font)
+        self.row_h = fm.height() + 4
+        self.head_h = self.row_h * max(h.count("\n") + 1 for h in self.headers)
+        self.width = width
+        self.col_w = [max(fm.horizontalAdvance(t) for t in h.split("\n") + [r[j] for r in self.body])
+                      + 14 for j, h in enumerate(self.headers)]
+        if sum(self.col_w) > width:  # many columns on a narrow sheet: share the width
+            self.col_w = [width / len(self.col_w)] * len(self.col_w)
+        self.note_h = fm.boundingRect(0, 0, width, 10000, Qt.TextWordWrap, self.note).height()
+        self.height = self.row_h * (1 + len(self.body)) + self.head_h + self.note_h + 6
+
+    def draw(self, p: QPainter, x0: float, y0: float) -> None:
+        p.setFont(self.font)
+        p.setPen(QColor(240, 240, 240))
+        p.drawText(QRectF(x0, y0, self.width, self.row_h), Qt.AlignLeft | Qt.AlignVCenter,
+                   f"Quality — {self.context}")
+        y = y0 + self.row_h
+        for i, row in enumerate([self.headers] + self.body):
+            h = self.head_h if i == 0 else self.row_h
+            p.fillRect(QRectF(x0, y, sum(self.col_w), h),
+                       QColor(45, 45, 50) if i == 0 else QColor(28, 28, 32) if i % 2
+                       else QColor(20, 20, 22))
+            p.setPen(QColor(255, 210, 80) if i == 0 else QColor(225, 225, 225))
+            x = x0
+            for j, text in enumerate(row):
+                align = (Qt.AlignLeft if j == 0 else Qt.AlignRight) | Qt.AlignVCenter
+                p.drawText(QRectF(x + 5, y, self.col_w[j] - 10, h), align, text)
+                x += self.col_w[j]
+            y += h
+        p.setPen(QColor(170, 170, 170))
+        p.drawText(QRectF(x0, y + 4, self.width, self.note_h + 2), Qt.TextWordWrap, self.note)
 
 
 def sheet_header(source_name: str, roi: tuple[int, int, int, int], scale: float,

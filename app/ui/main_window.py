@@ -1001,7 +1001,9 @@ class MainWindow(QMainWindow):
                                          VIEW_MODES[self.comparison.mode()], req.simulate)
         items = [(d, self.comparison.render_panel(d)[0]) for d in panels]
         try:
-            out = export_mod.save_image_atomic(export_mod.render_sheet(items, header), path)
+            sheet = export_mod.render_sheet(items, header, quality=self.last_result.report,
+                                            quality_context=self.quality.context())
+            out = export_mod.save_image_atomic(sheet, path)
         except OSError as exc:
             self.show_error("Export failed", str(exc))
             return None

@@ -115,6 +115,10 @@ class QualityTable(QWidget):
         self.save_button.setEnabled(True)
         self._context = context
 
+    def context(self) -> str:
+        """The line that says what the figures are of (ROI, scale, reference), "" when empty."""
+        return self._context if self.report is not None else ""
+
     def numeric_values(self) -> dict[str, dict[str, str]]:
         """method label → header → cell text (for tests and diagnostics)."""
         if self.report is None:

@@ -396,6 +396,23 @@ def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     assert "not a super-resolved result" in window.last_message()
     sheet = window.export_sheet(tmp_path / "sheet.png")
     assert sheet is not None and read_image(sheet).width > 3 * 100
+    # the sheet carries the run's quality table: drawn below the panels and as PNG text
+    from PIL import Image
+
+    from app.ui import export as export_mod
+
+    with Image.open(sheet) as im:
+        described = im.info.get("Description", "")
+    report = window.last_result.report
+    assert report.to_tsv() in described and window.quality.context() in described
+    for row in report.table()[1]:
+        assert "\t".join(row) in described
+    items = [(d, window.comparison.render_panel(d)[0]) for d in window.comparison.panel_data()]
+    bare = export_mod.render_sheet(items, "header")
+    full = export_mod.render_sheet(items, "header", quality=report, quality_context="ctx")
+    assert bare.text("Description") == "" and full.text("Description").startswith("ctx\n")
+    assert full.width() == bare.width()
+    assert full.height() > bare.height() + (2 + len(report.rows)) * 12
 
 
 def test_diagnostics(window, network, run_job, resolver):
