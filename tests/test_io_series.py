@@ -76,3 +76,6 @@ def test_the_largest_series_of_a_folder_and_its_image_files(tmp_path, pydicom_fi
     assert folder_series(tmp_path / "DICOM" / "B") == ([small[0].with_suffix("")], 1)
     (tmp_path / "empty").mkdir()
     assert folder_series(tmp_path / "empty") == ([], 0) and image_files(tmp_path / "empty") == []
+    asked = []  # a cancelled scan (the viewer closing) stops at the next file and finds nothing
+    assert folder_series(tmp_path, stop=lambda: asked.append(1) or len(asked) > 2) == ([], 0)
+    assert len(asked) == 3

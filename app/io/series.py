@@ -7,6 +7,7 @@ items of either, in slice order, reading only headers.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -92,16 +93,20 @@ def _ordered(members: list[tuple[Path, object]]) -> list[Path]:
     return [members[i][0] for i in order]
 
 
-def folder_series(folder: str | os.PathLike[str]) -> tuple[list[Path], int]:
+def folder_series(folder: str | os.PathLike[str],
+                  stop: Callable[[], bool] | None = None) -> tuple[list[Path], int]:
     """The largest DICOM series found in ``folder`` and its subfolders (a CD's or a PACS
     export's layout), in slice order, and the number of series found.
 
     Only headers are read; files without pixel data (DICOMDIR, reports, presentation states)
     and non-DICOM files are skipped; at most :data:`MAX_SERIES_FILES` files are looked at.
-    Returns ``([], 0)`` when there is no image series.
+    Returns ``([], 0)`` when there is no image series, or when ``stop()`` (asked before each
+    file: the viewer's scan thread is being cancelled) returns True.
     """
     found: dict[str, list[tuple[Path, object]]] = {}
     for q in _files_under(Path(folder), MAX_SERIES_FILES):
+        if stop is not None and stop():
+            return [], 0
         ds = _image_header(q)
         uid = str(ds.get("SeriesInstanceUID", "") or "") if ds is not None else ""
         if uid:

@@ -45,7 +45,7 @@ from app.io import (
     read_image,
     roi_statistics,
 )
-from app.io.series import folder_series, stack_of
+from app.io.series import stack_of
 
 from . import export as export_mod
 from .canvas import ImageCanvas
@@ -53,8 +53,8 @@ from .controls import METHOD_LABELS, ControlsPanel
 from .diagnostics import diagnostics_text
 from .panels import VIEW_MODES, ComparisonView, PanelData, sr_overlay_text
 from .quality_table import QualityTable
-from .worker import (Engine, EngineLoader, JobRequest, JobResult, SeriesScan, SuperResolveJob,
-                     readable_error)
+from .worker import (Engine, EngineLoader, FolderScan, JobRequest, JobResult, SeriesScan,
+                     SuperResolveJob, readable_error)
 
 log = logging.getLogger(__name__)
 
@@ -403,23 +403,44 @@ class MainWindow(QMainWindow):
 
     def open_folder(self, folder: str | Path) -> bool:
         """Open the largest DICOM image series in ``folder`` (subfolders included: a CD's or a
-        PACS export's layout) and step through it with PgDn/PgUp."""
-        QApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            files, n_series = folder_series(folder)
-        finally:
-            QApplication.restoreOverrideCursor()
+        PACS export's layout) and step through it with PgDn/PgUp.
+
+        The headers are read in the background (:class:`FolderScan`) and the window stays
+        usable; the series opens when the scan ends, unless another file was opened meanwhile.
+        Returns False when the scan cannot start (a job is running)."""
+        if self.is_running():
+            self.statusBar().showMessage("A job is running: cancel it before opening a folder",
+                                         5000)
+            return False
+        self._scan_generation += 1
+        generation = self._scan_generation
+        scan = FolderScan(Path(folder), self)
+        scan.found.connect(lambda f, files, n: self._folder_found(generation, f, files, n))
+        scan.failed.connect(lambda f, msg: self.show_error("Cannot read the folder",
+                                                           f"{f}: {msg}"))
+        scan.finished.connect(QApplication.restoreOverrideCursor)
+        scan.finished.connect(lambda: self._scans.remove(scan) if scan in self._scans else None)
+        self._scans.append(scan)
+        QApplication.setOverrideCursor(Qt.BusyCursor)  # busy, but the window still answers
+        self.statusBar().showMessage(f"Reading the DICOM headers in {folder}…")
+        scan.start()
+        return True
+
+    def _folder_found(self, generation: int, folder: Path, files: list[Path],
+                      n_series: int) -> None:
+        if generation != self._scan_generation:  # another file or folder was opened since
+            return
         if not files:
+            self.statusBar().clearMessage()
             self.show_error("No DICOM images in the folder",
                             f"{folder}: no DICOM file with pixel data was found (DICOMDIR "
                             "indexes, reports and non-DICOM files are skipped).")
-            return False
+            return
         if not self.open_file(files[0], stack=[(p, 0) for p in files]):
-            return False
+            return
         more = f" (the largest of {n_series} series found)" if n_series > 1 else ""
         self.statusBar().showMessage(f"Opened a series of {len(files)} file(s){more}: "
                                      "PgDn/PgUp step through it", 8000)
-        return True
 
     def open_sample(self) -> bool:
         return self.open_file(SAMPLE_PATH, remember=False)
@@ -1092,6 +1113,8 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if self._job is not None:
             self._job.cancel()
+        for scan in self._scans:
+            scan.requestInterruption()  # a folder scan stops at its next file
         busy = [t for t in (self._job, self._loader, *self._scans)
                 if t is not None and t.isRunning()]
         for thread in busy:

@@ -116,6 +116,33 @@ class SeriesScan(QThread):
         self.found.emit(self.path, items)
 
 
+class FolderScan(QThread):
+    """Finds the largest DICOM series under a folder (:func:`app.io.series.folder_series`) off
+    the GUI thread: File ▸ Open folder on a CD or a network share reads thousands of headers.
+    ``found(folder, files, n_series)`` comes unless the scan was interrupted
+    (``requestInterruption``, e.g. the window closing); ``files`` is empty when there is no
+    image series, ``failed(folder, message)`` when the folder cannot be read."""
+
+    found = pyqtSignal(object, object, int)
+    failed = pyqtSignal(object, str)
+
+    def __init__(self, folder: Path, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.folder = Path(folder)
+
+    def run(self) -> None:
+        from app.io.series import folder_series
+
+        try:
+            files, n_series = folder_series(self.folder, stop=self.isInterruptionRequested)
+        except Exception as exc:  # noqa: BLE001 — an unreadable folder is a message, not a crash
+            log.exception("cannot scan %s", self.folder)
+            self.failed.emit(self.folder, readable_error(exc))
+            return
+        if not self.isInterruptionRequested():
+            self.found.emit(self.folder, files, n_series)
+
+
 class EngineLoader(QThread):
     """Creates the engine in the background; ``loaded(device, cuda_available)`` or ``failed``."""
 

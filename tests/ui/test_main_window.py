@@ -77,7 +77,7 @@ def test_corner_overlay_names_the_patient_and_can_be_hidden(window, settings):
     assert str(settings.value("overlay")).lower() == "false"
 
 
-def test_open_a_folder_or_drop_one(window, tmp_path, pydicom_file):
+def test_open_a_folder_or_drop_one(window, tmp_path, pydicom_file, qtbot):
     """File ▸ Open folder (or a dropped folder) opens its largest DICOM series, subfolders and
     extension-less files included, ready to step through."""
     from ..test_io_series import make_series
@@ -86,14 +86,31 @@ def test_open_a_folder_or_drop_one(window, tmp_path, pydicom_file):
     make_series(tmp_path / "cd" / "other", [3.0], prefix="IM")
     for p in paths:
         p.rename(p.with_suffix(""))
-    assert window.open_folder(tmp_path / "cd")
+    before = window.image
+    assert window.open_folder(tmp_path / "cd")  # the headers are read in the background
+    assert window.image is before and "Reading the DICOM headers" in \
+        window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.image is not before, timeout=10_000)
     assert len(window.stack()) == 3 and float(window.image.dataset.ImagePositionPatient[2]) == 0
     assert "largest of 2 series" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not window.series_scan_running(), timeout=5_000)
+    assert QApplication.overrideCursor() is None  # the busy cursor is gone
     (tmp_path / "nothing").mkdir()
     (tmp_path / "nothing" / "notes.txt").write_text("x")
-    assert not window.open_files([tmp_path / "nothing"])
-    assert "no DICOM file with pixel data" in window.last_message()
-    assert window.open_files([tmp_path / "cd" / "DICOM"]) and len(window.stack()) == 3
+    assert window.open_files([tmp_path / "nothing"])
+    qtbot.waitUntil(lambda: "no DICOM file with pixel data" in window.last_message(),
+                    timeout=10_000)
+    shown = window.image
+    assert window.open_files([tmp_path / "cd" / "DICOM"])
+    qtbot.waitUntil(lambda: window.image is not shown, timeout=10_000)
+    assert len(window.stack()) == 3
+    # a folder scan that ends after another file was opened does not replace that file
+    assert window.open_folder(tmp_path / "cd")
+    assert window.open_file(paths[0].with_suffix(""))
+    opened = window.image
+    qtbot.waitUntil(lambda: not window.series_scan_running(), timeout=10_000)
+    qtbot.wait(50)
+    assert window.image is opened
 
 
 def test_a_late_series_listing_of_an_earlier_file_is_ignored(window, tmp_path, qtbot):
