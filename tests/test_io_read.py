@@ -377,3 +377,38 @@ def test_io_imports_no_qt_and_no_torch():
             "assert not bad, bad")
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=60)
+
+
+def test_voi_lut_function_is_read_kept_and_used(tmp_path):
+    """VOILUTFunction (PS3.3 C.11.2.1.3) goes with the image: read (top level or a frame's
+    Frame VOI LUT), used for the PNG, kept in the derived DICOM; an unknown term is a warning."""
+    from app.io import apply_window, write_dicom_derived, write_png
+
+    from .test_io_writers import _enhanced_ct, make_ct
+
+    hu = np.linspace(-200, 300, 16 * 16).reshape(16, 16)
+    kw = dict(ipp=(0, 0, 0), iop=(1, 0, 0, 0, 1, 0), spacing=(1, 1))
+    img = read_image(make_ct(tmp_path / "sig.dcm", hu, VOILUTFunction="SIGMOID", **kw))
+    assert img.voi_function == "SIGMOID" and not img.warnings
+    png = write_png(tmp_path / "sig.png", img.pixels, *img.window, source=img)
+    with Image.open(png) as im:
+        assert "function=SIGMOID" in im.text["Window"]
+        np.testing.assert_array_equal(np.asarray(im), apply_window(img.pixels, *img.window,
+                                                                   function="SIGMOID"))
+        assert not np.array_equal(np.asarray(im), apply_window(img.pixels, *img.window))
+    write_dicom_derived(tmp_path / "d.dcm", img, np.kron(img.pixels, np.ones((2, 2))), scale=2,
+                        roi=(0, 0, 16, 16), method="bicubic")
+    assert read_image(tmp_path / "d.dcm").voi_function == "SIGMOID"
+
+    odd = read_image(make_ct(tmp_path / "odd.dcm", hu, VOILUTFunction="GAMMA", **kw))
+    assert odd.voi_function == "LINEAR"
+    assert any("VOILUTFunction 'GAMMA' is not a defined term" in w for w in odd.warnings)
+    assert read_image(make_ct(tmp_path / "lin.dcm", hu, **kw)).voi_function == "LINEAR"
+
+    enh = _enhanced_ct(tmp_path / "enh.dcm")
+    ds = pydicom.dcmread(enh)
+    ds.PerFrameFunctionalGroupsSequence[1].FrameVOILUTSequence[0].VOILUTFunction = \
+        "LINEAR_EXACT"
+    ds.save_as(enh)
+    assert read_image(enh, frame=1).voi_function == "LINEAR_EXACT"
+    assert read_image(enh, frame=0).voi_function == "LINEAR"

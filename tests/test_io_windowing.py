@@ -29,6 +29,28 @@ def test_apply_window_matches_dicom_formula(c, w):
     np.testing.assert_array_equal(got, want.astype(np.uint8))
 
 
+@pytest.mark.parametrize("function", ["LINEAR", "LINEAR_EXACT", "SIGMOID"])
+@pytest.mark.parametrize("c,w", [(40, 400), (-600, 1500), (100.5, 3)])
+def test_voi_functions_match_pydicom(function, c, w):
+    """PS3.3 C.11.2.1.2–3 as pydicom implements them (its output range 0–255 for an unsigned
+    8-bit image): an independent check of every VOI LUT function."""
+    from pydicom import Dataset
+    from pydicom.pixels import apply_windowing
+
+    ds = Dataset()
+    ds.BitsStored, ds.PixelRepresentation, ds.PhotometricInterpretation = 8, 0, "MONOCHROME2"
+    ds.WindowCenter, ds.WindowWidth, ds.VOILUTFunction = c, w, function
+    x = np.linspace(c - 1.5 * w, c + 1.5 * w, 401)
+    want = np.floor(apply_windowing(x.copy(), ds) + 0.5)
+    got = apply_window(x, c, w, function=function.lower())
+    assert np.abs(got.astype(float) - want).max() <= (1 if function == "LINEAR" else 0)
+    if function == "SIGMOID":  # never saturates, and the centre is mid-grey
+        assert 0 < got.min() and got.max() < 255 and apply_window(np.array([c]), c, w,
+                                                                   function=function)[0] == 128
+    with pytest.raises(InvalidWindowError, match="unknown VOI LUT function 'GAMMA'"):
+        apply_window(x, c, w, function="GAMMA")
+
+
 def test_apply_window_invert_and_colour():
     x = np.array([[-2000.0, -600.0, 3000.0]])
     np.testing.assert_array_equal(apply_window(x, -600, 1500), [[0, 128, 255]])

@@ -17,7 +17,7 @@ from .errors import (CorruptFileError, FrameOutOfRangeError, ImageIOError, Image
                      UnsupportedImageError, UnsupportedTransferSyntaxError)
 from .image_data import ImageData, measured_values
 from .limits import MAX_PIXELS, MAX_TOTAL_PIXELS
-from .windowing import auto_window, full_range_window
+from .windowing import VOI_FUNCTIONS, auto_window, full_range_window
 
 __all__ = ["read_dicom", "frame_dataset", "PIXEL_KEYWORDS", "LOSSY_TRANSFER_SYNTAXES"]
 
@@ -52,13 +52,15 @@ _DECODER_HINTS = {
 # functional-group macro → attributes flattened to the top level for one frame (enhanced objects)
 _FUNCTIONAL_GROUPS = {
     "PixelValueTransformationSequence": ("RescaleSlope", "RescaleIntercept", "RescaleType"),
-    "FrameVOILUTSequence": ("WindowCenter", "WindowWidth", "WindowCenterWidthExplanation"),
+    "FrameVOILUTSequence": ("WindowCenter", "WindowWidth", "WindowCenterWidthExplanation",
+                            "VOILUTFunction"),
     "PixelMeasuresSequence": ("PixelSpacing", "SliceThickness", "SpacingBetweenSlices"),
     "PlanePositionSequence": ("ImagePositionPatient",),
     "PlaneOrientationSequence": ("ImageOrientationPatient",),
 }
 _FLAT_KEYWORDS = ("RescaleSlope", "RescaleIntercept", "RescaleType", "ModalityLUTSequence",
-                  "WindowCenter", "WindowWidth", "WindowCenterWidthExplanation", "VOILUTSequence",
+                  "WindowCenter", "WindowWidth", "WindowCenterWidthExplanation", "VOILUTFunction",
+                  "VOILUTSequence",
                   "PixelSpacing", "ImagerPixelSpacing", "ImagePositionPatient",
                   "ImageOrientationPatient", "SliceThickness", "SpacingBetweenSlices")
 
@@ -250,6 +252,18 @@ def _windows(fds: Dataset) -> list[tuple[float, float, str]]:
     return out
 
 
+def _voi_function(fds: Dataset, warnings: list[str]) -> str:
+    """The frame's VOI LUT Function (PS3.3 C.11.2.1.3); "LINEAR" when absent or unknown."""
+    raw = fds.get("VOILUTFunction")
+    if raw is None or str(raw).strip() == "":
+        return "LINEAR"
+    fn = str(raw).strip().upper()
+    if fn not in VOI_FUNCTIONS:
+        warnings.append(f"VOILUTFunction {str(raw)!r} is not a defined term: LINEAR used")
+        return "LINEAR"
+    return fn
+
+
 def _voi_lut_window(fds: Dataset) -> tuple[float, float, str] | None:
     """An approximate linear window covering the input range of the first VOI LUT."""
     seq = fds.get("VOILUTSequence")
@@ -419,6 +433,7 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
     photometric = "RGB" if colour else (
         "MONOCHROME1" if source_photometric == "MONOCHROME1" else "MONOCHROME2")
     windows = [] if colour else _windows(fds)
+    voi_function = "LINEAR" if colour or not windows else _voi_function(fds, warnings)
     if windows:
         window = windows[0][:2]
     elif colour:
@@ -469,7 +484,8 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         pixels=pixels, source_path=path, kind="dicom", modality=modality,
         photometric=photometric, invert=_inverted(ds, photometric),
         window=(float(window[0]), float(window[1])), windows=windows,
-        pixel_spacing=spacing, image_position=position,  # type: ignore[arg-type]
+        voi_function=voi_function, pixel_spacing=spacing,
+        image_position=position,  # type: ignore[arg-type]
         image_orientation=orientation,  # type: ignore[arg-type]
         stored_range=stored_range, value_unit=value_unit, frame=frame, n_frames=n_frames,
         dataset=ds, bits_stored=bits_out, rescale=rescale if not colour else (1.0, 0.0),

@@ -37,6 +37,9 @@ class ImageData:
             VOI window, else a full-range window for 8-bit and colour data, else
             :func:`app.io.auto_window`.
         windows: every VOI window of the file as (centre, width, explanation).
+        voi_function: the file's VOI LUT Function (PS3.3 C.11.2.1.3: "LINEAR", "LINEAR_EXACT"
+            or "SIGMOID"), used with every window the image is shown through; "LINEAR" when
+            absent or not a defined term (a read warning says so).
         pixel_spacing: (row spacing, column spacing) in mm — PixelSpacing, else
             ImagerPixelSpacing; None when absent, zero or malformed.
         image_position: ImagePositionPatient of the first pixel's centre (mm), or None.
@@ -71,6 +74,7 @@ class ImageData:
     invert: bool = False
     window: tuple[float, float] = (0.5, 1.0)
     windows: list[tuple[float, float, str]] = field(default_factory=list)
+    voi_function: str = "LINEAR"
     pixel_spacing: tuple[float, float] | None = None
     image_position: tuple[float, float, float] | None = None
     image_orientation: tuple[float, float, float, float, float, float] | None = None

@@ -56,10 +56,12 @@ __all__ = ["write_png", "write_tiff16", "write_dicom_derived", "write_secondary_
 
 def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, width: float,
               invert: bool = False, *, source: ImageData | str | os.PathLike[str] | None = None,
-              label: str | None = None, caption: bool = False) -> Path:
+              label: str | None = None, caption: bool = False,
+              function: str | None = None) -> Path:
     """Write an 8-bit PNG of ``pixels`` displayed through the window (center, width).
 
-    Grey input is windowed (DICOM linear VOI) and optionally inverted; colour input is windowed per
+    Grey input is windowed (the DICOM VOI LUT function: ``function``, else the source's
+    ``voi_function``, else linear) and optionally inverted; colour input is windowed per
     channel with the same window (the full-range window of an 8-bit image just clips to 0–255) and
     written as 8-bit RGB.
 
@@ -83,7 +85,9 @@ def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, w
 
     target = Path(path)
     arr = as_image_array(pixels, target)
-    display = apply_window(arr, center, width, invert=invert and arr.ndim == 2)
+    if function is None:
+        function = getattr(source, "voi_function", "LINEAR") if arr.ndim == 2 else "LINEAR"
+    display = apply_window(arr, center, width, invert=invert and arr.ndim == 2, function=function)
     info = PngInfo()
     info.add_text("Software", SOFTWARE)
     if label:
@@ -95,6 +99,7 @@ def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, w
                       f"{display.shape[0] - image_h} px below")
     image = Image.fromarray(display, mode="L" if display.ndim == 2 else "RGB")
     info.add_text("Window", f"center={float(center):g} width={float(width):g}"
+                  + (f" function={function}" if function != "LINEAR" else "")
                   + (" inverted" if invert and arr.ndim == 2 else ""))
 
     def write(fh: IO[bytes]) -> None:

@@ -203,6 +203,7 @@ class ImageCanvas(QGraphicsView):
         self._unit = ""
         self._window = (0.5, 1.0)
         self._invert = False
+        self._voi_function = "LINEAR"
         self._roi: ROI | None = None
         self._fit = True
         self._space = False
@@ -247,7 +248,9 @@ class ImageCanvas(QGraphicsView):
         c, w = self._window
         unit = f" {self._unit}" if self._unit else ""
         lines = dict(self._corners)
-        lines["bottom_left"] = [f"W {w:.4g} / L {c:.4g}{unit}", f"zoom {self.zoom() * 100:.0f} %"]
+        fn = "" if self._voi_function == "LINEAR" else f" ({self._voi_function.lower()})"
+        lines["bottom_left"] = [f"W {w:.4g} / L {c:.4g}{unit}{fn}",
+                                f"zoom {self.zoom() * 100:.0f} %"]
         return lines
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
@@ -290,16 +293,19 @@ class ImageCanvas(QGraphicsView):
     # -- image and window ------------------------------------------------------------------
     def set_image(self, pixels: np.ndarray, window: tuple[float, float], invert: bool = False,
                   spacing: tuple[float, float] | None = None, unit: str = "",
-                  keep_view: bool = False, spacing_at_detector: bool = False) -> None:
-        """Show ``pixels`` (full range) through ``window``; clears the ROI and the measurement
-        and fits, unless ``keep_view`` and the size is unchanged (the next slice of a series:
-        same ROI, measurement, zoom and pan)."""
+                  keep_view: bool = False, spacing_at_detector: bool = False,
+                  voi_function: str = "LINEAR") -> None:
+        """Show ``pixels`` (full range) through ``window`` and ``voi_function`` (the file's VOI
+        LUT Function, kept for every window); clears the ROI and the measurement and fits,
+        unless ``keep_view`` and the size is unchanged (the next slice of a series: same ROI,
+        measurement, zoom and pan)."""
         same_size = self._pixels is not None and self._pixels.shape[:2] == pixels.shape[:2]
         self._pixels = pixels
         self._spacing = spacing
         self._spacing_at_detector = spacing_at_detector
         self._unit = unit
         self._invert = invert
+        self._voi_function = voi_function
         self._window = (float(window[0]), float(window[1]))
         self._render()
         if keep_view and same_size:
@@ -374,7 +380,8 @@ class ImageCanvas(QGraphicsView):
         c, w = self._window
         k = self.preview_step() if preview else 1
         # every k-th pixel, drawn k× larger: pixel (i, j) still covers scene [j·k, (j+1)·k)
-        self._pixmap_item.setPixmap(windowed_pixmap(self._pixels[::k, ::k], c, w, self._invert))
+        self._pixmap_item.setPixmap(windowed_pixmap(self._pixels[::k, ::k], c, w, self._invert,
+                                                     self._voi_function))
         self._pixmap_item.setTransform(QTransform.fromScale(k, k))
 
     # -- zoom / pan --------------------------------------------------------------------------

@@ -25,10 +25,11 @@ def to_qimage(display: np.ndarray) -> QImage:
     return img.copy()  # the numpy buffer does not outlive this call
 
 
-def windowed_pixmap(pixels: np.ndarray, center: float, width: float, invert: bool = False
-                    ) -> QPixmap:
-    """Pixmap of ``pixels`` through the display window (centre, width)."""
-    return QPixmap.fromImage(to_qimage(apply_window(pixels, center, width, invert)))
+def windowed_pixmap(pixels: np.ndarray, center: float, width: float, invert: bool = False,
+                    function: str = "LINEAR") -> QPixmap:
+    """Pixmap of ``pixels`` through the display window (centre, width) and the image's VOI LUT
+    function."""
+    return QPixmap.fromImage(to_qimage(apply_window(pixels, center, width, invert, function)))
 
 
 def blank_pixmap(width: int, height: int) -> QPixmap:

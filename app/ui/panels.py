@@ -384,6 +384,7 @@ class ComparisonView(QWidget):
         self._baseline: np.ndarray | None = None  # bicubic, for the difference view
         self._window = (0.5, 1.0)
         self._invert = False
+        self._voi_function = "LINEAR"
         self._mode = "image"
         self._loupe_enabled = False
         self._loupe_pos: QPointF | None = None
@@ -500,10 +501,15 @@ class ComparisonView(QWidget):
             self._layout_grid()
 
     # -- display ---------------------------------------------------------------------------
-    def set_window(self, center: float, width: float, invert: bool | None = None) -> None:
+    def set_window(self, center: float, width: float, invert: bool | None = None,
+                   function: str | None = None) -> None:
+        """Show the panels through (centre, width); ``invert`` and ``function`` (the source's VOI
+        LUT Function) stay as they were when None."""
         self._window = (float(center), max(float(width), 1e-6))
         if invert is not None:
             self._invert = bool(invert)
+        if function is not None:
+            self._voi_function = function
         if self._mode == "image":
             self._render_all()
 
@@ -568,8 +574,9 @@ class ComparisonView(QWidget):
             h, w = data.pixels.shape[:2]
             return blank_pixmap(w, h), self._not_applicable(data)
         c, w = self.display_window()
-        invert = self._invert if self._mode == "image" else False
-        return windowed_pixmap(arr, c, w, invert), ""
+        if self._mode != "image":
+            return windowed_pixmap(arr, c, w), ""
+        return windowed_pixmap(arr, c, w, self._invert, self._voi_function), ""
 
     def _render_all(self) -> None:
         for p in self._panels:

@@ -93,8 +93,7 @@ def test_open_a_folder_or_drop_one(window, tmp_path, pydicom_file, qtbot):
     qtbot.waitUntil(lambda: window.image is not before, timeout=10_000)
     assert len(window.stack()) == 3 and float(window.image.dataset.ImagePositionPatient[2]) == 0
     assert "largest of 2 series" in window.statusBar().currentMessage()
-    qtbot.waitUntil(lambda: not window.series_scan_running(), timeout=5_000)
-    assert QApplication.overrideCursor() is None  # the busy cursor is gone
+    qtbot.waitUntil(lambda: QApplication.overrideCursor() is None, timeout=5_000)  # not busy
     (tmp_path / "nothing").mkdir()
     (tmp_path / "nothing" / "notes.txt").write_text("x")
     assert window.open_files([tmp_path / "nothing"])
@@ -453,6 +452,40 @@ def test_read_warnings_stay_visible_in_the_header_and_diagnostics(window, tmp_pa
     assert "invalid Rescale" in window.image_header.toolTip()
     text = window.copy_diagnostics()
     assert "read warning: invalid Rescale" in text and "spacing from PixelSpacing" in text
+
+
+def test_a_sigmoid_voi_function_is_shown_as_the_file_asks(window, tmp_path, network, run_job):
+    """VOILUTFunction SIGMOID: the canvas and the result panels use it for every window, and the
+    overlay says so next to W/L."""
+    from PyQt5.QtGui import QImage
+
+    from app.io import apply_window
+
+    def grey(image: QImage) -> np.ndarray:
+        q = image.convertToFormat(QImage.Format_Grayscale8)
+        ptr = q.constBits()
+        ptr.setsize(q.bytesPerLine() * q.height())
+        return np.frombuffer(ptr, np.uint8).reshape(q.height(), -1)[:, :q.width()].copy()
+
+    from ..test_io_writers import make_ct
+
+    hu = np.linspace(-300, 400, 64 * 64).reshape(64, 64)
+    path = make_ct(tmp_path / "sig.dcm", hu, ipp=(0, 0, 0), iop=(1, 0, 0, 0, 1, 0),
+                   spacing=(1, 1), VOILUTFunction="SIGMOID")
+    assert window.open_file(path)
+    window.set_window(50, 300)
+    assert window.canvas.overlay_lines()["bottom_left"][0] == "W 300 / L 50 HU (sigmoid)"
+    shown = grey(window.canvas._pixmap_item.pixmap().toImage())
+    np.testing.assert_array_equal(shown, apply_window(window.image.pixels, 50, 300,
+                                                      function="SIGMOID"))
+    assert not np.array_equal(shown, apply_window(window.image.pixels, 50, 300))
+    window.canvas.set_roi((8, 8, 32, 32))
+    window.controls.set_checked_methods(["bicubic"])
+    window.controls.set_scale(2)
+    run_job(window)
+    data = next(d for d in window.comparison.panel_data() if d.method == "bicubic")
+    np.testing.assert_array_equal(grey(window.comparison.render_panel(data)[0].toImage()),
+                                  apply_window(data.pixels, 50, 300, function="SIGMOID"))
 
 
 def test_unavailable_methods_are_greyed_per_scale(window, monkeypatch, resolver, network):
