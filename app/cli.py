@@ -30,23 +30,22 @@ import csv
 import hashlib
 import io
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from app.batch import FORMAT_EXT, output_name, super_resolve_to_file
 from app.io import (SAMPLE_PATH, SAMPLE_SHA256, DerivedSeries, ImageData, ImageIOError,
-                    InvalidROIError, InvalidScaleError, apply_window, computed_label, crop_roi, method_label,
-                    parse_roi, read_image, validate_roi, validate_scale, write_image, write_sheet,
-                    write_text)
-from app.io.labels import METHOD_LABELS, fmt_scale, run_notes
+                    InvalidROIError, InvalidScaleError, apply_window, computed_label, crop_roi,
+                    method_label, parse_roi, read_image, validate_roi, validate_scale, write_image,
+                    write_sheet, write_text)
+from app.io.labels import METHOD_LABELS, fmt_scale
 from app.io.series import image_files
 
 __all__ = ["main", "build_parser", "output_name", "DEMO_ROI", "DEMO_SCALE"]
 
 PROG = "rmisr-sr"
-FORMAT_EXT = {"dcm": "dcm", "png": "png", "tiff": "tiff"}
 #: Demo region of the bundled sample: the left hilum (bronchus, vessels, lung), 128×128 px.
 DEMO_ROI = (288, 224, 128, 128)
 DEMO_SCALE = 2.5
@@ -122,14 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def output_name(source: Path, scale: float, method: str, fmt: str,
-                frame: int | None = None) -> str:
-    """``<stem>_SRx<scale>_<method>.<ext>``, e.g. ``ct_SRx2.5_rmisr-vp.dcm``; a frame of a
-    multi-frame source adds ``_f<frame>`` after the stem."""
-    stem = (source.stem or source.name) + (f"_f{frame}" if frame is not None else "")
-    return f"{stem}_SRx{fmt_scale(scale)}_{method}.{FORMAT_EXT[fmt]}"
-
-
 def _error(message: str) -> None:
     from tqdm import tqdm
     tqdm.write(f"{PROG}: error: {message}", file=sys.stderr)
@@ -164,34 +155,14 @@ def _prepare_outdir(path: Path) -> Path:
     return path
 
 
-@dataclass
-class _Job:
-    source: Path
-    target: Path
-    fmt: str
-
-
-def _process(sr: Any, image: ImageData, job: _Job, scale: float, method: str,
-             roi: tuple[int, int, int, int] | None, tile: int,
-             progress: Callable[[int, int], None] | None = None,
-             caption: bool = True,
-             series: DerivedSeries | None = None) -> tuple[np.ndarray, Any]:
-    """Super-resolve one image and write it; with ``series``, the slices of one source series
-    written by one run form one derived series (a PACS stacks them)."""
-    roi_v = validate_roi(roi, image)
-    out, info = sr.upscale(image.pixels, scale, method, progress=progress, tile=tile,
-                           return_info=True, window=image.window, roi=roi_v,
-                           value_range=image.normalization_range())
-    series_uid = (series.uid_for(image, method, scale, roi_v)
-                  if series is not None and job.fmt == "dcm" else None)
-    written = write_image(job.target, out, source=image, fmt=job.fmt,  # type: ignore[arg-type]
-                          scale=scale, roi=roi_v, method=method,
-                          weights_sha256=info.weights_sha256, caption=caption,
-                          series_instance_uid=series_uid,
-                          description_extra=run_notes(info, image.value_unit))
-    for note in info.notes + written.warnings:  # e.g. values clipped to the stored range
-        _note(f"{job.target.name}: {note}")
-    return out, info
+def _process(sr: Any, image: ImageData, target: Path, fmt: str, args: argparse.Namespace,
+             series: DerivedSeries) -> None:
+    """Super-resolve one image and write it (:func:`app.batch.super_resolve_to_file`); its notes
+    go to stderr."""
+    done = super_resolve_to_file(sr, image, target, fmt, args.scale, args.method, args.roi,
+                                 tile=args.tile, caption=args.caption, series=series)
+    for note in done.notes:  # e.g. values clipped to the stored range
+        _note(f"{target.name}: {note}")
 
 
 def _run_batch(args: argparse.Namespace) -> int:
@@ -264,8 +235,7 @@ def _write_one(sr: Any, image: ImageData, src: Path, frame: int, args: argparse.
     if target.exists() and not args.overwrite:
         raise OutputExistsError(f"{target} exists (use --overwrite to replace it)")
     planned.add(key)
-    _process(sr, image, _Job(src, target, fmt), args.scale, args.method, args.roi,
-             args.tile, caption=args.caption, series=series)
+    _process(sr, image, target, fmt, args, series)
     from tqdm import tqdm
 
     tqdm.write(str(target), file=sys.stdout)

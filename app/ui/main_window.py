@@ -19,6 +19,7 @@ from PyQt5.QtWidgets import (
     QAction,
     QActionGroup,
     QApplication,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -45,6 +46,7 @@ from app.io import (
     read_image,
     roi_statistics,
 )
+from app.batch import output_name
 from app.io.series import stack_of
 
 from . import export as export_mod
@@ -53,8 +55,10 @@ from .controls import METHOD_LABELS, ControlsPanel
 from .diagnostics import diagnostics_text
 from .panels import VIEW_MODES, ComparisonView, PanelData, sr_overlay_text
 from .quality_table import QualityTable
+from .slices import SliceRangeChoice, SliceRangeDialog
 from .worker import (Engine, EngineLoader, FolderScan, JobRequest, JobResult, SeriesScan,
-                     SuperResolveJob, readable_error)
+                     SliceRangeJob, SliceRangeRequest, SliceRangeResult, SuperResolveJob,
+                     readable_error)
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +246,8 @@ class MainWindow(QMainWindow):
         p = mb.addMenu("&Process")
         self.act_run = p.addAction("&Super-resolve", self.run, QKeySequence("Ctrl+R"))
         self.act_run.setShortcutContext(Qt.ApplicationShortcut)
+        self.act_slices = p.addAction("Super-resolve region over s&lices…",
+                                      self.super_resolve_slices, QKeySequence("Ctrl+Shift+R"))
         self.act_cancel = p.addAction("&Cancel", self.cancel, QKeySequence(Qt.Key_Escape))
         self.act_cancel.setEnabled(False)
 
@@ -777,6 +783,8 @@ class MainWindow(QMainWindow):
         self.controls.set_running(running)
         self.controls.run_button.setEnabled(ready and not running)
         self.act_run.setEnabled(not running)
+        self.act_slices.setEnabled(not running and self.image is not None
+                                   and self.canvas.roi() is not None)
         self.act_cancel.setEnabled(running)
 
     def run(self) -> bool:
@@ -822,6 +830,121 @@ class MainWindow(QMainWindow):
             f"{', '.join(METHOD_LABELS[m] for m in methods)}…")
         job.start()
         return True
+
+    def super_resolve_slices(self, choice: SliceRangeChoice | None = None,
+                             overwrite: bool | None = None) -> bool:
+        """Process ▸ Super-resolve region over slices: the ROI of a range of the slices PgDn/PgUp
+        step through (the series, or the frames of a multi-frame file), one method, at the
+        current scale, from the acquired pixels, written into a folder — as one derived DICOM
+        series, or TIFF/PNG files — by a :class:`SliceRangeJob`. Without ``choice`` a dialog
+        asks; files that exist are replaced only when ``overwrite`` is True (None: ask).
+        Returns False when nothing started."""
+        if self.is_running():
+            self.statusBar().showMessage("A job is already running", 3000)
+            return False
+        roi = self.canvas.roi()
+        if self.image is None or roi is None:
+            self.show_error("No region of interest",
+                            "Open an image and draw a region of interest first.")
+            return False
+        if self.series_scan_running():
+            self.show_error("The series is still being listed",
+                            "The slices of this series are still being found: try again in a "
+                            "moment.")
+            return False
+        stack = self._stack or [(self.image.source_path, self.image.frame)]
+        scale = self.controls.scale()
+        methods = {m: METHOD_LABELS[m] for m, box in self.controls.method_boxes.items()
+                   if box.isEnabled()}
+        if choice is None:
+            picked = self.controls.selected_methods()
+            default = next((m for m in picked if m != "bicubic"), picked[0] if picked else "")
+            folder = Path(str(self.settings.value("lastExportDir", "") or
+                              self.image.source_path.parent))
+            dialog = SliceRangeDialog(len(stack), self._stack_pos, methods, default,
+                                      self.image.kind == "dicom", folder, scale, roi, self)
+            if dialog.exec_() != QDialog.Accepted:
+                return False
+            choice = dialog.choice()
+        problem = self._slice_range_problem(choice, len(stack), methods, roi, scale)
+        if problem:
+            self.show_error("Cannot super-resolve the slices", problem)
+            return False
+        try:
+            choice.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.show_error("Cannot super-resolve the slices",
+                            f"cannot create the folder {choice.folder}: {exc.strerror or exc}")
+            return False
+        frames = len({path for path, _ in stack}) < len(stack)  # frames of one file: _f<k>
+        items = [(path, frame, choice.folder / output_name(path, scale, choice.method, choice.fmt,
+                                                           frame if frames else None))
+                 for path, frame in stack[choice.first - 1:choice.last]]
+        existing = [target for _, _, target in items if target.exists()]
+        if existing and overwrite is None:
+            overwrite = QMessageBox.question(
+                self, "Replace files?", f"{len(existing)} of the {len(items)} files exist in "
+                f"{choice.folder} (e.g. {existing[0].name}). Replace them?",
+                QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
+        if existing and not overwrite:
+            self.show_error("Files exist", f"{len(existing)} of the {len(items)} files exist in "
+                            f"{choice.folder}, e.g. {existing[0].name}: nothing was written "
+                            "(choose another folder, or replace them)")
+            return False
+        request = SliceRangeRequest(items, tuple(roi), scale, choice.method, choice.fmt,
+                                    self.canvas.window() if choice.fmt == "png" else None,
+                                    METHOD_LABELS[choice.method])
+        job = SliceRangeJob(self.engine, request, self)
+        job.progressed.connect(self._job_progress)
+        job.succeeded.connect(self._slices_done)
+        job.failed.connect(self._job_failed)
+        job.finished.connect(self._job_finished)
+        self._job = job
+        self.settings.setValue("lastExportDir", str(choice.folder))
+        self._update_run_state()
+        self.controls.set_job_text("starting…")
+        self.statusBar().showMessage(f"Super-resolving slices {choice.first}–{choice.last} "
+                                     f"×{scale:g} with {METHOD_LABELS[choice.method]}…")
+        job.start()
+        return True
+
+    @staticmethod
+    def _slice_range_problem(choice: SliceRangeChoice, n_slices: int, methods: dict[str, str],
+                             roi: tuple[int, int, int, int], scale: float) -> str:
+        """Why ``choice`` cannot run ("" when it can)."""
+        from app.io.limits import MAX_OUTPUT_PIXELS
+
+        if not 1 <= choice.first <= choice.last <= n_slices:
+            return f"slices {choice.first}–{choice.last} are not within 1–{n_slices}"
+        if choice.method not in methods:
+            return (f"{METHOD_LABELS.get(choice.method, choice.method)} is not available at "
+                    f"×{scale:g}")
+        oh, ow = output_size(roi[3], roi[2], scale)
+        if oh * ow > MAX_OUTPUT_PIXELS:
+            return (f"×{scale:g} of a {roi[2]}×{roi[3]} px region would be {ow}×{oh} px per "
+                    f"slice, more than the {MAX_OUTPUT_PIXELS / 1e6:.0f} Mpx one result may "
+                    "have: choose a smaller region or a lower scale")
+        return ""
+
+    def _slices_done(self, result: SliceRangeResult) -> None:
+        req = result.request
+        n, done = len(req.items), len(result.written)
+        folder = req.items[0][2].parent
+        what = (f"{done} of {n} slices, {req.label} ×{req.scale:g}, written to {folder}"
+                + (" as one derived series" if req.fmt == "dcm" and done > 1 else ""))
+        if result.cancelled:
+            title, text = "Cancelled", f"Stopped: {what}; each written file is complete."
+        elif result.errors:
+            title, text = "Some slices failed", what + "."
+        else:
+            title, text = f"Super-resolved {done} slices", what + f" in {result.seconds:.1f} s."
+        self.controls.progress.setValue(0 if result.cancelled else 100)
+        self.controls.set_job_text(title.lower() if result.cancelled else text)
+        lines = [f"• {e}" for e in result.errors] + [f"• {note}" for note in result.notes]
+        if result.cancelled or lines:
+            self.show_error(title, text + ("\n\n" + "\n".join(lines) if lines else ""))
+        else:
+            self.statusBar().showMessage(text, 10000)
 
     def _output_size_accepted(self, roi: tuple[int, int, int, int], methods: list[str]) -> bool:
         """Refuse a result above the engine's limit; ask before a very large run."""

@@ -94,6 +94,120 @@ class Engine:
         return out
 
 
+@dataclass
+class SliceRangeRequest:
+    """One method at one scale on the same ROI of several slices, each written to a file.
+
+    Attributes:
+        items: (file, frame, target file) of each slice, in slice order.
+        roi: (x, y, w, h) in every slice.
+        scale: magnification.
+        method: engine method name.
+        fmt: "dcm", "png" or "tiff".
+        window: display window of PNG files (None: each slice's own).
+        label: the method's display label.
+    """
+
+    items: list[tuple[Path, int, Path]]
+    roi: tuple[int, int, int, int]
+    scale: float
+    method: str
+    fmt: str
+    window: tuple[float, float] | None = None
+    label: str = ""
+
+
+@dataclass
+class SliceRangeResult:
+    """What a :class:`SliceRangeJob` wrote: the files, "name: note" lines the user should read
+    (clipped values, fallbacks), "name: message" lines of the slices that failed, whether it
+    was cancelled before the last slice, and the time taken."""
+
+    request: SliceRangeRequest
+    written: list[Path]
+    notes: list[str]
+    errors: list[str]
+    cancelled: bool
+    seconds: float
+
+
+class SliceRangeJob(QThread):
+    """Super-resolves the ROI of each slice of a range and writes it
+    (:func:`app.batch.super_resolve_to_file`); the DICOM files of one run form one derived
+    series. A slice that fails is reported and the others go on; cancelling stops at the next
+    tile and keeps the files already written (each one is whole: written atomically).
+    ``succeeded(SliceRangeResult)`` comes also after a cancel (``result.cancelled``)."""
+
+    progressed = pyqtSignal(int, str)
+    succeeded = pyqtSignal(object)
+    failed = pyqtSignal(str)
+
+    def __init__(self, engine: Engine, request: SliceRangeRequest, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.request = request
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set() or self.isInterruptionRequested()
+
+    def run(self) -> None:
+        try:
+            self.succeeded.emit(self._run())
+        except Exception as exc:  # the engine could not start: nothing was written
+            log.exception("slice-range job failed")
+            self.failed.emit(readable_error(exc))
+
+    def _run(self) -> SliceRangeResult:
+        from app.batch import super_resolve_to_file
+        from app.io import DerivedSeries, read_image
+
+        req, t0 = self.request, time.perf_counter()
+        self.progressed.emit(0, "loading the engine…" if not self.engine.loaded else "starting…")
+        sr = self.engine.resolver()
+        from models import UpscaleCancelled
+
+        series, n = DerivedSeries(), len(req.items)
+        written: list[Path] = []
+        notes: list[str] = []
+        errors: list[str] = []
+        cancelled = False
+        frames = len({p for p, _, _ in req.items}) < n  # frames of one multi-frame file
+        for k, (path, frame, target) in enumerate(req.items):
+            if self.is_cancelled():
+                cancelled = True
+                break
+            name = path.name + (f" frame {frame + 1}" if frames else "")
+            self.progressed.emit(int(100 * k / n), f"slice {k + 1} of {n}: {name}")
+
+            def progress(done: int, total: int, k: int = k) -> None:
+                self.progressed.emit(int(100 * (k + done / max(total, 1)) / n),
+                                     f"slice {k + 1} of {n}: tile {done}/{total}")
+
+            try:
+                image = read_image(path, frame=frame)
+                done = super_resolve_to_file(sr, image, target, req.fmt, req.scale, req.method,
+                                             req.roi, progress=progress,
+                                             cancel=self.is_cancelled, series=series,
+                                             window=req.window)
+            except UpscaleCancelled:
+                cancelled = True
+                break
+            except Exception as exc:  # noqa: BLE001 — one bad slice must not stop the others
+                log.exception("slice %s failed", name)
+                errors.append(f"{name}: {readable_error(exc)}")
+                continue
+            written.append(done.path)
+            notes += [f"{done.path.name}: {note}" for note in done.notes]
+        if not cancelled:
+            self.progressed.emit(100, "done")
+        return SliceRangeResult(req, written, notes, errors, cancelled,
+                                time.perf_counter() - t0)
+
+
 class SeriesScan(QThread):
     """Lists the slices of an opened file's series (:func:`app.io.series.stack_of`) off the GUI
     thread: a folder of thousands of headers, or one on a network share, would freeze the

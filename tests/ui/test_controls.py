@@ -63,3 +63,21 @@ def test_cuda_listed_only_when_available(controls):
     assert controls.device_combo.findData("cuda") >= 0
     controls.set_cuda_available(False)
     assert controls.device_combo.findData("cuda") < 0
+
+
+def test_slice_range_dialog_defaults_and_choice(qtbot, tmp_path):
+    from app.ui.slices import SliceRangeDialog
+
+    dlg = SliceRangeDialog(10, 0, {"bicubic": "Bicubic", "rmisr-bl": "RMISR-BL"}, "rmisr-bl",
+                           True, tmp_path, 2.5, (1, 2, 30, 40))
+    qtbot.addWidget(dlg)
+    c = dlg.choice()
+    assert (c.first, c.last, c.method, c.fmt, c.folder) == (1, 3, "rmisr-bl", "dcm", tmp_path)
+    dlg.first.setValue(7)  # the range stays ordered
+    assert (dlg.first.value(), dlg.last.value()) == (7, 7)
+    dlg.last.setValue(2)
+    assert (dlg.first.value(), dlg.last.value()) == (2, 2)
+    raster = SliceRangeDialog(3, 2, {"bicubic": "Bicubic"}, "", False, tmp_path, 2, (0, 0, 4, 4))
+    qtbot.addWidget(raster)
+    c = raster.choice()
+    assert (c.first, c.last, c.method, c.fmt) == (1, 3, "bicubic", "png")

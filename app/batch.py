@@ -1,0 +1,72 @@
+"""One step of batch super-resolution, shared by ``rmisr-sr`` and the viewer's "ROI over slices"
+export: super-resolve a region of a read image in its context and write the result.
+
+Qt-free and torch-free: the engine (:class:`models.SuperResolver`) is passed in.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.io import DerivedSeries, ImageData, validate_roi, write_image
+from app.io.labels import fmt_scale, run_notes
+
+__all__ = ["FORMAT_EXT", "output_name", "SliceResult", "super_resolve_to_file"]
+
+FORMAT_EXT = {"dcm": "dcm", "png": "png", "tiff": "tiff"}
+
+
+def output_name(source: Path, scale: float, method: str, fmt: str,
+                frame: int | None = None) -> str:
+    """``<stem>_SRx<scale>_<method>.<ext>``, e.g. ``ct_SRx2.5_rmisr-vp.dcm``; a frame of a
+    multi-frame source adds ``_f<frame>`` after the stem."""
+    stem = (source.stem or source.name) + (f"_f{frame}" if frame is not None else "")
+    return f"{stem}_SRx{fmt_scale(scale)}_{method}.{FORMAT_EXT[fmt]}"
+
+
+@dataclass
+class SliceResult:
+    """What :func:`super_resolve_to_file` made: the pixels, the engine's record of the run
+    (``UpscaleInfo``), the file and what the user should be told about it."""
+
+    pixels: np.ndarray
+    info: Any
+    path: Path
+    notes: list[str] = field(default_factory=list)
+
+
+def super_resolve_to_file(sr: Any, image: ImageData, target: Path, fmt: str, scale: float,
+                          method: str, roi: tuple[int, int, int, int] | None, *, tile: int = 0,
+                          progress: Callable[[int, int], None] | None = None,
+                          cancel: Callable[[], bool] | None = None, caption: bool = True,
+                          series: DerivedSeries | None = None,
+                          window: tuple[float, float] | None = None) -> SliceResult:
+    """Super-resolve ``roi`` of ``image`` (None: all of it) in its context and write it.
+
+    With ``series``, the slices of one source series written through it form one derived DICOM
+    series (a PACS stacks them). ``window`` is the PNG's display window (default: the image's).
+
+    Returns:
+        The result; its ``notes`` are the engine's (e.g. a bicubic fallback) and the writer's
+        (e.g. values clipped to the range the file can store).
+
+    Raises:
+        app.io.ImageIOError: a bad ROI or a writer's refusal; the engine's errors
+        (``UpscaleCancelled`` when ``cancel()`` returned True).
+    """
+    roi_v = validate_roi(roi, image)
+    out, info = sr.upscale(image.pixels, scale, method, progress=progress, cancel=cancel,
+                           tile=tile, return_info=True, window=image.window, roi=roi_v,
+                           value_range=image.normalization_range())
+    series_uid = (series.uid_for(image, method, scale, roi_v)
+                  if series is not None and fmt == "dcm" else None)
+    written = write_image(target, out, source=image, fmt=fmt,  # type: ignore[arg-type]
+                          scale=scale, roi=roi_v, method=method,
+                          weights_sha256=info.weights_sha256, caption=caption, window=window,
+                          series_instance_uid=series_uid,
+                          description_extra=run_notes(info, image.value_unit))
+    return SliceResult(out, info, written.path, list(info.notes) + list(written.warnings))
