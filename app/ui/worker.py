@@ -131,7 +131,25 @@ class SliceRangeResult:
     seconds: float
 
 
-class SliceRangeJob(QThread):
+class _EngineJob(QThread):
+    """A thread that runs ``request`` on the engine; ``cancel()`` sets a flag the work polls
+    between tiles (:meth:`is_cancelled`)."""
+
+    def __init__(self, engine: Engine, request: Any, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.request = request
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the job to stop at the next tile (or method, or slice) boundary."""
+        self._cancel.set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set() or self.isInterruptionRequested()
+
+
+class SliceRangeJob(_EngineJob):
     """Super-resolves the ROI of each slice of a range and writes it
     (:func:`app.batch.super_resolve_to_file`); the DICOM files of one run form one derived
     series. A slice that fails is reported and the others go on; cancelling stops at the next
@@ -141,18 +159,6 @@ class SliceRangeJob(QThread):
     progressed = pyqtSignal(int, str)
     succeeded = pyqtSignal(object)
     failed = pyqtSignal(str)
-
-    def __init__(self, engine: Engine, request: SliceRangeRequest, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.engine = engine
-        self.request = request
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set() or self.isInterruptionRequested()
 
     def run(self) -> None:
         try:
@@ -341,7 +347,7 @@ def readable_error(exc: BaseException) -> str:
     return text.splitlines()[0] if len(text) > 400 else text
 
 
-class SuperResolveJob(QThread):
+class SuperResolveJob(_EngineJob):
     """Runs every requested method on the ROI, then the quality figures."""
 
     progressed = pyqtSignal(int, str)      # percent, message
@@ -349,19 +355,6 @@ class SuperResolveJob(QThread):
     succeeded = pyqtSignal(object)         # JobResult
     failed = pyqtSignal(str)
     cancelled = pyqtSignal()
-
-    def __init__(self, engine: Engine, request: JobRequest, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.engine = engine
-        self.request = request
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        """Ask the job to stop at the next tile or method boundary."""
-        self._cancel.set()
-
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set() or self.isInterruptionRequested()
 
     def run(self) -> None:
         t0 = time.perf_counter()
