@@ -79,3 +79,8 @@ def test_the_largest_series_of_a_folder_and_its_image_files(tmp_path, pydicom_fi
     asked = []  # a cancelled scan (the viewer closing) stops at the next file and finds nothing
     assert folder_series(tmp_path, stop=lambda: asked.append(1) or len(asked) > 2) == ([], 0)
     assert len(asked) == 3
+    from app.io.series import stack_of
+
+    one = big[0].with_suffix("")
+    assert len(stack_of(one)) == 3
+    assert stack_of(one, stop=lambda: True) == [(one, 0)]  # a cancelled listing: the file alone

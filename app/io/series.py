@@ -43,13 +43,15 @@ def _floats(value, n: int) -> np.ndarray | None:
     return arr if arr.shape == (n,) and np.all(np.isfinite(arr)) else None
 
 
-def series_files(path: str | os.PathLike[str]) -> list[Path]:
+def series_files(path: str | os.PathLike[str],
+                 stop: Callable[[], bool] | None = None) -> list[Path]:
     """The files of ``path``'s DICOM series in its folder, in slice order (``path`` included).
 
     Order: along the slice normal (ImagePositionPatient · (row × column direction)) when every
     file has a position and they share one orientation; else InstanceNumber; else file name.
     Files of other series, non-DICOM files and unreadable ones are skipped. ``[path]`` when
-    ``path`` has no SeriesInstanceUID or its folder holds more than :data:`MAX_SERIES_FILES`.
+    ``path`` has no SeriesInstanceUID, its folder holds more than :data:`MAX_SERIES_FILES`, or
+    ``stop()`` (asked before each file: a cancelled listing) returns True.
     """
     p = Path(path)
     own = _header(p)
@@ -64,6 +66,8 @@ def series_files(path: str | os.PathLike[str]) -> list[Path]:
         return [p]
     members: list[tuple[Path, object]] = []
     for entry in sorted(siblings, key=lambda e: e.name):
+        if stop is not None and stop():
+            return [p]
         q = Path(entry.path)
         ds = own if q.name == p.name else _header(q)
         if ds is not None and str(ds.get("SeriesInstanceUID", "") or "") == uid:
@@ -154,13 +158,14 @@ def _files_under(folder: Path, limit: int) -> list[Path]:
     return out
 
 
-def stack_of(path: str | os.PathLike[str], n_frames: int = 1,
-             kind: str = "dicom") -> list[tuple[Path, int]]:
+def stack_of(path: str | os.PathLike[str], n_frames: int = 1, kind: str = "dicom",
+             stop: Callable[[], bool] | None = None) -> list[tuple[Path, int]]:
     """The (file, frame) items to step through from ``path``: its frames when it has several,
-    else the files of its DICOM series (:func:`series_files`), else ``path`` alone."""
+    else the files of its DICOM series (:func:`series_files`, which ``stop`` can cut short),
+    else ``path`` alone."""
     p = Path(path)
     if n_frames > 1:
         return [(p, k) for k in range(n_frames)]
     if kind != "dicom":
         return [(p, 0)]
-    return [(q, 0) for q in series_files(p)]
+    return [(q, 0) for q in series_files(p, stop)]

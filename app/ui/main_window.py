@@ -1240,7 +1240,7 @@ class MainWindow(QMainWindow):
         if self._job is not None:
             self._job.cancel()
         for scan in self._scans:
-            scan.requestInterruption()  # a folder scan stops at its next file
+            scan.requestInterruption()  # a series or folder listing stops at its next file
         busy = [t for t in (self._job, self._loader, *self._scans)
                 if t is not None and t.isRunning()]
         for thread in busy:

@@ -217,7 +217,8 @@ class SliceRangeJob(_EngineJob):
 class SeriesScan(QThread):
     """Lists the slices of an opened file's series (:func:`app.io.series.stack_of`) off the GUI
     thread: a folder of thousands of headers, or one on a network share, would freeze the
-    window. ``found(path, items)`` always comes (the file alone when the scan fails)."""
+    window. ``found(path, items)`` comes unless the listing was interrupted (the window
+    closing); ``items`` is the file alone when the scan fails."""
 
     found = pyqtSignal(object, object)
 
@@ -229,11 +230,12 @@ class SeriesScan(QThread):
         from app.io.series import stack_of
 
         try:
-            items = stack_of(self.path, 1, "dicom")
+            items = stack_of(self.path, 1, "dicom", stop=self.isInterruptionRequested)
         except Exception:  # noqa: BLE001 — browsing is a convenience: the file stays alone
             log.exception("cannot list the series of %s", self.path)
             items = [(self.path, 0)]
-        self.found.emit(self.path, items)
+        if not self.isInterruptionRequested():
+            self.found.emit(self.path, items)
 
 
 class FolderScan(QThread):
