@@ -372,10 +372,10 @@ def _run_demo(args: argparse.Namespace) -> int:
         tqdm.write(str(outdir / name), file=sys.stdout)
 
     shape = next(iter(results.values()))[0].shape[:2]
-    fn = sample.voi_function
-    panels = [(apply_window(_nearest(lr, shape), c, wd, sample.invert, fn),
+    fn, lut = sample.voi_function, sample.voi_lut
+    panels = [(apply_window(_nearest(lr, shape), c, wd, sample.invert, fn, lut),
                f"Input ROI ×{fmt_scale(scale)} nearest — acquired")]
-    panels += [(apply_window(out, c, wd, sample.invert, fn), computed_label(scale, method))
+    panels += [(apply_window(out, c, wd, sample.invert, fn, lut), computed_label(scale, method))
                for method, (out, _) in results.items()]
     sheet = outdir / f"{SAMPLE_PATH.stem}_SRx{fmt_scale(scale)}_comparison.png"
     write_sheet(sheet, panels, f"{SAMPLE_PATH.name} · ROI {x},{y},{w},{h} · window C{c:g}/W{wd:g}"

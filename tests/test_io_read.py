@@ -412,3 +412,76 @@ def test_voi_lut_function_is_read_kept_and_used(tmp_path):
     ds.save_as(enh)
     assert read_image(enh, frame=1).voi_function == "LINEAR_EXACT"
     assert read_image(enh, frame=0).voi_function == "LINEAR"
+
+
+def _cr_with_voi_lut(path: Path, *, lut_data, descriptor, windows: bool = False,
+                     ow: bool = False) -> Path:
+    """A 12-bit CR whose display is a VOI LUT Sequence (a gamma curve over 0–4095)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1"  # CR Image Storage
+    ds.SOPInstanceUID, ds.StudyInstanceUID = generate_uid(), generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.Modality, ds.PatientName, ds.PatientID = "CR", "Test^LUT", "LUT-1"
+    item = Dataset()
+    item.LUTDescriptor = list(descriptor)
+    item.LUTExplanation = "GAMMA 0.5"
+    if ow:
+        item.add_new(0x00283006, "OW", np.asarray(lut_data, "<u2").tobytes())
+    else:
+        item.add_new(0x00283006, "US", [int(v) for v in lut_data])
+    ds.VOILUTSequence = Sequence([item])
+    if windows:
+        ds.WindowCenter, ds.WindowWidth = 2000, 1000
+    ds.set_pixel_data(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64), "MONOCHROME2", 12)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.parametrize("ow", [False, True])
+def test_voi_lut_sequence_is_applied_while_its_window_is_shown(tmp_path, ow):
+    """PS3.3 C.11.2.1.1: the table itself, not a linear window over its range, until the user
+    picks another window; with file windows too, the window comes first and the LUT is offered."""
+    from pydicom.pixels import apply_voi
+
+    from app.io import apply_window, write_png
+
+    table = np.round(4095 * np.linspace(0, 1, 3000) ** 0.5)
+    path = _cr_with_voi_lut(tmp_path / "cr.dcm", lut_data=table, descriptor=(3000, 500, 12),
+                            ow=ow)
+    img = read_image(path)
+    assert img.voi_lut is not None and not img.warnings
+    assert img.window == img.voi_lut.window == (2000.0, 3000.0)
+    assert img.windows[-1][2] == "VOI LUT GAMMA 0.5"
+    shown = apply_window(img.pixels, *img.window, lut=img.voi_lut)
+    want = apply_voi(img.pixels.astype(np.int64), pydicom.dcmread(path)) / 4095.0
+    np.testing.assert_array_equal(shown, np.floor(want * 255 + 0.5).astype(np.uint8))
+    linear = apply_window(img.pixels, *img.window)
+    assert np.abs(shown.astype(int) - linear).max() > 40  # a gamma curve, not the linear window
+    np.testing.assert_array_equal(apply_window(img.pixels, 2000, 2999, lut=img.voi_lut),
+                                  apply_window(img.pixels, 2000, 2999))  # another window: linear
+    png = write_png(tmp_path / "cr.png", img.pixels, *img.window, source=img)
+    with Image.open(png) as im:
+        np.testing.assert_array_equal(np.asarray(im), shown)
+        assert im.text["Window"] == "the source's VOI LUT"
+
+    both = read_image(_cr_with_voi_lut(tmp_path / "both.dcm", lut_data=table,
+                                       descriptor=(3000, 500, 12), windows=True, ow=ow))
+    assert both.window == (2000.0, 1000.0) and both.windows[-1][:2] == (2000.0, 3000.0)
+
+
+def test_an_inconsistent_voi_lut_is_reported_not_applied(tmp_path):
+    img = read_image(_cr_with_voi_lut(tmp_path / "short.dcm", lut_data=range(100),
+                                      descriptor=(3000, 0, 12)))
+    assert img.voi_lut is None
+    assert any("VOILUTSequence" in w and "inconsistent" in w for w in img.warnings)
+    assert img.window[1] > 0  # an automatic window instead
+    # a 16-bit descriptor over 12-bit entries (a common mislabel) is read as 12-bit
+    odd = read_image(_cr_with_voi_lut(tmp_path / "odd.dcm", lut_data=np.linspace(0, 4095, 4096),
+                                      descriptor=(4096, 0, 16)))
+    assert odd.voi_lut.table.max() == 1.0

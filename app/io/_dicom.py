@@ -17,7 +17,7 @@ from .errors import (CorruptFileError, FrameOutOfRangeError, ImageIOError, Image
                      UnsupportedImageError, UnsupportedTransferSyntaxError)
 from .image_data import ImageData, measured_values
 from .limits import MAX_PIXELS, MAX_TOTAL_PIXELS
-from .windowing import VOI_FUNCTIONS, auto_window, full_range_window
+from .windowing import VOI_FUNCTIONS, VoiLut, auto_window, full_range_window
 
 __all__ = ["read_dicom", "frame_dataset", "PIXEL_KEYWORDS", "LOSSY_TRANSFER_SYNTAXES"]
 
@@ -264,17 +264,43 @@ def _voi_function(fds: Dataset, warnings: list[str]) -> str:
     return fn
 
 
-def _voi_lut_window(fds: Dataset) -> tuple[float, float, str] | None:
-    """An approximate linear window covering the input range of the first VOI LUT."""
-    seq = fds.get("VOILUTSequence")
+def _voi_lut(ds: Dataset, signed_input: bool, warnings: list[str]) -> VoiLut | None:
+    """The first VOI LUT of the VOI LUT Sequence (PS3.3 C.11.2.1.1), or None (absent, or not
+    usable: then a warning says so and the windows, or an automatic one, are used).
+
+    The LUT Descriptor's first-mapped value is read as signed when the LUT's input (the Modality
+    LUT's output) can be negative (C.11.2.1.1.1); entries of 10–16 bits are normalised by
+    2^bits − 1, except that a 16-bit table whose largest entry is below 2^12 (a common mislabel of
+    12-bit data) is normalised by 2^12 − 1."""
+    seq = ds.get("VOILUTSequence")
     if not seq:
         return None
-    desc = _nums(seq[0].get("LUTDescriptor"), 3)
-    if desc is None:
+    item = seq[0]
+    desc = _nums(item.get("LUTDescriptor"), 3)
+    if desc is None or "LUTData" not in item:
+        warnings.append("VOILUTSequence has no usable LUT Descriptor/LUT Data: not applied")
         return None
-    entries = desc[0] or 65536.0
-    first = desc[1]
-    return first + entries / 2.0, entries, "VOI LUT range"
+    entries, first, bits = int(desc[0]) or 65536, float(desc[1]), int(desc[2])
+    if signed_input and first >= 2 ** 15:
+        first -= 2 ** 16
+    raw = item["LUTData"].value
+    try:
+        if isinstance(raw, (bytes, bytearray)):
+            little = (ds.original_encoding[1] if ds.original_encoding[1] is not None else True)
+            table = np.frombuffer(bytes(raw), dtype="<u2" if little else ">u2")
+        else:
+            table = np.asarray(_as_list(raw), dtype=np.float64)
+    except (TypeError, ValueError):
+        table = np.zeros(0)
+    if not 8 <= bits <= 16 or len(table) < entries or entries < 2:
+        warnings.append(f"VOILUTSequence (descriptor {entries}\\{desc[1]:g}\\{bits}, "
+                        f"{len(table)} entries) is inconsistent: not applied")
+        return None
+    table = np.asarray(table[:entries], dtype=np.float64)
+    top = 2.0 ** bits - 1
+    if bits == 16 and table.max() < 2 ** 12:
+        top = 2.0 ** 12 - 1
+    return VoiLut(first, table / top, str(item.get("LUTExplanation", "") or ""))
 
 
 def _stored_limits(bits_stored: int, signed: bool) -> tuple[float, float]:
@@ -434,13 +460,14 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         "MONOCHROME1" if source_photometric == "MONOCHROME1" else "MONOCHROME2")
     windows = [] if colour else _windows(fds)
     voi_function = "LINEAR" if colour or not windows else _voi_function(fds, warnings)
+    voi_lut = None if colour else _voi_lut(ds, stored_range[0] < 0, warnings)
+    if voi_lut is not None:  # offered after the file's windows; shown when it is the only one
+        windows.append((*voi_lut.window, "VOI LUT" + (f" {voi_lut.explanation}"
+                                                      if voi_lut.explanation else "")))
     if windows:
         window = windows[0][:2]
     elif colour:
         window = full_range_window(*stored_range)
-    elif (voi := _voi_lut_window(fds)) is not None:
-        window = voi[:2]
-        windows = [voi]
     else:
         measured = measured_values(pixels, padding)
         window = auto_window(measured) if measured.size else auto_window(pixels)
@@ -484,7 +511,7 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         pixels=pixels, source_path=path, kind="dicom", modality=modality,
         photometric=photometric, invert=_inverted(ds, photometric),
         window=(float(window[0]), float(window[1])), windows=windows,
-        voi_function=voi_function, pixel_spacing=spacing,
+        voi_function=voi_function, voi_lut=voi_lut, pixel_spacing=spacing,
         image_position=position,  # type: ignore[arg-type]
         image_orientation=orientation,  # type: ignore[arg-type]
         stored_range=stored_range, value_unit=value_unit, frame=frame, n_frames=n_frames,

@@ -10,6 +10,8 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import pydicom
 
+    from .windowing import VoiLut
+
 __all__ = ["ImageData"]
 
 
@@ -40,6 +42,8 @@ class ImageData:
         voi_function: the file's VOI LUT Function (PS3.3 C.11.2.1.3: "LINEAR", "LINEAR_EXACT"
             or "SIGMOID"), used with every window the image is shown through; "LINEAR" when
             absent or not a defined term (a read warning says so).
+        voi_lut: the file's VOI LUT (:class:`app.io.windowing.VoiLut`), applied while its
+            window (the last of ``windows``) is the one shown; None when there is none.
         pixel_spacing: (row spacing, column spacing) in mm — PixelSpacing, else
             ImagerPixelSpacing; None when absent, zero or malformed.
         image_position: ImagePositionPatient of the first pixel's centre (mm), or None.
@@ -75,6 +79,7 @@ class ImageData:
     window: tuple[float, float] = (0.5, 1.0)
     windows: list[tuple[float, float, str]] = field(default_factory=list)
     voi_function: str = "LINEAR"
+    voi_lut: VoiLut | None = None
     pixel_spacing: tuple[float, float] | None = None
     image_position: tuple[float, float, float] | None = None
     image_orientation: tuple[float, float, float, float, float, float] | None = None

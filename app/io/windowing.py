@@ -1,7 +1,8 @@
 """Display windowing (VOI) and window presets.
 
 * :func:`apply_window` — the DICOM VOI LUT functions (PS3.3 C.11.2.1.2–3: ``LINEAR``,
-  ``LINEAR_EXACT``, ``SIGMOID``) to 8-bit display values.
+  ``LINEAR_EXACT``, ``SIGMOID``) to 8-bit display values, or a file's VOI LUT (:class:`VoiLut`,
+  C.11.2.1.1) while its own window is the one shown.
 * :func:`auto_window` — a robust default window from the 0.5–99.5 percentiles.
 * :func:`load_window_presets` — presets are data (``resources/window_presets.json``), not code.
 
@@ -21,7 +22,7 @@ import numpy as np
 from ._resources import DEFAULT_PRESETS_PATH
 from .errors import InvalidWindowError, WindowPresetError
 
-__all__ = ["apply_window", "VOI_FUNCTIONS", "auto_window", "minmax_window", "full_range_window",
+__all__ = ["apply_window", "VOI_FUNCTIONS", "VoiLut", "auto_window", "minmax_window", "full_range_window",
            "WindowPreset", "load_window_presets", "presets_for_modality", "DEFAULT_PRESETS_PATH"]
 
 #: the VOI LUT Function defined terms (PS3.3 C.11.2.1.3) that :func:`apply_window` implements
@@ -38,8 +39,45 @@ def _check_window(center: float, width: float) -> tuple[float, float]:
     return c, w
 
 
+@dataclass(frozen=True, eq=False)
+class VoiLut:
+    """A VOI LUT of the file (VOI LUT Sequence, PS3.3 C.11.2.1.1): input values ``first`` …
+    ``first + len(table) − 1`` map to ``table`` (normalised to 0–1); inputs below the first
+    entry take the first value, above the last the last.
+
+    Attributes:
+        first: the first input value mapped (LUT Descriptor's second value, in the units of the
+            pixels: after the Modality LUT).
+        table: output values normalised to 0–1 (float64, one per input value).
+        explanation: LUTExplanation, or "".
+    """
+
+    first: float
+    table: np.ndarray
+    explanation: str = ""
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """The linear window over the table's input range: the window that stands for the LUT
+        (offered with the file's windows; a W/L drag starts from it, and any other window is
+        applied as a window)."""
+        n = len(self.table)
+        return self.first + n / 2.0, float(n)
+
+    def apply(self, pixels: np.ndarray, invert: bool = False) -> np.ndarray:
+        """uint8 display values of ``pixels`` through the table (NaN → the first entry)."""
+        lut8 = np.floor(np.clip(self.table, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        if invert:
+            lut8 = 255 - lut8
+        idx = np.subtract(pixels, self.first, dtype=np.float64)
+        np.rint(idx, out=idx)
+        np.clip(idx, 0, len(lut8) - 1, out=idx)
+        np.nan_to_num(idx, copy=False, nan=0.0)
+        return lut8[idx.astype(np.intp)]
+
+
 def apply_window(pixels: np.ndarray, center: float, width: float, invert: bool = False,
-                 function: str = "LINEAR") -> np.ndarray:
+                 function: str = "LINEAR", lut: VoiLut | None = None) -> np.ndarray:
     """Map pixel values to 8-bit display values with a DICOM VOI LUT function.
 
     PS3.3 C.11.2.1.2 (``LINEAR``, the default), with output range 0–255::
@@ -61,6 +99,8 @@ def apply_window(pixels: np.ndarray, center: float, width: float, invert: bool =
         width: window width (> 0).
         invert: display inverted.
         function: one of :data:`VOI_FUNCTIONS` (the file's VOILUTFunction), any case.
+        lut: the file's VOI LUT: used instead of ``function`` while (center, width) is its
+            :attr:`VoiLut.window` (grey images only).
 
     Returns:
         uint8 array of the same shape.
@@ -69,6 +109,8 @@ def apply_window(pixels: np.ndarray, center: float, width: float, invert: bool =
         InvalidWindowError: non-finite centre, width ≤ 0, or an unknown ``function``.
     """
     c, w = _check_window(center, width)
+    if lut is not None and (c, w) == lut.window and np.ndim(pixels) == 2:
+        return lut.apply(pixels, invert)
     fn = str(function).upper()
     if fn not in VOI_FUNCTIONS:
         raise InvalidWindowError(f"unknown VOI LUT function {function!r} "

@@ -61,7 +61,8 @@ def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, w
     """Write an 8-bit PNG of ``pixels`` displayed through the window (center, width).
 
     Grey input is windowed (the DICOM VOI LUT function: ``function``, else the source's
-    ``voi_function``, else linear) and optionally inverted; colour input is windowed per
+    ``voi_function``, else linear; the source's VOI LUT when the window is that one's) and
+    optionally inverted; colour input is windowed per
     channel with the same window (the full-range window of an 8-bit image just clips to 0–255) and
     written as 8-bit RGB.
 
@@ -87,7 +88,10 @@ def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, w
     arr = as_image_array(pixels, target)
     if function is None:
         function = getattr(source, "voi_function", "LINEAR") if arr.ndim == 2 else "LINEAR"
-    display = apply_window(arr, center, width, invert=invert and arr.ndim == 2, function=function)
+    lut = getattr(source, "voi_lut", None)
+    lut_used = lut is not None and arr.ndim == 2 and (float(center), float(width)) == lut.window
+    display = apply_window(arr, center, width, invert=invert and arr.ndim == 2, function=function,
+                           lut=lut if lut_used else None)
     info = PngInfo()
     info.add_text("Software", SOFTWARE)
     if label:
@@ -98,8 +102,9 @@ def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, w
         info.add_text("Caption", f"image {image_w}x{image_h} at top left; caption strip "
                       f"{display.shape[0] - image_h} px below")
     image = Image.fromarray(display, mode="L" if display.ndim == 2 else "RGB")
-    info.add_text("Window", f"center={float(center):g} width={float(width):g}"
-                  + (f" function={function}" if function != "LINEAR" else "")
+    info.add_text("Window", ("the source's VOI LUT" if lut_used else
+                             f"center={float(center):g} width={float(width):g}"
+                             + (f" function={function}" if function != "LINEAR" else ""))
                   + (" inverted" if invert and arr.ndim == 2 else ""))
 
     def write(fh: IO[bytes]) -> None:

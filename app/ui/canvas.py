@@ -14,6 +14,7 @@ The ROI is always whole pixels inside the image.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from PyQt5.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, pyqtSignal
@@ -204,6 +205,7 @@ class ImageCanvas(QGraphicsView):
         self._window = (0.5, 1.0)
         self._invert = False
         self._voi_function = "LINEAR"
+        self._voi_lut: Any = None
         self._roi: ROI | None = None
         self._fit = True
         self._space = False
@@ -249,8 +251,10 @@ class ImageCanvas(QGraphicsView):
         unit = f" {self._unit}" if self._unit else ""
         lines = dict(self._corners)
         fn = "" if self._voi_function == "LINEAR" else f" ({self._voi_function.lower()})"
-        lines["bottom_left"] = [f"W {w:.4g} / L {c:.4g}{unit}{fn}",
-                                f"zoom {self.zoom() * 100:.0f} %"]
+        vw = f"W {w:.4g} / L {c:.4g}{unit}{fn}"
+        if self._voi_lut is not None and (c, w) == self._voi_lut.window:
+            vw = "VOI LUT " + (self._voi_lut.explanation or "(the file's)")
+        lines["bottom_left"] = [vw, f"zoom {self.zoom() * 100:.0f} %"]
         return lines
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
@@ -294,9 +298,10 @@ class ImageCanvas(QGraphicsView):
     def set_image(self, pixels: np.ndarray, window: tuple[float, float], invert: bool = False,
                   spacing: tuple[float, float] | None = None, unit: str = "",
                   keep_view: bool = False, spacing_at_detector: bool = False,
-                  voi_function: str = "LINEAR") -> None:
+                  voi_function: str = "LINEAR", voi_lut: Any = None) -> None:
         """Show ``pixels`` (full range) through ``window`` and ``voi_function`` (the file's VOI
-        LUT Function, kept for every window); clears the ROI and the measurement and fits,
+        LUT Function, kept for every window; ``voi_lut``, its VOI LUT, while that one's window
+        is shown); clears the ROI and the measurement and fits,
         unless ``keep_view`` and the size is unchanged (the next slice of a series: same ROI,
         measurement, zoom and pan)."""
         same_size = self._pixels is not None and self._pixels.shape[:2] == pixels.shape[:2]
@@ -306,6 +311,7 @@ class ImageCanvas(QGraphicsView):
         self._unit = unit
         self._invert = invert
         self._voi_function = voi_function
+        self._voi_lut = voi_lut
         self._window = (float(window[0]), float(window[1]))
         self._render()
         if keep_view and same_size:
@@ -381,7 +387,7 @@ class ImageCanvas(QGraphicsView):
         k = self.preview_step() if preview else 1
         # every k-th pixel, drawn k× larger: pixel (i, j) still covers scene [j·k, (j+1)·k)
         self._pixmap_item.setPixmap(windowed_pixmap(self._pixels[::k, ::k], c, w, self._invert,
-                                                     self._voi_function))
+                                                     self._voi_function, self._voi_lut))
         self._pixmap_item.setTransform(QTransform.fromScale(k, k))
 
     # -- zoom / pan --------------------------------------------------------------------------

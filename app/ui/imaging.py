@@ -2,6 +2,8 @@
 :func:`app.io.apply_window`; no image maths)."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PyQt5.QtGui import QImage, QPixmap
 
@@ -26,10 +28,11 @@ def to_qimage(display: np.ndarray) -> QImage:
 
 
 def windowed_pixmap(pixels: np.ndarray, center: float, width: float, invert: bool = False,
-                    function: str = "LINEAR") -> QPixmap:
+                    function: str = "LINEAR", lut: Any = None) -> QPixmap:
     """Pixmap of ``pixels`` through the display window (centre, width) and the image's VOI LUT
-    function."""
-    return QPixmap.fromImage(to_qimage(apply_window(pixels, center, width, invert, function)))
+    function, or its VOI LUT while that one's window is shown (:func:`app.io.apply_window`)."""
+    return QPixmap.fromImage(to_qimage(apply_window(pixels, center, width, invert, function,
+                                                    lut)))
 
 
 def blank_pixmap(width: int, height: int) -> QPixmap:

@@ -572,7 +572,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_image(img.pixels, window if keep else img.window, img.invert,
                               img.pixel_spacing, img.value_unit, keep_view=keep,
                               spacing_at_detector=img.spacing_source == "ImagerPixelSpacing",
-                              voi_function=img.voi_function)
+                              voi_function=img.voi_function, voi_lut=img.voi_lut)
         self.canvas.set_overlay(corner_texts(img), orientation_labels(img.image_orientation))
         self.image_header.setToolTip(str(img.source_path))
         self.setWindowTitle(f"{APP_NAME} — {img.source_path.name}")
@@ -725,8 +725,9 @@ class MainWindow(QMainWindow):
         invert = self.image.invert if self.image is not None else False
         if not from_canvas:
             self.canvas.set_window(center, width)
-        self.comparison.set_window(center, width, invert,
-                                   self.image.voi_function if self.image is not None else None)
+        img = self.image
+        self.comparison.set_window(center, width, invert, img.voi_function if img else None,
+                                   img.voi_lut if img else None)
         unit = ""
         if self.image is not None and self.image.value_unit:
             unit = f" {self.image.value_unit}"
@@ -994,7 +995,8 @@ class MainWindow(QMainWindow):
         self.comparison.set_stale(self._stale_reason(self.canvas.roi()))  # edited while running
         self.comparison.set_window(*self.canvas.window(),
                                    invert=self.image.invert if self.image else False,
-                                   function=self.image.voi_function if self.image else None)
+                                   function=self.image.voi_function if self.image else None,
+                                   lut=self.image.voi_lut if self.image else None)
         req = result.request
         ctx = (f"ROI {req.roi[2]}×{req.roi[3]} px · ×{req.scale:g} · "
                + ("reference = acquired ROI (simulated LR input)" if req.simulate

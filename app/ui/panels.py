@@ -385,6 +385,7 @@ class ComparisonView(QWidget):
         self._window = (0.5, 1.0)
         self._invert = False
         self._voi_function = "LINEAR"
+        self._voi_lut: Any = None
         self._mode = "image"
         self._loupe_enabled = False
         self._loupe_pos: QPointF | None = None
@@ -502,14 +503,16 @@ class ComparisonView(QWidget):
 
     # -- display ---------------------------------------------------------------------------
     def set_window(self, center: float, width: float, invert: bool | None = None,
-                   function: str | None = None) -> None:
-        """Show the panels through (centre, width); ``invert`` and ``function`` (the source's VOI
-        LUT Function) stay as they were when None."""
+                   function: str | None = None, lut: Any = False) -> None:
+        """Show the panels through (centre, width); ``invert``, ``function`` (the source's VOI
+        LUT Function) and ``lut`` (its VOI LUT or None) stay as they were when not given."""
         self._window = (float(center), max(float(width), 1e-6))
         if invert is not None:
             self._invert = bool(invert)
         if function is not None:
             self._voi_function = function
+        if lut is not False:
+            self._voi_lut = lut
         if self._mode == "image":
             self._render_all()
 
@@ -576,7 +579,7 @@ class ComparisonView(QWidget):
         c, w = self.display_window()
         if self._mode != "image":
             return windowed_pixmap(arr, c, w), ""
-        return windowed_pixmap(arr, c, w, self._invert, self._voi_function), ""
+        return windowed_pixmap(arr, c, w, self._invert, self._voi_function, self._voi_lut), ""
 
     def _render_all(self) -> None:
         for p in self._panels:

@@ -40,6 +40,16 @@ def _numbers(text):
         return math.nan
 
 
+
+def _grey(image) -> np.ndarray:
+    """A QImage's grey levels as a uint8 array (what a panel or the canvas shows)."""
+    from PyQt5.QtGui import QImage
+
+    q = image.convertToFormat(QImage.Format_Grayscale8)
+    ptr = q.constBits()
+    ptr.setsize(q.bytesPerLine() * q.height())
+    return np.frombuffer(ptr, np.uint8).reshape(q.height(), -1)[:, :q.width()].copy()
+
 def test_opens_the_dicom_sample(window):
     img = window.image
     assert img.kind == "dicom" and img.modality == "CT" and img.value_unit == "HU"
@@ -457,15 +467,8 @@ def test_read_warnings_stay_visible_in_the_header_and_diagnostics(window, tmp_pa
 def test_a_sigmoid_voi_function_is_shown_as_the_file_asks(window, tmp_path, network, run_job):
     """VOILUTFunction SIGMOID: the canvas and the result panels use it for every window, and the
     overlay says so next to W/L."""
-    from PyQt5.QtGui import QImage
-
     from app.io import apply_window
 
-    def grey(image: QImage) -> np.ndarray:
-        q = image.convertToFormat(QImage.Format_Grayscale8)
-        ptr = q.constBits()
-        ptr.setsize(q.bytesPerLine() * q.height())
-        return np.frombuffer(ptr, np.uint8).reshape(q.height(), -1)[:, :q.width()].copy()
 
     from ..test_io_writers import make_ct
 
@@ -475,7 +478,7 @@ def test_a_sigmoid_voi_function_is_shown_as_the_file_asks(window, tmp_path, netw
     assert window.open_file(path)
     window.set_window(50, 300)
     assert window.canvas.overlay_lines()["bottom_left"][0] == "W 300 / L 50 HU (sigmoid)"
-    shown = grey(window.canvas._pixmap_item.pixmap().toImage())
+    shown = _grey(window.canvas._pixmap_item.pixmap().toImage())
     np.testing.assert_array_equal(shown, apply_window(window.image.pixels, 50, 300,
                                                       function="SIGMOID"))
     assert not np.array_equal(shown, apply_window(window.image.pixels, 50, 300))
@@ -484,8 +487,29 @@ def test_a_sigmoid_voi_function_is_shown_as_the_file_asks(window, tmp_path, netw
     window.controls.set_scale(2)
     run_job(window)
     data = next(d for d in window.comparison.panel_data() if d.method == "bicubic")
-    np.testing.assert_array_equal(grey(window.comparison.render_panel(data)[0].toImage()),
+    np.testing.assert_array_equal(_grey(window.comparison.render_panel(data)[0].toImage()),
                                   apply_window(data.pixels, 50, 300, function="SIGMOID"))
+
+
+def test_a_voi_lut_is_shown_until_another_window_is_chosen(window, tmp_path):
+    from app.io import apply_window
+
+    from ..test_io_read import _cr_with_voi_lut
+
+
+    table = np.round(4095 * np.linspace(0, 1, 3000) ** 0.5)
+    assert window.open_file(_cr_with_voi_lut(tmp_path / "cr.dcm", lut_data=table,
+                                             descriptor=(3000, 500, 12)))
+    lut = window.image.voi_lut
+    assert window.canvas.overlay_lines()["bottom_left"][0] == "VOI LUT GAMMA 0.5"
+    np.testing.assert_array_equal(_grey(window.canvas._pixmap_item.pixmap().toImage()),
+                                  lut.apply(window.image.pixels))
+    window.set_window(1500, 2000)  # a W/L drag or a preset: a linear window from then on
+    assert window.canvas.overlay_lines()["bottom_left"][0] == "W 2000 / L 1500"
+    np.testing.assert_array_equal(_grey(window.canvas._pixmap_item.pixmap().toImage()),
+                                  apply_window(window.image.pixels, 1500, 2000))
+    window._reset_window()  # key 0: the file's own display again
+    assert window.canvas.overlay_lines()["bottom_left"][0] == "VOI LUT GAMMA 0.5"
 
 
 def test_unavailable_methods_are_greyed_per_scale(window, monkeypatch, resolver, network):
