@@ -38,8 +38,8 @@ import numpy as np
 from app.batch import FORMAT_EXT, output_name, super_resolve_to_file
 from app.io import (SAMPLE_PATH, SAMPLE_SHA256, DerivedSeries, ImageData, ImageIOError,
                     InvalidROIError, InvalidScaleError, apply_window, computed_label, crop_roi,
-                    method_label, parse_roi, read_image, validate_roi, validate_scale, write_image,
-                    write_sheet, write_text)
+                    method_label, parse_roi, read_image, validate_roi, validate_scale, voi_label,
+                    write_image, write_sheet, write_text)
 from app.io.labels import METHOD_LABELS, fmt_scale
 from app.io.series import image_files
 
@@ -378,7 +378,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     panels += [(apply_window(out, c, wd, sample.invert, fn, lut), computed_label(scale, method))
                for method, (out, _) in results.items()]
     sheet = outdir / f"{SAMPLE_PATH.stem}_SRx{fmt_scale(scale)}_comparison.png"
-    write_sheet(sheet, panels, f"{SAMPLE_PATH.name} · ROI {x},{y},{w},{h} · window C{c:g}/W{wd:g}"
+    display = voi_label(c, wd, sample.value_unit, fn, lut)
+    write_sheet(sheet, panels, f"{SAMPLE_PATH.name} · ROI {x},{y},{w},{h} · {display}"
                 f" · computed images are not acquired", sources=[SAMPLE_PATH])
     tqdm.write(str(sheet), file=sys.stdout)
     return 1 if failed else 0

@@ -51,6 +51,16 @@ def test_voi_functions_match_pydicom(function, c, w):
         apply_window(x, c, w, function="GAMMA")
 
 
+def test_voi_label_names_the_mapping_shown():
+    from app.io import VoiLut, voi_label
+
+    assert voi_label(40, 400, "HU") == "W 400 / L 40 HU"
+    assert voi_label(50, 300, "", "sigmoid") == "W 300 / L 50 (sigmoid)"
+    lut = VoiLut(0.0, np.linspace(0, 1, 100), "GAMMA")
+    assert voi_label(*lut.window, "", "LINEAR", lut) == "VOI LUT GAMMA"
+    assert voi_label(40, 100, "", "LINEAR", lut) == "W 100 / L 40"
+
+
 def test_apply_window_invert_and_colour():
     x = np.array([[-2000.0, -600.0, 3000.0]])
     np.testing.assert_array_equal(apply_window(x, -600, 1500), [[0, 128, 255]])

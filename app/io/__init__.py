@@ -25,8 +25,8 @@ from .reader import read_image
 from .roi import (SCALE_MAX, SCALE_MIN, RoiStatistics, crop_roi, distance_text, output_size,
                   parse_roi, roi_statistics, validate_roi, validate_scale)
 from .sheet import add_caption, compose_sheet, write_sheet
-from .windowing import (WindowPreset, apply_window, auto_window, load_window_presets, minmax_window,
-                        presets_for_modality)
+from .windowing import (VoiLut, WindowPreset, apply_window, auto_window, load_window_presets,
+                        minmax_window, presets_for_modality, voi_label)
 from .writers import (DerivedReport, DerivedSeries, WrittenImage, format_for_path,
                       write_dicom_derived, write_image, write_png, write_secondary_capture,
                       write_text, write_tiff16)
@@ -36,8 +36,8 @@ __all__ = [
     "read_image", "ImageData", "SAMPLE_PATH", "SAMPLE_SHA256", "RESOURCES_DIR",
     "MAX_PIXELS", "MAX_SIDE",
     # display
-    "corner_texts", "orientation_labels", "apply_window", "auto_window", "minmax_window",
-    "WindowPreset", "load_window_presets",
+    "corner_texts", "orientation_labels", "apply_window", "voi_label", "VoiLut", "auto_window",
+    "minmax_window", "WindowPreset", "load_window_presets",
     "presets_for_modality", "DEFAULT_PRESETS_PATH",
     # ROI / scale
     "validate_roi", "crop_roi", "parse_roi", "validate_scale", "output_size", "SCALE_MIN",

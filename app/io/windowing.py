@@ -22,7 +22,7 @@ import numpy as np
 from ._resources import DEFAULT_PRESETS_PATH
 from .errors import InvalidWindowError, WindowPresetError
 
-__all__ = ["apply_window", "VOI_FUNCTIONS", "VoiLut", "auto_window", "minmax_window", "full_range_window",
+__all__ = ["apply_window", "voi_label", "VOI_FUNCTIONS", "VoiLut", "auto_window", "minmax_window", "full_range_window",
            "WindowPreset", "load_window_presets", "presets_for_modality", "DEFAULT_PRESETS_PATH"]
 
 #: the VOI LUT Function defined terms (PS3.3 C.11.2.1.3) that :func:`apply_window` implements
@@ -147,6 +147,18 @@ def apply_window(pixels: np.ndarray, center: float, width: float, invert: bool =
     if invert:
         np.subtract(255, out, out=out)
     return out
+
+
+def voi_label(center: float, width: float, unit: str = "", function: str = "LINEAR",
+              lut: VoiLut | None = None) -> str:
+    """How the pixels are mapped to grey, for overlays and printouts: "W 400 / L 40 HU",
+    "W 300 / L 50 HU (sigmoid)", or "VOI LUT <explanation>" while the file's LUT is shown (the
+    rule of :func:`apply_window`)."""
+    if lut is not None and (float(center), float(width)) == lut.window:
+        return "VOI LUT " + (lut.explanation or "(the file's)")
+    u = f" {unit}" if unit else ""
+    fn = "" if str(function).upper() == "LINEAR" else f" ({str(function).lower()})"
+    return f"W {float(width):.4g} / L {float(center):.4g}{u}{fn}"
 
 
 def _finite_sample(pixels: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ from PyQt5.QtWidgets import (
 )
 
 from app.io.roi import distance_text
+from app.io.windowing import voi_label
 
 from .imaging import windowed_pixmap
 
@@ -247,14 +248,9 @@ class ImageCanvas(QGraphicsView):
         """What the overlay shows now, corner by corner (empty when hidden or no image)."""
         if not self._overlay_visible or self._pixels is None:
             return {}
-        c, w = self._window
-        unit = f" {self._unit}" if self._unit else ""
         lines = dict(self._corners)
-        fn = "" if self._voi_function == "LINEAR" else f" ({self._voi_function.lower()})"
-        vw = f"W {w:.4g} / L {c:.4g}{unit}{fn}"
-        if self._voi_lut is not None and (c, w) == self._voi_lut.window:
-            vw = "VOI LUT " + (self._voi_lut.explanation or "(the file's)")
-        lines["bottom_left"] = [vw, f"zoom {self.zoom() * 100:.0f} %"]
+        lines["bottom_left"] = [voi_label(*self._window, self._unit, self._voi_function,
+                                          self._voi_lut), f"zoom {self.zoom() * 100:.0f} %"]
         return lines
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:

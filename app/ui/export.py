@@ -1,6 +1,7 @@
 """Export of a panel (through :func:`app.io.write_image`) and of a labelled comparison sheet."""
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -149,11 +150,15 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
     fm_t, fm_s = QFontMetrics(title_font), QFontMetrics(small)
     pad = 10
     title_h = fm_t.height() + fm_s.height() + 6
-    width = cols * cell + (cols + 1) * pad
+    table = _QualityBlock(quality, quality_context, small) if quality is not None else None
+    # the sheet is as wide as the table needs: figures are never cut
+    width = max(cols * cell + (cols + 1) * pad, int(math.ceil(table.min_width)) + 2 * pad
+                if table else 0)
     text_w = width - 2 * pad
     header_h = fm_s.boundingRect(0, 0, text_w, 10000, Qt.TextWordWrap, header).height() + 2 * pad
     footer_h = fm_s.boundingRect(0, 0, text_w, 10000, Qt.TextWordWrap, SHEET_NOTE).height() + pad
-    table = _QualityBlock(quality, quality_context, small, text_w) if quality is not None else None
+    if table is not None:
+        table.set_width(text_w)
     panels_bottom = header_h + rows * (cell + title_h + pad)
     height = panels_bottom + (table.height + pad if table else 0) + footer_h
     img = QImage(width, height, QImage.Format_RGB32)
@@ -202,23 +207,30 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
 
 class _QualityBlock:
     """The quality table laid out for the sheet: a context line, a grid of the table's cells
-    (method left-aligned, figures right-aligned) and the report's note, word-wrapped to ``width``."""
+    (method left-aligned, figures right-aligned, each column as wide as its widest cell) and the
+    report's note, word-wrapped to the sheet's width."""
 
-    def __init__(self, report: QualityReport, context: str, font: QFont, width: int) -> None:
+    def __init__(self, report: QualityReport, context: str, font: QFont) -> None:
         self.headers = [c.display_header for c in report.columns()]  # the panel's 2-line form
         self.body = report.table()[1]
         self.context = context or f"×{report.scale:g}"
         self.note = report.note
         self.font = QFont(font)
-        fm = QFontMetrics(self.font)
-        self.row_h = fm.height() + 4
+        self._fm = QFontMetrics(self.font)
+        self.row_h = self._fm.height() + 4
         self.head_h = self.row_h * max(h.count("\n") + 1 for h in self.headers)
+        self.col_w = [max(self._fm.horizontalAdvance(t)
+                          for t in h.split("\n") + [r[j] for r in self.body]) + 14
+                      for j, h in enumerate(self.headers)]
+        #: the narrowest width that shows every cell whole
+        self.min_width = float(sum(self.col_w))
+        self.set_width(int(math.ceil(self.min_width)))
+
+    def set_width(self, width: int) -> None:
+        """Lay the note out for ``width`` (≥ :attr:`min_width`) pixels."""
         self.width = width
-        self.col_w = [max(fm.horizontalAdvance(t) for t in h.split("\n") + [r[j] for r in self.body])
-                      + 14 for j, h in enumerate(self.headers)]
-        if sum(self.col_w) > width:  # many columns on a narrow sheet: share the width
-            self.col_w = [width / len(self.col_w)] * len(self.col_w)
-        self.note_h = fm.boundingRect(0, 0, width, 10000, Qt.TextWordWrap, self.note).height()
+        self.note_h = self._fm.boundingRect(0, 0, width, 10000, Qt.TextWordWrap,
+                                            self.note).height()
         self.height = self.row_h * (1 + len(self.body)) + self.head_h + self.note_h + 6
 
     def draw(self, p: QPainter, x0: float, y0: float) -> None:
@@ -244,14 +256,18 @@ class _QualityBlock:
 
 
 def sheet_header(source_name: str, roi: tuple[int, int, int, int], scale: float,
-                 window: tuple[float, float], unit: str, mode: str, simulated: bool) -> str:
+                 window: tuple[float, float], unit: str, mode: str, simulated: bool,
+                 function: str = "LINEAR", lut: Any = None) -> str:
+    """The sheet's first lines: source, ROI, scale, the grey mapping (window, VOI LUT Function
+    or the file's VOI LUT: :func:`app.io.voi_label`), view mode and time."""
+    from app.io import voi_label
+
     x, y, w, h = roi
-    u = f" {unit}" if unit else ""
     parts = [f"RMISR Viewer comparison — {source_name}",
              f"ROI x={x} y={y} {w}×{h} px · ×{scale:g}"
              + (" · simulated low-resolution input (reference = acquired ROI)"
                 if simulated else ""),
-             f"window C {window[0]:g} / W {window[1]:g}{u} · view: {mode} · "
+             f"display {voi_label(*window, unit, function, lut)} · view: {mode} · "
              f"{datetime.now():%Y-%m-%d %H:%M}"]
     return "\n".join([parts[0], " · ".join(parts[1:])])
 

@@ -71,6 +71,8 @@ DEFAULT_ROI = 96
 CONFIRM_OUTPUT_PIXELS = 50_000_000
 #: How long closing the window waits for a cancelled job to stop before it defers the close.
 CLOSE_WAIT_MS = 10_000
+#: A folder's series found while a dialog is open or a job runs opens this much later (retried).
+FOLDER_RETRY_MS = 400
 #: "All files" first: DICOM from a PACS export or a patient CD often has no extension (IM000001)
 OPEN_FILTER = ("All files, DICOM without extension included (*);;"
                "Images (*.dcm *.dicom *.ima *.png *.jpg *.jpeg *.tif *.tiff *.bmp);;"
@@ -418,12 +420,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("A job is running: cancel it before opening a folder",
                                          5000)
             return False
+        self._stop_scans()
         self._scan_generation += 1
         generation = self._scan_generation
         scan = FolderScan(Path(folder), self)
         scan.found.connect(lambda f, files, n: self._folder_found(generation, f, files, n))
-        scan.failed.connect(lambda f, msg: self.show_error("Cannot read the folder",
-                                                           f"{f}: {msg}"))
+        scan.failed.connect(lambda f, msg: self._folder_failed(generation, f, msg))
         scan.finished.connect(QApplication.restoreOverrideCursor)
         scan.finished.connect(lambda: self._scans.remove(scan) if scan in self._scans else None)
         self._scans.append(scan)
@@ -432,9 +434,26 @@ class MainWindow(QMainWindow):
         scan.start()
         return True
 
+    def _stop_scans(self) -> None:
+        """Interrupt the listings still running for what was open (their results are ignored
+        anyway): they stop at their next file."""
+        for scan in self._scans:
+            scan.requestInterruption()
+
+    def _folder_failed(self, generation: int, folder: Path, message: str) -> None:
+        if generation != self._scan_generation:  # another file or folder was opened since
+            return
+        self.statusBar().clearMessage()
+        self.show_error("Cannot read the folder", f"{folder}: {message}")
+
     def _folder_found(self, generation: int, folder: Path, files: list[Path],
                       n_series: int) -> None:
         if generation != self._scan_generation:  # another file or folder was opened since
+            return
+        if QApplication.activeModalWidget() is not None or self.is_running():
+            # never swap the image under an open dialog or a running job: open it after them
+            QTimer.singleShot(FOLDER_RETRY_MS, lambda: self._folder_found(
+                generation, folder, files, n_series))
             return
         if not files:
             self.statusBar().clearMessage()
@@ -461,6 +480,7 @@ class MainWindow(QMainWindow):
         img = self._read(path)
         if img is None:
             return False
+        self._stop_scans()
         self._scan_generation += 1  # a scan still running for an earlier file is ignored
         if stack is not None:  # given (a drop of several files, a folder's series)
             self._stack = list(stack)
@@ -564,6 +584,9 @@ class MainWindow(QMainWindow):
         keep = keep_view and self.image is not None and \
             self.image.pixels.shape[:2] == img.pixels.shape[:2]
         window = self.canvas.window()
+        old_lut = self.image.voi_lut if self.image is not None else None
+        if keep and old_lut is not None and img.voi_lut is not None and window == old_lut.window:
+            window = img.voi_lut.window  # shown through its file's LUT: so is the next slice
         roi = self.canvas.roi()
         self.image = img
         self.last_result = None
@@ -878,9 +901,13 @@ class MainWindow(QMainWindow):
                             f"cannot create the folder {choice.folder}: {exc.strerror or exc}")
             return False
         frames = len({path for path, _ in stack}) < len(stack)  # frames of one file: _f<k>
-        items = [(path, frame, choice.folder / output_name(path, scale, choice.method, choice.fmt,
-                                                           frame if frames else None))
-                 for path, frame in stack[choice.first - 1:choice.last]]
+        chosen = list(enumerate(stack))[choice.first - 1:choice.last]
+        names = [output_name(path, scale, choice.method, choice.fmt, frame if frames else None)
+                 for _, (path, frame) in chosen]
+        if len(set(names)) < len(names):  # same file names in several folders of a series
+            names = [f"s{k + 1:04d}_{name}" for (k, _), name in zip(chosen, names)]
+        items = [(path, frame, choice.folder / name)
+                 for (_, (path, frame)), name in zip(chosen, names)]
         existing = [target for _, _, target in items if target.exists()]
         if existing and overwrite is None:
             overwrite = QMessageBox.question(
@@ -1147,7 +1174,8 @@ class MainWindow(QMainWindow):
         req = self.last_result.request
         header = export_mod.sheet_header(self.image.source_path.name, req.roi, req.scale,
                                          self.canvas.window(), self.image.value_unit,
-                                         VIEW_MODES[self.comparison.mode()], req.simulate)
+                                         VIEW_MODES[self.comparison.mode()], req.simulate,
+                                         self.image.voi_function, self.image.voi_lut)
         items = [(d, self.comparison.render_panel(d)[0]) for d in panels]
         try:
             sheet = export_mod.render_sheet(items, header, quality=self.last_result.report,
@@ -1241,8 +1269,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if self._job is not None:
             self._job.cancel()
-        for scan in self._scans:
-            scan.requestInterruption()  # a series or folder listing stops at its next file
+        self._stop_scans()
         busy = [t for t in (self._job, self._loader, *self._scans)
                 if t is not None and t.isRunning()]
         for thread in busy:

@@ -120,6 +120,17 @@ def test_open_a_folder_or_drop_one(window, tmp_path, pydicom_file, qtbot):
     qtbot.waitUntil(lambda: not window.series_scan_running(), timeout=10_000)
     qtbot.wait(50)
     assert window.image is opened
+    # found while a job runs (or a dialog is open): opened only once that is over
+    assert window.open_folder(tmp_path / "cd")
+    busy = [True]
+    window.is_running = lambda: busy[0]  # the scan's result is queued until events run
+    qtbot.waitUntil(lambda: not window.series_scan_running(), timeout=10_000)
+    qtbot.wait(600)
+    assert window.image is opened
+    busy[0] = False
+    qtbot.waitUntil(lambda: window.image is not opened, timeout=5_000)
+    del window.is_running
+    assert len(window.stack()) == 3
 
 
 def test_a_late_series_listing_of_an_earlier_file_is_ignored(window, tmp_path, qtbot):
@@ -439,6 +450,11 @@ def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     assert bare.text("Description") == "" and full.text("Description").startswith("ctx\n")
     assert full.width() == bare.width()
     assert full.height() > bare.height() + (2 + len(report.rows)) * 12
+    alone = export_mod.render_sheet(items[:1], "header")  # one panel: narrower than the table
+    assert export_mod.render_sheet(items[:1], "header", quality=report).width() > alone.width()
+    head = export_mod.sheet_header("x.dcm", (0, 0, 8, 8), 2, (40, 400), "HU", "Image", False,
+                                   "SIGMOID")
+    assert "display W 400 / L 40 HU (sigmoid)" in head
 
 
 def test_diagnostics(window, network, run_job, resolver):
@@ -509,6 +525,13 @@ def test_a_voi_lut_is_shown_until_another_window_is_chosen(window, tmp_path):
     np.testing.assert_array_equal(_grey(window.canvas._pixmap_item.pixmap().toImage()),
                                   apply_window(window.image.pixels, 1500, 2000))
     window._reset_window()  # key 0: the file's own display again
+    assert window.canvas.overlay_lines()["bottom_left"][0] == "VOI LUT GAMMA 0.5"
+    # stepping to a slice with its own LUT shows that one (not the first one's range as W/L)
+    other = _cr_with_voi_lut(tmp_path / "cr2.dcm", lut_data=table, descriptor=(3000, 700, 12))
+    assert window.open_files([tmp_path / "cr.dcm", other])
+    window.step_slice(1)
+    assert window.image.source_path == other
+    assert window.canvas.window() == window.image.voi_lut.window == (2200.0, 3000.0)
     assert window.canvas.overlay_lines()["bottom_left"][0] == "VOI LUT GAMMA 0.5"
 
 
@@ -777,6 +800,20 @@ def test_super_resolve_the_region_over_slices(window, tmp_path, network, qtbot):
     assert len(shot) == 2
     with Image.open(shot[0]) as im:
         assert "computed, not acquired" in im.text["Description"]
+
+    # one series in two folders with the same file names: the names get the slice number
+    twin = tmp_path / "twin"
+    uid = window.image.dataset.SeriesInstanceUID
+    make_series(twin / "a", [0.0, 10.0], uid=uid)
+    make_series(twin / "b", [20.0, 30.0], uid=uid)
+    assert window.open_folder(twin)
+    qtbot.waitUntil(lambda: len(window.stack()) == 4 and not window.series_scan_running(),
+                    timeout=10_000)
+    window.canvas.set_roi((2, 3, 8, 6))
+    assert window.super_resolve_slices(SliceRangeChoice(1, 4, network, "tiff", tmp_path / "tw"))
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
+    names = sorted(f.name for f in (tmp_path / "tw").iterdir())
+    assert len(names) == 4 and names[0].startswith("s0001_") and names[3].startswith("s0004_")
 
     # cancelled before the first slice (the engine is held busy): nothing half-written
     held = tmp_path / "held"
