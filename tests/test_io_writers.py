@@ -325,6 +325,7 @@ def test_multiframe_source_gives_single_frame(tmp_path, pydicom_file):
     ds = pydicom.dcmread(tmp_path / "f.dcm")
     assert "NumberOfFrames" not in ds and "GridFrameOffsetVector" not in ds
     assert ds.SourceImageSequence[0].ReferencedFrameNumber == 6
+    assert ds.InstanceNumber == 6  # frames written one by one stack in frame order
     src_ds = pydicom.dcmread(pydicom_file("rtdose.dcm"))
     z = float(src_ds.ImagePositionPatient[2]) + float(src_ds.GridFrameOffsetVector[5])
     assert float(ds.ImagePositionPatient[2]) == pytest.approx(z)  # the plane of frame 6

@@ -359,7 +359,8 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         window: a display window to store when the source has none (default: ``source.window``).
         series_instance_uid: the new series this instance joins (default: a new series); pass
             one UID for every slice of one source series written with the same method, scale
-            and ROI, so that a PACS stacks them (each keeps its source's InstanceNumber).
+            and ROI, so that a PACS stacks them (each keeps its source's InstanceNumber; a frame
+            of a multi-frame source is numbered by its frame, 1-based).
 
     Returns:
         A :class:`DerivedReport` (new UIDs, geometry, clipped-value counts).
@@ -414,6 +415,9 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
             report_warnings.append(f"multi-frame {UID(source_class).name} written as a single "
                                    f"{UID(new_class).name} instance (frame {source.frame + 1})")
         ds.SOPClassUID = new_class
+        if source.n_frames > 1:
+            # the frames written one by one make a series: number them in frame order
+            ds.InstanceNumber = source.frame + 1
         if new_class == SC_IMAGE_STORAGE and "ConversionType" not in ds:
             ds.ConversionType = "WSD"
     if "SequenceOfUltrasoundRegions" in ds:
