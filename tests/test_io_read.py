@@ -485,3 +485,48 @@ def test_an_inconsistent_voi_lut_is_reported_not_applied(tmp_path):
     odd = read_image(_cr_with_voi_lut(tmp_path / "odd.dcm", lut_data=np.linspace(0, 4095, 4096),
                                       descriptor=(4096, 0, 16)))
     assert odd.voi_lut.table.max() == 1.0
+
+
+def test_per_frame_voi_lut_of_an_enhanced_object(tmp_path):
+    """Frame VOI LUT With LUT macro (PS3.3 C.7.6.16.2.10b): each frame shows its own table."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    def lut_item(gamma: float) -> Dataset:
+        item = Dataset()
+        item.LUTDescriptor = [4096, 0, 12]
+        item.LUTExplanation = f"GAMMA {gamma:g}"
+        item.add_new(0x00283006, "US",
+                     [int(v) for v in np.round(4095 * np.linspace(0, 1, 4096) ** gamma)])
+        return item
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image Storage
+    ds.SOPInstanceUID, ds.StudyInstanceUID = generate_uid(), generate_uid()
+    ds.SeriesInstanceUID, ds.Modality = generate_uid(), "DX"
+    ds.PerFrameFunctionalGroupsSequence = Sequence([])
+    for gamma in (0.5, 2.0):
+        frame_group = Dataset()
+        voi = Dataset()
+        voi.VOILUTSequence = Sequence([lut_item(gamma)])
+        frame_group.FrameVOILUTSequence = Sequence([voi])
+        ds.PerFrameFunctionalGroupsSequence.append(frame_group)
+    frames = np.stack([np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)] * 2)
+    ds.set_pixel_data(frames, "MONOCHROME2", 12)
+    ds.save_as(tmp_path / "mf.dcm", enforce_file_format=True)
+
+    first, second = (read_image(tmp_path / "mf.dcm", frame=k) for k in (0, 1))
+    assert first.voi_lut.explanation == "GAMMA 0.5" and second.voi_lut.explanation == "GAMMA 2"
+    assert first.window == first.voi_lut.window and not first.warnings
+    mid = np.array([[2048.0]])
+    assert first.voi_lut.apply(mid)[0, 0] == round(255 * 0.5 ** 0.5)  # uint8 display values
+    assert second.voi_lut.apply(mid)[0, 0] == round(255 * 0.25)
+    # a derived instance of frame 2 keeps frame 2's table, at the top level
+    from app.io import write_dicom_derived
+    write_dicom_derived(tmp_path / "d.dcm", second, np.kron(second.pixels, np.ones((2, 2))),
+                        scale=2, method="bicubic")
+    back = read_image(tmp_path / "d.dcm")
+    assert back.voi_lut is not None and back.voi_lut.explanation == "GAMMA 2"

@@ -53,7 +53,7 @@ _DECODER_HINTS = {
 _FUNCTIONAL_GROUPS = {
     "PixelValueTransformationSequence": ("RescaleSlope", "RescaleIntercept", "RescaleType"),
     "FrameVOILUTSequence": ("WindowCenter", "WindowWidth", "WindowCenterWidthExplanation",
-                            "VOILUTFunction"),
+                            "VOILUTFunction", "VOILUTSequence"),  # the latter: "With LUT" macro
     "PixelMeasuresSequence": ("PixelSpacing", "SliceThickness", "SpacingBetweenSlices"),
     "PlanePositionSequence": ("ImagePositionPatient",),
     "PlaneOrientationSequence": ("ImageOrientationPatient",),
@@ -264,15 +264,17 @@ def _voi_function(fds: Dataset, warnings: list[str]) -> str:
     return fn
 
 
-def _voi_lut(ds: Dataset, signed_input: bool, warnings: list[str]) -> VoiLut | None:
-    """The first VOI LUT of the VOI LUT Sequence (PS3.3 C.11.2.1.1), or None (absent, or not
-    usable: then a warning says so and the windows, or an automatic one, are used).
+def _voi_lut(fds: Dataset, signed_input: bool, little_endian: bool,
+             warnings: list[str]) -> VoiLut | None:
+    """The first VOI LUT of the frame's VOI LUT Sequence (PS3.3 C.11.2.1.1; in an enhanced object
+    the Frame VOI LUT With LUT macro, C.7.6.16.2.10b, flattened by :func:`frame_dataset`), or None
+    (absent, or not usable: then a warning says so and the windows, or an automatic one, are used).
 
     The LUT Descriptor's first-mapped value is read as signed when the LUT's input (the Modality
     LUT's output) can be negative (C.11.2.1.1.1); entries of 10–16 bits are normalised by
     2^bits − 1, except that a 16-bit table whose largest entry is below 2^12 (a common mislabel of
     12-bit data) is normalised by 2^12 − 1."""
-    seq = ds.get("VOILUTSequence")
+    seq = fds.get("VOILUTSequence")
     if not seq:
         return None
     item = seq[0]
@@ -286,8 +288,7 @@ def _voi_lut(ds: Dataset, signed_input: bool, warnings: list[str]) -> VoiLut | N
     raw = item["LUTData"].value
     try:
         if isinstance(raw, (bytes, bytearray)):
-            little = (ds.original_encoding[1] if ds.original_encoding[1] is not None else True)
-            table = np.frombuffer(bytes(raw), dtype="<u2" if little else ">u2")
+            table = np.frombuffer(bytes(raw), dtype="<u2" if little_endian else ">u2")
         else:
             table = np.asarray(_as_list(raw), dtype=np.float64)
     except (TypeError, ValueError):
@@ -460,7 +461,8 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         "MONOCHROME1" if source_photometric == "MONOCHROME1" else "MONOCHROME2")
     windows = [] if colour else _windows(fds)
     voi_function = "LINEAR" if colour or not windows else _voi_function(fds, warnings)
-    voi_lut = None if colour else _voi_lut(ds, stored_range[0] < 0, warnings)
+    voi_lut = None if colour else _voi_lut(fds, stored_range[0] < 0,
+                                           ds.original_encoding[1] is not False, warnings)
     if voi_lut is not None:  # offered after the file's windows; shown when it is the only one
         windows.append((*voi_lut.window, "VOI LUT" + (f" {voi_lut.explanation}"
                                                       if voi_lut.explanation else "")))
