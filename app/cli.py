@@ -208,9 +208,9 @@ def _run_batch(args: argparse.Namespace) -> int:
                     _note(f"{src.name}: frame {frame} of {image.n_frames} (0-based; --frame "
                           "chooses another, --all-frames takes every one)")
                 _write_one(sr, image, src, frame, args, outdir, planned, series)
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
                 raise
-            except Exception as exc:  # noqa: BLE001 — one bad file must not stop the batch
+            except BaseException as exc:  # noqa: BLE001 — one bad file must not stop the batch
                 failed += 1
                 where = f" frame {frame}" if n_frames > 1 else ""
                 _error(f"{src}{where}: {_describe(exc)}")

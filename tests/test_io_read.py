@@ -530,3 +530,13 @@ def test_per_frame_voi_lut_of_an_enhanced_object(tmp_path):
                         scale=2, method="bicubic")
     back = read_image(tmp_path / "d.dcm")
     assert back.voi_lut is not None and back.voi_lut.explanation == "GAMMA 2"
+
+
+def test_a_decoder_panic_is_a_corrupt_file_error(tmp_path, pydicom_file):
+    """pylibjpeg-rle panics (pyo3 PanicException, a BaseException) on some damaged RLE data:
+    still a readable CorruptFileError, never a crash."""
+    data = bytearray(pydicom_file("MR_small_RLE.dcm").read_bytes())
+    data[3600:3616] = bytes(16)
+    (tmp_path / "bad.dcm").write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match="could not be decoded"):
+        read_image(tmp_path / "bad.dcm")

@@ -234,6 +234,12 @@ def _decode(ds: Dataset, index: int | None, ts: UID, path: Path, from_file: bool
                 f"pixel data in '{ts.name}' ({ts}) use a variant the installed decoders do not "
                 f"support ({detail}); install {_decoder_hint(ts)}", path) from exc
         raise CorruptFileError(f"the pixel data could not be decoded ({detail})", path) from exc
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 — a Rust decoder's panic (pyo3 PanicException)
+        raise CorruptFileError(f"the pixel data could not be decoded (the decoder failed: "
+                               f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})",
+                               path) from None
 
 
 def _windows(fds: Dataset) -> list[tuple[float, float, str]]:
