@@ -2,6 +2,8 @@
 atomicity and source protection."""
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 from pathlib import Path
@@ -443,9 +445,9 @@ def test_png_is_windowed_8bit_with_label(tmp_path, pydicom_file):
 
 def test_tiff16_keeps_full_range_with_documented_offset(tmp_path, shared_medical):
     src = read_image(shared_medical / "samples" / "default_ct_chest_lung.dcm")
-    offset = write_tiff16(tmp_path / "ct.tif", src.pixels, source=src,
-                          computed=computed_label(2, "bicubic"))
-    assert offset == -1024  # stored values of the 12-bit scanner data
+    enc = write_tiff16(tmp_path / "ct.tif", src.pixels, source=src,
+                       computed=computed_label(2, "bicubic"))
+    assert (enc.offset, enc.scale) == (-1024, 1)  # stored values of the 12-bit scanner data
     with tifffile.TiffFile(tmp_path / "ct.tif") as tf:
         page = tf.pages[0]
         data = page.asarray()
@@ -460,12 +462,65 @@ def test_tiff16_keeps_full_range_with_documented_offset(tmp_path, shared_medical
 
 def test_tiff16_offset_rules(tmp_path):
     pos = np.array([[0.0, 1000.0], [65535.0, 7.4]])
-    assert write_tiff16(tmp_path / "p.tif", pos) == 0
+    assert write_tiff16(tmp_path / "p.tif", pos).offset == 0
     assert tifffile.imread(tmp_path / "p.tif")[1, 1] == 7
     neg = np.array([[-1100.0, 0.0], [200.0, 3000.0]])
-    assert write_tiff16(tmp_path / "n.tif", neg, stored_range=(-1024, 3071)) == -1100
-    assert write_tiff16(tmp_path / "n2.tif", neg, offset=-2000) == -2000
+    assert write_tiff16(tmp_path / "n.tif", neg, stored_range=(-1024, 3071)).offset == -1100
+    assert write_tiff16(tmp_path / "n2.tif", neg, offset=-2000).offset == -2000
     np.testing.assert_array_equal(read_image(tmp_path / "n2.tif").pixels, neg)
+
+
+def test_tiff16_keeps_the_sources_value_grid_or_spreads_the_range(tmp_path, pydicom_file):
+    """Fractional values (MR with a rescale slope, RT Dose in Gy) keep the source's step where 16
+    bits of it hold them, else the range is spread over 0–65535: never rounded to integers, never
+    clipped; a float source has no grid."""
+    ds = pydicom.dcmread(pydicom_file("MR_small.dcm"))
+    ds.RescaleSlope, ds.RescaleIntercept = 0.0123, 0
+    ds.save_as(tmp_path / "mr.dcm")
+    mr = read_image(tmp_path / "mr.dcm")
+    up = mr.pixels.astype(np.float64) + 0.0123 / 3  # SR output between the source's levels
+    enc = write_tiff16(tmp_path / "mr.tif", up, source=mr)
+    assert (enc.offset, enc.scale) == (0, pytest.approx(0.0123)) and not enc.warnings
+    back = read_image(tmp_path / "mr.tif")
+    np.testing.assert_allclose(back.pixels, up, atol=0.0123 / 2 + 1e-5)
+    assert back.rescale == pytest.approx((0.0123, 0))
+    again = write_tiff16(tmp_path / "again.tif", back.pixels, source=back)  # the grid is kept
+    assert again.scale == pytest.approx(0.0123)
+
+    dose = read_image(pydicom_file("rtdose_1frame.dcm"))  # Gy, step 1e-6: 16 bits hold 0.066 Gy
+    levels = len(np.unique(dose.pixels))
+    enc = write_tiff16(tmp_path / "dose.tif", dose.pixels, source=dose)
+    span = float(dose.pixels.max() - dose.pixels.min())
+    assert enc.scale == pytest.approx(span / 65535) and not enc.warnings
+    back = read_image(tmp_path / "dose.tif")
+    np.testing.assert_allclose(back.pixels, dose.pixels, atol=enc.scale / 2 + 1e-6)
+    assert len(np.unique(back.pixels)) == levels > 50
+
+    wide = np.array([[0.0, 214_500.0], [1234.5, 99_999.9]])  # PET-like Bq/ml, 32-bit integers
+    pet = dataclasses.replace(dose, rescale=(1.0, 0.0), stored_range=(0.0, 2.0 ** 32 - 1))
+    enc = write_tiff16(tmp_path / "pet.tif", wide, source=pet)
+    assert enc.scale == pytest.approx(214_500 / 65535) and not enc.warnings
+    np.testing.assert_allclose(read_image(tmp_path / "pet.tif").pixels, wide,
+                               atol=enc.scale / 2 + 1e-2)
+
+    floats = dataclasses.replace(dose, bits_stored=None, rescale=(1.0, 0.0))
+    enc = write_tiff16(tmp_path / "f.tif", np.array([[0.25, 0.5], [0.75, 1.0]]), source=floats)
+    assert (enc.offset, enc.scale) == (0.25, pytest.approx(0.75 / 65535))
+
+    forced = write_tiff16(tmp_path / "forced.tif", wide, offset=0, scale=1)
+    assert forced.clipped_high == 2 and "2 pixel value(s)" in forced.warnings[0]
+
+
+def test_tiff16_of_a_monochrome1_source_is_min_is_white(tmp_path, pydicom_file):
+    ds = pydicom.dcmread(pydicom_file("MR_small.dcm"))
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.save_as(tmp_path / "m1.dcm")
+    src = read_image(tmp_path / "m1.dcm")
+    assert src.invert
+    written = write_image(tmp_path / "m1.tif", src.pixels, source=src, scale=2, method="bicubic")
+    with tifffile.TiffFile(tmp_path / "m1.tif") as tf:
+        assert tf.pages[0].photometric == tifffile.PHOTOMETRIC.MINISWHITE
+    assert read_image(written.path).invert
 
 
 def test_write_image_dispatch(tmp_path, pydicom_file):

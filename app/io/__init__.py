@@ -29,7 +29,7 @@ from .windowing import (VoiLut, WindowPreset, apply_window, auto_window, load_wi
                         minmax_window, presets_for_modality, voi_label)
 from .writers import (DerivedReport, DerivedSeries, WrittenImage, format_for_path,
                       write_dicom_derived, write_image, write_png, write_secondary_capture,
-                      write_text, write_tiff16)
+                      write_text, write_tiff16, TiffEncoding)
 
 __all__ = [
     # reading
@@ -43,7 +43,7 @@ __all__ = [
     "validate_roi", "crop_roi", "parse_roi", "validate_scale", "output_size", "SCALE_MIN",
     "SCALE_MAX", "roi_statistics", "RoiStatistics", "distance_text",
     # writing
-    "write_png", "write_tiff16", "write_dicom_derived", "write_secondary_capture", "write_image",
+    "write_png", "write_tiff16", "TiffEncoding", "write_dicom_derived", "write_secondary_capture", "write_image",
     "write_text", "write_sheet", "compose_sheet", "add_caption", "format_for_path", "DerivedReport",
     "DerivedSeries", "WrittenImage", "computed_label", "method_label", "METHOD_LABELS",
     # errors

@@ -235,12 +235,13 @@ def read_raster(path: Path, frame: int, fmt: str) -> ImageData:
     else:
         stored_range, bits = (float(pixels.min()), float(pixels.max())), None
 
-    value_unit = ""
+    value_unit, rescale = "", (1.0, 0.0)
     encoding = _tiff16_encoding(description) if (dtype.kind, dtype.itemsize) == ("u", 2) else None
     if encoding is not None:  # written by app.io.write_tiff16: value = offset + scale · stored
         offset, scale, value_unit = encoding
         pixels = (pixels.astype(np.float64) * scale + offset).astype(np.float32)
         stored_range = (offset, offset + 65535.0 * scale)
+        rescale = (scale, offset)  # the value grid, kept by a TIFF written from this one
 
     colour = pixels.ndim == 3
     if bits == 8 and stored_range[0] == 0:
@@ -252,5 +253,5 @@ def read_raster(path: Path, frame: int, fmt: str) -> ImageData:
         photometric="RGB" if colour else ("MONOCHROME1" if min_is_white else "MONOCHROME2"),
         invert=min_is_white and not colour, window=window, windows=[],
         stored_range=stored_range, value_unit=value_unit, frame=frame, n_frames=n_frames,
-        dataset=None, bits_stored=bits, rescale=(1.0, 0.0), source_photometric=mode,
+        dataset=None, bits_stored=bits, rescale=rescale, source_photometric=mode,
         transfer_syntax=fmt, lossy=fmt == "JPEG")

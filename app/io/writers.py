@@ -45,7 +45,7 @@ from .roi import validate_scale
 from .sheet import add_caption
 from .windowing import apply_window
 
-__all__ = ["write_png", "write_tiff16", "write_dicom_derived", "write_secondary_capture",
+__all__ = ["write_png", "write_tiff16", "TiffEncoding", "write_dicom_derived", "write_secondary_capture",
            "write_image", "write_text", "DerivedReport", "DerivedSeries", "WrittenImage",
            "computed_label",
            "method_label", "format_for_path", "TIFF_DESCRIPTION_FORMAT"]
@@ -116,68 +116,124 @@ def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, w
 # --------------------------------------------------------------------------- TIFF
 
 
-def _default_tiff_offset(arr: np.ndarray, stored_range: tuple[float, float] | None) -> float:
-    data_min = float(np.min(arr))
-    if data_min >= 0:
-        return 0.0
-    if stored_range is not None:
-        lo, hi = float(stored_range[0]), float(stored_range[1])
-        if math.isfinite(lo) and lo <= data_min and (hi - lo) <= 65535:
-            return float(math.floor(lo))
-    return float(math.floor(data_min))
+@dataclass(frozen=True)
+class TiffEncoding:
+    """How :func:`write_tiff16` stored the values: **value = offset + scale · stored**.
+
+    Attributes:
+        offset: the value of stored 0.
+        scale: the value step of one stored unit (the source's rescale slope, 1 for integer data,
+            or range / 65535 where the values have no grid or it needs more than 16 bits).
+        clipped_low / clipped_high: pixels outside 0–65535 after encoding (0 unless the caller
+            forced ``offset``/``scale``).
+    """
+
+    offset: float
+    scale: float
+    clipped_low: int = 0
+    clipped_high: int = 0
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the user should be told: values clipped to the 16-bit range."""
+        if not self.clipped_low and not self.clipped_high:
+            return []
+        return [f"{self.clipped_low + self.clipped_high} pixel value(s) outside the 16-bit range "
+                f"were clipped ({self.clipped_low} below, {self.clipped_high} above)"]
+
+
+def _tiff_grid(arr: np.ndarray, slope: float, intercept: float,
+               stored_range: tuple[float, float] | None) -> tuple[float, float]:
+    """(offset, scale) on the value grid ``intercept + slope · n`` when 16 bits of it hold the
+    data, else the data's own range in 65,535 steps."""
+    data_min, data_max = float(np.min(arr)), float(np.max(arr))
+    if data_min >= intercept:
+        offset = intercept
+    elif stored_range is not None and math.isfinite(float(stored_range[0])) and \
+            float(stored_range[0]) <= data_min and \
+            (float(stored_range[1]) - float(stored_range[0])) / slope <= 65535:
+        offset = float(stored_range[0])
+    else:
+        offset = intercept + slope * math.floor((data_min - intercept) / slope)
+    if round((data_max - offset) / slope) <= 65535:
+        return offset, slope
+    return _tiff_span(data_min, data_max)
+
+
+def _tiff_span(data_min: float, data_max: float) -> tuple[float, float]:
+    return data_min, ((data_max - data_min) / 65535.0) if data_max > data_min else 1.0
 
 
 def write_tiff16(path: str | os.PathLike[str], pixels: np.ndarray, *,
-                 offset: float | None = None, unit: str | None = None,
+                 offset: float | None = None, scale: float | None = None, unit: str | None = None,
                  computed: str = "", source: ImageData | str | os.PathLike[str] | None = None,
                  stored_range: tuple[float, float] | None = None,
-                 pixel_spacing: tuple[float, float] | None = None) -> float:
+                 pixel_spacing: tuple[float, float] | None = None,
+                 invert: bool | None = None) -> TiffEncoding:
     """Write a 16-bit TIFF that keeps the full intensity range.
 
-    Stored value = round(value − offset), clipped to 0–65535, i.e. **value = offset + stored**.
-    ``offset`` defaults to 0 for non-negative data; for data with negative values to the minimum
-    of the representable range when that spans ≤ 65 536 values (−1024 for a 12-bit CT with
-    intercept −1024, so the TIFF holds the scanner's stored values), else to floor(data minimum).
-    The ImageDescription tag holds JSON, e.g.::
+    Stored value = round((value − offset) / scale), i.e. **value = offset + scale · stored**. By
+    default the values keep the source's quantisation: ``scale`` is the source's rescale slope (1
+    for integer data: PNG, most CT), and ``offset`` is the rescale intercept when no value lies
+    below it (−1024 for a CT with intercept −1024, so the TIFF holds the scanner's stored values),
+    else the minimum of the representable range when 16 bits of the grid span it, else the grid
+    step below the data minimum. Where 16 bits of that grid cannot hold the data (a PET volume in
+    Bq/ml with slope 100 and a wide range), and for floating-point sources, the data's own range
+    is spread over 0–65535 instead, so nothing is clipped. The ImageDescription tag holds JSON,
+    e.g.::
 
         {"format": "rmisr-tiff16/1", "offset": -1024, "scale": 1, "unit": "HU",
          "value": "offset + scale * stored", "computed": "SR ×2.5 RMISR-VP — computed, not
          acquired", "clipped_low": 0, "clipped_high": 0}
 
-    :func:`app.io.read_image` reads that description back and returns values in the original units.
-    Fractional values are rounded to integers.
+    :func:`app.io.read_image` reads that description back and returns values in the original
+    units. A MONOCHROME1 source (``invert``) is written min-is-white, so that it displays the same.
 
     Args:
         path: target file.
         pixels: (H, W) or (H, W, 3) values.
         offset: value stored as 0; default as above.
+        scale: value step of one stored unit (> 0); default as above (1 when ``offset`` is given).
         unit: value unit for the description (default: the source's ``value_unit``).
         computed: provenance label (e.g. :func:`computed_label`).
-        source: the source image (range, unit, never overwritten) or its path.
+        source: the source image (range, unit, rescale, polarity; never overwritten) or its path.
         stored_range: representable range used for the default offset (default: the source's).
         pixel_spacing: (row, col) mm of the written pixels, stored as TIFF resolution (px/cm).
+        invert: write min-is-white (default: the source's ``invert`` for greyscale).
 
     Returns:
-        The offset used.
+        The :class:`TiffEncoding` used (offset, scale, clipped counts).
     """
     import tifffile
 
     target = Path(path)
     arr = as_image_array(pixels, target).astype(np.float64)
+    slope, intercept, graded = 1.0, 0.0, True
     if isinstance(source, ImageData):
         stored_range = stored_range if stored_range is not None else source.stored_range
         unit = unit if unit is not None else source.value_unit
-    if offset is None:
-        offset = _default_tiff_offset(arr, stored_range)
-    offset = float(offset)
+        invert = source.invert if invert is None else invert
+        if source.bits_stored is None:  # floating-point data: no grid to keep
+            graded = False
+        elif source.rescale is not None and all(math.isfinite(v) for v in source.rescale) \
+                and source.rescale[0] > 0:
+            slope, intercept = float(source.rescale[0]), float(source.rescale[1])
+    if offset is None and scale is None:
+        offset, scale = (_tiff_grid(arr, slope, intercept, stored_range) if graded else
+                         _tiff_span(float(np.min(arr)), float(np.max(arr))))
+    offset = float(offset) if offset is not None else float(np.min(arr))
+    scale = float(scale) if scale is not None else 1.0
     if not math.isfinite(offset):
         raise WriteError(f"invalid TIFF offset {offset!r}", target)
-    stored = np.round(arr - offset)
+    if not (math.isfinite(scale) and scale > 0):
+        raise WriteError(f"invalid TIFF scale {scale!r}", target)
+    stored = np.round((arr - offset) / scale)
     clipped_low, clipped_high = int(np.sum(stored < 0)), int(np.sum(stored > 65535))
     data = np.clip(stored, 0, 65535).astype(np.uint16)
     description: dict[str, Any] = {
         "format": TIFF_DESCRIPTION_FORMAT, "offset": int(offset) if offset.is_integer() else offset,
-        "scale": 1, "unit": unit or "", "value": "offset + scale * stored",
+        "scale": int(scale) if scale.is_integer() else scale, "unit": unit or "",
+        "value": "offset + scale * stored",
         "computed": computed, "clipped_low": clipped_low, "clipped_high": clipped_high}
     if isinstance(source, ImageData):
         description["source"] = source.source_path.name
@@ -187,13 +243,14 @@ def write_tiff16(path: str | os.PathLike[str], pixels: np.ndarray, *,
         extra = {"resolution": (10.0 / pixel_spacing[1], 10.0 / pixel_spacing[0]),
                  "resolutionunit": "CENTIMETER"}
     text = json.dumps(description, ensure_ascii=True)
+    photometric = "rgb" if data.ndim == 3 else ("miniswhite" if invert else "minisblack")
 
     def write(fh: IO[bytes]) -> None:
-        tifffile.imwrite(fh, data, photometric="rgb" if data.ndim == 3 else "minisblack",
+        tifffile.imwrite(fh, data, photometric=photometric,
                          description=text, metadata=None, software=SOFTWARE, **extra)
 
     atomic_write(target, write, sources=source_paths(source))
-    return offset
+    return TiffEncoding(offset, scale, clipped_low, clipped_high)
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -206,19 +263,21 @@ class WrittenImage:
     Attributes:
         path: the file written.
         fmt: "png", "tiff" or "dcm".
-        tiff_offset: the TIFF offset (value = offset + stored) for "tiff".
+        tiff: the :class:`TiffEncoding` (value = offset + scale · stored) for "tiff".
         dicom: the :class:`DerivedReport` for "dcm".
     """
 
     path: Path
     fmt: Literal["png", "tiff", "dcm"]
-    tiff_offset: float | None = None
+    tiff: TiffEncoding | None = None
     dicom: DerivedReport | None = None
 
     @property
     def warnings(self) -> list[str]:
         """What the user should be told about the file written (values clipped to the stored
         range, attributes dropped); empty when nothing."""
+        if self.tiff is not None:
+            return self.tiff.warnings
         return list(self.dicom.warnings) if self.dicom is not None else []
 
 
@@ -263,9 +322,9 @@ def write_image(path: str | os.PathLike[str], pixels: np.ndarray, *, source: Ima
         spacing = None
         if source.pixel_spacing is not None:
             spacing = (source.pixel_spacing[0] / s, source.pixel_spacing[1] / s)
-        offset = write_tiff16(target, pixels, source=source, computed=label,
-                              pixel_spacing=spacing)
-        return WrittenImage(target, "tiff", tiff_offset=offset)
+        encoding = write_tiff16(target, pixels, source=source, computed=label,
+                                pixel_spacing=spacing, invert=invert)
+        return WrittenImage(target, "tiff", tiff=encoding)
     if source.kind == "dicom" and source.dataset is not None:
         report = write_dicom_derived(target, source, pixels, scale=s, roi=roi, method=method,
                                      weights_sha256=weights_sha256,

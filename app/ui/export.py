@@ -123,7 +123,9 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
         write_png(path, data.pixels, window[0], window[1], invert, source=source, label=label,
                   caption=data.kind in ("sr", "input"))  # computed pixels say so in the picture
     elif fmt == "tiff":
-        write_tiff16(path, data.pixels, source=source, computed=label, pixel_spacing=spacing)
+        return WrittenImage(Path(path), fmt, tiff=write_tiff16(
+            path, data.pixels, source=source, computed=label, pixel_spacing=spacing,
+            invert=invert))
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     return WrittenImage(Path(path), fmt)
