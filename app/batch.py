@@ -18,13 +18,20 @@ from app.io.labels import fmt_scale, run_notes
 __all__ = ["FORMAT_EXT", "output_name", "SliceResult", "super_resolve_to_file"]
 
 FORMAT_EXT = {"dcm": "dcm", "png": "png", "tiff": "tiff"}
+#: extensions :func:`output_name` drops from a source's name (others, such as the last part of a
+#: UID used as a DICOM file name, are kept)
+IMAGE_SUFFIXES = frozenset((".dcm", ".dicom", ".ima", ".img", ".png", ".jpg", ".jpeg", ".tif",
+                            ".tiff", ".bmp"))
 
 
 def output_name(source: Path, scale: float, method: str, fmt: str,
                 frame: int | None = None) -> str:
     """``<stem>_SRx<scale>_<method>.<ext>``, e.g. ``ct_SRx2.5_rmisr-vp.dcm``; a frame of a
-    multi-frame source adds ``_f<frame>`` after the stem."""
-    stem = (source.stem or source.name) + (f"_f{frame}" if frame is not None else "")
+    multi-frame source adds ``_f<frame>`` after the stem. The stem is the name without an image
+    extension (``1.2.840.5.12322`` stays whole)."""
+    known = source.suffix.lower() in IMAGE_SUFFIXES  # not the last part of a UID-named file
+    stem = ((source.stem if known else "") or source.name) + \
+        (f"_f{frame}" if frame is not None else "")
     return f"{stem}_SRx{fmt_scale(scale)}_{method}.{FORMAT_EXT[fmt]}"
 
 

@@ -11,7 +11,9 @@ Each input (a folder: its DICOM and image files, subfolders included) is read wi
 :func:`app.io.read_image`, its ROI (default: the whole image) super-resolved in its context with
 :class:`models.SuperResolver` and written as ``OUTDIR/<stem>_SRx<scale>_<method>.<ext>``
 (``<stem>_f<frame>_…`` for a frame of a multi-frame file) — derived DICOM for DICOM inputs and PNG
-for raster inputs unless ``--format`` says otherwise. The path of every file written goes to
+for raster inputs unless ``--format`` says otherwise; a folder's subfolders are mirrored under
+OUTDIR (a CD's series stay apart), files already under OUTDIR are not inputs, and no input is
+ever replaced (not even with ``--overwrite``). The path of every file written goes to
 stdout; a file that fails prints one line ``rmisr-sr: error: <file>: <message>`` to stderr and
 the others are still processed; ``rmisr-sr: note: …`` lines say what the user should know (a
 frame chosen from several, values clipped to the stored range, a bicubic fallback). Exit status:
@@ -93,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                "1 = some file failed, 2 = usage error.")
     p.add_argument("inputs", nargs="*", metavar="INPUT",
                    help="image files, or folders (their DICOM and image files, subfolders "
-                        "included)")
+                        "included and mirrored under OUTDIR)")
     p.add_argument("-o", "--output-dir", type=Path, metavar="OUTDIR",
                    help="folder for the results (created if missing)")
     p.add_argument("--scale", type=_scale_arg, metavar="S",
@@ -165,6 +167,29 @@ def _process(sr: Any, image: ImageData, target: Path, fmt: str, args: argparse.N
         _note(f"{target.name}: {note}")
 
 
+def _inputs(given_paths: list[str], outdir: Path) -> tuple[list[tuple[Path, Path]], int]:
+    """(input file, its output folder) for each input, and the number of folders that held no
+    image. A folder's images keep their subfolders under ``outdir`` (a CD's DICOM/ST0/SE1/IM0
+    and DICOM/ST0/SE2/IM0 stay apart); files already under ``outdir`` (the results of an earlier
+    run into a folder inside the input) are skipped with a note."""
+    out_key = outdir.resolve()
+    inputs: list[tuple[Path, Path]] = []
+    empty = 0
+    for given in map(Path, given_paths):
+        if not given.is_dir():
+            inputs.append((given, outdir))
+            continue
+        found = image_files(given, limit=None)  # a batch takes every file, however many
+        kept = [q for q in found if not q.resolve().is_relative_to(out_key)]
+        if len(kept) < len(found):
+            _note(f"{given}: {len(found) - len(kept)} file(s) under the output folder skipped")
+        if not kept:
+            empty += 1
+            _error(f"{given}: no image files in this folder")
+        inputs += [(q, outdir / q.parent.relative_to(given)) for q in kept]
+    return inputs, empty
+
+
 def _run_batch(args: argparse.Namespace) -> int:
     if not args.inputs:
         raise UsageError("no INPUT files given (or use --demo OUTDIR)")
@@ -189,15 +214,10 @@ def _run_batch(args: argparse.Namespace) -> int:
     failed = 0
     planned: set[Path] = set()
     series = DerivedSeries()
-    inputs: list[Path] = []
-    for given in map(Path, args.inputs):  # a folder: its images (a series, a CD's layout)
-        found = image_files(given) if given.is_dir() else [given]
-        if given.is_dir() and not found:
-            failed += 1
-            _error(f"{given}: no image files in this folder")
-        inputs += found
+    inputs, failed = _inputs(args.inputs, outdir)
+    sources = {src.resolve() for src, _ in inputs}  # never a target, even with --overwrite
     bar = tqdm(inputs, desc=PROG, unit="file", disable=None, file=sys.stderr, leave=False)
-    for src in bar:
+    for src, dest in bar:
         bar.set_postfix_str(src.name[:40], refresh=False)
         frame, n_frames = args.frame, 1
         while True:  # one frame, or with --all-frames each frame of a multi-frame input
@@ -207,7 +227,7 @@ def _run_batch(args: argparse.Namespace) -> int:
                 if image.n_frames > 1 and not args.all_frames:
                     _note(f"{src.name}: frame {frame} of {image.n_frames} (0-based; --frame "
                           "chooses another, --all-frames takes every one)")
-                _write_one(sr, image, src, frame, args, outdir, planned, series)
+                _write_one(sr, image, src, frame, args, dest, planned, sources, series)
             except (KeyboardInterrupt, SystemExit, GeneratorExit):
                 raise
             except BaseException as exc:  # noqa: BLE001 — one bad file must not stop the batch
@@ -222,9 +242,11 @@ def _run_batch(args: argparse.Namespace) -> int:
 
 
 def _write_one(sr: Any, image: ImageData, src: Path, frame: int, args: argparse.Namespace,
-               outdir: Path, planned: set[Path], series: DerivedSeries) -> None:
-    """Super-resolve one read frame of ``src`` and write it (refusing a name already written
-    in this run, or an existing file without --overwrite)."""
+               outdir: Path, planned: set[Path], sources: set[Path],
+               series: DerivedSeries) -> None:
+    """Super-resolve one read frame of ``src`` and write it into ``outdir`` (created), refusing
+    a name already written in this run, an input of this run (even with --overwrite), or an
+    existing file without --overwrite."""
     fmt = args.fmt or ("dcm" if image.kind == "dicom" else "png")
     target = outdir / output_name(src, args.scale, args.method, fmt,
                                   frame=frame if image.n_frames > 1 else None)
@@ -232,9 +254,16 @@ def _write_one(sr: Any, image: ImageData, src: Path, frame: int, args: argparse.
     if key in planned:
         raise OutputExistsError(f"{target.name} was already written in this run from "
                                 "another input with the same name")
+    if key in sources:
+        raise OutputExistsError(f"{target} is an input of this run: never replaced")
     if target.exists() and not args.overwrite:
         raise OutputExistsError(f"{target} exists (use --overwrite to replace it)")
     planned.add(key)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputExistsError(f"cannot create the folder {outdir}: "
+                                f"{exc.strerror or exc}") from None
     _process(sr, image, target, fmt, args, series)
     from tqdm import tqdm
 

@@ -337,3 +337,51 @@ def test_all_frames_of_a_multiframe_file(tmp_path, capsys, pydicom_file):
     code, out, err = _run(capsys, pydicom_file("CT_small.dcm"), "-o", tmp_path / "one", "--scale",
                           "2", "--method", "bicubic", "--all-frames")
     assert code == 0 and [Path(p).name for p in out] == ["CT_small_SRx2_bicubic.dcm"]
+
+
+def test_a_cds_series_and_uid_named_files_keep_apart(tmp_path, capsys, pydicom_file):
+    """DICOM/ST0/SE0/IM0 and DICOM/ST0/SE1/IM0 write to out/ST0/SE0 and out/ST0/SE1 (the
+    folders mirrored); UID-named files keep their whole name (a UID's last part is no
+    extension); a preamble-less DICOM file in the folder counts as an image, as it does alone."""
+    cd = tmp_path / "cd"
+    for series in ("SE0", "SE1"):
+        (cd / "ST0" / series).mkdir(parents=True)
+        for k in range(2):
+            shutil.copy(pydicom_file("CT_small.dcm"), cd / "ST0" / series / f"IM{k}")
+    uid = tmp_path / "cd" / "uid"
+    uid.mkdir()
+    for last in ("12322", "12323"):
+        shutil.copy(pydicom_file("MR_small.dcm"), uid / f"1.3.6.1.4.1.5962.1.1.1.{last}")
+    bare = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    bare.preamble = None
+    del bare.file_meta
+    bare.save_as(uid / "bare", enforce_file_format=False)
+    code, out, err = _run(capsys, cd, "-o", tmp_path / "out", "--scale", "2", "--method",
+                          "bicubic")
+    assert code == 0 and err == [], err
+    rel = sorted(str(Path(p).relative_to(tmp_path / "out")) for p in out)
+    assert rel == ["ST0/SE0/IM0_SRx2_bicubic.dcm", "ST0/SE0/IM1_SRx2_bicubic.dcm",
+                   "ST0/SE1/IM0_SRx2_bicubic.dcm", "ST0/SE1/IM1_SRx2_bicubic.dcm",
+                   "uid/1.3.6.1.4.1.5962.1.1.1.12322_SRx2_bicubic.dcm",
+                   "uid/1.3.6.1.4.1.5962.1.1.1.12323_SRx2_bicubic.dcm",
+                   "uid/bare_SRx2_bicubic.dcm"]
+
+
+def test_an_input_is_never_overwritten_and_earlier_results_are_not_inputs(tmp_path, capsys,
+                                                                          pydicom_file):
+    """A rerun into a folder inside the input folder skips what it wrote; an input named like
+    another input's result is refused, --overwrite or not."""
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(pydicom_file("MR_small.dcm"), src / "a.dcm")
+    args = ["-o", src / "out", "--scale", "2", "--method", "bicubic"]
+    assert _run(capsys, src, *args)[0] == 0
+    code, out, err = _run(capsys, src, *args, "--overwrite")
+    assert code == 0 and len(out) == 1 and "1 file(s) under the output folder skipped" in err[0]
+
+    shutil.copy(pydicom_file("CT_small.dcm"), src / "a_SRx2_bicubic.dcm")
+    before = (src / "a_SRx2_bicubic.dcm").read_bytes()
+    code, out, err = _run(capsys, src / "a.dcm", src / "a_SRx2_bicubic.dcm", "-o", src,
+                          "--scale", "2", "--method", "bicubic", "--overwrite")
+    assert code == 1 and "is an input of this run" in err[0]
+    assert (src / "a_SRx2_bicubic.dcm").read_bytes() == before

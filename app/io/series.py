@@ -23,16 +23,28 @@ _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 def _header(path: Path, pixels: bool = False):
     """The series tags of a DICOM file (and, with ``pixels``, whether it has pixel data: the
-    reading stops at the pixel element, whose tag is then present), or None."""
+    reading stops at the pixel element, whose tag is then present), or None. A file without
+    preamble or file meta is read as :func:`app.io.read_image` reads it (forced), and kept only if
+    it then has pixel data (``pixels``) or a SeriesInstanceUID."""
     import pydicom
+    from pydicom.errors import InvalidDicomError
 
+    if pixels:  # the pixel element's tag, its value deferred (not read)
+        kwargs = {"defer_size": 16, "specific_tags": _TAGS + list(_PIXEL_KEYWORDS)}
+    else:
+        kwargs = {"stop_before_pixels": True, "specific_tags": _TAGS}
     try:
-        if pixels:  # the pixel element's tag, its value deferred (not read)
-            return pydicom.dcmread(path, defer_size=16,
-                                   specific_tags=_TAGS + list(_PIXEL_KEYWORDS))
-        return pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAGS)
-    except Exception:  # noqa: BLE001 — not DICOM, unreadable: not part of the series
+        return pydicom.dcmread(path, **kwargs)
+    except InvalidDicomError:
+        pass
+    except Exception:  # noqa: BLE001 — unreadable: not part of the series
         return None
+    try:
+        ds = pydicom.dcmread(path, force=True, **kwargs)
+    except Exception:  # noqa: BLE001 — not DICOM
+        return None
+    wanted = _PIXEL_KEYWORDS if pixels else ("SeriesInstanceUID",)
+    return ds if any(kw in ds for kw in wanted) else None
 
 
 def _floats(value, n: int) -> np.ndarray | None:
@@ -125,12 +137,14 @@ def folder_series(folder: str | os.PathLike[str],
 RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
-def image_files(folder: str | os.PathLike[str]) -> list[Path]:
+def image_files(folder: str | os.PathLike[str],
+                limit: int | None = MAX_SERIES_FILES) -> list[Path]:
     """The image files under ``folder`` (subfolders included), sorted by path: DICOM files
     with pixel data (whatever their name) and rasters by extension; DICOMDIR indexes, reports
-    and other files are skipped. At most :data:`MAX_SERIES_FILES` files are looked at."""
+    and other files are skipped. At most ``limit`` files are looked at (None: every one, as a
+    batch run needs)."""
     out = []
-    for q in _files_under(Path(folder), MAX_SERIES_FILES):
+    for q in _files_under(Path(folder), limit):
         if q.suffix.lower() in RASTER_SUFFIXES:
             out.append(q)
             continue
@@ -146,14 +160,15 @@ def _image_header(path: Path):
     return ds if ds is not None and any(kw in ds for kw in _PIXEL_KEYWORDS) else None
 
 
-def _files_under(folder: Path, limit: int) -> list[Path]:
-    """Up to ``limit`` files under ``folder`` (subfolders included), sorted by path."""
+def _files_under(folder: Path, limit: int | None) -> list[Path]:
+    """Up to ``limit`` (None: all) files under ``folder`` (subfolders included), sorted by
+    path."""
     out: list[Path] = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         for name in sorted(files):
             out.append(Path(root) / name)
-            if len(out) >= limit:
+            if limit is not None and len(out) >= limit:
                 return out
     return out
 
