@@ -739,3 +739,28 @@ def test_imager_pixel_spacing_only_source_keeps_its_kind(tmp_path, pydicom_file)
     assert "PixelSpacing" not in d
     assert [float(v) for v in d.ImagerPixelSpacing] == pytest.approx([0.08, 0.1])
     assert read_image(tmp_path / "d.dcm").spacing_source == "ImagerPixelSpacing"
+
+
+def test_derived_classes_stay_valid(tmp_path, pydicom_file):
+    """An unlisted multi-frame class (X-Ray 3D Angiographic) becomes Secondary Capture; 16-bit
+    colour from a palette ultrasound becomes Secondary Capture (US allows 8-bit colour only); a
+    Segmentation is refused (its frames are label masks)."""
+    src = read_image(_enhanced_ct(tmp_path / "xa3d.dcm", "1.2.840.10008.5.1.4.1.1.13.1.1", "XA"),
+                     frame=1)
+    write_dicom_derived(tmp_path / "a.dcm", src, _upscale(src, None, 2), scale=2,
+                        method="bicubic")
+    assert pydicom.dcmread(tmp_path / "a.dcm").SOPClassUID == SC_IMAGE_STORAGE
+
+    pal = read_image(pydicom_file("examples_palette.dcm"))
+    assert pal.is_colour and pal.bits_stored > 8
+    up = np.kron(pal.pixels, np.ones((2, 2, 1)))
+    rep = write_dicom_derived(tmp_path / "p.dcm", pal, up, scale=2, method="bicubic")
+    ds = pydicom.dcmread(tmp_path / "p.dcm")
+    assert ds.SOPClassUID == SC_IMAGE_STORAGE and ds.ConversionType == "WSD"
+    assert any("8-bit colour only" in w for w in rep.warnings)
+
+    seg = read_image(pydicom_file("liver_1frame.dcm"))
+    with pytest.raises(WriteError, match="Segmentation"):
+        write_dicom_derived(tmp_path / "s.dcm", seg, np.kron(seg.pixels, np.ones((2, 2))),
+                            scale=2, method="bicubic")
+    assert not (tmp_path / "s.dcm").exists()

@@ -57,6 +57,25 @@ _SINGLE_FRAME_CLASS = {
     "1.2.840.10008.5.1.4.1.1.13.1.3": SC_IMAGE_STORAGE,
     "1.2.840.10008.5.1.4.1.1.6.2": SC_IMAGE_STORAGE,
 }
+#: Classes whose IOD allows one frame where the source has several (their Multi-frame module is
+#: conditional on multi-frame pixel data): a frame of them keeps the class. Any other multi-frame
+#: or functional-group class not in :data:`_SINGLE_FRAME_CLASS` (Ophthalmic Tomography, X-Ray 3D,
+#: Breast Projection/Tomosynthesis, IVOCT, Whole Slide Microscopy, …) becomes Secondary Capture.
+_FRAMES_OPTIONAL = frozenset({
+    "1.2.840.10008.5.1.4.1.1.481.2",  # RT Dose
+    "1.2.840.10008.5.1.4.1.1.12.1", "1.2.840.10008.5.1.4.1.1.12.2",  # XA, XRF
+    _US, SC_IMAGE_STORAGE,
+})
+#: Classes whose colour images must be 8 bits per sample (US Image module C.8.5.6.1.5, VL Image
+#: module C.8.12.1.1.3): a colour source of more bits (16-bit palette entries) becomes Secondary
+#: Capture.
+_EIGHT_BIT_COLOUR = frozenset({
+    _US, "1.2.840.10008.5.1.4.1.1.77.1.1", "1.2.840.10008.5.1.4.1.1.77.1.2",
+    "1.2.840.10008.5.1.4.1.1.77.1.3", "1.2.840.10008.5.1.4.1.1.77.1.4",
+    "1.2.840.10008.5.1.4.1.1.77.1.5.1",
+})
+#: Objects whose pixels are not an image of the patient to super-resolve as DICOM.
+_NOT_DERIVABLE = {"1.2.840.10008.5.1.4.1.1.66.4": "a Segmentation (label masks)"}
 #: Attributes describing the source's pixels or frames that a resampled single frame must not keep.
 _STALE_KEYWORDS = (
     "SmallestImagePixelValue", "LargestImagePixelValue", "SmallestPixelValueInSeries",
@@ -401,6 +420,9 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
 
     source_class = str(ds.get("SOPClassUID", "") or "")
     source_instance = str(ds.get("SOPInstanceUID", "") or "")
+    if source_class in _NOT_DERIVABLE:
+        raise WriteError(f"the source is {_NOT_DERIVABLE[source_class]}, not an image to derive "
+                         "a DICOM image from: export PNG or TIFF instead", target)
     multi = source.n_frames > 1 or "PerFrameFunctionalGroupsSequence" in ds or \
         "SharedFunctionalGroupsSequence" in ds
     if multi:
@@ -410,7 +432,8 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         for kw in _MULTIFRAME_KEYWORDS:
             if kw in ds:
                 del ds[kw]
-        new_class = _SINGLE_FRAME_CLASS.get(source_class, source_class)
+        new_class = _SINGLE_FRAME_CLASS.get(
+            source_class, source_class if source_class in _FRAMES_OPTIONAL else SC_IMAGE_STORAGE)
         if new_class != source_class:
             report_warnings.append(f"multi-frame {UID(source_class).name} written as a single "
                                    f"{UID(new_class).name} instance (frame {source.frame + 1})")
@@ -419,6 +442,12 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
             # the frames written one by one make a series: number them in frame order
             ds.InstanceNumber = source.frame + 1
         if new_class == SC_IMAGE_STORAGE and "ConversionType" not in ds:
+            ds.ConversionType = "WSD"
+    if colour and int(source.bits_stored) > 8 and ds.SOPClassUID in _EIGHT_BIT_COLOUR:
+        report_warnings.append(f"{UID(str(ds.SOPClassUID)).name} allows 8-bit colour only: the "
+                               "16-bit colour result is written as Secondary Capture")
+        ds.SOPClassUID = SC_IMAGE_STORAGE
+        if "ConversionType" not in ds:
             ds.ConversionType = "WSD"
     if "SequenceOfUltrasoundRegions" in ds:
         report_warnings.append("ultrasound calibration regions (SequenceOfUltrasoundRegions) "
