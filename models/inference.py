@@ -23,6 +23,7 @@ actually used, the weights file and sha256, seconds and the normalisation mode.
 """
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
 import time
@@ -116,10 +117,18 @@ def ycc_to_rgb(ycc: np.ndarray) -> np.ndarray:
 # --- normalisation ----------------------------------------------------------------------------
 def normalization_bounds(image: np.ndarray, mode: str, window: tuple[float, float] | None = None,
                          value_range: tuple[float, float] | None = None) -> tuple[float, float]:
-    """(lo, hi) that map to 0 and 1 for the network."""
+    """(lo, hi) that map to 0 and 1 for the network.
+
+    Raises:
+        ValueError: an unknown mode, or a given ``value_range``/``window`` that is not finite or
+            empty (hi ≤ lo, width ≤ 0): never silently a flat image's bicubic.
+    """
     if mode == "range":
         if value_range is not None:
-            return float(value_range[0]), float(value_range[1])
+            lo, hi = float(value_range[0]), float(value_range[1])
+            if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+                raise ValueError(f"value_range must be finite with low < high, got {value_range}")
+            return lo, hi
         return float(image.min()), float(image.max())
     if mode == "percentile":
         lo, hi = np.percentile(image, [0.5, 99.5])
@@ -128,8 +137,26 @@ def normalization_bounds(image: np.ndarray, mode: str, window: tuple[float, floa
         if window is None:
             raise ValueError("normalization='window' needs window=(center, width)")
         c, w = float(window[0]), float(window[1])
+        if not (math.isfinite(c) and math.isfinite(w) and w > 0):
+            raise ValueError(f"window must be a finite (center, width) with width > 0, got "
+                             f"{window}")
         return c - w / 2.0, c + w / 2.0
     raise ValueError(f"unknown normalization {mode!r}; expected one of {NORMALIZATION_MODES}")
+
+
+# --- cancellation ------------------------------------------------------------------------------
+#: the ``cancel`` of the upscale call running in this thread (each thread has its own context, so
+#: one caller's cancel never stops another caller's run of the same cached model)
+_CANCEL: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar(
+    "rmisr_cancel", default=None)
+
+
+def _poll_cancel(*_: object) -> None:
+    """Forward pre-hook of every PFMDB block of a loaded model: raises UpscaleCancelled when the
+    current call's ``cancel()`` says so."""
+    cancel = _CANCEL.get()
+    if cancel is not None and cancel():
+        raise UpscaleCancelled("cancelled by the user")
 
 
 # --- tiling -----------------------------------------------------------------------------------
@@ -221,6 +248,9 @@ class SuperResolver:
                 model = load_model(record, self.weights_dir, self.device)
                 if self.device.type == "cpu":
                     model = model.to(memory_format=torch.channels_last)
+                for m in model.modules():  # cancel polled between blocks of one tile too
+                    if isinstance(m, PFMDB):
+                        m.register_forward_pre_hook(_poll_cancel)
                 self._models[record.file] = model
             return self._models[record.file]
 
@@ -277,7 +307,7 @@ class SuperResolver:
         oh, ow = output_size(h, w, s)
         info = UpscaleInfo(method, s, self.device.type if record else "cpu",
                            record.file if record else None, record.sha256 if record else None,
-                           0.0, mode, 1, tuple(image.shape), (oh, ow) + ((3,) if colour else ()))
+                           0.0, mode, 1, tuple(whole.shape), (oh, ow) + ((3,) if colour else ()))
         model = self._model(record) if record is not None else None
         # the region and the context around it: bicubic taps reach 2 LR pixels, a network its
         # receptive radius (plus the HR layers' reach, in LR pixels) — see _context
@@ -287,6 +317,12 @@ class SuperResolver:
         arr = np.asarray(whole[y0 - top:y0 + h + bottom, x0 - left:x0 + w + right],
                          dtype=np.float64)
         shift = (top * s, left * s)  # the region's output grid within the context's
+        # window rows/columns on the whole image's output grid, where an untiled run of the whole
+        # image pads its HR layers (window row r lies at whole-grid row r + y0·s); the context's
+        # own grid can stop half a pixel short of it when (y0 − top)·s is fractional
+        gy, gx = output_size(whole.shape[0], whole.shape[1], s)
+        on_grid = (-math.floor(y0 * s), math.floor(gy - 1 - y0 * s) + 1,
+                   -math.floor(x0 * s), math.floor(gx - 1 - x0 * s) + 1)
         if colour:
             ycc = rgb_to_ycc(arr)
             y = ycc[..., 0]
@@ -306,7 +342,7 @@ class SuperResolver:
             bounds = normalization_bounds(stats, mode, window, value_range)
             if bounds[1] > bounds[0]:  # a flat image gets bicubic (noted): no network input
                 info.normalization_range = bounds
-            y_sr = self._network(y, s, model, bounds, (oh, ow), shift, tile, overlap,
+            y_sr = self._network(y, s, model, bounds, (oh, ow), shift, on_grid, tile, overlap,
                                  progress, cancel, info)
         out = ycc_to_rgb(np.concatenate([y_sr[..., None], chroma], axis=-1)) if colour else y_sr
         out = out.astype(np.float32)
@@ -333,15 +369,19 @@ class SuperResolver:
 
     def _network(self, y: np.ndarray, s: float, model: torch.nn.Module,
                  bounds: tuple[float, float], out_shape: tuple[int, int],
-                 shift: tuple[float, float], tile: int, overlap: int | None,
+                 shift: tuple[float, float], on_grid: tuple[int, int, int, int], tile: int,
+                 overlap: int | None,
                  progress: Callable[[int, int], None] | None,
                  cancel: Callable[[], bool] | None, info: UpscaleInfo) -> np.ndarray:
         """Output pixels ``shift … shift + out_shape`` of ``y``'s super-resolution (original
-        units), normalised by ``bounds``."""
+        units), normalised by ``bounds``; ``on_grid`` = (ya, yb, xa, xb), the window rows and
+        columns on the whole image's output grid."""
         h, w = y.shape
         oh, ow = out_shape
         lo, hi = bounds
         if not hi > lo:  # flat image: nothing for a network to add
+            if cancel is not None and cancel():
+                raise UpscaleCancelled("cancelled by the user")
             info.notes.append("flat image: bicubic used")
             if progress is not None:
                 progress(1, 1)
@@ -355,8 +395,8 @@ class SuperResolver:
         ov = radius + 2 if overlap is None else int(overlap)
         while True:
             try:
-                out = self._tiled(model, xc, s, out_shape, shift, tile, ov, hr_margin, progress,
-                                  cancel, info)
+                out = self._tiled(model, xc, s, out_shape, shift, on_grid, tile, ov, hr_margin,
+                                  progress, cancel, info)
                 break
             except torch.cuda.OutOfMemoryError:
                 torch.cuda.empty_cache()
@@ -369,41 +409,35 @@ class SuperResolver:
         return out * (hi - lo) + lo
 
     def _tiled(self, model: torch.nn.Module, x: np.ndarray, s: float,
-               out_shape: tuple[int, int], shift: tuple[float, float], tile: int, overlap: int,
-               hr_margin: int, progress: Callable[[int, int], None] | None,
+               out_shape: tuple[int, int], shift: tuple[float, float],
+               on_grid: tuple[int, int, int, int], tile: int, overlap: int, hr_margin: int, progress: Callable[[int, int], None] | None,
                cancel: Callable[[], bool] | None, info: UpscaleInfo) -> np.ndarray:
         h, w = x.shape
         ey, ex = _edges(h, tile), _edges(w, tile)
         grid = output_size(h, w, s)  # x's whole output grid; the window is shifted within it
         hy, hx = (_owned(e, s, n, k, d) for e, n, k, d in zip((ey, ex), grid, shift, out_shape))
-        total = (len(ey) - 1) * (len(ex) - 1)
+        # tiles that own no output pixel (a region smaller than a tile) are not run or counted
+        total = sum(1 for a in range(len(ey) - 1) for b in range(len(ex) - 1)
+                    if hy[a + 1] > hy[a] and hx[b + 1] > hx[b])
         info.tiles = total
         out = np.empty(out_shape, dtype=np.float64)
         cl = self.device.type == "cpu"
-
-        def check_cancel(*_: object) -> None:  # also polled between PFMDB blocks of one tile
-            if cancel is not None and cancel():
-                raise UpscaleCancelled("cancelled by the user")
-        hooks = [m.register_forward_pre_hook(check_cancel) for m in model.modules()
-                 if isinstance(m, PFMDB)] if cancel is not None else []
+        token = _CANCEL.set(cancel)  # this call's, polled between PFMDB blocks (_poll_cancel)
         try:
-            return self._run_tiles(model, x, s, ey, ex, hy, hx, grid, shift, overlap, hr_margin,
-                                   out, total, progress, cancel, cl)
+            return self._run_tiles(model, x, s, ey, ex, hy, hx, on_grid, shift, overlap,
+                                   hr_margin, out, total, progress, cancel, cl)
         finally:
-            for h in hooks:
-                h.remove()
+            _CANCEL.reset(token)
 
     def _run_tiles(self, model: torch.nn.Module, x: np.ndarray, s: float, ey: list[int],
-                   ex: list[int], hy: list[int], hx: list[int], grid: tuple[int, int],
-                   shift: tuple[float, float], overlap: int, hr_margin: int, out: np.ndarray,
+                   ex: list[int], hy: list[int], hx: list[int],
+                   on_grid: tuple[int, int, int, int], shift: tuple[float, float], overlap: int,
+                   hr_margin: int, out: np.ndarray,
                    total: int, progress: Callable[[int, int], None] | None,
                    cancel: Callable[[], bool] | None, cl: bool) -> np.ndarray:
         h, w = x.shape
         sy, sx = shift
-        # window rows/columns that lie on x's output grid (the HR layers pad beyond them, as in
-        # an untiled run of the whole of x)
-        ya, yb = -math.floor(sy), math.floor(grid[0] - 1 - sy) + 1
-        xa, xb = -math.floor(sx), math.floor(grid[1] - 1 - sx) + 1
+        ya, yb, xa, xb = on_grid  # the HR layers pad beyond them, as in a run of the whole image
         done = 0
         with torch.inference_mode():
             for a in range(len(ey) - 1):
@@ -412,8 +446,7 @@ class SuperResolver:
                         raise UpscaleCancelled("cancelled by the user")
                     i0, i1, j0, j1 = hy[a], hy[a + 1], hx[b], hx[b + 1]
                     if i1 <= i0 or j1 <= j0:
-                        done += 1
-                        continue
+                        continue  # owns no output pixel (not in ``total``)
                     p0 = max(0, ey[a] - overlap)
                     p1 = min(h, ey[a + 1] + overlap)
                     q0 = max(0, ex[b] - overlap)
@@ -422,10 +455,13 @@ class SuperResolver:
                     t = t[None, None].to(self.device)
                     if cl:
                         t = t.contiguous(memory_format=torch.channels_last)
-                    # HR window with a margin for the layers after the upsampler, clipped to x's
-                    # grid (where the untiled run pads too), computed then cropped to [i0, i1)
-                    e0, e1 = max(ya, i0 - hr_margin), min(yb, i1 + hr_margin)
-                    f0, f1 = max(xa, j0 - hr_margin), min(xb, j1 + hr_margin)
+                    # HR window with a margin for the layers after the upsampler, clipped to the
+                    # whole image's grid (where its untiled run pads too), computed then cropped
+                    # to [i0, i1)
+                    # (a region's window can reach half a pixel beyond the grid: its own rows
+                    # are always computed)
+                    e0, e1 = min(i0, max(ya, i0 - hr_margin)), max(i1, min(yb, i1 + hr_margin))
+                    f0, f1 = min(j0, max(xa, j0 - hr_margin)), max(j1, min(xb, j1 + hr_margin))
                     at = (e0 + sy - p0 * s, f0 + sx - q0 * s)
                     res = network_forward(model, t, s, (e1 - e0, f1 - f0), at)
                     res = res[0, 0, i0 - e0:i1 - e0, j0 - f0:j1 - f0]

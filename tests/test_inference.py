@@ -243,6 +243,74 @@ def test_a_region_off_the_grid_sees_as_far_as_its_network(resolver, monkeypatch,
     assert np.abs(tiled - everything).max() <= 1e-4 * span
 
 
+@pytest.mark.parametrize("method", ["srcnn", "rmisr-bl", "rmisr-vp"])
+@pytest.mark.parametrize("scale,roi", [(2.5, (0, 1, 12, 11)), (2.5, (1, 0, 11, 12)),
+                                       (1.5, (3, 5, 9, 7)), (3.3, (2, 7, 10, 5))])
+def test_a_region_at_the_right_or_bottom_edge(resolver, monkeypatch, method, scale, roi):
+    """A region reaching the image's last row or column at a fractional scale: its context's
+    own output grid can stop half a pixel short of the whole image's (the context starts at a
+    fractional output position), which once left rows uncomputed (a broadcast error). It equals
+    the run with the whole image as context."""
+    img = _ct_like((12, 12), seed=8)
+    part = resolver.upscale(img, scale, method, roi=roi)
+    assert part.shape == output_size(roi[3], roi[2], scale)
+    monkeypatch.setattr(inference, "_context", lambda model, s: (10_000, int(getattr(
+        model, "hr_radius", 0)) + 1))
+    everything = resolver.upscale(img, scale, method, roi=roi)
+    assert np.abs(part - everything).max() <= 1e-4 * float(img.max() - img.min())
+
+
+def test_a_region_on_the_grid_at_the_edge_is_the_whole_images(resolver):
+    img = _ct_like((14, 17), seed=9)
+    whole = resolver.upscale(img, 2.5, "srcnn")
+    part = resolver.upscale(img, 2.5, "srcnn", roi=(16, 2, 1, 8))  # x·s = 40, y·s = 5
+    assert np.abs(part - whole[5:25, 40:43]).max() <= 1e-4 * float(img.max() - img.min())
+
+
+def test_one_callers_cancel_never_stops_another(resolver):
+    """The cancel check runs inside the shared, cached model: it must be the running call's."""
+    import threading
+
+    img = np.random.default_rng(4).random((24, 24)).astype(np.float32)
+    resolver.upscale(img, 2, "rmisr-bl")  # model loaded
+    armed, done = threading.Event(), threading.Event()
+
+    def other_caller():  # its cancel would say yes at any poll
+        with pytest.raises(UpscaleCancelled):
+            resolver.upscale(img, 2, "rmisr-bl", cancel=lambda: (armed.set(), done.wait(30))[1])
+    t = threading.Thread(target=other_caller)
+    t.start()
+    assert armed.wait(30)  # the other call is inside its run, its cancel installed
+    out = resolver.upscale(img, 2, "rmisr-bl")  # no cancel: runs to the end
+    done.set()
+    t.join(30)
+    assert out.shape == (48, 48)
+
+
+def test_progress_counts_only_the_tiles_that_run(resolver):
+    img = np.random.default_rng(5).random((64, 64)).astype(np.float32)
+    calls = []
+    _, info = resolver.upscale(img, 2.5, "srcnn", roi=(0, 0, 8, 8), tile=8, return_info=True,
+                               progress=lambda d, t: calls.append((d, t)))
+    assert calls and calls[-1][0] == calls[-1][1] == info.tiles == len(calls)
+    with pytest.raises(UpscaleCancelled):  # a flat image's bicubic still honours cancel
+        resolver.upscale(np.ones((8, 8)), 2, "rmisr-bl", cancel=lambda: True)
+
+
+@pytest.mark.parametrize("kwargs", [{"normalization": "range", "value_range": (0, -1000)},
+                                    {"normalization": "range", "value_range": (np.nan, 1)},
+                                    {"normalization": "window", "window": (-500, -400)}])
+def test_invalid_normalisation_settings_are_refused(resolver, kwargs):
+    """Never a silent bicubic labelled as the network."""
+    img = _ct_like((16, 16))
+    with pytest.raises(ValueError):
+        resolver.upscale(img, 2, "srcnn", **kwargs)
+
+
+def test_array_like_input(resolver):
+    assert resolver.upscale([[1.0, 2.0], [3.0, 4.0]], 2, "bicubic").shape == (4, 4)
+
+
 def test_pixels_beyond_the_context_do_not_change_a_region(resolver):
     img = _ct_like((120, 120), seed=7)
     roi = (4, 4, 16, 16)
@@ -289,11 +357,11 @@ def test_gpu_out_of_memory_retries_with_smaller_tiles(resolver, monkeypatch):
     real = inference.SuperResolver._tiled
     calls = []
 
-    def flaky(self, model, x, s, out_shape, shift, tile, *args):
+    def flaky(self, model, x, s, out_shape, shift, on_grid, tile, *args):
         calls.append(tile)
         if len(calls) == 1:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
-        return real(self, model, x, s, out_shape, shift, tile, *args)
+        return real(self, model, x, s, out_shape, shift, on_grid, tile, *args)
     monkeypatch.setattr(inference.SuperResolver, "_tiled", flaky)
     out, info = resolver.upscale(img, 2, "rmisr-bl", return_info=True)
     assert calls == [0, 64] and info.notes == ["GPU out of memory: retried with 64 px tiles"]
