@@ -88,4 +88,6 @@ def evaluate_folder(upscale: Callable[[np.ndarray, float], np.ndarray], folder: 
         ps.append(p)
         ss.append(s)
         ls.append(lap)
+    if not ps:  # never a row of NaN
+        raise ValueError(f"{folder}: no HR images to score")
     return SetScore(float(np.mean(ps)), float(np.mean(ss)), float(np.mean(ls)), len(ps))

@@ -25,6 +25,7 @@ import dataclasses
 import datetime as _dt
 import os
 import platform
+import math
 import re
 import sys
 import time
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .benchmark import SetScore, evaluate_folder
+from .benchmark import SetScore, evaluate_folder, list_images
 from .forward import network_forward
 from .geometry import SCALE_MAX, SCALE_MIN, output_size
 from .inference import SuperResolver
@@ -280,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.timing_repeats < 1:  # here, not after the whole evaluation has run
         p.error(f"--timing-repeats must be at least 1, got {args.timing_repeats}")
+    if args.scales:
+        bad = [v for v in args.scales if not (math.isfinite(v) and SCALE_MIN <= v <= SCALE_MAX)]
+        if bad:
+            p.error(f"--scales must be in {SCALE_MIN}-{SCALE_MAX}, got {' '.join(map(str, bad))}")
+        args.scales = list(dict.fromkeys(args.scales))  # "2 2": one row
     try:  # read before OUT's benchmark.csv, which may be one of them, is rewritten
         reference = read_reference(args.compare) if args.compare else None
     except (OSError, KeyError, ValueError) as e:
@@ -331,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     for s in args.sets:
         if not (data / s).is_dir():
             print(f"rmisr-eval: error: benchmark set {data / s} not found", file=sys.stderr)
+            return 2
+        if not list_images(data / s):
+            print(f"rmisr-eval: error: benchmark set {data / s} holds no images",
+                  file=sys.stderr)
             return 2
     results = []
     for method, scale, res in rows:

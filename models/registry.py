@@ -145,10 +145,28 @@ class WeightsRecord:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "WeightsRecord":
+        """A record from its manifest entry.
+
+        Raises:
+            ValueError / KeyError / TypeError: a missing field or one of the wrong type (the
+                manifest is refused as a whole, see :class:`Manifest`).
+        """
+        if not isinstance(d, dict):
+            raise TypeError(f"a record must be an object, got {type(d).__name__}")
+        for key in ("file", "method", "arch"):
+            if not isinstance(d[key], str):
+                raise TypeError(f"{key!r} must be a string")
+        scales = [float(v) for v in d.get("scales", [])]
+        scale_range = d.get("scale_range")
+        if scale_range is not None:
+            scale_range = [float(v) for v in scale_range]
+            if len(scale_range) != 2 or not scale_range[0] <= scale_range[1]:
+                raise ValueError(f"{d['file']}: scale_range must be [min, max]")
         return cls(file=d["file"], method=d["method"], arch=d["arch"],
-                   arch_args=dict(d.get("arch_args", {})), scales=list(d.get("scales", [])),
-                   scale_range=d.get("scale_range"), params=int(d.get("params", 0)),
-                   sha256=d.get("sha256", ""), training=dict(d.get("training", {})))
+                   arch_args=dict(d.get("arch_args", {})),
+                   scales=[int(v) if v.is_integer() else v for v in scales],
+                   scale_range=scale_range, params=int(d.get("params", 0)),
+                   sha256=str(d.get("sha256", "")), training=dict(d.get("training", {})))
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -188,6 +206,8 @@ class Manifest:
         if self.path.exists():
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
+                if not isinstance(data, dict) or not isinstance(data.get("weights", []), list):
+                    raise TypeError('expected {"weights": [records]}')
                 self.records = [WeightsRecord.from_json(r) for r in data.get("weights", [])]
             except (ValueError, KeyError, TypeError) as exc:
                 raise WeightsIntegrityError(f"{self.path} is not a valid manifest: {exc}") from exc
@@ -278,7 +298,12 @@ def model_from_bytes(record: WeightsRecord, data: bytes,
         state = load_safetensors(data)
     except Exception as exc:  # safetensors raises its own error types
         raise WeightsIntegrityError(f"weights file {record.file} is unreadable: {exc}") from exc
-    model = create_model(record.arch, **record.arch_args)
+    try:
+        model = create_model(record.arch, **record.arch_args)
+    except (KeyError, TypeError, ValueError) as exc:  # an unknown arch or argument
+        raise WeightsIntegrityError(f"weights file {record.file}: its record's architecture "
+                                    f"{record.arch} {record.arch_args} cannot be built: "
+                                    f"{exc}") from exc
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

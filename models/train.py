@@ -46,6 +46,7 @@ from tqdm import tqdm
 from .benchmark import evaluate_folder
 from .data import PatchSampler
 from .forward import network_forward
+from .geometry import SCALE_MAX, SCALE_MIN
 from .grow import bl_name, can_embed, embed_bl_in_vp, transplant_laplacian_trunk
 from .laplacian import laplacian
 from .losses import ContextualLoss, PatchFeatures, VGG19Features
@@ -391,8 +392,37 @@ def validate(model: torch.nn.Module, folder: str, scales: list[float], device: t
     return out
 
 
+def _check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse, before any work, settings that would fail later (at the first validation, after
+    minutes of training) or train something the registry cannot serve."""
+    for name in ("iters", "val_every", "lr_step", "batch", "patch", "ckpt_minutes"):
+        if getattr(args, name) <= 0:
+            p.error(f"--{name.replace('_', '-')} must be positive")
+    if args.scale_range:
+        lo, hi = args.scale_range
+        if not SCALE_MIN <= lo <= hi <= SCALE_MAX:
+            p.error(f"--scale-range needs {SCALE_MIN} <= MIN <= MAX <= {SCALE_MAX}, got {lo} {hi}")
+    elif args.scale is None:
+        p.error("give --scale (a sub-pixel model, or SRCNN at one scale) or --scale-range")
+    elif not SCALE_MIN <= args.scale <= SCALE_MAX:
+        p.error(f"--scale must be in {SCALE_MIN}-{SCALE_MAX}, got {args.scale}")
+    for v in args.val_scales or []:
+        if not SCALE_MIN <= v <= SCALE_MAX:
+            p.error(f"--val-scales must be in {SCALE_MIN}-{SCALE_MAX}, got {v}")
+    fixed = args.arch != "srcnn" and (args.upsampler or (
+        "meta" if args.scale_range else "subpixel")) == "subpixel"
+    if fixed and args.scale is not None and any(float(v) != float(args.scale)
+                                                for v in args.val_scales or []):
+        p.error(f"a ×{args.scale:g} sub-pixel model validates at ×{args.scale:g} only "
+                f"(--val-scales {' '.join(f'{v:g}' for v in args.val_scales)})")
+    if args.export and not args.val:
+        p.error("--export needs --val: the exported file is the best-validated model")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_args(parser, args)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     device = _resolve_device(args.device)

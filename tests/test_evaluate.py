@@ -200,3 +200,23 @@ def test_medical_region_comparison_alone_and_in_context(tmp_path):
     vals = evaluate_rois(sr, slices, "rmisr-bl", 2, 16, 2)
     assert len(vals) == 3 and all(np.isfinite(vals))
     assert evaluate_rois(sr, slices, "bicubic", 2, 64, 1) is None  # no room for the region
+
+
+@pytest.mark.parametrize("scales", [["6"], ["1.0"], ["2", "nan"]])
+def test_scales_outside_the_range_are_refused_before_scoring(tmp_path, scales, capsys):
+    weights, bench = _setup(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["--data", str(bench), "--sets", "Tiny", "--scales", *scales, "--no-timing",
+              "--weights-dir", str(weights), "--methods", "bicubic", "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2 and "--scales must be in" in capsys.readouterr().err
+
+
+def test_an_empty_set_and_repeated_scales(tmp_path, capsys):
+    weights, bench = _setup(tmp_path)
+    common = ["--data", str(bench), "--no-timing", "--weights-dir", str(weights),
+              "--methods", "bicubic"]
+    (bench / "Empty").mkdir()
+    assert main(common + ["--sets", "Empty", "--scales", "2", "--out", str(tmp_path / "e")]) == 2
+    assert "holds no images" in capsys.readouterr().err
+    assert main(common + ["--sets", "Tiny", "--scales", "2", "2", "--out", str(tmp_path / "r")]) == 0
+    assert len(read_table(tmp_path / "r" / "benchmark.csv")) == 1

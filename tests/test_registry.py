@@ -212,3 +212,20 @@ def test_the_narrowest_scale_range_serves_where_ranges_overlap(tmp_path):
     assert man.resolve("srcnn", 2.0).file == "z_low.safetensors"  # both cover ×2: narrower wins
     assert man.resolve("srcnn", 2.01).file == "a_all.safetensors"
     assert man.coverage("srcnn") == "×1.1–2, ×2–5"
+
+
+@pytest.mark.parametrize("text", ['[]', '{"weights": {}}', '{"weights": [1]}',
+                                  '{"weights": [{"file": "a", "method": "srcnn", "arch": "srcnn",'
+                                  ' "scale_range": "1.1-5"}]}'])
+def test_a_malformed_manifest_is_refused_as_a_whole(tmp_path, text):
+    (tmp_path / "manifest.json").write_text(text)
+    with pytest.raises(WeightsIntegrityError, match="not a valid manifest"):
+        Manifest(tmp_path)
+
+
+def test_a_record_whose_architecture_cannot_be_built(tmp_path):
+    wd = make_weights_dir(tmp_path)
+    rec = Manifest(wd).resolve("srcnn", 3)
+    rec.arch_args = {"no_such_argument": 1}
+    with pytest.raises(WeightsIntegrityError, match="cannot be built"):
+        load_model(rec, wd)

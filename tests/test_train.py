@@ -575,3 +575,23 @@ def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
     info.write_text("processor\t: 0\n")
     assert cpu_has_native_bf16(info) is None
     assert cpu_has_native_bf16(tmp_path / "missing") is None
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--arch", "rmisr_bl", "--scale", "2", "--val-scales", "3"], "validates at ×2 only"),
+    (["--arch", "srcnn", "--scale-range", "5", "1.1"], "--scale-range needs"),
+    (["--arch", "srcnn", "--scale-range", "0.5", "8"], "--scale-range needs"),
+    (["--arch", "srcnn", "--scale-range", "2", "3", "--val-every", "0"], "--val-every must be"),
+    (["--arch", "srcnn", "--scale-range", "2", "3", "--val-scales", "7"], "--val-scales must"),
+    (["--arch", "srcnn", "--scale-range", "2", "3", "--export", "x.safetensors", "--no-val"],
+     "--export needs --val")])
+def test_bad_settings_are_refused_before_training(tmp_path, capsys, extra, message):
+    argv = ["--data", str(tmp_path), "--out", str(tmp_path / "run"), "--iters", "3"] + extra
+    if "--no-val" in argv:
+        argv.remove("--no-val")
+    else:
+        argv += ["--val", str(tmp_path)]
+    with pytest.raises(SystemExit) as exc:
+        train.main(argv)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # nothing started
