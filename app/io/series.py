@@ -115,12 +115,13 @@ def folder_series(folder: str | os.PathLike[str],
     export's layout), in slice order, and the number of series found.
 
     Only headers are read; files without pixel data (DICOMDIR, reports, presentation states)
-    and non-DICOM files are skipped; at most :data:`MAX_SERIES_FILES` files are looked at.
+    and non-DICOM files are skipped; every file is looked at (a CD of 20,000 images is read
+    whole: the viewer runs this in a background thread, which ``stop`` interrupts).
     Returns ``([], 0)`` when there is no image series, or when ``stop()`` (asked before each
     file: the viewer's scan thread is being cancelled) returns True.
     """
     found: dict[str, list[tuple[Path, object]]] = {}
-    for q in _files_under(Path(folder), MAX_SERIES_FILES):
+    for q in _files_under(Path(folder), None):
         if stop is not None and stop():
             return [], 0
         ds = _image_header(q)
