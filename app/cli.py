@@ -11,10 +11,10 @@ Each input (a folder: its DICOM and image files, subfolders included) is read wi
 :func:`app.io.read_image`, its ROI (default: the whole image) super-resolved in its context with
 :class:`models.SuperResolver` and written as ``OUTDIR/<stem>_SRx<scale>_<method>.<ext>``
 (``<stem>_f<frame>_…`` for a frame of a multi-frame file) — derived DICOM for DICOM inputs and PNG
-for raster inputs unless ``--format`` says otherwise; a folder's subfolders are mirrored under
-OUTDIR (a CD's series stay apart), files already under OUTDIR are not inputs, and no input is
-ever replaced (not even with ``--overwrite``). The path of every file written goes to
-stdout; a file that fails prints one line ``rmisr-sr: error: <file>: <message>`` to stderr and
+for raster inputs unless ``--format`` says otherwise. A folder's subfolders are mirrored under
+OUTDIR (a CD's series stay apart) and its earlier results are not inputs; no input is ever
+replaced (not even with ``--overwrite``). The path of every file written goes to stdout; a file
+that fails prints one line ``rmisr-sr: error: <file>: <message>`` to stderr and
 the others are still processed; ``rmisr-sr: note: …`` lines say what the user should know (a
 frame chosen from several, values clipped to the stored range, a bicubic fallback). Exit status:
 0 all written, 1 any file failed, 2 usage error.
@@ -31,6 +31,7 @@ import argparse
 import csv
 import hashlib
 import io
+import re
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -48,6 +49,9 @@ from app.io.series import image_files
 __all__ = ["main", "build_parser", "output_name", "DEMO_ROI", "DEMO_SCALE"]
 
 PROG = "rmisr-sr"
+#: the end of an output_name stem: "_SRx2.5_rmisr-vp" (before the extension)
+_OUTPUT_NAME = re.compile(r"_SRx\d+(\.\d+)?_(" + "|".join(map(re.escape, METHOD_LABELS))
+                          + r")\.(dcm|png|tiff)$")
 #: Demo region of the bundled sample: the left hilum (bronchus, vessels, lung), 128×128 px.
 DEMO_ROI = (288, 224, 128, 128)
 DEMO_SCALE = 2.5
@@ -170,19 +174,25 @@ def _process(sr: Any, image: ImageData, target: Path, fmt: str, args: argparse.N
 def _inputs(given_paths: list[str], outdir: Path) -> tuple[list[tuple[Path, Path]], int]:
     """(input file, its output folder) for each input, and the number of folders that held no
     image. A folder's images keep their subfolders under ``outdir`` (a CD's DICOM/ST0/SE1/IM0
-    and DICOM/ST0/SE2/IM0 stay apart); files already under ``outdir`` (the results of an earlier
-    run into a folder inside the input) are skipped with a note."""
+    and DICOM/ST0/SE2/IM0 stay apart); earlier results (files named like :func:`output_name`'s, or
+    anything under an ``outdir`` inside the folder) are skipped with a note."""
     out_key = outdir.resolve()
     inputs: list[tuple[Path, Path]] = []
     empty = 0
     for given in map(Path, given_paths):
         if not given.is_dir():
-            inputs.append((given, outdir))
+            inputs.append((given, outdir))  # named: taken whatever it is
             continue
         found = image_files(given, limit=None)  # a batch takes every file, however many
-        kept = [q for q in found if not q.resolve().is_relative_to(out_key)]
+        inside = out_key != given.resolve()  # OUTDIR a subfolder: everything in it is output
+
+        def earlier(q: Path) -> bool:
+            return bool(_OUTPUT_NAME.search(q.name)) or (
+                inside and q.resolve().is_relative_to(out_key))
+        kept = [q for q in found if not earlier(q)]
         if len(kept) < len(found):
-            _note(f"{given}: {len(found) - len(kept)} file(s) under the output folder skipped")
+            _note(f"{given}: {len(found) - len(kept)} earlier result(s) of {PROG} skipped "
+                  "(name them to take them)")
         if not kept:
             empty += 1
             _error(f"{given}: no image files in this folder")
@@ -211,7 +221,6 @@ def _run_batch(args: argparse.Namespace) -> int:
                f"{', '.join(m for m in sr.methods() if sr.available(m, args.scale))}")
         return 1
 
-    failed = 0
     planned: set[Path] = set()
     series = DerivedSeries()
     inputs, failed = _inputs(args.inputs, outdir)

@@ -377,7 +377,12 @@ def test_an_input_is_never_overwritten_and_earlier_results_are_not_inputs(tmp_pa
     args = ["-o", src / "out", "--scale", "2", "--method", "bicubic"]
     assert _run(capsys, src, *args)[0] == 0
     code, out, err = _run(capsys, src, *args, "--overwrite")
-    assert code == 0 and len(out) == 1 and "1 file(s) under the output folder skipped" in err[0]
+    assert code == 0 and len(out) == 1 and "1 earlier result(s) of rmisr-sr skipped" in err[0]
+    beside = ["-o", src, "--scale", "2", "--method", "bicubic"]  # results beside the sources
+    assert _run(capsys, src, *beside)[0] == 0 and (src / "a_SRx2_bicubic.dcm").exists()
+    code, out, err = _run(capsys, src, *beside, "--overwrite")
+    assert code == 0 and len(out) == 1 and "earlier result(s)" in err[0]  # not SR of SR
+    (src / "a_SRx2_bicubic.dcm").unlink()
 
     shutil.copy(pydicom_file("CT_small.dcm"), src / "a_SRx2_bicubic.dcm")
     before = (src / "a_SRx2_bicubic.dcm").read_bytes()
