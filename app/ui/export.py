@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +11,9 @@ from PyQt5.QtCore import QRectF, Qt
 from PyQt5.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
 
 from .panels import PanelData
+
+#: extensions a sheet's name may end in that :func:`save_image_atomic` turns into .png
+_IMAGE_SUFFIXES = frozenset(("", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".dcm"))
 
 if TYPE_CHECKING:
     from app.io import WrittenImage
@@ -274,19 +275,30 @@ def sheet_header(source_name: str, roi: tuple[int, int, int, int], scale: float,
     return "\n".join([parts[0], " · ".join(parts[1:])])
 
 
-def save_image_atomic(image: QImage, path: str | Path) -> Path:
-    """Save a QImage as PNG via a temporary file in the target folder, then rename."""
+def save_image_atomic(image: QImage, path: str | Path,
+                      sources: Sequence[Path | str | None] = ()) -> Path:
+    """Save a QImage as PNG through :func:`app.io._atomic.atomic_write` (temporary file, fsync,
+    rename): never onto ``sources`` or any image read in this session (SourceOverwriteError).
+    The name ends in .png: a missing or other image extension is replaced ("sheet.jpg" →
+    "sheet.png"), any other is kept and .png appended.
+
+    Raises:
+        app.io.ImageIOError: refused (a source) or not written; OSError: not encodable.
+    """
+    from PyQt5.QtCore import QBuffer, QByteArray, QIODevice
+
+    from app.io._atomic import atomic_write
+
     path = Path(path)
-    if not path.suffix:
-        path = path.with_suffix(".png")
+    if path.suffix.lower() != ".png":
+        path = (path.with_suffix(".png") if path.suffix.lower() in _IMAGE_SUFFIXES
+                else path.with_name(path.name + ".png"))
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError(f"could not encode {path.name} as PNG")
+    buffer.close()
+    png = bytes(data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp.png")
-    os.close(fd)
-    try:
-        if not image.save(tmp, "PNG"):
-            raise OSError(f"could not write {path}")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, lambda fh: fh.write(png), sources=sources)

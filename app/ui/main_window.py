@@ -34,6 +34,8 @@ from PyQt5.QtWidgets import (
 
 from app.io import (
     SAMPLE_PATH,
+    SCALE_MAX,
+    SCALE_MIN,
     DerivedSeries,
     ImageData,
     ImageIOError,
@@ -276,6 +278,8 @@ class MainWindow(QMainWindow):
         try:
             scale = float(s.value("scale", 2.0))
         except (TypeError, ValueError):
+            scale = 2.0
+        if not (math.isfinite(scale) and SCALE_MIN <= scale <= SCALE_MAX):  # a damaged file
             scale = 2.0
         self.controls.set_scale(scale, emit=False, force=True)
         methods = s.value("methods", ["bicubic"])
@@ -551,21 +555,37 @@ class MainWindow(QMainWindow):
 
     def step_slice(self, delta: int) -> bool:
         """Show the slice ``delta`` steps along the stack (frames of the file or files of its
-        series), keeping ROI, window, zoom and pan; False at either end or on a read error."""
+        series), keeping ROI, window, zoom and pan; False at either end. An unreadable slice
+        (truncated, unsupported compression) is skipped for the next readable one in that
+        direction, and one message names every slice skipped."""
         if self.is_running():
             self.statusBar().showMessage("A job is running: cancel it before changing slice",
                                          5000)
             return False
-        pos = self._stack_pos + delta
-        if not self._stack or not 0 <= pos < len(self._stack):
-            return False
-        path, frame = self._stack[pos]
-        img = self._read(path, frame)
-        if img is None:
-            return False
+        pos, skipped = self._stack_pos, []
+        while True:
+            pos += delta
+            if not self._stack or not 0 <= pos < len(self._stack):
+                if skipped:
+                    self._report_skipped(skipped, reached_end=True)
+                return False
+            path, frame = self._stack[pos]
+            try:
+                img = read_image(path, frame=frame)
+                break
+            except Exception as exc:  # noqa: BLE001 — named in one message, never a traceback
+                skipped.append(f"slice {pos + 1} ({Path(path).name}): {readable_error(exc)}")
         self._stack_pos = pos
         self.set_image(img, keep_view=True)
+        if skipped:
+            self._report_skipped(skipped, reached_end=False)
         return True
+
+    def _report_skipped(self, skipped: list[str], reached_end: bool) -> None:
+        end = " No readable slice lies beyond them." if reached_end else ""
+        self.show_error("Unreadable slices skipped",
+                        f"{len(skipped)} slice(s) could not be read and were skipped:{end}\n• "
+                        + "\n• ".join(skipped[:20]) + ("\n…" if len(skipped) > 20 else ""))
 
     def _show_stack_state(self) -> None:
         """The header's "slice k/n" and the PgDn/PgUp actions for the current stack."""
@@ -1167,10 +1187,6 @@ class MainWindow(QMainWindow):
             if not chosen:
                 return None
             path = chosen
-        if Path(path).resolve() == self.image.source_path.resolve():
-            self.show_error("Export failed", "the comparison sheet would overwrite the source "
-                                             "image: choose another name")
-            return None
         req = self.last_result.request
         header = export_mod.sheet_header(self.image.source_path.name, req.roi, req.scale,
                                          self.canvas.window(), self.image.value_unit,
@@ -1180,8 +1196,8 @@ class MainWindow(QMainWindow):
         try:
             sheet = export_mod.render_sheet(items, header, quality=self.last_result.report,
                                             quality_context=self.quality.context())
-            out = export_mod.save_image_atomic(sheet, path)
-        except OSError as exc:
+            out = export_mod.save_image_atomic(sheet, path, sources=[self.image.source_path])
+        except (ImageIOError, OSError) as exc:  # e.g. the name of a source image
             self.show_error("Export failed", str(exc))
             return None
         self.settings.setValue("lastExportDir", str(Path(out).parent))

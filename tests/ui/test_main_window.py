@@ -823,3 +823,47 @@ def test_super_resolve_the_region_over_slices(window, tmp_path, network, qtbot):
     qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
     assert "Stopped: 0 of 4 slices" in window.last_message()
     assert list(held.iterdir()) == []
+
+
+def _png_image(path, seed=0):
+    from PIL import Image
+    Image.fromarray(np.random.default_rng(seed).integers(0, 255, (64, 64), dtype=np.uint8)).save(
+        path)
+    return path
+
+
+def test_the_comparison_sheet_never_replaces_an_opened_image(window, tmp_path, run_job):
+    """A name without .png still names the source once .png is added; another slice of the
+    stack is a source too; a .jpg name gets .png (the content is PNG)."""
+    a, b = _png_image(tmp_path / "a.png"), _png_image(tmp_path / "scan.png", 1)
+    before = {p: p.read_bytes() for p in (a, b)}
+    assert window.open_files([a, b]) and window.step_slice(1)
+    window.controls.set_checked_methods(["bicubic"])
+    window.set_roi((10, 10, 32, 32))
+    run_job(window)
+    assert window.export_sheet(tmp_path / "scan") is None  # would be scan.png, the source
+    assert "source" in window.last_message()
+    assert window.export_sheet(a) is None  # the other slice, opened in this session
+    assert all(p.read_bytes() == data for p, data in before.items())
+    out = window.export_sheet(tmp_path / "sheet.jpg")
+    assert out == tmp_path / "sheet.png" and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stepping_skips_an_unreadable_slice_and_says_so(window, tmp_path):
+    a, c = _png_image(tmp_path / "a.png"), _png_image(tmp_path / "c.png", 2)
+    bad = tmp_path / "b.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\ngarbage")
+    assert window.open_files([a, bad, c])
+    assert window.step_slice(1) and window.image.source_path.name == "c.png"
+    assert "slice 2 (b.png)" in window.last_message()
+    assert "slice 3/3" in window.image_header.text()
+    assert window.step_slice(-1) and window.image.source_path.name == "a.png"
+
+
+def test_a_damaged_saved_scale_does_not_stop_the_viewer(qtbot, resolver, settings):
+    from app.ui.main_window import MainWindow
+
+    settings.setValue("scale", "nan")
+    win = MainWindow(resolver=resolver, settings=settings, load_engine=False)
+    qtbot.addWidget(win)
+    assert win.controls.scale() == 2.0
