@@ -268,23 +268,38 @@ def test_a_region_on_the_grid_at_the_edge_is_the_whole_images(resolver):
 
 
 def test_one_callers_cancel_never_stops_another(resolver):
-    """The cancel check runs inside the shared, cached model: it must be the running call's."""
+    """The cancel check runs inside the shared, cached model: it must be the running call's.
+    The other call says "cancel" whenever asked, and holds its first answer until this call has
+    run; this call, without a cancel, must never ask it."""
     import threading
 
     img = np.random.default_rng(4).random((24, 24)).astype(np.float32)
     resolver.upscale(img, 2, "rmisr-bl")  # model loaded
     armed, done = threading.Event(), threading.Event()
+    askers, outcome = [], []
 
-    def other_caller():  # its cancel would say yes at any poll
-        with pytest.raises(UpscaleCancelled):
-            resolver.upscale(img, 2, "rmisr-bl", cancel=lambda: (armed.set(), done.wait(30))[1])
+    def other_cancel():
+        askers.append(threading.current_thread())
+        if not armed.is_set():  # the other call is inside its run, its cancel installed
+            armed.set()
+            done.wait(30)
+        return True
+
+    def other_caller():
+        try:
+            resolver.upscale(img, 2, "rmisr-bl", cancel=other_cancel)
+        except UpscaleCancelled:
+            outcome.append("cancelled")
     t = threading.Thread(target=other_caller)
     t.start()
-    assert armed.wait(30)  # the other call is inside its run, its cancel installed
-    out = resolver.upscale(img, 2, "rmisr-bl")  # no cancel: runs to the end
-    done.set()
-    t.join(30)
-    assert out.shape == (48, 48)
+    assert armed.wait(30)
+    try:
+        out = resolver.upscale(img, 2, "rmisr-bl")  # no cancel: runs to the end
+    finally:
+        done.set()
+        t.join(30)
+    assert out.shape == (48, 48) and outcome == ["cancelled"]
+    assert set(askers) == {t}
 
 
 def test_progress_counts_only_the_tiles_that_run(resolver):
