@@ -14,14 +14,14 @@ import numpy as np
 
 from app.io import DerivedSeries, ImageData, validate_roi, write_image
 from app.io.labels import fmt_scale, run_notes
+from app.io.series import RASTER_SUFFIXES
 
 __all__ = ["FORMAT_EXT", "output_name", "SliceResult", "super_resolve_to_file"]
 
 FORMAT_EXT = {"dcm": "dcm", "png": "png", "tiff": "tiff"}
 #: extensions :func:`output_name` drops from a source's name (others, such as the last part of a
 #: UID used as a DICOM file name, are kept)
-IMAGE_SUFFIXES = frozenset((".dcm", ".dicom", ".ima", ".img", ".png", ".jpg", ".jpeg", ".tif",
-                            ".tiff", ".bmp"))
+IMAGE_SUFFIXES = frozenset((".dcm", ".dicom", ".ima", ".img", *RASTER_SUFFIXES))
 
 
 def output_name(source: Path, scale: float, method: str, fmt: str,

@@ -183,7 +183,7 @@ def _inputs(given_paths: list[str], outdir: Path) -> tuple[list[tuple[Path, Path
         if not given.is_dir():
             inputs.append((given, outdir))  # named: taken whatever it is
             continue
-        found = image_files(given, limit=None)  # a batch takes every file, however many
+        found = image_files(given)
         inside = out_key != given.resolve()  # OUTDIR a subfolder: everything in it is output
 
         def earlier(q: Path) -> bool:

@@ -23,9 +23,9 @@ import argparse
 import csv
 import dataclasses
 import datetime as _dt
+import math
 import os
 import platform
-import math
 import re
 import sys
 import time

@@ -410,7 +410,8 @@ class SuperResolver:
 
     def _tiled(self, model: torch.nn.Module, x: np.ndarray, s: float,
                out_shape: tuple[int, int], shift: tuple[float, float],
-               on_grid: tuple[int, int, int, int], tile: int, overlap: int, hr_margin: int, progress: Callable[[int, int], None] | None,
+               on_grid: tuple[int, int, int, int], tile: int, overlap: int, hr_margin: int,
+               progress: Callable[[int, int], None] | None,
                cancel: Callable[[], bool] | None, info: UpscaleInfo) -> np.ndarray:
         h, w = x.shape
         ey, ex = _edges(h, tile), _edges(w, tile)
@@ -456,10 +457,9 @@ class SuperResolver:
                     if cl:
                         t = t.contiguous(memory_format=torch.channels_last)
                     # HR window with a margin for the layers after the upsampler, clipped to the
-                    # whole image's grid (where its untiled run pads too), computed then cropped
-                    # to [i0, i1)
-                    # (a region's window can reach half a pixel beyond the grid: its own rows
-                    # are always computed)
+                    # whole image's grid (where its untiled run pads too) but never inside
+                    # [i0, i1) (a region's window can reach half a pixel beyond that grid),
+                    # computed then cropped to [i0, i1)
                     e0, e1 = min(i0, max(ya, i0 - hr_margin)), max(i1, min(yb, i1 + hr_margin))
                     f0, f1 = min(j0, max(xa, j0 - hr_margin)), max(j1, min(xb, j1 + hr_margin))
                     at = (e0 + sy - p0 * s, f0 + sx - q0 * s)

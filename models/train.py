@@ -124,11 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _upsampler(args: argparse.Namespace) -> str:
+    """"meta" or "subpixel": --upsampler, else meta for a --scale-range."""
+    return args.upsampler or ("meta" if args.scale_range else "subpixel")
+
+
 def _arch_args(args: argparse.Namespace) -> dict[str, Any]:
     extra = json.loads(args.arch_args)
     if args.arch == "srcnn":
         return extra
-    up = args.upsampler or ("meta" if args.scale_range else "subpixel")
+    up = _upsampler(args)
     if up == "subpixel" and (args.scale is None or float(args.scale) not in (2.0, 3.0, 4.0)):
         raise SystemExit("a sub-pixel model needs --scale 2, 3 or 4 (use --upsampler meta "
                          "--scale-range for other scales)")
@@ -402,15 +407,12 @@ def _check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         lo, hi = args.scale_range
         if not SCALE_MIN <= lo <= hi <= SCALE_MAX:
             p.error(f"--scale-range needs {SCALE_MIN} <= MIN <= MAX <= {SCALE_MAX}, got {lo} {hi}")
-    elif args.scale is None:
-        p.error("give --scale (a sub-pixel model, or SRCNN at one scale) or --scale-range")
     elif not SCALE_MIN <= args.scale <= SCALE_MAX:
         p.error(f"--scale must be in {SCALE_MIN}-{SCALE_MAX}, got {args.scale}")
     for v in args.val_scales or []:
         if not SCALE_MIN <= v <= SCALE_MAX:
             p.error(f"--val-scales must be in {SCALE_MIN}-{SCALE_MAX}, got {v}")
-    fixed = args.arch != "srcnn" and (args.upsampler or (
-        "meta" if args.scale_range else "subpixel")) == "subpixel"
+    fixed = args.arch != "srcnn" and _upsampler(args) == "subpixel"
     if fixed and args.scale is not None and any(float(v) != float(args.scale)
                                                 for v in args.val_scales or []):
         p.error(f"a ×{args.scale:g} sub-pixel model validates at ×{args.scale:g} only "

@@ -237,9 +237,9 @@ def _decode(ds: Dataset, index: int | None, ts: UID, path: Path, from_file: bool
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 — a Rust decoder's panic (pyo3 PanicException)
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         raise CorruptFileError(f"the pixel data could not be decoded (the decoder failed: "
-                               f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})",
-                               path) from None
+                               f"{detail})", path) from None
 
 
 def _windows(fds: Dataset) -> list[tuple[float, float, str]]:

@@ -441,14 +441,12 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         if source.n_frames > 1:
             # the frames written one by one make a series: number them in frame order
             ds.InstanceNumber = source.frame + 1
-        if new_class == SC_IMAGE_STORAGE and "ConversionType" not in ds:
-            ds.ConversionType = "WSD"
     if colour and int(source.bits_stored) > 8 and ds.SOPClassUID in _EIGHT_BIT_COLOUR:
         report_warnings.append(f"{UID(str(ds.SOPClassUID)).name} allows 8-bit colour only: the "
                                "16-bit colour result is written as Secondary Capture")
         ds.SOPClassUID = SC_IMAGE_STORAGE
-        if "ConversionType" not in ds:
-            ds.ConversionType = "WSD"
+    if ds.SOPClassUID == SC_IMAGE_STORAGE and "ConversionType" not in ds:
+        ds.ConversionType = "WSD"  # SC Equipment module, Type 1
     if "SequenceOfUltrasoundRegions" in ds:
         report_warnings.append("ultrasound calibration regions (SequenceOfUltrasoundRegions) "
                                "dropped: distances cannot be measured on the derived image")

@@ -121,7 +121,7 @@ def folder_series(folder: str | os.PathLike[str],
     file: the viewer's scan thread is being cancelled) returns True.
     """
     found: dict[str, list[tuple[Path, object]]] = {}
-    for q in _files_under(Path(folder), None):
+    for q in _files_under(Path(folder)):
         if stop is not None and stop():
             return [], 0
         ds = _image_header(q)
@@ -138,14 +138,12 @@ def folder_series(folder: str | os.PathLike[str],
 RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
-def image_files(folder: str | os.PathLike[str],
-                limit: int | None = MAX_SERIES_FILES) -> list[Path]:
-    """The image files under ``folder`` (subfolders included), sorted by path: DICOM files
-    with pixel data (whatever their name) and rasters by extension; DICOMDIR indexes, reports
-    and other files are skipped. At most ``limit`` files are looked at (None: every one, as a
-    batch run needs)."""
+def image_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The image files under ``folder`` (subfolders included; every file, however many, as a
+    batch run needs), sorted by path: DICOM files with pixel data (whatever their name) and
+    rasters by extension; DICOMDIR indexes, reports and other files are skipped."""
     out = []
-    for q in _files_under(Path(folder), limit):
+    for q in _files_under(Path(folder)):
         if q.suffix.lower() in RASTER_SUFFIXES:
             out.append(q)
             continue
@@ -161,16 +159,12 @@ def _image_header(path: Path):
     return ds if ds is not None and any(kw in ds for kw in _PIXEL_KEYWORDS) else None
 
 
-def _files_under(folder: Path, limit: int | None) -> list[Path]:
-    """Up to ``limit`` (None: all) files under ``folder`` (subfolders included), sorted by
-    path."""
+def _files_under(folder: Path) -> list[Path]:
+    """Every file under ``folder`` (subfolders included), sorted by path."""
     out: list[Path] = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
-        for name in sorted(files):
-            out.append(Path(root) / name)
-            if limit is not None and len(out) >= limit:
-                return out
+        out += [Path(root) / name for name in sorted(files)]
     return out
 
 

@@ -45,8 +45,8 @@ from .roi import validate_scale
 from .sheet import add_caption
 from .windowing import apply_window
 
-__all__ = ["write_png", "write_tiff16", "TiffEncoding", "write_dicom_derived", "write_secondary_capture",
-           "write_image", "write_text", "DerivedReport", "DerivedSeries", "WrittenImage",
+__all__ = ["write_png", "write_tiff16", "TiffEncoding", "write_dicom_derived",
+           "write_secondary_capture", "write_image", "write_text", "DerivedReport", "DerivedSeries", "WrittenImage",
            "computed_label",
            "method_label", "format_for_path", "TIFF_DESCRIPTION_FORMAT"]
 

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 from PyQt5.QtCore import QRectF, Qt
 from PyQt5.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
 
+from app.batch import IMAGE_SUFFIXES
+
 from .panels import PanelData
 
 #: extensions a sheet's name may end in that :func:`save_image_atomic` turns into .png
-_IMAGE_SUFFIXES = frozenset(("", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".dcm"))
+_IMAGE_SUFFIXES = IMAGE_SUFFIXES | {"", ".gif"}
 
 if TYPE_CHECKING:
     from app.io import WrittenImage
