@@ -4,11 +4,14 @@
   (``download=False``: never fetch).
 * ``shared_medical`` — ``../shared/data/medical`` beside the clone (real CT / MR / CR files);
   tests that need it are skipped when it is absent.
+* ``_validate_derived_dicom`` (autouse) — every derived DICOM / Secondary Capture a test writes
+  in-process is checked with dicom3tools' ``dciodvfy`` when the test ends; the test fails on an
+  ``Error -`` line its source does not have (``tests/_dciodvfy.py``).
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -39,3 +42,36 @@ def shared_medical() -> Path:
     if not MEDICAL_DIR.is_dir():
         pytest.skip("../shared/data/medical is not available beside the repository")
     return MEDICAL_DIR
+
+
+@pytest.fixture(autouse=True)
+def _validate_derived_dicom(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run ``dciodvfy`` on every DICOM file the derived-DICOM writer saves during the test (and on
+    its source) and fail on new errors. A no-op when ``dciodvfy`` is not installed
+    (``tests/test_dicom_validator.py`` then skips, or fails under ``RMISR_REQUIRE_DCIODVFY``)."""
+    from tests import _dciodvfy
+
+    if not _dciodvfy.available():
+        yield
+        return
+    from app.io import _dicom_writer
+
+    written: list[tuple[Path, list[Path]]] = []
+    original = _dicom_writer._save_dicom
+
+    def recording(ds, target, sources, report_warnings):  # type: ignore[no-untyped-def]
+        original(ds, target, sources, report_warnings)
+        written.append((Path(target), [Path(s) for s in sources]))
+
+    monkeypatch.setattr(_dicom_writer, "_save_dicom", recording)
+    yield
+    problems = []
+    for target, sources in written:
+        if not target.is_file():
+            continue  # removed by the test
+        found = _dciodvfy.new_errors(target, sources[0] if sources else None)
+        if found:
+            problems.append(f"{target.name}:\n    " + "\n    ".join(found))
+    if problems:
+        pytest.fail("dciodvfy rejects derived DICOM written by this test (errors its source "
+                    "does not have):\n  " + "\n  ".join(problems), pytrace=False)

@@ -4,7 +4,6 @@ See :mod:`app.io.writers` for the geometry of the output grid.
 """
 from __future__ import annotations
 
-import codecs
 import copy
 import datetime as _dt
 import functools
@@ -15,7 +14,6 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 import numpy as np
-from pydicom.charset import convert_encodings
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
@@ -23,6 +21,8 @@ from pydicom.valuerep import DSfloat
 
 from ._atomic import as_image_array, atomic_write
 from ._dicom import LOSSY_TRANSFER_SYNTAXES, frame_dataset
+from ._dicom_iod import (MULTI_FRAME_CLASSES, complete_type2, lift_functional_groups,
+                         missing_type1, text_character_set, voi_function_for)
 from .errors import InvalidScaleError, WriteError
 from .image_data import ImageData
 from .labels import SOFTWARE, fmt_scale, method_label, software_version
@@ -106,6 +106,31 @@ _MULTIFRAME_KEYWORDS = (
     "FrameNumbersOfInterest", "FrameOfInterestDescription", "FrameOfInterestType",
 )
 _BINARY_VRS = {"OB", "OW", "OD", "OF", "OL", "OV", "UN"}
+_SPACING_KEYWORDS = ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing")
+
+
+def spacing_pair(value: Any) -> tuple[float, float] | None:
+    """(row, column) spacing from a PixelSpacing-like value: exactly two finite numbers > 0
+    (PS3.3 10.7.1.3, VM 2), else None — one value, three, zero, negative, NaN or text."""
+    if value is None or isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        return None
+    if len(value) != 2:
+        return None
+    try:
+        pair = (float(value[0]), float(value[1]))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return pair if all(np.isfinite(v) and v > 0 for v in pair) else None
+
+
+def _shown(value: Any) -> str:
+    """A header value as a user reads it: backslash-separated, short."""
+    if isinstance(value, (list, tuple)) or (hasattr(value, "__iter__")
+                                           and not isinstance(value, (str, bytes))):
+        text = "\\".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 _DS_MAX = 16
 
 
@@ -161,22 +186,21 @@ def _ds(value: float) -> Any:
     return DSfloat(float(value), auto_format=True)
 
 
-def _times_sign(ds: Any) -> str:
-    """"×" when the data set's character set can hold it (setting UTF-8 on default-repertoire
-    data), else "x"."""
-    charset = ds.get("SpecificCharacterSet")
-    values = [] if not charset else ([charset] if isinstance(charset, str) else list(charset))
-    values = [v for v in values if v]
-    if not values or values == ["ISO_IR 6"]:
-        ds.SpecificCharacterSet = "ISO_IR 192"
-        return "×"
-    try:
-        encoding = convert_encodings(values)[0]
-        codecs.lookup(encoding)
-        "×".encode(encoding)
-        return "×"
-    except (LookupError, UnicodeError, ValueError, IndexError):
-        return "x"
+def _times_sign(ds: Any, added: str, report_warnings: list[str]) -> str:
+    """"×" or "x" for the text this writer adds to ``ds`` (``added``: all of it, written with
+    "×"), changing Specific Character Set to ISO_IR 192 where the declared one cannot hold the
+    added text (:func:`app.io._dicom_iod.text_character_set`)."""
+    times, charset = text_character_set(ds, added)
+    if charset is not None:
+        old = ds.get("SpecificCharacterSet")
+        old_text = "\\".join(old) if isinstance(old, (list, tuple)) or hasattr(old, "__iter__") \
+            and not isinstance(old, str) else str(old or "")
+        ds.SpecificCharacterSet = charset
+        if old_text and old_text.strip() not in ("", "ISO_IR 6"):
+            report_warnings.append(f"SpecificCharacterSet (0008,0005) changed from {old_text} "
+                                   f"to {charset}: the added description cannot be written in "
+                                   "the source's character set")
+    return times
 
 
 def _now() -> tuple[str, str]:
@@ -429,11 +453,18 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         flat = frame_dataset(ds, source.frame)
         for elem in flat:
             ds[elem.tag] = elem
+        lift_functional_groups(ds, source.frame)  # before the groups go
         for kw in _MULTIFRAME_KEYWORDS:
             if kw in ds:
                 del ds[kw]
         new_class = _SINGLE_FRAME_CLASS.get(
             source_class, source_class if source_class in _FRAMES_OPTIONAL else SC_IMAGE_STORAGE)
+        lacking = missing_type1(ds, new_class)
+        if lacking and new_class != SC_IMAGE_STORAGE:
+            report_warnings.append(f"{UID(new_class).name} needs {', '.join(lacking)} (Type 1), "
+                                   "which the source frame does not give: written as Secondary "
+                                   "Capture")
+            new_class = SC_IMAGE_STORAGE
         if new_class != source_class:
             report_warnings.append(f"multi-frame {UID(source_class).name} written as a single "
                                    f"{UID(new_class).name} instance (frame {source.frame + 1})")
@@ -457,8 +488,8 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         if 0x6000 <= elem.tag.group <= 0x601E and elem.tag.group % 2 == 0:
             del ds[elem.tag]  # overlays are drawn on the source's pixel grid
 
-    times = _times_sign(ds)
     label = method_label(method)
+    times = _times_sign(ds, f"×{label}{description_extra}", report_warnings)
 
     # ---- identity
     ds.SOPInstanceUID = generate_uid()
@@ -480,7 +511,9 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         ref = Dataset()
         ref.ReferencedSOPClassUID = source_class
         ref.ReferencedSOPInstanceUID = source_instance
-        if source.n_frames > 1:
+        if source.n_frames > 1 and source_class in MULTI_FRAME_CLASSES:
+            # Image SOP Instance Reference Macro (PS3.3 Table 10-3): a frame number only for a
+            # multi-frame class; a single-frame class with several frames is referenced whole
             ref.ReferencedFrameNumber = source.frame + 1
         ref.PurposeOfReferenceCodeSequence = Sequence([_code_item(
             "121322", "DCM", "Source image for image processing operation")])
@@ -492,19 +525,24 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
                                "Sequence written")
 
     # ---- geometry
+    type1_before = set(missing_type1(ds, str(ds.SOPClassUID)))
     x, y, _, _ = roi_v
     new_spacing: tuple[float, float] | None = None
     new_position: tuple[float, float, float] | None = None
     if source.pixel_spacing is not None:
         row_sp, col_sp = source.pixel_spacing
         new_spacing = (row_sp / s, col_sp / s)
-        for kw in ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing"):
-            vals = ds.get(kw)
-            if vals is not None and not isinstance(vals, str) and len(vals) == 2:
-                try:
-                    ds[kw].value = [_ds(float(vals[0]) / s), _ds(float(vals[1]) / s)]
-                except (TypeError, ValueError):
-                    del ds[kw]
+    for kw in _SPACING_KEYWORDS:
+        if kw not in ds or ds[kw].is_empty:
+            continue  # an empty Type 2 value says "unknown", at any scale
+        pair = spacing_pair(ds[kw].value)
+        if pair is None:
+            report_warnings.append(f"{kw} {_shown(ds[kw].value)} is not two positive numbers "
+                                   "(row\\column spacing, PS3.3 10.7.1.3): not written, so the "
+                                   "result has no physical size from it")
+            del ds[kw]
+        else:
+            ds[kw].value = [_ds(pair[0] / s), _ds(pair[1] / s)]
     if source.image_position is not None:
         if source.image_orientation is not None and source.pixel_spacing is not None:
             ipp = np.asarray(source.image_position, dtype=np.float64)
@@ -520,6 +558,14 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
             del ds.ImagePositionPatient
             report_warnings.append("ImagePositionPatient dropped: without PixelSpacing and "
                                    "ImageOrientationPatient it cannot be moved to the ROI")
+
+    lost = [kw for kw in missing_type1(ds, str(ds.SOPClassUID)) if kw not in type1_before]
+    if lost:  # e.g. a CT whose malformed PixelSpacing was not written
+        report_warnings.append(f"{UID(str(ds.SOPClassUID)).name} needs {', '.join(lost)} (Type "
+                               "1), which could not be written: written as Secondary Capture")
+        ds.SOPClassUID = SC_IMAGE_STORAGE
+        if "ConversionType" not in ds:
+            ds.ConversionType = "WSD"
 
     # ---- pixels back to stored values
     slope, intercept = source.rescale
@@ -537,7 +583,7 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
     bits_stored = int(source.bits_stored)
     signed = int(ds.get("PixelRepresentation") or 0) == 1
     if colour:
-        bits_stored = 16 if bits_stored > 8 else 8
+        bits_stored = _colour_bits(bits_stored)
         bits_alloc, signed, slope, intercept = bits_stored, False, 1.0, 0.0
     lo, hi = _stored_limits(bits_stored, signed)
     stored = np.round((arr.astype(np.float64) - intercept) / slope)
@@ -551,11 +597,14 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
     clipped_low, clipped_high = (below, above) if slope > 0 else (above, below)
     if clipped_low or clipped_high:
         ends = sorted((lo * slope + intercept, hi * slope + intercept))
+        what = (f"the range of the {bits_stored}-bit RGB samples written (the source's are "
+                f"{source.bits_stored}-bit)" if colour else
+                f"the range the source's {bits_stored}-bit pixel format stores")
         report_warnings.append(f"{clipped_low} computed value(s) below {ends[0]:g} and "
-                               f"{clipped_high} above {ends[1]:g}, the range the source's pixel "
-                               "format stores, were clipped to it")
+                               f"{clipped_high} above {ends[1]:g}, {what}, were clipped to it")
     try:
-        dtype = _int_dtype(max(bits_alloc, 8 if bits_stored <= 8 else 16), signed)
+        dtype = _int_dtype(max(bits_alloc, 8 if bits_stored <= 8 else
+                               16 if bits_stored <= 16 else 32), signed)
     except ValueError as exc:
         raise WriteError(str(exc), target) from None
     stored = np.clip(stored, lo, hi)
@@ -581,6 +630,7 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         if "WindowCenter" not in ds and "VOILUTSequence" not in ds:
             c, w = window if window is not None else source.window
             ds.WindowCenter, ds.WindowWidth = _ds(c), _ds(w)
+        _window_function(ds, report_warnings)
     if str(ds.get("LossyImageCompression", "")).strip() != "01" and source.lossy:
         ds.LossyImageCompression = "01"
         ts = str(source.dataset.file_meta.get("TransferSyntaxUID", "")) \
@@ -588,6 +638,8 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         if ts in LOSSY_TRANSFER_SYNTAXES and "LossyImageCompressionMethod" not in ds:
             ds.LossyImageCompressionMethod = LOSSY_TRANSFER_SYNTAXES[ts]
 
+    complete_type2(ds, str(ds.SOPClassUID),
+                   rescale_type="HU" if source.value_unit == "HU" else "US")
     ds.file_meta = _file_meta(str(ds.SOPClassUID), str(ds.SOPInstanceUID))
     try:
         _set_pixels(ds, out, photometric, bits_stored)
@@ -600,6 +652,33 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         study_instance_uid=str(ds.get("StudyInstanceUID", "")), rows=out_rows, columns=out_cols,
         pixel_spacing=new_spacing, image_position=new_position, clipped_low=clipped_low,
         clipped_high=clipped_high, derivation=derivation, warnings=report_warnings)
+
+
+def _colour_bits(source_bits: int | None) -> int:
+    """Bits per RGB sample written for a colour source of ``source_bits`` per sample: the
+    smallest of 8, 16 and 32 that holds them (a 32-bit source is not squeezed into 16 bits)."""
+    bits = int(source_bits or 8)
+    return 8 if bits <= 8 else 16 if bits <= 16 else 32
+
+
+def _window_function(ds: Any, report_warnings: list[str]) -> None:
+    """Keep a window narrower than 1 valid: VOI LUT Function LINEAR_EXACT where it would be
+    LINEAR (:func:`app.io._dicom_iod.voi_function_for`)."""
+    value = ds.get("WindowWidth")
+    if value is None or ds["WindowWidth"].is_empty:
+        return
+    values = list(value) if not isinstance(value, (str, bytes)) and hasattr(
+        value, "__iter__") else [value]
+    try:
+        narrowest = min(float(v) for v in values)
+    except (TypeError, ValueError):
+        return
+    function = voi_function_for(narrowest, str(ds.get("VOILUTFunction", "") or ""))
+    if function is not None:
+        ds.VOILUTFunction = function
+        report_warnings.append(f"window width {narrowest:g} is below 1: written with VOI LUT "
+                               f"Function {function} (LINEAR needs a width of at least 1, "
+                               "PS3.3 C.11.2.1.2)")
 
 
 def _voi_lut_consistent(seq: Any, bits_alloc: int) -> bool:
@@ -674,13 +753,14 @@ def write_secondary_capture(path: str | os.PathLike[str], pixels: np.ndarray, *,
 
     lo_src, hi_src = source.stored_range
     if colour:
-        bits = 8 if (source.bits_stored or 8) <= 8 else 16
+        bits = _colour_bits(source.bits_stored)
         lo, hi = 0, 2 ** bits - 1
         stored = np.round(arr)
         photometric, signed = "RGB", False
         slope, intercept = 1.0, 0.0
     elif source.bits_stored is not None:
-        bits = 8 if (source.bits_stored or 16) <= 8 and lo_src >= 0 else 16
+        src_bits = int(source.bits_stored or 16)
+        bits = 8 if src_bits <= 8 and lo_src >= 0 else 16 if src_bits <= 16 else 32
         signed = lo_src < 0
         lo, hi = _stored_limits(bits, signed)
         stored = np.round(arr)
@@ -698,12 +778,16 @@ def write_secondary_capture(path: str | os.PathLike[str], pixels: np.ndarray, *,
         ds.RescaleSlope, ds.RescaleIntercept, ds.RescaleType = _ds(slope), _ds(intercept), "US"
     below, above = int(np.sum(stored < lo)), int(np.sum(stored > hi))
     if below or above:
-        report_warnings.append(f"{below} value(s) below and {above} above the representable "
-                               "range were clipped")
+        ends = sorted((lo * slope + intercept, hi * slope + intercept))
+        report_warnings.append(f"{below} value(s) below {ends[0]:g} and {above} above "
+                               f"{ends[1]:g}, the range of the {bits}-bit "
+                               f"{'RGB samples' if colour else 'pixels'} written, were clipped")
     out = np.clip(stored, lo, hi).astype(_int_dtype(bits, signed))
     if not colour:
         c, w = window if window is not None else source.window
         ds.WindowCenter, ds.WindowWidth = _ds(c), _ds(w)
+        _window_function(ds, report_warnings)
+    complete_type2(ds, SC_IMAGE_STORAGE)  # Laterality (2C): the body part is unknown
     ds.file_meta = _file_meta(SC_IMAGE_STORAGE, str(ds.SOPInstanceUID))
     try:
         _set_pixels(ds, out, photometric, bits)
