@@ -37,6 +37,7 @@ import torch
 from .forward import network_forward
 from .geometry import check_output_size, check_scale, output_size, round_half_up
 from .pfmdb import PFMDB
+from .precision import autocast, resolve_precision
 from .registry import METHODS, WEIGHTS_DIR, Manifest, WeightsRecord, load_model
 from .resize import imresize
 
@@ -80,6 +81,8 @@ class UpscaleInfo:
     notes: list[str] = field(default_factory=list)
     #: (lo, hi) in the image's units that the network saw as 0 and 1 (None for bicubic)
     normalization_range: tuple[float, float] | None = None
+    #: the network's arithmetic: 'fp32', 'bf16' or 'fp16' (None for bicubic, computed in float64)
+    precision: str | None = None
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -212,8 +215,12 @@ def _check_roi(roi: tuple[int, int, int, int] | None, shape: tuple[int, ...]
 class SuperResolver:
     """Super-resolve medical and natural images with Bicubic, SRCNN, RMISR-BL or RMISR-VP."""
 
-    def __init__(self, device: str = "auto", weights_dir: str | Path = WEIGHTS_DIR) -> None:
+    def __init__(self, device: str = "auto", weights_dir: str | Path = WEIGHTS_DIR,
+                 precision: str = "auto") -> None:
         self.device = resolve_device(device)
+        #: the precision networks run in unless a call says otherwise (``"auto"`` resolved for
+        #: this device: :func:`models.precision.resolve_precision`)
+        self.precision = resolve_precision(precision, self.device)
         self.weights_dir = Path(weights_dir)
         self.manifest = Manifest(self.weights_dir)
         self._models: dict[str, torch.nn.Module] = {}
@@ -262,6 +269,7 @@ class SuperResolver:
                 window: tuple[float, float] | None = None,
                 value_range: tuple[float, float] | None = None,
                 roi: tuple[int, int, int, int] | None = None,
+                precision: str | None = None,
                 return_info: bool = False) -> np.ndarray | tuple[np.ndarray, UpscaleInfo]:
         """Super-resolve ``image`` (or its region ``roi``) by ``scale`` with ``method`` (see
         module docstring).
@@ -276,7 +284,9 @@ class SuperResolver:
             overlap: LR overlap between tiles; default = the network's receptive radius + 2.
             normalization: 'auto' (the measured default), 'range', 'percentile' or 'window'.
             window: display window (center, width) for ``normalization='window'``.
-            value_range: (lo, hi) for ``normalization='range'`` (default: the image's min–max).
+            value_range: (lo, hi) for ``normalization='range'`` (default: the image's min–max,
+                or 0–255 for an 8-bit image with ``normalization='auto'``: the stored range,
+                which is what the networks saw in training).
             roi: (x, y, w, h), whole pixels inside ``image``: super-resolve only this region,
                 with the pixels around it as context — as far as the network (or the bicubic
                 kernel) reaches — so that no result depends on where the region's edges fall.
@@ -284,6 +294,8 @@ class SuperResolver:
                 pixel j at ``x + (j + 0.5)/scale − 0.5``); where ``x·scale`` and ``y·scale`` are
                 whole numbers that is exactly the region of the whole image's result.
                 Normalisation statistics are always the whole image's.
+            precision: 'auto', 'fp32', 'bf16' or 'fp16' for this call (default: the
+                resolver's); :mod:`models.precision` says what stays float32.
             return_info: also return an :class:`UpscaleInfo`.
         """
         t0 = time.perf_counter()
@@ -303,12 +315,18 @@ class SuperResolver:
             raise ValueError(f"unknown normalization {normalization!r}")
         if mode == "window" and window is None:
             mode = "range"  # no display window given: the image's own range
+        if (normalization == "auto" and mode == "range" and value_range is None
+                and whole.dtype == np.uint8):
+            value_range = (0.0, 255.0)  # 8-bit: the stored range, as in training
+        prec = self.precision if precision is None else resolve_precision(precision, self.device)
         colour = whole.ndim == 3
         oh, ow = output_size(h, w, s)
         info = UpscaleInfo(method, s, self.device.type if record else "cpu",
                            record.file if record else None, record.sha256 if record else None,
                            0.0, mode, 1, tuple(whole.shape), (oh, ow) + ((3,) if colour else ()))
         model = self._model(record) if record is not None else None
+        if record is not None:
+            info.precision = prec
         # the region and the context around it: bicubic taps reach 2 LR pixels, a network its
         # receptive radius (plus the HR layers' reach, in LR pixels) — see _context
         m = _BICUBIC_CONTEXT if model is None else _context(model, s)[0] + 2
@@ -425,8 +443,9 @@ class SuperResolver:
         cl = self.device.type == "cpu"
         token = _CANCEL.set(cancel)  # this call's, polled between PFMDB blocks (_poll_cancel)
         try:
-            return self._run_tiles(model, x, s, ey, ex, hy, hx, on_grid, shift, overlap,
-                                   hr_margin, out, total, progress, cancel, cl)
+            with autocast(self.device, info.precision or "fp32"):
+                return self._run_tiles(model, x, s, ey, ex, hy, hx, on_grid, shift, overlap,
+                                       hr_margin, out, total, progress, cancel, cl)
         finally:
             _CANCEL.reset(token)
 

@@ -15,25 +15,8 @@ from pathlib import Path
 
 import torch
 
+from .precision import cpu_has_native_bf16  # noqa: F401  (re-exported)
 from .registry import create_model
-
-
-def cpu_has_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
-    """Whether this CPU computes bf16 natively (AMX-BF16 or AVX512-BF16 in its flags); None
-    when that cannot be told (no ``/proc/cpuinfo``: not Linux). Without it bf16 autocast is
-    emulated and measured about 2× *slower* than fp32 per RMISR training step (2026-12-01, a
-    2-core Xeon with AVX-512 but no AVX512-BF16: 3.0 against 1.6 s/step at ×4)."""
-    try:
-        text = Path(cpuinfo).read_text(errors="replace")
-    except OSError:
-        return None
-    flags = set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.split(":", 1)[-1].split())
-    if not flags:
-        return None
-    return bool(flags & {"amx_bf16", "avx512_bf16"})
 
 
 def time_step(arch: str, channels_last: bool, bf16: bool, steps: int, batch: int, patch: int

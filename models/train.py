@@ -53,7 +53,7 @@ from .losses import ContextualLoss, PatchFeatures, VGG19Features
 from .registry import (METHODS, WEIGHTS_DIR, Manifest, WeightsError, WeightsRecord, create_model,
                        export_weights, sha256_bytes)
 from .resize import upsample_bicubic
-from .speed import cpu_has_native_bf16
+from .precision import autocast, cpu_has_native_bf16, resolve_precision
 
 ARCH_TO_METHOD = {spec.arch: name for name, spec in METHODS.items() if spec.arch}
 
@@ -84,7 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "start empty); a resume with the same settings continues the ramp")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
-    p.add_argument("--bf16", action="store_true", help="bf16 autocast")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="autocast precision of the training step (validation is always fp32); "
+                        "auto: bf16 where the device runs it natively (models.precision), "
+                        "else fp32")
+    p.add_argument("--bf16", action="store_true", help="the same as --precision bf16")
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--out", required=True, help="run folder (state, log)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/state.safetensors")
@@ -340,8 +344,11 @@ def _init_from(model: torch.nn.Module, src: dict[str, torch.Tensor],
     hits = {}
     # A residual (global-skip) model starts as bicubic: a file of a non-residual model (no meta
     # upsampler) must not overwrite the zero-initialised layer that produces the residual.
+    # A file of the very same architecture (every name and shape present) is copied whole.
+    same_arch = all(k in src and src[k].shape == v.shape for k, v in own.items())
     keep_zero = (getattr(model, "residual_out", None)
-                 if getattr(model, "global_skip", None) and not any(".mlp." in k for k in src)
+                 if getattr(model, "global_skip", None) and not same_arch
+                 and not any(".mlp." in k for k in src)
                  else None)
     for k, v in own.items():
         if keep_zero and k.startswith(keep_zero):
@@ -428,7 +435,11 @@ def main(argv: list[str] | None = None) -> int:
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     device = _resolve_device(args.device)
-    if args.bf16 and device.type == "cpu" and cpu_has_native_bf16() is False:
+    precision = "bf16" if args.bf16 else resolve_precision(args.precision, device)
+    if rank == 0:
+        print(f"precision: {precision} ({'--bf16' if args.bf16 else '--precision ' + args.precision}"
+              f", {device.type})")
+    if precision == "bf16" and device.type == "cpu" and cpu_has_native_bf16() is False:
         print("note: this CPU has no native bf16 (no amx_bf16 / avx512_bf16 flag): bf16 autocast "
               "is emulated and likely slower than fp32 here — `python -m models.speed` measures "
               "both")
@@ -611,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
         lr_now = _lr_at(step, args, schedule[-1]["from_step"])
         for g in opt.param_groups:
             g["lr"] = lr_now
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+        with autocast(device, precision):
             if args.arch == "srcnn":
                 out = ddp_model(upsample_bicubic(lr_t, scale, tuple(hr_t.shape[-2:])))
                 loss = (out.float() - hr_t).abs().mean()

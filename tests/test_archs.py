@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from models.blocks import PYB, SRB, PyConv3
-from models.icca import ICCA, icca_statistic
+from models.icca import ICCA, icca_statistic, icca_statistic_reference
 from models.laplacian import laplacian, laplacian_np, laplacian_xy
 from models.pfmdb import PFMDB
 from models.registry import ARCH_REGISTRY, create_model
@@ -58,6 +58,29 @@ def test_icca_local_entropy_matches_a_direct_computation():
     ent = -(p * p.log()).sum(-1) / math.log(win.shape[-1])
     ref = ent + win.std(-1, unbiased=False) + win.mean(-1)
     assert torch.allclose(ref, s[:, :, i, j], atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 40, 33), (3, 4, 16, 16), (2, 5, 7, 9), (1, 3, 1, 5),
+                                   (1, 2, 1, 1), (1, 2, 20, 1)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fast_icca_statistic_equals_the_reference(shape, channels_last):
+    """The depthwise box-sum formulation equals the term-by-term one (values and gradients),
+    with and without autograd, contiguous or channels-last, and under bf16 autocast."""
+    torch.manual_seed(0)
+    x = torch.randn(shape) * 4 + 1
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    ref = icca_statistic_reference(x, 15)
+    with torch.inference_mode():
+        assert torch.allclose(icca_statistic(x, 15), ref, atol=2e-5, rtol=1e-5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fast = icca_statistic(x, 15)
+    assert fast.dtype == torch.float32 and torch.allclose(fast, ref, atol=2e-5, rtol=1e-5)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    w = torch.randn(shape)
+    (icca_statistic(xa, 15) * w).sum().backward()
+    (icca_statistic_reference(xb, 15) * w).sum().backward()
+    assert torch.allclose(xa.grad, xb.grad, atol=1e-4, rtol=1e-4)
 
 
 def test_icca_entropy_is_one_for_a_flat_map_and_low_for_a_peak():

@@ -46,6 +46,59 @@ def test_tiled_equals_untiled(resolver, method, scale):
     assert np.abs(whole - tiled).max() <= 1e-4 * (img.max() - img.min())
 
 
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_tiled_equals_untiled_in_half_precision(resolver, precision):
+    img = np.random.default_rng(1).random((37, 29)).astype(np.float32) * 300 - 100
+    whole, info = resolver.upscale(img, 2.5, "rmisr-bl", tile=0, precision=precision,
+                                   return_info=True)
+    tiled = resolver.upscale(img, 2.5, "rmisr-bl", tile=16, precision=precision)
+    assert info.precision == precision
+    assert np.abs(whole - tiled).max() <= 1e-4 * (img.max() - img.min())
+    fp32 = resolver.upscale(img, 2.5, "rmisr-bl", precision="fp32")
+    assert 0 < np.abs(whole - fp32).max() <= 0.05 * (img.max() - img.min())
+
+
+def test_precision_is_resolved_and_reported(resolver, monkeypatch, tmp_path):
+    from models import precision as prec
+
+    assert resolver.precision == prec.resolve_precision("auto", "cpu")
+    _, info = resolver.upscale(np.eye(12, dtype=np.float32), 2, "rmisr-bl", return_info=True)
+    assert info.precision == resolver.precision
+    _, info = resolver.upscale(np.eye(12, dtype=np.float32), 2, "bicubic", return_info=True)
+    assert info.precision is None  # bicubic is float64 NumPy
+    monkeypatch.setattr(prec, "_native_bf16", lambda: True)
+    assert prec.resolve_precision("auto", "cpu") == "bf16"
+    monkeypatch.setattr(prec, "_native_bf16", lambda: False)
+    assert prec.resolve_precision("auto", "cpu") == "fp32"
+    assert prec.resolve_precision("FP16", "cpu") == "fp16"
+    with pytest.raises(ValueError, match="unknown precision"):
+        prec.resolve_precision("int8", "cpu")
+    with pytest.raises(ValueError, match="unknown precision"):
+        resolver.upscale(np.eye(12, dtype=np.float32), 2, "rmisr-bl", precision="half")
+
+
+def test_the_8bit_default_is_the_benchmark_protocol(resolver):
+    """An 8-bit image with default settings is normalised by its stored range 0–255, as the
+    networks saw it in training and as the benchmark tables score it (rmisr-eval: x / 255), not
+    by its own min–max."""
+    from models.forward import network_forward
+
+    rng = np.random.default_rng(3)
+    img = (rng.random((24, 20)) * 150 + 40).astype(np.uint8)  # range 40-190, not 0-255
+    out, info = resolver.upscale(img, 2, "rmisr-bl", return_info=True)
+    assert info.normalization_range == (0.0, 255.0)
+    model = resolver._model(resolver.weights_record("rmisr-bl", 2))
+    with torch.inference_mode():
+        x = torch.from_numpy(img.astype(np.float32) / 255.0)[None, None]
+        ref = network_forward(model, x, 2)[0, 0].numpy() * 255.0
+    inside = (ref >= 0) & (ref <= 255)  # the engine restores what the network clips; same here
+    assert np.abs(out - ref)[inside].max() <= 1e-3
+    stretched = resolver.upscale(img, 2, "rmisr-bl", normalization="range")
+    assert np.abs(stretched - out).max() > 1e-2  # an explicit 'range' keeps the min–max stretch
+    _, info16 = resolver.upscale(img.astype(np.uint16), 2, "rmisr-bl", return_info=True)
+    assert info16.normalization_range == (float(img.min()), float(img.max()))  # 16-bit: min–max
+
+
 @pytest.mark.parametrize("mode", ["range", "percentile", "window"])
 @pytest.mark.parametrize("dtype,lo,hi", [(np.uint8, 0, 255), (np.int16, -1024, 3071),
                                          (np.uint16, 0, 4095), (np.float64, -0.5, 0.5)])

@@ -564,7 +564,7 @@ def test_speed_times_a_training_step_of_each_arch(arch):
 
 
 def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
-    from models.speed import cpu_has_native_bf16
+    from models.precision import cpu_has_native_bf16
 
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\n\n"

@@ -131,7 +131,13 @@ class ImageData:
         """(min, max) of the measured values when the image has padding: the span the engine's
         ``range`` normalisation should use (``value_range``) so that padding does not squeeze
         the tissue's contrast. None without padding (the engine then takes the image's
-        min–max) or when every pixel is padding."""
+        min–max) or when every pixel is padding.
+
+        An 8-bit image without a rescale gives its stored range (0, 255): what the networks saw
+        in training, and how the benchmark tables score them (a min–max stretch of an 8-bit
+        photograph or screenshot feeds them contrast they were not trained on)."""
+        if self.padding is None and self.bits_stored == 8 and self.rescale == (1.0, 0.0):
+            return self.stored_range
         if self.padding is None or self.padding.all():
             return None
         values = self.measured()
