@@ -489,6 +489,12 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         if kw in fds and vals is not None:
             warnings.append(f"{kw} {list(vals)} is not usable (zero or negative): no physical "
                             "size")
+        elif kw in fds and not fds[kw].is_empty:
+            raw = fds[kw].value
+            shown = "\\".join(str(v) for v in raw) if isinstance(raw, (list, tuple)) or (
+                hasattr(raw, "__iter__") and not isinstance(raw, (str, bytes))) else str(raw)
+            warnings.append(f"{kw} {shown!r} is not two finite numbers (row\\column spacing, "
+                            "PS3.3 10.7.1.3): no physical size from it")
     position = _nums(fds.get("ImagePositionPatient"), 3)
     orientation = _nums(fds.get("ImageOrientationPatient"), 6)
     if orientation is not None:
