@@ -104,6 +104,8 @@ class MethodQuality:
     contrast: float | None = None
     mean: float | None = None
     bias: float | None = None
+    #: the arithmetic the method ran in ('fp32', 'bf16', 'fp16'; 'fp64' for bicubic)
+    precision: str | None = None
     residual: np.ndarray | None = field(default=None, repr=False)
 
 
@@ -173,6 +175,9 @@ class QualityReport:
                    f"Bias vs\nbicubic{(' (' + self.unit + ')') if self.unit else ''}"),
             Column("seconds", "Time (s)", ".3f", "Wall time of the method on this ROI",
                    "Time\n(s)"),
+            Column("precision", "Arithmetic", "s",
+                   "Number format the network ran in (bicubic: fp64); half precision (bf16/fp16) "
+                   "is used only where it is native and fast", "Arith-\nmetic"),
         ]
         return cols
 
@@ -234,7 +239,8 @@ def format_value(value: object, fmt: str) -> str:
 def compute_quality(results: Mapping[str, tuple[np.ndarray, float | None]], lr_input: np.ndarray,
                     scale: float, reference: np.ndarray | None = None,
                     labels: Mapping[str, str] | None = None, unit: str = "",
-                    baseline: np.ndarray | None = None) -> QualityReport:
+                    baseline: np.ndarray | None = None,
+                    precisions: Mapping[str, str | None] | None = None) -> QualityReport:
     """Figures for every result.
 
     Args:
@@ -246,6 +252,8 @@ def compute_quality(results: Mapping[str, tuple[np.ndarray, float | None]], lr_i
         reference: the ground truth of the outputs' size ("Simulate low resolution"), or None.
         labels: method → display label.
         unit: the pixels' unit ("HU" or "").
+        precisions: method → the arithmetic it ran in (``UpscaleInfo.precision``; None or
+            absent: bicubic's fp64).
     """
     from models import metrics
 
@@ -266,7 +274,8 @@ def compute_quality(results: Mapping[str, tuple[np.ndarray, float | None]], lr_i
     for method, (arr, seconds) in results.items():
         y = outs[method]
         row = MethodQuality(method, labels.get(method, method), float(scale), seconds,
-                            tuple(np.shape(arr)))
+                            tuple(np.shape(arr)),
+                            precision=(precisions or {}).get(method) or "fp64")
         if ref_y is not None and ref_y.shape == y.shape:
             row.psnr = metrics.psnr(y, ref_y, peak)
             if min(y.shape) >= _SSIM_MIN:

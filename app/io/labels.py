@@ -38,13 +38,17 @@ def computed_label(scale: float, method: str) -> str:
 
 def run_notes(info: object, unit: str = "") -> str:
     """What a derived file's description should add about one engine run (its ``UpscaleInfo``):
-    the intensity range the network saw as 0–1 (to reproduce the result) and the engine's
-    notes (a bicubic fallback, a tile-size retry); "" for bicubic without notes."""
+    the intensity range the network saw as 0–1 and the arithmetic it ran in (to reproduce the
+    result) and the engine's notes (a bicubic fallback, a tile-size retry); "" for bicubic
+    without notes."""
     parts = []
     bounds = getattr(info, "normalization_range", None)
     if bounds is not None:
         u = f" {unit}" if unit else ""
         parts.append(f"Network input normalised ({getattr(info, 'normalization', '')}) from "
                      f"{bounds[0]:.6g} to {bounds[1]:.6g}{u}")
+    precision = getattr(info, "precision", None)
+    if precision:
+        parts.append(f"Network arithmetic {precision}")
     parts += list(getattr(info, "notes", None) or [])
     return "; ".join(parts) + "." if parts else ""

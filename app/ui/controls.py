@@ -38,6 +38,8 @@ METHOD_TIPS = {
     "rmisr-vp": "RMISR visual-perception model: 6 blocks + Laplacian edge branch",
 }
 DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)"}
+#: the engine's precision settings (models.precision.PRECISIONS) as the Run box shows them
+PRECISION_LABELS = {"auto": "Auto", "fp32": "fp32 (exact)", "bf16": "bf16", "fp16": "fp16"}
 
 
 def _scale_to_tick(scale: float) -> int:
@@ -149,6 +151,16 @@ class ControlsPanel(QWidget):
         self.device_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.device_combo.setMinimumContentsLength(6)
         form.addRow("Device", self.device_combo)
+        self.precision_combo = QComboBox()
+        for key, label in PRECISION_LABELS.items():
+            self.precision_combo.addItem(label, key)
+        self.precision_combo.setToolTip(
+            "Arithmetic of the networks. Auto: bf16 where the CPU runs it natively (AVX512-BF16 or "
+            "AMX) or on a GPU, else fp32. Statistics, normalisation and the bicubic part stay "
+            "fp32; the quality table names the arithmetic each result used")
+        self.precision_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.precision_combo.setMinimumContentsLength(6)
+        form.addRow("Arithmetic", self.precision_combo)
         self.device_label = QLabel("engine loading…")
         self.device_label.setObjectName("deviceLabel")
         form.addRow("In use", self.device_label)
@@ -289,6 +301,15 @@ class ControlsPanel(QWidget):
 
     def device_choice(self) -> str:
         return str(self.device_combo.currentData())
+
+    def precision_choice(self) -> str:
+        """The Run box's arithmetic setting ("auto", "fp32", "bf16" or "fp16")."""
+        return str(self.precision_combo.currentData())
+
+    def set_precision_choice(self, precision: str) -> None:
+        idx = self.precision_combo.findData(precision)
+        if idx >= 0:
+            self.precision_combo.setCurrentIndex(idx)
 
     # -- running state ---------------------------------------------------------------------
     def set_job_text(self, text: str) -> None:

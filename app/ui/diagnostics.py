@@ -44,6 +44,9 @@ def diagnostics_text(engine: Any, scale: float, image: Any = None, last_result: 
         lines.append(f"device: engine not loaded (choice {choice})")
     else:
         lines.append(f"device in use: {sr.device} (choice: {engine.device_choice})")
+        from models.precision import cpu_has_native_bf16
+        lines.append(f"precision (auto on this device): {getattr(sr, 'precision', '?')}; "
+                     f"CPU native bf16: {cpu_has_native_bf16()}")
         try:
             lines.append(f"cuda available: {engine.cuda_available()}")
         except Exception as exc:  # pragma: no cover - defensive
@@ -77,13 +80,15 @@ def diagnostics_text(engine: Any, scale: float, image: Any = None, last_result: 
     if last_result is not None:
         req = last_result.request
         lines.append(f"last run: ROI {req.roi}, ×{req.scale:g}, simulate LR {req.simulate}, "
-                     f"device {last_result.device}, {last_result.seconds:.2f} s")
+                     f"device {last_result.device}, precision setting "
+                     f"{getattr(req, 'precision', 'auto')}, {last_result.seconds:.2f} s")
         for r in last_result.results:
             info = r.info
             lines.append(f"  {r.method}: {r.seconds:.3f} s on {getattr(info, 'device', '?')}, "
                          f"weights {getattr(info, 'weights_file', None)} "
                          f"sha256 {getattr(info, 'weights_sha256', None)}, "
                          f"normalisation {getattr(info, 'normalization', None)}, "
+                         f"precision {getattr(info, 'precision', None) or 'fp64'}, "
                          f"tiles {getattr(info, 'tiles', '?')}")
         for m, e in last_result.errors.items():
             lines.append(f"  {m}: FAILED — {e}")

@@ -288,6 +288,7 @@ class MainWindow(QMainWindow):
         self.controls.set_checked_methods(list(methods or ["bicubic"]))
         self.controls.simulate_box.setChecked(str(s.value("simulate", "false")).lower() == "true")
         self.controls.set_device_choice(self.engine.device_choice)
+        self.controls.set_precision_choice(str(s.value("precision", "auto")))
         self.act_overlay.setChecked(str(s.value("overlay", "true")).lower() == "true")
         geom = s.value("geometry")
         if geom is not None:
@@ -307,6 +308,7 @@ class MainWindow(QMainWindow):
         s.setValue("methods", self.controls.checked_methods())
         s.setValue("simulate", self.controls.simulate_box.isChecked())
         s.setValue("device", self.engine.device_choice)
+        s.setValue("precision", self.controls.precision_choice())
         s.setValue("geometry", self.saveGeometry())
         s.setValue("windowState", self.saveState())
         s.setValue("topSplitter", self.top_splitter.saveState())
@@ -859,7 +861,8 @@ class MainWindow(QMainWindow):
                              self.controls.simulate_box.isChecked(), self.canvas.window(),
                              {m: METHOD_LABELS[m] for m in methods}, self.image.value_unit,
                              source_pixels=self.image.pixels,
-                             value_range=self.image.normalization_range())
+                             value_range=self.image.normalization_range(),
+                             precision=self.controls.precision_choice())
         job = SuperResolveJob(self.engine, request, self)
         job.progressed.connect(self._job_progress)
         job.succeeded.connect(self._job_succeeded)

@@ -303,6 +303,7 @@ class JobRequest:
         window: display window (centre, width), passed to the engine.
         labels: method → display label.
         unit: pixel unit ("HU" or "").
+        precision: the networks' arithmetic ("auto", "fp32", "bf16", "fp16").
     """
 
     roi_pixels: np.ndarray
@@ -315,6 +316,7 @@ class JobRequest:
     unit: str = ""
     source_pixels: np.ndarray | None = None
     value_range: tuple[float, float] | None = None
+    precision: str = "auto"
 
 
 @dataclass
@@ -408,7 +410,8 @@ class SuperResolveJob(_EngineJob):
                 out, info = sr.upscale(where.get("image", lr), req.scale, method,
                                        progress=progress, cancel=self.is_cancelled,
                                        window=req.window, roi=where.get("roi"),
-                                       value_range=span, return_info=True)
+                                       value_range=span, precision=req.precision,
+                                       return_info=True)
             except UpscaleCancelled:
                 return None
             except Exception as exc:  # one failing method must not lose the others
@@ -430,7 +433,8 @@ class SuperResolveJob(_EngineJob):
                                   roi=where.get("roi"))
         report = quality.compute_quality({r.method: (r.pixels, r.seconds) for r in results}, lr,
                                          req.scale, reference, req.labels, req.unit,
-                                         baseline=baseline)
+                                         baseline=baseline,
+                                         precisions={r.method: r.info.precision for r in results})
         if self.is_cancelled():
             return None
         self.progressed.emit(100, "done")

@@ -57,6 +57,15 @@ def test_availability_greys_out_with_reason(controls):
     assert controls.checked_methods() == ["bicubic", "srcnn", "rmisr-bl", "rmisr-vp"]
 
 
+def test_precision_choice_round_trips(controls):
+    assert controls.precision_choice() == "auto"
+    for p in ("fp32", "bf16", "fp16", "auto"):
+        controls.set_precision_choice(p)
+        assert controls.precision_choice() == p
+    controls.set_precision_choice("int8")  # unknown: unchanged
+    assert controls.precision_choice() == "auto"
+
+
 def test_cuda_listed_only_when_available(controls):
     assert controls.device_combo.findData("cuda") < 0
     controls.set_cuda_available(True)

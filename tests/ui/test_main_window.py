@@ -466,6 +466,9 @@ def test_diagnostics(window, network, run_job, resolver):
         assert key in text
     rec = resolver.weights_record(network, TEST_SCALE)
     assert rec.sha256 in text
+    assert f"precision (auto on this device): {resolver.precision}" in text
+    assert f"precision {resolver.precision}," in text  # the network's row of the last run
+    assert window.last_result.report.rows[-1].precision == resolver.precision
 
 
 def test_read_warnings_stay_visible_in_the_header_and_diagnostics(window, tmp_path):

@@ -65,6 +65,10 @@ def test_compute_quality_with_reference():
     assert headers[:3] == ["Method", "PSNR (dB)", "SSIM"] and body[1][1] == "∞"
     tsv = report.to_tsv()
     assert tsv.splitlines()[0].split("\t") == headers and "fidelity" in tsv
+    assert headers[-1] == "Arithmetic" and [r[-1] for r in body] == ["fp64", "fp64"]
+    named = quality.compute_quality({"bicubic": (bic, 0.01), "perfect": (ref, 0.5)}, lr, 2.0,
+                                    ref, precisions={"perfect": "bf16", "bicubic": None})
+    assert [r[-1] for r in named.table()[1]] == ["fp64", "bf16"]
 
 
 def test_compute_quality_without_reference_colour():
