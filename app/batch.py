@@ -14,6 +14,7 @@ import numpy as np
 
 from app.io import DerivedSeries, ImageData, validate_roi, write_image
 from app.io.labels import fmt_scale, run_notes
+from app.io.padding import engine_pixels
 from app.io.series import RASTER_SUFFIXES
 
 __all__ = ["FORMAT_EXT", "output_name", "SliceResult", "super_resolve_to_file"]
@@ -66,7 +67,7 @@ def super_resolve_to_file(sr: Any, image: ImageData, target: Path, fmt: str, sca
         (``UpscaleCancelled`` when ``cancel()`` returned True).
     """
     roi_v = validate_roi(roi, image)
-    out, info = sr.upscale(image.pixels, scale, method, progress=progress, cancel=cancel,
+    out, info = sr.upscale(engine_pixels(image), scale, method, progress=progress, cancel=cancel,
                            tile=tile, return_info=True, window=image.window, roi=roi_v,
                            value_range=image.normalization_range())
     series_uid = (series.uid_for(image, method, scale, roi_v)

@@ -627,6 +627,8 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         if voi and not _voi_lut_consistent(voi, bits_alloc):
             del ds.VOILUTSequence
             report_warnings.append("VOILUTSequence dropped (inconsistent with the pixel data)")
+        elif voi:
+            _voi_lut_entries_16(voi, report_warnings)
         if "WindowCenter" not in ds and "VOILUTSequence" not in ds:
             c, w = window if window is not None else source.window
             ds.WindowCenter, ds.WindowWidth = _ds(c), _ds(w)
@@ -679,6 +681,26 @@ def _window_function(ds: Any, report_warnings: list[str]) -> None:
         report_warnings.append(f"window width {narrowest:g} is below 1: written with VOI LUT "
                                f"Function {function} (LINEAR needs a width of at least 1, "
                                "PS3.3 C.11.2.1.2)")
+
+
+def _voi_lut_entries_16(seq: Any, report_warnings: list[str]) -> None:
+    """Re-encode VOI LUT items whose entries have 9–15 bits as 16-bit entries, the same
+    fraction of the output range each (entry × 65535 / (2^n − 1), rounded): LUT Descriptor's
+    third value is 8 or 16 in the VOI LUT module (PS3.3 C.11.2.1.1), which an enhanced source's
+    functional group may not have kept to."""
+    for item in seq:
+        entries, first, bits = (int(v) for v in item.LUTDescriptor)
+        if bits in (8, 16):
+            continue
+        data = item.LUTData
+        raw = isinstance(data, bytes)
+        values = (np.frombuffer(data, "<u2") if raw else np.asarray(
+            [data] if np.isscalar(data) else list(data))).astype(np.float64)
+        scaled = np.clip(np.round(values * 65535.0 / (2 ** bits - 1)), 0, 65535).astype("<u2")
+        item.LUTDescriptor = [entries, first, 16]
+        item.LUTData = scaled.tobytes() if raw else [int(v) for v in scaled]
+        report_warnings.append(f"VOI LUT with {bits}-bit entries re-encoded with 16-bit "
+                               "entries (same display), as the VOI LUT module requires 8 or 16")
 
 
 def _voi_lut_consistent(seq: Any, bits_alloc: int) -> bool:

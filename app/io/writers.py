@@ -41,7 +41,8 @@ from ._raster import TIFF_DESCRIPTION_FORMAT
 from .errors import WriteError
 from .image_data import ImageData
 from .labels import SOFTWARE, computed_label, method_label
-from .roi import validate_scale
+from .padding import restore_padding
+from .roi import validate_roi, validate_scale
 from .sheet import add_caption
 from .windowing import apply_window
 
@@ -312,6 +313,10 @@ def write_image(path: str | os.PathLike[str], pixels: np.ndarray, *, source: Ima
         raise WriteError(f"unknown output format {fmt or target.suffix!r}: use .png, .tif/.tiff "
                          "or .dcm", target)
     s = validate_scale(scale)
+    # outside the scanned field of view stays padding (the engine saw it filled with the
+    # nearest tissue: app.io.padding)
+    if source.padding is not None:
+        pixels = restore_padding(pixels, source, validate_roi(roi, source), s)
     label = computed_label(s, method)
     if chosen == "png":
         c, w = window if window is not None else source.window
