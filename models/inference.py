@@ -34,6 +34,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .finite import headroom, to_float32
 from .forward import network_forward
 from .geometry import check_output_size, check_scale, output_size, round_half_up
 from .pfmdb import PFMDB
@@ -303,6 +304,7 @@ class SuperResolver:
             raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
         s = check_scale(scale)
         whole = self._validate(image)
+        whole, window, value_range, k = headroom(whole, window, value_range)  # finite out
         x0, y0, w, h = _check_roi(roi, whole.shape)
         try:
             check_output_size(h, w, s)
@@ -363,7 +365,7 @@ class SuperResolver:
             y_sr = self._network(y, s, model, bounds, (oh, ow), shift, on_grid, tile, overlap,
                                  progress, cancel, info)
         out = ycc_to_rgb(np.concatenate([y_sr[..., None], chroma], axis=-1)) if colour else y_sr
-        out = out.astype(np.float32)
+        out = to_float32(out, k, info.notes)
         info.seconds = time.perf_counter() - t0
         return (out, info) if return_info else out
 
