@@ -32,7 +32,11 @@ import csv
 import hashlib
 import io
 import re
+import os
+import signal
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -43,6 +47,8 @@ from app.io import (SAMPLE_PATH, SAMPLE_SHA256, DerivedSeries, ImageData, ImageI
                     InvalidROIError, InvalidScaleError, apply_window, computed_label, crop_roi,
                     method_label, parse_roi, read_image, validate_roi, validate_scale, voi_label,
                     write_image, write_sheet, write_text)
+from app.io import OutputBusyError, claim_output
+from app.io import OutputExistsError as IoOutputExistsError
 from app.io.labels import METHOD_LABELS, fmt_scale
 from app.io.series import image_files
 
@@ -63,6 +69,15 @@ class UsageError(Exception):
 
 class OutputExistsError(Exception):
     """The output file exists and ``--overwrite`` was not given."""
+
+
+class StdoutClosed(Exception):
+    """The reader of stdout went away (``rmisr-sr ... | head -1``): the run stops quietly."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: raised in the main thread so that every ``finally`` runs (no ``.part``
+    or lock file is left behind)."""
 
 
 def _roi_arg(text: str) -> tuple[int, int, int, int]:
@@ -135,6 +150,29 @@ def _error(message: str) -> None:
 def _note(message: str) -> None:
     from tqdm import tqdm
     tqdm.write(f"{PROG}: note: {message}", file=sys.stderr)
+
+
+def _print_path(path: Path) -> None:
+    """One written file's path on stdout, flushed at once (a pipe sees it as it is written).
+    A closed pipe is not a failure of that file, which is written: stdout goes to the null
+    device (nothing more to say there, and no second error at exit) and the run stops."""
+    from tqdm import tqdm
+
+    try:
+        tqdm.write(str(path), file=sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        raise StdoutClosed() from None
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor (a test's capture)
+        pass
 
 
 def _describe(exc: BaseException) -> str:
@@ -237,7 +275,7 @@ def _run_batch(args: argparse.Namespace) -> int:
                     _note(f"{src.name}: frame {frame} of {image.n_frames} (0-based; --frame "
                           "chooses another, --all-frames takes every one)")
                 _write_one(sr, image, src, frame, args, dest, planned, sources, series)
-            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            except (KeyboardInterrupt, SystemExit, GeneratorExit, StdoutClosed):
                 raise
             except BaseException as exc:  # noqa: BLE001 — one bad file must not stop the batch
                 failed += 1
@@ -265,18 +303,29 @@ def _write_one(sr: Any, image: ImageData, src: Path, frame: int, args: argparse.
                                 "another input with the same name")
     if key in sources:
         raise OutputExistsError(f"{target} is an input of this run: never replaced")
-    if target.exists() and not args.overwrite:
-        raise OutputExistsError(f"{target} exists (use --overwrite to replace it)")
     planned.add(key)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputExistsError(f"cannot create the folder {outdir}: "
                                 f"{exc.strerror or exc}") from None
-    _process(sr, image, target, fmt, args, series)
-    from tqdm import tqdm
+    with _claimed(target, args.overwrite, sources):  # held from before the compute to the rename
+        _process(sr, image, target, fmt, args, series)
+    _print_path(target)
 
-    tqdm.write(str(target), file=sys.stdout)
+
+@contextmanager
+def _claimed(target: Path, overwrite: bool, sources: Iterable[Path] = ()) -> Iterator[None]:
+    """Hold ``target``'s claim (:func:`app.io.claim_output`) for the ``with`` block, with the
+    refusals said in the command line's terms."""
+    try:
+        with claim_output(target, overwrite=overwrite, sources=sources):
+            yield
+    except IoOutputExistsError as exc:
+        raise OutputExistsError(f"{target}: {exc.message} (use --overwrite to replace it)"
+                                ) from None
+    except OutputBusyError as exc:
+        raise OutputExistsError(f"{target}: {exc.message}") from None
 
 
 # --------------------------------------------------------------------------- demo
@@ -374,6 +423,33 @@ def _run_demo(args: argparse.Namespace) -> int:
         return 1
     methods = [m for m in sr.methods() if sr.available(m, scale)]
     skipped = [method_label(m) for m in sr.methods() if m not in methods]
+    with ExitStack() as claims:
+        try:  # every name the demo writes, claimed before any compute
+            for name in _demo_names(methods, scale):
+                claims.enter_context(_claimed(outdir / name, args.overwrite, [SAMPLE_PATH]))
+        except OutputExistsError as exc:
+            existing = [n for n in _demo_names(methods, scale) if (outdir / n).exists()]
+            if args.overwrite or not existing:
+                _error(str(exc))
+            else:
+                _error(f"{outdir} already holds {', '.join(existing)}: not replaced (use "
+                       "--overwrite to replace them, or choose another folder)")
+            return 1
+        return _demo_results(args, sr, sample, roi, methods, skipped, outdir, scale)
+
+
+def _demo_names(methods: list[str], scale: float) -> list[str]:
+    """The files ``--demo`` writes into its folder for ``methods``."""
+    stem = f"{SAMPLE_PATH.stem}_SRx{fmt_scale(scale)}"
+    return [f"{stem}_{m}.{fmt}" for m in methods for fmt in ("png", "dcm")] + \
+        ["quality.md", "quality.csv", f"{stem}_comparison.png"]
+
+
+def _demo_results(args: argparse.Namespace, sr: Any, sample: ImageData,
+                  roi: tuple[int, int, int, int], methods: list[str], skipped: list[str],
+                  outdir: Path, scale: float) -> int:
+    from tqdm import tqdm
+
     lr = crop_roi(sample, roi)
     results: dict[str, tuple[np.ndarray, Any]] = {}
     failed = 0
@@ -388,9 +464,9 @@ def _run_demo(args: argparse.Namespace) -> int:
                 write_image(target, out, source=sample, fmt=fmt,  # type: ignore[arg-type]
                             scale=scale, roi=roi, method=method,
                             weights_sha256=info.weights_sha256)
-                tqdm.write(str(target), file=sys.stdout)
+                _print_path(target)
             results[method] = (out, info)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, StdoutClosed):
             raise
         except Exception as exc:  # noqa: BLE001
             failed += 1
@@ -407,7 +483,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     for name, text in (("quality.md", _markdown(rows, sample.value_unit, header, skipped)),
                        ("quality.csv", _csv(rows))):
         write_text(outdir / name, text)
-        tqdm.write(str(outdir / name), file=sys.stdout)
+        _print_path(outdir / name)
 
     shape = next(iter(results.values()))[0].shape[:2]
     fn, lut = sample.voi_function, sample.voi_lut
@@ -419,17 +495,30 @@ def _run_demo(args: argparse.Namespace) -> int:
     display = voi_label(c, wd, sample.value_unit, fn, lut)
     write_sheet(sheet, panels, f"{SAMPLE_PATH.name} · ROI {x},{y},{w},{h} · {display}"
                 f" · computed images are not acquired", sources=[SAMPLE_PATH])
-    tqdm.write(str(sheet), file=sys.stdout)
+    _print_path(sheet)
     return 1 if failed else 0
 
 
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``rmisr-sr``; returns the exit status (0 ok, 1 a file failed, 2 usage)."""
+    """Entry point of ``rmisr-sr``; returns the exit status (0 ok, 1 a file failed, 2 usage,
+    130 interrupted, 143 terminated by SIGTERM, 141 stdout closed by its reader).
+
+    SIGTERM is turned into an exception while ``main`` runs (main thread only), so that a file
+    being written is removed, not left half-written as ``.part``."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code) if isinstance(exc.code, int) else 2
+    import threading
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if args.demo is not None:
             return _run_demo(args)
@@ -438,9 +527,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    except StdoutClosed:
+        return 141
+    except Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -390,3 +390,97 @@ def test_an_input_is_never_overwritten_and_earlier_results_are_not_inputs(tmp_pa
                           "--scale", "2", "--method", "bicubic", "--overwrite")
     assert code == 1 and "is an input of this run" in err[0]
     assert (src / "a_SRx2_bicubic.dcm").read_bytes() == before
+
+
+def _bicubic_only(cli_module):
+    """A resolver that offers bicubic only (fast whatever weights are installed)."""
+    real = cli_module._make_resolver
+
+    class BicubicOnly:
+        def __init__(self, *args):
+            self.sr = real(*args)
+
+        def methods(self):
+            return self.sr.methods()
+
+        def available(self, method, scale):
+            return method == "bicubic"
+
+        def unavailable_reason(self, method, scale):
+            return "" if method == "bicubic" else "is not offered here"
+
+        def upscale(self, *args, **kwargs):
+            return self.sr.upscale(*args, **kwargs)
+
+    return BicubicOnly
+
+
+def test_a_run_writing_a_name_another_run_holds_is_refused(tmp_path, capsys, pydicom_file):
+    """Two runs, one output name: the one that claims it first writes it; the other is told,
+    even with --overwrite, and replaces nothing."""
+    import threading
+
+    from app.io import claim_output
+
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "MR_small_SRx1.5_bicubic.dcm"
+    claimed, done = threading.Event(), threading.Event()
+
+    def other_run() -> None:  # claims the name, then computes until told to stop
+        with claim_output(target, overwrite=True):
+            claimed.set()
+            done.wait(30)
+
+    other = threading.Thread(target=other_run)
+    other.start()
+    try:
+        assert claimed.wait(10)
+        code, lines, err = _run(capsys, pydicom_file("MR_small.dcm"), "-o", out, "--scale",
+                                "1.5", "--method", "bicubic", "--overwrite")
+    finally:
+        done.set()
+        other.join()
+    assert code == 1 and lines == []
+    assert len(err) == 1 and str(target) in err[0] and "another writer" in err[0]
+    assert not target.exists()
+    assert sorted(p.name for p in out.iterdir()) == []  # no lock or .part left
+
+
+def test_a_file_written_by_another_program_during_the_compute_is_kept(tmp_path, capsys,
+                                                                      monkeypatch, pydicom_file):
+    out = tmp_path / "out"
+    target = out / "MR_small_SRx1.5_bicubic.dcm"
+    Resolver = _bicubic_only(cli)
+
+    class Meanwhile(Resolver):
+        def upscale(self, *args, **kwargs):
+            target.write_bytes(b"the other program's result")  # checked before: absent
+            return super().upscale(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "_make_resolver", Meanwhile)
+    code, lines, err = _run(capsys, pydicom_file("MR_small.dcm"), "-o", out, "--scale", "1.5",
+                            "--method", "bicubic")
+    assert code == 1 and lines == []
+    assert len(err) == 1 and str(target) in err[0] and "left as it was" in err[0]
+    assert target.read_bytes() == b"the other program's result"
+    assert sorted(p.name for p in out.iterdir()) == [target.name]
+
+
+def test_demo_never_replaces_files_without_overwrite(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_make_resolver", _bicubic_only(cli))
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    (demo / "quality.md").write_text("my notes")
+    (demo / "sample_ct_chest_SRx2.5_bicubic.png").write_bytes(b"mine")
+    code, out, err = _run(capsys, "--demo", demo)
+    assert code == 1 and out == []
+    assert len(err) == 1 and "quality.md" in err[0] and "sample_ct_chest_SRx2.5_bicubic.png" \
+        in err[0] and "--overwrite" in err[0]
+    assert sorted(p.name for p in demo.iterdir()) == ["quality.md",
+                                                      "sample_ct_chest_SRx2.5_bicubic.png"]
+    assert (demo / "quality.md").read_text() == "my notes"
+    code, out, err = _run(capsys, "--demo", demo, "--overwrite")
+    assert code == 0, err
+    assert (demo / "quality.md").read_text() != "my notes" and len(out) == 5
+    assert not [p for p in demo.iterdir() if p.name.endswith((".part", ".lock"))]

@@ -11,10 +11,12 @@ Every failure raises a subclass of :class:`ImageIOError` with a readable message
 """
 from __future__ import annotations
 
+from ._atomic import OutputClaim, claim_output
 from ._resources import DEFAULT_PRESETS_PATH, RESOURCES_DIR, SAMPLE_PATH, SAMPLE_SHA256
 from .errors import (CorruptFileError, EmptyFileError, FileMissingError, FrameOutOfRangeError,
                      ImageIOError, ImageTooLargeError, InvalidPixelsError, InvalidROIError,
                      InvalidScaleError, InvalidWindowError, NoPixelDataError, NotAnImageError,
+                     NotRegularFileError, OutputBusyError, OutputExistsError, ScanBudgetError,
                      SourceOverwriteError, TruncatedFileError, UnsupportedImageError,
                      UnsupportedTransferSyntaxError, WindowPresetError, WriteError)
 from .image_data import ImageData
@@ -44,12 +46,14 @@ __all__ = [
     "SCALE_MAX", "roi_statistics", "RoiStatistics", "distance_text",
     # writing
     "write_png", "write_tiff16", "TiffEncoding", "write_dicom_derived", "write_secondary_capture",
-    "write_image", "write_text", "write_sheet", "compose_sheet", "add_caption", "format_for_path", "DerivedReport",
+    "write_image", "write_text", "claim_output", "OutputClaim", "write_sheet", "compose_sheet",
+    "add_caption", "format_for_path", "DerivedReport",
     "DerivedSeries", "WrittenImage", "computed_label", "method_label", "METHOD_LABELS",
     # errors
     "ImageIOError", "FileMissingError", "EmptyFileError", "NotAnImageError", "CorruptFileError",
     "TruncatedFileError", "NoPixelDataError", "UnsupportedTransferSyntaxError",
     "UnsupportedImageError", "ImageTooLargeError", "InvalidPixelsError", "FrameOutOfRangeError",
     "InvalidROIError", "InvalidScaleError", "InvalidWindowError", "WindowPresetError",
-    "WriteError", "SourceOverwriteError",
+    "WriteError", "SourceOverwriteError", "OutputExistsError", "OutputBusyError",
+    "NotRegularFileError", "ScanBudgetError",
 ]

@@ -14,7 +14,8 @@ __all__ = [
     "TruncatedFileError", "NoPixelDataError", "UnsupportedTransferSyntaxError",
     "UnsupportedImageError", "ImageTooLargeError", "InvalidPixelsError", "FrameOutOfRangeError",
     "InvalidROIError", "InvalidScaleError", "InvalidWindowError", "WindowPresetError",
-    "WriteError", "SourceOverwriteError",
+    "WriteError", "SourceOverwriteError", "OutputExistsError", "OutputBusyError",
+    "NotRegularFileError", "ScanBudgetError",
 ]
 
 
@@ -97,3 +98,21 @@ class WriteError(ImageIOError):
 
 class SourceOverwriteError(WriteError):
     """The target path is the source image (or another file read in this session)."""
+
+
+class OutputExistsError(WriteError):
+    """The target exists (or appeared while the result was computed) and replacing it was not
+    allowed; it was left as it was."""
+
+
+class OutputBusyError(WriteError):
+    """Another writer (another run, another thread) holds the target's claim: it is being written
+    now. Nothing was replaced."""
+
+
+class NotRegularFileError(NotAnImageError):
+    """The path is a named pipe, a socket, a device or a link to one: never opened."""
+
+
+class ScanBudgetError(ImageIOError):
+    """A folder scan ran past its time budget; what it found is not used."""
