@@ -56,3 +56,37 @@ def test_input_beyond_float32_is_refused_before_any_work(sr, peak):
     img[4, 4] = -peak
     with pytest.raises(ValueRangeError, match="beyond the float32 range"):
         sr.upscale(img, 2.0, "bicubic")
+
+
+def test_a_float64_file_beyond_float32_is_refused_with_the_reason(tmp_path):
+    """Finite values float32 cannot hold are named as such, not as "NaN or infinity"."""
+    import tifffile
+
+    from app.io import InvalidPixelsError, read_image
+
+    img = np.zeros((8, 8))
+    img[2, 2] = 1e300
+    tifffile.imwrite(tmp_path / "big.tif", img)
+    with pytest.raises(InvalidPixelsError, match="beyond the float32 range"):
+        read_image(tmp_path / "big.tif")
+    img[2, 2] = np.nan
+    tifffile.imwrite(tmp_path / "nan.tif", img)
+    with pytest.raises(InvalidPixelsError, match="NaN or infinity"):
+        read_image(tmp_path / "nan.tif")
+
+
+def test_a_float32_tiff_near_its_limit_writes_finite_files(tmp_path):
+    """End to end: read, super-resolve, write TIFF / DICOM / PNG without inf or NaN."""
+    import tifffile
+
+    from app.batch import super_resolve_to_file
+    from app.io import read_image
+
+    img = np.where(RNG.random((10, 12)) < 0.5, -3.3e38, 3.3e38).astype(np.float32)
+    tifffile.imwrite(tmp_path / "edge.tif", img)
+    image = read_image(tmp_path / "edge.tif")
+    sr = SuperResolver(device="cpu")
+    for fmt in ("tiff", "dcm", "png"):
+        res = super_resolve_to_file(sr, image, tmp_path / f"o.{fmt}", fmt, 2.0, "bicubic", None)
+        assert np.isfinite(res.pixels).all()
+        assert np.isfinite(read_image(res.path).pixels).all()

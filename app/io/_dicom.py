@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder, pixel_array
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from ._guard import HeaderFloodError, open_header, plausible_dicom_start
 from .errors import (CorruptFileError, FrameOutOfRangeError, ImageIOError, ImageTooLargeError,
                      InvalidPixelsError, NoPixelDataError, NotAnImageError, TruncatedFileError,
                      UnsupportedImageError, UnsupportedTransferSyntaxError)
-from .image_data import ImageData, measured_values
+from .image_data import ImageData, measured_values, non_finite_reason
 from .limits import MAX_PIXELS, MAX_TOTAL_PIXELS
 from .windowing import VOI_FUNCTIONS, VoiLut, auto_window, full_range_window
 
@@ -129,16 +131,40 @@ def frame_dataset(ds: Dataset, frame: int) -> Dataset:
 def _read_dataset(path: Path) -> Dataset:
     """dcmread with force=False; a file without preamble/meta is retried with force=True and kept
     only if it then has pixel data. Large values (the pixel data of multi-frame files) are deferred:
-    only the frame asked for is read later."""
+    only the frame asked for is read later.
+
+    Content that cannot start a DICOM data set (:func:`plausible_dicom_start`: a zero-filled file,
+    text) is refused before pydicom parses it, and a parse that meets an element flood (zeros
+    after a valid header) stops early (:class:`HeaderFloodError`): seconds, not minutes, for a
+    large damaged file."""
     try:
-        return pydicom.dcmread(path, force=False, defer_size=_DEFER_SIZE)
+        with open_header(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(140)
+    except OSError as exc:
+        raise NotAnImageError(f"cannot be read as an image ({exc.strerror or exc})",
+                              path) from exc
+    has_magic = head[128:132] == b"DICM"
+    first = head[132:140] if has_magic else head[:8]
+    if not plausible_dicom_start(first, size):
+        zero = not first.strip(b"\0")
+        if has_magic:
+            raise CorruptFileError("the DICOM file is corrupt: no data element follows the DICM "
+                                   "prefix" + (" (zero bytes)" if zero else ""), path)
+        raise NotAnImageError("not a DICOM, PNG, JPEG, TIFF or BMP file" +
+                              (" (it starts with zero bytes: empty or zero-filled)" if zero
+                               else ""), path)
+    try:
+        return _dcmread(path, force=False)
     except InvalidDicomError:
         pass
     try:
-        ds = pydicom.dcmread(path, force=True, defer_size=_DEFER_SIZE)
+        ds = _dcmread(path, force=True)
         has_pixels = any(kw in ds for kw in PIXEL_KEYWORDS)
         looks_dicom = has_pixels or any(kw in ds for kw in ("SOPClassUID", "Modality",
                                                               "StudyInstanceUID"))
+    except ImageIOError:
+        raise
     except Exception:  # noqa: BLE001 — any parse failure of a non-DICOM file
         has_pixels = looks_dicom = False
     if not has_pixels:
@@ -147,6 +173,15 @@ def _read_dataset(path: Path) -> Dataset:
                                    "pixel data: nothing to display", path)
         raise NotAnImageError("not a DICOM, PNG, JPEG, TIFF or BMP file", path)
     return ds
+
+
+def _dcmread(path: Path, *, force: bool) -> Dataset:
+    """pydicom.dcmread through a counted reader (:func:`open_header`)."""
+    with open_header(path) as fh:
+        try:
+            return pydicom.dcmread(fh, force=force, defer_size=_DEFER_SIZE)
+        except HeaderFloodError as exc:
+            raise CorruptFileError(f"the DICOM header is damaged: {exc}", path) from None
 
 
 def _ensure_transfer_syntax(ds: Dataset, path: Path) -> tuple[UID, bool]:
@@ -460,7 +495,7 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         raise UnsupportedImageError(f"decoded pixel array has shape {pixels.shape}, expected "
                                     f"({rows}, {cols}[, 3])", path)
     if not np.all(np.isfinite(pixels)):
-        raise InvalidPixelsError("the pixel values contain NaN or infinity", path)
+        raise InvalidPixelsError(non_finite_reason(arr), path)
 
     colour = pixels.ndim == 3
     photometric = "RGB" if colour else (

@@ -106,6 +106,7 @@ _MULTIFRAME_KEYWORDS = (
     "FrameNumbersOfInterest", "FrameOfInterestDescription", "FrameOfInterestType",
 )
 _BINARY_VRS = {"OB", "OW", "OD", "OF", "OL", "OV", "UN"}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _SPACING_KEYWORDS = ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing")
 
 
@@ -673,7 +674,20 @@ def _window_function(ds: Any, report_warnings: list[str]) -> None:
         value, "__iter__") else [value]
     try:
         narrowest = min(float(v) for v in values)
+        centres = ds.get("WindowCenter")
+        centres = list(centres) if not isinstance(centres, (str, bytes)) and hasattr(
+            centres, "__iter__") else [centres]
+        widest = max(abs(float(v)) for v in values + [c for c in centres if c is not None])
     except (TypeError, ValueError):
+        return
+    if widest > _FLOAT32_MAX:  # validators and many readers hold DS values in single precision
+        for kw in ("WindowCenter", "WindowWidth", "WindowCenterWidthExplanation",
+                   "VOILUTFunction"):
+            if kw in ds:
+                del ds[kw]
+        report_warnings.append(f"display window not written: its values reach {widest:.4g}, "
+                               "beyond the single-precision range (3.4e38) DICOM readers hold "
+                               "it in")
         return
     function = voi_function_for(narrowest, str(ds.get("VOILUTFunction", "") or ""))
     if function is not None:

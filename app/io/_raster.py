@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import (CorruptFileError, FrameOutOfRangeError, ImageIOError, ImageTooLargeError,
                      InvalidPixelsError, NotAnImageError, TruncatedFileError, UnsupportedImageError)
-from .image_data import ImageData
+from .image_data import ImageData, non_finite_reason
 from .limits import MAX_PIXELS, MAX_SIDE
 from .windowing import auto_window, full_range_window
 
@@ -216,7 +216,7 @@ def read_raster(path: Path, frame: int, fmt: str) -> ImageData:
         raise UnsupportedImageError("complex-valued images are not supported", path)
     pixels = arr.astype(np.float32)
     if not np.all(np.isfinite(pixels)):
-        raise InvalidPixelsError("the pixel values contain NaN or infinity", path)
+        raise InvalidPixelsError(non_finite_reason(arr), path)
     if pixels.ndim == 3 and np.array_equal(pixels[..., 0], pixels[..., 1]) and \
             np.array_equal(pixels[..., 1], pixels[..., 2]):
         pixels = np.ascontiguousarray(pixels[..., 0])

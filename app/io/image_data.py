@@ -21,6 +21,18 @@ def measured_values(pixels: np.ndarray, padding: np.ndarray | None) -> np.ndarra
     return pixels if padding is None else pixels[~padding]
 
 
+def non_finite_reason(values: np.ndarray) -> str:
+    """Why ``values`` (as decoded, before the float32 conversion of :attr:`ImageData.pixels`)
+    give non-finite pixels: NaN/infinity in the file, or finite values beyond float32's range
+    (±3.4e38), which the viewer and the engine compute in and cannot hold."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)):
+        peak = float(np.max(np.abs(arr)))
+        return (f"the pixel values reach {peak:.6g}, beyond the float32 range (±3.4028e+38) "
+                "the viewer computes in: rescale the data (e.g. to other units) first")
+    return "the pixel values contain NaN or infinity"
+
+
 @dataclass
 class ImageData:
     """Full-range pixels of one frame plus the metadata the viewer, the engine and the writers need.
