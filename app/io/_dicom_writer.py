@@ -600,7 +600,7 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
         ends = sorted((lo * slope + intercept, hi * slope + intercept))
         what = (f"the range of the {bits_stored}-bit RGB samples written (the source's are "
                 f"{source.bits_stored}-bit)" if colour else
-                f"the range the source's {bits_stored}-bit pixel format stores")
+                "the range the source's pixel format stores")
         report_warnings.append(f"{clipped_low} computed value(s) below {ends[0]:g} and "
                                f"{clipped_high} above {ends[1]:g}, {what}, were clipped to it")
     try:
