@@ -221,7 +221,16 @@ def _inputs(given_paths: list[str], outdir: Path) -> tuple[list[tuple[Path, Path
         if not given.is_dir():
             inputs.append((given, outdir))  # named: taken whatever it is
             continue
-        found = image_files(given)
+        skipped: list[str] = []
+        try:
+            found = image_files(given, skipped=skipped)
+        except ImageIOError as exc:  # ran past the scan's time budget
+            empty += 1
+            _error(f"{given}: {_describe(exc)}")
+            continue
+        finally:
+            for line in skipped:  # named pipes, devices, links to them: never opened
+                _note(line)
         inside = out_key != given.resolve()  # OUTDIR a subfolder: everything in it is output
 
         def earlier(q: Path) -> bool:

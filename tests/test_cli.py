@@ -484,3 +484,26 @@ def test_demo_never_replaces_files_without_overwrite(tmp_path, capsys, monkeypat
     assert code == 0, err
     assert (demo / "quality.md").read_text() != "my notes" and len(out) == 5
     assert not [p for p in demo.iterdir() if p.name.endswith((".part", ".lock"))]
+
+
+def test_all_frames_of_a_file_with_phantom_frames_is_one_error(tmp_path, capsys, pydicom_file):
+    ds = pydicom.dcmread(pydicom_file("rtdose.dcm"))
+    ds.NumberOfFrames = 100_000  # the pixel data hold 15
+    ds.save_as(tmp_path / "dose.dcm")
+    code, out, err = _run(capsys, tmp_path / "dose.dcm", "-o", tmp_path / "out", "--scale", "2",
+                          "--method", "bicubic", "--all-frames")
+    assert code == 1 and out == []
+    assert len(err) == 1 and "NumberOfFrames is 100,000" in err[0] and "6,000 bytes" in err[0]
+
+
+def test_a_named_pipe_in_a_folder_is_skipped_with_a_note(tmp_path, capsys, pydicom_file):
+    import os
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(pydicom_file("MR_small.dcm"), src / "mr.dcm")
+    os.mkfifo(src / "pipe")
+    code, out, err = _run(capsys, src, "-o", tmp_path / "out", "--scale", "2", "--method",
+                          "bicubic")
+    assert code == 0 and out == [str(tmp_path / "out" / "mr_SRx2_bicubic.dcm")]
+    assert err == [f"rmisr-sr: note: {src / 'pipe'}: skipped, a named pipe, not a regular file"]

@@ -1,8 +1,10 @@
 """DICOM reading with pydicom (SPEC §6): one frame → :class:`ImageData` in modality units."""
 from __future__ import annotations
 
+import functools
 import math
 import os
+from struct import error as struct_error
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,8 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder, pixel_array
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (UID, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian,
+                         ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 
 from ._guard import HeaderFloodError, open_header, plausible_dicom_start
 from .errors import (CorruptFileError, FrameOutOfRangeError, ImageIOError, ImageTooLargeError,
@@ -277,6 +280,98 @@ def _decode(ds: Dataset, index: int | None, ts: UID, path: Path, from_file: bool
                                f"{detail})", path) from None
 
 
+def _check_frames_held(ds: Dataset, pixel_kw: str, ts: UID, layout: tuple[int, int, int, int],
+                       n_frames: int, path: Path) -> None:
+    """Refuse pixel data that cannot hold the frames the header announces, before any frame is
+    decoded (a NumberOfFrames of 100,000 over two frames' bytes would otherwise be a decode error
+    per phantom frame). Native data: the element's length, and what of it the file holds, against
+    rows × columns × samples × bits × frames. Encapsulated data (multi-frame only): the number of
+    fragments, each frame needing at least one, and a non-empty Basic Offset Table's entries."""
+    rows, cols, samples, bits_alloc = layout
+    elem = ds.get_item(pixel_kw, keep_deferred=True)
+    if elem is None:
+        return
+    value = elem.value
+    length = len(value) if isinstance(value, (bytes, bytearray)) else getattr(elem, "length", None)
+    tell = getattr(elem, "value_tell", None)
+    in_file = value is None and tell is not None and ts != DeflatedExplicitVRLittleEndian
+    if not ts.is_encapsulated:
+        if length is None or length == 0xFFFFFFFF:
+            return
+        available = length
+        if in_file:
+            try:
+                available = min(length, max(0, os.stat(path).st_size - int(tell)))
+            except OSError:
+                pass
+        photometric = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
+        frame_bits = rows * cols * samples * bits_alloc
+        if samples == 3 and photometric == "YBR_FULL_422":
+            frame_bits = rows * cols * 2 * bits_alloc
+        expected = -(-frame_bits * n_frames // 8)
+        if available >= expected:
+            return
+        frame_bytes = -(-frame_bits // 8)
+        if n_frames > 1:
+            held = available * 8 // frame_bits
+            raise TruncatedFileError(
+                f"NumberOfFrames is {n_frames:,} but the pixel data hold {available:,} bytes: "
+                f"{held:,} whole frame(s) of {frame_bytes:,} bytes, where {n_frames:,} frames "
+                f"need {expected:,} bytes", path)
+        raise TruncatedFileError(
+            f"the pixel data are shorter than the header announces: {available:,} bytes where a "
+            f"{cols}×{rows} frame of {samples} × {bits_alloc}-bit samples needs {expected:,}",
+            path)
+    if n_frames < 2:
+        return
+    counted = _fragments(value, path if in_file else None, tell)
+    if counted is None:
+        return  # not parseable here: the decoder says what is wrong
+    n_fragments, n_offsets = counted
+    if n_fragments < n_frames:
+        raise TruncatedFileError(
+            f"NumberOfFrames is {n_frames:,} but the encapsulated pixel data hold "
+            f"{n_fragments:,} fragment(s); every frame needs at least one", path)
+    if n_offsets and n_offsets != n_frames:
+        raise CorruptFileError(
+            f"NumberOfFrames is {n_frames:,} but the Basic Offset Table of the pixel data lists "
+            f"{n_offsets:,} frame(s)", path)
+
+
+def _fragments(value: Any, path: Path | None, tell: int | None) -> tuple[int, int] | None:
+    """(fragments, Basic Offset Table entries) of encapsulated pixel data, from memory or from
+    the file at ``tell`` (item headers only are read); None when not parseable."""
+    from io import BytesIO
+
+    from pydicom.encaps import parse_basic_offsets, parse_fragments
+
+    try:
+        if isinstance(value, (bytes, bytearray)):
+            return _count_items(BytesIO(value), parse_basic_offsets, parse_fragments)
+        if path is None or tell is None:
+            return None
+        st = os.stat(path)
+        return _fragments_in_file(str(path), st.st_mtime_ns, st.st_size, int(tell))
+    except (ValueError, OSError, struct_error, EOFError):
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _fragments_in_file(path: str, mtime_ns: int, size: int, tell: int) -> tuple[int, int]:
+    """Cached per file version: stepping through a long cine re-reads its header each frame."""
+    from pydicom.encaps import parse_basic_offsets, parse_fragments
+
+    with open_header(path) as fh:
+        fh.seek(tell)
+        return _count_items(fh, parse_basic_offsets, parse_fragments)
+
+
+def _count_items(buf: Any, parse_basic_offsets: Any, parse_fragments: Any) -> tuple[int, int]:
+    offsets = parse_basic_offsets(buf)
+    n_fragments, _ = parse_fragments(buf)
+    return n_fragments, len(offsets)
+
+
 def _windows(fds: Dataset) -> list[tuple[float, float, str]]:
     centers = _as_list(fds.get("WindowCenter"))
     widths = _as_list(fds.get("WindowWidth"))
@@ -421,6 +516,7 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         raise CorruptFileError(f"inconsistent BitsStored {bits_stored} / BitsAllocated "
                                f"{bits_alloc}", path)
     _check_decodable(ts, path)
+    _check_frames_held(ds, pixel_kw, ts, (rows, cols, samples, bits_alloc), n_frames, path)
 
     arr = _decode(ds, frame if n_frames > 1 else None, ts, path, sniffed and ts_in_file)
     if n_frames > 1 and arr.ndim in (3, 4) and arr.shape[0] == n_frames and arr.shape[1] == rows:

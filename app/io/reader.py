@@ -12,9 +12,10 @@ import warnings
 from pathlib import Path
 
 from ._dicom import read_dicom
+from ._guard import not_regular, open_header
 from ._raster import RASTER_SUFFIXES, read_raster, sniff_raster
 from .errors import (CorruptFileError, EmptyFileError, FileMissingError, FrameOutOfRangeError,
-                     ImageIOError, ImageTooLargeError, NotAnImageError)
+                     ImageIOError, ImageTooLargeError, NotAnImageError, NotRegularFileError)
 from .image_data import ImageData
 
 __all__ = ["read_image", "is_read_source", "sniff_format"]
@@ -74,10 +75,14 @@ def read_image(path: str | os.PathLike[str], frame: int = 0) -> ImageData:
         raise FileMissingError(f"cannot access the file ({exc.strerror or exc})", p) from exc
     if p.is_dir():
         raise NotAnImageError("is a folder, not an image file", p)
+    kind = not_regular(st.st_mode)
+    if kind is not None:  # a named pipe would block the read, a device never end
+        link = " (through a link)" if p.is_symlink() else ""
+        raise NotRegularFileError(f"is {kind}{link}, not an image file; it was not opened", p)
     if st.st_size == 0:
         raise EmptyFileError("the file is empty (0 bytes)", p)
     try:
-        with open(p, "rb") as fh:
+        with open_header(p) as fh:
             head = fh.read(132)
     except OSError as exc:
         raise FileMissingError(f"cannot read the file ({exc.strerror or exc})", p) from exc

@@ -7,15 +7,27 @@ items of either, in slice order, reading only headers.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MAX_SERIES_FILES", "folder_series", "image_files", "series_files", "stack_of"]
+from ._guard import not_regular, open_header, plausible_dicom_start
+from .errors import ScanBudgetError
+
+__all__ = ["MAX_SERIES_FILES", "MAX_SCAN_FILE_BYTES", "SCAN_SECONDS", "folder_series",
+           "image_files", "series_files", "stack_of"]
 
 #: Folders with more files than this are not scanned for a series (the file opens alone).
 MAX_SERIES_FILES = 5000
+#: Files larger than this are skipped by folder scans (said in ``skipped``): above any image this
+#: viewer reads (8 Gpixel of 64-bit values), so not one of its inputs.
+MAX_SCAN_FILE_BYTES = 64 * 2**30
+#: Time budget of one folder scan (File ▸ Open folder, a folder given to rmisr-sr), in seconds:
+#: a CD of 20,000 images takes well under a minute; a share that answers slower than this is
+#: refused with a message (ScanBudgetError) rather than left running without end.
+SCAN_SECONDS = 600.0
 _TAGS = ["SeriesInstanceUID", "ImagePositionPatient", "ImageOrientationPatient",
          "InstanceNumber", "NumberOfFrames"]
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
@@ -34,14 +46,20 @@ def _header(path: Path, pixels: bool = False):
     else:
         kwargs = {"stop_before_pixels": True, "specific_tags": _TAGS}
     try:
-        return pydicom.dcmread(path, **kwargs)
-    except InvalidDicomError:
-        pass
-    except Exception:  # noqa: BLE001 — unreadable: not part of the series
-        return None
-    try:
-        ds = pydicom.dcmread(path, force=True, **kwargs)
-    except Exception:  # noqa: BLE001 — not DICOM
+        with open_header(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(140)
+            magic = head[128:132] == b"DICM"
+            if not plausible_dicom_start(head[132:140] if magic else head[:8], size):
+                return None  # zero-filled, text, ...: never parsed
+            fh.seek(0)
+            try:
+                return pydicom.dcmread(fh, **kwargs)
+            except InvalidDicomError:
+                pass
+            fh.seek(0)
+            ds = pydicom.dcmread(fh, force=True, **kwargs)
+    except Exception:  # noqa: BLE001 — unreadable, not DICOM, or a flood: not part of a series
         return None
     wanted = _PIXEL_KEYWORDS if pixels else ("SeriesInstanceUID",)
     return ds if any(kw in ds for kw in wanted) else None
@@ -71,7 +89,7 @@ def series_files(path: str | os.PathLike[str],
     if not uid:
         return [p]
     try:
-        siblings = [e for e in os.scandir(p.parent) if e.is_file()]
+        siblings = [e for e in os.scandir(p.parent) if _regular(Path(e.path))]
     except OSError:
         return [p]
     if len(siblings) > MAX_SERIES_FILES:
@@ -110,20 +128,31 @@ def _ordered(members: list[tuple[Path, object]]) -> list[Path]:
 
 
 def folder_series(folder: str | os.PathLike[str],
-                  stop: Callable[[], bool] | None = None) -> tuple[list[Path], int]:
+                  stop: Callable[[], bool] | None = None, *,
+                  skipped: list[str] | None = None,
+                  seconds: float | None = SCAN_SECONDS) -> tuple[list[Path], int]:
     """The largest DICOM series found in ``folder`` and its subfolders (a CD's or a PACS
     export's layout), in slice order, and the number of series found.
 
-    Only headers are read; files without pixel data (DICOMDIR, reports, presentation states)
-    and non-DICOM files are skipped; every file is looked at (a CD of 20,000 images is read
-    whole: the viewer runs this in a background thread, which ``stop`` interrupts).
+    Only headers are read, of regular files only (named pipes, sockets, devices and links to
+    them are never opened; each is noted in ``skipped`` when given, as are files above
+    :data:`MAX_SCAN_FILE_BYTES`); files without pixel data (DICOMDIR, reports, presentation
+    states) and non-DICOM files are skipped; every file is looked at (a CD of 20,000 images is
+    read whole: the viewer runs this in a background thread, which ``stop`` interrupts).
     Returns ``([], 0)`` when there is no image series, or when ``stop()`` (asked before each
     file: the viewer's scan thread is being cancelled) returns True.
+
+    Raises:
+        ScanBudgetError: the scan ran past ``seconds`` (None: no limit); a partial series is
+            not returned, as it would silently lack slices.
     """
+    budget = _Budget(Path(folder), seconds, skipped)
     found: dict[str, list[tuple[Path, object]]] = {}
-    for q in _files_under(Path(folder)):
+    files = _files_under(Path(folder), budget)
+    for k, q in enumerate(files):
         if stop is not None and stop():
             return [], 0
+        budget.check(k, len(files))
         ds = _image_header(q)
         uid = str(ds.get("SeriesInstanceUID", "") or "") if ds is not None else ""
         if uid:
@@ -138,15 +167,24 @@ def folder_series(folder: str | os.PathLike[str],
 RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
-def image_files(folder: str | os.PathLike[str]) -> list[Path]:
+def image_files(folder: str | os.PathLike[str], *, skipped: list[str] | None = None,
+                seconds: float | None = SCAN_SECONDS) -> list[Path]:
     """The image files under ``folder`` (subfolders included; every file, however many, as a
     batch run needs), sorted by path: DICOM files with pixel data (whatever their name) and
-    rasters by extension; DICOMDIR indexes, reports and other files are skipped."""
+    rasters by extension; DICOMDIR indexes, reports and other files are skipped, as are
+    entries that are not regular files (noted in ``skipped`` when given, never opened).
+
+    Raises:
+        ScanBudgetError: the scan ran past ``seconds`` (None: no limit).
+    """
+    budget = _Budget(Path(folder), seconds, skipped)
     out = []
-    for q in _files_under(Path(folder)):
+    files = _files_under(Path(folder), budget)
+    for k, q in enumerate(files):
         if q.suffix.lower() in RASTER_SUFFIXES:
             out.append(q)
             continue
+        budget.check(k, len(files))
         if _image_header(q) is not None:
             out.append(q)
     return out
@@ -159,12 +197,62 @@ def _image_header(path: Path):
     return ds if ds is not None and any(kw in ds for kw in _PIXEL_KEYWORDS) else None
 
 
-def _files_under(folder: Path) -> list[Path]:
-    """Every file under ``folder`` (subfolders included), sorted by path."""
+class _Budget:
+    """The time budget of one folder scan and what it skipped."""
+
+    def __init__(self, folder: Path, seconds: float | None, skipped: list[str] | None) -> None:
+        self.folder, self.seconds, self.skipped = folder, seconds, skipped
+        self.start = time.monotonic()
+
+    def check(self, looked_at: int, total: int | None) -> None:
+        if self.seconds is None or time.monotonic() - self.start <= self.seconds:
+            return
+        of = f" of {total:,}" if total is not None else ""
+        raise ScanBudgetError(f"the folder scan ran past its {self.seconds:g} s budget with "
+                              f"{looked_at:,}{of} files looked at; nothing from it was used "
+                              "(open or name a subfolder)", self.folder)
+
+    def skip(self, path: Path, why: str) -> None:
+        if self.skipped is not None:
+            self.skipped.append(f"{path}: skipped, {why}")
+
+
+def _regular(path: Path, budget: _Budget | None = None) -> bool:
+    """Whether a scan may read ``path``: a regular file (a link is followed; a named pipe, a
+    socket, a device, a link to one or a broken link is not, and none of them is ever opened),
+    not empty and within :data:`MAX_SCAN_FILE_BYTES`."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if budget is not None:
+            budget.skip(path, f"cannot be read ({exc.strerror or exc})")
+        return False
+    kind = not_regular(st.st_mode)
+    if kind is not None:
+        if budget is not None:
+            link = "a link to " if path.is_symlink() else ""
+            budget.skip(path, f"{link}{kind}, not a regular file")
+        return False
+    if st.st_size > MAX_SCAN_FILE_BYTES:
+        if budget is not None:
+            budget.skip(path, f"{st.st_size / 2**30:.0f} GiB, above the "
+                              f"{MAX_SCAN_FILE_BYTES / 2**30:.0f} GiB a scan reads")
+        return False
+    return True
+
+
+def _files_under(folder: Path, budget: _Budget | None = None) -> list[Path]:
+    """Every regular file under ``folder`` (subfolders included; links to folders are not
+    followed), sorted by path."""
     out: list[Path] = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
-        out += [Path(root) / name for name in sorted(files)]
+        for name in sorted(files):
+            q = Path(root) / name
+            if budget is not None:
+                budget.check(len(out), None)
+            if _regular(q, budget):
+                out.append(q)
     return out
 
 
