@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every frame of multi-frame inputs, one output per frame (_f<N>)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="compute device (default auto: CUDA when available)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+                   help="network arithmetic (default auto: bf16 where the CPU runs it natively "
+                        "or on CUDA, else fp32; statistics and normalisation stay fp32)")
     p.add_argument("--tile", type=_nonneg_int, default=0, metavar="N",
                    help="LR tile size in pixels for bounded memory (default 0 = automatic)")
     p.add_argument("--no-caption", dest="caption", action="store_false",
@@ -182,10 +185,10 @@ def _describe(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _make_resolver(device: str) -> Any:
+def _make_resolver(device: str, precision: str = "auto") -> Any:
     """The engine (imported here so that ``--help`` and usage errors stay fast)."""
     from models import SuperResolver
-    return SuperResolver(device=device)
+    return SuperResolver(device=device, precision=precision)
 
 
 def _prepare_outdir(path: Path) -> Path:
@@ -258,7 +261,7 @@ def _run_batch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     try:
-        sr = _make_resolver(args.device)
+        sr = _make_resolver(args.device, args.precision)
     except Exception as exc:  # noqa: BLE001 — e.g. --device cuda without CUDA
         _error(f"cannot start the engine: {_describe(exc)}")
         return 1
@@ -354,8 +357,8 @@ def _nearest(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return image[rows][:, cols]
 
 
-_TABLE_COLUMNS = ("method", "label", "device", "seconds", "sharpness", "entropy_bits",
-                  "contrast_sd", "data_consistency_psnr_db", "bias_vs_bicubic", "weights_sha256")
+_TABLE_COLUMNS = ("method", "label", "device", "precision", "seconds", "sharpness",
+                  "entropy_bits", "contrast_sd", "data_consistency_psnr_db", "bias_vs_bicubic", "weights_sha256")
 
 
 def _quality_rows(results: dict[str, tuple[np.ndarray, Any]], lr: np.ndarray, scale: float
@@ -370,6 +373,7 @@ def _quality_rows(results: dict[str, tuple[np.ndarray, Any]], lr: np.ndarray, sc
         out64 = out.astype(np.float64)
         rows.append({
             "method": method, "label": method_label(method), "device": info.device,
+            "precision": info.precision or "fp64 (NumPy)",
             "seconds": info.seconds, "sharpness": sharpness(out64),
             "entropy_bits": entropy(out64, value_range=(lo, hi if hi > lo else lo + 1)),
             "contrast_sd": contrast(out64),
@@ -382,13 +386,14 @@ def _quality_rows(results: dict[str, tuple[np.ndarray, Any]], lr: np.ndarray, sc
 def _markdown(rows: list[dict[str, Any]], unit: str, header: str, skipped: list[str]) -> str:
     u = f" ({unit})" if unit else ""
     lines = [header, "",
-             f"| Method | Device | Seconds | Sharpness{u} | Entropy (bits) | Contrast SD{u} | "
-             f"Data consistency PSNR (dB) | Mean bias vs bicubic{u} | Weights sha256 |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+             f"| Method | Device | Precision | Seconds | Sharpness{u} | Entropy (bits) | "
+             f"Contrast SD{u} | Data consistency PSNR (dB) | Mean bias vs bicubic{u} | Weights sha256 |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         dc = r["data_consistency_psnr_db"]
         lines.append(
-            f"| {r['label']} | {r['device']} | {r['seconds']:.2f} | {r['sharpness']:.2f} | "
+            f"| {r['label']} | {r['device']} | {r['precision']} | {r['seconds']:.2f} | "
+            f"{r['sharpness']:.2f} | "
             f"{r['entropy_bits']:.3f} | {r['contrast_sd']:.1f} | "
             f"{'∞' if dc == float('inf') else f'{dc:.2f}'} | {r['bias_vs_bicubic']:+.2f} | "
             f"{(r['weights_sha256'] or '—')[:16]} |")
@@ -426,7 +431,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     try:
         sample = read_image(SAMPLE_PATH)
         roi = validate_roi(args.roi or DEMO_ROI, sample)
-        sr = _make_resolver(args.device)
+        sr = _make_resolver(args.device, args.precision)
     except Exception as exc:  # noqa: BLE001
         _error(f"{SAMPLE_PATH}: {_describe(exc)}")
         return 1

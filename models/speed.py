@@ -1,26 +1,97 @@
-"""``python -m models.speed`` — seconds per training step on this machine, by memory format and
-precision (SPEC §4.4): fp32 vs bf16 autocast, contiguous vs channels_last, for one batch of
-16 × 48² LR patches at ×4 (L1 loss, Adam; SRCNN runs on their bicubic-sized 192² inputs). Prints
-a Markdown table; the fastest setting is what ``rmisr-train`` should use on this hardware
-(channels_last is its default, bf16 is ``--bf16``).
+"""``python -m models.speed`` — how far the engine is from this machine's limit, in one run.
+
+The limit is the FLOP bound: a network's multiply-adds (counted as :mod:`models.summary` counts
+them: convolutions and matrix products) divided by the rate this machine sustains on one dense
+convolution (64 → 64 maps, 3×3, 256×256, channels-last: the shape most of RMISR's work has),
+measured first in the same run. Every figure is then a ratio to that bound, so runs on different
+machines, or on one machine under different load, compare.
+
+Printed as Markdown:
+
+1. the convolution rate in fp32, and in bf16 where the CPU runs it natively;
+2. ``SuperResolver.upscale`` (the shipped weights, the resolver's precision) of SRCNN, RMISR-BL and
+   RMISR-VP on a 512×512 image at ×4 and ×2.5, and on a 128×128 region at ×2.5 with the context the
+   engine adds around it: seconds, GMAC/s and the ratio to the bound, plus the four-method
+   comparison of that region (what a doctor waits for);
+3. a training step of RMISR-BL ×4 (batch 16 × 48², L1, Adam; backward counted as twice the
+   forward) in each memory format and precision, with its ratio.
+
+Timings are the best of ``--repeats`` runs after one warm-up run.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import os
 import platform
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
+import numpy as np
 import torch
 
-from .precision import cpu_has_native_bf16  # noqa: F401  (re-exported)
-from .registry import create_model
+from .forward import network_forward
+from .geometry import output_size
+from .precision import autocast, cpu_has_native_bf16, resolve_precision
+from .registry import WEIGHTS_DIR, create_model
+from .summary import count_macs
+
+#: (label, method, scale, image side, region side or 0 for the whole image)
+CASES: list[tuple[str, float, int, int]] = [
+    ("srcnn", 4.0, 512, 0), ("srcnn", 2.5, 512, 0), ("srcnn", 2.5, 512, 128),
+    ("rmisr-bl", 4.0, 512, 0), ("rmisr-bl", 2.5, 512, 0), ("rmisr-bl", 2.5, 512, 128),
+    ("rmisr-vp", 4.0, 512, 0), ("rmisr-vp", 2.5, 512, 0), ("rmisr-vp", 2.5, 512, 128),
+]
+
+
+def best_time(fn: Callable[[], object], repeats: int) -> float:
+    """Best wall time of ``repeats`` calls of ``fn`` after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(max(1, repeats)):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def conv_rate(precision: str = "fp32", side: int = 256, repeats: int = 5,
+              device: str = "cpu") -> float:
+    """Multiply-adds per second of one 64 → 64 3×3 convolution on ``side``², channels-last."""
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(device, memory_format=torch.channels_last)
+    x = torch.randn(1, 64, side, side, device=device).contiguous(
+        memory_format=torch.channels_last)
+    with torch.inference_mode(), autocast(device, precision):
+        t = best_time(lambda: conv(x), repeats)
+    return side * side * 64 * 64 * 9 / t
+
+
+def region_window(model: torch.nn.Module | None, scale: float, side: int, region: int
+                  ) -> int:
+    """Side of the LR window the engine runs for a centred ``region``² of a ``side``² image
+    (the region plus the context :meth:`SuperResolver.upscale` adds), or ``side`` for the whole."""
+    if not region:
+        return side
+    from .inference import _BICUBIC_CONTEXT, _context
+    m = _BICUBIC_CONTEXT if model is None else _context(model, scale)[0] + 2
+    x0 = (side - region) // 2
+    return region + min(m, x0) + min(m, side - x0 - region)
+
+
+def network_macs(model: torch.nn.Module, scale: float, side: int) -> int:
+    """Multiply-adds of one forward pass of ``model`` on a ``side``² LR input at ``scale``."""
+    import copy
+    meta = copy.deepcopy(model).to("meta").eval()
+    x = torch.zeros(1, 1, side, side, device="meta")
+    return count_macs(lambda: network_forward(meta, x, scale))
 
 
 def time_step(arch: str, channels_last: bool, bf16: bool, steps: int, batch: int, patch: int
               ) -> float:
+    """Best seconds of one training step (L1, Adam) of ``arch`` at ×4 on ``batch`` LR patches of
+    ``patch``² (SRCNN on their bicubic-sized input)."""
     torch.manual_seed(0)
     model = create_model(arch) if arch == "srcnn" else create_model(arch, scale=4)
     if channels_last:
@@ -46,29 +117,122 @@ def time_step(arch: str, channels_last: bool, bf16: bool, steps: int, batch: int
     return min(times)
 
 
+def training_macs(arch: str, batch: int, patch: int) -> int:
+    """Multiply-adds of one training step: forward + backward (counted as twice the forward)."""
+    model = (create_model(arch) if arch == "srcnn" else create_model(arch, scale=4)).to("meta")
+    side = patch * 4 if arch == "srcnn" else patch
+    x = torch.zeros(batch, 1, side, side, device="meta")
+    return 3 * count_macs(model, x)
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what :mod:`platform` says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def inference_table(weights_dir: Path, precision: str, cases: list[tuple[str, float, int, int]],
+                    repeats: int, peak: float) -> list[str]:
+    """Markdown rows: each case's seconds, GMAC/s and ratio to the bound, then the four-method
+    comparison of each region size."""
+    from .inference import SuperResolver
+
+    sr = SuperResolver("cpu", weights_dir, precision=precision)
+    rng = np.random.default_rng(0)
+    lines = ["| method | scale | input | LR pixels run | precision | GMAC | s | GMAC/s | "
+             "× bound |", "|---|---:|---|---:|---|---:|---:|---:|---:|"]
+    comparison: dict[tuple[float, int, int], float] = {}
+    for method, scale, side, region in cases:
+        if not sr.available(method, scale):
+            lines.append(f"| {method} | ×{scale:g} | — | — | — | — | — | — | no weights |")
+            continue
+        img = rng.random((side, side)).astype(np.float32) * 1000.0
+        roi = None
+        if region:
+            x0 = (side - region) // 2
+            roi = (x0, x0, region, region)
+        record = sr.weights_record(method, scale)
+        model = sr._model(record)
+        window = region_window(model, scale, side, region)
+        macs = network_macs(model, scale, window)
+        info = {}
+
+        def run() -> None:
+            info["i"] = sr.upscale(img, scale, method, roi=roi, return_info=True)[1]
+        t = best_time(run, repeats)
+        bound = macs / peak
+        what = f"{region}² region of {side}²" if region else f"{side}²"
+        lines.append(f"| {method} | ×{scale:g} | {what} | {window}² | {info['i'].precision} | "
+                     f"{macs / 1e9:.1f} | {t:.2f} | {macs / t / 1e9:.0f} | {t / bound:.2f} |")
+        comparison[(scale, side, region)] = comparison.get((scale, side, region), 0.0) + t
+    for (scale, side, region), t in comparison.items():
+        if not region:
+            continue
+        x0 = (side - region) // 2
+        img = rng.random((side, side)).astype(np.float32) * 1000.0
+        tb = best_time(lambda: sr.upscale(img, scale, "bicubic", roi=(x0, x0, region, region)),
+                       repeats)
+        lines.append(f"\nFour methods (bicubic + the rows above) on the {region}² region at "
+                     f"×{scale:g}: **{t + tb:.2f} s**")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.speed", description=__doc__.split("\n")[0])
-    p.add_argument("--arch", default="rmisr_bl", choices=["rmisr_bl", "rmisr_vp", "srcnn"])
-    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="the engine's precision for the inference rows (default auto)")
+    p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
+    p.add_argument("--repeats", type=int, default=2, help="timed runs per figure (best kept)")
+    p.add_argument("--size", type=int, default=512, help="image side of the inference rows")
+    p.add_argument("--region", type=int, default=128, help="region side of the ROI rows")
+    p.add_argument("--arch", default="rmisr_bl", choices=["rmisr_bl", "rmisr_vp", "srcnn"],
+                   help="architecture of the training-step rows")
+    p.add_argument("--steps", type=int, default=2)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--patch", type=int, default=48)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--skip", nargs="*", default=[], choices=["inference", "training"])
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"{args.arch} ×4, batch {args.batch}×{args.patch}², "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}\n")
-    print("| memory format | precision | s / step | speed-up |")
-    print("|---|---|---:|---:|")
-    base = None
-    for cl in (False, True):
-        for bf16 in (False, True):
-            t = time_step(args.arch, cl, bf16, args.steps, args.batch, args.patch)
-            base = base or t
-            print(f"| {'channels_last' if cl else 'contiguous'} | "
-                  f"{'bf16 autocast' if bf16 else 'fp32'} | {t:.2f} | {base / t:.2f}× |",
-                  flush=True)
+    native = cpu_has_native_bf16()
+    precision = resolve_precision(args.precision, "cpu")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{_dt.date.today().isoformat()} · {cpu_name()} · {os.cpu_count()} cores, "
+          f"{torch.get_num_threads()} threads · native bf16: {native} · torch {torch.__version__}"
+          f" · load average before the run {load:.2f}\n")
+    peaks = {"fp32": conv_rate("fp32")}
+    if native or precision != "fp32":
+        peaks[precision] = conv_rate(precision)
+    print("| convolution 64→64 3×3, 256², channels-last | GMAC/s |\n|---|---:|")
+    for k, v in peaks.items():
+        print(f"| {k}{'' if k == 'fp32' or native else ' (emulated)'} | {v / 1e9:.0f} |")
+    peak = peaks[precision]
+    print(f"\nBound = multiply-adds ÷ the {precision} rate; '× bound' = seconds ÷ bound "
+          f"(1.00 is the limit).\n", flush=True)
+    if "inference" not in args.skip:
+        cases = [(m, s, args.size, args.region if r else 0) for m, s, _, r in CASES]
+        for line in inference_table(Path(args.weights_dir), args.precision, cases,
+                                    args.repeats, peak):
+            print(line, flush=True)
+    if "training" not in args.skip:
+        macs = training_macs(args.arch, args.batch, args.patch)
+        print(f"\nTraining step, {args.arch} ×4, batch {args.batch} × {args.patch}² "
+              f"({macs / 1e9:.0f} GMAC: forward + 2 × forward for backward)\n")
+        print("| memory format | precision | s / step | GMAC/s | × bound |")
+        print("|---|---|---:|---:|---:|")
+        for cl in (False, True):
+            for bf16 in ((False, True) if native else (False,)):
+                t = time_step(args.arch, cl, bf16, args.steps, args.batch, args.patch)
+                rate = peaks.get("bf16" if bf16 else "fp32", peaks["fp32"])
+                print(f"| {'channels_last' if cl else 'contiguous'} | "
+                      f"{'bf16 autocast' if bf16 else 'fp32'} | {t:.2f} | {macs / t / 1e9:.0f} | "
+                      f"{t / (macs / rate):.2f} |", flush=True)
     return 0
 
 

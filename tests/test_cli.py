@@ -182,7 +182,7 @@ def test_method_without_weights_fails_clearly(tmp_path, capsys, monkeypatch, pyd
                 return ""
             return "has no trained weights for ×2.5; it is served at ×4"
 
-    monkeypatch.setattr(cli, "_make_resolver", lambda device: NoWeights())
+    monkeypatch.setattr(cli, "_make_resolver", lambda device, precision="auto": NoWeights())
     code, out, err = _run(capsys, pydicom_file("MR_small.dcm"), "-o", tmp_path, "--scale", "2.5",
                           "--method", "rmisr-vp")
     assert code == 1 and out == []
@@ -194,8 +194,8 @@ def test_demo_writes_results_table_and_sheet(tmp_path, capsys, monkeypatch):
     real = cli._make_resolver
 
     class BicubicOnly:  # keep the test fast whatever weights are installed
-        def __init__(self, device):
-            self.sr = real(device)
+        def __init__(self, device, precision="auto"):
+            self.sr = real(device, precision)
 
         def methods(self):
             return self.sr.methods()
@@ -235,7 +235,7 @@ def test_a_network_that_fell_back_to_bicubic_says_so(tmp_path, capsys, monkeypat
     from ._engine import make_weights_dir
 
     weights = make_weights_dir(tmp_path / "w")
-    monkeypatch.setattr(cli, "_make_resolver", lambda device: SuperResolver("cpu", weights))
+    monkeypatch.setattr(cli, "_make_resolver", lambda device, precision="auto": SuperResolver("cpu", weights))
     ds = pydicom.dcmread(pydicom_file("MR_small.dcm"))
     ds.PixelData = np.full((ds.Rows, ds.Columns), 300, dtype=ds.pixel_array.dtype).tobytes()
     ds.save_as(tmp_path / "flat.dcm")
@@ -255,7 +255,7 @@ def test_padding_outside_the_scan_does_not_set_the_normalisation(tmp_path, capsy
     from .test_io_roi import _padded_ct
 
     sr = SuperResolver("cpu", make_weights_dir(tmp_path / "w"))
-    monkeypatch.setattr(cli, "_make_resolver", lambda device: sr)
+    monkeypatch.setattr(cli, "_make_resolver", lambda device, precision="auto": sr)
     path, _ = _padded_ct(tmp_path)
     ds = pydicom.dcmread(path)
     a = ds.pixel_array.copy()
@@ -270,17 +270,21 @@ def test_padding_outside_the_scan_does_not_set_the_normalisation(tmp_path, capsy
                           "rmisr-bl", "--roi", ",".join(map(str, roi)), "--format", "tiff")
     assert code == 0, err
     written = read_image(out[0]).pixels
-    expected = sr.upscale(img.pixels, 2, "rmisr-bl", roi=roi, window=img.window,
-                          value_range=img.normalization_range())
-    squeezed = sr.upscale(img.pixels, 2, "rmisr-bl", roi=roi, window=img.window)
+    from app.io.padding import engine_pixels, restore_padding
+    expected = restore_padding(
+        sr.upscale(engine_pixels(img), 2, "rmisr-bl", roi=roi, window=img.window,
+                   value_range=img.normalization_range()), img, roi, 2)
+    squeezed = restore_padding(  # padding's 4000 HU in the min–max: the tissue squeezed
+        sr.upscale(img.pixels, 2, "rmisr-bl", roi=roi, window=img.window), img, roi, 2)
     assert np.abs(written - expected).max() <= 0.5 + 1e-3
     assert np.abs(written - squeezed).max() > 2
     # the derived DICOM says what range the network saw (reproducible)
     code, out, err = _run(capsys, path, "-o", tmp_path / "dcm", "--scale", "2", "--method",
                           "rmisr-bl", "--roi", ",".join(map(str, roi)))
     lo, hi = img.normalization_range()
-    assert (f"Network input normalised (range) from {lo:.6g} to {hi:.6g} HU."
-            in pydicom.dcmread(out[0]).DerivationDescription)
+    desc = pydicom.dcmread(out[0]).DerivationDescription
+    assert f"Network input normalised (range) from {lo:.6g} to {hi:.6g} HU;" in desc
+    assert desc.endswith("Network arithmetic fp32.")  # and the arithmetic it ran in
 
 
 def test_padding_stays_padding_in_the_derived_file(tmp_path, capsys):

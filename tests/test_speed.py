@@ -1,0 +1,60 @@
+"""The speed and precision-fidelity commands (run small, on untrained test networks)."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from models import fidelity, speed
+from models.inference import SuperResolver
+
+from ._engine import make_weights_dir
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    return make_weights_dir(tmp_path_factory.mktemp("w"))
+
+
+def test_speed_prints_every_row_as_a_ratio_to_the_flop_bound(weights, capsys):
+    assert speed.main(["--weights-dir", str(weights), "--size", "40", "--region", "16",
+                       "--repeats", "1", "--batch", "1", "--patch", "8", "--steps", "1",
+                       "--precision", "fp32", "--skip", "training"]) == 0
+    out = capsys.readouterr().out
+    assert "| fp32 |" in out and "× bound" in out
+    rows = [ln for ln in out.splitlines() if ln.startswith(("| srcnn", "| rmisr"))]
+    assert len(rows) == len(speed.CASES)
+    for row in rows:
+        ratio = float(row.rstrip(" |").rsplit("|", 1)[1])
+        assert ratio > 0  # seconds over a positive bound: never zero, never missing
+    assert "Four methods" in out
+
+
+def test_a_regions_window_is_the_region_plus_the_engines_context(weights):
+    sr = SuperResolver("cpu", weights)
+    model = sr._model(sr.weights_record("rmisr-bl", 2.5))
+    from models.inference import _context
+    m = _context(model, 2.5)[0] + 2
+    assert speed.region_window(model, 2.5, 512, 128) == 128 + 2 * m
+    assert speed.region_window(model, 2.5, 512, 0) == 512
+    assert speed.region_window(model, 2.5, 130, 128) == 130  # context clipped by the image
+
+
+def test_training_macs_count_backward_as_twice_the_forward():
+    from models.registry import create_model
+    from models.summary import count_macs
+
+    fwd = count_macs(create_model("rmisr_bl", scale=4).to("meta"),
+                     torch.zeros(2, 1, 8, 8, device="meta"))
+    assert speed.training_macs("rmisr_bl", 2, 8) == 3 * fwd
+
+
+def test_fidelity_compares_each_precision_with_fp32(weights, tmp_path):
+    folder = tmp_path / "Tiny"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray((rng.random((24, 24)) * 255).astype(np.uint8)).save(folder / "a.png")
+    sr = SuperResolver("cpu", weights)
+    rows = fidelity.benchmark_rows(sr, tmp_path, ["Tiny"], [2.0], ["bf16"])
+    assert len(rows) == 1 and rows[0].startswith("| Tiny | ×2 |")
+    fp32, bf16 = (float(c.split()[0]) for c in rows[0].strip("| ").split(" | ")[2:4])
+    assert abs(fp32 - bf16) < 1.0
