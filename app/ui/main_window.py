@@ -49,6 +49,7 @@ from app.io import (
     roi_statistics,
 )
 from app.batch import output_name
+from app.io.padding import engine_pixels
 from app.io.series import stack_of
 
 from . import export as export_mod
@@ -850,8 +851,10 @@ class MainWindow(QMainWindow):
         if not methods:
             self.show_error("No method", "Tick at least one available method.")
             return False
+        # CT padding outside the field of view takes the nearest tissue value, as in rmisr-sr
+        filled = engine_pixels(self.image)
         try:
-            pixels = crop_roi(self.image, roi)
+            pixels = crop_roi(filled, roi)
         except ImageIOError as exc:
             self.show_error("Invalid region of interest", str(exc))
             return False
@@ -860,7 +863,7 @@ class MainWindow(QMainWindow):
         request = JobRequest(pixels, tuple(roi), self.controls.scale(), methods,
                              self.controls.simulate_box.isChecked(), self.canvas.window(),
                              {m: METHOD_LABELS[m] for m in methods}, self.image.value_unit,
-                             source_pixels=self.image.pixels,
+                             source_pixels=filled,
                              value_range=self.image.normalization_range(),
                              precision=self.controls.precision_choice())
         job = SuperResolveJob(self.engine, request, self)

@@ -870,3 +870,23 @@ def test_a_damaged_saved_scale_does_not_stop_the_viewer(qtbot, resolver, setting
     win = MainWindow(resolver=resolver, settings=settings, load_engine=False)
     qtbot.addWidget(win)
     assert win.controls.scale() == 2.0
+
+
+def test_ct_padding_takes_the_nearest_tissue_value_before_the_engine(window, network, run_job,
+                                                                      qtbot, tmp_path):
+    """The viewer hands the engine what rmisr-sr does: padding outside the field of view filled
+    from the nearest tissue, never the padding value interpolated into the tissue next to it."""
+    from app.io.padding import engine_pixels
+    from tests.test_io_roi import _padded_ct
+
+    path, _ = _padded_ct(tmp_path)
+    assert window.open_file(path)
+    qtbot.waitUntil(lambda: window._loader is None or not window._loader.isRunning())
+    assert window.image.padding is not None and window.image.padding.any()
+    window.controls.set_scale(TEST_SCALE)
+    window.controls.set_checked_methods(["bicubic"])
+    window.set_roi((0, 200, 40, 40))  # across the field of view's edge
+    req = run_job(window).request
+    tissue_min = float(window.image.measured().min())
+    assert float(req.source_pixels.min()) >= tissue_min
+    assert np.array_equal(req.source_pixels, engine_pixels(window.image))
