@@ -49,6 +49,7 @@ from app.io import (SAMPLE_PATH, SAMPLE_SHA256, DerivedSeries, ImageData, ImageI
                     write_image, write_sheet, write_text)
 from app.io import OutputBusyError, claim_output
 from app.io import OutputExistsError as IoOutputExistsError
+from app.io._guard import LIBRARY_NOTE_PREFIXES
 from app.io.labels import METHOD_LABELS, fmt_scale
 from app.io.series import image_files
 
@@ -272,6 +273,7 @@ def _run_batch(args: argparse.Namespace) -> int:
         return 1
 
     planned: set[Path] = set()
+    said: set[tuple[Path, str]] = set()
     series = DerivedSeries()
     inputs, failed = _inputs(args.inputs, outdir)
     sources = {src.resolve() for src, _ in inputs}  # never a target, even with --overwrite
@@ -283,6 +285,10 @@ def _run_batch(args: argparse.Namespace) -> int:
             try:
                 image = read_image(src, frame=frame)
                 n_frames = image.n_frames
+                for line in image.warnings:  # a library's message, said once as our note
+                    if line.startswith(LIBRARY_NOTE_PREFIXES) and (src, line) not in said:
+                        said.add((src, line))
+                        _note(f"{src.name}: {line}")
                 if image.n_frames > 1 and not args.all_frames:
                     _note(f"{src.name}: frame {frame} of {image.n_frames} (0-based; --frame "
                           "chooses another, --all-frames takes every one)")

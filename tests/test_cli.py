@@ -511,3 +511,86 @@ def test_a_named_pipe_in_a_folder_is_skipped_with_a_note(tmp_path, capsys, pydic
                           "bicubic")
     assert code == 0 and out == [str(tmp_path / "out" / "mr_SRx2_bicubic.dcm")]
     assert err == [f"rmisr-sr: note: {src / 'pipe'}: skipped, a named pipe, not a regular file"]
+
+
+def test_library_messages_become_notes_not_stray_stderr(tmp_path, capfd):
+    """tifffile logs a damaged page chain; it is said once as rmisr-sr's own note."""
+    import struct
+
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "t.tif", np.arange(64 * 64, dtype=np.uint16).reshape(64, 64))
+    data = bytearray((tmp_path / "t.tif").read_bytes())
+    ifd = struct.unpack("<I", data[4:8])[0]
+    n = struct.unpack("<H", data[ifd:ifd + 2])[0]
+    data[ifd + 2 + 12 * n:ifd + 6 + 12 * n] = struct.pack("<I", 10 ** 8)  # next page: nowhere
+    (tmp_path / "t.tif").write_bytes(bytes(data))
+    code = cli.main([str(tmp_path / "t.tif"), "-o", str(tmp_path / "out"), "--scale", "2",
+                     "--method", "bicubic", "--format", "tiff"])
+    out, err = capfd.readouterr()
+    assert code == 0
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines == ["rmisr-sr: note: t.tif: tifffile reported: <tifffile.TiffPages @8> invalid "
+                     "page offset 100000000"], err
+
+
+def test_decoder_prints_are_captured_into_the_error(pydicom_file, capfd):
+    from app.io import CorruptFileError
+
+    with pytest.raises(CorruptFileError, match="the decoder reported: Invalid number of tiles"):
+        read_image(pydicom_file("JPEG2000-embedded-sequence-delimiter.dcm"))
+    assert capfd.readouterr().err == ""
+
+
+def test_a_closed_stdout_is_not_a_failure_of_written_files(tmp_path, capsys, monkeypatch,
+                                                           pydicom_file):
+    import os
+    import sys
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for k in range(3):
+        shutil.copy(pydicom_file("MR_small.dcm"), src / f"mr{k}.dcm")
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)  # `| head -1` has gone
+    pipe = os.fdopen(write_fd, "w")
+    monkeypatch.setattr(sys, "stdout", pipe)
+    try:
+        code = cli.main([str(src), "-o", str(tmp_path / "out"), "--scale", "2", "--method",
+                         "bicubic"])
+    finally:
+        monkeypatch.undo()
+        try:
+            pipe.close()
+        except OSError:
+            pass
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert code == 141 and err == []  # quiet: no file reported as failed
+    assert (tmp_path / "out" / "mr0_SRx2_bicubic.dcm").is_file()
+
+
+def test_sigterm_during_a_png_write_leaves_no_part_file(tmp_path, capsys, monkeypatch,
+                                                        pydicom_file):
+    import os
+    import signal
+
+    from PIL import Image as PILImage
+
+    real_save = PILImage.Image.save
+
+    def save(self, fp, *args, **kwargs):
+        fp.write(b"\x89PNG half")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this
+        return real_save(self, fp, *args, **kwargs)
+
+    import time
+
+    monkeypatch.setattr(PILImage.Image, "save", save)
+    before = signal.getsignal(signal.SIGTERM)
+    code = cli.main([str(pydicom_file("MR_small.dcm")), "-o", str(tmp_path / "out"), "--scale",
+                     "2", "--method", "bicubic", "--format", "png"])
+    err = capsys.readouterr().err
+    assert code == 143 and "terminated" in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []  # no .part, no lock
+    assert signal.getsignal(signal.SIGTERM) == before

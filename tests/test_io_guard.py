@@ -150,3 +150,12 @@ def test_preamble_less_dicom_is_still_read(tmp_path, pydicom_file):
     src.save_as(raw, implicit_vr=True, little_endian=True)
     assert read_image(raw).pixels.shape == (64, 64)
     assert image_files(tmp_path) == [raw]
+
+
+@pytest.mark.parametrize("bad", [None, 123, b"/tmp/x.dcm", 1.5])
+def test_read_image_refuses_a_path_of_the_wrong_type_as_a_value_error(bad):
+    from app.io import ImageIOError
+
+    with pytest.raises(ValueError, match="path must be a file path") as info:
+        read_image(bad)
+    assert isinstance(info.value, ImageIOError)

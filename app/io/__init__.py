@@ -14,7 +14,8 @@ from __future__ import annotations
 from ._atomic import OutputClaim, claim_output
 from ._resources import DEFAULT_PRESETS_PATH, RESOURCES_DIR, SAMPLE_PATH, SAMPLE_SHA256
 from .errors import (CorruptFileError, EmptyFileError, FileMissingError, FrameOutOfRangeError,
-                     ImageIOError, ImageTooLargeError, InvalidPixelsError, InvalidROIError,
+                     ImageIOError, ImageTooLargeError, InvalidArgumentError, InvalidPixelsError,
+                     InvalidROIError,
                      InvalidScaleError, InvalidWindowError, NoPixelDataError, NotAnImageError,
                      NotRegularFileError, OutputBusyError, OutputExistsError, ScanBudgetError,
                      SourceOverwriteError, TruncatedFileError, UnsupportedImageError,
@@ -55,5 +56,5 @@ __all__ = [
     "UnsupportedImageError", "ImageTooLargeError", "InvalidPixelsError", "FrameOutOfRangeError",
     "InvalidROIError", "InvalidScaleError", "InvalidWindowError", "WindowPresetError",
     "WriteError", "SourceOverwriteError", "OutputExistsError", "OutputBusyError",
-    "NotRegularFileError", "ScanBudgetError",
+    "NotRegularFileError", "ScanBudgetError", "InvalidArgumentError",
 ]

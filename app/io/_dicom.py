@@ -16,7 +16,8 @@ from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder, pix
 from pydicom.uid import (UID, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian,
                          ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 
-from ._guard import HeaderFloodError, open_header, plausible_dicom_start
+from ._guard import (LIBRARY_NOTE_PREFIXES, HeaderFloodError, captured_stderr, open_header,
+                     plausible_dicom_start)
 from .errors import (CorruptFileError, FrameOutOfRangeError, ImageIOError, ImageTooLargeError,
                      InvalidPixelsError, NoPixelDataError, NotAnImageError, TruncatedFileError,
                      UnsupportedImageError, UnsupportedTransferSyntaxError)
@@ -244,14 +245,22 @@ def _int_attr(ds: Dataset, keyword: str, path: Path, default: int | None = None)
     return result
 
 
-def _decode(ds: Dataset, index: int | None, ts: UID, path: Path, from_file: bool
-            ) -> np.ndarray:
+def _decode(ds: Dataset, index: int | None, ts: UID, path: Path, from_file: bool,
+            notes: list[str] | None = None) -> np.ndarray:
     """Decode one frame (``index``) or the only frame. For multi-frame files pydicom reads just
-    that frame from the file, so a long cine or volume never sits in memory whole."""
+    that frame from the file, so a long cine or volume never sits in memory whole. What a
+    decoder library prints to stderr (openjpeg, GDCM) is appended to ``notes``, and named in the
+    error when decoding fails, instead of reaching the terminal."""
+    said: list[str] = []
     try:
-        if from_file and index is not None:
-            return pixel_array(str(path), index=index)
-        return pixel_array(ds, index=index)
+        try:
+            with captured_stderr(said):
+                if from_file and index is not None:
+                    return pixel_array(str(path), index=index)
+                return pixel_array(ds, index=index)
+        finally:
+            if notes is not None:
+                notes.extend(f"{LIBRARY_NOTE_PREFIXES[0]}{line}" for line in said[:5])
     except MemoryError:
         raise ImageTooLargeError("not enough memory to decode the pixel data", path) from None
     except (ValueError, RuntimeError, NotImplementedError, KeyError, AttributeError,
@@ -267,6 +276,8 @@ def _decode(ds: Dataset, index: int | None, ts: UID, path: Path, from_file: bool
                 f"{_decoder_hint(ts)}", path) from exc
         lines = [ln.strip() for ln in msg.splitlines() if ln.strip()]
         detail = "; ".join(lines[1:] if len(lines) > 1 else lines)[:400] or type(exc).__name__
+        if said:
+            detail += f"; the decoder reported: {'; '.join(said[:3])[:300]}"
         if "does not support" in low or "not supported" in low:
             raise UnsupportedTransferSyntaxError(
                 f"pixel data in '{ts.name}' ({ts}) use a variant the installed decoders do not "
@@ -518,12 +529,14 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
     _check_decodable(ts, path)
     _check_frames_held(ds, pixel_kw, ts, (rows, cols, samples, bits_alloc), n_frames, path)
 
-    arr = _decode(ds, frame if n_frames > 1 else None, ts, path, sniffed and ts_in_file)
+    decoder_notes: list[str] = []
+    arr = _decode(ds, frame if n_frames > 1 else None, ts, path, sniffed and ts_in_file,
+                  decoder_notes)
     if n_frames > 1 and arr.ndim in (3, 4) and arr.shape[0] == n_frames and arr.shape[1] == rows:
         arr = arr[frame]  # a plugin that ignored ``index``
     source_photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     fds = frame_dataset(ds, frame)
-    warnings: list[str] = []
+    warnings: list[str] = list(decoder_notes)
 
     rescale: tuple[float, float] | None = (1.0, 0.0)
     value_unit = ""

@@ -5,13 +5,20 @@ parse unknown content with ``force=True``, and a header reader that gives up on 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import stat
 import struct
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["not_regular", "open_header", "plausible_dicom_start", "HeaderFloodError",
-           "MAX_HEADER_READS", "MAX_REPEATED_HEADERS"]
+           "MAX_HEADER_READS", "MAX_REPEATED_HEADERS", "captured_stderr", "captured_log",
+           "LIBRARY_NOTE_PREFIXES"]
 
 #: Reads one header parse may make (about two per element): a real header, an enhanced
 #: multi-frame one with tens of thousands of per-frame items included, needs far fewer.
@@ -135,3 +142,77 @@ def sniff_file(path: Path, at: int) -> tuple[bytes, int]:
         size = os.fstat(fh.fileno()).st_size
         fh.seek(at)
         return fh.raw.read(8) or b"", size  # type: ignore[union-attr]
+
+
+#: How captured library messages start in ``ImageData.warnings`` (rmisr-sr prints these as notes).
+LIBRARY_NOTE_PREFIXES = ("the decoder reported: ", "tifffile reported: ")
+
+_stderr_lock = threading.Lock()
+
+
+@contextmanager
+def captured_stderr(sink: list[str]) -> Iterator[None]:
+    """Lines that C libraries (openjpeg, GDCM) print to file descriptor 2 during the block are
+    appended to ``sink`` instead of reaching the terminal. File descriptor 2 is process-wide, so
+    captured blocks run one at a time (a lock); output of other threads in that time is captured
+    too. Without a usable descriptor 2 the block runs uncaptured."""
+    with _stderr_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        try:
+            tmp = tempfile.TemporaryFile()
+        except OSError:
+            os.close(saved)
+            yield
+            return
+        try:
+            try:
+                sys.stderr.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+            os.dup2(tmp.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                tmp.seek(0)
+                text = tmp.read(1 << 16).decode("utf-8", "replace")
+                for line in (ln.strip() for ln in text.splitlines()):
+                    if line and line not in sink:
+                        sink.append(line)
+        finally:
+            os.close(saved)
+            tmp.close()
+
+
+class _ThreadSink(logging.Filter):
+    """Takes the records of one thread off a logger into a list (the record is then dropped)."""
+
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__()
+        self.sink, self.thread = sink, threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread != self.thread:
+            return True
+        text = record.getMessage().strip()
+        if text and text not in self.sink:
+            self.sink.append(text)
+        return False
+
+
+@contextmanager
+def captured_log(name: str, sink: list[str]) -> Iterator[None]:
+    """Records of logger ``name`` (e.g. "tifffile") emitted by this thread during the block are
+    appended to ``sink`` instead of being printed (Python's last-resort handler writes warnings
+    of unconfigured loggers to stderr)."""
+    logger = logging.getLogger(name)
+    sink_filter = _ThreadSink(sink)
+    logger.addFilter(sink_filter)
+    try:
+        yield
+    finally:
+        logger.removeFilter(sink_filter)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ._guard import LIBRARY_NOTE_PREFIXES, captured_log
 from .errors import (CorruptFileError, FrameOutOfRangeError, ImageIOError, ImageTooLargeError,
                      InvalidPixelsError, NotAnImageError, TruncatedFileError, UnsupportedImageError)
 from .image_data import ImageData, non_finite_reason
@@ -63,9 +64,21 @@ def _check_frame(frame: int, n_frames: int, path: Path) -> None:
                                    f"page{'s' if n_frames > 1 else ''} (0–{n_frames - 1})", path)
 
 
-def _from_tifffile(path: Path, frame: int) -> tuple[np.ndarray, int, bool, str] | None:
+def _from_tifffile(path: Path, frame: int, notes: list[str] | None = None
+                   ) -> tuple[np.ndarray, int, bool, str] | None:
     """(array, n_frames, min_is_white, description) via tifffile; None if a codec is missing
-    (then Pillow is used)."""
+    (then Pillow is used). tifffile's logged warnings (a damaged tag, a bad page offset) are
+    appended to ``notes`` instead of being printed."""
+    said: list[str] = []
+    try:
+        with captured_log("tifffile", said):
+            return _from_tifffile_quiet(path, frame)
+    finally:
+        if notes is not None:
+            notes.extend(f"{LIBRARY_NOTE_PREFIXES[1]}{line}" for line in said[:5])
+
+
+def _from_tifffile_quiet(path: Path, frame: int) -> tuple[np.ndarray, int, bool, str] | None:
     import tifffile
 
     try:
@@ -193,7 +206,8 @@ def read_raster(path: Path, frame: int, fmt: str) -> ImageData:
     min_is_white = False
     mode = ""
     description = ""
-    got = _from_tifffile(path, frame) if fmt == "TIFF" else None
+    notes: list[str] = []
+    got = _from_tifffile(path, frame, notes) if fmt == "TIFF" else None
     if got is not None:
         arr, n_frames, min_is_white, description = got
         mode = f"TIFF {arr.dtype}"
@@ -248,10 +262,12 @@ def read_raster(path: Path, frame: int, fmt: str) -> ImageData:
         window = full_range_window(*stored_range)
     else:
         window = auto_window(pixels)
-    return ImageData(
+    image = ImageData(
         pixels=pixels, source_path=path, kind="raster", modality="OT",
         photometric="RGB" if colour else ("MONOCHROME1" if min_is_white else "MONOCHROME2"),
         invert=min_is_white and not colour, window=window, windows=[],
         stored_range=stored_range, value_unit=value_unit, frame=frame, n_frames=n_frames,
         dataset=None, bits_stored=bits, rescale=rescale, source_photometric=mode,
         transfer_syntax=fmt, lossy=fmt == "JPEG")
+    image.warnings.extend(notes)
+    return image

@@ -15,7 +15,7 @@ __all__ = [
     "UnsupportedImageError", "ImageTooLargeError", "InvalidPixelsError", "FrameOutOfRangeError",
     "InvalidROIError", "InvalidScaleError", "InvalidWindowError", "WindowPresetError",
     "WriteError", "SourceOverwriteError", "OutputExistsError", "OutputBusyError",
-    "NotRegularFileError", "ScanBudgetError",
+    "NotRegularFileError", "ScanBudgetError", "InvalidArgumentError",
 ]
 
 
@@ -116,3 +116,8 @@ class NotRegularFileError(NotAnImageError):
 
 class ScanBudgetError(ImageIOError):
     """A folder scan ran past its time budget; what it found is not used."""
+
+
+class InvalidArgumentError(ImageIOError, ValueError):
+    """An argument of the wrong type (a path that is not a str or os.PathLike, ...): a ValueError
+    like every other bad value, not a bare TypeError."""

@@ -15,7 +15,8 @@ from ._dicom import read_dicom
 from ._guard import not_regular, open_header
 from ._raster import RASTER_SUFFIXES, read_raster, sniff_raster
 from .errors import (CorruptFileError, EmptyFileError, FileMissingError, FrameOutOfRangeError,
-                     ImageIOError, ImageTooLargeError, NotAnImageError, NotRegularFileError)
+                     ImageIOError, ImageTooLargeError, InvalidArgumentError, NotAnImageError,
+                     NotRegularFileError)
 from .image_data import ImageData
 
 __all__ = ["read_image", "is_read_source", "sniff_format"]
@@ -64,6 +65,9 @@ def read_image(path: str | os.PathLike[str], frame: int = 0) -> ImageData:
     ``ImageData.warnings`` instead of being printed (``warnings.catch_warnings``, which is
     process-wide before Python 3.14: warnings of other threads during a read may be collected too).
     """
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise InvalidArgumentError(f"path must be a file path (str or os.PathLike), got "
+                                   f"{type(path).__name__}")
     p = Path(path)
     if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
         raise FrameOutOfRangeError(f"frame must be a non-negative integer, got {frame!r}", p)
