@@ -16,8 +16,11 @@ OUTDIR (a CD's series stay apart) and its earlier results are not inputs; no inp
 replaced (not even with ``--overwrite``). The path of every file written goes to stdout; a file
 that fails prints one line ``rmisr-sr: error: <file>: <message>`` to stderr and
 the others are still processed; ``rmisr-sr: note: …`` lines say what the user should know (a
-frame chosen from several, values clipped to the stored range, a bicubic fallback). Exit status:
-0 all written, 1 any file failed, 2 usage error.
+frame chosen from several, values clipped to the stored range, a bicubic fallback, a library's
+message). Each output name is claimed before its compute (:func:`app.io.claim_output`): a second
+run writing the same name is refused, and nothing is replaced without ``--overwrite``. Exit
+status: 0 all written, 1 any file failed, 2 usage error, 130 interrupted, 143 SIGTERM (the file
+being written is removed), 141 stdout closed by its reader (the files written stay).
 
 ``--demo`` runs the bundled sample chest CT through every method that has weights for the scale
 and writes each result (PNG + derived DICOM), a quality table (Markdown and CSV) and a labelled

@@ -159,3 +159,20 @@ def test_read_image_refuses_a_path_of_the_wrong_type_as_a_value_error(bad):
     with pytest.raises(ValueError, match="path must be a file path") as info:
         read_image(bad)
     assert isinstance(info.value, ImageIOError)
+
+
+def test_writer_and_roi_arguments_of_the_wrong_type_are_value_errors(tmp_path):
+    import numpy as np
+
+    from app.io import parse_roi, write_image, write_png, write_tiff16
+
+    img = read_image(Path(__file__).resolve().parents[1] / "resources" / "sample_ct_chest.dcm")
+    calls = [lambda: parse_roi(None), lambda: parse_roi(5),
+             lambda: write_png(None, np.zeros((2, 2)), 0, 1),
+             lambda: write_tiff16(3, np.zeros((2, 2))),
+             lambda: write_image(tmp_path / "a.png", np.zeros((2, 2)), source=None, scale=2,
+                                 method="bicubic")]
+    for call in calls:
+        with pytest.raises(ValueError):
+            call()
+    assert list(tmp_path.iterdir()) == []

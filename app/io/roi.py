@@ -156,8 +156,11 @@ def parse_roi(text: str) -> ROI:
     """Parse "x,y,w,h" (commas and/or spaces) into four ints (not yet checked against an image).
 
     Raises:
-        InvalidROIError: not four integers, or an empty size.
+        InvalidROIError: not four integers, or an empty size (also for ``text`` that is not a
+            str: a ValueError, like every other bad ROI).
     """
+    if not isinstance(text, str):
+        raise InvalidROIError(f"ROI must be text 'x,y,w,h', got {type(text).__name__}")
     parts = [p for p in text.replace(",", " ").split() if p]
     try:
         values = [int(p) for p in parts]

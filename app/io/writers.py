@@ -34,7 +34,7 @@ from typing import IO, Any, Literal
 
 import numpy as np
 
-from ._atomic import as_image_array, atomic_write, source_paths, write_text
+from ._atomic import _as_path, as_image_array, atomic_write, source_paths, write_text
 from ._dicom_writer import (DerivedReport, DerivedSeries, write_dicom_derived,
                             write_secondary_capture)
 from ._raster import TIFF_DESCRIPTION_FORMAT
@@ -85,7 +85,7 @@ def write_png(path: str | os.PathLike[str], pixels: np.ndarray, center: float, w
     from PIL import Image
     from PIL.PngImagePlugin import PngInfo
 
-    target = Path(path)
+    target = _as_path(path, "path")
     arr = as_image_array(pixels, target)
     if function is None:
         function = getattr(source, "voi_function", "LINEAR") if arr.ndim == 2 else "LINEAR"
@@ -207,7 +207,7 @@ def write_tiff16(path: str | os.PathLike[str], pixels: np.ndarray, *,
     """
     import tifffile
 
-    target = Path(path)
+    target = _as_path(path, "path")
     arr = as_image_array(pixels, target).astype(np.float64)
     slope, intercept, graded = 1.0, 0.0, True
     if isinstance(source, ImageData):
@@ -307,7 +307,10 @@ def write_image(path: str | os.PathLike[str], pixels: np.ndarray, *, source: Ima
     Raises:
         WriteError: unknown format; plus the errors of the chosen writer.
     """
-    target = Path(path)
+    target = _as_path(path, "path")
+    if not isinstance(source, ImageData):
+        raise ValueError(f"source must be the ImageData read with read_image, got "
+                         f"{type(source).__name__}")
     chosen = fmt or format_for_path(target)
     if chosen not in ("png", "tiff", "dcm"):
         raise WriteError(f"unknown output format {fmt or target.suffix!r}: use .png, .tif/.tiff "
