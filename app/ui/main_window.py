@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PyQt5.QtCore import QPoint, QSettings, Qt, QTimer
+from PyQt5.QtCore import QPoint, QRect, QSettings, Qt, QTimer
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (
     QAction,
@@ -56,7 +56,7 @@ from . import export as export_mod
 from .canvas import ImageCanvas
 from .controls import METHOD_LABELS, ControlsPanel
 from .diagnostics import diagnostics_text
-from .panels import VIEW_MODES, ComparisonView, PanelData, sr_overlay_text
+from .panels import VIEW_MODES, ComparisonView, ElidedLabel, PanelData, sr_overlay_text
 from .quality_table import QualityTable
 from .slices import SliceRangeChoice, SliceRangeDialog
 from .worker import (Engine, EngineLoader, FolderScan, JobRequest, JobResult, SeriesScan,
@@ -72,6 +72,10 @@ DEFAULT_ROI = 96
 #: times that with the quality maps and display copies; the engine refuses one result above
 #: ``models.geometry.MAX_OUTPUT_PIXELS``).
 CONFIRM_OUTPUT_PIXELS = 50_000_000
+#: The window's size at its first start (logical pixels), reduced to what the screen offers.
+START_SIZE = (1280, 800)
+#: Room left for the window manager's frame (borders, title bar) when sizing to the screen.
+FRAME_ALLOWANCE = (16, 40)
 #: How long closing the window waits for a cancelled job to stop before it defers the close.
 CLOSE_WAIT_MS = 10_000
 #: A folder's series found while a dialog is open or a job runs opens this much later (retried).
@@ -80,6 +84,15 @@ FOLDER_RETRY_MS = 400
 OPEN_FILTER = ("All files, DICOM without extension included (*);;"
                "Images (*.dcm *.dicom *.ima *.png *.jpg *.jpeg *.tif *.tiff *.bmp);;"
                "DICOM (*.dcm *.dicom *.ima);;PNG / JPEG / TIFF (*.png *.jpg *.jpeg *.tif *.tiff)")
+
+
+def fitted_size(wanted: tuple[int, int], available: tuple[int, int],
+                frame: tuple[int, int] = FRAME_ALLOWANCE) -> tuple[int, int]:
+    """The window size (logical pixels, frame excluded) for ``wanted`` on a screen whose
+    available area is ``available`` (logical pixels: ``QScreen.availableGeometry``, the same
+    numbers on a 2× screen): never more than that area less the window ``frame``."""
+    return (max(1, min(wanted[0], available[0] - frame[0])),
+            max(1, min(wanted[1], available[1] - frame[1])))
 
 
 def _fmt_value(value: Any, unit: str) -> str:
@@ -127,8 +140,8 @@ class MainWindow(QMainWindow):
     # =========================================================================================
     def _build_widgets(self) -> None:
         self.canvas = ImageCanvas()
-        self.image_header = QLabel("No image — File ▸ Open, drop a file here, "
-                                   "or File ▸ Open sample")
+        self.image_header = ElidedLabel("No image — File ▸ Open, drop a file here, "
+                                        "or File ▸ Open sample")
         self.image_header.setObjectName("imageHeader")
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -263,10 +276,13 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
-        self.cursor_label = QLabel("")
-        self.cursor_label.setMinimumWidth(240)
-        self.window_status = QLabel("")
-        self.device_status = QLabel("engine: loading…")
+        # elided, with minimum widths that do not follow their text (the window never widens)
+        self.cursor_label = ElidedLabel("")
+        self.cursor_label.setMinimumWidth(160)
+        self.window_status = ElidedLabel("")
+        self.window_status.setMinimumWidth(90)
+        self.device_status = ElidedLabel("engine: loading…")
+        self.device_status.setMinimumWidth(70)
         sb.addPermanentWidget(self.cursor_label)
         sb.addPermanentWidget(self.window_status)
         sb.addPermanentWidget(self.device_status)
@@ -292,16 +308,31 @@ class MainWindow(QMainWindow):
         self.controls.set_precision_choice(str(s.value("precision", "auto")))
         self.act_overlay.setChecked(str(s.value("overlay", "true")).lower() == "true")
         geom = s.value("geometry")
-        if geom is not None:
-            self.restoreGeometry(geom)
-        else:
-            self.resize(1280, 800)
+        if geom is None or not self.restoreGeometry(geom):
+            self.resize(*START_SIZE)
+        self.fit_to_screen(centre=geom is None)
         for key, restore in (("windowState", self.restoreState),  # the dock's place
                              ("topSplitter", self.top_splitter.restoreState),
                              ("mainSplitter", self.main_splitter.restoreState)):
             state = s.value(key)
             if state is not None:
                 restore(state)
+
+    def available_geometry(self) -> QRect:
+        """The available area of the window's screen (logical pixels, task bar excluded)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        return screen.availableGeometry()
+
+    def fit_to_screen(self, centre: bool = False) -> None:
+        """Shrink the window to its screen's available area (a start on a small or high-DPI
+        screen, or a size saved on a larger one); ``centre``: place it in that area."""
+        avail = self.available_geometry()
+        w, h = fitted_size((self.width(), self.height()), (avail.width(), avail.height()))
+        if (w, h) != (self.width(), self.height()):
+            self.resize(w, h)
+        if centre or not avail.intersects(self.frameGeometry()):
+            self.move(avail.x() + max(0, (avail.width() - w - FRAME_ALLOWANCE[0]) // 2),
+                      avail.y() + max(0, (avail.height() - h - FRAME_ALLOWANCE[1]) // 2))
 
     def save_settings(self) -> None:
         s = self.settings

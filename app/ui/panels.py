@@ -13,11 +13,12 @@ permanent overlay "SR ×s <method> — computed, not acquired".
 from __future__ import annotations
 
 import math
+from html import escape
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PyQt5.QtCore import QPoint, QPointF, QRectF, Qt, pyqtSignal
+from PyQt5.QtCore import QPoint, QPointF, QRectF, QSize, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap, QTransform
 from PyQt5.QtWidgets import (
     QFrame,
@@ -143,7 +144,7 @@ class PanelView(QGraphicsView):
         self.setBackgroundBrush(QColor(0, 0, 0))
         self.setFrameShape(QFrame.NoFrame)
         self.setMouseTracking(True)
-        self.setMinimumSize(120, 120)
+        self.setMinimumSize(80, 60)
         self.horizontalScrollBar().valueChanged.connect(self._scrolled)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
 
@@ -311,18 +312,71 @@ class PanelView(QGraphicsView):
 
 
 class ElidedLabel(QLabel):
-    """One line that ends in "…" when the panel is narrower than the text (full
-    text as tooltip)."""
+    """One line that ends in "…" when it is narrower than its text; its minimum width never
+    follows the text (a long title cannot widen the window). :meth:`text` is the full text,
+    :meth:`shown_text` what is drawn; the tooltip is the full text unless ``tooltip`` is False.
+    ``suffix`` (e.g. " — outdated") is drawn after a bold title in ``suffix_colour``."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.full_text = text
-        self.setToolTip(text)
-        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+    MIN_WIDTH = 24
+
+    def __init__(self, text: str = "", tooltip: bool = True, bold: bool = False) -> None:
+        super().__init__()
+        self._full = ""
+        self._suffix = ""
+        self._suffix_colour = "#ff9f40"
+        self._auto_tip = tooltip
+        self._bold = bold
+        if bold:
+            font = self.font()
+            font.setBold(True)
+            self.setFont(font)
+        self.setTextFormat(Qt.RichText if bold else Qt.PlainText)
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
+        self.setText(text)
+
+    @property
+    def full_text(self) -> str:
+        return self._full + self._suffix
+
+    def text(self) -> str:  # noqa: D102 — the full text, not the elided one
+        return self.full_text
+
+    def shown_text(self) -> str:
+        return super().text()
+
+    def setText(self, text: str, suffix: str = "") -> None:  # noqa: N802 (Qt)
+        self._full = str(text)
+        self._suffix = str(suffix)
+        if self._auto_tip:
+            self.setToolTip(self.full_text)
+        self._elide()
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt)
+        fm = self.fontMetrics()
+        m = self.contentsMargins()
+        return QSize(fm.horizontalAdvance(self.full_text) + 4 + m.left() + m.right(),
+                     fm.height() + m.top() + m.bottom())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt)
+        return QSize(self.MIN_WIDTH, self.sizeHint().height())
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
         super().resizeEvent(event)
-        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.ElideRight, self.width()))
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.contentsRect().width(), 1)
+        shown = self.fontMetrics().elidedText(self.full_text, Qt.ElideRight, width)
+        if not self._bold:
+            super().setText(shown)
+            return
+        head = shown[:len(self._full)]
+        tail = shown[len(self._full):] if shown.startswith(self._full) else ""
+        html = f"<b>{escape(head)}</b>"
+        if tail:
+            html += f"<span style='color:{self._suffix_colour}'>{escape(tail)}</span>"
+        super().setText(html)
 
 
 class PanelWidget(QFrame):
@@ -341,10 +395,12 @@ class PanelWidget(QFrame):
         head = QHBoxLayout()
         head.setContentsMargins(4, 0, 0, 0)
         head.setSpacing(6)
-        self.title = QLabel(f"<b>{data.title}</b>")
+        self.title = ElidedLabel(data.title, tooltip=False, bold=True)
         self.title.setObjectName("panelTitle")
+        self.title.setToolTip(data.title)
         self.subtitle = ElidedLabel(data.subtitle)
         self.subtitle.setObjectName("panelSubtitle")
+        self.subtitle.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         export = QToolButton()
         export.setIcon(self.style().standardIcon(QStyle.SP_DialogSaveButton))
         export.setToolTip(f"Export the {data.title} panel (PNG, 16-bit TIFF, derived DICOM)")
@@ -361,13 +417,12 @@ class PanelWidget(QFrame):
     def set_stale(self, reason: str | None) -> None:
         """Mark the header when the inputs changed since this result was computed."""
         if reason:
-            self.title.setText(f"<b>{self.data.title}</b> "
-                               f"<span style='color:#ff9f40'>— outdated</span>")
-            self.title.setToolTip(f"{reason}: press Super-resolve (Ctrl+R) for a result of the "
-                                  "current settings")
+            self.title.setText(self.data.title, " — outdated")
+            self.title.setToolTip(f"{self.data.title} — outdated: {reason}: press Super-resolve "
+                                  "(Ctrl+R) for a result of the current settings")
         else:
-            self.title.setText(f"<b>{self.data.title}</b>")
-            self.title.setToolTip("")
+            self.title.setText(self.data.title)
+            self.title.setToolTip(self.data.title)
 
 
 class ComparisonView(QWidget):
@@ -500,6 +555,14 @@ class ComparisonView(QWidget):
         super().resizeEvent(event)
         if self._panels:
             self._layout_grid()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt)
+        """One panel's minimum, whatever the number of panels: the grid takes fewer columns
+        when narrower, so the results never push the window (and the controls) wider."""
+        if not self._panels:
+            return QSize(120, 80)
+        hint = self._panels[0].minimumSizeHint()
+        return QSize(hint.width(), hint.height())
 
     # -- display ---------------------------------------------------------------------------
     def set_window(self, center: float, width: float, invert: bool | None = None,

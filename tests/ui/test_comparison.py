@@ -8,6 +8,10 @@ def test_panel_subtitle_is_elided_not_clipped(qtbot):
     qtbot.addWidget(label)
     label.resize(40, 20)
     label.show()
-    assert label.text().endswith("…") and label.toolTip() == "×4 · 1.26 s · 64×64 px"
+    assert label.shown_text().endswith("…") and label.toolTip() == "×4 · 1.26 s · 64×64 px"
+    assert label.text() == "×4 · 1.26 s · 64×64 px"  # the full text
+    assert label.minimumSizeHint().width() < 40
     label.resize(400, 20)
-    assert label.text() == "×4 · 1.26 s · 64×64 px"
+    assert label.shown_text() == "×4 · 1.26 s · 64×64 px"
+    label.setText("a much longer title " * 20)
+    assert label.minimumSizeHint().width() < 40  # never follows the text

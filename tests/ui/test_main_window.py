@@ -590,7 +590,12 @@ def test_drop_file_and_recent_and_settings(window, tmp_path, settings, resolver,
     qtbot.addWidget(again)
     again.show()
     qtbot.waitExposed(again)
-    assert again.top_splitter.sizes() == moved != [360, 600]  # not the built-in split
+    # the saved 1280×800 is reduced to this (800×600) screen: the split keeps its proportion
+    avail = QApplication.primaryScreen().availableGeometry()
+    assert again.height() <= avail.height()
+    sizes = again.top_splitter.sizes()
+    assert sizes[0] / sum(sizes) == pytest.approx(moved[0] / sum(moved), abs=0.02)
+    assert moved != [360, 600]  # not the built-in split
     assert again.controls.scale() == pytest.approx(3.5)
     assert again.controls.checked_methods() == ["bicubic"]
     assert again.recent_files()[0] == str(copy.resolve())
@@ -890,3 +895,42 @@ def test_ct_padding_takes_the_nearest_tissue_value_before_the_engine(window, net
     tissue_min = float(window.image.measured().min())
     assert float(req.source_pixels.min()) >= tissue_min
     assert np.array_equal(req.source_pixels, engine_pixels(window.image))
+
+
+def test_outdated_titles_never_widen_the_window_and_the_controls_stay_reachable(
+        window, qtbot, network, run_job):
+    _prepare(window, network, simulate=True)  # four panels: input, reference, two results
+    run_job(window)
+    assert len(window.comparison.panels()) == 4
+    x, y, w, h = TEST_ROI
+    window.set_roi((x + 1, y, w, h))
+    window.controls.set_scale(3.5)
+    title = window.comparison.panels()[-1].title
+    assert window.comparison.stale() and "outdated" in title.text()
+    window.image_header.setText("a very long file name " * 12)
+    window.resize(1024, 700)
+    QApplication.processEvents()
+    assert window.minimumSizeHint().width() <= 1024
+    assert window.width() == 1024 and window.height() == 700
+    dock = window.controls_dock.geometry()
+    assert window.rect().contains(dock), (dock, window.rect())
+    run = window.controls.run_button
+    assert run.isVisibleTo(window) and run.width() > 0
+    # the title is elided, never clipped: its full text is in the tooltip
+    title.resize(40, title.height())
+    assert title.shown_text() != title.text() and "…" in title.shown_text()
+    assert "outdated" in title.toolTip() and "Ctrl+R" in title.toolTip()
+
+
+def test_the_window_starts_within_the_screen(qtbot, resolver, settings):
+    from app.ui.main_window import MainWindow, fitted_size
+
+    win = MainWindow(resolver=resolver, settings=settings, load_engine=False)
+    qtbot.addWidget(win)
+    avail = QApplication.primaryScreen().availableGeometry()
+    assert win.width() <= max(avail.width(), win.minimumSizeHint().width())
+    assert win.height() <= avail.height()
+    # logical pixels: a 2560×1600 panel at 2× offers 1280×(800 − task bar), never 5120×3200
+    assert fitted_size((1280, 800), (1280, 770)) == (1264, 730)
+    assert fitted_size((1280, 800), (1920, 1050)) == (1280, 800)
+    assert fitted_size((1280, 800), (1024, 700)) == (1008, 660)
