@@ -49,6 +49,10 @@ ROI_COLOUR = QColor(255, 196, 0)
 OVERLAY_TEXT = QColor(235, 235, 235)
 ORIENTATION_COLOUR = QColor(255, 220, 120)
 MEASURE_COLOUR = QColor(90, 220, 255)
+#: Keys a scroll area would use to scroll the view away from the image: the viewer's own
+#: shortcuts use them (slices, ROI), and whatever they leave over does nothing.
+SCROLL_KEYS = frozenset({Qt.Key_PageUp, Qt.Key_PageDown, Qt.Key_Home, Qt.Key_End, Qt.Key_Left,
+                         Qt.Key_Right, Qt.Key_Up, Qt.Key_Down})
 
 
 def roi_text(roi: ROI, spacing: tuple[float, float] | None) -> str:
@@ -685,6 +689,9 @@ class ImageCanvas(QGraphicsView):
             return
         if event.key() == Qt.Key_Minus:
             self.zoom_by(0.8, None)
+            return
+        if event.key() in SCROLL_KEYS:  # never scroll the image out of the view
+            event.accept()
             return
         super().keyPressEvent(event)
 

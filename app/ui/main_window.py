@@ -248,8 +248,19 @@ class MainWindow(QMainWindow):
                                           QKeySequence(Qt.Key_PageDown))
         self.act_prev_slice = v.addAction("P&revious slice / frame", lambda: self.step_slice(-1),
                                           QKeySequence(Qt.Key_PageUp))
-        self.act_next_slice.setEnabled(False)
-        self.act_prev_slice.setEnabled(False)
+        self.act_next_10 = v.addAction("Ten slices on", lambda: self.step_slice(10),
+                                       QKeySequence("Shift+PgDown"))
+        self.act_prev_10 = v.addAction("Ten slices back", lambda: self.step_slice(-10),
+                                       QKeySequence("Shift+PgUp"))
+        self.act_last_slice = v.addAction("Last slice", lambda: self.step_slice(len(self._stack)),
+                                          QKeySequence(Qt.Key_End))
+        self.act_first_slice = v.addAction("First slice",
+                                           lambda: self.step_slice(-len(self._stack)),
+                                           QKeySequence(Qt.Key_Home))
+        self._slice_actions = (self.act_next_slice, self.act_prev_slice, self.act_next_10,
+                               self.act_prev_10, self.act_last_slice, self.act_first_slice)
+        for action in self._slice_actions:
+            action.setEnabled(False)  # until an image is open
         self.act_overlay = v.addAction("Patient and image &information")
         self.act_overlay.setCheckable(True)
         self.act_overlay.setShortcut(QKeySequence("I"))
@@ -589,17 +600,29 @@ class MainWindow(QMainWindow):
 
     def step_slice(self, delta: int) -> bool:
         """Show the slice ``delta`` steps along the stack (frames of the file or files of its
-        series), keeping ROI, window, zoom and pan; False at either end. An unreadable slice
-        (truncated, unsupported compression) is skipped for the next readable one in that
+        series), keeping ROI, window, zoom and pan; a step past either end stops at it, and at
+        the end itself nothing changes but the status bar ("Last slice"): False. An unreadable
+        slice (truncated, unsupported compression) is skipped for the next readable one in that
         direction, and one message names every slice skipped."""
         if self.is_running():
             self.statusBar().showMessage("A job is running: cancel it before changing slice",
                                          5000)
             return False
-        pos, skipped = self._stack_pos, []
+        if self.image is None or not delta:
+            return False
+        n, direction = len(self._stack), (1 if delta > 0 else -1)
+        if not 0 <= self._stack_pos + direction < n:  # at the end: keep the view as it is
+            if n <= 1:
+                text = "Last slice: this image has no other slices or frames"
+            elif direction > 0:
+                text = f"Last slice ({n}/{n})"
+            else:
+                text = f"First slice (1/{n})"
+            self.statusBar().showMessage(text, 3000)
+            return False
+        pos, skipped = min(max(self._stack_pos + delta, 0), n - 1), []
         while True:
-            pos += delta
-            if not self._stack or not 0 <= pos < len(self._stack):
+            if not 0 <= pos < n:
                 if skipped:
                     self._report_skipped(skipped, reached_end=True)
                 return False
@@ -609,6 +632,7 @@ class MainWindow(QMainWindow):
                 break
             except Exception as exc:  # noqa: BLE001 — named in one message, never a traceback
                 skipped.append(f"slice {pos + 1} ({Path(path).name}): {readable_error(exc)}")
+            pos += direction
         self._stack_pos = pos
         self.set_image(img, keep_view=True)
         if skipped:
@@ -629,8 +653,8 @@ class MainWindow(QMainWindow):
         slice_text = (f" · slice {self._stack_pos + 1}/{len(self._stack)}"
                       if len(self._stack) > 1 and img.n_frames <= 1 else "")
         self.image_header.setText(f"{img.source_path.name} · {img.description}{slice_text}")
-        self.act_next_slice.setEnabled(self._stack_pos + 1 < len(self._stack))
-        self.act_prev_slice.setEnabled(self._stack_pos > 0)
+        for action in self._slice_actions:  # at an end they say so, and keep the view
+            action.setEnabled(True)
 
     def set_image(self, img: ImageData, default_roi: bool = True, keep_view: bool = False) -> None:
         """Show an already read image; ``keep_view``: the next slice of the one shown (same

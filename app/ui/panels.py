@@ -37,7 +37,7 @@ from PyQt5.QtWidgets import (
 
 from app import quality
 
-from .canvas import keep_anchor
+from .canvas import SCROLL_KEYS, keep_anchor
 from .imaging import blank_pixmap, windowed_pixmap
 
 VIEW_MODES = {
@@ -185,6 +185,12 @@ class PanelView(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._owner.view_resized(self)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt)
+        if event.key() in SCROLL_KEYS:  # never scroll the result out of the panel
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def mousePressEvent(self, event) -> None:
         if event.button() in (Qt.LeftButton, Qt.MiddleButton):

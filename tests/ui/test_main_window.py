@@ -163,12 +163,12 @@ def test_page_keys_step_through_the_series_keeping_roi_and_window(window, tmp_pa
     window.set_window(15, 30)
     QTest.keyClick(window, Qt.Key_PageDown)
     assert float(window.image.dataset.ImagePositionPatient[2]) == 20.0
-    assert "slice 3/3" in window.image_header.text() and not window.act_next_slice.isEnabled()
+    assert "slice 3/3" in window.image_header.text()
     assert window.canvas.roi() == (2, 3, 8, 8) and window.window() == (15, 30)
     assert not window.step_slice(1)  # the end
     assert window.step_slice(-2)
     assert float(window.image.dataset.ImagePositionPatient[2]) == 0.0
-    assert not window.act_prev_slice.isEnabled() and window.canvas.roi() == (2, 3, 8, 8)
+    assert window.canvas.roi() == (2, 3, 8, 8)
     assert window.canvas.overlay_lines()["top_right"][-1].startswith("CT · Im ")
     # a multi-frame file steps through its frames
     assert window.open_file(pydicom_file("rtdose.dcm"))
@@ -934,3 +934,40 @@ def test_the_window_starts_within_the_screen(qtbot, resolver, settings):
     assert fitted_size((1280, 800), (1280, 770)) == (1264, 730)
     assert fitted_size((1280, 800), (1920, 1050)) == (1280, 800)
     assert fitted_size((1280, 800), (1024, 700)) == (1008, 660)
+
+
+def _view_state(canvas):
+    return (canvas.horizontalScrollBar().value(), canvas.verticalScrollBar().value(),
+            canvas.zoom(), canvas.mapFromScene(QPointF(0, 0)))
+
+
+def test_paging_past_the_last_slice_keeps_the_view(window, tmp_path, qtbot):
+    from ..test_io_series import make_series
+
+    paths = make_series(tmp_path / "series", [0.0, 10.0, 20.0])
+    assert window.open_file(paths[2])
+    qtbot.waitUntil(lambda: len(window.stack()) == 3, timeout=10000)
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key_End)  # the last slice
+    before = _view_state(window.canvas)
+    for key, mods in ((Qt.Key_PageDown, Qt.NoModifier), (Qt.Key_PageDown, Qt.ShiftModifier),
+                      (Qt.Key_End, Qt.NoModifier), (Qt.Key_PageDown, Qt.NoModifier)):
+        QTest.keyClick(window.canvas, key, mods)
+        assert _view_state(window.canvas) == before
+        assert "slice 3/3" in window.image_header.text()
+        assert "Last slice" in window.statusBar().currentMessage()
+    QTest.keyClick(window.canvas, Qt.Key_Home)
+    assert "slice 1/3" in window.image_header.text() and _view_state(window.canvas) == before
+    QTest.keyClick(window.canvas, Qt.Key_PageUp)
+    assert "First slice" in window.statusBar().currentMessage()
+    assert _view_state(window.canvas) == before
+    # a single image: PgDn and PgUp do nothing but say so
+    assert window.open_file(_png_image(tmp_path / "one.png"))
+    window.canvas.setFocus()
+    before = _view_state(window.canvas)
+    for key in (Qt.Key_PageDown, Qt.Key_PageUp, Qt.Key_End, Qt.Key_Home, Qt.Key_Down):
+        QTest.keyClick(window.canvas, key)
+        assert _view_state(window.canvas) == before
+    QTest.keyClick(window.canvas, Qt.Key_PageDown)
+    assert "Last slice" in window.statusBar().currentMessage()
+    assert window.image.source_path.name == "one.png"
