@@ -8,7 +8,9 @@ thread after the window appears (torch takes seconds to import) and settings go 
 from __future__ import annotations
 
 import logging
+import dataclasses
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,7 @@ from app.io import (
     roi_statistics,
 )
 from app.batch import output_name
+from app.result_cache import ResultCache, result_key, slice_id
 from app.io.padding import engine_pixels
 from app.io.series import stack_of
 
@@ -115,6 +118,7 @@ class MainWindow(QMainWindow):
         self.engine = Engine(resolver, dev, weights_dir)
         self.image: ImageData | None = None
         self.last_result: JobResult | None = None
+        self.results_cache = ResultCache()  # this session's results, per slice and settings
         self._job: SuperResolveJob | None = None
         self._loader: EngineLoader | None = None
         self._scans: list[SeriesScan] = []  # background series listings (headers)
@@ -666,6 +670,7 @@ class MainWindow(QMainWindow):
         if keep and old_lut is not None and img.voi_lut is not None and window == old_lut.window:
             window = img.voi_lut.window  # shown through its file's LUT: so is the next slice
         roi = self.canvas.roi()
+        had_results = self.last_result is not None
         self.image = img
         self.last_result = None
         self.comparison.clear()
@@ -680,6 +685,9 @@ class MainWindow(QMainWindow):
         self._load_presets(img)
         self.set_window(*(window if keep else img.window))
         self._show_stack_state()
+        kept = self.results_cache.latest_for(slice_id(img.source_path, img.frame))
+        if kept is not None:  # back on a slice with results: shown again (maybe outdated)
+            self._show_result(kept)
         if keep:
             self._roi_changed(roi)
         elif default_roi:
@@ -693,6 +701,12 @@ class MainWindow(QMainWindow):
             self.image_header.setToolTip(f"{img.source_path}\nRead warnings:\n• "
                                          + "\n• ".join(img.warnings))
             self.statusBar().showMessage("; ".join(img.warnings), 8000)
+        elif kept is not None:
+            self.statusBar().showMessage(f"Opened {img.source_path.name}: its results of this "
+                                         "session are shown again", 6000)
+        elif had_results:
+            self.statusBar().showMessage(f"Opened {img.source_path.name}: the results of the "
+                                         "previous slice are kept and come back with it", 6000)
         else:
             self.statusBar().showMessage(f"Opened {img.source_path.name}", 4000)
 
@@ -906,6 +920,15 @@ class MainWindow(QMainWindow):
         if not methods:
             self.show_error("No method", "Tick at least one available method.")
             return False
+        cached = self.results_cache.get(self._result_key(tuple(roi), methods))
+        if cached is not None:  # the same slice and settings: shown at once, not recomputed
+            self._show_result(cached)
+            self.controls.progress.setValue(100)
+            text = (f"Shown from this session's results (same slice and settings, computed in "
+                    f"{cached.seconds:.1f} s): nothing recomputed")
+            self.controls.set_job_text(text)
+            self.statusBar().showMessage(text, 8000)
+            return True
         # CT padding outside the field of view takes the nearest tissue value, as in rmisr-sr
         filled = engine_pixels(self.image)
         try:
@@ -1097,7 +1120,28 @@ class MainWindow(QMainWindow):
         self.controls.progress.setValue(percent)
         self.controls.set_job_text(message)
 
-    def _job_succeeded(self, result: JobResult) -> None:
+    def _result_key(self, roi: tuple[int, int, int, int], methods: list[str],
+                    request: JobRequest | None = None) -> tuple:
+        """The session-cache key of a run of ``methods`` on ``roi`` of the shown slice with the
+        current settings (or those of ``request``)."""
+        assert self.image is not None
+        here = slice_id(self.image.source_path, self.image.frame)
+        # the display window reaches the pixels only through a "window" normalisation (the
+        # engine's default is the value range): otherwise a W/L change keeps the results
+        engine = sys.modules.get("models.inference")  # loaded with the engine; else: keep it
+        by_window = getattr(engine, "DEFAULT_NORMALIZATION", "window") == "window"
+        if request is not None:
+            return result_key(here, request.roi, request.scale, request.methods,
+                              request.simulate, request.precision,
+                              request.window if by_window else None, request.value_range)
+        return result_key(here, roi, self.controls.scale(), methods,
+                          self.controls.simulate_box.isChecked(),
+                          self.controls.precision_choice(),
+                          self.canvas.window() if by_window else None,
+                          self.image.normalization_range())
+
+    def _show_result(self, result: JobResult) -> None:
+        """Show a run's panels and quality table (a new result, or one from the cache)."""
         self.last_result = result
         self.comparison.set_panels(self.build_panels(result), result.baseline)
         self.comparison.set_stale(self._stale_reason(self.canvas.roi()))  # edited while running
@@ -1111,6 +1155,14 @@ class MainWindow(QMainWindow):
                   else "no reference"))
         if result.report is not None:
             self.quality.set_report(result.report, ctx)
+
+    def _job_succeeded(self, result: JobResult) -> None:
+        if self.image is not None:  # kept for the session (the whole image is not)
+            kept = dataclasses.replace(result, request=dataclasses.replace(
+                result.request, source_pixels=None))
+            self.results_cache.put(self._result_key(result.request.roi, result.request.methods,
+                                                    result.request), kept)
+        self._show_result(result)
         done = f"Done in {result.seconds:.1f} s on {result.device.upper()}"
         notes = [f"{r.label}: {n}" for r in result.results
                  for n in getattr(r.info, "notes", None) or []]

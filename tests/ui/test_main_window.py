@@ -971,3 +971,31 @@ def test_paging_past_the_last_slice_keeps_the_view(window, tmp_path, qtbot):
     QTest.keyClick(window.canvas, Qt.Key_PageDown)
     assert "Last slice" in window.statusBar().currentMessage()
     assert window.image.source_path.name == "one.png"
+
+
+def test_results_are_kept_per_slice_and_an_identical_run_is_served_from_them(window, tmp_path,
+                                                                             run_job):
+    a, b = _png_image(tmp_path / "a.png"), _png_image(tmp_path / "b.png", 1)
+    assert window.open_files([a, b])
+    window.controls.set_checked_methods(["bicubic"])
+    window.set_roi((10, 10, 32, 32))
+    first = run_job(window)
+    assert first is not None and len(window.results_cache) == 1
+    pixels = window.comparison.panel("bicubic").data.pixels
+    assert window.step_slice(1)  # another slice: its own (no) results, the first one's kept
+    assert window.comparison.panels() == [] and window.last_result is None
+    assert "kept" in window.statusBar().currentMessage()
+    assert window.step_slice(-1)  # back: shown again, not outdated
+    assert window.image.source_path.name == "a.png"
+    assert window.comparison.panel("bicubic").data.pixels is pixels
+    assert window.comparison.stale() is None and window.quality.table.rowCount() == 1
+    assert "shown again" in window.statusBar().currentMessage()
+    # the same run again: served at once, nothing recomputed
+    assert window.run() and not window.is_running()
+    assert window.comparison.panel("bicubic").data.pixels is pixels
+    assert "nothing recomputed" in window.statusBar().currentMessage()
+    # another setting is computed (and kept as well)
+    window.controls.set_scale(3.0)
+    second = run_job(window)
+    assert second is not None and second.request.scale == 3.0 and len(window.results_cache) == 2
+    assert window.comparison.panel("bicubic").data.pixels is not pixels
