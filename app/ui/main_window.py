@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PyQt5.QtCore import QPoint, QRect, QSettings, Qt, QTimer
-from PyQt5.QtGui import QKeySequence
+from PyQt5.QtCore import QEvent, QObject, QPoint, QRect, QSettings, Qt, QTimer
+from PyQt5.QtGui import QKeyEvent, QKeySequence
 from PyQt5.QtWidgets import (
     QAction,
     QActionGroup,
     QApplication,
+    QComboBox,
     QDialog,
     QDockWidget,
     QFileDialog,
@@ -56,7 +57,7 @@ from app.io.padding import engine_pixels
 from app.io.series import stack_of
 
 from . import export as export_mod
-from .canvas import ImageCanvas
+from .canvas import SCROLL_KEYS, ImageCanvas
 from .controls import METHOD_LABELS, ControlsPanel
 from .diagnostics import diagnostics_text
 from .panels import VIEW_MODES, ComparisonView, ElidedLabel, PanelData, sr_overlay_text
@@ -104,6 +105,32 @@ def _fmt_value(value: Any, unit: str) -> str:
         text = f"{v:.0f}" if abs(v - round(v)) < 1e-6 else f"{v:.4g}"
         return f"{text} {unit}".rstrip()
     return "(" + ", ".join(f"{float(c):.4g}" for c in np.ravel(value)) + ")"
+
+
+class _NavigationKeysTo(QObject):
+    """Event filter: the keys that move the ROI or page slices (arrows, PgUp/PgDn, Home/End)
+    typed while a list such as the window presets has the focus go to ``target`` (focused)
+    instead of choosing another entry of the list."""
+
+    def __init__(self, target: QWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.target = target
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt)
+        if event.type() == QEvent.KeyPress and event.key() in SCROLL_KEYS and not (
+                isinstance(obj, QComboBox) and obj.view().isVisible()):
+            self.target.setFocus(Qt.OtherFocusReason)
+            owner = self.parent() if self.parent() is not None else self.target
+            for action in owner.findChildren(QAction):  # a shortcut of these keys first
+                if (action.isEnabled() and action.shortcut() and action.shortcut().matches(
+                        QKeySequence(int(event.modifiers()) | event.key()))
+                        == QKeySequence.ExactMatch):
+                    action.trigger()
+                    return True
+            QApplication.sendEvent(self.target, QKeyEvent(QEvent.KeyPress, event.key(),
+                                                          event.modifiers(), event.text()))
+            return True
+        return False
 
 
 class MainWindow(QMainWindow):
@@ -200,6 +227,8 @@ class MainWindow(QMainWindow):
         k.runRequested.connect(self.run)
         k.cancelRequested.connect(self.cancel)
         k.presetChosen.connect(self._preset_index_chosen)
+        self._keys_to_canvas = _NavigationKeysTo(self.canvas, self)
+        k.preset_combo.installEventFilter(self._keys_to_canvas)
         k.viewModeChanged.connect(self.comparison.set_mode)
         k.loupeToggled.connect(self.comparison.set_loupe)
         k.fitRequested.connect(self.canvas.fit)
@@ -773,9 +802,9 @@ class MainWindow(QMainWindow):
     # window / level
     # =========================================================================================
     def _load_presets(self, img: ImageData) -> None:
+        """The named presets first (keys 1–9: 1 = Lung on CT, as in PACS viewers), then the
+        windows the file suggests; 0 is the file's own window."""
         presets: list[tuple[str, tuple[float, float]]] = []
-        for c, w, name in img.windows:
-            presets.append((f"File: {name or 'window'} ({c:g}/{w:g})", (c, w)))
         path = str(self.settings.value("presetsPath", "") or "")
         try:
             loaded = load_window_presets(path) if path else load_window_presets()
@@ -789,8 +818,12 @@ class MainWindow(QMainWindow):
             except Exception:
                 continue
             presets.append((p.name, (float(cw[0]), float(cw[1]))))
+        for c, w, name in img.windows:
+            presets.append((f"File: {name or 'window'} ({c:g}/{w:g})", (c, w)))
         self._presets = presets
-        self.controls.set_presets([n for n, _ in presets])
+        self.controls.set_presets([f"{i + 1}  {n}" if i < 9 else f"    {n}"
+                                   for i, (n, _) in enumerate(presets)]
+                                  + ["0  The file's own window"])
         self.preset_menu.clear()
         for i, (name, (c, w)) in enumerate(presets):
             a = self.preset_menu.addAction(f"{name} — C {c:g} / W {w:g}")
@@ -825,15 +858,21 @@ class MainWindow(QMainWindow):
         if 0 <= index < len(self._presets):
             name, (c, w) = self._presets[index]
             self.set_window(c, w)
-            self.statusBar().showMessage(f"Window: {name}", 3000)
+            self.statusBar().showMessage(f"Window: {name} ({self.window_status.text()})", 3000)
 
     def _preset_index_chosen(self, combo_index: int) -> None:
-        self.apply_preset(combo_index - 1)
+        if combo_index - 1 == len(self._presets):  # the last entry: "0  The file's own window"
+            self._reset_window()
+        else:
+            self.apply_preset(combo_index - 1)
         self.controls.preset_combo.setCurrentIndex(0)
+        self.canvas.setFocus(Qt.OtherFocusReason)  # arrows move the ROI again, PgDn pages
 
     def _reset_window(self) -> None:
         if self.image is not None:
             self.set_window(*self.image.window)
+            self.statusBar().showMessage(f"Window: the file's own ({self.window_status.text()})",
+                                         3000)
 
     def set_window(self, center: float, width: float, from_canvas: bool = False) -> None:
         """Apply one display window to the canvas and every panel."""

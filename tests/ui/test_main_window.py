@@ -999,3 +999,39 @@ def test_results_are_kept_per_slice_and_an_identical_run_is_served_from_them(win
     second = run_job(window)
     assert second is not None and second.request.scale == 3.0 and len(window.results_cache) == 2
     assert window.comparison.panel("bicubic").data.pixels is not pixels
+
+
+def test_the_preset_list_gives_the_navigation_keys_back(window, qtbot):
+    names = [n for n, _ in window.presets()]
+    assert names[0] == "Lung" and names[-1].startswith("File:")  # 1 = Lung, not a file window
+    combo = window.controls.preset_combo
+    assert combo.itemText(1).startswith("1") and "Lung" in combo.itemText(1)
+    assert combo.itemText(combo.count() - 1).startswith("0")
+    window.activateWindow()
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key_1)
+    assert window.window() == pytest.approx(dict(window.presets())["Lung"])
+    assert "Lung" in window.statusBar().currentMessage()
+    QTest.keyClick(window.canvas, Qt.Key_0)  # the status bar names the window applied
+    message = window.statusBar().currentMessage()
+    assert "file's own" in message and "Lung" not in message
+    assert window.window_status.text() in message
+    # choosing a preset in the list hands the keys back to the image
+    window.set_roi((100, 100, 40, 30))
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus, timeout=2000)
+    combo.setCurrentIndex(2)
+    combo.activated.emit(2)
+    chosen = window.window()
+    assert chosen == pytest.approx(window.presets()[1][1]) and window.canvas.hasFocus()
+    combo.setFocus()  # even with the focus left on the list, ↓ and End are not presets
+    qtbot.waitUntil(combo.hasFocus, timeout=2000)
+    QTest.keyClick(combo, Qt.Key_Down)
+    assert window.canvas.roi() == (100, 101, 40, 30) and window.window() == chosen
+    combo.setFocus()
+    QTest.keyClick(combo, Qt.Key_End)
+    QTest.keyClick(combo, Qt.Key_PageDown, Qt.ShiftModifier)
+    assert window.window() == chosen and "Last slice" in window.statusBar().currentMessage()
+    # the last entry is the file's own window
+    combo.activated.emit(combo.count() - 1)
+    assert window.window() == pytest.approx(window.image.window)
