@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace existing outputs (inputs are never overwritten)")
     p.add_argument("--demo", type=Path, metavar="OUTDIR",
                    help="run the bundled sample CT through every available method into OUTDIR")
+    p.add_argument("--send", metavar="NODE",
+                   help="after writing, store the derived DICOM files to this PACS node "
+                        "(C-STORE; nodes: rmisr-pacs nodes)")
     return p
 
 
@@ -274,8 +277,11 @@ def _run_batch(args: argparse.Namespace) -> int:
         _error(f"{method_label(args.method)} {reason}; available at ×{fmt_scale(args.scale)}: "
                f"{', '.join(m for m in sr.methods() if sr.available(m, args.scale))}")
         return 1
+    if args.send:
+        _send_node(args.send)
 
     planned: set[Path] = set()
+    written: list[Path] = []
     said: set[tuple[Path, str]] = set()
     series = DerivedSeries()
     inputs, failed = _inputs(args.inputs, outdir)
@@ -295,7 +301,8 @@ def _run_batch(args: argparse.Namespace) -> int:
                 if image.n_frames > 1 and not args.all_frames:
                     _note(f"{src.name}: frame {frame} of {image.n_frames} (0-based; --frame "
                           "chooses another, --all-frames takes every one)")
-                _write_one(sr, image, src, frame, args, dest, planned, sources, series)
+                written.append(_write_one(sr, image, src, frame, args, dest, planned, sources,
+                                          series))
             except (KeyboardInterrupt, SystemExit, GeneratorExit, StdoutClosed):
                 raise
             except BaseException as exc:  # noqa: BLE001 — one bad file must not stop the batch
@@ -306,12 +313,41 @@ def _run_batch(args: argparse.Namespace) -> int:
             if not args.all_frames or frame >= n_frames:
                 break
     bar.close()
+    if args.send and written:
+        failed += _send(args.send, written)
     return 1 if failed else 0
+
+
+def _send_node(name: str) -> None:
+    """Refuse ``--send NODE`` before any compute when the PACS settings lack ``NODE``."""
+    from app.net import PacsConfigError, load_config
+
+    try:
+        load_config().node(name)
+    except PacsConfigError as exc:
+        raise UsageError(f"--send: {exc.message}") from None
+
+
+def _send(node: str, written: list[Path]) -> int:
+    """C-STORE the DICOM files written to the PACS node (:func:`app.net.cli.send_files`);
+    returns 1 when anything was not stored."""
+    from app.net.cli import send_files
+
+    dicom = [p for p in written if p.suffix == ".dcm"]
+    if len(dicom) < len(written):
+        _note(f"--send: {len(written) - len(dicom)} non-DICOM result(s) not sent")
+    if not dicom:
+        return 0
+    status = send_files(node, dicom, say=lambda line: None,
+                        error=lambda message: _error(f"--send {node}: {message}"))
+    if status == 0:
+        _note(f"--send {node}: stored {len(dicom)} of {len(dicom)} instance(s)")
+    return 1 if status else 0
 
 
 def _write_one(sr: Any, image: ImageData, src: Path, frame: int, args: argparse.Namespace,
                outdir: Path, planned: set[Path], sources: set[Path],
-               series: DerivedSeries) -> None:
+               series: DerivedSeries) -> Path:
     """Super-resolve one read frame of ``src`` and write it into ``outdir`` (created), refusing
     a name already written in this run, an input of this run (even with --overwrite), or an
     existing file without --overwrite."""
@@ -333,6 +369,7 @@ def _write_one(sr: Any, image: ImageData, src: Path, frame: int, args: argparse.
     with _claimed(target, args.overwrite, sources):  # held from before the compute to the rename
         _process(sr, image, target, fmt, args, series)
     _print_path(target)
+    return target
 
 
 @contextmanager
@@ -427,6 +464,8 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 def _run_demo(args: argparse.Namespace) -> int:
     if args.inputs:
         raise UsageError("--demo takes no INPUT files")
+    if args.send:
+        raise UsageError("--send takes INPUT files, not --demo")
     outdir = _prepare_outdir(args.demo)
     scale = args.scale or DEMO_SCALE
     from tqdm import tqdm
