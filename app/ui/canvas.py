@@ -4,7 +4,9 @@ Mouse (research §1: right-drag W/L as in Inobitec, left-drag reserved for the R
 
 * left-drag on the image: draw a new ROI; inside the ROI: move it; on a handle: resize it;
 * Ctrl + left-drag: measure a distance (mm with a pixel spacing, else px); Esc clears it;
-* middle-drag, or Space + left-drag: pan; wheel: zoom about the cursor; double-click: fit;
+* middle-drag, or Space + left-drag: pan; double-click: fit;
+* wheel: the next/previous slice (``sliceStepRequested``; down = next, as in Horos, Weasis and
+  RadiAnt), Ctrl + wheel: zoom about the cursor (``wheel_zooms``: every wheel zooms);
 * right-drag: window/level (left/right = width, multiplicative; up/down = level);
   right-click without moving: the context menu (presets, fit, ROI).
 
@@ -82,6 +84,15 @@ def keep_anchor(view: QGraphicsView, factor: float, anchor: QPoint | None) -> No
     h, v = view.horizontalScrollBar(), view.verticalScrollBar()
     h.setValue(h.value() + moved.x())
     v.setValue(v.value() + moved.y())
+
+
+def wheel_slices(notches: float, signal: Any) -> float:
+    """Emit ``signal`` with the whole slices in ``notches`` of wheel travel (down = on: +n) and
+    return the fraction left over (a touchpad sends fractions of a notch)."""
+    whole = int(notches)  # towards zero
+    if whole:
+        signal.emit(-whole)
+    return notches - whole
 
 
 class _RoiLabel(QGraphicsItem):
@@ -184,6 +195,7 @@ class ImageCanvas(QGraphicsView):
     measured = pyqtSignal(object)              # the distance's text after a measurement, or None
     contextMenuAt = pyqtSignal(QPoint)         # global position of a right click
     zoomChanged = pyqtSignal(float)
+    sliceStepRequested = pyqtSignal(int)       # +n: n slices on (wheel down), −n: back
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -230,6 +242,8 @@ class ImageCanvas(QGraphicsView):
         self.setMinimumSize(160, 160)
         self.setViewportUpdateMode(QGraphicsView.FullViewportUpdate)  # fixed corner overlay
         self._roi_history: list[ROI | None] = []
+        self.wheel_zooms = False  # True: the wheel zooms (the viewer's earlier convention)
+        self._wheel_rest = 0.0
         self._corners: dict[str, list[str]] = {}
         self._orientation: dict[str, str] | None = None
         self._overlay_visible = True
@@ -416,8 +430,10 @@ class ImageCanvas(QGraphicsView):
 
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0
-        if steps:
+        if steps and (self.wheel_zooms or event.modifiers() & Qt.ControlModifier):
             self.zoom_by(1.25 ** steps, event.pos())
+        elif steps:
+            self._wheel_rest = wheel_slices(self._wheel_rest + steps, self.sliceStepRequested)
         event.accept()
 
     def resizeEvent(self, event) -> None:

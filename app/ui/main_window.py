@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         c.fileDropped.connect(self.open_files)
         c.measured.connect(self._measured)
         c.contextMenuAt.connect(self._canvas_menu)
+        c.sliceStepRequested.connect(self._wheel_step)
         k = self.controls
         k.scaleChanged.connect(self._scale_changed)
         k.methodsChanged.connect(self._methods_changed)
@@ -239,6 +240,7 @@ class MainWindow(QMainWindow):
         cmp_.windowDragged.connect(self._panel_window_drag)
         cmp_.valueAt.connect(self._panel_value)
         cmp_.contextMenuAt.connect(self._panel_menu)
+        cmp_.sliceStepRequested.connect(self._wheel_step)
         self.quality.residualRequested.connect(lambda: self.controls.set_view_mode("residual"))
 
     def _build_menus(self) -> None:
@@ -299,6 +301,12 @@ class MainWindow(QMainWindow):
         self.act_overlay.setShortcut(QKeySequence("I"))
         self.act_overlay.setChecked(True)
         self.act_overlay.toggled.connect(self.canvas.set_overlay_visible)
+        self.act_wheel_zooms = v.addAction("Mouse &wheel zooms (Ctrl not needed)")
+        self.act_wheel_zooms.setCheckable(True)
+        self.act_wheel_zooms.setToolTip("Off (the default, as in Horos, Weasis and RadiAnt): the "
+                                        "wheel pages slices and Ctrl+wheel zooms. On: the wheel "
+                                        "zooms, as in earlier versions of this viewer")
+        self.act_wheel_zooms.toggled.connect(self.set_wheel_zooms)
         self.act_loupe = v.addAction("&Loupe")
         self.act_loupe.setCheckable(True)
         self.act_loupe.setShortcut(QKeySequence("L"))
@@ -351,6 +359,7 @@ class MainWindow(QMainWindow):
         self.controls.set_device_choice(self.engine.device_choice)
         self.controls.set_precision_choice(str(s.value("precision", "auto")))
         self.act_overlay.setChecked(str(s.value("overlay", "true")).lower() == "true")
+        self.act_wheel_zooms.setChecked(str(s.value("wheelZooms", "false")).lower() == "true")
         geom = s.value("geometry")
         if geom is None or not self.restoreGeometry(geom):
             self.resize(*START_SIZE)
@@ -738,6 +747,18 @@ class MainWindow(QMainWindow):
                                          "previous slice are kept and come back with it", 6000)
         else:
             self.statusBar().showMessage(f"Opened {img.source_path.name}", 4000)
+
+    def set_wheel_zooms(self, zooms: bool) -> None:
+        """The mouse wheel zooms (True, the earlier convention) or pages slices with Ctrl+wheel
+        zooming (False, the default); remembered in the settings."""
+        self.canvas.wheel_zooms = self.comparison.wheel_zooms = bool(zooms)
+        if self.act_wheel_zooms.isChecked() != bool(zooms):
+            self.act_wheel_zooms.setChecked(bool(zooms))
+        self.settings.setValue("wheelZooms", bool(zooms))
+
+    def _wheel_step(self, delta: int) -> None:
+        if self.image is not None:
+            self.step_slice(delta)
 
     def set_roi(self, roi: tuple[int, int, int, int] | None) -> None:
         self.canvas.set_roi(roi)

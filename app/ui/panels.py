@@ -37,7 +37,7 @@ from PyQt5.QtWidgets import (
 
 from app import quality
 
-from .canvas import SCROLL_KEYS, keep_anchor
+from .canvas import SCROLL_KEYS, keep_anchor, wheel_slices
 from .imaging import blank_pixmap, windowed_pixmap
 
 VIEW_MODES = {
@@ -177,9 +177,13 @@ class PanelView(QGraphicsView):
         self._owner.sync_from(self)
 
     def wheelEvent(self, event) -> None:
+        """Ctrl + wheel zooms every panel (the wheel alone pages slices, as on the image)."""
         steps = event.angleDelta().y() / 120.0
-        if steps:
-            self._owner.zoom_view(self, 1.25 ** steps, event.pos())
+        owner = self._owner
+        if steps and (owner.wheel_zooms or event.modifiers() & Qt.ControlModifier):
+            owner.zoom_view(self, 1.25 ** steps, event.pos())
+        elif steps:
+            owner.wheel_rest = wheel_slices(owner.wheel_rest + steps, owner.sliceStepRequested)
         event.accept()
 
     def resizeEvent(self, event) -> None:
@@ -438,9 +442,12 @@ class ComparisonView(QWidget):
     windowDragged = pyqtSignal(object)     # forwarded PanelView.windowDrag
     valueAt = pyqtSignal(object)           # (title, col, row, value) or None
     contextMenuAt = pyqtSignal(str, QPoint)
+    sliceStepRequested = pyqtSignal(int)   # the wheel over a panel: +n slices on, −n back
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.wheel_zooms = False  # True: the wheel zooms (the viewer's earlier convention)
+        self.wheel_rest = 0.0
         self._panels: list[PanelWidget] = []
         self._baseline: np.ndarray | None = None  # bicubic, for the difference view
         self._window = (0.5, 1.0)

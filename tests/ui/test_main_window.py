@@ -309,7 +309,7 @@ def test_same_window_sync_and_views(window, qtbot, network, run_job):
     pos = v.viewport().rect().center()
     QApplication.sendEvent(v.viewport(), QWheelEvent(
         QPointF(pos), QPointF(v.viewport().mapToGlobal(pos)), QPoint(0, 0), QPoint(0, 360),
-        Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False))
+        Qt.NoButton, Qt.ControlModifier, Qt.NoScrollPhase, False))
     z = v.zoom()
     centre = v.scene_center()
     for other in views:
@@ -1035,3 +1035,41 @@ def test_the_preset_list_gives_the_navigation_keys_back(window, qtbot):
     # the last entry is the file's own window
     combo.activated.emit(combo.count() - 1)
     assert window.window() == pytest.approx(window.image.window)
+
+
+def _wheel(widget, notches, modifiers=Qt.NoModifier):
+    vp = widget.viewport()
+    pos = vp.rect().center()
+    QApplication.sendEvent(vp, QWheelEvent(
+        QPointF(pos), QPointF(vp.mapToGlobal(pos)), QPoint(0, 0), QPoint(0, int(120 * notches)),
+        Qt.NoButton, modifiers, Qt.NoScrollPhase, False))
+
+
+def test_the_wheel_pages_slices_and_ctrl_wheel_zooms(window, tmp_path, qtbot, resolver,
+                                                       settings):
+    a, b, c = (_png_image(tmp_path / f"{n}.png", i) for i, n in enumerate("abc"))
+    assert window.open_files([a, b, c])
+    canvas = window.canvas
+    z = canvas.zoom()
+    _wheel(canvas, -1)  # down: the next slice, same zoom
+    assert window.image.source_path.name == "b.png" and canvas.zoom() == pytest.approx(z)
+    _wheel(canvas, -0.5)  # a touchpad's half notch: nothing yet …
+    assert window.image.source_path.name == "b.png"
+    _wheel(canvas, -0.5)  # … a whole one: on
+    assert window.image.source_path.name == "c.png"
+    _wheel(canvas, 2)  # up: back
+    assert window.image.source_path.name == "a.png"
+    _wheel(canvas, 1, Qt.ControlModifier)  # Ctrl: zoom, same slice
+    assert canvas.zoom() == pytest.approx(z * 1.25) and window.image.source_path.name == "a.png"
+    # the earlier convention, as a setting: the wheel zooms
+    assert not window.act_wheel_zooms.isChecked()
+    window.act_wheel_zooms.trigger()
+    _wheel(canvas, -1)
+    assert window.image.source_path.name == "a.png" and canvas.zoom() == pytest.approx(z)
+    assert str(settings.value("wheelZooms")).lower() == "true"
+    from app.ui.main_window import MainWindow
+
+    again = MainWindow(resolver=resolver, settings=settings, load_engine=False)
+    qtbot.addWidget(again)
+    assert again.act_wheel_zooms.isChecked() and again.canvas.wheel_zooms
+    assert again.comparison.wheel_zooms
