@@ -32,10 +32,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
-__all__ = ["ORTHANC", "ORTHANC_AET", "CLIENT_AET", "OrthancServer", "free_port", "require",
+__all__ = ["pacs", "ORTHANC", "ORTHANC_AET", "CLIENT_AET", "OrthancServer", "free_port", "require",
            "seed_files", "SeedSet"]
 
 ORTHANC = shutil.which("Orthanc") or (
@@ -220,3 +221,19 @@ class OrthancServer:
         """Orthanc ids of the series with this Series Instance UID."""
         body = json.dumps({"Level": "Series", "Query": {"SeriesInstanceUID": series_uid}})
         return self.rest("POST", "/tools/find", body.encode())  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def pacs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OrthancServer, SeedSet]]:
+    """A seeded Orthanc for the module (import this fixture into the test module)."""
+    require()
+    root = tmp_path_factory.mktemp("orthanc")
+    seed = seed_files(root / "seed")
+    server = OrthancServer(root / "server", client_port=free_port(),
+                           max_patients=len(seed.patients))
+    server.start()
+    try:
+        server.seed(seed)
+        yield server, seed
+    finally:
+        server.stop()

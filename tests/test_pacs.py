@@ -28,24 +28,9 @@ from app.net import (AssociationAbortedError, AssociationRejectedError, PacsConf
                      store)
 from app.net import scu
 from tests import _orthanc
-from tests._orthanc import CLIENT_AET, ORTHANC_AET, OrthancServer, SeedSet
+from tests._orthanc import CLIENT_AET, ORTHANC_AET, OrthancServer, SeedSet, pacs  # noqa: F401
 
 FAST = Timeouts(connect=3, acse=5, dimse=15, network=15)
-
-
-@pytest.fixture(scope="module")
-def pacs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OrthancServer, SeedSet]]:
-    _orthanc.require()
-    root = tmp_path_factory.mktemp("orthanc")
-    seed = _orthanc.seed_files(root / "seed")
-    server = OrthancServer(root / "server", client_port=_orthanc.free_port(),
-                           max_patients=len(seed.patients))
-    server.start()
-    try:
-        server.seed(seed)
-        yield server, seed
-    finally:
-        server.stop()
 
 
 @pytest.fixture

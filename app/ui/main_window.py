@@ -52,6 +52,7 @@ from app.io import (
     roi_statistics,
 )
 from app.batch import output_name
+from app.formatting import format_area_mm2, format_number, format_window
 from app.result_cache import ResultCache, result_key, slice_id
 from app.io.padding import engine_pixels
 from app.io.series import stack_of
@@ -102,9 +103,8 @@ def fitted_size(wanted: tuple[int, int], available: tuple[int, int],
 def _fmt_value(value: Any, unit: str) -> str:
     if np.ndim(value) == 0:
         v = float(value)
-        text = f"{v:.0f}" if abs(v - round(v)) < 1e-6 else f"{v:.4g}"
-        return f"{text} {unit}".rstrip()
-    return "(" + ", ".join(f"{float(c):.4g}" for c in np.ravel(value)) + ")"
+        return f"{format_number(v)} {unit}".rstrip()
+    return "(" + ", ".join(format_number(float(c)) for c in np.ravel(value)) + ")"
 
 
 class _NavigationKeysTo(QObject):
@@ -249,12 +249,14 @@ class MainWindow(QMainWindow):
         self.act_open = f.addAction("&Open…", self.open_dialog, QKeySequence.Open)
         self.act_open_folder = f.addAction("Open &folder (DICOM series)…", self.open_folder_dialog,
                                            QKeySequence("Ctrl+Shift+O"))
+        self.act_open_pacs = f.addAction("Open from &PACS…", self.open_pacs_dialog)
         f.addAction("Open &sample", self.open_sample)
         self.recent_menu = f.addMenu("Open &recent")
         f.addSeparator()
         self.export_menu = f.addMenu("&Export panel")
         self.export_menu.aboutToShow.connect(self._fill_export_menu)
         self.act_sheet = f.addAction("Export comparison &sheet…", self.export_sheet)
+        self.act_send_pacs = f.addAction("Send derived DICOM to P&ACS…", self.send_to_pacs_dialog)
         f.addSeparator()
         f.addAction("&Quit", self.close, QKeySequence.Quit)
 
@@ -318,6 +320,7 @@ class MainWindow(QMainWindow):
         self.act_run.setShortcutContext(Qt.ApplicationShortcut)
         self.act_slices = p.addAction("Super-resolve region over s&lices…",
                                       self.super_resolve_slices, QKeySequence("Ctrl+Shift+R"))
+        p.addAction("Send derived series to &PACS…", self.send_to_pacs_dialog)
         self.act_cancel = p.addAction("&Cancel", self.cancel, QKeySequence(Qt.Key_Escape))
         self.act_cancel.setEnabled(False)
 
@@ -786,13 +789,17 @@ class MainWindow(QMainWindow):
             stats = roi_statistics(self.image, roi)
             if self.image.pixel_spacing is not None:
                 rs, cs = self.image.pixel_spacing
-                text += f"\n{w * cs:.1f} × {h * rs:.1f} mm ({stats.area_mm2:.4g} mm²)"
+                text += (f"\n{format_number(w * cs, 1)} × {format_number(h * rs, 1)} mm "
+                         f"({format_area_mm2(stats.area_mm2)})")
                 if self.image.spacing_source == "ImagerPixelSpacing":
                     text += " at the detector"  # not corrected for geometric magnification
             if stats.mean is not None:
                 unit = f" {self.image.value_unit}" if self.image.value_unit else ""
-                text += (f"\nmean {stats.mean:.4g} ± {stats.sd:.3g}{unit} "
-                         f"(min {stats.minimum:.4g}, max {stats.maximum:.4g})")
+                # two short lines (the dock is narrow): never cut, e-notation never needed
+                text += (f"\nmean {format_number(stats.mean)} ± "
+                         f"{format_number(stats.sd, significant=3)}{unit}"
+                         f"\nmin {format_number(stats.minimum)}, "
+                         f"max {format_number(stats.maximum)}{unit}")
             if stats.padding:
                 text += f"\n{stats.padding} padding px (outside the scan) not counted"
             s = self.controls.scale()
@@ -802,6 +809,7 @@ class MainWindow(QMainWindow):
             else:
                 text += f"\noutput {math.floor(w * s + 0.5)}×{math.floor(h * s + 0.5)} px"
             self.controls.roi_label.setText(text)
+            self.controls.roi_label.setToolTip(text)
         self.comparison.set_stale(self._stale_reason(roi))
         self._update_run_state()
 
@@ -840,14 +848,14 @@ class MainWindow(QMainWindow):
                 continue
             presets.append((p.name, (float(cw[0]), float(cw[1]))))
         for c, w, name in img.windows:
-            presets.append((f"File: {name or 'window'} ({c:g}/{w:g})", (c, w)))
+            presets.append((f"File: {name or 'window'} ({format_window(c, w)})", (c, w)))
         self._presets = presets
         self.controls.set_presets([f"{i + 1}  {n}" if i < 9 else f"    {n}"
                                    for i, (n, _) in enumerate(presets)]
                                   + ["0  The file's own window"])
         self.preset_menu.clear()
         for i, (name, (c, w)) in enumerate(presets):
-            a = self.preset_menu.addAction(f"{name} — C {c:g} / W {w:g}")
+            a = self.preset_menu.addAction(f"{name} — {format_window(c, w)}")
             a.triggered.connect(lambda _c=False, i=i: self.apply_preset(i))
             if i < 9:
                 a.setShortcut(QKeySequence(str(i + 1)))  # keys 1–9, as in PACS viewers
@@ -903,11 +911,11 @@ class MainWindow(QMainWindow):
         img = self.image
         self.comparison.set_window(center, width, invert, img.voi_function if img else None,
                                    img.voi_lut if img else None)
-        unit = ""
-        if self.image is not None and self.image.value_unit:
-            unit = f" {self.image.value_unit}"
-        text = f"C {center:.0f} / W {width:.0f}{unit}" if width >= 10 else \
-            f"C {center:.4g} / W {width:.4g}{unit}"
+        unit = self.image.value_unit if self.image is not None else ""
+        if width >= 10:  # whole numbers, as the overlay and the presets write them
+            text = format_window(round(center), round(width), unit)
+        else:
+            text = format_window(center, width, unit)
         self.window_status.setText(text)
         self.controls.set_window_text(f"Window {text}")
 
@@ -1120,6 +1128,8 @@ class MainWindow(QMainWindow):
 
     def _slices_done(self, result: SliceRangeResult) -> None:
         req = result.request
+        if req.fmt == "dcm" and result.written:  # what Send derived DICOM to PACS… offers
+            self._pacs_files = list(result.written)
         n, done = len(req.items), len(result.written)
         folder = req.items[0][2].parent
         what = (f"{done} of {n} slices, {req.label} ×{req.scale:g}, written to {folder}"
@@ -1335,6 +1345,8 @@ class MainWindow(QMainWindow):
             self.show_error("Export failed", readable_error(exc))
             return None
         out = written.path
+        if fmt == "dcm":
+            self._pacs_files = [Path(out)]
         self.settings.setValue("lastExportDir", str(Path(out).parent))
         if written.warnings:  # e.g. computed values clipped to the range the file can store
             self.show_error(f"Exported {data.title}, with notes",
@@ -1378,12 +1390,41 @@ class MainWindow(QMainWindow):
         return out
 
     # =========================================================================================
+    # PACS (dialogs: pacs_dialog.py; network: app.net)
+    # =========================================================================================
+    def open_pacs_dialog(self) -> Any:
+        """File ▸ Open from PACS…: search, retrieve in the background, then open the series
+        as a folder is opened."""
+        from .pacs_dialog import PacsDialog
+
+        self._pacs_dialog = PacsDialog(self, settings=self.settings)
+        self._pacs_dialog.seriesRetrieved.connect(self.open_folder)
+        self._pacs_dialog.open()
+        return self._pacs_dialog
+
+    def send_to_pacs_dialog(self, files: list[str | Path] | None = None) -> Any:
+        """Send the last derived DICOM export or slice-range series to a PACS (C-STORE, a
+        result per instance); with none yet, DICOM files are chosen."""
+        from .pacs_dialog import SendDialog
+
+        chosen = list(files) if files is not None else list(getattr(self, "_pacs_files", []))
+        if not chosen:
+            start = str(self.settings.value("lastExportDir", "") or Path.home())
+            chosen, _ = QFileDialog.getOpenFileNames(self, "Derived DICOM files to send", start,
+                                                     "DICOM (*.dcm);;All files (*)")
+            if not chosen:
+                return None
+        self._send_dialog = SendDialog(chosen, self, settings=self.settings)
+        self._send_dialog.open()
+        return self._send_dialog
+
+    # =========================================================================================
     # menus, messages, help
     # =========================================================================================
     def _canvas_menu(self, pos: QPoint) -> None:
         m = QMenu(self)
         for i, (name, (c, w)) in enumerate(self._presets):
-            m.addAction(f"{name} — C {c:g} / W {w:g}", lambda i=i: self.apply_preset(i))
+            m.addAction(f"{name} — {format_window(c, w)}", lambda i=i: self.apply_preset(i))
         if self._presets:
             m.addSeparator()
         m.addAction("Reset window", self._reset_window)

@@ -1,0 +1,117 @@
+"""File ▸ Open from PACS… and Send derived DICOM to PACS… against a real Orthanc
+(``tests/_orthanc.py``): search, series list, retrieve with progress, the series opened as a folder
+with slice paging; a send with per-instance results, a refused instance shown as such; errors in
+the dialog's status, never a blocked window."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.uid import generate_uid
+
+from app.net import PacsConfig, PacsNode, RetrieveCache, Timeouts, load_config, save_config
+from tests import _orthanc
+from tests._orthanc import CLIENT_AET, ORTHANC_AET, pacs  # noqa: F401
+
+
+@pytest.fixture
+def config_file(pacs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # noqa: F811
+    server, _ = pacs
+    path = tmp_path / "pacs.json"
+    save_config(PacsConfig(local_ae=CLIENT_AET, move_port=server.client_port,
+                           timeouts=Timeouts(3, 5, 15, 15),
+                           nodes=(PacsNode("orthanc", ORTHANC_AET, "127.0.0.1",
+                                           server.dicom_port),)), path)
+    monkeypatch.setenv("RMISR_PACS_CONFIG", str(path))
+    monkeypatch.setenv("RMISR_PACS_CACHE", str(tmp_path / "cache"))
+    return path
+
+
+def _sample_uids() -> tuple[str, str]:
+    ds = pydicom.dcmread(_orthanc.SAMPLE, stop_before_pixels=True)
+    return str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID)
+
+
+def test_open_from_pacs_opens_the_series(qtbot, window, pacs, config_file) -> None:  # noqa: F811
+    _, seed = pacs
+    study_uid, series_uid = _sample_uids()
+    dlg = window.open_pacs_dialog()
+    assert dlg.node_bar.combo.currentData() == "orthanc"
+    dlg.patient_id.setText("Lung_Dx-A0001")
+    dlg.search()
+    assert dlg.busy()  # the search runs in its thread; the window is not blocked
+    qtbot.waitUntil(lambda: len(dlg.series) == 1, timeout=15000)  # one study: chosen at once
+    assert [s.study_uid for s in dlg.studies] == [study_uid]
+    assert dlg.study_table.item(0, 0).text() == "Lung_Dx-A0001"
+    n = seed.series_size(series_uid)
+    assert dlg.series_table.item(0, 3).text() == str(n)
+    assert dlg.retrieve_button.isEnabled()
+    with qtbot.waitSignal(dlg.seriesRetrieved, timeout=20000) as sig:
+        dlg.retrieve()
+    folder = sig.args[0]
+    assert len(list(folder.iterdir())) == n
+    qtbot.waitUntil(lambda: len(window.stack()) == n, timeout=20000)
+    assert window.image is not None and window.image.kind == "dicom"
+    assert {p.parent for p, _ in window.stack()} == {folder}
+
+
+def test_search_errors_are_shown_in_the_dialog(qtbot, window, config_file) -> None:
+    dlg = window.open_pacs_dialog()
+    dlg.date_from.setText("2007-04")
+    dlg.search()
+    assert "YYYYMMDD" in dlg.status.text() and not dlg.busy()
+    cfg = load_config(config_file)
+    dead = PacsNode("dead", ORTHANC_AET, "127.0.0.1", _orthanc.free_port())
+    dlg.config = cfg.with_node(dead)
+    dlg.node_bar.fill(dlg.config, "dead")
+    dlg.date_from.clear()
+    dlg.search()
+    qtbot.waitUntil(lambda: not dlg.busy(), timeout=10000)
+    assert "connection refused" in dlg.status.text()
+    dlg.node_bar.fill(cfg, "orthanc")
+    dlg.patient_name.setText("NOBODY*")
+    dlg.search()
+    qtbot.waitUntil(lambda: not dlg.busy(), timeout=10000)
+    assert dlg.status.text().startswith("0 studies found")
+    dlg.reject()
+
+
+def test_send_dialog_per_instance_results(qtbot, window, pacs, config_file,  # noqa: F811
+                                          tmp_path: Path) -> None:
+    server, _ = pacs
+    good = pydicom.dcmread(_orthanc.SAMPLE)
+    good.SeriesInstanceUID = generate_uid()
+    good.SOPInstanceUID = good.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    other = pydicom.dcmread(_orthanc.SAMPLE)  # another patient: the full PACS refuses it
+    other.PatientID = "ANOTHER"
+    other.StudyInstanceUID, other.SeriesInstanceUID = generate_uid(), generate_uid()
+    other.SOPInstanceUID = other.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    files = [tmp_path / "good.dcm", tmp_path / "other.dcm"]
+    good.save_as(files[0], enforce_file_format=True)
+    other.save_as(files[1], enforce_file_format=True)
+    dlg = window.send_to_pacs_dialog(files)
+    dlg.send()
+    qtbot.waitUntil(lambda: len(dlg.results) == 2, timeout=15000)
+    assert dlg.table.item(0, 1).text().startswith("stored")
+    assert dlg.table.item(1, 1).text().startswith("REFUSED") and "0xA700" in \
+        dlg.table.item(1, 1).text()
+    assert dlg.status.text() == "1 of 2 instance(s) stored"
+    assert server.find_series(str(good.SeriesInstanceUID))
+
+
+def test_nodes_dialog_saves_for_the_cli_too(qtbot, config_file) -> None:
+    from app.ui.pacs_dialog import NodesDialog
+
+    dlg = NodesDialog(load_config(config_file))
+    qtbot.addWidget(dlg)
+    dlg._add_row("second", "PACS2", "pacs2.example.org", "11112")
+    dlg.local_ae.setText("VIEWER")
+    dlg._accept()
+    assert dlg.result_config is not None
+    assert dlg.result_config.node("second").port == 11112
+    dlg2 = NodesDialog(load_config(config_file))
+    qtbot.addWidget(dlg2)
+    dlg2._add_row("bad", "A\\B", "h", "1")
+    dlg2._accept()
+    assert dlg2.result_config is None and "backslash" in dlg2.error.text()
