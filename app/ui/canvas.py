@@ -31,6 +31,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from app.formatting import format_number, format_window
 from app.io.roi import distance_text
 from app.io.windowing import voi_label
 
@@ -63,7 +64,7 @@ def roi_text(roi: ROI, spacing: tuple[float, float] | None) -> str:
     text = f"{w} × {h} px"
     if spacing is not None:
         row_mm, col_mm = spacing
-        text += f" · {w * col_mm:.1f} × {h * row_mm:.1f} mm"
+        text += f" · {format_number(w * col_mm, 1)} × {format_number(h * row_mm, 1)} mm"
     return text
 
 
@@ -267,9 +268,18 @@ class ImageCanvas(QGraphicsView):
         if not self._overlay_visible or self._pixels is None:
             return {}
         lines = dict(self._corners)
-        lines["bottom_left"] = [voi_label(*self._window, self._unit, self._voi_function,
-                                          self._voi_lut), f"zoom {self.zoom() * 100:.0f} %"]
+        lines["bottom_left"] = [self.window_label(), f"zoom {self.zoom() * 100:.0f} %"]
         return lines
+
+    def window_label(self) -> str:
+        """"W 30,000 / L 15,000", "W 300 / L 50 HU (sigmoid)" or "VOI LUT …" (the file's LUT
+        shown): fixed decimals, never e-notation."""
+        label = voi_label(*self._window, self._unit, self._voi_function, self._voi_lut)
+        if label.startswith("VOI LUT"):
+            return label
+        fn = "" if str(self._voi_function).upper() == "LINEAR" else \
+            f" ({str(self._voi_function).lower()})"
+        return format_window(self._window[0], self._window[1], self._unit) + fn
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         lines = self.overlay_lines()

@@ -77,6 +77,7 @@ class ControlsPanel(QWidget):
         self.roi_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.roi_label.setMinimumHeight(3 * self.roi_label.fontMetrics().lineSpacing() + 4)
         self.roi_label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.roi_label.setWordWrap(True)  # a long statistics line wraps, never cut
         rl.addWidget(self.roi_label)
         row = QHBoxLayout()
         self.whole_button = QPushButton("Whole image")

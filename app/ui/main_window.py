@@ -52,6 +52,7 @@ from app.io import (
     roi_statistics,
 )
 from app.batch import output_name
+from app.formatting import format_area_mm2, format_number, format_window
 from app.result_cache import ResultCache, result_key, slice_id
 from app.io.padding import engine_pixels
 from app.io.series import stack_of
@@ -102,9 +103,8 @@ def fitted_size(wanted: tuple[int, int], available: tuple[int, int],
 def _fmt_value(value: Any, unit: str) -> str:
     if np.ndim(value) == 0:
         v = float(value)
-        text = f"{v:.0f}" if abs(v - round(v)) < 1e-6 else f"{v:.4g}"
-        return f"{text} {unit}".rstrip()
-    return "(" + ", ".join(f"{float(c):.4g}" for c in np.ravel(value)) + ")"
+        return f"{format_number(v)} {unit}".rstrip()
+    return "(" + ", ".join(format_number(float(c)) for c in np.ravel(value)) + ")"
 
 
 class _NavigationKeysTo(QObject):
@@ -789,13 +789,17 @@ class MainWindow(QMainWindow):
             stats = roi_statistics(self.image, roi)
             if self.image.pixel_spacing is not None:
                 rs, cs = self.image.pixel_spacing
-                text += f"\n{w * cs:.1f} × {h * rs:.1f} mm ({stats.area_mm2:.4g} mm²)"
+                text += (f"\n{format_number(w * cs, 1)} × {format_number(h * rs, 1)} mm "
+                         f"({format_area_mm2(stats.area_mm2)})")
                 if self.image.spacing_source == "ImagerPixelSpacing":
                     text += " at the detector"  # not corrected for geometric magnification
             if stats.mean is not None:
                 unit = f" {self.image.value_unit}" if self.image.value_unit else ""
-                text += (f"\nmean {stats.mean:.4g} ± {stats.sd:.3g}{unit} "
-                         f"(min {stats.minimum:.4g}, max {stats.maximum:.4g})")
+                # two short lines (the dock is narrow): never cut, e-notation never needed
+                text += (f"\nmean {format_number(stats.mean)} ± "
+                         f"{format_number(stats.sd, significant=3)}{unit}"
+                         f"\nmin {format_number(stats.minimum)}, "
+                         f"max {format_number(stats.maximum)}{unit}")
             if stats.padding:
                 text += f"\n{stats.padding} padding px (outside the scan) not counted"
             s = self.controls.scale()
@@ -805,6 +809,7 @@ class MainWindow(QMainWindow):
             else:
                 text += f"\noutput {math.floor(w * s + 0.5)}×{math.floor(h * s + 0.5)} px"
             self.controls.roi_label.setText(text)
+            self.controls.roi_label.setToolTip(text)
         self.comparison.set_stale(self._stale_reason(roi))
         self._update_run_state()
 
@@ -843,14 +848,14 @@ class MainWindow(QMainWindow):
                 continue
             presets.append((p.name, (float(cw[0]), float(cw[1]))))
         for c, w, name in img.windows:
-            presets.append((f"File: {name or 'window'} ({c:g}/{w:g})", (c, w)))
+            presets.append((f"File: {name or 'window'} ({format_window(c, w)})", (c, w)))
         self._presets = presets
         self.controls.set_presets([f"{i + 1}  {n}" if i < 9 else f"    {n}"
                                    for i, (n, _) in enumerate(presets)]
                                   + ["0  The file's own window"])
         self.preset_menu.clear()
         for i, (name, (c, w)) in enumerate(presets):
-            a = self.preset_menu.addAction(f"{name} — C {c:g} / W {w:g}")
+            a = self.preset_menu.addAction(f"{name} — {format_window(c, w)}")
             a.triggered.connect(lambda _c=False, i=i: self.apply_preset(i))
             if i < 9:
                 a.setShortcut(QKeySequence(str(i + 1)))  # keys 1–9, as in PACS viewers
@@ -906,11 +911,11 @@ class MainWindow(QMainWindow):
         img = self.image
         self.comparison.set_window(center, width, invert, img.voi_function if img else None,
                                    img.voi_lut if img else None)
-        unit = ""
-        if self.image is not None and self.image.value_unit:
-            unit = f" {self.image.value_unit}"
-        text = f"C {center:.0f} / W {width:.0f}{unit}" if width >= 10 else \
-            f"C {center:.4g} / W {width:.4g}{unit}"
+        unit = self.image.value_unit if self.image is not None else ""
+        if width >= 10:  # whole numbers, as the overlay and the presets write them
+            text = format_window(round(center), round(width), unit)
+        else:
+            text = format_window(center, width, unit)
         self.window_status.setText(text)
         self.controls.set_window_text(f"Window {text}")
 
@@ -1419,7 +1424,7 @@ class MainWindow(QMainWindow):
     def _canvas_menu(self, pos: QPoint) -> None:
         m = QMenu(self)
         for i, (name, (c, w)) in enumerate(self._presets):
-            m.addAction(f"{name} — C {c:g} / W {w:g}", lambda i=i: self.apply_preset(i))
+            m.addAction(f"{name} — {format_window(c, w)}", lambda i=i: self.apply_preset(i))
         if self._presets:
             m.addSeparator()
         m.addAction("Reset window", self._reset_window)

@@ -56,7 +56,7 @@ def test_opens_the_dicom_sample(window):
     assert window.canvas.has_image() and window.canvas.image_size() == (img.width, img.height)
     assert window.canvas.roi() is not None  # a default ROI to start from
     label = window.controls.roi_label.text()  # size, area and the ROI's HU statistics
-    assert "mm²" in label and "mean " in label and " HU (min " in label
+    assert "mm²" in label and "mean " in label and "\nmin " in label and "HU" in label
     assert "detector" not in label
     window.image.spacing_source = "ImagerPixelSpacing"  # e.g. CR/DX: not at the patient
     window.set_roi((10, 10, 20, 20))
@@ -1073,3 +1073,23 @@ def test_the_wheel_pages_slices_and_ctrl_wheel_zooms(window, tmp_path, qtbot, re
     qtbot.addWidget(again)
     assert again.act_wheel_zooms.isChecked() and again.canvas.wheel_zooms
     assert again.comparison.wheel_zooms
+
+
+def test_numbers_are_never_cut_or_in_e_notation(window):
+    window.set_roi((0, 0, window.image.width, window.image.height))  # a large area
+    label = window.controls.roi_label
+    text = label.text()
+    assert "e+" not in text and "e-" not in text and label.wordWrap()
+    assert label.toolTip() == text
+    area = next(line for line in text.splitlines() if "mm²" in line)
+    assert area.split("(")[1].split(" mm²")[0].replace(",", "").isdigit()  # "(…,… mm²)"
+    assert "," in area  # a 512² CT slice covers over 10,000 mm²
+    stats = [line for line in text.splitlines() if line.startswith(("mean ", "min "))]
+    assert len(stats) == 2 and all(line.endswith("HU") for line in stats)
+    window.set_window(15000, 30000)
+    assert window.canvas.overlay_lines()["bottom_left"][0] == "W 30,000 / L 15,000 HU"
+    assert window.window_status.text() == "W 30,000 / L 15,000 HU"
+    window.set_window(0.25, 0.5)
+    assert window.canvas.overlay_lines()["bottom_left"][0] == "W 0.5 / L 0.25 HU"
+    for action in window.preset_menu.actions():
+        assert "e+" not in action.text()

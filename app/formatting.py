@@ -1,0 +1,52 @@
+"""Numbers as the viewer shows them: fixed decimals, never e-notation (no Qt).
+
+``format_number(30000)`` → "30,000", ``format_number(-181.26)`` → "-181.3",
+``format_number(0.000123)`` → "0.000123"; ``format_window(15000, 30000, "")`` →
+"W 30,000 / L 15,000"; ``format_area_mm2(11880.4)`` → "11,880 mm²".
+Thousands are grouped from five digits on (10,000), as in print; 4-digit numbers stay whole
+(2000), the way window widths are usually written.
+"""
+from __future__ import annotations
+
+import math
+
+#: Significant digits shown when no number of decimals is given.
+SIGNIFICANT = 4
+MAX_DECIMALS = 6
+GROUP_FROM = 10_000
+
+
+def decimals_for(value: float, significant: int = SIGNIFICANT) -> int:
+    """Decimals that show ``value`` with about ``significant`` digits (0 for a whole number,
+    at most :data:`MAX_DECIMALS`)."""
+    a = abs(float(value))
+    if a == 0 or not math.isfinite(a) or a == round(a):
+        return 0
+    return int(min(MAX_DECIMALS, max(0, significant - 1 - math.floor(math.log10(a)))))
+
+
+def format_number(value: float, decimals: int | None = None,
+                  significant: int = SIGNIFICANT) -> str:
+    """``value`` in fixed-point notation: ``decimals`` places (default: about ``significant``
+    digits without trailing zeros), thousands grouped with "," from 10,000; "-0" is "0"."""
+    v = float(value)
+    if not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("∞" if v > 0 else "-∞")
+    d = decimals_for(v, significant) if decimals is None else max(0, int(decimals))
+    text = f"{v:,.{d}f}" if round(abs(v), d) >= GROUP_FROM else f"{v:.{d}f}"
+    if decimals is None and "." in text:  # about `significant` digits: no trailing zeros
+        text = text.rstrip("0").rstrip(".")
+    if text.lstrip("-").strip("0.,") == "":  # -0, -0.0
+        text = text.lstrip("-")
+    return text
+
+
+def format_window(center: float, width: float, unit: str = "") -> str:
+    """A display window as radiology viewers write it: "W 400 / L 40 HU"."""
+    u = f" {unit}" if unit else ""
+    return f"W {format_number(width)} / L {format_number(center)}{u}"
+
+
+def format_area_mm2(area: float) -> str:
+    """"11,880 mm²", "52.34 mm²", "0.25 mm²"."""
+    return f"{format_number(area)} mm²"
