@@ -16,7 +16,8 @@ Pipeline for one call:
    receptive radius) whose stitched result equals the untiled one; ``progress(done, total)`` is
    called after every tile and ``cancel()`` before every tile (True → :class:`UpscaleCancelled`);
 5. returns float32 of shape ``(round(H·s), round(W·s))`` (halves up), same channel count, same
-   units.
+   units. With ``ensemble=True`` every tile runs in the 8 flips/rotations and the result is their
+   mean, their per-pixel spread returned as ``info.uncertainty``.
 
 With ``return_info=True`` it returns ``(array, UpscaleInfo)`` naming the method, scale, the device
 actually used, the weights file and sha256, seconds and the normalisation mode.
@@ -84,6 +85,11 @@ class UpscaleInfo:
     normalization_range: tuple[float, float] | None = None
     #: the network's arithmetic: 'fp32', 'bf16' or 'fp16' (None for bicubic, computed in float64)
     precision: str | None = None
+    #: with ``ensemble=True``: float32, the output's shape, the per-pixel standard deviation of
+    #: the 8 dihedral runs in the image's units (HU for CT): where the network is least sure
+    uncertainty: np.ndarray | None = field(default=None, repr=False)
+    #: True when the output is the mean of the 8 dihedral runs (``ensemble=True``)
+    ensemble: bool = False
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -194,6 +200,43 @@ def _context(model: torch.nn.Module, scale: float) -> tuple[int, int]:
 _BICUBIC_CONTEXT = 3
 
 
+#: the 8 symmetries of the square as (transpose, flip rows, flip columns), identity first
+DIHEDRAL: tuple[tuple[bool, bool, bool], ...] = tuple(
+    (t, fr, fc) for t in (False, True) for fr in (False, True) for fc in (False, True))
+
+
+def dihedral_forward(model: torch.nn.Module, lr: torch.Tensor, scale: float,
+                     out_size: tuple[int, int], shift: tuple[float, float],
+                     transform: tuple[bool, bool, bool], channels_last: bool = False
+                     ) -> torch.Tensor:
+    """The output window (``out_size`` at ``shift``, as :func:`network_forward` takes it) of
+    ``lr`` computed in the frame of ``transform`` = (transpose, flip rows, flip columns) and
+    transformed back.
+
+    Mirroring an axis of length L maps an output window that starts ``a`` HR pixels into the
+    input's grid and spans ``n`` to the window starting at ``L·scale − a − n`` (output pixel j
+    lies at LR position ``a/scale + (j + 0.5)/scale − 0.5``), so the mirrored run samples the
+    very same positions, whether or not ``L·scale`` is whole.
+    """
+    transpose, flip_r, flip_c = transform
+    x = lr.transpose(-1, -2) if transpose else lr
+    size = list(out_size[::-1] if transpose else out_size)
+    at = list(shift[::-1] if transpose else shift)
+    dims = []
+    for axis, flip in ((0, flip_r), (1, flip_c)):
+        if flip:
+            at[axis] = x.shape[-2 + axis] * scale - at[axis] - size[axis]
+            dims.append(-2 + axis)
+    if dims:
+        x = torch.flip(x, dims)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    y = network_forward(model, x, scale, (size[0], size[1]), (at[0], at[1]))
+    if dims:
+        y = torch.flip(y, dims)
+    return y.transpose(-1, -2) if transpose else y
+
+
 def _check_roi(roi: tuple[int, int, int, int] | None, shape: tuple[int, ...]
                ) -> tuple[int, int, int, int]:
     """(x, y, w, h) of ``roi`` (whole pixels, inside the image); the whole image for None."""
@@ -270,7 +313,7 @@ class SuperResolver:
                 window: tuple[float, float] | None = None,
                 value_range: tuple[float, float] | None = None,
                 roi: tuple[int, int, int, int] | None = None,
-                precision: str | None = None,
+                precision: str | None = None, ensemble: bool = False,
                 return_info: bool = False) -> np.ndarray | tuple[np.ndarray, UpscaleInfo]:
         """Super-resolve ``image`` (or its region ``roi``) by ``scale`` with ``method`` (see
         module docstring).
@@ -297,6 +340,13 @@ class SuperResolver:
                 Normalisation statistics are always the whole image's.
             precision: 'auto', 'fp32', 'bf16' or 'fp16' for this call (default: the
                 resolver's); :mod:`models.precision` says what stays float32.
+            ensemble: the best-quality mode (8× the work): every tile runs in the 8 flips and
+                rotations of the dihedral group, each output transformed back, and the result is
+                their mean; ``info.uncertainty`` holds their per-pixel standard deviation in
+                the image's units. Each transformed run computes exactly the mirrored window
+                (its output grid and padding mirrored too), so the mean stays on the region's
+                own grid at fractional scales and tiled = untiled still holds. Bicubic is itself
+                mirror- and rotation-symmetric: its ensemble is the plain result, spread 0.
             return_info: also return an :class:`UpscaleInfo`.
         """
         t0 = time.perf_counter()
@@ -329,6 +379,7 @@ class SuperResolver:
         model = self._model(record) if record is not None else None
         if record is not None:
             info.precision = prec
+        info.ensemble = bool(ensemble)
         # the region and the context around it: bicubic taps reach 2 LR pixels, a network its
         # receptive radius (plus the HR layers' reach, in LR pixels) — see _context
         m = _BICUBIC_CONTEXT if model is None else _context(model, s)[0] + 2
@@ -353,6 +404,7 @@ class SuperResolver:
             if cancel is not None and cancel():
                 raise UpscaleCancelled("cancelled")
             y_sr = imresize(y, s, output_shape=(oh, ow), shift=shift)
+            spread = np.zeros((oh, ow)) if ensemble else None
             if progress is not None:
                 progress(1, 1)
         else:
@@ -362,10 +414,13 @@ class SuperResolver:
             bounds = normalization_bounds(stats, mode, window, value_range)
             if bounds[1] > bounds[0]:  # a flat image gets bicubic (noted): no network input
                 info.normalization_range = bounds
-            y_sr = self._network(y, s, model, bounds, (oh, ow), shift, on_grid, tile, overlap,
-                                 progress, cancel, info)
+            y_sr, spread = self._network(y, s, model, bounds, (oh, ow), shift, on_grid, tile,
+                                         overlap, progress, cancel, info, ensemble)
         out = ycc_to_rgb(np.concatenate([y_sr[..., None], chroma], axis=-1)) if colour else y_sr
         out = to_float32(out, k, info.notes)
+        if spread is not None:  # Y's spread is each RGB channel's (Y enters each with weight 1)
+            spread = np.repeat(spread[..., None], 3, axis=-1) if colour else spread
+            info.uncertainty = to_float32(spread, k, [])
         info.seconds = time.perf_counter() - t0
         return (out, info) if return_info else out
 
@@ -392,10 +447,12 @@ class SuperResolver:
                  shift: tuple[float, float], on_grid: tuple[int, int, int, int], tile: int,
                  overlap: int | None,
                  progress: Callable[[int, int], None] | None,
-                 cancel: Callable[[], bool] | None, info: UpscaleInfo) -> np.ndarray:
+                 cancel: Callable[[], bool] | None, info: UpscaleInfo, ensemble: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
         """Output pixels ``shift … shift + out_shape`` of ``y``'s super-resolution (original
         units), normalised by ``bounds``; ``on_grid`` = (ya, yb, xa, xb), the window rows and
-        columns on the whole image's output grid."""
+        columns on the whole image's output grid. Second: the dihedral spread (original units)
+        with ``ensemble``, else None."""
         h, w = y.shape
         oh, ow = out_shape
         lo, hi = bounds
@@ -405,7 +462,8 @@ class SuperResolver:
             info.notes.append("flat image: bicubic used")
             if progress is not None:
                 progress(1, 1)
-            return imresize(y, s, output_shape=(oh, ow), shift=shift)
+            return (imresize(y, s, output_shape=(oh, ow), shift=shift),
+                    np.zeros((oh, ow)) if ensemble else None)
         x = (y - lo) / (hi - lo)
         xc = np.clip(x, 0.0, 1.0)
         outside = x - xc
@@ -415,8 +473,8 @@ class SuperResolver:
         ov = radius + 2 if overlap is None else int(overlap)
         while True:
             try:
-                out = self._tiled(model, xc, s, out_shape, shift, on_grid, tile, ov, hr_margin,
-                                  progress, cancel, info)
+                out, spread = self._tiled(model, xc, s, out_shape, shift, on_grid, tile, ov,
+                                          hr_margin, progress, cancel, info, ensemble)
                 break
             except torch.cuda.OutOfMemoryError:
                 torch.cuda.empty_cache()
@@ -424,15 +482,16 @@ class SuperResolver:
                 info.notes.append(f"GPU out of memory: retried with {tile} px tiles")
                 if tile == 64 and info.notes.count(info.notes[-1]) > 1:
                     raise
-        if np.any(outside):
+        if np.any(outside):  # the same in every dihedral run: no spread
             out = out + imresize(outside, s, output_shape=(oh, ow), shift=shift)
-        return out * (hi - lo) + lo
+        return out * (hi - lo) + lo, None if spread is None else spread * (hi - lo)
 
     def _tiled(self, model: torch.nn.Module, x: np.ndarray, s: float,
                out_shape: tuple[int, int], shift: tuple[float, float],
                on_grid: tuple[int, int, int, int], tile: int, overlap: int, hr_margin: int,
                progress: Callable[[int, int], None] | None,
-               cancel: Callable[[], bool] | None, info: UpscaleInfo) -> np.ndarray:
+               cancel: Callable[[], bool] | None, info: UpscaleInfo, ensemble: bool = False
+               ) -> tuple[np.ndarray, np.ndarray | None]:
         h, w = x.shape
         ey, ex = _edges(h, tile), _edges(w, tile)
         grid = output_size(h, w, s)  # x's whole output grid; the window is shifted within it
@@ -442,24 +501,28 @@ class SuperResolver:
                     if hy[a + 1] > hy[a] and hx[b + 1] > hx[b])
         info.tiles = total
         out = np.empty(out_shape, dtype=np.float64)
+        spread = np.empty(out_shape, dtype=np.float64) if ensemble else None
         cl = self.device.type == "cpu"
         token = _CANCEL.set(cancel)  # this call's, polled between PFMDB blocks (_poll_cancel)
         try:
             with autocast(self.device, info.precision or "fp32"):
-                return self._run_tiles(model, x, s, ey, ex, hy, hx, on_grid, shift, overlap,
-                                       hr_margin, out, total, progress, cancel, cl)
+                self._run_tiles(model, x, s, ey, ex, hy, hx, on_grid, shift, overlap,
+                                hr_margin, out, spread, total, progress, cancel, cl)
+                return out, spread
         finally:
             _CANCEL.reset(token)
 
     def _run_tiles(self, model: torch.nn.Module, x: np.ndarray, s: float, ey: list[int],
                    ex: list[int], hy: list[int], hx: list[int],
                    on_grid: tuple[int, int, int, int], shift: tuple[float, float], overlap: int,
-                   hr_margin: int, out: np.ndarray,
+                   hr_margin: int, out: np.ndarray, spread: np.ndarray | None,
                    total: int, progress: Callable[[int, int], None] | None,
-                   cancel: Callable[[], bool] | None, cl: bool) -> np.ndarray:
+                   cancel: Callable[[], bool] | None, cl: bool) -> None:
         h, w = x.shape
         sy, sx = shift
         ya, yb, xa, xb = on_grid  # the HR layers pad beyond them, as in a run of the whole image
+        runs = len(DIHEDRAL) if spread is not None else 1
+        total *= runs
         done = 0
         with torch.inference_mode():
             for a in range(len(ey) - 1):
@@ -484,10 +547,24 @@ class SuperResolver:
                     e0, e1 = min(i0, max(ya, i0 - hr_margin)), max(i1, min(yb, i1 + hr_margin))
                     f0, f1 = min(j0, max(xa, j0 - hr_margin)), max(j1, min(xb, j1 + hr_margin))
                     at = (e0 + sy - p0 * s, f0 + sx - q0 * s)
-                    res = network_forward(model, t, s, (e1 - e0, f1 - f0), at)
-                    res = res[0, 0, i0 - e0:i1 - e0, j0 - f0:j1 - f0]
-                    out[i0:i1, j0:j1] = res.float().cpu().numpy()
-                    done += 1
-                    if progress is not None:
-                        progress(done, total)
-        return out
+                    size = (e1 - e0, f1 - f0)
+                    if spread is None:
+                        res = network_forward(model, t, s, size, at)
+                        res = res[0, 0, i0 - e0:i1 - e0, j0 - f0:j1 - f0]
+                        out[i0:i1, j0:j1] = res.float().cpu().numpy()
+                        done += 1
+                        if progress is not None:
+                            progress(done, total)
+                        continue
+                    runs_out = []
+                    for transform in DIHEDRAL:
+                        if cancel is not None and cancel():
+                            raise UpscaleCancelled("cancelled by the user")
+                        res = dihedral_forward(model, t, s, size, at, transform, cl)
+                        runs_out.append(res[0, 0, i0 - e0:i1 - e0, j0 - f0:j1 - f0].float())
+                        done += 1
+                        if progress is not None:
+                            progress(done, total)
+                    stack = torch.stack(runs_out).cpu().double()
+                    out[i0:i1, j0:j1] = stack.mean(0).numpy()
+                    spread[i0:i1, j0:j1] = stack.std(0, unbiased=False).numpy()

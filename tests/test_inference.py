@@ -434,3 +434,85 @@ def test_gpu_out_of_memory_retries_with_smaller_tiles(resolver, monkeypatch):
     out, info = resolver.upscale(img, 2, "rmisr-bl", return_info=True)
     assert calls == [0, 64] and info.notes == ["GPU out of memory: retried with 64 px tiles"]
     assert info.tiles > 1 and np.abs(out - expected).max() <= 1e-4 * float(img.max() - img.min())
+
+
+# --- best-quality ensemble and its uncertainty -------------------------------------------------
+def _tf(a, t):
+    tr, fr, fc = t
+    a = a.T if tr else a
+    a = a[::-1] if fr else a
+    return np.ascontiguousarray(a[:, ::-1] if fc else a)
+
+
+def _untf(a, t):
+    tr, fr, fc = t
+    a = a[:, ::-1] if fc else a
+    a = a[::-1] if fr else a
+    return a.T if tr else a
+
+
+@pytest.mark.parametrize("method,scale", [("rmisr-bl", 2.5), ("rmisr-bl", 2), ("rmisr-vp", 3),
+                                          ("srcnn", 2.5)])
+def test_ensemble_is_the_mean_and_spread_of_the_eight_transformed_runs(resolver, method, scale):
+    img = np.random.default_rng(5).random((20, 16)).astype(np.float32) * 80 - 20  # 20·2.5 whole
+    kw = {"normalization": "range", "value_range": (-20.0, 60.0)}
+    runs = [_untf(resolver.upscale(_tf(img, t), scale, method, **kw), t)
+            for t in inference.DIHEDRAL]
+    out, info = resolver.upscale(img, scale, method, ensemble=True, return_info=True, **kw)
+    assert info.ensemble and info.uncertainty.dtype == np.float32
+    assert np.abs(out - np.mean(runs, 0)).max() <= 1e-4 * 80
+    assert np.abs(info.uncertainty - np.std(runs, 0)).max() <= 1e-4 * 80
+    assert info.uncertainty.max() > 0  # an untrained network is far from symmetric
+
+
+def test_an_equivariant_network_has_no_spread_even_off_the_grid(tmp_path):
+    """SRCNN with its residual layer at zero is bicubic, which commutes with every flip and
+    rotation: its 8 runs agree at fractional scales and off-grid regions too, so the mirrored
+    windows sample the very positions of the plain run."""
+    sr = SuperResolver("cpu", make_weights_dir(tmp_path))
+    model = sr._model(sr.weights_record("srcnn", 2.5))
+    with torch.no_grad():
+        model.body[-1].weight.zero_()
+        model.body[-1].bias.zero_()
+    img = np.random.default_rng(6).random((23, 19)).astype(np.float32) * 100
+    for roi in (None, (3, 2, 13, 11), (0, 5, 19, 7)):
+        plain = sr.upscale(img, 2.5, "srcnn", roi=roi)
+        out, info = sr.upscale(img, 2.5, "srcnn", roi=roi, ensemble=True, return_info=True)
+        assert info.uncertainty.max() <= 1e-4 * 100
+        assert np.abs(out - plain).max() <= 1e-4 * 100
+
+
+def test_ensemble_tiled_equals_untiled_and_a_region_is_a_crop_of_the_whole(resolver):
+    img = np.random.default_rng(7).random((40, 36)).astype(np.float32) * 1000
+    whole, wi = resolver.upscale(img, 2.5, "rmisr-bl", ensemble=True, return_info=True)
+    tiled, ti = resolver.upscale(img, 2.5, "rmisr-bl", ensemble=True, tile=16, return_info=True)
+    assert ti.tiles > 1
+    assert np.abs(whole - tiled).max() <= 1e-4 * 1000
+    assert np.abs(wi.uncertainty - ti.uncertainty).max() <= 1e-4 * 1000
+    part, pi = resolver.upscale(img, 2.5, "rmisr-bl", ensemble=True, roi=(8, 4, 14, 12),
+                                return_info=True)
+    assert np.abs(part - whole[10:40, 20:55]).max() <= 1e-4 * 1000
+    assert np.abs(pi.uncertainty - wi.uncertainty[10:40, 20:55]).max() <= 1e-4 * 1000
+
+
+def test_ensemble_progress_cancel_colour_precision_and_bicubic(resolver):
+    img = np.random.default_rng(8).random((30, 30)).astype(np.float32)
+    calls = []
+    _, info = resolver.upscale(img, 2, "rmisr-bl", ensemble=True, tile=20, return_info=True,
+                               progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (8 * info.tiles, 8 * info.tiles) and len(calls) == 8 * info.tiles
+    polls = []
+    with pytest.raises(UpscaleCancelled):  # polled between the transformed runs too
+        resolver.upscale(img, 2, "rmisr-bl", ensemble=True,
+                         cancel=lambda: polls.append(1) or len(polls) > 3)
+    rgb = np.random.default_rng(9).random((12, 10, 3)).astype(np.float32)
+    out, info = resolver.upscale(rgb, 2.5, "rmisr-vp", ensemble=True, return_info=True)
+    assert info.uncertainty.shape == out.shape == (30, 25, 3)
+    assert np.array_equal(info.uncertainty[..., 0], info.uncertainty[..., 2])
+    _, info = resolver.upscale(img, 2.5, "rmisr-bl", ensemble=True, precision="bf16",
+                               return_info=True)
+    assert info.precision == "bf16" and np.isfinite(info.uncertainty).all()
+    out, info = resolver.upscale(img, 2.5, "bicubic", ensemble=True, return_info=True)
+    assert info.uncertainty.shape == out.shape and not info.uncertainty.any()
+    _, info = resolver.upscale(img, 2.5, "rmisr-bl", return_info=True)
+    assert info.uncertainty is None and not info.ensemble
