@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import dataclasses
 import math
+from html import escape
 import sys
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,17 @@ CONFIRM_OUTPUT_PIXELS = 50_000_000
 START_SIZE = (1280, 800)
 #: Room left for the window manager's frame (borders, title bar) when sizing to the screen.
 FRAME_ALLOWANCE = (16, 40)
+#: Keys and gestures of the image itself (not menu commands), for Help ▸ Keyboard shortcuts.
+CANVAS_KEYS = (
+    ("Move the region of interest by 1 px (Shift: 10 px)", "Arrows"),
+    ("Resize the region of interest", "Ctrl+Arrows"),
+    ("Draw / move / resize the region of interest", "Left-drag"),
+    ("Measure a distance (Esc clears it)", "Ctrl+left-drag"),
+    ("Window / level (a click: the context menu)", "Right-drag"),
+    ("Pan", "Middle-drag, Space+left-drag"),
+    ("Zoom in / out", "+ / −"),
+    ("Fit the image", "F, double-click"),
+)
 #: How long closing the window waits for a cancelled job to stop before it defers the close.
 CLOSE_WAIT_MS = 10_000
 #: A folder's series found while a dialog is open or a job runs opens this much later (retried).
@@ -325,6 +337,8 @@ class MainWindow(QMainWindow):
         self.act_cancel.setEnabled(False)
 
         h = mb.addMenu("&Help")
+        self.act_shortcuts = h.addAction("&Keyboard shortcuts", self.show_shortcuts,
+                                         QKeySequence.HelpContents)
         h.addAction("Copy &diagnostics", self.copy_diagnostics)
         h.addAction("&About", self._about)
         self._rebuild_recent_menu()
@@ -1469,6 +1483,53 @@ class MainWindow(QMainWindow):
         QApplication.clipboard().setText(text)
         self.statusBar().showMessage("Diagnostics copied to the clipboard", 4000)
         return text
+
+    def shortcut_table(self) -> list[tuple[str, str, str]]:
+        """(menu, command, keys) of every menu command with a shortcut, read from the menus
+        themselves (so the list never disagrees with them), then the image's own keys and
+        mouse gestures (:data:`CANVAS_KEYS`)."""
+        rows: list[tuple[str, str, str]] = []
+
+        def walk(menu: QMenu, path: str) -> None:
+            for action in menu.actions():
+                if action.menu() is not None:
+                    walk(action.menu(), f"{path} ▸ {action.menu().title().replace('&', '')}")
+                elif not action.isSeparator():
+                    keys = ", ".join(k.toString(QKeySequence.NativeText)
+                                     for k in action.shortcuts() if not k.isEmpty())
+                    if keys:
+                        rows.append((path, action.text().replace("&", ""), keys))
+
+        for top in self.menuBar().actions():
+            if top.menu() is not None:
+                walk(top.menu(), top.menu().title().replace("&", ""))
+        wheel = ("Mouse wheel zooms (View menu)" if self.act_wheel_zooms.isChecked()
+                 else "Wheel: slices; Ctrl+wheel: zoom")
+        rows += [("Image", command, keys) for command, keys in CANVAS_KEYS]
+        rows.append(("Image", "Slices and zoom", wheel))
+        return rows
+
+    def show_shortcuts(self) -> QDialog:
+        """Help ▸ Keyboard shortcuts: a non-modal table made from :meth:`shortcut_table`."""
+        from PyQt5.QtWidgets import QDialogButtonBox, QTextBrowser
+
+        rows = "".join(f"<tr><td>{escape(m)}</td><td>{escape(c)}</td><td><b>{escape(k)}</b>"
+                       f"</td></tr>" for m, c, k in self.shortcut_table())
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        text = QTextBrowser(dialog)
+        text.setHtml("<table cellpadding='3'><tr><th align='left'>Where</th><th align='left'>"
+                     f"Command</th><th align='left'>Keys</th></tr>{rows}</table>")
+        buttons = QDialogButtonBox(QDialogButtonBox.Close, parent=dialog)
+        buttons.rejected.connect(dialog.close)
+        lay = QVBoxLayout(dialog)
+        lay.addWidget(text)
+        lay.addWidget(buttons)
+        avail = self.available_geometry()
+        dialog.resize(min(640, avail.width() - 40), min(560, avail.height() - 80))
+        dialog.show()
+        return dialog
 
     def _about(self) -> None:
         box = QMessageBox(self)

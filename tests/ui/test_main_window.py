@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PyQt5.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
-from PyQt5.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent, QWheelEvent
+from PyQt5.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QMouseEvent, QWheelEvent
 from PyQt5.QtTest import QTest
 from PyQt5.QtWidgets import QApplication
 
@@ -1093,3 +1093,29 @@ def test_numbers_are_never_cut_or_in_e_notation(window):
     assert window.canvas.overlay_lines()["bottom_left"][0] == "W 0.5 / L 0.25 HU"
     for action in window.preset_menu.actions():
         assert "e+" not in action.text()
+
+
+def test_help_lists_the_keyboard_shortcuts_of_the_menus(window, qtbot):
+    rows = window.shortcut_table()
+    commands = {(m, c): k for m, c, k in rows}
+    assert commands[("Process", "Super-resolve")] == window.act_run.shortcut().toString(
+        QKeySequence.NativeText)
+    assert ("View", "Next slice / frame") in commands
+    assert any(m == "View ▸ Window presets" and c.startswith("Lung") and k == "1"
+               for m, c, k in rows)
+    assert ("Image", "Slices and zoom") in commands
+    # every menu command with a shortcut is listed (the list is made from the menus)
+    from PyQt5.QtWidgets import QAction
+
+    listed = {k for _, _, k in rows}
+    for action in window.menuBar().findChildren(QAction):
+        if not action.shortcut().isEmpty() and action.isVisible():
+            assert action.shortcut().toString(QKeySequence.NativeText) in listed, action.text()
+    dialog = window.show_shortcuts()
+    qtbot.addWidget(dialog)
+    assert dialog.isVisible() and not dialog.isModal()
+    from PyQt5.QtWidgets import QTextBrowser
+
+    text = dialog.findChild(QTextBrowser).toPlainText()
+    assert "Super-resolve" in text and "Ctrl+wheel" in text
+    dialog.close()
