@@ -118,14 +118,18 @@ class NetTask(QThread):
             self.succeeded.emit(result)
 
 
-def _table(headers: Sequence[str]) -> QTableWidget:
+def _table(headers: Sequence[str], stretch: int = -1) -> QTableWidget:
+    """A read-only table of rows; column ``stretch`` (default the last) takes the spare width,
+    the others fit their contents."""
     t = QTableWidget(0, len(headers))
     t.setHorizontalHeaderLabels(list(headers))
     t.setSelectionBehavior(QAbstractItemView.SelectRows)
     t.setSelectionMode(QAbstractItemView.SingleSelection)
     t.setEditTriggers(QAbstractItemView.NoEditTriggers)
     t.verticalHeader().setVisible(False)
-    t.horizontalHeader().setStretchLastSection(True)
+    header = t.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeToContents)
+    header.setSectionResizeMode(stretch % len(headers), QHeaderView.Stretch)
     t.setAlternatingRowColors(True)
     return t
 
@@ -138,7 +142,6 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
             if value.isdigit():
                 item.setTextAlignment(int(Qt.AlignRight | Qt.AlignVCenter))
             table.setItem(r, c, item)
-    table.resizeColumnsToContents()
 
 
 def _fmt_date(d: str) -> str:
@@ -275,7 +278,7 @@ class _NetDialog(QDialog):
 
     def _idle(self) -> None:
         self.progress.setRange(0, 100)
-        self.progress.setValue(100)
+        self.progress.setValue(0)
         self.cancel_button.setEnabled(False)
         self._set_enabled(True)
 
@@ -375,9 +378,9 @@ class PacsDialog(_NetDialog):
         grid.addWidget(self.search_button, 0, 6, 2, 1)
 
         self.study_table = _table(["Patient", "Patient ID", "Study date", "Modalities",
-                                   "Description", "Accession", "Series", "Images"])
+                                   "Description", "Accession", "Series", "Images"], stretch=4)
         self.study_table.itemSelectionChanged.connect(self._study_chosen)
-        self.series_table = _table(["#", "Modality", "Description", "Images"])
+        self.series_table = _table(["#", "Modality", "Description", "Images"], stretch=2)
         self.series_table.itemSelectionChanged.connect(self._update_buttons)
         self.series_table.doubleClicked.connect(lambda _index: self.retrieve())
         split = QSplitter(Qt.Vertical)
