@@ -2,8 +2,9 @@
 
 A result is kept under everything that decides its pixels: the slice (file, frame, and the
 file's size and modification time), the region of interest, the magnification, the methods,
-"simulate low resolution", the networks' precision setting and the normalisation inputs (the
-display window and value range handed to the engine). Returning to a slice shows its latest
+"simulate low resolution", the networks' precision setting, "best quality" (the mean of the 8
+flipped/rotated runs, with its uncertainty map) and the normalisation inputs (the display window
+and value range handed to the engine). Returning to a slice shows its latest
 result again; an identical run is served from here instead of being computed again.
 
 The cache holds at most ``max_bytes`` of arrays (and ``max_items`` results): the least recently
@@ -51,10 +52,14 @@ def _rounded(values: Any, digits: int = 6) -> tuple[float, ...] | None:
 def result_key(slice_: SliceId, roi: tuple[int, int, int, int], scale: float,
                methods: list[str] | tuple[str, ...], simulate: bool, precision: str,
                window: tuple[float, float] | None,
-               value_range: tuple[float, float] | None) -> tuple[Hashable, ...]:
-    """The cache key of a run: equal exactly when the engine would compute the same pixels."""
+               value_range: tuple[float, float] | None,
+               ensemble: bool = False) -> tuple[Hashable, ...]:
+    """The cache key of a run: equal exactly when the engine would compute the same pixels
+    (``ensemble``: the best-quality mean of 8 runs, which differs from a plain run and alone
+    carries an uncertainty map)."""
     return (tuple(slice_), tuple(int(v) for v in roi), round(float(scale), 6), tuple(methods),
-            bool(simulate), str(precision), _rounded(window), _rounded(value_range))
+            bool(simulate), str(precision), _rounded(window), _rounded(value_range),
+            bool(ensemble))
 
 
 def nbytes_of(obj: Any) -> int:

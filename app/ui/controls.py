@@ -53,6 +53,7 @@ class ControlsPanel(QWidget):
     methodsChanged = pyqtSignal(list)
     deviceChanged = pyqtSignal(str)
     simulateChanged = pyqtSignal(bool)
+    ensembleChanged = pyqtSignal(bool)
     runRequested = pyqtSignal()
     cancelRequested = pyqtSignal()
     presetChosen = pyqtSignal(int)
@@ -173,6 +174,14 @@ class ControlsPanel(QWidget):
             "the ROI becomes a reference, so PSNR/SSIM can be measured")
         self.simulate_box.toggled.connect(self.simulateChanged)
         rv.addWidget(self.simulate_box)
+        self.ensemble_box = QCheckBox("Best quality (8× slower)")
+        self.ensemble_box.setObjectName("bestQualityBox")
+        self.ensemble_box.setToolTip(
+            "Run every network on the 8 flips and rotations of the region and show their mean "
+            "(a little more accurate); their per-pixel spread is the Uncertainty view: where "
+            "the computed pixels can be trusted least")
+        self.ensemble_box.toggled.connect(self.ensembleChanged)
+        rv.addWidget(self.ensemble_box)
         self.run_button = QPushButton("Super-resolve")
         self.run_button.setObjectName("runButton")
         self.run_button.setToolTip("Super-resolve the ROI with the ticked methods (Ctrl+R)")
@@ -311,6 +320,13 @@ class ControlsPanel(QWidget):
         idx = self.precision_combo.findData(precision)
         if idx >= 0:
             self.precision_combo.setCurrentIndex(idx)
+
+    def best_quality(self) -> bool:
+        """The Run box's "Best quality (8× slower)": the networks' 8-run ensemble."""
+        return self.ensemble_box.isChecked()
+
+    def set_best_quality(self, on: bool) -> None:
+        self.ensemble_box.setChecked(bool(on))
 
     # -- running state ---------------------------------------------------------------------
     def set_job_text(self, text: str) -> None:

@@ -247,6 +247,7 @@ class MainWindow(QMainWindow):
         k.fitRequested.connect(self.canvas.fit)
         k.wholeImageRequested.connect(self._whole_image)
         k.simulateChanged.connect(lambda _b: self._roi_changed(self.canvas.roi()))
+        k.ensembleChanged.connect(lambda _b: self._roi_changed(self.canvas.roi()))
         cmp_ = self.comparison
         cmp_.exportRequested.connect(lambda key: self.export_panel(key))
         cmp_.windowDragged.connect(self._panel_window_drag)
@@ -375,6 +376,7 @@ class MainWindow(QMainWindow):
         self.controls.simulate_box.setChecked(str(s.value("simulate", "false")).lower() == "true")
         self.controls.set_device_choice(self.engine.device_choice)
         self.controls.set_precision_choice(str(s.value("precision", "auto")))
+        self.controls.set_best_quality(str(s.value("bestQuality", "false")).lower() == "true")
         self.act_overlay.setChecked(str(s.value("overlay", "true")).lower() == "true")
         self.act_wheel_zooms.setChecked(str(s.value("wheelZooms", "false")).lower() == "true")
         geom = s.value("geometry")
@@ -411,6 +413,7 @@ class MainWindow(QMainWindow):
         s.setValue("simulate", self.controls.simulate_box.isChecked())
         s.setValue("device", self.engine.device_choice)
         s.setValue("precision", self.controls.precision_choice())
+        s.setValue("bestQuality", self.controls.best_quality())
         s.setValue("geometry", self.saveGeometry())
         s.setValue("windowState", self.saveState())
         s.setValue("topSplitter", self.top_splitter.saveState())
@@ -839,6 +842,8 @@ class MainWindow(QMainWindow):
             changed.append("magnification")
         if self.controls.simulate_box.isChecked() != req.simulate:
             changed.append("simulate low resolution")
+        if self.controls.best_quality() != req.ensemble:
+            changed.append("best quality")
         return ("changed since this result: " + ", ".join(changed)) if changed else None
 
     # =========================================================================================
@@ -1025,7 +1030,8 @@ class MainWindow(QMainWindow):
                              {m: METHOD_LABELS[m] for m in methods}, self.image.value_unit,
                              source_pixels=filled,
                              value_range=self.image.normalization_range(),
-                             precision=self.controls.precision_choice())
+                             precision=self.controls.precision_choice(),
+                             ensemble=self.controls.best_quality())
         job = SuperResolveJob(self.engine, request, self)
         job.progressed.connect(self._job_progress)
         job.succeeded.connect(self._job_succeeded)
@@ -1217,12 +1223,13 @@ class MainWindow(QMainWindow):
         if request is not None:
             return result_key(here, request.roi, request.scale, request.methods,
                               request.simulate, request.precision,
-                              request.window if by_window else None, request.value_range)
+                              request.window if by_window else None, request.value_range,
+                              request.ensemble)
         return result_key(here, roi, self.controls.scale(), methods,
                           self.controls.simulate_box.isChecked(),
                           self.controls.precision_choice(),
                           self.canvas.window() if by_window else None,
-                          self.image.normalization_range())
+                          self.image.normalization_range(), self.controls.best_quality())
 
     def _show_result(self, result: JobResult) -> None:
         """Show a run's panels and quality table (a new result, or one from the cache)."""

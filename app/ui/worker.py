@@ -304,6 +304,8 @@ class JobRequest:
         labels: method → display label.
         unit: pixel unit ("HU" or "").
         precision: the networks' arithmetic ("auto", "fp32", "bf16", "fp16").
+        ensemble: "Best quality": each method's result is the mean of its 8 flipped/rotated
+            runs, with their per-pixel spread as ``info.uncertainty``.
     """
 
     roi_pixels: np.ndarray
@@ -317,6 +319,7 @@ class JobRequest:
     source_pixels: np.ndarray | None = None
     value_range: tuple[float, float] | None = None
     precision: str = "auto"
+    ensemble: bool = False
 
 
 @dataclass
@@ -411,7 +414,7 @@ class SuperResolveJob(_EngineJob):
                                        progress=progress, cancel=self.is_cancelled,
                                        window=req.window, roi=where.get("roi"),
                                        value_range=span, precision=req.precision,
-                                       return_info=True)
+                                       ensemble=req.ensemble, return_info=True)
             except UpscaleCancelled:
                 return None
             except Exception as exc:  # one failing method must not lose the others
