@@ -6,7 +6,8 @@ fidelity, parameters, multiply-adds (256×256 LR) and CPU (or GPU) seconds per 5
 Fixed scales 2, 3, 4; fractional 2.5, 3.5, 4.5 for methods served by a scale-range (meta) model.
 Networks run through the product's own :class:`models.SuperResolver` (tiles included), with the
 8-bit LR normalised by the fixed range 0–255. Writes ``OUT/benchmark.md`` and
-``OUT/benchmark.csv``.
+``OUT/benchmark.csv``; ``OUT`` defaults to ``runs/eval`` (ignored by git), so a bare run never
+overwrites the committed tables under ``results/`` — name them with ``--out`` to rewrite one.
 
 ``--update CSV`` re-scores only the rows this run plans (e.g. the methods and scales of a newly
 shipped file) and writes the whole table with the other rows copied from ``CSV``. A copied row
@@ -258,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scales", type=float, nargs="+", default=None)
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
-    p.add_argument("--out", default="results", help="folder for benchmark.md / benchmark.csv")
+    p.add_argument("--out", default="runs/eval",
+                   help="folder for benchmark.md / benchmark.csv (default runs/eval, which git "
+                        "ignores; pass e.g. --out results to rewrite a committed table)")
     p.add_argument("--no-timing", action="store_true", help="skip the 512×512 timing")
     p.add_argument("--timing-repeats", type=int, default=3, metavar="N",
                    help="time the 512×512 upscale N times after a warm-up and report the "

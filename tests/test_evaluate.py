@@ -36,6 +36,16 @@ def test_models_are_scored_only_where_served_unless_beyond_range(tmp_path):
     assert "outside the scale range" in wide
 
 
+def test_a_run_without_out_writes_to_the_ignored_runs_eval(tmp_path, monkeypatch):
+    """A bare run never overwrites the committed tables under results/."""
+    weights, bench = _setup(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["--data", str(bench), "--sets", "Tiny", "--scales", "2", "--no-timing",
+                 "--weights-dir", str(weights), "--methods", "bicubic"]) == 0
+    assert (tmp_path / "runs" / "eval" / "benchmark.csv").is_file()
+    assert not (tmp_path / "results").exists()
+
+
 def test_meta_variant_scores_meta_models_at_integer_scales_too(tmp_path):
     weights, bench = _setup(tmp_path)
     for file, args, scales, rng in (("bl_x2.safetensors", {"scale": 2}, [2.0], None),
