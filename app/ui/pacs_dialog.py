@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 from PyQt5.QtCore import QSettings, Qt, QThread, pyqtSignal
 from PyQt5.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -80,10 +81,25 @@ def _save_viewer_config(config: PacsConfig, settings: QSettings | None,
     return written
 
 
+#: tasks still running, kept alive here (not by their dialog, which may close first) until they
+#: end; cancelled and waited for when the application quits
+_RUNNING: set["NetTask"] = set()
+
+
+def _stop_running_tasks(wait_ms: int = 10_000) -> None:
+    for task in list(_RUNNING):
+        task.cancel()
+    for task in list(_RUNNING):
+        task.wait(wait_ms)
+
+
 class NetTask(QThread):
     """Runs ``work(progress, cancelled)`` off the GUI thread. ``progress(done, total)`` from the
     work becomes the ``progressed`` signal; the outcome comes as ``succeeded(result)`` or
-    ``failed(message, cancelled)``; a :class:`PacsError`'s message is shown as it is."""
+    ``failed(message, cancelled)``; a :class:`PacsError`'s message is shown as it is.
+
+    A task has no Qt parent: closing its dialog cancels it, and it ends on its own (a retrieve
+    removes what it had received); the application waits for running tasks when it quits."""
 
     progressed = pyqtSignal(int, int)
     succeeded = pyqtSignal(object)
@@ -91,9 +107,15 @@ class NetTask(QThread):
 
     def __init__(self, work: Callable[[Callable[[int, int], None], Callable[[], bool]], Any],
                  parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__(None)
         self._work = work
         self._cancel = threading.Event()
+        _RUNNING.add(self)
+        self.finished.connect(lambda: _RUNNING.discard(self))
+        app = QApplication.instance()
+        if app is not None and not getattr(app, "_rmisr_pacs_quit_hook", False):
+            app.aboutToQuit.connect(_stop_running_tasks)
+            app._rmisr_pacs_quit_hook = True
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -231,7 +253,8 @@ class _NetDialog(QDialog):
         self.status.setStyleSheet("color: #d9534f;" if error else "")
 
     def busy(self) -> bool:
-        return self.task is not None and self.task.isRunning()
+        """A request is under way: its result has not been handled yet."""
+        return self.task is not None
 
     def start(self, work: Callable, on_done: Callable[[Any], None], message: str,
               progress: bool = False) -> NetTask | None:

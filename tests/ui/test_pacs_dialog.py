@@ -115,3 +115,25 @@ def test_nodes_dialog_saves_for_the_cli_too(qtbot, config_file) -> None:
     dlg2._add_row("bad", "A\\B", "h", "1")
     dlg2._accept()
     assert dlg2.result_config is None and "backslash" in dlg2.error.text()
+
+
+def test_closing_the_dialog_mid_retrieve_cancels_it(qtbot, window, pacs,  # noqa: F811
+                                                    config_file, tmp_path: Path) -> None:
+    from app.ui import pacs_dialog
+
+    cache = RetrieveCache(tmp_path / "own-cache")
+    dlg = window.open_pacs_dialog()
+    dlg.cache = cache
+    dlg.patient_id.setText("Lung_Dx-A0001")
+    dlg.search()
+    qtbot.waitUntil(lambda: len(dlg.series) >= 1 and not dlg.busy(), timeout=15000)
+    _, series_uid = _sample_uids()
+    dlg.series_table.selectRow([s.series_uid for s in dlg.series].index(series_uid))
+    dlg.retrieve()
+    task = dlg.task
+    assert task is not None
+    dlg.reject()  # closing cancels; the task ends by itself and keeps nothing
+    qtbot.waitUntil(lambda: not task.isRunning() and task not in pacs_dialog._RUNNING,
+                    timeout=20000)
+    assert not list(cache.root.glob(".partial-*"))
+    assert window.stack() == [] or all(p.parent != cache.root for p, _ in window.stack())
