@@ -10,22 +10,20 @@ a query with no match (empty, not an error).
 """
 from __future__ import annotations
 
-import copy
 import logging
 import socket
 import threading
 from pathlib import Path
-from typing import Iterator
 
 import pydicom
 import pytest
 from pydicom.uid import generate_uid
 
-from app.net import (AssociationAbortedError, AssociationRejectedError, PacsConfig, PacsConfigError, PacsConnectionError,
-                     PacsNode, PacsTimeoutError, RetrieveCache, RetrieveCancelled,
-                     RetrieveFailedError, StoreRefusedError, StudyQuery, Timeouts, UnknownNodeError,
-                     echo, find_series, find_studies, load_config, retrieve_series, save_config,
-                     store)
+from app.net import (AssociationAbortedError, AssociationRejectedError, PacsConfig,
+                     PacsConfigError, PacsConnectionError, PacsNode, PacsTimeoutError,
+                     RetrieveCache, RetrieveCancelled, RetrieveFailedError, StoreRefusedError,
+                     StudyQuery, Timeouts, UnknownNodeError, echo, find_series, find_studies,
+                     load_config, retrieve_series, save_config, store)
 from app.net import scu
 from tests import _orthanc
 from tests._orthanc import CLIENT_AET, ORTHANC_AET, OrthancServer, SeedSet, pacs  # noqa: F401
