@@ -55,6 +55,7 @@ from app.io import (
 from app.batch import output_name
 from app.formatting import format_area_mm2, format_number, format_window
 from app.result_cache import ResultCache, result_key, slice_id
+from app.uncertainty_view import uncertainty_map
 from app.io.padding import engine_pixels
 from app.io.series import stack_of
 
@@ -1234,7 +1235,8 @@ class MainWindow(QMainWindow):
     def _show_result(self, result: JobResult) -> None:
         """Show a run's panels and quality table (a new result, or one from the cache)."""
         self.last_result = result
-        self.comparison.set_panels(self.build_panels(result), result.baseline)
+        self.comparison.set_panels(self.build_panels(result), result.baseline,
+                                   result.request.unit)
         self.comparison.set_stale(self._stale_reason(self.canvas.roi()))  # edited while running
         self.comparison.set_window(*self.canvas.window(),
                                    invert=self.image.invert if self.image else False,
@@ -1307,7 +1309,9 @@ class MainWindow(QMainWindow):
                                     method=r.method, scale=req.scale, seconds=r.seconds,
                                     residual=row.residual if row is not None else None,
                                     info=r.info, overlay=sr_overlay_text(req.scale, r.method,
-                                                            req.simulate)))
+                                                            req.simulate),
+                                    uncertainty=uncertainty_map(getattr(r.info, "uncertainty",
+                                                                        None))))
         return panels
 
     # =========================================================================================

@@ -7,8 +7,10 @@ map the same anatomy in every panel whatever its pixel count. Display is nearest
 
 Views (:data:`VIEW_MODES`): the image; the difference to bicubic (method − bicubic); the Laplacian
 edge map (the product's operator); the data-consistency residual (result downscaled by
-1/s − input), each on a symmetric grey scale shared by the panels. Each SR panel carries the
-permanent overlay "SR ×s <method> — computed, not acquired".
+1/s − input), each on a symmetric grey scale shared by the panels; the computed uncertainty map
+of a best-quality run (the spread of the 8 flipped/rotated runs, :mod:`app.uncertainty_view`) as a
+heat image with a colour bar in the image's units. Each SR panel carries the permanent overlay
+"SR ×s <method> — computed, not acquired".
 """
 from __future__ import annotations
 
@@ -36,24 +38,29 @@ from PyQt5.QtWidgets import (
 )
 
 from app import quality
+from app import uncertainty_view as uview
 
 from .canvas import SCROLL_KEYS, keep_anchor, wheel_slices
-from .imaging import blank_pixmap, windowed_pixmap
+from .imaging import blank_pixmap, to_qimage, windowed_pixmap
 
 VIEW_MODES = {
     "image": "Image",
     "difference": "Difference to bicubic",
     "edges": "Laplacian edges",
     "residual": "Consistency residual",
+    "uncertainty": "Computed uncertainty map",
 }
 VIEW_SHORT = {"image": "Image", "difference": "Diff − bicubic", "edges": "Edges",
-              "residual": "Residual"}
+              "residual": "Residual", "uncertainty": "Uncertainty"}
 VIEW_TIPS = {
     "image": "The images through the display window",
     "difference": "Each result minus the bicubic result (grey = equal; shared symmetric scale)",
     "edges": "Laplacian of each image (the operator of the paper's eqs. 6–8)",
     "residual": "Data-consistency residual: result downscaled by 1/s minus the input "
                 "(grey = consistent)",
+    "uncertainty": "Where the computed pixels can be trusted least: the per-pixel spread (SD) "
+                   "of the 8 flipped/rotated runs of a “Best quality” run, as a heat map with "
+                   "its colour bar in the image's units",
 }
 LOUPE_PX = 150
 LOUPE_MAGNIFICATION = 3.0
@@ -87,6 +94,8 @@ class PanelData:
         residual: data-consistency residual map (input grid), "sr" panels only.
         info: the engine's record of the run (``UpscaleInfo``), "sr" panels only.
         overlay: permanent overlay text (None: no overlay).
+        uncertainty: the computed uncertainty map (2-D, the image's units) of a best-quality
+            "sr" panel, else None.
     """
 
     key: str
@@ -100,6 +109,7 @@ class PanelData:
     residual: np.ndarray | None = field(default=None, repr=False)
     info: Any = None
     overlay: str | None = None
+    uncertainty: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def subtitle(self) -> str:
@@ -288,10 +298,43 @@ class PanelView(QGraphicsView):
         if self._message:
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(vp, Qt.AlignCenter | Qt.TextWordWrap, self._message)
+        bar = self.colour_bar()
+        if bar is not None:
+            self._draw_colour_bar(painter, fm, *bar)
         pos = self._owner.loupe_position()
         if pos is not None and not self._message:
             self._draw_loupe(painter, pos)
         painter.restore()
+
+    def colour_bar(self) -> tuple[QRectF, str, list[tuple[float, str]]] | None:
+        """(bar rectangle in viewport pixels, title, ticks) of the heat map's colour bar, drawn
+        at the bottom left (the loupe takes the bottom right); None when the panel shows no
+        heat map."""
+        scale = self._owner.colour_scale()
+        if scale is None or self._message or self._owner.derived(self.data, "uncertainty") is None:
+            return None
+        top, unit = scale
+        vp = self.viewport().rect()
+        width = max(60.0, min(180.0, 0.45 * vp.width()))
+        rect = QRectF(10, vp.bottom() - 30, width, 9)
+        title = "SD of 8 runs" + (f" ({unit})" if unit else "")
+        return rect, title, uview.colour_bar_ticks(top, unit)
+
+    def _draw_colour_bar(self, painter: QPainter, fm: QFontMetrics, rect: QRectF, title: str,
+                         ticks: list[tuple[float, str]]) -> None:
+        box = rect.adjusted(-6, -fm.height() - 4, 6, fm.height() + 4)
+        painter.fillRect(box, QColor(0, 0, 0, 175))
+        painter.drawImage(rect, to_qimage(uview.colour_bar(256)))
+        painter.setPen(QColor(230, 230, 230))
+        painter.drawText(QRectF(rect.left(), rect.top() - fm.height() - 2, box.width(),
+                                fm.height()), Qt.AlignLeft | Qt.AlignVCenter, title)
+        for f, text in ticks:
+            x = rect.left() + f * rect.width()
+            painter.drawLine(QPointF(x, rect.bottom()), QPointF(x, rect.bottom() + 2))
+            tw = fm.horizontalAdvance(text)
+            tx = min(max(x - tw / 2, box.left()), box.right() - tw)
+            painter.drawText(QRectF(tx, rect.bottom() + 2, tw + 2, fm.height()),
+                             Qt.AlignLeft | Qt.AlignTop, text)
 
     def _draw_loupe(self, painter: QPainter, sp: QPointF) -> None:
         pm = self._item.pixmap()
@@ -461,6 +504,7 @@ class ComparisonView(QWidget):
         self._fit = True
         self._cache: dict[tuple[str, str], np.ndarray | None] = {}
         self._mode_windows: dict[str, tuple[float, float]] = {}
+        self._unit = ""
         self._columns = 0
         self._stale: str | None = None
         self._grid = QGridLayout(self)
@@ -497,12 +541,15 @@ class ComparisonView(QWidget):
         self._placeholder.show()
         self._grid.addWidget(self._placeholder, 0, 0)
 
-    def set_panels(self, panels: list[PanelData], baseline: np.ndarray | None = None) -> None:
+    def set_panels(self, panels: list[PanelData], baseline: np.ndarray | None = None,
+                   unit: str = "") -> None:
         """Replace the panels (grid shaped to give each panel the largest image); ``baseline``
-        is the bicubic result the difference view subtracts when no Bicubic panel is shown."""
+        is the bicubic result the difference view subtracts when no Bicubic panel is shown;
+        ``unit`` the pixels' unit ("HU"), for the uncertainty map's colour bar."""
         self.clear()
         self._stale = None
         self._baseline = baseline
+        self._unit = str(unit or "")
         if not panels:
             return
         self._placeholder.hide()
@@ -624,6 +671,8 @@ class ComparisonView(QWidget):
             return quality.edge_map(data.pixels)
         if mode == "residual":
             return data.residual
+        if mode == "uncertainty":
+            return data.uncertainty if data.kind == "sr" else None
         raise ValueError(mode)
 
     def _not_applicable(self, data: PanelData) -> str:
@@ -634,12 +683,18 @@ class ComparisonView(QWidget):
             return "Baseline" if data.key == "bicubic" else "Not a result: no difference"
         if self._mode == "residual":
             return "Residual applies to computed results"
+        if self._mode == "uncertainty":
+            return (uview.NEEDS_BEST_QUALITY if data.kind == "sr"
+                    else "Uncertainty applies to computed results")
         return "Not applicable"
 
     def display_window(self) -> tuple[float, float]:
         """The window of the current view mode (symmetric around 0 for derived views)."""
         if self._mode == "image":
             return self._window
+        if self._mode == "uncertainty":
+            top = self._uncertainty_top()
+            return top / 2.0, top
         if self._mode not in self._mode_windows:
             arrays = [self.derived(p.data, self._mode) for p in self._panels
                       if p.data.kind == "sr" or self._mode == "difference"]
@@ -653,9 +708,28 @@ class ComparisonView(QWidget):
             h, w = data.pixels.shape[:2]
             return blank_pixmap(w, h), self._not_applicable(data)
         c, w = self.display_window()
+        if self._mode == "uncertainty":  # a heat map on 0 … top, the colour bar's scale
+            return QPixmap.fromImage(to_qimage(uview.colourize(arr, w))), ""
         if self._mode != "image":
             return windowed_pixmap(arr, c, w), ""
         return windowed_pixmap(arr, c, w, self._invert, self._voi_function, self._voi_lut), ""
+
+    def _uncertainty_top(self) -> float:
+        """The top of the uncertainty maps' shared colour scale."""
+        if "uncertainty" not in self._mode_windows:
+            top = uview.display_range(self.derived(p.data, "uncertainty") for p in self._panels)
+            self._mode_windows["uncertainty"] = (top / 2.0, top)
+        return self._mode_windows["uncertainty"][1]
+
+    def unit(self) -> str:
+        return self._unit
+
+    def colour_scale(self) -> tuple[float, str] | None:
+        """(top of the scale, unit) of the heat map shown now, or None (no heat map shown)."""
+        if self._mode != "uncertainty" or not any(
+                self.derived(p.data, "uncertainty") is not None for p in self._panels):
+            return None
+        return self._uncertainty_top(), self._unit
 
     def _render_all(self) -> None:
         for p in self._panels:

@@ -66,3 +66,74 @@ def test_the_cache_key_tells_best_quality_from_a_plain_run():
     args = (("a.dcm", 0, 1, 1), (0, 0, 8, 8), 2.0, ["rmisr-bl"], False, "auto", None, None)
     assert result_key(*args) == result_key(*args, ensemble=False)
     assert result_key(*args) != result_key(*args, ensemble=True)
+
+
+def _qimage_array(image) -> np.ndarray:
+    """A QImage as an (H, W, 3) uint8 array."""
+    from PyQt5.QtGui import QImage
+
+    q = image.convertToFormat(QImage.Format_RGB888)
+    ptr = q.constBits()
+    ptr.setsize(q.bytesPerLine() * q.height())
+    return np.frombuffer(ptr, np.uint8).reshape(q.height(), q.bytesPerLine())[
+        :, :3 * q.width()].reshape(q.height(), q.width(), 3).copy()
+
+
+def test_the_uncertainty_view_is_a_heat_map_with_a_colour_bar(window, network, run_job, qtbot):
+    from app.uncertainty_view import NEEDS_BEST_QUALITY
+
+    _prepare(window, network)
+    result = run_job(window)
+    cmp_ = window.comparison
+    panel = cmp_.panel(network)
+    net = next(r for r in result.results if r.method == network)
+    assert np.array_equal(panel.data.uncertainty, net.info.uncertainty)
+    image = _qimage_array(panel.view.pixmap().toImage())
+    assert "Uncertainty" in [b.text() for b in window.controls.view_buttons.buttons()]
+    window.controls.set_view_mode("uncertainty")
+    assert cmp_.mode() == "uncertainty" and window.view_actions["uncertainty"].isChecked()
+    assert panel.view._message == "" and cmp_.derived(panel.data, "uncertainty") is not None
+    heat = _qimage_array(panel.view.pixmap().toImage())
+    assert heat.shape == image.shape and not np.array_equal(heat, image)
+    assert (heat[..., 0].astype(int) - heat[..., 2]).any()  # colours, not grey
+    label = panel.view.overlay_text()
+    assert label.startswith("[Computed uncertainty map] SR ×2.5") and \
+        label.endswith("computed, not acquired")
+    # the colour bar, in the image's units, is drawn on the panel
+    rect, title, ticks = panel.view.colour_bar()
+    assert title == "SD of 8 runs (HU)" and ticks[0][1] == "0" and ticks[-1][1].endswith(" HU")
+    top, unit = cmp_.colour_scale()
+    assert unit == "HU" and top > 0
+    shot = _qimage_array(panel.view.viewport().grab().toImage())
+    ratio = shot.shape[1] / panel.view.viewport().width()
+    row = shot[int(rect.center().y() * ratio)]
+    left, right = row[int((rect.left() + 3) * ratio)], row[int((rect.right() - 3) * ratio)]
+    assert left.sum() < 60 and right.sum() > 500  # dark at 0, pale yellow at the top
+    # panels that are not computed say so, and a plain run says what the map needs
+    assert cmp_.panel("source").view._message == "Uncertainty applies to computed results"
+    window.controls.set_best_quality(False)
+    run_job(window)
+    panel = cmp_.panel(network)
+    assert cmp_.mode() == "uncertainty" and panel.data.uncertainty is None
+    assert panel.view._message == NEEDS_BEST_QUALITY and "Best quality" in NEEDS_BEST_QUALITY
+    assert panel.view.colour_bar() is None and cmp_.colour_scale() is None
+    window.controls.set_view_mode("image")
+
+
+def test_colour_map_and_scale_are_qt_free_numpy():
+    from app import uncertainty_view as uv
+
+    lut = uv.colour_lut()
+    assert lut.shape == (256, 3) and lut.dtype == np.uint8
+    assert tuple(lut[0]) == uv.INFERNO_ANCHORS[0] and tuple(lut[-1]) == uv.INFERNO_ANCHORS[-1]
+    luma = lut @ np.array([0.299, 0.587, 0.114])
+    assert np.all(np.diff(luma) > 0)  # brighter with more spread: readable in grey too
+    m = np.linspace(0, 10, 100, dtype=np.float32).reshape(10, 10)
+    top = uv.display_range([m, None])
+    assert 9.5 < top <= 10
+    rgb = uv.colourize(m, top)
+    assert rgb.shape == (10, 10, 3) and tuple(rgb[0, 0]) == tuple(lut[0])
+    assert uv.display_range([np.zeros((4, 4))]) == 1.0
+    assert uv.colour_bar_ticks(5, "HU") == [(0.0, "0"), (0.5, "2.5"), (1.0, "5 HU")]
+    colour = np.repeat(m[..., None], 3, axis=-1)
+    assert np.array_equal(uv.uncertainty_map(colour), m) and uv.uncertainty_map(None) is None

@@ -1,0 +1,295 @@
+"""The computed uncertainty map of a best-quality run, for display and export (no Qt).
+
+"Best quality" runs a network on the 8 flips and rotations of the region and shows their mean;
+the engine returns their per-pixel standard deviation (``UpscaleInfo.uncertainty``) in the
+image's units (HU for CT): where the 8 runs disagree the network guessed, and the computed pixels
+deserve the least trust. This module turns that spread into
+
+* a heat image through a perceptual colour map (inferno, :data:`INFERNO_ANCHORS` interpolated
+  to a 256-entry table in numpy), on a scale shared by the panels (:func:`display_range`), with a
+  colour bar labelled in the image's units (:func:`colour_bar`, :func:`colour_bar_ticks`);
+* the quality table's figures (:func:`uncertainty_statistics`: mean and 95th percentile);
+* files (:func:`write_uncertainty`): a PNG with the colour bar and the "computed uncertainty map"
+  caption, a 16-bit TIFF holding the values in the image's units, and a DICOM Secondary Capture
+  labelled as a computed uncertainty map.
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from app.formatting import format_number
+
+if TYPE_CHECKING:
+    from app.io import ImageData, WrittenImage
+
+__all__ = ["INFERNO_ANCHORS", "COLOUR_MAP", "colour_lut", "uncertainty_map", "display_range",
+           "colourize", "colour_bar", "colour_bar_ticks", "uncertainty_statistics",
+           "uncertainty_label", "NEEDS_BEST_QUALITY", "with_colour_bar", "write_uncertainty"]
+
+#: The inferno colour map (Smith & van der Walt, matplotlib) at 10 evenly spaced points: dark
+#: (no spread) through purple and orange to pale yellow (the largest spread); perceptually
+#: uniform and readable in grey print and by colour-blind readers.
+INFERNO_ANCHORS = ((0, 0, 4), (27, 12, 66), (75, 12, 107), (120, 28, 109), (165, 44, 96),
+                   (207, 68, 70), (237, 105, 37), (251, 154, 6), (247, 208, 60),
+                   (252, 255, 164))
+COLOUR_MAP = "inferno"
+
+#: What a network panel says in the Uncertainty view of a run without "Best quality".
+NEEDS_BEST_QUALITY = ("The uncertainty map needs “Best quality”: tick it in the Run box and "
+                      "Super-resolve again")
+
+
+def colour_lut(n: int = 256) -> np.ndarray:
+    """(n, 3) uint8 table of the colour map, linear between :data:`INFERNO_ANCHORS`."""
+    anchors = np.asarray(INFERNO_ANCHORS, dtype=np.float64)
+    at = np.linspace(0.0, 1.0, len(anchors))
+    t = np.linspace(0.0, 1.0, int(n))
+    return np.stack([np.interp(t, at, anchors[:, c]) for c in range(3)],
+                    axis=-1).round().astype(np.uint8)
+
+
+_LUT = colour_lut()
+
+
+def uncertainty_map(uncertainty: np.ndarray | None) -> np.ndarray | None:
+    """The 2-D float32 map of an engine's ``info.uncertainty`` (a colour result's three equal
+    channels: their mean), or None."""
+    if uncertainty is None:
+        return None
+    a = np.asarray(uncertainty, dtype=np.float32)
+    if a.ndim == 3:
+        a = a.mean(axis=-1, dtype=np.float64).astype(np.float32)
+    return np.ascontiguousarray(a)
+
+
+def display_range(maps: Iterable[np.ndarray | None], percentile: float = 99.5) -> float:
+    """The top of the colour scale shared by ``maps``: the largest of their ``percentile``
+    values (a few extreme pixels do not wash the others out), 1 when all are zero."""
+    arrays = [np.nan_to_num(np.asarray(m, dtype=np.float64)) for m in maps
+              if m is not None and np.size(m)]
+    top = max((float(np.percentile(a, percentile)) for a in arrays), default=0.0)
+    if not top > 0:  # a few pixels only: their maximum
+        top = max((float(np.max(a)) for a in arrays), default=0.0)
+    return top if math.isfinite(top) and top > 0 else 1.0
+
+
+def colourize(map2d: np.ndarray, top: float) -> np.ndarray:
+    """(H, W, 3) uint8 heat image of a 2-D map on the scale 0 … ``top`` (above: the top colour;
+    NaN: the bottom one)."""
+    a = np.nan_to_num(np.asarray(map2d, dtype=np.float64), nan=0.0)
+    idx = np.clip(a * (255.0 / max(float(top), 1e-12)), 0, 255).round().astype(np.intp)
+    return _LUT[idx]
+
+
+def colour_bar(length: int = 256) -> np.ndarray:
+    """(1, length, 3) uint8: the colour map from 0 (left) to the top of the scale (right)."""
+    return colour_lut(max(int(length), 2))[None]
+
+
+def colour_bar_ticks(top: float, unit: str = "", n: int = 3) -> list[tuple[float, str]]:
+    """(position 0–1 along the bar, label) of ``n`` evenly spaced ticks; the last label carries
+    the unit ("0", "2.5", "5 HU")."""
+    ticks = []
+    for i in range(max(int(n), 2)):
+        f = i / (max(int(n), 2) - 1)
+        text = format_number(top * f, significant=3)
+        if f == 1.0 and unit:
+            text += f" {unit}"
+        ticks.append((f, text))
+    return ticks
+
+
+def uncertainty_statistics(map2d: np.ndarray | None, percentile: float = 95.0
+                           ) -> tuple[float | None, float | None]:
+    """(mean, ``percentile``) of a map over the region, or (None, None) without a map."""
+    if map2d is None or not np.size(map2d):
+        return None, None
+    a = np.asarray(map2d, dtype=np.float64)
+    return float(a.mean()), float(np.percentile(a, percentile))
+
+
+def uncertainty_label(scale: float, method: str, unit: str = "") -> str:
+    """The label a map carries wherever it goes: "Computed uncertainty map (SD of 8 flipped/
+    rotated runs, HU) of SR ×2.5 RMISR-VP — computed, not acquired"."""
+    from app.io import computed_label
+
+    u = f", {unit}" if unit else ""
+    return (f"Computed uncertainty map (SD of 8 flipped/rotated runs{u}) of "
+            f"{computed_label(scale, method)}")
+
+
+def with_colour_bar(rgb: np.ndarray, top: float, unit: str = "", min_width: int = 240
+                    ) -> np.ndarray:
+    """``rgb`` (a heat image) with a strip below it: the colour bar, its ticks and what it
+    measures ("per-pixel SD of the 8 runs (HU)"). The image's pixels stay at the top left."""
+    from PIL import Image, ImageDraw
+
+    from app.io.sheet import _ASCII, _font
+
+    a = np.asarray(rgb, dtype=np.uint8)
+    h, w = a.shape[:2]
+    width = max(w, min_width)
+    font_size = 12
+    font, unicode_ok = _font(font_size)
+    pad, bar_h, line_h = 6, 12, font_size + 4
+    strip_h = pad + line_h + bar_h + 2 + line_h + pad
+    canvas = Image.new("RGB", (width, h + strip_h), (0, 0, 0))
+    canvas.paste(Image.fromarray(a, "RGB"), (0, 0))
+    draw = ImageDraw.Draw(canvas)
+
+    def text(s: str) -> str:
+        return s if unicode_ok else s.translate(_ASCII)
+
+    title = "per-pixel SD of the 8 runs" + (f" ({unit})" if unit else "")
+    draw.text((pad, h + pad), text(title), fill=(255, 255, 255), font=font)
+    x0, x1 = pad + 4, width - pad - 24
+    y0 = h + pad + line_h
+    bar = np.repeat(colour_bar(x1 - x0), bar_h, axis=0)
+    canvas.paste(Image.fromarray(bar, "RGB"), (x0, y0))
+    for f, label in colour_bar_ticks(top, unit):
+        x = x0 + f * (x1 - x0 - 1)
+        draw.line([(x, y0 + bar_h), (x, y0 + bar_h + 2)], fill=(255, 255, 255))
+        tw = draw.textlength(text(label), font=font)
+        tx = min(max(x - tw / 2, 1), width - tw - 1)
+        draw.text((tx, y0 + bar_h + 2), text(label), fill=(255, 255, 255), font=font)
+    return np.asarray(canvas)
+
+
+def write_uncertainty(path: str | os.PathLike[str], uncertainty: np.ndarray, *,
+                      source: ImageData, scale: float, roi: tuple[int, int, int, int],
+                      method: str, fmt: str, top: float | None = None,
+                      weights_sha256: str | None = None) -> WrittenImage:
+    """Write a computed uncertainty map (the engine's ``info.uncertainty`` of a result of
+    ``roi`` of ``source`` at ``scale``) as
+
+    * "png": the heat image on 0 … ``top`` (default: :func:`display_range` of the map) with the
+      colour bar below it and the label burnt into a caption strip (and in the PNG text);
+    * "tiff": 16-bit, value = scale · stored in the image's units (ImageDescription JSON, as
+      :func:`app.io.write_tiff16`), the result's pixel spacing;
+    * "dcm": a Secondary Capture (:func:`write_uncertainty_dicom`).
+
+    Raises:
+        app.io.ImageIOError: the writer refused or failed; ValueError: unknown format.
+    """
+    from app.io import WrittenImage, write_png, write_tiff16
+
+    map2d = uncertainty_map(uncertainty)
+    if map2d is None:
+        raise ValueError("no uncertainty map: it needs a best-quality run")
+    unit = getattr(source, "value_unit", "") or ""
+    label = uncertainty_label(scale, method, unit)
+    target = Path(path)
+    if fmt == "png":
+        top = display_range([map2d]) if top is None else float(top)
+        image = with_colour_bar(colourize(map2d, top), top, unit)
+        write_png(target, image, 128.0, 256.0, source=source, label=label, caption=True)
+        return WrittenImage(target, "png")
+    if fmt == "tiff":
+        peak = float(np.max(map2d)) if map2d.size else 0.0
+        step = peak / 65535.0 if peak > 0 else 1.0
+        return WrittenImage(target, "tiff", tiff=write_tiff16(
+            target, np.maximum(map2d, 0.0), offset=0.0, scale=step, unit=unit, computed=label,
+            source=source, pixel_spacing=_spacing(source, scale), invert=False))
+    if fmt == "dcm":
+        return WrittenImage(target, "dcm", dicom=write_uncertainty_dicom(
+            target, map2d, source=source, scale=scale, roi=roi, method=method,
+            weights_sha256=weights_sha256, top=top))
+    raise ValueError(f"unknown export format {fmt!r}")
+
+
+def _spacing(source: Any, scale: float) -> tuple[float, float] | None:
+    sp = getattr(source, "pixel_spacing", None)
+    return None if sp is None else (sp[0] / scale, sp[1] / scale)
+
+
+#: Patient and study attributes a map of a DICOM source keeps, so that it files with its study.
+_PATIENT_STUDY = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
+                  "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
+                  "StudyInstanceUID", "StudyDescription")
+
+
+def write_uncertainty_dicom(path: str | os.PathLike[str], map2d: np.ndarray, *,
+                            source: ImageData, scale: float, roi: tuple[int, int, int, int],
+                            method: str, weights_sha256: str | None = None,
+                            top: float | None = None) -> Any:
+    """Write a computed uncertainty map as a DICOM Secondary Capture Image (new series; the
+    patient and study of a DICOM source, else new and empty): ImageType
+    DERIVED\\SECONDARY\\UNCERTAINTY, the map's label as Series Description, Image Comments and
+    Derivation Description, 16-bit unsigned pixels with RescaleSlope so that the values are the
+    spread in the image's units, a window over 0 … ``top``. Returns the
+    :class:`app.io.DerivedReport`."""
+    from pydicom.dataset import Dataset
+    from pydicom.uid import generate_uid
+
+    from app.io._dicom_iod import complete_type2
+    from app.io._dicom_writer import (SC_IMAGE_STORAGE, DerivedReport, _code_item, _ds,
+                                      _file_meta, _now, _save_dicom, _set_pixels)
+    from app.io.labels import SOFTWARE, software_version
+    from app.io.roi import validate_roi, validate_scale
+
+    target = Path(path)
+    s = validate_scale(scale)
+    x, y, w, h = validate_roi(roi, source)
+    a = np.maximum(np.nan_to_num(np.asarray(map2d, dtype=np.float64)), 0.0)
+    unit = getattr(source, "value_unit", "") or ""
+    label = uncertainty_label(s, method, unit)
+    peak = float(a.max()) if a.size else 0.0
+    slope = peak / 65535.0 if peak > 0 else 1.0
+    stored = np.clip(np.round(a / slope), 0, 65535).astype(np.uint16)
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SOPClassUID = SC_IMAGE_STORAGE
+    ds.SOPInstanceUID = generate_uid()
+    original = source.dataset if getattr(source, "kind", "") == "dicom" else None
+    for kw in _PATIENT_STUDY:
+        value = original.get(kw, "") if original is not None else ""
+        setattr(ds, kw, value if value is not None else "")
+    if not str(ds.StudyInstanceUID or ""):
+        ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.Modality = "OT"
+    ds.ConversionType = "WSD"
+    ds.SecondaryCaptureDeviceManufacturer = SOFTWARE
+    ds.SeriesNumber = 1001
+    ds.InstanceNumber = 1
+    ds.PatientOrientation = ""
+    ds.SeriesDescription = f"Uncertainty SR ×{s:g} {method} (computed)"[:64]
+    ds.ImageType = ["DERIVED", "SECONDARY", "UNCERTAINTY"]
+    derivation = (f"{label}. Per-pixel standard deviation of the 8 dihedral (flipped/rotated) "
+                  f"runs of {method} at ×{s:g} of ROI x={x} y={y} w={w} h={h} (source pixels) "
+                  f"of {source.source_path.name}; weights sha256 "
+                  f"{weights_sha256 or 'none (no network)'}; software {SOFTWARE}. Values are "
+                  f"computed{(' in ' + unit) if unit else ''}, not acquired.")[:1024]
+    ds.DerivationDescription = derivation
+    ds.DerivationCodeSequence = [_code_item("113085", "DCM", "Spatial resampling")]
+    ds.ImageComments = (f"{label} ({SOFTWARE} {software_version()}). Bright = the network's "
+                        "8 runs disagree: the computed pixels deserve the least trust there.")
+    date, time = _now()
+    ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
+    ds.ContentDate, ds.ContentTime = date, time
+    ds.SeriesDate, ds.SeriesTime = date, time
+    spacing = _spacing(source, s)
+    if spacing is not None:
+        ds.PixelSpacing = [_ds(spacing[0]), _ds(spacing[1])]
+    ds.RescaleSlope, ds.RescaleIntercept = _ds(slope), _ds(0.0)
+    ds.RescaleType = "US"
+    top = display_range([a]) if top is None else float(top)
+    ds.WindowCenter, ds.WindowWidth = _ds(top / 2.0), _ds(top)
+    ds.WindowCenterWidthExplanation = "uncertainty 0 to top of the scale"
+    complete_type2(ds, SC_IMAGE_STORAGE)
+    ds.file_meta = _file_meta(SC_IMAGE_STORAGE, str(ds.SOPInstanceUID))
+    _set_pixels(ds, stored, "MONOCHROME2", 16)
+    warnings: list[str] = []
+    _save_dicom(ds, target, [source.source_path], warnings)
+    return DerivedReport(
+        path=target, sop_class_uid=SC_IMAGE_STORAGE, sop_instance_uid=str(ds.SOPInstanceUID),
+        series_instance_uid=str(ds.SeriesInstanceUID),
+        study_instance_uid=str(ds.StudyInstanceUID), rows=int(stored.shape[0]),
+        columns=int(stored.shape[1]), pixel_spacing=spacing, derivation=derivation,
+        warnings=warnings)
