@@ -365,3 +365,16 @@ def test_cache_evicts_oldest(tmp_path: Path) -> None:
     with cache.partial("1.5") as folder:  # a completed retrieve trims the cache, keeping itself
         (folder / "a.dcm").write_bytes(b"x" * 2000)
     assert [p.name for p in cache.series()] == ["1.5"]
+
+
+def test_rmisr_sr_send_to_an_unknown_node_is_a_usage_error(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    from app import cli
+
+    monkeypatch.setenv("RMISR_PACS_CONFIG", str(tmp_path / "none.json"))
+    out = tmp_path / "out"
+    assert cli.main([str(_orthanc.SAMPLE), "-o", str(out), "--scale", "2", "--method",
+                     "bicubic", "--send", "nowhere"]) == 2
+    assert "--send: no PACS node named 'nowhere'" in capsys.readouterr().err
+    assert not out.exists()  # refused before anything was written
