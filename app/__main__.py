@@ -1,6 +1,6 @@
 """``rmisr-viewer [FILE]`` / ``python -m app [FILE]``: the desktop viewer.
 
-``--self-test`` (the installer's smoke test, issue 7) runs offscreen: it builds the main window
+``--self-test`` (the stand-alone bundle's smoke test) runs offscreen: it builds the main window
 without showing it (so a bundle missing Qt plugins fails here), loads the bundled sample, super-
 resolves a central ROI ×2.5 with every method that has weights, checks that every output is finite
 and of the right size, prints a short report and exits 0 (1 on any failure).

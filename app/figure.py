@@ -1,4 +1,5 @@
-"""``python -m app.figure OUT.png`` — the ×4 MRI comparison figure (issue 4, paper Figs. 7–8).
+"""``python -m app.figure OUT.png`` — the ×4 MRI comparison figure with Laplacian
+maps (as in the paper's Figs. 7–8).
 
 A crop of a 16-bit T1 slice from ``../shared/data/medical/mri_brain/val`` is the ground truth (HR);
 it is reduced ×4 with the product's MATLAB-compatible bicubic (:func:`models.resize.degrade`, no

@@ -1,9 +1,9 @@
-"""Quality-analysis figures of the viewer's comparison (SPEC §7), Qt-free.
+"""Quality-analysis figures of the viewer's comparison, Qt-free.
 
 The viewer shows one row per method:
 
-* **with a reference** ("Simulate low resolution": the ROI is degraded by the bicubic model of
-  SPEC §4.1 and the ROI itself is the ground truth): PSNR and SSIM against the reference,
+* **with a reference** ("Simulate low resolution": the ROI is degraded by the training's bicubic
+  model and the ROI itself is the ground truth): PSNR and SSIM against the reference,
   peak = the reference ROI's dynamic range (max − min) in original units, and the Laplacian L1
   (edge fidelity);
 * **always**: data-consistency PSNR (the result degraded by 1/s back to the input grid vs the input
@@ -59,7 +59,7 @@ def lr_shape_for(height: int, width: int, scale: float) -> tuple[int, int]:
 
 
 def simulate_low_resolution(roi: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Degrade an ROI by ``scale`` with the training's bicubic model (SPEC §4.1, no rounding).
+    """Degrade an ROI by ``scale`` with the training's bicubic model (no rounding).
 
     ``h_lr = floor(h/s)``; the ROI is cropped (top-left) to ``round(h_lr·s)`` so that the reference
     has exactly the size of every method's output; LR = MATLAB bicubic of that crop to h_lr × w_lr.

@@ -1,4 +1,4 @@
-"""``python -m app.startup_time`` — the viewer's start-up time on this machine (issue 7).
+"""``python -m app.startup_time`` — the viewer's start-up time on this machine.
 
 Starts ``python -m app --report-startup`` a few times (offscreen unless a display is set) and
 prints the median wall-clock seconds from launching the process to (a) a usable window showing the

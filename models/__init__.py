@@ -5,7 +5,7 @@ Public API::
     from models import SuperResolver
     sr = SuperResolver(device="auto").upscale(image, 2.5, "rmisr-vp")
 
-See ``../shared/docs/SPEC.md`` §2–3 and the paper (``rmisr-paper.txt``) for the networks.
+See ``docs/design.md`` and the paper (``rmisr-paper.txt``) for the networks.
 """
 from __future__ import annotations
 

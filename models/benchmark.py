@@ -1,4 +1,4 @@
-"""The SR literature's evaluation protocol (SPEC §5.1) shared by ``rmisr-eval`` and training.
+"""The SR literature's evaluation protocol, shared by ``rmisr-eval`` and training.
 
 For scale s and an HR image of H×W:
   H_lr = floor(H/s); HR cropped top-left to (round(H_lr·s), round(W_lr·s)); Y = BT.601 luminance

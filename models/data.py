@@ -1,4 +1,4 @@
-"""Training data (SPEC §4.2): random HR crops, 8 flips/rotations, optional HR down-scaling, LR on
+"""Training data: random HR crops, 8 flips/rotations, optional HR down-scaling, LR on
 the fly.
 
 Images are read once as luminance (colour files through BT.601 Y; grey files as they are) and kept

@@ -1,4 +1,4 @@
-"""``rmisr-eval`` / ``python -m models.evaluate`` — the benchmark table (SPEC §5).
+"""``rmisr-eval`` / ``python -m models.evaluate`` — the benchmark table.
 
 For every method and scale that has weights (plus bicubic), on Set5, Set14, BSD100_Y and
 Urban100_Y under the protocol of :mod:`models.benchmark`: PSNR / SSIM on Y, the Laplacian-L1 edge

@@ -1,4 +1,4 @@
-"""Output size and pixel projection shared by every method (SPEC §3).
+"""Output size and pixel projection shared by every method.
 
 * Output size for an H×W input at scale s is ``(round_half_up(H·s), round_half_up(W·s))`` with
   ``round_half_up(x) = floor(x + 0.5)`` (not Python's banker's rounding) — everywhere in the

@@ -5,7 +5,7 @@ upsampler that produces ``up_channels`` HR maps which are fused with the Laplaci
 the last conv3×3. Copying only the matching tensors (head, PFMDB 1–4, tail) left the new fusion
 and output layers random: our first VP run was at Set5 ×4 28.96 dB after 1,000 steps (RMISR-BL:
 31.34; ``git show d11c622:weights/resume/rmisr_vp_x4.log.csv``), many CPU hours away from
-the ≤ 0.3 dB bar of issue 4.
+the goal of RMISR-VP staying within 0.3 dB PSNR of RMISR-BL.
 
 :func:`embed_bl_in_vp` instead makes the untrained VP compute what the BL computes:
 

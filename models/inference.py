@@ -1,4 +1,4 @@
-"""The inference API (SPEC §3):
+"""The inference API:
 ``SuperResolver(device="auto").upscale(image, scale, method, ...)``.
 
 Pipeline for one call:

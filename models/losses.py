@@ -1,4 +1,4 @@
-"""Losses (paper §4.4, eqs. 18–20; SPEC §4.3).
+"""Losses (paper §4.4, eqs. 18–20).
 
 * L1 (eq. 19) for the SR output of every network.
 * RMISR-VP: ``L1(SR, HR) + α·L1(Lâp, Lap(HR)) + β·CX(Lâp, Lap(HR))`` with α = 10, β = 1
@@ -8,10 +8,10 @@
   centred on the target's mean, relative normalisation ``d / (min d + 1e-5)``,
   ``w = exp((1 − d̃)/h)``, row-normalised similarities, ``CX = mean_j max_i CX_ij``,
   loss −log CX.
-* Features (SPEC §4.3): by default the no-download :class:`PatchFeatures` — 7×7 patches of the
-  Laplacian maps, mean-removed and unit-normalised (49-D), at ≤ 1024 sampled positions per image;
-  or VGG-19 conv3_4/conv4_4 features from a local torchvision-layout state dict whose sha256 is
-  recorded (:class:`VGG19Features`).
+* Features: nothing may download at run time, so by default the :class:`PatchFeatures` — 7×7 patches
+  of the Laplacian maps, mean-removed and unit-normalised (49-D), at ≤ 1024 sampled positions per
+  image; or VGG-19 conv3_4/conv4_4 features from a local torchvision-layout state dict whose sha256
+  is recorded (:class:`VGG19Features`).
 """
 from __future__ import annotations
 

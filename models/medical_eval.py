@@ -1,4 +1,4 @@
-"""``python -m models.medical_eval`` — PSNR in original units on medical images (SPEC §5.3).
+"""``python -m models.medical_eval`` — PSNR in original units on medical images.
 
 Networks are trained on 8-bit natural images; CT (Hounsfield units) and MR (12-bit) reach them
 through a normalisation to [0, 1]. For each normalisation mode of :class:`models.SuperResolver` —

@@ -1,5 +1,5 @@
-"""Image-quality metrics (SPEC §5, §7): the SR literature's PSNR/SSIM and the quality-panel
-figures.
+"""Image-quality metrics: the SR literature's PSNR/SSIM for the benchmark tables and the viewer's
+quality-panel figures.
 
 * :func:`psnr` — peak signal-to-noise ratio with a given peak (255 for 8-bit benchmarks, the
   dynamic range for medical images in original units).
@@ -111,7 +111,7 @@ def contrast(image: np.ndarray) -> float:
 
 
 def data_consistency(sr: np.ndarray, lr: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
-    """PSNR between ``sr`` degraded by the bicubic model (§4.1) and ``lr``, and the residual map.
+    """PSNR between ``sr`` degraded by the training's bicubic model and ``lr``; the residual map.
 
     Peak = the dynamic range of ``lr``. A low value means the method added or removed content
     that the input does not support.

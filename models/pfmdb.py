@@ -1,6 +1,6 @@
 """PFMDB — pyramidal feature multi-distillation block (paper §4.2, eqs. 9–13, Fig. 3b).
 
-Data flow (eqs. 9–13, read with SPEC §2):
+Data flow (eqs. 9–13, with the typos noted below resolved):
 
     CC1 = SRB₁(F_in)      DC1 = PYB₁(F_in)
     CC2 = SRB₂(CC1)       DC2 = PYB₂(CC1)

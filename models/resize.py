@@ -1,4 +1,5 @@
-"""MATLAB-compatible bicubic ``imresize`` (SPEC §4.1) — the degradation and the Bicubic method.
+"""MATLAB-compatible bicubic ``imresize``: the training and evaluation degradation, and the
+Bicubic method.
 
 Reproduces MATLAB's ``imresize(A, scale, 'bicubic')`` with antialiasing:
 
@@ -146,7 +147,7 @@ def upsample_bicubic(x: torch.Tensor, scale: float, out_size: tuple[int, int] | 
 
 def degrade(hr: np.ndarray, scale: float, round_to: str | None = "uint8",
             lr_shape: tuple[int, int] | None = None) -> np.ndarray:
-    """Bicubic degradation (SPEC §4.1): HR → LR by 1/scale, float64 in, optional 8-bit rounding.
+    """Bicubic degradation: HR → LR by 1/scale, float64 in, optional 8-bit rounding.
 
     ``lr_shape`` defaults to (floor(H/s), floor(W/s)); the caller should have cropped the HR to
     ``round(H_lr·s)`` so the grids align.

@@ -1,4 +1,4 @@
-"""``python -m models.summary`` — parameters and multiply-adds of every architecture (SPEC §2).
+"""``python -m models.summary`` — parameters and multiply-adds of every architecture.
 
 Multiply-adds are counted by :class:`torch.utils.flop_counter.FlopCounterMode` (convolutions,
 linear layers and matrix products; FLOPs / 2) for one 256×256 LR input, on the ``meta`` device

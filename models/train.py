@@ -1,4 +1,4 @@
-"""``rmisr-train`` / ``python -m models.train`` — train a network, export its weights (SPEC §4).
+"""``rmisr-train`` / ``python -m models.train`` — train a network, export its weights.
 
 Examples::
 
@@ -11,13 +11,14 @@ Examples::
 
 Adam β = (0.9, 0.999), lr 2e-4 halved every ``--lr-step`` iterations. Every ``--ckpt-minutes`` the
 resume state (model + optimiser moments + step, safetensors + JSON, no pickle) is written to
-``OUT/state.safetensors``; ``--resume`` continues from it. Validation PSNR (the §5.1 protocol) on
-``--val`` every ``--val-every`` steps goes to ``OUT/log.csv`` with the training loss; the best
-validation model is exported (``--export``) with its manifest record at every improvement and at
-the end. A run resumed with another ``--lr``/``--lr-step``/``--seed`` keeps the earlier segments:
-the record's ``schedule`` lists each with the step it started at, and its ``note`` is the run's last
-``--note``. On CPU, channels_last is on by default; bf16 autocast is optional (``--bf16``) because
-on CPUs without AMX it measured slower than fp32 for these grouped convolutions (README).
+``OUT/state.safetensors``; ``--resume`` continues from it. Validation PSNR (the benchmark protocol
+of :mod:`models.benchmark`) on ``--val`` every ``--val-every`` steps goes to ``OUT/log.csv`` with
+the training loss; the best validation model is exported (``--export``) with its manifest record at
+every improvement and at the end. A run resumed with another ``--lr``/``--lr-step``/``--seed`` keeps
+the earlier segments: the record's ``schedule`` lists each with the step it started at, and its
+``note`` is the run's last ``--note``. On CPU, channels_last is on by default; bf16 autocast is
+optional (``--bf16``) because on CPUs without AMX it measured slower than fp32 for these grouped
+convolutions (README).
 """
 from __future__ import annotations
 

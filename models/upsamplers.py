@@ -1,4 +1,4 @@
-"""Upsamplers (paper §4.3, eqs. 15–17, Fig. 5; SPEC §3).
+"""Upsamplers (paper §4.3, eqs. 15–17, Fig. 5).
 
 * :class:`SubPixelUpsampler` — conv3×3 (C → out·s²) → PixelShuffle(s), integer
   s ∈ {2, 3, 4}.

@@ -1,4 +1,4 @@
-"""The PyInstaller bundle builds and its ``--self-test`` passes (issue 7). Slow: ~3–4 minutes."""
+"""The PyInstaller bundle builds and its ``--self-test`` passes. Slow: ~3–4 minutes."""
 import importlib.util
 import json
 

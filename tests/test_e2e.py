@@ -1,5 +1,6 @@
 """End to end from a fresh clone, as the README says: install into a fresh venv, run the
-command-line super-resolution, start the viewer offscreen in --self-test mode (issue 7).
+command-line super-resolution, start the viewer offscreen in --self-test mode (the bundle's smoke
+test).
 
 Slow (a fresh venv installs torch and PyQt5): marked ``slow`` and ``e2e``; CI runs it.
 """

@@ -1,4 +1,4 @@
-"""``python -m app.figure``: the ×4 MRI comparison figure (issue 4)."""
+"""``python -m app.figure``: the ×4 MRI comparison figure with Laplacian maps."""
 import numpy as np
 from PIL import Image
 

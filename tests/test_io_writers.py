@@ -26,7 +26,7 @@ from models.resize import imresize
 
 
 def _upscale(img: ImageData, roi, scale: float) -> np.ndarray:
-    """The engine's bicubic (MATLAB imresize, SPEC §3 grid) on the ROI."""
+    """The engine's bicubic (MATLAB imresize, centre-aligned output grid) on the ROI."""
     crop = crop_roi(img, roi).astype(np.float64)
     return imresize(crop, scale).astype(np.float32)
 

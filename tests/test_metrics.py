@@ -1,4 +1,7 @@
-"""Metric code reproduces the SR literature's published bicubic figures (SPEC §5.1)."""
+"""Metric code reproduces the SR literature's published bicubic figures.
+
+The protocol: docs/design.md, "Evaluation protocol".
+"""
 from pathlib import Path
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""MATLAB-compatible bicubic resize (SPEC §4.1)."""
+"""MATLAB-compatible bicubic resize: the training and evaluation degradation."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,4 @@
-"""Qt-free image I/O (SPEC §6): read DICOM / PNG / JPEG / TIFF / BMP at full range, window for
+"""Qt-free image I/O: read DICOM / PNG / JPEG / TIFF / BMP at full range, window for
 display, crop, and write PNG, 16-bit TIFF, derived DICOM and Secondary Capture atomically.
 
 Public API::

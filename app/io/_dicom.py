@@ -1,4 +1,4 @@
-"""DICOM reading with pydicom (SPEC §6): one frame → :class:`ImageData` in modality units."""
+"""DICOM reading with pydicom: one frame → :class:`ImageData` in modality units."""
 from __future__ import annotations
 
 import functools

@@ -1,4 +1,6 @@
-"""Derived DICOM and Secondary Capture writing (``research-viewers-dicom-pyqt.md`` §3).
+"""Derived DICOM and Secondary Capture writing.
+
+The attributes it sets and why: :mod:`app.io.writers`.
 
 See :mod:`app.io.writers` for the geometry of the output grid.
 """

@@ -1,4 +1,4 @@
-"""The one result type of :func:`app.io.read_image` (SPEC §6)."""
+"""The one result type of :func:`app.io.read_image`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,4 @@
-"""``read_image``: the single entry point from a file to :class:`ImageData` (SPEC §6).
+"""``read_image``: the single entry point from a file to :class:`ImageData`.
 
 The format is chosen from the file's content, not its extension: "DICM" at byte 128 → DICOM;
 PNG / JPEG / TIFF / BMP signatures → raster; anything else is tried as a DICOM data set without

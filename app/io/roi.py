@@ -1,7 +1,7 @@
 """Region of interest and magnification checks shared by the viewer, the CLI and the writers.
 
 An ROI is ``(x, y, w, h)`` in source pixels: column and row of the top-left pixel, width and height.
-The output grid of a magnification ``s`` is SPEC §3's: ``(round(h·s), round(w·s))`` pixels,
+The output grid of a magnification ``s`` is the engine's: ``(round(h·s), round(w·s))`` pixels,
 halves rounded up, output pixel ``j`` centred on source coordinate ``(j + 0.5)/s − 0.5``. The
 constants and rounding repeat ``models.geometry`` so that :mod:`app.io` stays free of the engine
 (and of torch); a test checks they agree.
@@ -32,7 +32,7 @@ def round_half_up(x: float) -> int:
 
 
 def output_size(height: int, width: int, scale: float) -> tuple[int, int]:
-    """(round(H·s), round(W·s)) with halves rounded up (SPEC §3)."""
+    """(round(H·s), round(W·s)) with halves rounded up, as everywhere in the product."""
     return round_half_up(height * scale), round_half_up(width * scale)
 
 

@@ -1,4 +1,4 @@
-"""Labelled comparison sheet (SPEC §6–7): display panels side by side, each with its label, in
+"""Labelled comparison sheet: display panels side by side, each with its label, in
 one PNG. Used by ``rmisr-sr --demo`` and the viewer's "export comparison sheet"."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Writers: windowed PNG, full-range 16-bit TIFF, derived DICOM and Secondary Capture (SPEC §6).
+"""Writers: windowed PNG, full-range 16-bit TIFF, derived DICOM and Secondary Capture.
 
 Every writer
 
@@ -9,18 +9,19 @@ Every writer
 * labels the result as computed: "SR ×2.5 RMISR-VP — computed, not acquired" (PNG text chunk,
   TIFF ImageDescription, DICOM ImageType DERIVED\\SECONDARY, DerivationDescription, ImageComments).
 
-Derived DICOM follows ``research-viewers-dicom-pyqt.md`` §3: new SOP Instance and Series UIDs
-(Study, Patient and Frame of Reference kept), DerivationCodeSequence (113085, DCM, "Spatial
-resampling"), SourceImageSequence with purpose (121322, DCM, "Source image for image processing
+Derived DICOM (``docs/design.md``, "Image I/O"): a processed image is a new instance, so new SOP
+Instance and Series UIDs (Study, Patient and Frame of Reference kept), DerivationCodeSequence
+(113085, DCM, "Spatial resampling", the image-derivation code that fits upscaling),
+SourceImageSequence with purpose (121322, DCM, "Source image for image processing
 operation"), PixelSpacing ÷ scale, ImagePositionPatient moved to the centre of the first output
 pixel, pixel values back in the source's stored-value domain (rescale preserved), uncompressed
 Explicit VR Little Endian.
 
-Output-grid geometry (SPEC §3): for an ROI (x, y, w, h) and scale s the output has
-(round(h·s), round(w·s)) pixels and output pixel (i, j) is centred on source pixel coordinate
-(x + (j + 0.5)/s − 0.5, y + (i + 0.5)/s − 0.5). Hence the output spacing is the source
-spacing ÷ s (the *nominal* scale, which is what the resampler uses; the rounded extent may end up
-to half an output pixel beyond the ROI edge) and the first pixel's centre is at source coordinate
+Output-grid geometry (the engine's, :mod:`models.geometry`): for an ROI (x, y, w, h) and scale s the
+output has (round(h·s), round(w·s)) pixels and output pixel (i, j) is centred on source pixel
+coordinate (x + (j + 0.5)/s − 0.5, y + (i + 0.5)/s − 0.5). Hence the output spacing is the source
+spacing ÷ s (the *nominal* scale, which is what the resampler uses; the rounded extent may end up to
+half an output pixel beyond the ROI edge) and the first pixel's centre is at source coordinate
 (x + 0.5/s − 0.5, y + 0.5/s − 0.5).
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""PyQt5 viewer (SPEC §7). Thin widgets over :mod:`app.io`, :mod:`app.quality` and :mod:`models`.
+"""PyQt5 viewer. Thin widgets over :mod:`app.io`, :mod:`app.quality` and :mod:`models`.
 
 Modules: ``canvas`` (source image, ROI, window/level), ``panels`` (synchronised comparison),
 ``controls`` (scale, methods, device, run), ``worker`` (engine and jobs off the UI thread),

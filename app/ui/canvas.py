@@ -1,6 +1,6 @@
 """The source image canvas: fit, zoom about the cursor, pan, ROI with handles, window/level.
 
-Mouse (research §1: right-drag W/L as in Inobitec, left-drag reserved for the ROI):
+Mouse (right-drag W/L as in radiology viewers such as Inobitec, left-drag reserved for the ROI):
 
 * left-drag on the image: draw a new ROI; inside the ROI: move it; on a handle: resize it;
 * Ctrl + left-drag: measure a distance (mm with a pixel spacing, else px); Esc clears it;

@@ -14,7 +14,7 @@ def to_qimage(display: np.ndarray) -> QImage:
     """QImage (a deep copy) of an 8-bit (H, W) grey or (H, W, 3) RGB array.
 
     ``bytesPerLine`` is passed explicitly: Qt otherwise assumes 32-bit aligned rows and shears
-    images of odd width (research §4).
+    images of odd width.
     """
     a = np.ascontiguousarray(display, dtype=np.uint8)
     h, w = a.shape[:2]

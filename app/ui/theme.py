@@ -1,4 +1,5 @@
-"""Dark theme (the radiology reading-room convention, research §6)."""
+"""Dark theme (the radiology reading-room convention: dark surroundings keep the eye adapted
+to the image)."""
 from __future__ import annotations
 
 from PyQt5.QtGui import QColor, QPalette

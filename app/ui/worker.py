@@ -2,8 +2,8 @@
 
 ``models`` (and with it torch, ~2 s to import) is imported only here, inside the threads, so the
 window appears at once. Threads hand numpy arrays to the GUI thread through queued signals; no
-widget is touched outside the GUI thread (research §4). Cancel is a flag polled by the engine
-between tiles and by the job between methods.
+widget is touched outside the GUI thread (Qt allows widgets in the GUI thread only). Cancel is a
+flag polled by the engine between tiles and by the job between methods.
 """
 from __future__ import annotations
 
