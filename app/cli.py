@@ -1,4 +1,4 @@
-"""``rmisr-sr``: batch super-resolution from the command line (SPEC §6).
+"""``rmisr-sr``: batch super-resolution from the command line.
 
 ::
 
