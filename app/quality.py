@@ -106,6 +106,10 @@ class MethodQuality:
     bias: float | None = None
     #: the arithmetic the method ran in ('fp32', 'bf16', 'fp16'; 'fp64' for bicubic)
     precision: str | None = None
+    #: mean and 95th percentile of the computed uncertainty map over the region (the spread of
+    #: a best-quality run's 8 flipped/rotated runs, in the image's units); None without one
+    uncertainty_mean: float | None = None
+    uncertainty_p95: float | None = None
     residual: np.ndarray | None = field(default=None, repr=False)
 
 
@@ -173,6 +177,14 @@ class QualityReport:
             Column("bias", f"Bias vs bicubic{u}", "+.1f",
                    "Mean of the result minus the mean of bicubic: intensity drift",
                    f"Bias vs\nbicubic{(' (' + self.unit + ')') if self.unit else ''}"),
+            Column("uncertainty_mean", f"Uncertainty mean{u}", ".2f",
+                   "Mean of the computed uncertainty map over the ROI: the per-pixel SD of the 8 "
+                   "flipped/rotated runs of a “Best quality” run (— without one)",
+                   f"Uncert.\nmean{(' (' + self.unit + ')') if self.unit else ''}"),
+            Column("uncertainty_p95", f"Uncertainty P95{u}", ".2f",
+                   "95th percentile of the computed uncertainty map over the ROI: the least "
+                   "trustworthy 5 % of its pixels lie above it (— without “Best quality”)",
+                   f"Uncert.\nP95{(' (' + self.unit + ')') if self.unit else ''}"),
             Column("seconds", "Time (s)", ".3f", "Wall time of the method on this ROI",
                    "Time\n(s)"),
             Column("precision", "Arithmetic", "s",
@@ -240,7 +252,9 @@ def compute_quality(results: Mapping[str, tuple[np.ndarray, float | None]], lr_i
                     scale: float, reference: np.ndarray | None = None,
                     labels: Mapping[str, str] | None = None, unit: str = "",
                     baseline: np.ndarray | None = None,
-                    precisions: Mapping[str, str | None] | None = None) -> QualityReport:
+                    precisions: Mapping[str, str | None] | None = None,
+                    uncertainties: Mapping[str, np.ndarray | None] | None = None
+                    ) -> QualityReport:
     """Figures for every result.
 
     Args:
@@ -254,7 +268,11 @@ def compute_quality(results: Mapping[str, tuple[np.ndarray, float | None]], lr_i
         unit: the pixels' unit ("HU" or "").
         precisions: method → the arithmetic it ran in (``UpscaleInfo.precision``; None or
             absent: bicubic's fp64).
+        uncertainties: method → its computed uncertainty map (``UpscaleInfo.uncertainty`` of a
+            best-quality run; None or absent: not computed, the columns show "—").
     """
+    from app.uncertainty_view import uncertainty_map, uncertainty_statistics
+
     from models import metrics
 
     labels = labels or {}
@@ -288,6 +306,8 @@ def compute_quality(results: Mapping[str, tuple[np.ndarray, float | None]], lr_i
         row.mean = float(y.mean())
         if base_mean is not None:
             row.bias = row.mean - base_mean
+        row.uncertainty_mean, row.uncertainty_p95 = uncertainty_statistics(
+            uncertainty_map((uncertainties or {}).get(method)))
         rows.append(row)
     return QualityReport(rows, float(scale), ref_y is not None, unit, peak,
                          float(lr_y.mean()), float(lr_y.std()),

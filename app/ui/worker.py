@@ -437,7 +437,9 @@ class SuperResolveJob(_EngineJob):
         report = quality.compute_quality({r.method: (r.pixels, r.seconds) for r in results}, lr,
                                          req.scale, reference, req.labels, req.unit,
                                          baseline=baseline,
-                                         precisions={r.method: r.info.precision for r in results})
+                                         precisions={r.method: r.info.precision for r in results},
+                                         uncertainties={r.method: r.info.uncertainty
+                                                        for r in results})
         if self.is_cancelled():
             return None
         self.progressed.emit(100, "done")

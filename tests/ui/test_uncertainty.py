@@ -137,3 +137,44 @@ def test_colour_map_and_scale_are_qt_free_numpy():
     assert uv.colour_bar_ticks(5, "HU") == [(0.0, "0"), (0.5, "2.5"), (1.0, "5 HU")]
     colour = np.repeat(m[..., None], 3, axis=-1)
     assert np.array_equal(uv.uncertainty_map(colour), m) and uv.uncertainty_map(None) is None
+
+
+def test_the_quality_table_gives_the_rois_uncertainty_of_a_best_quality_run(window, network,
+                                                                              run_job):
+    _prepare(window, network)
+    result = run_job(window)
+    values = window.quality.numeric_values()
+    net = next(r for r in result.results if r.method == network)
+    row = values[net.label]
+    mean, p95 = float(row["Uncertainty mean (HU)"]), float(row["Uncertainty P95 (HU)"])
+    assert mean == pytest.approx(float(net.info.uncertainty.mean()), abs=0.01)
+    assert p95 == pytest.approx(float(np.percentile(net.info.uncertainty, 95)), abs=0.01)
+    assert 0 <= mean <= p95
+    assert values["Bicubic"]["Uncertainty mean (HU)"] == "0.00"  # bicubic is symmetric
+    headers = [window.quality.table.horizontalHeaderItem(j).text()
+               for j in range(window.quality.table.columnCount())]
+    assert "Uncert.\nmean (HU)" in headers and "Uncert.\nP95 (HU)" in headers
+    assert "Uncertainty P95 (HU)" in window.quality.to_tsv().splitlines()[0]
+    # without Best quality the columns stay, blank ("—"): nothing was computed
+    window.controls.set_best_quality(False)
+    run_job(window)
+    for row in window.quality.numeric_values().values():
+        assert row["Uncertainty mean (HU)"] == "—" and row["Uncertainty P95 (HU)"] == "—"
+
+
+def test_compute_quality_summarises_each_uncertainty_map():
+    from app import quality
+
+    rng = np.random.default_rng(1)
+    lr = rng.normal(0, 100, (16, 16)).astype(np.float32)
+    out = np.kron(lr, np.ones((2, 2), np.float32))
+    spread = np.abs(rng.normal(0, 3, out.shape)).astype(np.float32)
+    report = quality.compute_quality({"bicubic": (out, 0.1), "rmisr-bl": (out + 1, 0.2)}, lr,
+                                     2.0, unit="HU", uncertainties={"rmisr-bl": spread})
+    rows = {r.method: r for r in report.rows}
+    assert rows["bicubic"].uncertainty_mean is None and rows["bicubic"].uncertainty_p95 is None
+    assert rows["rmisr-bl"].uncertainty_mean == pytest.approx(float(spread.mean()))
+    assert rows["rmisr-bl"].uncertainty_p95 == pytest.approx(float(np.percentile(spread, 95)))
+    headers, body = report.table()
+    i = headers.index("Uncertainty mean (HU)")
+    assert body[0][i] == "—" and body[1][i] == f"{spread.mean():.2f}"
