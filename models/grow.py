@@ -85,8 +85,16 @@ def reduced_rank_basis(filters: torch.Tensor, features: torch.Tensor, rank: int
     """``(R, M)`` with R (rank × C) and M (C × rank) minimising Σ‖W·(f − M·R·f)‖² over
     rows W.
 
-    ``filters``: (n, C) rows W; ``features``: (N, C) samples f. Reduced-rank regression: whiten by
-    the features' second moment C, keep the ``rank`` leading right singular vectors of W·C^½.
+    Reduced-rank regression: whiten by the features' second moment C, keep the ``rank`` leading
+    right singular vectors of W·C^½.
+
+    Args:
+        filters: (n, C) rows W.
+        features: (N, C) samples f.
+        rank: the number of maps kept.
+
+    Returns:
+        ``(R, M)``: R of shape (rank, C), M of shape (C, rank).
     """
     f = features.double()
     c = f.T @ f / f.shape[0]

@@ -51,8 +51,17 @@ def make_upsampler(kind: str, in_channels: int, out_channels: int, scale: int | 
                    meta_reduce: int | None = None) -> nn.Module:
     """'subpixel' (needs an integer scale) or 'meta' (any scale in [1.1, 5]).
 
-    ``meta_reduce``: a 1×1 convolution to this many maps before the meta upsampler, so that its
-    weight-prediction MLP (hidden → k²·C·out) stays small when ``out_channels`` > 1 (RMISR-VP).
+    Args:
+        kind: ``"subpixel"`` or ``"meta"``.
+        in_channels: feature maps in.
+        out_channels: maps out (1 for an image, more for RMISR-VP's fused HR features).
+        scale: the integer scale of a sub-pixel upsampler; None for meta.
+        meta_reduce: a 1×1 convolution to this many maps before the meta upsampler, so that its
+            weight-prediction MLP (hidden → k²·C·out) stays small when ``out_channels`` > 1
+            (RMISR-VP).
+
+    Raises:
+        ValueError: an unknown ``kind``, or a sub-pixel upsampler without a scale.
     """
     if kind == "subpixel":
         if scale is None:

@@ -30,11 +30,18 @@ def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
          serve: tuple[float, float] | None = None) -> Path:
     """Copy ``src_dir/file`` and its manifest record into ``dest_dir``; return the new path.
 
-    ``half``: store it as float16 instead (half the size; see
-    :func:`models.registry.export_weights`).
-    ``note``: if given, the shipped record's ``training["note"]`` (the run's record is unchanged).
-    ``serve``: if given, the shipped record's ``scale_range`` (a scale-range file only; within
-    its trained range and [1.1, 5]).
+    Args:
+        src_dir: the folder holding the file and its manifest (a run's ``--weights-dir``).
+        file: the weights file name.
+        dest_dir: where to ship it (default ``weights/``).
+        half: store it as float16 instead (half the size; see
+            :func:`models.registry.export_weights`).
+        note: if given, the shipped record's ``training["note"]`` (the run's record is unchanged).
+        serve: if given, the shipped record's ``scale_range`` (a scale-range file only; within
+            its trained range and [1.1, 5]).
+
+    Returns:
+        The path of the shipped file.
 
     Raises:
         WeightsIntegrityError: no record for ``file`` in ``src_dir``'s manifest, or the file does

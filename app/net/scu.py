@@ -513,13 +513,30 @@ def retrieve_series(node: PacsNode, config: PacsConfig, study_uid: str, series_u
                     method: str | None = None) -> Path:
     """Retrieve one series into the cache and return its folder.
 
-    ``method`` ("get" or "move", default ``config.retrieve``): C-GET (PS3.4 C.4.3) receives the
-    instances over the same association; C-MOVE (PS3.4 C.4.2) asks the PACS to send them to
-    ``config.local_ae``, whose storage SCP listens on ``config.move_port`` meanwhile (the PACS
-    must know that AE title, host and port). ``progress(received, expected)`` is called per
-    instance (from a network thread); ``cancelled()`` is polled. Anything short of every
-    instance raises :class:`RetrieveFailedError` (or :class:`RetrieveCancelled`) and leaves
-    nothing in the cache."""
+    Anything short of every instance leaves nothing in the cache.
+
+    Args:
+        node: the PACS to retrieve from.
+        config: the local AE, timeouts, retrieve method and cache limit.
+        study_uid: Study Instance UID of the series.
+        series_uid: Series Instance UID of the series.
+        cache: the retrieve cache (default: one of ``config.cache_mb``).
+        expected: the number of instances expected (0: unknown), for ``progress``.
+        progress: ``progress(received, expected)``, called per instance (from a network thread).
+        cancelled: polled; True stops the retrieve.
+        method: "get" or "move" (default ``config.retrieve``): C-GET (PS3.4 C.4.3) receives the
+            instances over the same association; C-MOVE (PS3.4 C.4.2) asks the PACS to send them
+            to ``config.local_ae``, whose storage SCP listens on ``config.move_port`` meanwhile
+            (the PACS must know that AE title, host and port).
+
+    Returns:
+        The series' folder in the cache.
+
+    Raises:
+        ValueError: an unknown ``method``, or an empty Study or Series UID.
+        RetrieveFailedError: not every instance arrived.
+        RetrieveCancelled: ``cancelled()`` returned True.
+    """
     method = method or config.retrieve
     if method not in ("get", "move"):
         raise ValueError(f"retrieve method must be 'get' or 'move', not {method!r}")

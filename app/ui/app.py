@@ -39,9 +39,17 @@ def run_viewer(path: str | Path | None = None, device: str | None = None,
     A ``path`` that cannot be read leaves the window empty with the error shown: showing the
     sample (another patient's image, as far as the user knows) instead would mislead.
 
-    ``report_startup``: print the seconds (since ``t0``, a ``time.perf_counter()`` taken at
-    program start) until the window is shown with its image (usable) and until the engine is
-    loaded (Super-resolve enabled), then quit — used by ``python -m app.startup_time``.
+    Args:
+        path: the image or folder to open.
+        device: the engine's device ("auto", "cpu", "cuda"); default from the settings.
+        weights_dir: the weights folder (default ``weights/``).
+        report_startup: print the seconds (since ``t0``) until the window is shown with its image
+            (usable) and until the engine is loaded (Super-resolve enabled), then quit — used by
+            ``python -m app.startup_time``.
+        t0: a ``time.perf_counter()`` taken at program start.
+
+    Returns:
+        The event loop's exit status.
     """
     import time
 
