@@ -26,6 +26,11 @@ PANEL_FILTERS = {
     "tiff": "TIFF — 16-bit, full range (*.tif *.tiff)",
     "dcm": "DICOM — derived instance (*.dcm)",
 }
+UNCERTAINTY_FILTERS = {
+    "png": "PNG — heat map with colour bar (*.png)",
+    "tiff": "TIFF — 16-bit, the spread in the image's units (*.tif *.tiff)",
+    "dcm": "DICOM — Secondary Capture (*.dcm)",
+}
 SHEET_FILTER = "PNG image (*.png)"
 SHEET_NOTE = ("SR panels are computed, not acquired. Research software: not for diagnosis. "
               "PSNR/SSIM need a reference; no-reference figures do not prove fidelity.")
@@ -40,9 +45,10 @@ def format_from(path: str | Path, selected_filter: str = "") -> str:
         return "tiff"
     if ext in (".dcm", ".dicom"):
         return "dcm"
-    for fmt, flt in PANEL_FILTERS.items():
-        if selected_filter and selected_filter == flt:
-            return fmt
+    for filters in (PANEL_FILTERS, UNCERTAINTY_FILTERS):
+        for fmt, flt in filters.items():
+            if selected_filter and selected_filter == flt:
+                return fmt
     return "png"
 
 
@@ -54,12 +60,15 @@ def with_extension(path: str | Path, fmt: str) -> Path:
     return p
 
 
-def suggested_name(source_path: str | Path | None, data: PanelData, fmt: str) -> str:
+def suggested_name(source_path: str | Path | None, data: PanelData, fmt: str,
+                   uncertainty: bool = False) -> str:
+    """"<source>_<method>_x<scale>[_uncertainty].<ext>"."""
     stem = Path(source_path).stem if source_path else "image"
     what = data.method or data.key
     scale = f"_x{data.scale:g}" if data.scale is not None else ""
     ext = {"png": ".png", "tiff": ".tif", "dcm": ".dcm"}[fmt]
-    return f"{stem}_{what}{scale}{ext}".replace(" ", "_")
+    tail = "_uncertainty" if uncertainty else ""
+    return f"{stem}_{what}{scale}{tail}{ext}".replace(" ", "_")
 
 
 def export_panel(path: str | Path, data: PanelData, source: Any,
@@ -132,6 +141,37 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     return WrittenImage(Path(path), fmt)
+
+
+def export_uncertainty(path: str | Path, data: PanelData, source: Any,
+                       roi: tuple[int, int, int, int], fmt: str | None = None,
+                       top: float | None = None, simulated: bool = False) -> WrittenImage:
+    """Write a result panel's computed uncertainty map (:func:`app.uncertainty_view.
+    write_uncertainty`): PNG heat map on 0 … ``top`` (the panels' shared scale) with its colour
+    bar and caption, 16-bit TIFF in the image's units, or a DICOM Secondary Capture labelled as a
+    computed uncertainty map. A map of a *simulated* low-resolution input is a test: PNG or
+    TIFF only.
+
+    Raises:
+        app.io.ImageIOError: the writer refused or failed (readable message).
+        ValueError: no map (not a best-quality result), or DICOM of a simulated run.
+    """
+    from app.uncertainty_view import NEEDS_BEST_QUALITY, write_uncertainty
+
+    if data.kind != "sr" or data.uncertainty is None:
+        raise ValueError(NEEDS_BEST_QUALITY if data.kind == "sr" else
+                         f"the {data.title} panel is not a computed result: it has no "
+                         "uncertainty map")
+    fmt = fmt or format_from(path)
+    if fmt == "dcm" and simulated:
+        raise ValueError("this map is of a result computed from a simulated low-resolution "
+                         "input: it is a test, not an image of the patient — export it as PNG "
+                         "or TIFF")
+    sha = getattr(data.info, "weights_sha256", None) if data.info is not None else None
+    return write_uncertainty(with_extension(path, fmt), data.uncertainty, source=source,
+                             scale=float(data.scale or 1.0), roi=roi,
+                             method=data.method or data.title, fmt=fmt, top=top,
+                             weights_sha256=sha)
 
 
 def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,

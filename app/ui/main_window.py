@@ -250,7 +250,7 @@ class MainWindow(QMainWindow):
         k.simulateChanged.connect(lambda _b: self._roi_changed(self.canvas.roi()))
         k.ensembleChanged.connect(lambda _b: self._roi_changed(self.canvas.roi()))
         cmp_ = self.comparison
-        cmp_.exportRequested.connect(lambda key: self.export_panel(key))
+        cmp_.exportRequested.connect(self._export_requested)
         cmp_.windowDragged.connect(self._panel_window_drag)
         cmp_.valueAt.connect(self._panel_value)
         cmp_.contextMenuAt.connect(self._panel_menu)
@@ -1326,6 +1326,12 @@ class MainWindow(QMainWindow):
             return
         for d in panels:
             self.export_menu.addAction(f"{d.title}…", lambda key=d.key: self.export_panel(key))
+        maps = [d for d in panels if d.uncertainty is not None]
+        if maps:
+            self.export_menu.addSeparator()
+        for d in maps:
+            self.export_menu.addAction(f"{d.title} uncertainty map…",
+                                       lambda key=d.key: self.export_uncertainty(key))
 
     def _export_roi(self, data: PanelData) -> tuple[int, int, int, int]:
         assert self.last_result is not None
@@ -1379,6 +1385,57 @@ class MainWindow(QMainWindow):
                                                                  for w in written.warnings))
         else:
             self.statusBar().showMessage(f"Exported {data.title} to {out}", 6000)
+        return out
+
+    def _export_requested(self, key: str) -> None:
+        """A panel's export button: the uncertainty map while the Uncertainty view shows one,
+        else the panel's pixels."""
+        panel = self.comparison.panel(key)
+        if (self.comparison.mode() == "uncertainty" and panel is not None
+                and panel.data.uncertainty is not None):
+            self.export_uncertainty(key)
+        else:
+            self.export_panel(key)
+
+    def export_uncertainty(self, key: str, path: str | Path | None = None,
+                           fmt: str | None = None) -> Path | None:
+        """Export a result panel's computed uncertainty map (dialog when ``path`` is None): PNG
+        with colour bar, 16-bit TIFF or DICOM Secondary Capture; the written path or None."""
+        panel = self.comparison.panel(key)
+        if panel is None or self.image is None or self.last_result is None:
+            self.show_error("Nothing to export", "Run Super-resolve first.")
+            return None
+        data = panel.data
+        if path is None:
+            start = Path(str(self.settings.value("lastExportDir", "") or
+                             self.settings.value("lastDir", str(Path.home()))))
+            name = export_mod.suggested_name(self.image.source_path, data, "png",
+                                             uncertainty=True)
+            filters = ";;".join(export_mod.UNCERTAINTY_FILTERS.values())
+            chosen, flt = QFileDialog.getSaveFileName(
+                self, f"Export the {data.title} uncertainty map", str(start / name), filters)
+            if not chosen:
+                return None
+            fmt = export_mod.format_from(chosen, flt)
+            path = chosen
+        fmt = fmt or export_mod.format_from(path)
+        try:  # the PNG's colour scale is the one the panels share
+            written = export_mod.export_uncertainty(
+                path, data, self.image, self._export_roi(data), fmt,
+                top=self.comparison.uncertainty_top(),
+                simulated=self.last_result.request.simulate)
+        except (ImageIOError, ValueError, OSError) as exc:
+            self.show_error("Export failed", str(exc))
+            return None
+        except Exception as exc:
+            log.exception("uncertainty export failed")
+            self.show_error("Export failed", readable_error(exc))
+            return None
+        out = written.path
+        if fmt == "dcm":
+            self._pacs_files = [Path(out)]
+        self.settings.setValue("lastExportDir", str(Path(out).parent))
+        self.statusBar().showMessage(f"Exported the {data.title} uncertainty map to {out}", 6000)
         return out
 
     def export_sheet(self, path: str | Path | None = None) -> Path | None:
@@ -1464,6 +1521,9 @@ class MainWindow(QMainWindow):
             return
         m = QMenu(self)
         m.addAction(f"Export {panel.data.title}…", lambda: self.export_panel(key))
+        if panel.data.uncertainty is not None:
+            m.addAction(f"Export {panel.data.title} uncertainty map…",
+                        lambda: self.export_uncertainty(key))
         m.addAction("Export comparison sheet…", self.export_sheet)
         m.addSeparator()
         m.addAction("Fit panels", self.comparison.fit_all)

@@ -275,8 +275,8 @@ class PanelView(QGraphicsView):
         """The label drawn on the panel; a derived view names itself first ("[Laplacian
         edges] SR ×2.5 … — computed, not acquired")."""
         mode = self._owner.mode()
-        if mode == "image":
-            return self.data.overlay
+        if mode == "image" or (mode == "uncertainty" and self.data.kind != "sr"):
+            return self.data.overlay  # an acquired panel is never labelled as a computed map
         return f"[{VIEW_MODES[mode]}] {self.data.overlay or self.data.title}"
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
@@ -693,7 +693,7 @@ class ComparisonView(QWidget):
         if self._mode == "image":
             return self._window
         if self._mode == "uncertainty":
-            top = self._uncertainty_top()
+            top = self.uncertainty_top()
             return top / 2.0, top
         if self._mode not in self._mode_windows:
             arrays = [self.derived(p.data, self._mode) for p in self._panels
@@ -714,7 +714,7 @@ class ComparisonView(QWidget):
             return windowed_pixmap(arr, c, w), ""
         return windowed_pixmap(arr, c, w, self._invert, self._voi_function, self._voi_lut), ""
 
-    def _uncertainty_top(self) -> float:
+    def uncertainty_top(self) -> float:
         """The top of the uncertainty maps' shared colour scale."""
         if "uncertainty" not in self._mode_windows:
             top = uview.display_range(self.derived(p.data, "uncertainty") for p in self._panels)
@@ -729,7 +729,7 @@ class ComparisonView(QWidget):
         if self._mode != "uncertainty" or not any(
                 self.derived(p.data, "uncertainty") is not None for p in self._panels):
             return None
-        return self._uncertainty_top(), self._unit
+        return self.uncertainty_top(), self._unit
 
     def _render_all(self) -> None:
         for p in self._panels:

@@ -111,6 +111,7 @@ def test_the_uncertainty_view_is_a_heat_map_with_a_colour_bar(window, network, r
     assert left.sum() < 60 and right.sum() > 500  # dark at 0, pale yellow at the top
     # panels that are not computed say so, and a plain run says what the map needs
     assert cmp_.panel("source").view._message == "Uncertainty applies to computed results"
+    assert "uncertainty" not in (cmp_.panel("source").view.overlay_text() or "")
     window.controls.set_best_quality(False)
     run_job(window)
     panel = cmp_.panel(network)
@@ -178,3 +179,62 @@ def test_compute_quality_summarises_each_uncertainty_map():
     headers, body = report.table()
     i = headers.index("Uncertainty mean (HU)")
     assert body[0][i] == "—" and body[1][i] == f"{spread.mean():.2f}"
+
+
+def test_the_uncertainty_map_exports_as_png_tiff_and_dicom_labelled_as_computed(
+        window, network, run_job, tmp_path):
+    from PIL import Image
+
+    from app.io import read_image
+
+    _prepare(window, network)
+    run_job(window)
+    data = window.comparison.panel(network).data
+    h, w = data.uncertainty.shape
+    png = window.export_uncertainty(network, tmp_path / "map.png")
+    tif = window.export_uncertainty(network, tmp_path / "map.tif")
+    dcm = window.export_uncertainty(network, tmp_path / "map.dcm")
+    assert png and tif and dcm, window.last_message()
+    label = ("Computed uncertainty map (SD of 8 flipped/rotated runs, HU) of SR ×2.5 "
+             f"{data.title} — computed, not acquired")
+    # PNG: the heat map at the top left, the colour bar and the caption strip below
+    with Image.open(png) as im:
+        assert im.mode == "RGB" and im.info["Description"] == label
+        pixels = np.asarray(im)
+    assert pixels.shape[0] > h + 40 and pixels.shape[1] >= w
+    heat = pixels[:h, :w].astype(int)
+    assert (heat[..., 0] - heat[..., 2]).any()  # in colour
+    below = pixels[h:].astype(int)  # the colour bar: dark to pale yellow in one row
+    assert any(r[:, 0].min() < 40 and r[:, 0].max() > 240 and (r[:, 0] - r[:, 2]).max() > 100
+               for r in below)
+    # TIFF: the spread itself, in HU, labelled
+    t = read_image(tif)
+    assert t.pixels.shape == (h, w)
+    assert np.allclose(t.pixels, data.uncertainty, atol=float(data.uncertainty.max()) / 30000)
+    import tifffile
+    import json
+
+    with tifffile.TiffFile(tif) as f:
+        desc = json.loads(f.pages[0].description)
+    assert desc["computed"] == label and desc["unit"] == "HU"
+    # DICOM Secondary Capture, of the source's patient and study, labelled as an uncertainty map
+    d = read_image(dcm)
+    ds = d.dataset
+    src = window.image.dataset
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7" and list(ds.ImageType) == [
+        "DERIVED", "SECONDARY", "UNCERTAINTY"]
+    assert ds.StudyInstanceUID == src.StudyInstanceUID and ds.PatientID == src.PatientID
+    assert ds.SeriesInstanceUID != src.SeriesInstanceUID
+    assert "Computed uncertainty map" in ds.ImageComments and "not acquired" in ds.ImageComments
+    assert ds.DerivationDescription.startswith(label)
+    assert np.allclose(d.pixels, data.uncertainty, atol=float(data.uncertainty.max()) / 30000)
+    sp = window.image.pixel_spacing
+    assert d.pixel_spacing == pytest.approx((sp[0] / TEST_SCALE, sp[1] / TEST_SCALE))
+    # panels without a map: a message, no file
+    assert window.export_uncertainty("source", tmp_path / "src.png") is None
+    assert "no uncertainty map" in window.last_message()
+    window.controls.set_best_quality(False)
+    run_job(window)
+    assert window.export_uncertainty(network, tmp_path / "plain.png") is None
+    assert "Best quality" in window.last_message()
+    assert not (tmp_path / "plain.png").exists()
