@@ -4,7 +4,7 @@
 
     rmisr-sr INPUT... -o OUTDIR --scale 2.5 --method rmisr-vp [--roi x,y,w,h]
              [--format dcm|png|tiff] [--frame N | --all-frames] [--device auto|cpu|cuda] [--tile N]
-             [--overwrite]
+             [--ensemble] [--uncertainty-out DIR] [--overwrite]
     rmisr-sr --demo OUTDIR [--scale 2.5] [--roi x,y,w,h] [--device ...]
 
 Each input (a folder: its DICOM and image files, subfolders included) is read with
@@ -21,6 +21,13 @@ message). Each output name is claimed before its compute (:func:`app.io.claim_ou
 run writing the same name is refused, and nothing is replaced without ``--overwrite``. Exit
 status: 0 all written, 1 any file failed, 2 usage error, 130 interrupted, 143 SIGTERM (the file
 being written is removed), 141 stdout closed by its reader (the files written stay).
+
+``--ensemble`` is the engine's best-quality mode (the mean of the 8 flipped/rotated runs, 8× the
+work). ``--uncertainty-out DIR`` (implies ``--ensemble``) also writes each result's computed
+uncertainty map — the per-pixel spread of the 8 runs, in the image's units — as
+``DIR/<stem>_SRx<scale>_<method>_uncertainty.png`` (colour bar and caption), ``….tiff`` (16-bit,
+values in the image's units) and, for DICOM inputs, ``….dcm`` (a Secondary Capture labelled as a
+computed uncertainty map); folders' subfolders are mirrored there as under OUTDIR.
 
 ``--demo`` runs the bundled sample chest CT through every method that has weights for the scale
 and writes each result (PNG + derived DICOM), a quality table (Markdown and CSV) and a labelled
@@ -45,7 +52,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from app.batch import FORMAT_EXT, output_name, super_resolve_to_file
+from app.batch import (FORMAT_EXT, output_name, super_resolve_to_file, uncertainty_formats,
+                       uncertainty_name, write_uncertainty_files)
 from app.io import (SAMPLE_PATH, SAMPLE_SHA256, DerivedSeries, ImageData, ImageIOError,
                     InvalidROIError, InvalidScaleError, apply_window, computed_label, crop_roi,
                     method_label, parse_roi, read_image, validate_roi, validate_scale, voi_label,
@@ -61,7 +69,7 @@ __all__ = ["main", "build_parser", "output_name", "DEMO_ROI", "DEMO_SCALE"]
 PROG = "rmisr-sr"
 #: the end of an output_name stem: "_SRx2.5_rmisr-vp" (before the extension)
 _OUTPUT_NAME = re.compile(r"_SRx\d+(\.\d+)?_(" + "|".join(map(re.escape, METHOD_LABELS))
-                          + r")\.(dcm|png|tiff)$")
+                          + r")(_uncertainty)?\.(dcm|png|tiff)$")
 #: Demo region of the bundled sample: the left hilum (bronchus, vessels, lung), 128×128 px.
 DEMO_ROI = (288, 224, 128, 128)
 DEMO_SCALE = 2.5
@@ -139,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "or on CUDA, else fp32; statistics and normalisation stay fp32)")
     p.add_argument("--tile", type=_nonneg_int, default=0, metavar="N",
                    help="LR tile size in pixels for bounded memory (default 0 = automatic)")
+    p.add_argument("--ensemble", action="store_true",
+                   help="best quality, 8× slower: the mean of the 8 flipped/rotated runs")
+    p.add_argument("--uncertainty-out", type=Path, metavar="DIR",
+                   help="also write each result's computed uncertainty map (spread of the 8 "
+                        "runs, image units) into DIR as PNG with colour bar, 16-bit TIFF and, "
+                        "for DICOM inputs, DICOM Secondary Capture; implies --ensemble")
     p.add_argument("--no-caption", dest="caption", action="store_false",
                    help="PNG only: leave out the strip below the image that says the pixels are "
                         "computed (the label stays in the PNG's Description text)")
@@ -210,13 +224,15 @@ def _prepare_outdir(path: Path) -> Path:
 
 
 def _process(sr: Any, image: ImageData, target: Path, fmt: str, args: argparse.Namespace,
-             series: DerivedSeries) -> None:
+             series: DerivedSeries) -> Any:
     """Super-resolve one image and write it (:func:`app.batch.super_resolve_to_file`); its notes
-    go to stderr."""
+    go to stderr. Returns the :class:`app.batch.SliceResult`."""
     done = super_resolve_to_file(sr, image, target, fmt, args.scale, args.method, args.roi,
-                                 tile=args.tile, caption=args.caption, series=series)
+                                 tile=args.tile, caption=args.caption, series=series,
+                                 ensemble=args.ensemble or args.uncertainty_out is not None)
     for note in done.notes:  # e.g. values clipped to the stored range
         _note(f"{target.name}: {note}")
+    return done
 
 
 def _inputs(given_paths: list[str], outdir: Path) -> tuple[list[tuple[Path, Path]], int]:
@@ -267,6 +283,8 @@ def _run_batch(args: argparse.Namespace) -> int:
     if args.send:
         _send_node(args.send)
     outdir = _prepare_outdir(args.output_dir)
+    if args.uncertainty_out is not None:
+        _prepare_outdir(args.uncertainty_out)
     from tqdm import tqdm
 
     try:
@@ -361,15 +379,48 @@ def _write_one(sr: Any, image: ImageData, src: Path, frame: int, args: argparse.
     if key in sources:
         raise OutputExistsError(f"{target} is an input of this run: never replaced")
     planned.add(key)
+    maps = _uncertainty_targets(image, src, frame, args, outdir, planned, sources)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
+        for path in set(maps.values()):
+            path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputExistsError(f"cannot create the folder {outdir}: "
+        raise OutputExistsError(f"cannot create the folder {exc.filename or outdir}: "
                                 f"{exc.strerror or exc}") from None
-    with _claimed(target, args.overwrite, sources):  # held from before the compute to the rename
-        _process(sr, image, target, fmt, args, series)
+    with ExitStack() as claims:  # held from before the compute to the rename
+        for path in [target, *maps.values()]:
+            claims.enter_context(_claimed(path, args.overwrite, sources))
+        done = _process(sr, image, target, fmt, args, series)
+        if maps:
+            written_maps = write_uncertainty_files(done, image, maps, args.scale, args.method,
+                                                   args.roi)
     _print_path(target)
+    for path in written_maps if maps else []:
+        _print_path(path)
     return target
+
+
+def _uncertainty_targets(image: ImageData, src: Path, frame: int, args: argparse.Namespace,
+                         outdir: Path, planned: set[Path], sources: set[Path]
+                         ) -> dict[str, Path]:
+    """Format → path of the uncertainty maps ``--uncertainty-out`` asks for (the folder
+    mirrors ``outdir``'s place under OUTDIR); {} without it. Refused like the result's name."""
+    if args.uncertainty_out is None:
+        return {}
+    folder = args.uncertainty_out / outdir.relative_to(args.output_dir)
+    maps = {}
+    for fmt in uncertainty_formats(image):
+        path = folder / uncertainty_name(src, args.scale, args.method, fmt,
+                                         frame=frame if image.n_frames > 1 else None)
+        key = path.resolve()
+        if key in planned:
+            raise OutputExistsError(f"{path.name} was already written in this run from "
+                                    "another input with the same name")
+        if key in sources:
+            raise OutputExistsError(f"{path} is an input of this run: never replaced")
+        planned.add(key)
+        maps[fmt] = path
+    return maps
 
 
 @contextmanager
