@@ -1044,7 +1044,8 @@ class MainWindow(QMainWindow):
         self.controls.set_job_text("starting…")
         self.statusBar().showMessage(
             f"Super-resolving {roi[2]}×{roi[3]} px ×{request.scale:g} with "
-            f"{', '.join(METHOD_LABELS[m] for m in methods)}…")
+            f"{', '.join(METHOD_LABELS[m] for m in methods)}"
+            + (" in best quality (8 runs each)…" if request.ensemble else "…"))
         job.start()
         return True
 
@@ -1459,6 +1460,12 @@ class MainWindow(QMainWindow):
                                          self.canvas.window(), self.image.value_unit,
                                          VIEW_MODES[self.comparison.mode()], req.simulate,
                                          self.image.voi_function, self.image.voi_lut)
+        scale = self.comparison.colour_scale()
+        if scale is not None:  # the heat maps' colour bar, in words
+            unit = f" {scale[1]}" if scale[1] else ""
+            header += (f"\nComputed uncertainty maps (SD of 8 flipped/rotated runs): inferno "
+                       f"colour scale from 0 (black) to {format_number(scale[0], significant=3)}"
+                       f"{unit} (pale yellow) and above")
         items = [(d, self.comparison.render_panel(d)[0]) for d in panels]
         try:
             sheet = export_mod.render_sheet(items, header, quality=self.last_result.report,

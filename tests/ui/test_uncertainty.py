@@ -79,7 +79,8 @@ def _qimage_array(image) -> np.ndarray:
         :, :3 * q.width()].reshape(q.height(), q.width(), 3).copy()
 
 
-def test_the_uncertainty_view_is_a_heat_map_with_a_colour_bar(window, network, run_job, qtbot):
+def test_the_uncertainty_view_is_a_heat_map_with_a_colour_bar(window, network, run_job, qtbot,
+                                                              tmp_path, monkeypatch):
     from app.uncertainty_view import NEEDS_BEST_QUALITY
 
     _prepare(window, network)
@@ -99,19 +100,35 @@ def test_the_uncertainty_view_is_a_heat_map_with_a_colour_bar(window, network, r
     label = panel.view.overlay_text()
     assert label.startswith("[Computed uncertainty map] SR ×2.5") and \
         label.endswith("computed, not acquired")
-    # the colour bar, in the image's units, is drawn on the panel
+    # the colour bar, in the image's units, is drawn on the panel (measured on the grab: the
+    # grid may still be settling its layout)
+    qtbot.wait(50)
+    shot = _qimage_array(panel.view.viewport().grab().toImage())
+    ratio = shot.shape[1] / panel.view.viewport().width()
     rect, title, ticks = panel.view.colour_bar()
     assert title == "SD of 8 runs (HU)" and ticks[0][1] == "0" and ticks[-1][1].endswith(" HU")
     top, unit = cmp_.colour_scale()
     assert unit == "HU" and top > 0
-    shot = _qimage_array(panel.view.viewport().grab().toImage())
-    ratio = shot.shape[1] / panel.view.viewport().width()
     row = shot[int(rect.center().y() * ratio)]
     left, right = row[int((rect.left() + 3) * ratio)], row[int((rect.right() - 3) * ratio)]
     assert left.sum() < 60 and right.sum() > 500  # dark at 0, pale yellow at the top
     # panels that are not computed say so, and a plain run says what the map needs
     assert cmp_.panel("source").view._message == "Uncertainty applies to computed results"
     assert "uncertainty" not in (cmp_.panel("source").view.overlay_text() or "")
+    # a comparison sheet of this view states the heat maps' scale
+    from app.ui import export as export_mod
+
+    headers = []
+    render = export_mod.render_sheet
+
+    def spy(items, header, **kwargs):
+        headers.append(header)
+        return render(items, header, **kwargs)
+
+    monkeypatch.setattr(export_mod, "render_sheet", spy)
+    assert window.export_sheet(tmp_path / "sheet.png") is not None
+    assert "view: Computed uncertainty map" in headers[0]
+    assert f"from 0 (black) to {ticks[-1][1]} (pale yellow)" in headers[0]
     window.controls.set_best_quality(False)
     run_job(window)
     panel = cmp_.panel(network)
