@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = ["INFERNO_ANCHORS", "COLOUR_MAP", "colour_lut", "uncertainty_map", "display_range",
            "colourize", "colour_bar", "colour_bar_ticks", "uncertainty_statistics",
-           "uncertainty_label", "NEEDS_BEST_QUALITY", "with_colour_bar", "write_uncertainty"]
+           "uncertainty_label", "NEEDS_BEST_QUALITY", "with_colour_bar", "write_uncertainty",
+           "write_uncertainty_dicom"]
 
 #: The inferno colour map (Smith & van der Walt, matplotlib) at 10 evenly spaced points: dark
 #: (no spread) through purple and orange to pale yellow (the largest spread); perceptually
