@@ -13,7 +13,7 @@ import math
 from html import escape
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PyQt5.QtCore import QEvent, QObject, QPoint, QRect, QSettings, Qt, QTimer
@@ -1365,21 +1365,13 @@ class MainWindow(QMainWindow):
         roi = self._export_roi(data)
         series_uid = (self._derived.uid_for(self.image, data.method, data.scale, roi)
                       if data.kind == "sr" else None)
-        try:
-            written = export_mod.export_panel(path, data, self.image, roi, self.canvas.window(),
-                                              fmt, simulated=self.last_result.request.simulate,
-                                              series_instance_uid=series_uid)
-        except (ImageIOError, ValueError, OSError) as exc:
-            self.show_error("Export failed", str(exc))
-            return None
-        except Exception as exc:
-            log.exception("export failed")
-            self.show_error("Export failed", readable_error(exc))
+        written = self._export_guarded(
+            fmt, lambda: export_mod.export_panel(
+                path, data, self.image, roi, self.canvas.window(), fmt,
+                simulated=self.last_result.request.simulate, series_instance_uid=series_uid))
+        if written is None:
             return None
         out = written.path
-        if fmt == "dcm":
-            self._pacs_files = [Path(out)]
-        self.settings.setValue("lastExportDir", str(Path(out).parent))
         if written.warnings:  # e.g. computed values clipped to the range the file can store
             self.show_error(f"Exported {data.title}, with notes",
                             f"Written to {out}.\n\n" + "\n".join(f"• {w}"
@@ -1387,6 +1379,23 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage(f"Exported {data.title} to {out}", 6000)
         return out
+
+    def _export_guarded(self, fmt: str, write: Callable[[], Any]) -> Any:
+        """Run an export's ``write()``; a failure is shown (None returned). A DICOM written
+        becomes what Send to PACS offers, and its folder the next export's start."""
+        try:
+            written = write()
+        except (ImageIOError, ValueError, OSError) as exc:
+            self.show_error("Export failed", str(exc))
+            return None
+        except Exception as exc:
+            log.exception("export failed")
+            self.show_error("Export failed", readable_error(exc))
+            return None
+        if fmt == "dcm":
+            self._pacs_files = [Path(written.path)]
+        self.settings.setValue("lastExportDir", str(Path(written.path).parent))
+        return written
 
     def _export_requested(self, key: str) -> None:
         """A panel's export button: the uncertainty map while the Uncertainty view shows one,
@@ -1420,22 +1429,14 @@ class MainWindow(QMainWindow):
             fmt = export_mod.format_from(chosen, flt)
             path = chosen
         fmt = fmt or export_mod.format_from(path)
-        try:  # the PNG's colour scale is the one the panels share
-            written = export_mod.export_uncertainty(
+        written = self._export_guarded(  # the PNG's colour scale is the one the panels share
+            fmt, lambda: export_mod.export_uncertainty(
                 path, data, self.image, self._export_roi(data), fmt,
                 top=self.comparison.uncertainty_top(),
-                simulated=self.last_result.request.simulate)
-        except (ImageIOError, ValueError, OSError) as exc:
-            self.show_error("Export failed", str(exc))
-            return None
-        except Exception as exc:
-            log.exception("uncertainty export failed")
-            self.show_error("Export failed", readable_error(exc))
+                simulated=self.last_result.request.simulate))
+        if written is None:
             return None
         out = written.path
-        if fmt == "dcm":
-            self._pacs_files = [Path(out)]
-        self.settings.setValue("lastExportDir", str(Path(out).parent))
         self.statusBar().showMessage(f"Exported the {data.title} uncertainty map to {out}", 6000)
         return out
 
