@@ -58,6 +58,7 @@ from app.result_cache import ResultCache, result_key, slice_id
 from app.uncertainty_view import uncertainty_map
 from app.io.padding import engine_pixels
 from app.io.series import stack_of
+from app.progress import RunProgress
 
 from . import export as export_mod
 from .canvas import SCROLL_KEYS, ImageCanvas
@@ -73,6 +74,8 @@ from .worker import (Engine, EngineLoader, FolderScan, JobRequest, JobResult, Se
 log = logging.getLogger(__name__)
 
 APP_ORG, APP_NAME = "RMISR", "RMISR Viewer"
+#: How often the progress bar and the time left are redrawn while a job runs (ms).
+PROGRESS_MS = 200
 MAX_RECENT = 8
 DEFAULT_ROI = 96
 #: A run whose results together exceed this many pixels asks first (≈ 0.2 GB as float32, several
@@ -160,6 +163,11 @@ class MainWindow(QMainWindow):
         self.last_result: JobResult | None = None
         self.results_cache = ResultCache()  # this session's results, per slice and settings
         self._job: SuperResolveJob | None = None
+        self._progress: RunProgress | None = None  # the running job's tiles and time left
+        self._progress_text = ""
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setInterval(PROGRESS_MS)
+        self._progress_timer.timeout.connect(self._refresh_progress)
         self._loader: EngineLoader | None = None
         self._scans: list[SeriesScan] = []  # background series listings (headers)
         self._scan_generation = 0
@@ -1035,6 +1043,7 @@ class MainWindow(QMainWindow):
                              ensemble=self.controls.best_quality())
         job = SuperResolveJob(self.engine, request, self)
         job.progressed.connect(self._job_progress)
+        self._track_progress(job, RunProgress(methods, ensemble=request.ensemble))
         job.succeeded.connect(self._job_succeeded)
         job.failed.connect(self._job_failed)
         job.cancelled.connect(self._job_cancelled)
@@ -1118,6 +1127,8 @@ class MainWindow(QMainWindow):
                                     METHOD_LABELS[choice.method])
         job = SliceRangeJob(self.engine, request, self)
         job.progressed.connect(self._job_progress)
+        weight = {str(k): 1.0 for k in range(len(items))}  # one step per slice, equal cost
+        self._track_progress(job, RunProgress([str(k) for k in range(len(items))], weight))
         job.succeeded.connect(self._slices_done)
         job.failed.connect(self._job_failed)
         job.finished.connect(self._job_finished)
@@ -1149,6 +1160,7 @@ class MainWindow(QMainWindow):
         return ""
 
     def _slices_done(self, result: SliceRangeResult) -> None:
+        self._end_progress()
         req = result.request
         if req.fmt == "dcm" and result.written:  # what Send derived DICOM to PACS… offers
             self._pacs_files = list(result.written)
@@ -1208,9 +1220,45 @@ class MainWindow(QMainWindow):
             self.controls.set_job_text("cancelling… (stops at the next tile)")
             self.statusBar().showMessage("Cancelling…")
 
+    def _track_progress(self, job: SuperResolveJob | SliceRangeJob,
+                        progress: RunProgress) -> None:
+        """Measure ``job`` in tiles across its steps: one smooth bar with the time left."""
+        self._progress, self._progress_text = progress, ""
+        job.stepStarted.connect(self._step_started)
+        job.tileDone.connect(self._tile_done)
+        self._progress_timer.start()
+
+    def _step_started(self, index: int) -> None:
+        if self._progress is not None:
+            self._progress.start(index)
+            self._refresh_progress()
+
+    def _tile_done(self, index: int, done: int, total: int) -> None:
+        if self._progress is not None:
+            self._progress.tile(index, done, total)
+            self._refresh_progress()
+
+    def _refresh_progress(self) -> None:
+        """The bar from the tiles done (moving on within a tile), the label with the time left."""
+        if self._progress is None:
+            return
+        self.controls.progress.setValue(self._progress.percent())
+        left = self._progress.text()
+        self.controls.set_job_text(" · ".join(t for t in (self._progress_text, left) if t))
+
+    def _end_progress(self) -> None:
+        self._progress_timer.stop()
+        self._progress = None
+
     def _job_progress(self, percent: int, message: str) -> None:
-        self.controls.progress.setValue(percent)
-        self.controls.set_job_text(message)
+        if self._progress is None:
+            self.controls.progress.setValue(percent)
+            self.controls.set_job_text(message)
+            return
+        self._progress_text = message
+        if percent >= 100:
+            self._progress.finish()
+        self._refresh_progress()
 
     def _result_key(self, roi: tuple[int, int, int, int], methods: list[str],
                     request: JobRequest | None = None) -> tuple:
@@ -1251,6 +1299,7 @@ class MainWindow(QMainWindow):
             self.quality.set_report(result.report, ctx)
 
     def _job_succeeded(self, result: JobResult) -> None:
+        self._end_progress()
         if self.image is not None:  # kept for the session (the whole image is not)
             kept = dataclasses.replace(result, request=dataclasses.replace(
                 result.request, source_pixels=None))
@@ -1271,15 +1320,18 @@ class MainWindow(QMainWindow):
         self.device_status.setText(f"device: {result.device.upper()}")
 
     def _job_failed(self, message: str) -> None:
+        self._end_progress()
         self.controls.set_job_text("failed")
         self.show_error("Super-resolution failed", message)
 
     def _job_cancelled(self) -> None:
+        self._end_progress()
         self.controls.progress.setValue(0)
         self.controls.set_job_text("cancelled")
         self.statusBar().showMessage("Cancelled", 5000)
 
     def _job_finished(self) -> None:
+        self._end_progress()
         job, self._job = self._job, None
         if job is not None:
             job.deleteLater()

@@ -157,6 +157,8 @@ class SliceRangeJob(_EngineJob):
     ``succeeded(SliceRangeResult)`` comes also after a cancel (``result.cancelled``)."""
 
     progressed = pyqtSignal(int, str)
+    stepStarted = pyqtSignal(int)            # slice index (len(items): all done)
+    tileDone = pyqtSignal(int, int, int)     # slice index, tiles done, tiles in all
     succeeded = pyqtSignal(object)
     failed = pyqtSignal(str)
 
@@ -187,9 +189,11 @@ class SliceRangeJob(_EngineJob):
                 cancelled = True
                 break
             name = path.name + (f" frame {frame + 1}" if frames else "")
+            self.stepStarted.emit(k)
             self.progressed.emit(int(100 * k / n), f"slice {k + 1} of {n}: {name}")
 
             def progress(done: int, total: int, k: int = k) -> None:
+                self.tileDone.emit(k, done, total)
                 self.progressed.emit(int(100 * (k + done / max(total, 1)) / n),
                                      f"slice {k + 1} of {n}: tile {done}/{total}")
 
@@ -209,6 +213,7 @@ class SliceRangeJob(_EngineJob):
             written.append(done.path)
             notes += [f"{done.path.name}: {note}" for note in done.notes]
         if not cancelled:
+            self.stepStarted.emit(n)
             self.progressed.emit(100, "done")
         return SliceRangeResult(req, written, notes, errors, cancelled,
                                 time.perf_counter() - t0)
@@ -358,6 +363,9 @@ class SuperResolveJob(_EngineJob):
     """Runs every requested method on the ROI, then the quality figures."""
 
     progressed = pyqtSignal(int, str)      # percent, message
+    stepStarted = pyqtSignal(int)          # method index (len(methods): quality figures)
+    tileDone = pyqtSignal(int, int, int)   # method index, tiles done, tiles in all (8 runs
+    #                                        per tile with the ensemble): app.progress
     methodFinished = pyqtSignal(str, float)
     succeeded = pyqtSignal(object)         # JobResult
     failed = pyqtSignal(str)
@@ -403,9 +411,11 @@ class SuperResolveJob(_EngineJob):
             if self.is_cancelled():
                 return None
             label = req.labels.get(method, method)
+            self.stepStarted.emit(i)
             self.progressed.emit(int(100 * i / (n + 0.25)), f"{label} ×{req.scale:g}…")
 
             def progress(done: int, total: int, i: int = i, label: str = label) -> None:
+                self.tileDone.emit(i, done, total)
                 frac = (i + done / max(total, 1)) / (n + 0.25)
                 self.progressed.emit(int(100 * frac), f"{label}: tile {done}/{total}")
 
@@ -428,6 +438,7 @@ class SuperResolveJob(_EngineJob):
         if not results:
             raise RuntimeError("; ".join(f"{req.labels.get(m, m)}: {e}"
                                          for m, e in errors.items()) or "no method to run")
+        self.stepStarted.emit(len(req.methods))
         self.progressed.emit(int(100 * n / (n + 0.25)), "quality figures…")
         # the bias column and the difference view measure against bicubic, ticked or not
         baseline = next((r.pixels for r in results if r.method == "bicubic"), None)

@@ -390,6 +390,27 @@ def test_cancel(window, qtbot, network):
     assert window.controls.run_button.isEnabled()
 
 
+def test_progress_in_tiles_across_methods(window, qtbot, network):
+    """One bar for the whole run, measured in the engine's tiles (8 runs per tile in best
+    quality), never going back, with the time left once a network tile is done."""
+    _prepare(window, network)
+    window.controls.ensemble_box.setChecked(True)
+    values, texts = [], []
+    window.controls.progress.valueChanged.connect(values.append)
+    timer = QTimer()
+    timer.timeout.connect(lambda: texts.append(window.controls.job_label.text()))
+    timer.start(2)
+    assert window.run()
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=120000)
+    timer.stop()
+    assert window.last_result is not None
+    run = values[values.index(0) if 0 in values else 0:]
+    assert run == sorted(run), run                  # never backwards
+    assert run[-1] == 100
+    assert len(set(run)) >= 6, run                  # more steps than methods: tiles count
+    assert any("s left" in t and "tile" in t for t in texts), set(texts)
+
+
 def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     _prepare(window, network)
     run_job(window)
