@@ -1,4 +1,4 @@
-"""``rmisr-viewer [FILE]`` / ``python -m app [FILE]``: the desktop viewer.
+"""``rmisr-viewer [FILE|FOLDER]`` / ``python -m app [FILE|FOLDER]``: the desktop viewer.
 
 ``--self-test`` (the stand-alone bundle's smoke test) runs offscreen: it builds the main window
 without showing it (so a bundle missing Qt plugins fails here), loads the bundled sample, super-
@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         description="RMISR Viewer: medical image super-resolution (Bicubic, SRCNN, RMISR-BL, "
                     "RMISR-VP) with side-by-side comparison. Opens the bundled sample CT when no "
                     "file is given.")
-    p.add_argument("file", nargs="?", help="image to open (DICOM, PNG, JPEG, TIFF)")
+    p.add_argument("file", nargs="?",
+                   help="image (DICOM, PNG, JPEG, TIFF) or folder to open (a folder with "
+                        "several series asks which one)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
                    help="where the networks run (default: the last choice, else auto)")
     p.add_argument("--weights-dir", default=None, help="weights folder with manifest.json")

@@ -84,3 +84,30 @@ def test_the_largest_series_of_a_folder_and_its_image_files(tmp_path, pydicom_fi
     one = big[0].with_suffix("")
     assert len(stack_of(one)) == 3
     assert stack_of(one, stop=lambda: True) == [(one, 0)]  # a cancelled listing: the file alone
+
+
+def test_every_series_of_a_folder_for_a_picker_and_raster_slices(tmp_path):
+    """A folder with several series lists each (largest first) with its modality, description
+    and number; a folder of PNG slices lists them in natural order."""
+    from app.io.series import folder_series_list, raster_files
+
+    big = make_series(tmp_path / "A", [20.0, 0.0, 10.0])
+    small = make_series(tmp_path / "B", [5.0])
+    for p, desc, number in [(q, "Lung 1 mm", 3) for q in big] + [(small[0], "Scout", 1)]:
+        ds = pydicom.dcmread(p)
+        ds.Modality, ds.SeriesDescription, ds.SeriesNumber = "CT", desc, number
+        ds.save_as(p)
+    found = folder_series_list(tmp_path)
+    assert [(s.modality, s.description, s.number, len(s.files)) for s in found] == [
+        ("CT", "Lung 1 mm", "3", 3), ("CT", "Scout", "1", 1)]
+    assert [float(pydicom.dcmread(p).ImagePositionPatient[2]) for p in found[0].files] == \
+        [0, 10, 20]
+    assert folder_series_list(tmp_path / "B")[0].files == (small[0],)
+    pngs = tmp_path / "png"
+    pngs.mkdir()
+    for k in (10, 2, 1):
+        Image.fromarray(np.full((4, 4), k, np.uint8)).save(pngs / f"slice_{k}.png")
+    (pngs / "notes.txt").write_text("x")
+    assert folder_series_list(pngs) == []
+    assert [p.name for p in raster_files(pngs)] == ["slice_1.png", "slice_2.png",
+                                                     "slice_10.png"]

@@ -7,8 +7,10 @@ items of either, in slice order, reading only headers.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +18,9 @@ import numpy as np
 from ._guard import not_regular, open_header, plausible_dicom_start
 from .errors import ScanBudgetError
 
-__all__ = ["MAX_SERIES_FILES", "MAX_SCAN_FILE_BYTES", "SCAN_SECONDS", "folder_series",
-           "image_files", "series_files", "stack_of"]
+__all__ = ["MAX_SERIES_FILES", "MAX_SCAN_FILE_BYTES", "SCAN_SECONDS", "FolderSeries",
+           "folder_series", "folder_series_list", "image_files", "raster_files",
+           "series_files", "stack_of"]
 
 #: Folders with more files than this are not scanned for a series (the file opens alone).
 MAX_SERIES_FILES = 5000
@@ -29,7 +32,7 @@ MAX_SCAN_FILE_BYTES = 64 * 2**30
 #: refused with a message (ScanBudgetError) rather than left running without end.
 SCAN_SECONDS = 600.0
 _TAGS = ["SeriesInstanceUID", "ImagePositionPatient", "ImageOrientationPatient",
-         "InstanceNumber", "NumberOfFrames"]
+         "InstanceNumber", "NumberOfFrames", "Modality", "SeriesDescription", "SeriesNumber"]
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
@@ -127,6 +130,71 @@ def _ordered(members: list[tuple[Path, object]]) -> list[Path]:
     return [members[i][0] for i in order]
 
 
+@dataclass(frozen=True)
+class FolderSeries:
+    """One series found in a folder: its files in slice order and what a series picker shows
+    (modality, description and number, "" when the files do not say; a folder of raster
+    slices has an empty ``uid``)."""
+
+    uid: str
+    files: tuple[Path, ...]
+    modality: str = ""
+    description: str = ""
+    number: str = ""
+
+
+def folder_series_list(folder: str | os.PathLike[str],
+                       stop: Callable[[], bool] | None = None, *,
+                       skipped: list[str] | None = None,
+                       seconds: float | None = SCAN_SECONDS) -> list[FolderSeries]:
+    """Every DICOM image series under ``folder`` (subfolders included), the largest first
+    (equal sizes in the order found), each in slice order; read as :func:`folder_series`
+    reads (headers of regular files only). ``[]`` when there is none or ``stop()`` returned
+    True.
+
+    Raises:
+        ScanBudgetError: the scan ran past ``seconds`` (None: no limit).
+    """
+    budget = _Budget(Path(folder), seconds, skipped)
+    found: dict[str, list[tuple[Path, object]]] = {}
+    files = _files_under(Path(folder), budget)
+    for k, q in enumerate(files):
+        if stop is not None and stop():
+            return []
+        budget.check(k, len(files))
+        ds = _image_header(q)
+        uid = str(ds.get("SeriesInstanceUID", "") or "") if ds is not None else ""
+        if uid:
+            found.setdefault(uid, []).append((q, ds))
+
+    def text(ds: object, keyword: str) -> str:
+        return str(getattr(ds, "get", lambda *_: "")(keyword, "") or "").strip()
+
+    out = [FolderSeries(uid, tuple(_ordered(members)), text(members[0][1], "Modality"),
+                        text(members[0][1], "SeriesDescription"),
+                        text(members[0][1], "SeriesNumber"))
+           for uid, members in found.items()]
+    return sorted(out, key=lambda fs: -len(fs.files))  # stable: ties keep the order found
+
+
+def _natural(path: Path) -> list:
+    """Sort key: digits as numbers (slice_2 before slice_10)."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(path))]
+
+
+def raster_files(folder: str | os.PathLike[str], *,
+                 seconds: float | None = SCAN_SECONDS) -> list[Path]:
+    """The raster images (PNG, JPEG, TIFF, BMP by extension) under ``folder``, in natural
+    order of their paths (slice_2 before slice_10): a folder of exported slices to step
+    through. Nothing is opened.
+
+    Raises:
+        ScanBudgetError: the listing ran past ``seconds`` (None: no limit).
+    """
+    files = _files_under(Path(folder), _Budget(Path(folder), seconds, None))
+    return sorted((q for q in files if q.suffix.lower() in RASTER_SUFFIXES), key=_natural)
+
+
 def folder_series(folder: str | os.PathLike[str],
                   stop: Callable[[], bool] | None = None, *,
                   skipped: list[str] | None = None,
@@ -146,21 +214,8 @@ def folder_series(folder: str | os.PathLike[str],
         ScanBudgetError: the scan ran past ``seconds`` (None: no limit); a partial series is
             not returned, as it would silently lack slices.
     """
-    budget = _Budget(Path(folder), seconds, skipped)
-    found: dict[str, list[tuple[Path, object]]] = {}
-    files = _files_under(Path(folder), budget)
-    for k, q in enumerate(files):
-        if stop is not None and stop():
-            return [], 0
-        budget.check(k, len(files))
-        ds = _image_header(q)
-        uid = str(ds.get("SeriesInstanceUID", "") or "") if ds is not None else ""
-        if uid:
-            found.setdefault(uid, []).append((q, ds))
-    if not found:
-        return [], 0
-    largest = max(found.values(), key=len)
-    return _ordered(largest), len(found)
+    series = folder_series_list(folder, stop, skipped=skipped, seconds=seconds)
+    return (list(series[0].files), len(series)) if series else ([], 0)
 
 
 #: raster extensions :func:`image_files` takes without reading them

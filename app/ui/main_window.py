@@ -66,6 +66,7 @@ from .controls import METHOD_LABELS, ControlsPanel
 from .diagnostics import diagnostics_text
 from .panels import VIEW_MODES, ComparisonView, ElidedLabel, PanelData, sr_overlay_text
 from .quality_table import QualityTable
+from .series_picker import SeriesPickerDialog
 from .slices import SliceRangeChoice, SliceRangeDialog
 from .worker import (Engine, EngineLoader, FolderScan, JobRequest, JobResult, SeriesScan,
                      SliceRangeJob, SliceRangeRequest, SliceRangeResult, SuperResolveJob,
@@ -177,6 +178,7 @@ class MainWindow(QMainWindow):
         self._derived = DerivedSeries()  # exports of one series, method, scale, ROI: one series
         self._stack: list[tuple[Path, int]] = []
         self._stack_pos = 0
+        self.series_picker: SeriesPickerDialog | None = None  # open while a folder asks
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self._build_widgets()
@@ -530,8 +532,10 @@ class MainWindow(QMainWindow):
             self.open_folder(folder)
 
     def open_folder(self, folder: str | Path) -> bool:
-        """Open the largest DICOM image series in ``folder`` (subfolders included: a CD's or a
-        PACS export's layout) and step through it with PgDn/PgUp.
+        """Open a DICOM image series in ``folder`` (subfolders included: a CD's or a PACS
+        export's layout) and step through it with PgDn/PgUp: the only one, or the one chosen
+        in a series picker (:class:`SeriesPickerDialog`, the largest first) when there are
+        several; a folder of raster slices (PNG, TIFF, …) steps through those, in natural order.
 
         The headers are read in the background (:class:`FolderScan`) and the window stays
         usable; the series opens when the scan ends, unless another file was opened meanwhile.
@@ -544,7 +548,7 @@ class MainWindow(QMainWindow):
         self._scan_generation += 1
         generation = self._scan_generation
         scan = FolderScan(Path(folder), self)
-        scan.found.connect(lambda f, files, n: self._folder_found(generation, f, files, n))
+        scan.found.connect(lambda f, series: self._folder_found(generation, f, series))
         scan.failed.connect(lambda f, msg: self._folder_failed(generation, f, msg))
         scan.finished.connect(QApplication.restoreOverrideCursor)
         scan.finished.connect(lambda: self._scans.remove(scan) if scan in self._scans else None)
@@ -566,33 +570,59 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
         self.show_error("Cannot read the folder", f"{folder}: {message}")
 
-    def _folder_found(self, generation: int, folder: Path, files: list[Path],
-                      n_series: int) -> None:
+    def _folder_found(self, generation: int, folder: Path, series: list) -> None:
         if generation != self._scan_generation:  # another file or folder was opened since
             return
         if QApplication.activeModalWidget() is not None or self.is_running():
             # never swap the image under an open dialog or a running job: open it after them
             QTimer.singleShot(FOLDER_RETRY_MS, lambda: self._folder_found(
-                generation, folder, files, n_series))
+                generation, folder, series))
             return
-        if not files:
+        if not series:
             self.statusBar().clearMessage()
-            self.show_error("No DICOM images in the folder",
-                            f"{folder}: no DICOM file with pixel data was found (DICOMDIR "
-                            "indexes, reports and non-DICOM files are skipped).")
+            self.show_error("No images in the folder",
+                            f"{folder}: no DICOM file with pixel data and no PNG, JPEG, TIFF "
+                            "or BMP image was found (DICOMDIR indexes, reports and other files "
+                            "are skipped).")
             return
+        if len(series) == 1:
+            self._open_series(series[0], 1)
+            return
+        self.statusBar().showMessage(f"{len(series)} series in {folder}: choose one", 8000)
+        dialog = SeriesPickerDialog(folder, series, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        self.series_picker = dialog
+
+        def done(result: int) -> None:
+            self.series_picker = None
+            chosen = dialog.chosen()
+            if result == QDialog.Accepted and chosen is not None \
+                    and generation == self._scan_generation:
+                self._open_series(chosen, len(series))
+
+        dialog.finished.connect(done)
+        dialog.open()  # window-modal, not blocking: the picker is answered in the event loop
+
+    def _open_series(self, chosen: Any, n_series: int) -> bool:
+        """Open a series found in a folder (:class:`app.io.series.FolderSeries`)."""
+        files = list(chosen.files)
         if not self.open_file(files[0], stack=[(p, 0) for p in files]):
-            return
-        more = f" (the largest of {n_series} series found)" if n_series > 1 else ""
-        self.statusBar().showMessage(f"Opened a series of {len(files)} file(s){more}: "
+            return False
+        more = f" (one of {n_series} series found)" if n_series > 1 else ""
+        what = "series" if chosen.uid else "folder"
+        self.statusBar().showMessage(f"Opened a {what} of {len(files)} file(s){more}: "
                                      "PgDn/PgUp step through it", 8000)
+        return True
 
     def open_sample(self) -> bool:
         return self.open_file(SAMPLE_PATH, remember=False)
 
     def open_file(self, path: str | Path, remember: bool = True,
                   stack: list[tuple[Path, int]] | None = None) -> bool:
-        """Read and show an image; errors go to the status bar and a non-modal message."""
+        """Read and show an image; errors go to the status bar and a non-modal message. A
+        folder opens as :meth:`open_folder` does (``rmisr-viewer <folder>``, a recent folder)."""
+        if stack is None and Path(path).is_dir():
+            return self.open_folder(path)
         if self.is_running():
             self.statusBar().showMessage("A job is running: cancel it before opening a file",
                                          5000)

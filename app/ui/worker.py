@@ -244,13 +244,15 @@ class SeriesScan(QThread):
 
 
 class FolderScan(QThread):
-    """Finds the largest DICOM series under a folder (:func:`app.io.series.folder_series`) off
-    the GUI thread: File ▸ Open folder on a CD or a network share reads thousands of headers.
-    ``found(folder, files, n_series)`` comes unless the scan was interrupted
-    (``requestInterruption``, e.g. the window closing); ``files`` is empty when there is no
-    image series, ``failed(folder, message)`` when the folder cannot be read."""
+    """Finds the image series under a folder (:func:`app.io.series.folder_series_list`, the
+    largest first) off the GUI thread: File ▸ Open folder on a CD or a network share reads
+    thousands of headers. A folder without DICOM images but with raster slices (PNG, TIFF, …)
+    gives one series of those, in natural order (:func:`app.io.series.raster_files`).
+    ``found(folder, series)`` comes unless the scan was interrupted (``requestInterruption``,
+    e.g. the window closing); ``series`` (a list of :class:`app.io.series.FolderSeries`) is
+    empty when there is no image, ``failed(folder, message)`` when the folder cannot be read."""
 
-    found = pyqtSignal(object, object, int)
+    found = pyqtSignal(object, object)
     failed = pyqtSignal(object, str)
 
     def __init__(self, folder: Path, parent: Any = None) -> None:
@@ -258,16 +260,22 @@ class FolderScan(QThread):
         self.folder = Path(folder)
 
     def run(self) -> None:
-        from app.io.series import folder_series
+        from app.io.series import FolderSeries, folder_series_list, raster_files
 
         try:
-            files, n_series = folder_series(self.folder, stop=self.isInterruptionRequested)
+            series = folder_series_list(self.folder, stop=self.isInterruptionRequested)
+            if not series and not self.isInterruptionRequested():
+                rasters = raster_files(self.folder)
+                if rasters:
+                    kinds = sorted({p.suffix.lstrip(".").upper() for p in rasters})
+                    series = [FolderSeries("", tuple(rasters), "",
+                                           f"{'/'.join(kinds)} images")]
         except Exception as exc:  # noqa: BLE001 — an unreadable folder is a message, not a crash
             log.exception("cannot scan %s", self.folder)
             self.failed.emit(self.folder, readable_error(exc))
             return
         if not self.isInterruptionRequested():
-            self.found.emit(self.folder, files, n_series)
+            self.found.emit(self.folder, series)
 
 
 class EngineLoader(QThread):

@@ -87,9 +87,20 @@ def test_corner_overlay_names_the_patient_and_can_be_hidden(window, settings):
     assert str(settings.value("overlay")).lower() == "false"
 
 
+def _pick_series(window, qtbot, row=0):
+    """Answer the series picker a folder with several series shows (``row`` 0: the largest)."""
+    qtbot.waitUntil(lambda: window.series_picker is not None
+                    and window.series_picker.isVisible(), timeout=10_000)
+    picker = window.series_picker
+    picker.choose(row)
+    picker.accept()
+    return picker
+
+
 def test_open_a_folder_or_drop_one(window, tmp_path, pydicom_file, qtbot):
-    """File ▸ Open folder (or a dropped folder) opens its largest DICOM series, subfolders and
-    extension-less files included, ready to step through."""
+    """File ▸ Open folder (or a dropped folder) opens a DICOM series, subfolders and
+    extension-less files included, ready to step through; with several series a picker lists
+    them, the largest first."""
     from ..test_io_series import make_series
 
     paths = make_series(tmp_path / "cd" / "DICOM", [20.0, 0.0, 10.0], prefix="IM")
@@ -100,9 +111,11 @@ def test_open_a_folder_or_drop_one(window, tmp_path, pydicom_file, qtbot):
     assert window.open_folder(tmp_path / "cd")  # the headers are read in the background
     assert window.image is before and "Reading the DICOM headers" in \
         window.statusBar().currentMessage()
+    picker = _pick_series(window, qtbot)
+    assert picker.table.rowCount() == 2 and picker.table.item(0, 3).text() == "3"
     qtbot.waitUntil(lambda: window.image is not before, timeout=10_000)
     assert len(window.stack()) == 3 and float(window.image.dataset.ImagePositionPatient[2]) == 0
-    assert "largest of 2 series" in window.statusBar().currentMessage()
+    assert "one of 2 series" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: QApplication.overrideCursor() is None, timeout=5_000)  # not busy
     (tmp_path / "nothing").mkdir()
     (tmp_path / "nothing" / "notes.txt").write_text("x")
@@ -126,8 +139,9 @@ def test_open_a_folder_or_drop_one(window, tmp_path, pydicom_file, qtbot):
     window.is_running = lambda: busy[0]  # the scan's result is queued until events run
     qtbot.waitUntil(lambda: not window.series_scan_running(), timeout=10_000)
     qtbot.wait(600)
-    assert window.image is opened
+    assert window.image is opened and window.series_picker is None
     busy[0] = False
+    _pick_series(window, qtbot)
     qtbot.waitUntil(lambda: window.image is not opened, timeout=5_000)
     del window.is_running
     assert len(window.stack()) == 3
@@ -409,6 +423,45 @@ def test_progress_in_tiles_across_methods(window, qtbot, network):
     assert run[-1] == 100
     assert len(set(run)) >= 6, run                  # more steps than methods: tiles count
     assert any("s left" in t and "tile" in t for t in texts), set(texts)
+
+
+def test_open_folder_picker_png_slices_and_folder_argument(window, tmp_path, qtbot):
+    """A folder given where a file is expected (``rmisr-viewer <folder>``) opens as File ▸ Open
+    folder does; the picker opens the series chosen (Cancel keeps the image); a folder of PNG
+    slices steps through them in natural order."""
+    from PIL import Image
+
+    from app.__main__ import _parser
+
+    from ..test_io_series import make_series
+
+    assert "folder" in _parser().format_help()
+    make_series(tmp_path / "cd" / "A", [0.0, 10.0, 20.0])
+    make_series(tmp_path / "cd" / "B", [5.0, 15.0])
+    before = window.image
+    assert window.open_file(tmp_path / "cd")  # a folder, not "… is a folder" any more
+    picker = _pick_series(window, qtbot, row=1)
+    assert [picker.table.item(r, 3).text() for r in range(2)] == ["3", "2"]
+    assert picker.table.item(0, 0).text() == "CT"
+    assert picker.table.item(0, 1).text() == "Synthetic geometry"
+    qtbot.waitUntil(lambda: window.image is not before, timeout=10_000)
+    assert len(window.stack()) == 2 and float(window.image.dataset.ImagePositionPatient[2]) == 5
+    shown = window.image
+    assert window.open_folder(tmp_path / "cd")
+    qtbot.waitUntil(lambda: window.series_picker is not None, timeout=10_000)
+    window.series_picker.reject()
+    qtbot.wait(50)
+    assert window.image is shown and window.series_picker is None
+    pngs = tmp_path / "pngs"
+    pngs.mkdir()
+    for k in (10, 2, 1):
+        Image.fromarray(np.full((32, 40), 20 * k, np.uint8)).save(pngs / f"slice_{k}.png")
+    assert window.open_file(pngs)
+    qtbot.waitUntil(lambda: window.image is not shown, timeout=10_000)
+    assert [p.name for p, _ in window.stack()] == ["slice_1.png", "slice_2.png", "slice_10.png"]
+    assert window.step_slice(1) and window.image.source_path.name == "slice_2.png"
+    assert window.step_slice(1) and window.image.source_path.name == "slice_10.png"
+    assert not window.step_slice(1)
 
 
 def test_export_panels_and_sheet(window, tmp_path, network, run_job):
