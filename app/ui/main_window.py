@@ -97,6 +97,7 @@ CANVAS_KEYS = (
     ("Pan", "Middle-drag, Space+left-drag"),
     ("Zoom in / out", "+ / −"),
     ("Fit the image", "F, double-click"),
+    ("A result panel fills the comparison area / every panel again", "Double-click, Esc"),
 )
 #: How long closing the window waits for a cancelled job to stop before it defers the close.
 CLOSE_WAIT_MS = 10_000
@@ -188,6 +189,14 @@ class MainWindow(QMainWindow):
         self._refresh_availability()
         if load_engine:
             QTimer.singleShot(0, self.load_engine)
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
+        """Esc (no job running, nothing else took it) leaves the panels' focus mode."""
+        if event.key() == Qt.Key_Escape and self.comparison.focused():
+            self.comparison.set_focus(None)
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # =========================================================================================
     # construction
@@ -292,6 +301,10 @@ class MainWindow(QMainWindow):
         v = mb.addMenu("&View")
         v.addAction("&Fit image", self.canvas.fit, QKeySequence("F"))
         v.addAction("Fit &panels", self.comparison.fit_all)
+        self.act_actual_pixels = v.addAction("&Actual pixels in the panels (1:1)",
+                                             self.comparison.actual_pixels)
+        self.act_actual_pixels.setToolTip("One result pixel on one screen pixel (double-click a "
+                                          "panel to give it the whole comparison area)")
         v.addAction("Clear &measurement (Ctrl+drag measures)", self.canvas.clear_measurement)
         self.preset_menu = v.addMenu("&Window presets")
         v.addSeparator()

@@ -154,6 +154,8 @@ class PanelView(QGraphicsView):
         self.setBackgroundBrush(QColor(0, 0, 0))
         self.setFrameShape(QFrame.NoFrame)
         self.setMouseTracking(True)
+        self.setToolTip("Double-click: this panel fills the comparison area (double-click "
+                        "again or Esc: every panel)")
         self.setMinimumSize(80, 60)
         self.horizontalScrollBar().valueChanged.connect(self._scrolled)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
@@ -204,6 +206,10 @@ class PanelView(QGraphicsView):
         if event.key() in SCROLL_KEYS:  # never scroll the result out of the panel
             event.accept()
             return
+        if event.key() == Qt.Key_Escape and self._owner.focused():
+            self._owner.set_focus(None)
+            event.accept()
+            return
         super().keyPressEvent(event)
 
     def mousePressEvent(self, event) -> None:
@@ -249,7 +255,11 @@ class PanelView(QGraphicsView):
         event.accept()
 
     def mouseDoubleClickEvent(self, event) -> None:
-        self._owner.fit_all()
+        """Focus mode: this panel alone fills the comparison area; again: every panel."""
+        if event.button() == Qt.LeftButton:
+            self._owner.toggle_focus(self.data.key)
+        else:
+            self._owner.fit_all()
         event.accept()
 
     def contextMenuEvent(self, event) -> None:
@@ -486,6 +496,7 @@ class ComparisonView(QWidget):
     valueAt = pyqtSignal(object)           # (title, col, row, value) or None
     contextMenuAt = pyqtSignal(str, QPoint)
     sliceStepRequested = pyqtSignal(int)   # the wheel over a panel: +n slices on, −n back
+    focusChanged = pyqtSignal(str)         # the panel filling the area ("": every panel)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -506,6 +517,8 @@ class ComparisonView(QWidget):
         self._mode_windows: dict[str, tuple[float, float]] = {}
         self._unit = ""
         self._columns = 0
+        self._layout_key: tuple[int, str | None] = (0, None)
+        self._focus: str | None = None  # the panel that fills the area (focus mode)
         self._stale: str | None = None
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
@@ -534,6 +547,7 @@ class ComparisonView(QWidget):
             p.setParent(None)
             p.deleteLater()
         self._panels = []
+        self._focus = None
         self._baseline = None
         self._cache.clear()
         self._mode_windows.clear()
@@ -546,6 +560,7 @@ class ComparisonView(QWidget):
         """Replace the panels (grid shaped to give each panel the largest image); ``baseline``
         is the bicubic result the difference view subtracts when no Bicubic panel is shown;
         ``unit`` the pixels' unit ("HU"), for the uncertainty map's colour bar."""
+        focus = self._focus  # a new run of the same methods keeps the focused panel
         self.clear()
         self._stale = None
         self._baseline = baseline
@@ -563,6 +578,8 @@ class ComparisonView(QWidget):
             w.view.contextMenuAt.connect(self.contextMenuAt)
             self._panels.append(w)
         self._columns = 0
+        if any(d.key == focus for d in panels):
+            self._focus = focus
         self._layout_grid()
         self._render_all()
         self._fit = True
@@ -577,9 +594,58 @@ class ComparisonView(QWidget):
     def stale(self) -> str | None:
         return self._stale
 
+    # -- focus mode ------------------------------------------------------------------------
+    def focused(self) -> str | None:
+        """The key of the panel filling the comparison area, or None (every panel shown)."""
+        return self._focus
+
+    def set_focus(self, key: str | None) -> None:
+        """Show panel ``key`` alone, fitted to the whole comparison area (None: every panel,
+        in their grid). Zoom, pan and window stay shared with the hidden panels."""
+        if key is not None and self.panel(key) is None:
+            key = None
+        if key == self._focus:
+            return
+        self._focus = key
+        self._layout_grid()
+        if self._fit:
+            self.fit_all()
+        self.focusChanged.emit(key or "")
+
+    def toggle_focus(self, key: str) -> None:
+        """Double-click: focus ``key``, or return to every panel when it is focused already."""
+        self.set_focus(None if self._focus == key else key)
+
+    def shown_panels(self) -> list[PanelWidget]:
+        """The panels on screen: the focused one alone, else all."""
+        if self._focus is None:
+            return list(self._panels)
+        return [p for p in self._panels if p.data.key == self._focus]
+
+    def actual_pixels(self) -> None:
+        """1:1: one result pixel on one screen pixel (of the focused panel, else the first
+        super-resolved one), about the current centre; every panel follows."""
+        shown = self.shown_panels()
+        ref = next((p for p in shown if p.data.kind == "sr"), shown[0] if shown else None)
+        if ref is None:
+            return
+        ew, _ = ref.data.extent
+        w = ref.data.pixels.shape[1]
+        z = w / max(ew, 1e-9) / max(ref.view.devicePixelRatioF(), 1e-3)
+        centre = ref.view.scene_center()
+        self._fit = False
+        self._syncing = True
+        try:
+            ref.view.resetTransform()
+            ref.view.scale(z, z)
+            ref.view.centerOn(centre)
+        finally:
+            self._syncing = False
+        self.sync_from(ref.view)
+
     def best_columns(self, width: int | None = None, height: int | None = None) -> int:
-        """Columns that maximise the displayed size of the ROI in every panel."""
-        n = len(self._panels)
+        """Columns that maximise the displayed size of the ROI in every panel shown."""
+        n = len(self.shown_panels())
         if n == 0:
             return 1
         width = width if width is not None else self.width()
@@ -597,18 +663,24 @@ class ComparisonView(QWidget):
 
     def _layout_grid(self) -> None:
         cols = self.best_columns()
-        if cols == getattr(self, "_columns", 0):
+        if cols == self._columns and self._layout_key == (cols, self._focus):
             return
         self._columns = cols
+        self._layout_key = (cols, self._focus)
         for p in self._panels:
             self._grid.removeWidget(p)
-        n = len(self._panels)
+        shown = self.shown_panels()
+        n = len(shown)
         rows = math.ceil(n / cols) if n else 1
-        for i, p in enumerate(self._panels):
+        for i, p in enumerate(shown):
             self._grid.addWidget(p, i // cols, i % cols)
-        for c in range(max(n, 1) + 1):
+        for p in self._panels:
+            if p.parent() is not self:  # never a top-level window, even while hidden
+                p.setParent(self)
+            p.setVisible(p in shown)
+        for c in range(len(self._panels) + 2):
             self._grid.setColumnStretch(c, 1 if c < cols else 0)
-        for r in range(max(n, 1) + 1):
+        for r in range(len(self._panels) + 2):
             self._grid.setRowStretch(r, 1 if r < rows else 0)
 
     def resizeEvent(self, event) -> None:
@@ -803,7 +875,7 @@ class ComparisonView(QWidget):
         self._syncing = True
         try:
             zooms = []
-            for p in self._panels:
+            for p in self.shown_panels():
                 vp = p.view.viewport().rect()
                 ew, eh = p.data.extent
                 zooms.append(min((vp.width() - 4) / ew, (vp.height() - 4) / eh))

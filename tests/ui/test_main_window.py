@@ -464,6 +464,39 @@ def test_open_folder_picker_png_slices_and_folder_argument(window, tmp_path, qtb
     assert not window.step_slice(1)
 
 
+def test_focus_mode_and_actual_pixels(window, qtbot, network, run_job):
+    """Double-click a result panel: it alone fills the comparison area (fitted, larger);
+    double-click again or Esc: every panel again. View ▸ Actual pixels shows 1:1."""
+    _prepare(window, network)
+    run_job(window)
+    comp = window.comparison
+    panel = comp.panel(network)
+    before = panel.view.zoom()
+    QTest.mouseDClick(panel.view.viewport(), Qt.LeftButton, Qt.NoModifier,
+                      panel.view.viewport().rect().center())
+    assert comp.focused() == network
+    qtbot.waitUntil(lambda: all(p.isHidden() == (p is not panel) for p in comp.panels()),
+                    timeout=2000)
+    qtbot.waitUntil(lambda: panel.width() >= comp.width() - 12, timeout=2000)
+    qtbot.waitUntil(lambda: panel.view.zoom() > before * 1.2, timeout=2000)
+    assert all(p.view.zoom() == pytest.approx(panel.view.zoom()) for p in comp.panels())
+    QTest.mouseDClick(panel.view.viewport(), Qt.LeftButton, Qt.NoModifier,
+                      panel.view.viewport().rect().center())
+    assert comp.focused() is None and not any(p.isHidden() for p in comp.panels())
+    qtbot.waitUntil(lambda: panel.view.zoom() == pytest.approx(before, rel=0.05), timeout=2000)
+    comp.set_focus("bicubic")
+    QTest.keyClick(window, Qt.Key_Escape)
+    assert comp.focused() is None
+    QTest.mouseDClick(panel.view.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(10, 10))
+    panel.view.setFocus()
+    QTest.keyClick(panel.view, Qt.Key_Escape)
+    assert comp.focused() is None
+    window.act_actual_pixels.trigger()
+    h, w = panel.data.pixels.shape[:2]
+    assert panel.view.zoom() == pytest.approx(w / panel.data.extent[0], rel=1e-6)
+    assert comp.panel("bicubic").view.zoom() == pytest.approx(panel.view.zoom())
+
+
 def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     _prepare(window, network)
     run_job(window)
