@@ -300,15 +300,39 @@ class _QualityBlock:
         p.drawText(QRectF(x0, y + 4, self.width, self.note_h + 2), Qt.TextWordWrap, self.note)
 
 
+def orientation_text(orientation: Sequence[float] | None) -> str:
+    """The plane and the edges' patient directions of ImageOrientationPatient ("axial, left R
+    right L top A bottom P"; "oblique, …" when no axis dominates); "" when unknown."""
+    from app.io import orientation_labels
+
+    labels = orientation_labels(tuple(orientation) if orientation is not None else None)
+    if labels is None or orientation is None:
+        return ""
+    r, c = [float(v) for v in orientation[:3]], [float(v) for v in orientation[3:]]
+    normal = [abs(r[1] * c[2] - r[2] * c[1]), abs(r[2] * c[0] - r[0] * c[2]),
+              abs(r[0] * c[1] - r[1] * c[0])]
+    planes = ("sagittal", "coronal", "axial")  # normal along x (L–R), y (A–P), z (S–I)
+    k = max(range(3), key=lambda i: normal[i])
+    plane = planes[k] if normal[k] >= 0.8 * max(math.hypot(*normal), 1e-9) else "oblique"
+    return (f"{plane}, left {labels['left']} right {labels['right']} top {labels['top']} "
+            f"bottom {labels['bottom']}")
+
+
 def sheet_header(source_name: str, roi: tuple[int, int, int, int], scale: float,
                  window: tuple[float, float], unit: str, mode: str, simulated: bool,
-                 function: str = "LINEAR", lut: Any = None) -> str:
-    """The sheet's first lines: source, ROI, scale, the grey mapping (window, VOI LUT Function
-    or the file's VOI LUT: :func:`app.io.voi_label`), view mode and time."""
+                 function: str = "LINEAR", lut: Any = None, *, patient_id: str | None = None,
+                 orientation: Sequence[float] | None = None) -> str:
+    """The sheet's first lines: source, patient ID and orientation (when the file gives them),
+    ROI, scale, the grey mapping (window, VOI LUT Function or the file's VOI LUT:
+    :func:`app.io.voi_label`), view mode and time."""
     from app.io import voi_label
 
     x, y, w, h = roi
-    parts = [f"RMISR Viewer comparison — {source_name}",
+    who = [f"patient ID {patient_id}" if patient_id else "",
+           f"orientation {orientation_text(orientation)}" if orientation_text(orientation)
+           else ""]
+    parts = [f"RMISR Viewer comparison — {source_name}"
+             + "".join(f" · {t}" for t in who if t),
              f"ROI x={x} y={y} {w}×{h} px · ×{scale:g}"
              + (" · simulated low-resolution input (reference = acquired ROI)"
                 if simulated else ""),

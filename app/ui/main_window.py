@@ -32,6 +32,7 @@ from PyQt5.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -66,8 +67,10 @@ from .controls import METHOD_LABELS, ControlsPanel
 from .diagnostics import diagnostics_text
 from .panels import VIEW_MODES, ComparisonView, ElidedLabel, PanelData, sr_overlay_text
 from .quality_table import QualityTable
+from .notes import NotesDialog
 from .series_picker import SeriesPickerDialog
-from .slices import SliceRangeChoice, SliceRangeDialog
+from .slices import (SliceRangeChoice, SliceRangeDialog, SliceRangeResultDialog,
+                     default_slice_method, slice_note_lines)
 from .worker import (Engine, EngineLoader, FolderScan, JobRequest, JobResult, SeriesScan,
                      SliceRangeJob, SliceRangeRequest, SliceRangeResult, SuperResolveJob,
                      readable_error)
@@ -380,6 +383,15 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.cursor_label)
         sb.addPermanentWidget(self.window_status)
         sb.addPermanentWidget(self.device_status)
+        self.notes = NotesDialog(self)  # export notes: listed here, never a warning dialog
+        self.notes_button = QToolButton()
+        self.notes_button.setAutoRaise(True)
+        self.notes_button.setToolTip("What the exports noted (e.g. values clipped to the range "
+                                     "a file stores)")
+        self.notes_button.clicked.connect(self.show_notes)
+        self.notes_button.hide()  # until the first note
+        sb.addPermanentWidget(self.notes_button)
+        self.slices_result: SliceRangeResultDialog | None = None
 
     # =========================================================================================
     # settings
@@ -1127,8 +1139,7 @@ class MainWindow(QMainWindow):
         methods = {m: METHOD_LABELS[m] for m, box in self.controls.method_boxes.items()
                    if box.isEnabled()}
         if choice is None:
-            picked = self.controls.selected_methods()
-            default = next((m for m in picked if m != "bicubic"), picked[0] if picked else "")
+            default = default_slice_method(methods)  # the best network available
             folder = Path(str(self.settings.value("lastExportDir", "") or
                               self.image.source_path.parent))
             dialog = SliceRangeDialog(len(stack), self._stack_pos, methods, default,
@@ -1219,11 +1230,34 @@ class MainWindow(QMainWindow):
             title, text = f"Super-resolved {done} slices", what + f" in {result.seconds:.1f} s."
         self.controls.progress.setValue(0 if result.cancelled else 100)
         self.controls.set_job_text(title.lower() if result.cancelled else text)
-        lines = [f"• {e}" for e in result.errors] + [f"• {note}" for note in result.notes]
-        if result.cancelled or lines:
-            self.show_error(title, text + ("\n\n" + "\n".join(lines) if lines else ""))
-        else:
-            self.statusBar().showMessage(text, 10000)
+        notes = slice_note_lines(result.per_slice) if result.per_slice else list(result.notes)
+        lines = [f"failed: {e}" for e in result.errors] + notes
+        if notes:
+            self.notes.add(text, notes)
+            self.notes_button.setText(f"Notes ({self.notes.count()})")
+            self.notes_button.show()
+        if self.slices_result is not None:
+            self.slices_result.close()
+        box = SliceRangeResultDialog(title, text, lines, bool(result.written), self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        written = list(result.written)
+        box.openRequested.connect(lambda: self.open_derived(written))
+        box.destroyed.connect(lambda _=None, b=box: setattr(self, "slices_result", None)
+                              if self.slices_result is b else None)
+        self.slices_result = box
+        box.show()
+        self.statusBar().showMessage(text, 10000)
+
+    def open_derived(self, files: list[Path]) -> bool:
+        """Open the files a slice range wrote, stepping through them as one series."""
+        files = [Path(f) for f in files if Path(f).is_file()]
+        if not files:
+            return False
+        if not self.open_file(files[0], stack=[(p, 0) for p in files]):
+            return False
+        self.statusBar().showMessage(f"Opened the derived series ({len(files)} file(s)): "
+                                     "PgDn/PgUp step through it", 8000)
+        return True
 
     def _output_size_accepted(self, roi: tuple[int, int, int, int], methods: list[str]) -> bool:
         """Refuse a result above the engine's limit; ask before a very large run."""
@@ -1468,12 +1502,25 @@ class MainWindow(QMainWindow):
             return None
         out = written.path
         if written.warnings:  # e.g. computed values clipped to the range the file can store
-            self.show_error(f"Exported {data.title}, with notes",
-                            f"Written to {out}.\n\n" + "\n".join(f"• {w}"
-                                                                 for w in written.warnings))
+            self.add_notes(f"Exported {data.title} to {out}", list(written.warnings))
         else:
             self.statusBar().showMessage(f"Exported {data.title} to {out}", 6000)
         return out
+
+    def add_notes(self, title: str, lines: list[str]) -> None:
+        """Say in the status bar that ``title`` came with notes and list them in the non-modal
+        Notes area (the status bar's Notes button), without a dialog popping up."""
+        self.notes.add(title, lines)
+        self.notes_button.setText(f"Notes ({self.notes.count()})")
+        self.notes_button.show()
+        first = lines[0] if len(lines) == 1 else f"{len(lines)} notes"
+        self.statusBar().showMessage(f"{title} — {first} (Notes in the status bar)", 15000)
+
+    def show_notes(self) -> NotesDialog:
+        """The Notes area, non-modal."""
+        self.notes.show()
+        self.notes.raise_()
+        return self.notes
 
     def _export_guarded(self, fmt: str, write: Callable[[], Any]) -> Any:
         """Run an export's ``write()``; a failure is shown (None returned). A DICOM written
@@ -1555,7 +1602,9 @@ class MainWindow(QMainWindow):
         header = export_mod.sheet_header(self.image.source_path.name, req.roi, req.scale,
                                          self.canvas.window(), self.image.value_unit,
                                          VIEW_MODES[self.comparison.mode()], req.simulate,
-                                         self.image.voi_function, self.image.voi_lut)
+                                         self.image.voi_function, self.image.voi_lut,
+                                         patient_id=self._patient_id(),
+                                         orientation=self.image.image_orientation)
         scale = self.comparison.colour_scale()
         if scale is not None:  # the heat maps' colour bar, in words
             unit = f" {scale[1]}" if scale[1] else ""
@@ -1573,6 +1622,11 @@ class MainWindow(QMainWindow):
         self.settings.setValue("lastExportDir", str(Path(out).parent))
         self.statusBar().showMessage(f"Comparison sheet saved to {out}", 6000)
         return out
+
+    def _patient_id(self) -> str:
+        """The shown image's PatientID ("" for a raster file or a DICOM without one)."""
+        ds = getattr(self.image, "dataset", None)
+        return str(ds.get("PatientID", "") or "").strip() if ds is not None else ""
 
     # =========================================================================================
     # PACS (dialogs: pacs_dialog.py; network: app.net)

@@ -4,14 +4,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                             QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QWidget)
+                             QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+                             QSpinBox, QVBoxLayout, QWidget)
 
 FORMAT_LABELS = {
     "dcm": "DICOM — derived series (full range)",
     "tiff": "TIFF — 16-bit, full range",
     "png": "PNG — windowed 8-bit, labelled",
 }
+
+
+#: The slice-range method offered first: the best network available, SRCNN and bicubic last.
+METHOD_PREFERENCE = ("rmisr-vp", "rmisr-bl", "srcnn", "bicubic")
+
+
+def default_slice_method(available: list[str] | dict[str, str]) -> str:
+    """The method a slice range starts with: RMISR-VP, else RMISR-BL, else SRCNN, else
+    bicubic, among ``available`` ("" when none)."""
+    names = list(available)
+    return next((m for m in METHOD_PREFERENCE if m in names), names[0] if names else "")
+
+
+def slice_note_lines(per_slice: list[tuple[str, list[str]]]) -> list[str]:
+    """One line per slice that has notes ("name: note; note"), every slice once and in order;
+    notes shared by every slice (two or more) are said once ("all 5 slices: note")."""
+    noted = [(name, notes) for name, notes in per_slice if notes]
+    if len(noted) >= 2 and len(noted) == len(per_slice) \
+            and all(notes == noted[0][1] for _, notes in noted):
+        return [f"all {len(noted)} slices: " + "; ".join(noted[0][1])]
+    return [f"{name}: " + "; ".join(notes) for name, notes in noted]
 
 
 @dataclass
@@ -89,3 +112,40 @@ class SliceRangeDialog(QDialog):
         return SliceRangeChoice(self.first.value(), self.last.value(),
                                 str(self.method.currentData()), str(self.fmt.currentData()),
                                 Path(self.folder.text().strip() or "."))
+
+
+class SliceRangeResultDialog(QDialog):
+    """What a slice range wrote (non-modal): a summary, the failed slices and each slice's
+    notes once, in full (a scrolling list, never cut), and a button that opens the derived
+    series (``openRequested``)."""
+
+    openRequested = pyqtSignal()
+
+    def __init__(self, title: str, summary: str, lines: list[str], can_open: bool,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setModal(False)
+        lay = QVBoxLayout(self)
+        self.summary = QLabel(summary)
+        self.summary.setWordWrap(True)
+        lay.addWidget(self.summary)
+        self.details = QPlainTextEdit("\n".join(f"• {line}" for line in lines))
+        self.details.setReadOnly(True)
+        self.details.setLineWrapMode(QPlainTextEdit.WidgetWidth)
+        self.details.setVisible(bool(lines))
+        lay.addWidget(self.details, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        self.open_button = buttons.addButton("Open the derived series",
+                                             QDialogButtonBox.AcceptRole)
+        self.open_button.setVisible(can_open)
+        self.open_button.clicked.connect(self.openRequested)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        lay.addWidget(buttons)
+        self.resize(560, 380 if lines else 160)
+
+    def lines(self) -> list[str]:
+        """The listed lines, without their bullets."""
+        text = self.details.toPlainText()
+        return [line[2:] for line in text.splitlines()] if text else []

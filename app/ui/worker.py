@@ -121,7 +121,8 @@ class SliceRangeRequest:
 class SliceRangeResult:
     """What a :class:`SliceRangeJob` wrote: the files, "name: note" lines the user should read
     (clipped values, fallbacks), "name: message" lines of the slices that failed, whether it
-    was cancelled before the last slice, and the time taken."""
+    was cancelled before the last slice, the time taken, and (file name, notes) of each
+    written slice in order."""
 
     request: SliceRangeRequest
     written: list[Path]
@@ -129,6 +130,7 @@ class SliceRangeResult:
     errors: list[str]
     cancelled: bool
     seconds: float
+    per_slice: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 class _EngineJob(QThread):
@@ -182,6 +184,7 @@ class SliceRangeJob(_EngineJob):
         written: list[Path] = []
         notes: list[str] = []
         errors: list[str] = []
+        per_slice: list[tuple[str, list[str]]] = []
         cancelled = False
         frames = len({p for p, _, _ in req.items}) < n  # frames of one multi-frame file
         for k, (path, frame, target) in enumerate(req.items):
@@ -212,11 +215,12 @@ class SliceRangeJob(_EngineJob):
                 continue
             written.append(done.path)
             notes += [f"{done.path.name}: {note}" for note in done.notes]
+            per_slice.append((done.path.name, list(done.notes)))
         if not cancelled:
             self.stepStarted.emit(n)
             self.progressed.emit(100, "done")
         return SliceRangeResult(req, written, notes, errors, cancelled,
-                                time.perf_counter() - t0)
+                                time.perf_counter() - t0, per_slice)
 
 
 class SeriesScan(QThread):

@@ -497,6 +497,35 @@ def test_focus_mode_and_actual_pixels(window, qtbot, network, run_job):
     assert comp.panel("bicubic").view.zoom() == pytest.approx(panel.view.zoom())
 
 
+def test_slice_range_default_method_and_notes_listed_once():
+    from app.ui.slices import default_slice_method, slice_note_lines
+
+    assert default_slice_method(["bicubic", "srcnn", "rmisr-bl", "rmisr-vp"]) == "rmisr-vp"
+    assert default_slice_method({"bicubic": "B", "srcnn": "S", "rmisr-bl": "R"}) == "rmisr-bl"
+    assert default_slice_method(["bicubic", "srcnn"]) == "srcnn"
+    assert default_slice_method([]) == ""
+    clip = "0 computed value(s) below -1024 and {} above 3071, … were clipped to it"
+    per = [(f"s{k}.dcm", [clip.format(k)]) for k in range(1, 13)] + [("s13.dcm", [])]
+    lines = slice_note_lines(per)
+    assert lines == [f"s{k}.dcm: {clip.format(k)}" for k in range(1, 13)]  # each once, all
+    same = [(f"s{k}.dcm", ["flat image: bicubic used"]) for k in range(3)]
+    assert slice_note_lines(same) == ["all 3 slices: flat image: bicubic used"]
+
+
+def test_slice_range_result_box_lists_every_line(qtbot):
+    from app.ui.slices import SliceRangeResultDialog
+
+    lines = [f"s{k}.dcm: note {k}" for k in range(40)]
+    box = SliceRangeResultDialog("Super-resolved 40 slices", "40 of 40 slices…", lines, True)
+    qtbot.addWidget(box)
+    opened = []
+    box.openRequested.connect(lambda: opened.append(1))
+    box.show()
+    assert box.lines() == lines  # the last entry too, in a scrolling list
+    box.open_button.click()
+    assert opened == [1]
+
+
 def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     _prepare(window, network)
     run_job(window)
@@ -529,10 +558,17 @@ def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     # computed values the file's format cannot store are clipped, and the user is told
     above = int(np.sum(np.round(data.pixels) > d.stored_range[1]))
     data.pixels[0, :3] = d.stored_range[1] + 900
+    box_before = window._msg_box
     assert window.export_panel(network, tmp_path / "clipped.dcm")
-    assert f"{above + 3} above {d.stored_range[1]:g}, the range" in window.last_message()
-    assert window.last_message().startswith("Written to ") and "clipped to it" in \
-        window.last_message()
+    # said in the status bar and the non-modal Notes area, never a warning dialog
+    assert window._msg_box is box_before and (box_before is None or not box_before.isVisible())
+    assert "clipped to it" in window.statusBar().currentMessage()
+    assert f"{above + 3} above {d.stored_range[1]:g}, the range" in window.notes.plain_text()
+    assert "clipped.dcm" in window.notes.plain_text() and not window.notes.isVisible()
+    assert window.notes_button.isVisibleTo(window) and window.notes_button.text().startswith("Notes (")
+    window.notes_button.click()
+    assert window.notes.isVisible() and not window.notes.isModal()
+    window.notes.hide()
     # the source panel: PNG/TIFF yes, DICOM refused with a message
     assert read_image(window.export_panel("source", tmp_path / "src.tif")).pixels.shape == (h, w)
     assert read_image(window.export_panel("source", tmp_path / "src.png")).pixels.shape == (h, w)
@@ -562,6 +598,31 @@ def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     head = export_mod.sheet_header("x.dcm", (0, 0, 8, 8), 2, (40, 400), "HU", "Image", False,
                                    "SIGMOID")
     assert "display W 400 / L 40 HU (sigmoid)" in head
+    # the sheet names the patient (ID) and the orientation of the slice
+    assert "patient ID" not in head and "orientation" not in head
+    head = export_mod.sheet_header("x.dcm", (0, 0, 8, 8), 2, (40, 400), "HU", "Image", False,
+                                   patient_id="GEO-1", orientation=(1, 0, 0, 0, 1, 0))
+    assert "patient ID GEO-1" in head.splitlines()[0]
+    assert "orientation axial, left R right L top A bottom P" in head
+    assert export_mod.orientation_text((0, 1, 0, 0, 0, -1)).startswith("sagittal")
+    assert export_mod.orientation_text((1, 0, 0, 0, 0, -1)).startswith("coronal")
+    header_text = ""
+    real = export_mod.render_sheet
+
+    def spy(items, header, **kw):
+        nonlocal header_text
+        header_text = header
+        return real(items, header, **kw)
+
+    export_mod.render_sheet = spy
+    try:
+        assert window.export_sheet(tmp_path / "sheet2.png")
+    finally:
+        export_mod.render_sheet = real
+    ds = window.image.dataset
+    assert f"patient ID {ds.PatientID}" in header_text
+    if getattr(window.image, "image_orientation", None) is not None:
+        assert "orientation axial" in header_text
 
 
 def test_diagnostics(window, network, run_job, resolver):
@@ -898,6 +959,14 @@ def test_super_resolve_the_region_over_slices(window, tmp_path, network, qtbot):
     assert all((d.Rows, d.Columns) == (12, 16) and "DERIVED" in list(d.ImageType) for d in sets)
     assert "3 of 3 slices" in window.statusBar().currentMessage()
     assert "one derived series" in window.statusBar().currentMessage()
+    box = window.slices_result  # non-modal result box offering the derived series
+    assert box is not None and box.isVisible() and not box.isModal()
+    assert box.open_button.isVisibleTo(box)
+    box.open_button.click()
+    assert len(window.stack()) == 3 and window.image.source_path in files
+    assert "DERIVED" in list(window.image.dataset.ImageType)
+    assert window.open_file(paths[0])  # back to the source series
+    qtbot.waitUntil(lambda: len(window.stack()) == 4, timeout=10_000)
 
     again = SliceRangeChoice(2, 4, network, "dcm", out)
     assert not window.super_resolve_slices(again, overwrite=False)
@@ -936,7 +1005,8 @@ def test_super_resolve_the_region_over_slices(window, tmp_path, network, qtbot):
         assert window.super_resolve_slices(SliceRangeChoice(1, 4, network, "tiff", held))
         window.cancel()
     qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
-    assert "Stopped: 0 of 4 slices" in window.last_message()
+    assert "Stopped: 0 of 4 slices" in window.slices_result.summary.text()
+    assert not window.slices_result.open_button.isVisibleTo(window.slices_result)
     assert list(held.iterdir()) == []
 
 
