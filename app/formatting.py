@@ -50,3 +50,23 @@ def format_window(center: float, width: float, unit: str = "") -> str:
 def format_area_mm2(area: float) -> str:
     """"11,880 mm²", "52.34 mm²", "0.25 mm²"."""
     return f"{format_number(area)} mm²"
+
+
+def scale_bar(px_per_mm: float, max_px: float, min_px: float = 24.0
+              ) -> tuple[float, float, str] | None:
+    """A scale bar for a view showing ``px_per_mm`` screen pixels per millimetre: the longest
+    1-2-5 length (…, 0.5, 1, 2, 5, 10, 20 … mm) that fits in ``max_px`` pixels, as (mm, screen
+    pixels, label: "10 mm", "0.5 mm"); None when it cannot be drawn at least ``min_px`` long
+    (no spacing, or a view too small)."""
+    if not (math.isfinite(px_per_mm) and px_per_mm > 0 and max_px >= min_px):
+        return None
+    best: tuple[float, float, str] | None = None
+    for exponent in range(-3, 5):
+        for mantissa in (1, 2, 5):
+            mm = mantissa * 10.0 ** exponent
+            px = mm * px_per_mm
+            if px > max_px:
+                return best
+            if px >= min_px:
+                best = (mm, px, f"{format_number(mm)} mm")
+    return best

@@ -31,11 +31,11 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from app.formatting import format_number, format_window
+from app.formatting import format_number, format_window, scale_bar
 from app.io.roi import distance_text
 from app.io.windowing import voi_label
 
-from .imaging import windowed_pixmap
+from .imaging import draw_scale_bar, windowed_pixmap
 
 ROI = tuple[int, int, int, int]
 
@@ -281,6 +281,19 @@ class ImageCanvas(QGraphicsView):
             f" ({str(self._voi_function).lower()})"
         return format_window(self._window[0], self._window[1], self._unit) + fn
 
+    def px_per_mm(self) -> float | None:
+        """Screen pixels per millimetre along a row at the current zoom (None without a pixel
+        spacing)."""
+        if self._spacing is None or not self._spacing[1] or self._spacing[1] <= 0:
+            return None
+        return self.zoom() / float(self._spacing[1])
+
+    def scale_bar(self) -> tuple[float, float, str] | None:
+        """The scale bar the overlay shows: (mm, screen px, label), or None."""
+        if not self.overlay_lines():
+            return None
+        return scale_bar(self.px_per_mm() or 0.0, self.viewport().width() * 0.25)
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         lines = self.overlay_lines()
         if not lines:
@@ -291,6 +304,8 @@ class ImageCanvas(QGraphicsView):
         font = QFont()
         font.setPointSizeF(8.5)
         painter.setFont(font)
+        above = QFontMetrics(font).lineSpacing() * len(lines.get("bottom_left", [])) + 6
+        draw_scale_bar(painter, vp, self.px_per_mm(), lift=above)
         shadow = QColor(0, 0, 0, 220)
         aligns = {"top_left": Qt.AlignTop | Qt.AlignLeft, "top_right": Qt.AlignTop | Qt.AlignRight,
                   "bottom_left": Qt.AlignBottom | Qt.AlignLeft,

@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PyQt5.QtGui import QImage, QPixmap
+from PyQt5.QtCore import QPointF, QRect, QRectF, Qt
+from PyQt5.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
 
+from app.formatting import scale_bar
 from app.io import apply_window
+
+#: Scale bar colours: the bar and its label, and the shadow that keeps them legible on white.
+SCALE_BAR_COLOUR = QColor(255, 255, 255)
+SCALE_BAR_SHADOW = QColor(0, 0, 0, 200)
 
 
 def to_qimage(display: np.ndarray) -> QImage:
@@ -40,3 +46,34 @@ def blank_pixmap(width: int, height: int) -> QPixmap:
     img = QImage(max(1, width), max(1, height), QImage.Format_Grayscale8)
     img.fill(24)
     return QPixmap.fromImage(img)
+
+
+def draw_scale_bar(painter: QPainter, area: QRect, px_per_mm: float | None, lift: int = 0
+                   ) -> tuple[float, float, str] | None:
+    """Draw a scale bar at the bottom left of ``area`` (viewport pixels, painter untransformed),
+    ``lift`` pixels above its bottom edge, for a view showing ``px_per_mm`` screen pixels per
+    millimetre; at most a quarter of the width (at least 24 px). Returns what was drawn
+    (:func:`app.formatting.scale_bar`), None when nothing was (no spacing, too small)."""
+    if not px_per_mm:
+        return None
+    bar = scale_bar(float(px_per_mm), max(area.width() * 0.25, 0.0))
+    if bar is None:
+        return None
+    _, length, label = bar
+    font = QFont()
+    font.setPointSizeF(8)
+    painter.save()
+    painter.setFont(font)
+    fm = QFontMetrics(font)
+    x0 = area.left() + 8.0
+    y = area.bottom() - 6.0 - lift
+    for colour, dx in ((SCALE_BAR_SHADOW, 1.0), (SCALE_BAR_COLOUR, 0.0)):
+        painter.setPen(QPen(colour, 2))
+        painter.drawLine(QPointF(x0 + dx, y + dx), QPointF(x0 + length + dx, y + dx))
+        for x in (x0, x0 + length):
+            painter.drawLine(QPointF(x + dx, y - 4 + dx), QPointF(x + dx, y + dx))
+        painter.setPen(colour)
+        painter.drawText(QRectF(x0 + dx, y - 6 - fm.height() + dx, max(length, 80), fm.height()),
+                         int(Qt.AlignLeft | Qt.AlignBottom), label)
+    painter.restore()
+    return bar

@@ -1034,8 +1034,10 @@ class MainWindow(QMainWindow):
             self.cursor_label.setText("")
             return
         title, col, row, value = info
-        self.cursor_label.setText(f"{title}: x {col}, y {row} · "
-                                  f"{_fmt_value(value, self.image.value_unit)}")
+        text = _fmt_value(value, self.image.value_unit)
+        if title.endswith("− bicubic") and np.ndim(value) == 0 and float(value) > 0:
+            text = "+" + text  # a difference is signed
+        self.cursor_label.setText(f"{title}: x {col}, y {row} · {text}")
 
     # =========================================================================================
     # running
@@ -1363,6 +1365,7 @@ class MainWindow(QMainWindow):
         self.last_result = result
         self.comparison.set_panels(self.build_panels(result), result.baseline,
                                    result.request.unit)
+        self.comparison.set_spacing(self.image.pixel_spacing if self.image else None)
         self.comparison.set_stale(self._stale_reason(self.canvas.roi()))  # edited while running
         self.comparison.set_window(*self.canvas.window(),
                                    invert=self.image.invert if self.image else False,

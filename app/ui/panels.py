@@ -39,9 +39,10 @@ from PyQt5.QtWidgets import (
 
 from app import quality
 from app import uncertainty_view as uview
+from app.formatting import scale_bar
 
 from .canvas import SCROLL_KEYS, keep_anchor, wheel_slices
-from .imaging import blank_pixmap, to_qimage, windowed_pixmap
+from .imaging import blank_pixmap, draw_scale_bar, to_qimage, windowed_pixmap
 
 VIEW_MODES = {
     "image": "Image",
@@ -50,6 +51,9 @@ VIEW_MODES = {
     "residual": "Consistency residual",
     "uncertainty": "Computed uncertainty map",
 }
+#: How the hover readout names the value of each derived view (after the panel's title).
+VALUE_TITLES = {"difference": "− bicubic", "edges": "Laplacian", "residual": "residual",
+                "uncertainty": "uncertainty (SD)"}
 VIEW_SHORT = {"image": "Image", "difference": "Diff − bicubic", "edges": "Edges",
               "residual": "Residual", "uncertainty": "Uncertainty"}
 VIEW_TIPS = {
@@ -271,14 +275,35 @@ class PanelView(QGraphicsView):
         super().leaveEvent(event)
 
     def value_at(self, sp: QPointF) -> tuple[str, int, int, Any] | None:
-        """(title, col, row, value) of the panel's *result* pixel under a scene point."""
-        h, w = self.data.pixels.shape[:2]
+        """(title, col, row, value) of the pixel under a scene point of what the panel shows:
+        the result's value in the Image view, the shown map's in the others (the difference
+        to bicubic — title "RMISR-BL − bicubic" —, the edge map, the residual, the computed
+        uncertainty); the result's value where the view does not apply to the panel."""
+        mode = self._owner.mode()
+        shown = self._owner.derived(self.data, mode) if mode != "image" else None
+        arr, title = self.data.pixels, self.data.title
+        if shown is not None:
+            arr, title = shown, f"{self.data.title} {VALUE_TITLES[mode]}"
+        h, w = arr.shape[:2]
         ew, eh = self.data.extent
         col = int(math.floor(sp.x() * w / ew))
         row = int(math.floor(sp.y() * h / eh))
         if 0 <= col < w and 0 <= row < h:
-            return self.data.title, col, row, self.data.pixels[row, col]
+            return title, col, row, arr[row, col]
         return None
+
+    def px_per_mm(self) -> float | None:
+        """Screen pixels per millimetre at the panel's zoom: the scene's unit is one source
+        pixel (the result's pixels are the source's spacing ÷ the scale); None without a
+        pixel spacing."""
+        spacing = self._owner.spacing()
+        if spacing is None or not spacing[1] or spacing[1] <= 0:
+            return None
+        return self.zoom() / float(spacing[1])
+
+    def scale_bar(self) -> tuple[float, float, str] | None:
+        """The scale bar drawn at the bottom left: (mm, screen px, label), or None."""
+        return scale_bar(self.px_per_mm() or 0.0, self.viewport().width() * 0.25)
 
     # -- overlays --------------------------------------------------------------------------
     def overlay_text(self) -> str:
@@ -311,6 +336,8 @@ class PanelView(QGraphicsView):
         bar = self.colour_bar()
         if bar is not None:
             self._draw_colour_bar(painter, fm, *bar)
+        if not self._message:
+            draw_scale_bar(painter, vp, self.px_per_mm())
         pos = self._owner.loupe_position()
         if pos is not None and not self._message:
             self._draw_loupe(painter, pos)
@@ -516,6 +543,7 @@ class ComparisonView(QWidget):
         self._cache: dict[tuple[str, str], np.ndarray | None] = {}
         self._mode_windows: dict[str, tuple[float, float]] = {}
         self._unit = ""
+        self._spacing: tuple[float, float] | None = None  # the source's (row, column) mm
         self._columns = 0
         self._layout_key: tuple[int, str | None] = (0, None)
         self._focus: str | None = None  # the panel that fills the area (focus mode)
@@ -593,6 +621,15 @@ class ComparisonView(QWidget):
 
     def stale(self) -> str | None:
         return self._stale
+
+    def set_spacing(self, spacing: tuple[float, float] | None) -> None:
+        """The source's pixel spacing (row, column) in mm, for the panels' scale bars (None:
+        none drawn)."""
+        self._spacing = (float(spacing[0]), float(spacing[1])) if spacing else None
+        self._update_views()
+
+    def spacing(self) -> tuple[float, float] | None:
+        return self._spacing
 
     # -- focus mode ------------------------------------------------------------------------
     def focused(self) -> str | None:

@@ -526,6 +526,61 @@ def test_slice_range_result_box_lists_every_line(qtbot):
     assert opened == [1]
 
 
+def _white_bar_at(view, length):
+    """Whether a white scale-bar line of ``length`` px lies at the bottom left of a panel."""
+    from PyQt5.QtGui import QColor
+
+    img = view.viewport().grab().toImage()
+    vp = view.viewport().rect()
+    x = int(vp.left() + 8 + length / 2)
+    return any(QColor(img.pixel(x, y)).name() == "#ffffff"
+               for y in range(vp.bottom() - 6 - 3, vp.bottom() - 6 + 3))
+
+
+def test_difference_readout_and_scale_bars(window, qtbot, network, run_job):
+    """In the difference view the hover readout gives the difference to bicubic (not the
+    result's HU); the image and every panel draw a scale bar in mm from the pixel spacing and
+    their zoom (a result pixel is the spacing ÷ the scale)."""
+    _prepare(window, network)
+    run_job(window)
+    panel = window.comparison.panel(network)
+    view = panel.view
+    centre = view.viewport().rect().center()
+    sp = view.mapToScene(centre)
+    title, col, row, value = view.value_at(sp)
+    assert title == panel.data.title and value == panel.data.pixels[row, col]
+    window.controls.set_view_mode("difference")
+    qtbot.waitUntil(lambda: window.comparison.mode() == "difference", timeout=2000)
+    _move(view.viewport(), centre)
+    base = window.comparison.panel("bicubic").data.pixels
+    diff = float(panel.data.pixels[row, col]) - float(base[row, col])
+    text = window.cursor_label.text()
+    assert text.startswith(f"{panel.data.title} − bicubic: x {col}, y {row} · ")
+    shown = float(text.rsplit("· ", 1)[1].split()[0].replace(",", "").replace("+", ""))
+    assert shown == pytest.approx(diff, abs=0.06)
+    window.controls.set_view_mode("image")
+    # scale bars: the image and every panel, in mm, from the spacing and the zoom
+    rs, cs = window.image.pixel_spacing
+    bar = window.canvas.scale_bar()
+    assert bar is not None and bar[2].endswith(" mm")
+    assert bar[1] == pytest.approx(bar[0] * window.canvas.zoom() / cs)
+    for p in window.comparison.panels():
+        pb = p.view.scale_bar()
+        assert pb is not None and pb[2].endswith(" mm")
+        assert pb[1] == pytest.approx(pb[0] * p.view.zoom() / cs)
+        assert pb[1] <= p.view.viewport().width() * 0.25
+    # the result's pixel (spacing ÷ scale) covers that many screen px per mm: same physical size
+    h, w = panel.data.pixels.shape[:2]
+    result_mm = cs * panel.data.extent[0] / w
+    assert result_mm == pytest.approx(cs / TEST_SCALE, rel=0.02)
+    qtbot.wait(50)
+    assert _white_bar_at(view, view.scale_bar()[1])
+    before = view.px_per_mm()
+    window.comparison.zoom_view(view, 2.0)
+    assert view.px_per_mm() == pytest.approx(2 * before, rel=1e-6)
+    assert view.scale_bar()[1] == pytest.approx(view.scale_bar()[0] * view.zoom() / cs)
+
+
 def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     _prepare(window, network)
     run_job(window)
