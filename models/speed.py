@@ -8,7 +8,8 @@ machines, or on one machine under different load, compare.
 
 Printed as Markdown:
 
-1. the convolution rate in fp32, and in bf16 where the CPU runs it natively;
+1. the convolution rate in fp32, and in bf16 where the CPU runs it natively, then the rate of each
+   convolution shape a PFMDB block has (the grouped PyConv levels run far below the dense rate);
 2. ``SuperResolver.upscale`` (the shipped weights, the resolver's precision) of SRCNN, RMISR-BL and
    RMISR-VP on a 512×512 image at ×4 and ×2.5, and on a 128×128 region at ×2.5 with the context the
    engine adds around it: seconds, GMAC/s and the ratio to the bound, plus the four-method
@@ -66,6 +67,35 @@ def conv_rate(precision: str = "fp32", side: int = 256, repeats: int = 5,
     with torch.inference_mode(), autocast(device, precision):
         t = best_time(lambda: conv(x), repeats)
     return side * side * 64 * 64 * 9 / t
+
+
+#: PFMDB's convolution shapes (name, in, out, kernel, groups): where RMISR's time goes
+LAYERS: list[tuple[str, int, int, int, int]] = [
+    ("SRB conv 3×3, 64→64", 64, 64, 3, 1),
+    ("PyConv level 3×3, 64→32", 64, 32, 3, 1),
+    ("PyConv level 5×5, 64→16, groups 4", 64, 16, 5, 4),
+    ("PyConv level 7×7, 64→16, groups 8", 64, 16, 7, 8),
+    ("1×1, 64→64 (fusion)", 64, 64, 1, 1),
+    ("ICCA box sum 15×1, depthwise", 64, 64, (15, 1), 64),
+]
+
+
+def layer_rates(precision: str = "fp32", side: int = 256, repeats: int = 3,
+                ) -> list[tuple[str, float, float]]:
+    """(name, ms, GMAC/s) of each of :data:`LAYERS` on a ``side``² channels-last input."""
+    x = torch.randn(1, 64, side, side).contiguous(memory_format=torch.channels_last)
+    rows = []
+    for name, cin, cout, k, groups in LAYERS:
+        conv = torch.nn.Conv2d(cin, cout, k, groups=groups, bias=groups == 1,
+                               padding=tuple(v // 2 for v in (k if isinstance(k, tuple)
+                                                              else (k, k))))
+        conv = conv.to(memory_format=torch.channels_last)
+        kh, kw = k if isinstance(k, tuple) else (k, k)
+        macs = side * side * cout * (cin // groups) * kh * kw
+        with torch.inference_mode(), autocast("cpu", precision):
+            t = best_time(lambda c=conv: c(x), repeats)
+        rows.append((name, t * 1e3, macs / t / 1e9))
+    return rows
 
 
 def region_window(model: torch.nn.Module | None, scale: float, side: int, region: int
@@ -196,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--patch", type=int, default=48)
     p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--skip", nargs="*", default=[], choices=["inference", "training"])
+    p.add_argument("--skip", nargs="*", default=[], choices=["layers", "inference", "training"])
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -213,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in peaks.items():
         print(f"| {k}{'' if k == 'fp32' or native else ' (emulated)'} | {v / 1e9:.0f} |")
     peak = peaks[precision]
+    if "layers" not in args.skip:
+        print(f"\n| layer shape ({precision}, 256², channels-last) | ms | GMAC/s |\n|---|---:|---:|")
+        for name, ms, rate in layer_rates(precision):
+            print(f"| {name} | {ms:.1f} | {rate:.1f} |")
     print(f"\nBound = multiply-adds ÷ the {precision} rate; '× bound' = seconds ÷ bound "
           f"(1.00 is the limit).\n", flush=True)
     if "inference" not in args.skip:

@@ -18,7 +18,7 @@ def weights(tmp_path_factory):
 def test_speed_prints_every_row_as_a_ratio_to_the_flop_bound(weights, capsys):
     assert speed.main(["--weights-dir", str(weights), "--size", "40", "--region", "16",
                        "--repeats", "1", "--batch", "1", "--patch", "8", "--steps", "1",
-                       "--precision", "fp32", "--skip", "training"]) == 0
+                       "--precision", "fp32", "--skip", "training", "layers"]) == 0
     out = capsys.readouterr().out
     assert "| fp32 |" in out and "× bound" in out
     rows = [ln for ln in out.splitlines() if ln.startswith(("| srcnn", "| rmisr"))]
@@ -58,3 +58,9 @@ def test_fidelity_compares_each_precision_with_fp32(weights, tmp_path):
     assert len(rows) == 1 and rows[0].startswith("| Tiny | ×2 |")
     fp32, bf16 = (float(c.split()[0]) for c in rows[0].strip("| ").split(" | ")[2:4])
     assert abs(fp32 - bf16) < 1.0
+
+
+def test_layer_rates_cover_every_pfmdb_shape():
+    rows = speed.layer_rates("fp32", side=16, repeats=1)
+    assert [r[0] for r in rows] == [name for name, *_ in speed.LAYERS]
+    assert all(ms > 0 and rate > 0 for _, ms, rate in rows)
