@@ -112,13 +112,22 @@ class _RoiLabel(QGraphicsItem):
         self._text = text
         self.update()
 
-    def boundingRect(self) -> QRectF:
+    def _text_rect(self) -> QRectF:
         fm = QFontMetrics(self._font)
         return QRectF(0, 2, fm.horizontalAdvance(self._text) + 8, fm.height() + 4)
 
+    def boundingRect(self) -> QRectF:
+        r = self._text_rect()  # and as far left again: the label may move left (paint)
+        return r.adjusted(-r.width(), 0, 0, 0)
+
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        r = self.boundingRect()
+        r = self._text_rect()
+        if widget is not None:  # never cut by the view's right edge: moved left as needed
+            x = painter.deviceTransform().map(QPointF(0, 0)).x()
+            over = x + r.width() + 18 - widget.width()  # clear of the edge's direction letter
+            if over > 0:
+                r.translate(-min(over, r.width(), max(x, 0.0)), 0)
         painter.fillRect(r, QColor(0, 0, 0, 170))
         painter.setFont(self._font)
         painter.setPen(self._colour)

@@ -1377,6 +1377,18 @@ class MainWindow(QMainWindow):
                   else "no reference"))
         if result.report is not None:
             self.quality.set_report(result.report, ctx)
+            QTimer.singleShot(100, self._fit_quality_rows)  # once the table is laid out
+
+    def _fit_quality_rows(self) -> None:
+        """Give the quality table the height to show every method's row (up to 40 % of the
+        window's central area; the panels keep the rest)."""
+        missing = self.quality.rows_shortfall()
+        if not missing:
+            return
+        top, bottom = self.main_splitter.sizes()
+        grow = min(missing, max(0, int(0.4 * (top + bottom)) - bottom))
+        if grow > 0:
+            self.main_splitter.setSizes([top - grow, bottom + grow])
 
     def _job_succeeded(self, result: JobResult) -> None:
         self._end_progress()

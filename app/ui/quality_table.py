@@ -104,9 +104,7 @@ class QualityTable(QWidget):
                 item.setTextAlignment((Qt.AlignLeft if j == 0 else Qt.AlignRight) | Qt.AlignVCenter)
                 item.setToolTip(cols[j].tooltip)
                 self.table.setItem(i, j, item)
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.Stretch)
-        hh.setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        self._fit_columns()
         self.context_label.setText(context)
         self.context_label.setToolTip(context)
         self.note.setText(report.note)
@@ -114,6 +112,39 @@ class QualityTable(QWidget):
         self.copy_button.setEnabled(True)
         self.save_button.setEnabled(True)
         self._context = context
+
+    def _fit_columns(self) -> None:
+        """Columns share the width when every header fits; else each is as wide as its header
+        and cells need (the table scrolls sideways): a header is never cut."""
+        hh = self.table.horizontalHeader()
+        n = self.table.columnCount()
+        if n == 0:
+            return
+        needed = 0
+        for j in range(n):
+            item = self.table.horizontalHeaderItem(j)
+            lines = item.text().splitlines() if item is not None else [""]
+            fm = hh.fontMetrics()
+            needed += max([fm.horizontalAdvance(t) for t in lines] + [hh.minimumSectionSize()
+                                                                        - 16]) + 16
+        fits = needed <= self.table.viewport().width()
+        hh.setSectionResizeMode(QHeaderView.Stretch if fits else QHeaderView.ResizeToContents)
+        hh.setSectionResizeMode(0, QHeaderView.ResizeToContents)
+
+    def rows_shortfall(self) -> int:
+        """Pixels of height the table lacks to show every row without scrolling (0: none)."""
+        t = self.table
+        if t.rowCount() == 0:
+            return 0
+        need = t.horizontalHeader().height() + sum(t.rowHeight(i) for i in range(t.rowCount()))
+        if t.horizontalScrollBar().isVisible():
+            need += t.horizontalScrollBar().height()
+        need += 2 * t.frameWidth()
+        return max(0, need - t.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        self._fit_columns()
 
     def context(self) -> str:
         """The line that says what the figures are of (ROI, scale, reference), "" when empty."""

@@ -581,6 +581,28 @@ def test_difference_readout_and_scale_bars(window, qtbot, network, run_job):
     assert view.scale_bar()[1] == pytest.approx(view.scale_bar()[0] * view.zoom() / cs)
 
 
+def test_quality_headers_never_cut_and_every_row_shown(window, qtbot, network, run_job):
+    """At 1024×700 the quality table's headers keep their whole text (the table scrolls
+    sideways instead) and the table is given the height to show every method's row."""
+    window.resize(1024, 700)
+    _prepare(window, network)
+    run_job(window)
+    table = window.quality.table
+    hh = table.horizontalHeader()
+
+    def headers_whole():
+        for j in range(table.columnCount()):
+            lines = table.horizontalHeaderItem(j).text().splitlines()
+            if hh.sectionSize(j) < max(hh.fontMetrics().horizontalAdvance(t) for t in lines):
+                return False
+        return True
+
+    qtbot.waitUntil(headers_whole, timeout=3000)
+    qtbot.wait(200)  # the splitter gives the table its rows after the layout settles
+    top, bottom = window.main_splitter.sizes()
+    assert window.quality.rows_shortfall() == 0 or bottom >= int(0.4 * (top + bottom)) - 1
+
+
 def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     _prepare(window, network)
     run_job(window)
