@@ -101,6 +101,7 @@ CANVAS_KEYS = (
     ("Zoom in / out", "+ / −"),
     ("Fit the image", "F, double-click"),
     ("A result panel fills the comparison area / every panel again", "Double-click, Esc"),
+    ("Measure a distance on a result panel (its mm and pixels; Esc clears)", "Ctrl+left-drag"),
 )
 #: How long closing the window waits for a cancelled job to stop before it defers the close.
 CLOSE_WAIT_MS = 10_000
@@ -194,7 +195,12 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.load_engine)
 
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
-        """Esc (no job running, nothing else took it) leaves the panels' focus mode."""
+        """Esc (no job running, nothing else took it) clears a distance measured on the panels,
+        else leaves the panels' focus mode."""
+        if event.key() == Qt.Key_Escape and self.comparison.measurement() is not None:
+            self.comparison.clear_measurement()
+            event.accept()
+            return
         if event.key() == Qt.Key_Escape and self.comparison.focused():
             self.comparison.set_focus(None)
             event.accept()
@@ -275,6 +281,7 @@ class MainWindow(QMainWindow):
         cmp_.exportRequested.connect(self._export_requested)
         cmp_.windowDragged.connect(self._panel_window_drag)
         cmp_.valueAt.connect(self._panel_value)
+        cmp_.measured.connect(self._measured)
         cmp_.contextMenuAt.connect(self._panel_menu)
         cmp_.sliceStepRequested.connect(self._wheel_step)
         self.quality.residualRequested.connect(lambda: self.controls.set_view_mode("residual"))

@@ -41,7 +41,7 @@ from app import quality
 from app import uncertainty_view as uview
 from app.formatting import scale_bar
 
-from .canvas import SCROLL_KEYS, keep_anchor, wheel_slices
+from .canvas import MEASURE_COLOUR, SCROLL_KEYS, keep_anchor, wheel_slices
 from .imaging import blank_pixmap, draw_scale_bar, to_qimage, windowed_pixmap
 
 VIEW_MODES = {
@@ -159,7 +159,7 @@ class PanelView(QGraphicsView):
         self.setFrameShape(QFrame.NoFrame)
         self.setMouseTracking(True)
         self.setToolTip("Double-click: this panel fills the comparison area (double-click "
-                        "again or Esc: every panel)")
+                        "again or Esc: every panel); Ctrl+drag measures a distance")
         self.setMinimumSize(80, 60)
         self.horizontalScrollBar().valueChanged.connect(self._scrolled)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
@@ -210,6 +210,10 @@ class PanelView(QGraphicsView):
         if event.key() in SCROLL_KEYS:  # never scroll the result out of the panel
             event.accept()
             return
+        if event.key() == Qt.Key_Escape and self._owner.measurement() is not None:
+            self._owner.clear_measurement()
+            event.accept()
+            return
         if event.key() == Qt.Key_Escape and self._owner.focused():
             self._owner.set_focus(None)
             event.accept()
@@ -217,7 +221,11 @@ class PanelView(QGraphicsView):
         super().keyPressEvent(event)
 
     def mousePressEvent(self, event) -> None:
-        if event.button() in (Qt.LeftButton, Qt.MiddleButton):
+        if event.button() == Qt.LeftButton and event.modifiers() & Qt.ControlModifier:
+            start = self.mapToScene(event.pos())  # Ctrl+drag measures (as on the image)
+            self._drag = {"mode": "measure", "start": start}
+            self._owner.set_measurement(self.data.key, start, start, final=False)
+        elif event.button() in (Qt.LeftButton, Qt.MiddleButton):
             self._drag = {"mode": "pan", "last": event.pos()}
             self.viewport().setCursor(Qt.ClosedHandCursor)
         elif event.button() == Qt.RightButton:
@@ -235,7 +243,10 @@ class PanelView(QGraphicsView):
 
     def _drag_to(self, pos: QPoint) -> None:
         d = self._drag
-        if d and d["mode"] == "pan":
+        if d and d["mode"] == "measure":
+            self._owner.set_measurement(self.data.key, d["start"], self.mapToScene(pos),
+                                        final=False)
+        elif d and d["mode"] == "pan":
             delta = pos - d["last"]
             d["last"] = pos
             if not delta.isNull():
@@ -253,6 +264,10 @@ class PanelView(QGraphicsView):
     def mouseReleaseEvent(self, event) -> None:
         self._drag_to(event.pos())
         d, self._drag = self._drag, None
+        if d and d["mode"] == "measure":
+            m = self._owner.measurement()
+            if m is not None:
+                self._owner.set_measurement(m[0], m[1], m[2], final=True)
         self.viewport().setCursor(Qt.ArrowCursor)
         if d and d["mode"] == "window" and not d["moved"]:
             self.contextMenuAt.emit(self.data.key, self.viewport().mapToGlobal(event.pos()))
@@ -338,10 +353,32 @@ class PanelView(QGraphicsView):
             self._draw_colour_bar(painter, fm, *bar)
         if not self._message:
             draw_scale_bar(painter, vp, self.px_per_mm())
+        m = self._owner.measurement()
+        if m is not None:  # every panel shows it: they share the physical positions
+            self._draw_measurement(painter, fm, m[1], m[2], self._owner.measurement_text())
         pos = self._owner.loupe_position()
         if pos is not None and not self._message:
             self._draw_loupe(painter, pos)
         painter.restore()
+
+    def _draw_measurement(self, painter: QPainter, fm: QFontMetrics, a: QPointF, b: QPointF,
+                          text: str) -> None:
+        pa, pb = QPointF(self.mapFromScene(a)), QPointF(self.mapFromScene(b))
+        painter.setPen(QPen(QColor(0, 0, 0, 200), 3))
+        painter.drawLine(pa, pb)
+        painter.setPen(QPen(MEASURE_COLOUR, 1.5))
+        painter.drawLine(pa, pb)
+        for p in (pa, pb):
+            painter.drawEllipse(p, 2.5, 2.5)
+        if text:
+            box = fm.boundingRect(text).adjusted(-3, -1, 3, 1)
+            vp = self.viewport().rect()
+            x = min(max(pb.x() + 6, 2.0), vp.width() - box.width() - 2)
+            y = min(max(pb.y() - 6, box.height() + 2), vp.height() - 2)
+            box.moveBottomLeft(QPoint(int(x), int(y)))
+            painter.fillRect(box, QColor(0, 0, 0, 175))
+            painter.setPen(MEASURE_COLOUR)
+            painter.drawText(box, Qt.AlignCenter, text)
 
     def colour_bar(self) -> tuple[QRectF, str, list[tuple[float, str]]] | None:
         """(bar rectangle in viewport pixels, title, ticks) of the heat map's colour bar, drawn
@@ -524,6 +561,7 @@ class ComparisonView(QWidget):
     contextMenuAt = pyqtSignal(str, QPoint)
     sliceStepRequested = pyqtSignal(int)   # the wheel over a panel: +n slices on, −n back
     focusChanged = pyqtSignal(str)         # the panel filling the area ("": every panel)
+    measured = pyqtSignal(object)          # a finished measurement's text, or None (cleared)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -544,6 +582,7 @@ class ComparisonView(QWidget):
         self._mode_windows: dict[str, tuple[float, float]] = {}
         self._unit = ""
         self._spacing: tuple[float, float] | None = None  # the source's (row, column) mm
+        self._measure: tuple[str, QPointF, QPointF] | None = None  # panel key, scene ends
         self._columns = 0
         self._layout_key: tuple[int, str | None] = (0, None)
         self._focus: str | None = None  # the panel that fills the area (focus mode)
@@ -576,6 +615,7 @@ class ComparisonView(QWidget):
             p.deleteLater()
         self._panels = []
         self._focus = None
+        self._measure = None
         self._baseline = None
         self._cache.clear()
         self._mode_windows.clear()
@@ -630,6 +670,43 @@ class ComparisonView(QWidget):
 
     def spacing(self) -> tuple[float, float] | None:
         return self._spacing
+
+    # -- measuring -------------------------------------------------------------------------
+    def set_measurement(self, key: str, a: QPointF, b: QPointF, final: bool = True) -> None:
+        """A distance from ``a`` to ``b`` (scene points: source pixels) measured on panel
+        ``key``; shown on every panel; ``final`` (the mouse released) emits ``measured``."""
+        self._measure = (key, QPointF(a), QPointF(b))
+        self._update_views()
+        if final:
+            self.measured.emit(self.measurement_text())
+
+    def measurement(self) -> tuple[str, QPointF, QPointF] | None:
+        return self._measure
+
+    def clear_measurement(self) -> None:
+        if self._measure is not None:
+            self._measure = None
+            self._update_views()
+            self.measured.emit(None)
+
+    def measurement_text(self) -> str:
+        """The distance in the measured panel's physical units: mm from the source's spacing
+        (a result pixel is the spacing ÷ the scale), with the length in that panel's own
+        pixels ("12.3 mm · 36.5 px of RMISR-BL"); in its pixels alone without a spacing."""
+        if self._measure is None:
+            return ""
+        key, a, b = self._measure
+        panel = self.panel(key)
+        dx, dy = b.x() - a.x(), b.y() - a.y()
+        px = ""
+        if panel is not None:
+            h, w = panel.data.pixels.shape[:2]
+            ew, eh = panel.data.extent
+            px = f"{math.hypot(dx * w / ew, dy * h / eh):.1f} px of {panel.data.title}"
+        if self._spacing is None:
+            return px
+        mm = math.hypot(dx * self._spacing[1], dy * self._spacing[0])
+        return f"{mm:.1f} mm" + (f" · {px}" if px else "")
 
     # -- focus mode ------------------------------------------------------------------------
     def focused(self) -> str | None:

@@ -603,6 +603,42 @@ def test_quality_headers_never_cut_and_every_row_shown(window, qtbot, network, r
     assert window.quality.rows_shortfall() == 0 or bottom >= int(0.4 * (top + bottom)) - 1
 
 
+def test_ctrl_drag_measures_on_a_result_panel(window, qtbot, network, run_job):
+    """Ctrl+drag on a result panel measures a distance (mm from the source's spacing — a
+    result pixel is the spacing ÷ the scale — and the panel's own pixels) instead of panning;
+    Esc clears it."""
+    _prepare(window, network)
+    run_job(window)
+    panel = window.comparison.panel(network)
+    view, vp = panel.view, panel.view.viewport()
+    hbar, vbar = view.horizontalScrollBar().value(), view.verticalScrollBar().value()
+    a, b = QPoint(20, 30), QPoint(80, 30)
+    QTest.mousePress(vp, Qt.LeftButton, Qt.ControlModifier, a)
+    _move(vp, QPoint(50, 30), Qt.LeftButton)
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.ControlModifier, b)
+    assert (view.horizontalScrollBar().value(), view.verticalScrollBar().value()) == (hbar, vbar)
+    key, p0, p1 = window.comparison.measurement()
+    assert key == network
+    dx = p1.x() - p0.x()
+    assert dx == pytest.approx(60 / view.zoom(), rel=0.05) and p1.y() == pytest.approx(p0.y())
+    rs, cs = window.image.pixel_spacing
+    h, w = panel.data.pixels.shape[:2]
+    mm = dx * cs
+    result_px = dx * w / panel.data.extent[0]
+    assert result_px * (cs * panel.data.extent[0] / w) == pytest.approx(mm)  # spacing ÷ scale
+    text = window.comparison.measurement_text()
+    assert text == f"{mm:.1f} mm · {result_px:.1f} px of {panel.data.title}"
+    assert f"Distance: {text}" in window.statusBar().currentMessage()
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key_Escape)
+    assert window.comparison.measurement() is None
+    # a plain drag still pans
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, a)
+    _move(vp, b, Qt.LeftButton)
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, b)
+    assert window.comparison.measurement() is None
+
+
 def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     _prepare(window, network)
     run_job(window)
