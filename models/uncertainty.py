@@ -31,7 +31,7 @@ VARIANTS: tuple[str, ...] = ("spread", "spread-smooth", "bicubic-diff", "method-
                              "spread×bicubic-diff", "calibrated")
 #: The variant the CLI and viewer show: the plain spread unless another measured better
 #: (``python -m models.uncertainty_eval --variant all``; docs/results.md, "Uncertainty").
-DEFAULT_VARIANT = "spread"
+DEFAULT_VARIANT = "spread-smooth"
 #: Which extra inputs each variant needs beyond the ensemble's spread.
 NEEDS: dict[str, frozenset[str]] = {
     "spread": frozenset(), "spread-smooth": frozenset(), "bicubic-diff": frozenset({"bicubic"}),
@@ -104,8 +104,9 @@ def fit_calibration(samples: list[tuple[np.ndarray, np.ndarray]], max_rows: int 
 def uncertainty_map(variant: str, spread: np.ndarray, sr: np.ndarray | None = None,
                     bicubic: np.ndarray | None = None, other: np.ndarray | None = None,
                     calibration: tuple[float, float, float] | None = None) -> np.ndarray:
-    """The ``variant`` (one of :data:`VARIANTS`) map for a 2-D result, float32 in the image's
-    units (the geometric-mean variant too; ``calibrated`` is an expected |error|).
+    """The ``variant`` (one of :data:`VARIANTS`) map of a result (2-D, or H×W×3 like the
+    engine's colour spread), float32 in the image's units (the geometric mean too;
+    ``calibrated`` is an expected |error|).
 
     Args:
         spread: the ensemble's per-pixel standard deviation (``info.uncertainty``).
@@ -123,7 +124,9 @@ def uncertainty_map(variant: str, spread: np.ndarray, sr: np.ndarray | None = No
     if variant == "spread":
         out = spread
     elif variant == "spread-smooth":
-        out = ndimage.gaussian_filter(spread, 1.0, mode="nearest")
+        # over the image plane only: a colour result's channels stay apart
+        out = ndimage.gaussian_filter(spread, (1.0, 1.0) + (0.0,) * (spread.ndim - 2),
+                                      mode="nearest")
     elif variant == "bicubic-diff":
         out = np.abs(np.asarray(sr, dtype=np.float64) - bicubic)
     elif variant == "method-diff":

@@ -238,6 +238,9 @@ def summary(rows: list[Row], variants: list[str]) -> list[str]:
 
 
 # --- the figure -------------------------------------------------------------------------------
+_WHAT = {"spread": "SD of the 8 runs", "spread-smooth": "SD of the 8 runs, smoothed 1 px"}
+
+
 def make_figure(out: Path, slice_path: Path, method: str = "rmisr-bl", scale: int = 4,
                 size: int = 128, device: str = "cpu", weights_dir: Path = WEIGHTS_DIR,
                 zoom: int = 2) -> dict[str, float]:
@@ -269,7 +272,8 @@ def make_figure(out: Path, slice_path: Path, method: str = "rmisr-bl", scale: in
         ("grey", zoomed[0], "HR (acquired)", (center, width)),
         ("grey", zoomed[1], f"SR x{scale} {label} ensemble - computed", (center, width)),
         ("heat", zoomed[2], "|SR - HR| (computed)", None),
-        ("heat", zoomed[3], f"uncertainty: {DEFAULT_VARIANT} of the 8 runs (computed)", None),
+        ("heat", zoomed[3], f"uncertainty: {_WHAT.get(DEFAULT_VARIANT, DEFAULT_VARIANT)} "
+                            "(computed)", None),
     ], title=(f"{slice_path.name}, {size}x{size} crop, x{scale}: PSNR {scores['psnr']:.2f} dB, "
               f"uncertainty AUC for the worst 10% {scores['auc']:.3f}, "
               f"Spearman {scores['spearman']:.3f}"), unit="stored MR value")

@@ -12,7 +12,7 @@ from PIL import Image
 
 from app import cli
 from app.io import read_image
-from models.uncertainty import (VARIANTS, auc_worst, features, fit_calibration, spearman,
+from models.uncertainty import (DEFAULT_VARIANT, VARIANTS, auc_worst, features, fit_calibration, spearman,
                                 uncertainty_map)
 
 
@@ -70,6 +70,9 @@ def test_variants_and_calibration():
     assert np.allclose(uncertainty_map("method-diff", spread, sr, other=other), 0.3, atol=1e-6)
     smooth = uncertainty_map("spread-smooth", np.pad(np.ones((1, 1)), 3))
     assert smooth[3, 3] < 1 and smooth[3, 4] > 0  # spread to the neighbours
+    colour = uncertainty_map("spread-smooth", np.repeat(np.pad(np.ones((1, 1)), 3)[..., None],
+                                                        3, axis=-1))
+    assert np.allclose(colour[..., 0], smooth) and np.allclose(colour[..., 2], smooth)
     # a calibration recovers the weights of an error made from the features
     bic, other = sr + rng.random((8, 8)), sr - rng.random((8, 8))
     f = features(spread, sr, bic, other)
@@ -171,7 +174,8 @@ def test_uncertainty_out_writes_png_and_tiff_for_a_raster(tmp_path, capsys, engi
                              return_info=True)
     spread = read_image(tiff).pixels  # values in the image's units
     assert spread.shape == (40, 32)
-    assert np.abs(spread - info.uncertainty).max() <= info.uncertainty.max() / 65535 + 1e-4
+    expected = uncertainty_map(DEFAULT_VARIANT, info.uncertainty)  # the measured default
+    assert np.abs(spread - expected).max() <= expected.max() / 65535 + 1e-4
     assert spread.max() > 0
     with Image.open(png) as im:
         assert im.mode == "RGB" and im.size[0] >= 32 and im.size[1] > 40  # bar + caption below
