@@ -282,7 +282,9 @@ def make_figure(out: Path, slice_path: Path, method: str = "rmisr-bl", scale: in
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.uncertainty_eval",
-                                description=__doc__.split("\n")[0])
+                                description="Does the best-quality ensemble help, and does its "
+                                            "uncertainty map point at the wrong pixels? Prints "
+                                            "the PSNR gain and each map's AUC and Spearman.")
     p.add_argument("--data", type=Path, default=_data(),
                    help="folder holding benchmark/, medical/ and train/")
     p.add_argument("--sets", nargs="*", default=list(ALL_SETS), choices=ALL_SETS,
