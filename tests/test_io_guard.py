@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
 
@@ -176,3 +177,37 @@ def test_writer_and_roi_arguments_of_the_wrong_type_are_value_errors(tmp_path):
         with pytest.raises(ValueError):
             call()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("call", [
+    lambda io: io.validate_roi((0, 0, 2, 2), None),
+    lambda io: io.validate_roi((0, 0, 1, 1), 7),
+    lambda io: io.crop_roi(None, (0, 0, 1, 1)),
+    lambda io: io.roi_statistics(5, (0, 0, 1, 1)),
+    lambda io: io.minmax_window(None),
+    lambda io: io.auto_window("pixels"),
+    lambda io: io.compose_sheet(5),
+    lambda io: io.add_caption(np.zeros((4, 4), np.uint8), None),
+    lambda io: io.computed_label(None, "bicubic"),
+    lambda io: io.apply_window(None, (40, 400)),
+    lambda io: io.output_size(None, 2.0),
+    lambda io: io.corner_texts(None),
+])
+def test_every_public_function_refuses_a_wrong_type_with_a_value_error(call):
+    """A wrong type anywhere in app.io's public API is a ValueError (InvalidArgumentError) with a
+    readable message, like every other bad value: never a bare TypeError, AttributeError or
+    IndexError."""
+    import app.io as io
+
+    with pytest.raises(ValueError) as info:
+        call(io)
+    assert str(info.value)  # a message, not an empty ValueError
+
+
+def test_every_public_function_is_wrapped():
+    import inspect
+
+    import app.io as io
+
+    functions = [n for n in io.__all__ if inspect.isfunction(getattr(io, n))]
+    assert functions and all(hasattr(getattr(io, n), "__wrapped__") for n in functions)

@@ -19,7 +19,8 @@ from .errors import (CorruptFileError, EmptyFileError, FileMissingError, FrameOu
                      InvalidScaleError, InvalidWindowError, NoPixelDataError, NotAnImageError,
                      NotRegularFileError, OutputBusyError, OutputExistsError, ScanBudgetError,
                      SourceOverwriteError, TruncatedFileError, UnsupportedImageError,
-                     UnsupportedTransferSyntaxError, WindowPresetError, WriteError)
+                     UnsupportedTransferSyntaxError, WindowPresetError, WriteError,
+                     wrong_type_is_value_error)
 from .image_data import ImageData
 from .labels import METHOD_LABELS, computed_label, method_label
 from .limits import MAX_PIXELS, MAX_SIDE
@@ -58,3 +59,9 @@ __all__ = [
     "WriteError", "SourceOverwriteError", "OutputExistsError", "OutputBusyError",
     "NotRegularFileError", "ScanBudgetError", "InvalidArgumentError",
 ]
+
+# Every public function of this package refuses an argument of the wrong type with a ValueError
+# (InvalidArgumentError) naming itself and the cause, as it refuses every other bad value.
+for _name in [n for n in __all__ if callable(globals()[n]) and not isinstance(globals()[n], type)]:
+    globals()[_name] = wrong_type_is_value_error(globals()[_name])
+del _name

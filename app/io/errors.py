@@ -7,7 +7,11 @@ kept as ``__cause__`` for debugging.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
 
 __all__ = [
     "ImageIOError", "FileMissingError", "EmptyFileError", "NotAnImageError", "CorruptFileError",
@@ -121,3 +125,19 @@ class ScanBudgetError(ImageIOError):
 class InvalidArgumentError(ImageIOError, ValueError):
     """An argument of the wrong type (a path that is not a str or os.PathLike, ...): a ValueError
     like every other bad value, not a bare TypeError."""
+
+
+def wrong_type_is_value_error(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn`` with a TypeError or AttributeError (an argument of the wrong type met inside it:
+    ``None`` for an ROI, a number for a label, an array-like without a shape, ...) raised as an
+    :class:`InvalidArgumentError` naming the function and the cause, so that every bad value given
+    to the public I/O API is a ValueError with a readable message, never a bare TypeError. The
+    original exception is chained for debugging."""
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except (TypeError, AttributeError) as exc:
+            raise InvalidArgumentError(
+                f"{fn.__name__}: an argument has the wrong type ({exc})") from exc
+    return checked

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import InvalidROIError, InvalidScaleError
+from .errors import InvalidArgumentError, InvalidROIError, InvalidScaleError
 from .image_data import ImageData
 
 __all__ = ["SCALE_MIN", "SCALE_MAX", "validate_scale", "validate_roi", "crop_roi", "parse_roi",
@@ -55,9 +55,11 @@ def validate_scale(scale: object) -> float:
 def _shape_of(shape_or_image: Sequence[int] | np.ndarray | ImageData) -> tuple[int, int]:
     if isinstance(shape_or_image, ImageData):
         return shape_or_image.height, shape_or_image.width
-    if isinstance(shape_or_image, np.ndarray):
-        return int(shape_or_image.shape[0]), int(shape_or_image.shape[1])
-    return int(shape_or_image[0]), int(shape_or_image[1])
+    dims = shape_or_image.shape if isinstance(shape_or_image, np.ndarray) else shape_or_image
+    if dims is None or len(dims) < 2:
+        raise InvalidArgumentError(f"an image (or its shape) with rows and columns is needed, "
+                                   f"got {type(shape_or_image).__name__} {dims!r}")
+    return int(dims[0]), int(dims[1])
 
 
 def validate_roi(roi: Sequence[float] | None, shape: Sequence[int] | np.ndarray | ImageData
