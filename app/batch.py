@@ -93,7 +93,8 @@ def super_resolve_to_file(sr: Any, image: ImageData, target: Path, fmt: str, sca
     roi_v = validate_roi(roi, image)
     out, info = sr.upscale(engine_pixels(image), scale, method, progress=progress, cancel=cancel,
                            tile=tile, return_info=True, window=image.window, roi=roi_v,
-                           value_range=image.normalization_range(), ensemble=ensemble)
+                           value_range=image.normalization_range(), ensemble=ensemble,
+                           modality=image.modality)
     series_uid = (series.uid_for(image, method, scale, roi_v)
                   if series is not None and fmt == "dcm" else None)
     written = write_image(target, out, source=image, fmt=fmt,  # type: ignore[arg-type]

@@ -571,7 +571,8 @@ def _demo_results(args: argparse.Namespace, sr: Any, sample: ImageData,
         stem = f"{SAMPLE_PATH.stem}_SRx{fmt_scale(scale)}_{method}"
         try:
             out, info = sr.upscale(sample.pixels, scale, method, tile=args.tile,
-                                   return_info=True, window=sample.window, roi=roi)
+                                   return_info=True, window=sample.window, roi=roi,
+                                   modality=sample.modality)
             for fmt in ("png", "dcm"):
                 target = outdir / f"{stem}.{fmt}"
                 write_image(target, out, source=sample, fmt=fmt,  # type: ignore[arg-type]

@@ -262,8 +262,9 @@ class SuperResolver:
     def __init__(self, device: str = "auto", weights_dir: str | Path = WEIGHTS_DIR,
                  precision: str = "auto") -> None:
         self.device = resolve_device(device)
-        #: the precision networks run in unless a call says otherwise (``"auto"`` resolved for
-        #: this device: :func:`models.precision.resolve_precision`)
+        #: the precision setting as given ("auto", "fp32", "bf16" or "fp16"), and as resolved for
+        #: this device (:func:`models.precision.resolve_precision`); a call may say otherwise
+        self.precision_setting = str(precision).lower()
         self.precision = resolve_precision(precision, self.device)
         self.weights_dir = Path(weights_dir)
         self.manifest = Manifest(self.weights_dir)
@@ -314,6 +315,7 @@ class SuperResolver:
                 value_range: tuple[float, float] | None = None,
                 roi: tuple[int, int, int, int] | None = None,
                 precision: str | None = None, ensemble: bool = False,
+                modality: str | None = None,
                 return_info: bool = False) -> np.ndarray | tuple[np.ndarray, UpscaleInfo]:
         """Super-resolve ``image`` (or its region ``roi``) by ``scale`` with ``method`` (see
         module docstring).
@@ -340,6 +342,9 @@ class SuperResolver:
                 Normalisation statistics are always the whole image's.
             precision: 'auto', 'fp32', 'bf16' or 'fp16' for this call (default: the
                 resolver's); :mod:`models.precision` says what stays float32.
+            modality: the image's DICOM modality ("CT", "MR", ...), if known: with the
+                ``"auto"`` precision a CT runs in fp32 (:data:`models.precision.FP32_MODALITIES`
+                says why; noted in ``info.notes`` where the device would have used half).
             ensemble: the best-quality mode (8× the work): every tile runs in the 8 flips and
                 rotations of the dihedral group, each output transformed back, and the result is
                 their mean; ``info.uncertainty`` holds their per-pixel standard deviation in
@@ -370,7 +375,8 @@ class SuperResolver:
         if (normalization == "auto" and mode == "range" and value_range is None
                 and whole.dtype == np.uint8):
             value_range = (0.0, 255.0)  # 8-bit: the stored range, as in training
-        prec = self.precision if precision is None else resolve_precision(precision, self.device)
+        setting = self.precision_setting if precision is None else str(precision).lower()
+        prec = resolve_precision(setting, self.device, modality)
         colour = whole.ndim == 3
         oh, ow = output_size(h, w, s)
         info = UpscaleInfo(method, s, self.device.type if record else "cpu",
@@ -379,6 +385,9 @@ class SuperResolver:
         model = self._model(record) if record is not None else None
         if record is not None:
             info.precision = prec
+            if setting == "auto" and prec != resolve_precision("auto", self.device):
+                info.notes.append(f"automatic precision: fp32 for {modality} (half precision "
+                                  "differs by more than 2 HU on CT)")
         info.ensemble = bool(ensemble)
         # the region and the context around it: bicubic taps reach 2 LR pixels, a network its
         # receptive radius (plus the HR layers' reach, in LR pixels) — see _context

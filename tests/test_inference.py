@@ -516,3 +516,26 @@ def test_ensemble_progress_cancel_colour_precision_and_bicubic(resolver):
     assert info.uncertainty.shape == out.shape and not info.uncertainty.any()
     _, info = resolver.upscale(img, 2.5, "rmisr-bl", return_info=True)
     assert info.uncertainty is None and not info.ensemble
+
+
+def test_auto_precision_keeps_ct_in_fp32(resolver, monkeypatch):
+    """bf16 differs from fp32 by more than 2 HU at the 99.9th percentile on chest CT: where the
+    device would run half precision, 'auto' keeps CT in fp32 and says so; an explicit choice and
+    other modalities are unchanged."""
+    from models import precision as prec
+
+    monkeypatch.setattr(prec, "_native_bf16", lambda: True)
+    assert prec.resolve_precision("auto", "cpu", "CT") == "fp32"
+    assert prec.resolve_precision("auto", "cpu", "MR") == "bf16"
+    assert prec.resolve_precision("bf16", "cpu", "CT") == "bf16"
+    img = np.random.default_rng(10).random((16, 16)).astype(np.float32) * 2000 - 1000
+    _, info = resolver.upscale(img, 2, "rmisr-bl", precision="auto", modality="CT",
+                               return_info=True)
+    assert info.precision == "fp32" and any("fp32 for CT" in n for n in info.notes)
+    _, info = resolver.upscale(img, 2, "rmisr-bl", precision="auto", modality="MR",
+                               return_info=True)
+    assert info.precision == "bf16" and not info.notes
+    monkeypatch.setattr(prec, "_native_bf16", lambda: False)
+    _, info = resolver.upscale(img, 2, "rmisr-bl", precision="auto", modality="CT",
+                               return_info=True)
+    assert info.precision == "fp32" and not info.notes  # fp32 anyway: nothing to say

@@ -1104,6 +1104,7 @@ class MainWindow(QMainWindow):
                              source_pixels=filled,
                              value_range=self.image.normalization_range(),
                              precision=self.controls.precision_choice(),
+                             modality=self.image.modality,
                              ensemble=self.controls.best_quality())
         job = SuperResolveJob(self.engine, request, self)
         job.progressed.connect(self._job_progress)

@@ -321,6 +321,7 @@ class JobRequest:
         labels: method → display label.
         unit: pixel unit ("HU" or "").
         precision: the networks' arithmetic ("auto", "fp32", "bf16", "fp16").
+        modality: the source's modality ("CT" keeps the automatic precision at fp32).
         ensemble: "Best quality": each method's result is the mean of its 8 flipped/rotated
             runs, with their per-pixel spread as ``info.uncertainty``.
     """
@@ -336,6 +337,7 @@ class JobRequest:
     source_pixels: np.ndarray | None = None
     value_range: tuple[float, float] | None = None
     precision: str = "auto"
+    modality: str | None = None
     ensemble: bool = False
 
 
@@ -436,7 +438,8 @@ class SuperResolveJob(_EngineJob):
                                        progress=progress, cancel=self.is_cancelled,
                                        window=req.window, roi=where.get("roi"),
                                        value_range=span, precision=req.precision,
-                                       ensemble=req.ensemble, return_info=True)
+                                       ensemble=req.ensemble, modality=req.modality,
+                                       return_info=True)
             except UpscaleCancelled:
                 return None
             except Exception as exc:  # one failing method must not lose the others
