@@ -12,18 +12,12 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 
 def _wait(app, condition, timeout: float = 20.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
+    from app.ui.screenshot import _wait as wait
+    return wait(app, condition, timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
