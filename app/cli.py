@@ -372,13 +372,7 @@ def _write_one(sr: Any, image: ImageData, src: Path, frame: int, args: argparse.
     fmt = args.fmt or ("dcm" if image.kind == "dicom" else "png")
     target = outdir / output_name(src, args.scale, args.method, fmt,
                                   frame=frame if image.n_frames > 1 else None)
-    key = target.resolve()
-    if key in planned:
-        raise OutputExistsError(f"{target.name} was already written in this run from "
-                                "another input with the same name")
-    if key in sources:
-        raise OutputExistsError(f"{target} is an input of this run: never replaced")
-    planned.add(key)
+    _reserve(target, planned, sources)
     maps = _uncertainty_targets(image, src, frame, args, outdir, planned, sources)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
@@ -412,15 +406,21 @@ def _uncertainty_targets(image: ImageData, src: Path, frame: int, args: argparse
     for fmt in uncertainty_formats(image):
         path = folder / uncertainty_name(src, args.scale, args.method, fmt,
                                          frame=frame if image.n_frames > 1 else None)
-        key = path.resolve()
-        if key in planned:
-            raise OutputExistsError(f"{path.name} was already written in this run from "
-                                    "another input with the same name")
-        if key in sources:
-            raise OutputExistsError(f"{path} is an input of this run: never replaced")
-        planned.add(key)
+        _reserve(path, planned, sources)
         maps[fmt] = path
     return maps
+
+
+def _reserve(path: Path, planned: set[Path], sources: set[Path]) -> None:
+    """Add ``path`` to this run's planned outputs, refusing a name already planned (another
+    input with the same name) or an input of this run (never replaced)."""
+    key = path.resolve()
+    if key in planned:
+        raise OutputExistsError(f"{path.name} was already written in this run from "
+                                "another input with the same name")
+    if key in sources:
+        raise OutputExistsError(f"{path} is an input of this run: never replaced")
+    planned.add(key)
 
 
 @contextmanager

@@ -1503,16 +1503,11 @@ class MainWindow(QMainWindow):
             return None
         data = panel.data
         if path is None:
-            start = Path(str(self.settings.value("lastExportDir", "") or
-                             self.settings.value("lastDir", str(Path.home()))))
-            name = export_mod.suggested_name(self.image.source_path, data, "png")
-            filters = ";;".join(export_mod.PANEL_FILTERS.values())
-            chosen, flt = QFileDialog.getSaveFileName(self, f"Export {data.title}",
-                                                      str(start / name), filters)
-            if not chosen:
+            chosen = self._ask_export_path(f"Export {data.title}", export_mod.suggested_name(
+                self.image.source_path, data, "png"), export_mod.PANEL_FILTERS)
+            if chosen is None:
                 return None
-            fmt = export_mod.format_from(chosen, flt)
-            path = chosen
+            path, fmt = chosen
         fmt = fmt or export_mod.format_from(path)
         roi = self._export_roi(data)
         series_uid = (self._derived.uid_for(self.image, data.method, data.scale, roi)
@@ -1544,6 +1539,18 @@ class MainWindow(QMainWindow):
         self.notes.show()
         self.notes.raise_()
         return self.notes
+
+    def _ask_export_path(self, caption: str, name: str, filters: dict[str, str]
+                         ) -> tuple[str, str] | None:
+        """The save dialog of an export, starting in the last export folder: (path, format), or
+        None when cancelled."""
+        start = Path(str(self.settings.value("lastExportDir", "") or
+                         self.settings.value("lastDir", str(Path.home()))))
+        chosen, flt = QFileDialog.getSaveFileName(self, caption, str(start / name),
+                                                  ";;".join(filters.values()))
+        if not chosen:
+            return None
+        return chosen, export_mod.format_from(chosen, flt)
 
     def _export_guarded(self, fmt: str, write: Callable[[], Any]) -> Any:
         """Run an export's ``write()``; a failure is shown (None returned). A DICOM written
@@ -1582,17 +1589,13 @@ class MainWindow(QMainWindow):
             return None
         data = panel.data
         if path is None:
-            start = Path(str(self.settings.value("lastExportDir", "") or
-                             self.settings.value("lastDir", str(Path.home()))))
-            name = export_mod.suggested_name(self.image.source_path, data, "png",
-                                             uncertainty=True)
-            filters = ";;".join(export_mod.UNCERTAINTY_FILTERS.values())
-            chosen, flt = QFileDialog.getSaveFileName(
-                self, f"Export the {data.title} uncertainty map", str(start / name), filters)
-            if not chosen:
+            chosen = self._ask_export_path(
+                f"Export the {data.title} uncertainty map",
+                export_mod.suggested_name(self.image.source_path, data, "png", uncertainty=True),
+                export_mod.UNCERTAINTY_FILTERS)
+            if chosen is None:
                 return None
-            fmt = export_mod.format_from(chosen, flt)
-            path = chosen
+            path, fmt = chosen
         fmt = fmt or export_mod.format_from(path)
         written = self._export_guarded(  # the PNG's colour scale is the one the panels share
             fmt, lambda: export_mod.export_uncertainty(
