@@ -20,179 +20,27 @@ from typing import Any
 
 import numpy as np
 from PyQt5.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, pyqtSignal
-from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen, QTransform
+from PyQt5.QtGui import QColor, QPainter, QPen, QTransform
 from PyQt5.QtWidgets import (
-    QGraphicsItem,
     QGraphicsLineItem,
     QGraphicsPixmapItem,
     QGraphicsScene,
     QGraphicsView,
-    QStyleOptionGraphicsItem,
     QWidget,
 )
 
-from app.formatting import format_number, format_window, scale_bar
+from app.formatting import format_window, scale_bar
 from app.io.roi import distance_text
 from app.io.windowing import voi_label
 
-from .imaging import draw_scale_bar, windowed_pixmap
+from .imaging import windowed_pixmap
+from .navigation import SCROLL_KEYS, keep_anchor, wheel_slices
+from .overlays import MEASURE_COLOUR, draw_corner_overlay
+from .roi_item import HANDLE_CURSORS, ROI, RoiItem, ScreenLabel, resize_roi, roi_text, snap_roi
 
-ROI = tuple[int, int, int, int]
-
-HANDLE_PX = 8          # handle side on screen, in pixels
 ROI_UNDO_DEPTH = 50    # ROI changes Ctrl+Z can step back through
 PREVIEW_PIXELS = 2_000_000  # larger images are re-windowed coarsely while the W/L is dragged
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
-_HANDLES = ("tl", "t", "tr", "r", "br", "b", "bl", "l")
-_HANDLE_CURSORS = {"tl": Qt.SizeFDiagCursor, "br": Qt.SizeFDiagCursor,
-                   "tr": Qt.SizeBDiagCursor, "bl": Qt.SizeBDiagCursor,
-                   "t": Qt.SizeVerCursor, "b": Qt.SizeVerCursor,
-                   "l": Qt.SizeHorCursor, "r": Qt.SizeHorCursor}
-ROI_COLOUR = QColor(255, 196, 0)
-OVERLAY_TEXT = QColor(235, 235, 235)
-ORIENTATION_COLOUR = QColor(255, 220, 120)
-MEASURE_COLOUR = QColor(90, 220, 255)
-#: Keys a scroll area would use to scroll the view away from the image: the viewer's own
-#: shortcuts use them (slices, ROI), and whatever they leave over does nothing.
-SCROLL_KEYS = frozenset({Qt.Key_PageUp, Qt.Key_PageDown, Qt.Key_Home, Qt.Key_End, Qt.Key_Left,
-                         Qt.Key_Right, Qt.Key_Up, Qt.Key_Down})
-
-
-def roi_text(roi: ROI, spacing: tuple[float, float] | None) -> str:
-    """"64 × 48 px · 53.9 × 40.4 mm" (width × height; mm only when the spacing is known)."""
-    _, _, w, h = roi
-    text = f"{w} × {h} px"
-    if spacing is not None:
-        row_mm, col_mm = spacing
-        text += f" · {format_number(w * col_mm, 1)} × {format_number(h * row_mm, 1)} mm"
-    return text
-
-
-def keep_anchor(view: QGraphicsView, factor: float, anchor: QPoint | None) -> None:
-    """Scale ``view`` by ``factor`` about the viewport point ``anchor`` (default: the centre).
-
-    Done by hand (scale, then scroll the anchor's scene point back under it) because Qt's
-    AnchorUnderMouse relies on the view's own mouse tracking.
-    """
-    if anchor is None:
-        anchor = view.viewport().rect().center()
-    before = view.mapToScene(anchor)
-    old = view.transformationAnchor()
-    view.setTransformationAnchor(QGraphicsView.NoAnchor)
-    view.scale(factor, factor)
-    view.setTransformationAnchor(old)
-    moved = view.mapFromScene(before) - anchor
-    h, v = view.horizontalScrollBar(), view.verticalScrollBar()
-    h.setValue(h.value() + moved.x())
-    v.setValue(v.value() + moved.y())
-
-
-def wheel_slices(notches: float, signal: Any) -> float:
-    """Emit ``signal`` with the whole slices in ``notches`` of wheel travel (down = on: +n) and
-    return the fraction left over (a touchpad sends fractions of a notch)."""
-    whole = int(notches)  # towards zero
-    if whole:
-        signal.emit(-whole)
-    return notches - whole
-
-
-class _RoiLabel(QGraphicsItem):
-    """Text with a dark background that keeps its screen size at any zoom."""
-
-    def __init__(self, parent: QGraphicsItem, colour: QColor = ROI_COLOUR) -> None:
-        super().__init__(parent)
-        self.setFlag(QGraphicsItem.ItemIgnoresTransformations, True)
-        self._colour = colour
-        self._text = ""
-        self._font = QFont()
-        self._font.setPointSizeF(9.0)
-
-    def set_text(self, text: str) -> None:
-        self.prepareGeometryChange()
-        self._text = text
-        self.update()
-
-    def _text_rect(self) -> QRectF:
-        fm = QFontMetrics(self._font)
-        return QRectF(0, 2, fm.horizontalAdvance(self._text) + 8, fm.height() + 4)
-
-    def boundingRect(self) -> QRectF:
-        r = self._text_rect()  # and as far left again: the label may move left (paint)
-        return r.adjusted(-r.width(), 0, 0, 0)
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:
-        r = self._text_rect()
-        if widget is not None:  # never cut by the view's right edge: moved left as needed
-            x = painter.deviceTransform().map(QPointF(0, 0)).x()
-            over = x + r.width() + 18 - widget.width()  # clear of the edge's direction letter
-            if over > 0:
-                r.translate(-min(over, r.width(), max(x, 0.0)), 0)
-        painter.fillRect(r, QColor(0, 0, 0, 170))
-        painter.setFont(self._font)
-        painter.setPen(self._colour)
-        painter.drawText(r.adjusted(4, 2, -4, -2), Qt.AlignLeft | Qt.AlignVCenter, self._text)
-
-    def text(self) -> str:
-        return self._text
-
-
-class RoiItem(QGraphicsItem):
-    """The rectangular ROI with eight handles (drawn at a constant screen size)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._rect = QRectF()
-        self._handle = 1.0  # handle side in scene units (set from the view's zoom)
-        self.label = _RoiLabel(self)
-        self.setZValue(10)
-
-    def set_rect(self, rect: QRectF, text: str) -> None:
-        self.prepareGeometryChange()
-        self._rect = QRectF(rect)
-        self.label.setPos(self._rect.bottomLeft())
-        self.label.set_text(text)
-        self.update()
-
-    def rect(self) -> QRectF:
-        return QRectF(self._rect)
-
-    def set_view_scale(self, scale: float) -> None:
-        self.prepareGeometryChange()
-        self._handle = HANDLE_PX / max(scale, 1e-6)
-        self.update()
-
-    def handle_rects(self) -> dict[str, QRectF]:
-        r, s = self._rect, self._handle
-        xs = {"l": r.left(), "c": r.center().x(), "r": r.right()}
-        ys = {"t": r.top(), "c": r.center().y(), "b": r.bottom()}
-        pos = {"tl": ("l", "t"), "t": ("c", "t"), "tr": ("r", "t"), "r": ("r", "c"),
-               "br": ("r", "b"), "b": ("c", "b"), "bl": ("l", "b"), "l": ("l", "c")}
-        return {k: QRectF(xs[a] - s / 2, ys[b] - s / 2, s, s) for k, (a, b) in pos.items()}
-
-    def handle_at(self, p: QPointF) -> str | None:
-        for name, hr in self.handle_rects().items():
-            if hr.adjusted(-self._handle / 2, -self._handle / 2, self._handle / 2,
-                           self._handle / 2).contains(p):
-                return name
-        return None
-
-    def boundingRect(self) -> QRectF:
-        s = self._handle
-        return self._rect.adjusted(-s, -s, s, s)
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:
-        if self._rect.isEmpty():
-            return
-        pen = QPen(ROI_COLOUR, 1.5)
-        pen.setCosmetic(True)
-        painter.setPen(pen)
-        painter.setBrush(Qt.NoBrush)
-        painter.drawRect(self._rect)
-        painter.setBrush(QBrush(ROI_COLOUR))
-        for hr in self.handle_rects().values():
-            painter.drawRect(hr)
 
 
 class ImageCanvas(QGraphicsView):
@@ -223,7 +71,7 @@ class ImageCanvas(QGraphicsView):
         self._measure_item.setPen(pen)
         self._measure_item.setZValue(11)
         self._measure_item.setVisible(False)
-        self._measure_label = _RoiLabel(self._measure_item, MEASURE_COLOUR)
+        self._measure_label = ScreenLabel(self._measure_item, MEASURE_COLOUR)
         self.scene().addItem(self._measure_item)
         self._spacing_at_detector = False
         self._pixels: np.ndarray | None = None
@@ -303,43 +151,14 @@ class ImageCanvas(QGraphicsView):
             return None
         return scale_bar(self.px_per_mm() or 0.0, self.viewport().width() * 0.25)
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt)
         lines = self.overlay_lines()
         if not lines:
             return
         painter.save()
         painter.resetTransform()
-        vp = self.viewport().rect().adjusted(6, 4, -6, -4)
-        font = QFont()
-        font.setPointSizeF(8.5)
-        painter.setFont(font)
-        above = QFontMetrics(font).lineSpacing() * len(lines.get("bottom_left", [])) + 6
-        draw_scale_bar(painter, vp, self.px_per_mm(), lift=above)
-        shadow = QColor(0, 0, 0, 220)
-        aligns = {"top_left": Qt.AlignTop | Qt.AlignLeft, "top_right": Qt.AlignTop | Qt.AlignRight,
-                  "bottom_left": Qt.AlignBottom | Qt.AlignLeft,
-                  "bottom_right": Qt.AlignBottom | Qt.AlignRight}
-        for key, align in aligns.items():
-            text = "\n".join(lines.get(key, []))
-            if text:
-                painter.setPen(shadow)
-                painter.drawText(vp.translated(1, 1), int(align), text)
-                painter.setPen(OVERLAY_TEXT)
-                painter.drawText(vp, int(align), text)
-        if self._orientation:
-            bold = QFont(font)
-            bold.setBold(True)
-            bold.setPointSizeF(10)
-            painter.setFont(bold)
-            mid = {"left": Qt.AlignLeft | Qt.AlignVCenter, "right": Qt.AlignRight | Qt.AlignVCenter,
-                   "top": Qt.AlignTop | Qt.AlignHCenter, "bottom": Qt.AlignBottom | Qt.AlignHCenter}
-            for key, align in mid.items():
-                letters = self._orientation.get(key, "")
-                if letters:
-                    painter.setPen(shadow)
-                    painter.drawText(vp.translated(1, 1), int(align), letters)
-                    painter.setPen(ORIENTATION_COLOUR)
-                    painter.drawText(vp, int(align), letters)
+        draw_corner_overlay(painter, self.viewport().rect(), lines, self._orientation,
+                            self.px_per_mm())
         painter.restore()
 
     # -- image and window ------------------------------------------------------------------
@@ -539,30 +358,6 @@ class ImageCanvas(QGraphicsView):
         self._roi_item.set_rect(QRectF(*roi), roi_text(roi, self._spacing))
         self._roi_item.setVisible(True)
 
-    def _snap(self, a: QPointF, b: QPointF) -> ROI:
-        iw, ih = self.image_size()
-        x0 = int(math.floor(min(max(min(a.x(), b.x()), 0), iw)))
-        y0 = int(math.floor(min(max(min(a.y(), b.y()), 0), ih)))
-        x1 = int(math.ceil(min(max(max(a.x(), b.x()), 0), iw)))
-        y1 = int(math.ceil(min(max(max(a.y(), b.y()), 0), ih)))
-        return x0, y0, max(x1 - x0, 0), max(y1 - y0, 0)
-
-    def _resized(self, start: ROI, handle: str, p: QPointF) -> ROI:
-        iw, ih = self.image_size()
-        x0, y0, w, h = start
-        x1, y1 = x0 + w, y0 + h
-        px = min(max(int(round(p.x())), 0), iw)
-        py = min(max(int(round(p.y())), 0), ih)
-        if "l" in handle:
-            x0 = min(px, x1 - 1)
-        if "r" in handle:
-            x1 = max(px, x0 + 1)
-        if handle.startswith("t"):
-            y0 = min(py, y1 - 1)
-        if handle.startswith("b"):
-            y1 = max(py, y0 + 1)
-        return x0, y0, x1 - x0, y1 - y0
-
     # -- mouse -------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
         pos = event.pos()
@@ -622,7 +417,8 @@ class ImageCanvas(QGraphicsView):
             a = d["anchor"]
             self.set_measurement((a.x(), a.y()), (sp.x(), sp.y()))
         elif mode == "new":
-            roi = self._snap(d["anchor"], sp)
+            roi = snap_roi((d["anchor"].x(), d["anchor"].y()), (sp.x(), sp.y()),
+                           self.image_size())
             if roi[2] >= 1 and roi[3] >= 1:
                 self._roi = roi
                 self._show_roi(roi)
@@ -635,7 +431,7 @@ class ImageCanvas(QGraphicsView):
             self._roi = roi
             self._show_roi(roi)
         elif mode == "resize":
-            roi = self._resized(d["start"], d["handle"], sp)
+            roi = resize_roi(d["start"], d["handle"], (sp.x(), sp.y()), self.image_size())
             self._roi = roi
             self._show_roi(roi)
 
@@ -693,7 +489,7 @@ class ImageCanvas(QGraphicsView):
         if self._roi:
             handle = self._roi_item.handle_at(sp)
             if handle:
-                cursor = _HANDLE_CURSORS[handle]
+                cursor = HANDLE_CURSORS[handle]
             elif QRectF(*self._roi).contains(sp):
                 cursor = Qt.SizeAllCursor
         self.viewport().setCursor(cursor)

@@ -12,7 +12,7 @@ from PyQt5.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
 
 from app.batch import IMAGE_SUFFIXES
 
-from .panels import PanelData
+from .panel_data import PanelData
 
 #: extensions a sheet's name may end in that :func:`save_image_atomic` turns into .png
 _IMAGE_SUFFIXES = IMAGE_SUFFIXES | {"", ".gif"}

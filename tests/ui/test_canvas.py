@@ -152,3 +152,16 @@ def test_ctrl_drag_measures_a_distance_in_mm(canvas, qtbot):
     canvas.set_image(np.zeros((50, 60), np.float32), (0.0, 1.0), spacing=(1.0, 1.0),
                      spacing_at_detector=True)
     assert canvas.set_measurement((0, 0), (3, 4)) == "5.0 mm at the detector"
+
+
+def test_roi_geometry_snaps_to_whole_pixels_inside_the_image():
+    from app.ui.roi_item import resize_roi, snap_roi
+
+    assert snap_roi((10.4, 20.6), (3.2, 5.9), (200, 100)) == (3, 5, 8, 16)
+    assert snap_roi((-5.0, -5.0), (250.0, 150.0), (200, 100)) == (0, 0, 200, 100)
+    assert snap_roi((7.0, 7.0), (7.0, 9.5), (200, 100)) == (7, 7, 0, 3)
+    start = (10, 10, 20, 20)
+    assert resize_roi(start, "br", (40.4, 35.6), (200, 100)) == (10, 10, 30, 26)
+    assert resize_roi(start, "l", (50.0, 0.0), (200, 100)) == (29, 10, 1, 20)  # ≥ 1 px
+    assert resize_roi(start, "tl", (-9.0, -9.0), (200, 100)) == (0, 0, 30, 30)
+    assert resize_roi(start, "b", (0.0, 500.0), (200, 100)) == (10, 10, 20, 90)

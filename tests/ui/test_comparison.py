@@ -2,7 +2,7 @@
 
 
 def test_panel_subtitle_is_elided_not_clipped(qtbot):
-    from app.ui.panels import ElidedLabel
+    from app.ui.elided_label import ElidedLabel
 
     label = ElidedLabel("×4 · 1.26 s · 64×64 px")
     qtbot.addWidget(label)
@@ -15,3 +15,38 @@ def test_panel_subtitle_is_elided_not_clipped(qtbot):
     assert label.shown_text() == "×4 · 1.26 s · 64×64 px"
     label.setText("a much longer title " * 20)
     assert label.minimumSizeHint().width() < 40  # never follows the text
+
+
+def test_panels_paint_caption_measurement_loupe_and_colour_bar(qtbot):
+    """Every overlay of a panel paints without the engine: the caption of a computed panel,
+    a distance shared by the panels, the loupe, and the uncertainty view's colour bar."""
+    import numpy as np
+    from PyQt5.QtCore import QPointF
+
+    from app.ui.panel_data import PanelData, sr_overlay_text
+    from app.ui.panels import ComparisonView
+
+    src = np.linspace(0, 100, 32 * 32, dtype=np.float32).reshape(32, 32)
+    sr = np.linspace(0, 100, 64 * 64, dtype=np.float32).reshape(64, 64)
+    spread = np.full((64, 64), 2.0, dtype=np.float32)
+    cmp_ = ComparisonView()
+    qtbot.addWidget(cmp_)
+    cmp_.resize(600, 300)
+    cmp_.show()
+    qtbot.waitExposed(cmp_)
+    cmp_.set_panels([PanelData("source", "Source ROI", src, (32.0, 32.0), kind="source"),
+                     PanelData("net", "Net", sr, (32.0, 32.0), method="net", scale=2.0,
+                               overlay=sr_overlay_text(2.0, "rmisr-bl"), uncertainty=spread)],
+                    unit="HU")
+    cmp_.set_spacing((0.5, 0.5))
+    cmp_.set_measurement("net", QPointF(2, 2), QPointF(12, 2))
+    assert cmp_.measurement_text() == "5.0 mm · 20.0 px of Net"
+    cmp_.set_loupe(True)
+    cmp_.set_loupe_position(QPointF(16, 16))
+    net = cmp_.panel("net").view
+    assert "computed, not acquired" in net.overlay_text()
+    assert not net.viewport().grab().isNull()
+    cmp_.set_mode("uncertainty")
+    assert net.colour_bar() is not None and cmp_.panel("source").view.colour_bar() is None
+    assert net.overlay_text().startswith("[Computed uncertainty map]")
+    assert not net.viewport().grab().isNull()
