@@ -6,29 +6,21 @@
   into the per-user cache) with progress and Cancel; ``seriesRetrieved(folder)`` then hands the
   cached series to the window, which opens it as a folder.
 * :class:`SendDialog` — C-STORE of derived files to a node, one result row per instance.
-* :class:`NodesDialog` — the PACS nodes, the local AE title, C-GET or C-MOVE, ports, timeouts and
-  the cache size, saved to the settings file the CLI reads too (:func:`app.net.config_path`) and
-  mirrored in the viewer's QSettings.
 
-Every network call runs in a :class:`NetTask` thread: the window never waits on the network.
+Both choose the node with :class:`~app.ui.pacs_nodes.NodeBar` and edit the settings with
+:class:`~app.ui.pacs_nodes.NodesDialog`. Every network call runs in a
+:class:`~app.ui.pacs_tasks.NetTask` thread: the window never waits on the network.
 """
 from __future__ import annotations
 
-import json
-import logging
-import threading
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from PyQt5.QtCore import QSettings, Qt, QThread, pyqtSignal
+from PyQt5.QtCore import QSettings, Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -37,7 +29,6 @@ from PyQt5.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -45,99 +36,15 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from app.net import (PacsConfig, PacsConfigError, PacsError, PacsNode, RetrieveCancelled,
-                     Series, StoreResult, Study, StudyQuery, Timeouts, config_path, load_config,
-                     save_config)
+from app.net import PacsConfig, PacsConfigError, PacsNode, Series, StoreResult, Study, StudyQuery, \
+    config_path
 
-log = logging.getLogger(__name__)
+from .pacs_nodes import NodeBar, NodesDialog, load_viewer_config, save_viewer_config
+from .pacs_tasks import NetTask
 
-__all__ = ["NetTask", "PacsDialog", "SendDialog", "NodesDialog", "load_viewer_config",
-           "MODALITIES"]
+__all__ = ["PacsDialog", "SendDialog", "MODALITIES"]
 
 MODALITIES = ("", "CT", "MR", "CR", "DX", "MG", "US", "NM", "PT", "XA", "RF", "OT")
-SETTINGS_KEY = "pacs/config"
-
-
-def load_viewer_config(settings: QSettings | None = None,
-                       path: str | Path | None = None) -> PacsConfig:
-    """The PACS settings: the shared file; when it does not exist, the copy the viewer keeps in
-    its QSettings (the file may have been removed or the home folder moved)."""
-    p = Path(path) if path is not None else config_path()
-    if not p.exists() and settings is not None:
-        text = settings.value(SETTINGS_KEY, "")
-        if text:
-            try:
-                return PacsConfig.from_dict(json.loads(str(text)))
-            except (ValueError, PacsConfigError):
-                log.warning("ignoring an unreadable PACS configuration in the settings")
-    return load_config(p)
-
-
-def _save_viewer_config(config: PacsConfig, settings: QSettings | None,
-                        path: str | Path | None) -> Path:
-    written = save_config(config, path)
-    if settings is not None:
-        settings.setValue(SETTINGS_KEY, json.dumps(config.to_dict()))
-    return written
-
-
-#: tasks still running, kept alive here (not by their dialog, which may close first) until they
-#: end; cancelled and waited for when the application quits
-_RUNNING: set["NetTask"] = set()
-
-
-def _stop_running_tasks(wait_ms: int = 10_000) -> None:
-    for task in list(_RUNNING):
-        task.cancel()
-    for task in list(_RUNNING):
-        task.wait(wait_ms)
-
-
-class NetTask(QThread):
-    """Runs ``work(progress, cancelled)`` off the GUI thread. ``progress(done, total)`` from the
-    work becomes the ``progressed`` signal; the outcome comes as ``succeeded(result)`` or
-    ``failed(message, cancelled)``; a :class:`PacsError`'s message is shown as it is.
-
-    A task has no Qt parent: closing its dialog cancels it, and it ends on its own (a retrieve
-    removes what it had received); the application waits for running tasks when it quits."""
-
-    progressed = pyqtSignal(int, int)
-    succeeded = pyqtSignal(object)
-    failed = pyqtSignal(str, bool)
-
-    def __init__(self, work: Callable[[Callable[[int, int], None], Callable[[], bool]], Any],
-                 parent: Any = None) -> None:
-        super().__init__(None)
-        self._work = work
-        self._cancel = threading.Event()
-        _RUNNING.add(self)
-        self.finished.connect(lambda: _RUNNING.discard(self))
-        app = QApplication.instance()
-        if app is not None and not getattr(app, "_rmisr_pacs_quit_hook", False):
-            app.aboutToQuit.connect(_stop_running_tasks)
-            app._rmisr_pacs_quit_hook = True
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def run(self) -> None:
-        try:
-            result = self._work(lambda done, total: self.progressed.emit(int(done), int(total)),
-                                self._cancel.is_set)
-        except RetrieveCancelled as exc:
-            self.failed.emit(exc.message, True)
-        except PacsError as exc:
-            self.failed.emit(exc.message, False)
-        except ValueError as exc:  # a bad query field
-            self.failed.emit(str(exc), False)
-        except Exception as exc:  # noqa: BLE001 — never a traceback dialog
-            log.exception("PACS task failed")
-            self.failed.emit(f"{type(exc).__name__}: {exc}", False)
-        else:
-            self.succeeded.emit(result)
 
 
 def _table(headers: Sequence[str], stretch: int = -1) -> QTableWidget:
@@ -178,39 +85,11 @@ def _n(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-class _NodeBar(QWidget):
-    """The node chooser with Echo and Nodes… (shared by both dialogs)."""
-
-    changed = pyqtSignal()
-
-    def __init__(self, owner: Any) -> None:
-        super().__init__()
-        self.owner = owner
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("PACS:"))
-        self.combo = QComboBox()
-        self.combo.setMinimumWidth(260)
-        row.addWidget(self.combo, 1)
-        self.echo_button = QPushButton("Echo")
-        self.echo_button.setToolTip("Verify the connection (C-ECHO)")
-        self.nodes_button = QPushButton("Nodes…")
-        self.nodes_button.setToolTip("PACS nodes, this program's AE title, timeouts, cache")
-        row.addWidget(self.echo_button)
-        row.addWidget(self.nodes_button)
-
-    def fill(self, config: PacsConfig, current: str = "") -> None:
-        self.combo.clear()
-        for n in config.nodes:
-            self.combo.addItem(n.describe(), n.name)
-        index = self.combo.findData(current)
-        if index >= 0:
-            self.combo.setCurrentIndex(index)
-        self.echo_button.setEnabled(bool(config.nodes))
-
-
 class _NetDialog(QDialog):
     """What both dialogs share: the settings, the node bar, running one task at a time."""
+
+    #: The status line while instances move ({done}, {total}).
+    PROGRESS_TEXT = "Sent {done} of {total} instance(s)…"
 
     def __init__(self, parent: Any, settings: QSettings | None,
                  config_file: str | Path | None) -> None:
@@ -228,7 +107,7 @@ class _NetDialog(QDialog):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_task)
-        self.node_bar = _NodeBar(self)
+        self.node_bar = NodeBar(self)
         self.node_bar.echo_button.clicked.connect(self.echo)
         self.node_bar.nodes_button.clicked.connect(self.edit_nodes)
         try:
@@ -237,6 +116,23 @@ class _NetDialog(QDialog):
             self.config = PacsConfig()
             self.set_status(exc.message, error=True)
         self.node_bar.fill(self.config, str(settings.value("pacs/node", "")) if settings else "")
+
+    def _lay_out(self, body: Sequence[tuple[QWidget, int]], action: QPushButton) -> None:
+        """The dialogs' common frame: the node bar, ``body`` (widget, stretch) top to bottom,
+        the status line, and a bottom row of the progress bar, Cancel, ``action`` and Close."""
+        close = QPushButton("Close")
+        close.clicked.connect(self.reject)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.progress, 1)
+        bottom.addWidget(self.cancel_button)
+        bottom.addWidget(action)
+        bottom.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.node_bar)
+        for widget, stretch in body:
+            layout.addWidget(widget, stretch)
+        layout.addWidget(self.status)
+        layout.addLayout(bottom)
 
     # ----------------------------------------------------------------- helpers
     def node(self) -> PacsNode | None:
@@ -281,8 +177,7 @@ class _NetDialog(QDialog):
         if total > 0:
             self.progress.setRange(0, 100)
             self.progress.setValue(int(100 * done / total))
-            self.set_status(f"Received {done} of {total} instance(s)…" if isinstance(
-                self, PacsDialog) else f"Sent {done} of {total} instance(s)…")
+            self.set_status(self.PROGRESS_TEXT.format(done=done, total=total))
 
     def _finished(self, task: NetTask, result: Any, on_done: Callable[[Any], None]) -> None:
         if task is not self.task:
@@ -343,7 +238,7 @@ class _NetDialog(QDialog):
         if dlg.exec_() != QDialog.Accepted or dlg.result_config is None:
             return
         try:
-            where = _save_viewer_config(dlg.result_config, self.settings, self.config_file)
+            where = save_viewer_config(dlg.result_config, self.settings, self.config_file)
         except PacsConfigError as exc:
             self.set_status(exc.message, error=True)
             return
@@ -356,6 +251,7 @@ class PacsDialog(_NetDialog):
     """File ▸ Open from PACS…: search, choose a series, retrieve it into the cache."""
 
     seriesRetrieved = pyqtSignal(object)  # the cache folder of the retrieved series
+    PROGRESS_TEXT = "Received {done} of {total} instance(s)…"
 
     def __init__(self, parent: Any = None, settings: QSettings | None = None,
                  config_file: str | Path | None = None, cache: Any = None) -> None:
@@ -416,20 +312,7 @@ class PacsDialog(_NetDialog):
         self.retrieve_button = QPushButton("Retrieve and open")
         self.retrieve_button.setEnabled(False)
         self.retrieve_button.clicked.connect(self.retrieve)
-        close = QPushButton("Close")
-        close.clicked.connect(self.reject)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.progress, 1)
-        bottom.addWidget(self.cancel_button)
-        bottom.addWidget(self.retrieve_button)
-        bottom.addWidget(close)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.node_bar)
-        layout.addWidget(form)
-        layout.addWidget(split, 1)
-        layout.addWidget(self.status)
-        layout.addLayout(bottom)
+        self._lay_out([(form, 0), (split, 1)], self.retrieve_button)
         self.resize(980, 640)
         if not self.config.nodes and not self.status.text():
             self.set_status(f"No PACS node yet: add one with Nodes… (kept in {config_path()} "
@@ -553,22 +436,10 @@ class SendDialog(_NetDialog):
         self.send_button.setDefault(True)
         self.send_button.setEnabled(bool(self.files))
         self.send_button.clicked.connect(self.send)
-        close = QPushButton("Close")
-        close.clicked.connect(self.reject)
         note = QLabel("Computed images, not acquired: they go to the PACS as a derived series "
                       "(new Series Instance UID, same study), labelled as such.")
         note.setWordWrap(True)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.progress, 1)
-        bottom.addWidget(self.cancel_button)
-        bottom.addWidget(self.send_button)
-        bottom.addWidget(close)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.node_bar)
-        layout.addWidget(note)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.status)
-        layout.addLayout(bottom)
+        self._lay_out([(note, 0), (self.table, 1)], self.send_button)
         self.resize(720, 420)
 
     def _set_enabled(self, enabled: bool) -> None:
@@ -602,93 +473,3 @@ class SendDialog(_NetDialog):
         ok = sum(r.ok for r in results)
         self.set_status(f"{ok} of {len(self.files)} instance(s) stored",
                         error=ok < len(self.files))
-
-
-class NodesDialog(QDialog):
-    """Edit the PACS nodes and the local settings; :attr:`result_config` on OK."""
-
-    def __init__(self, config: PacsConfig, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("PACS nodes")
-        self.result_config: PacsConfig | None = None
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Name", "AE title", "Host", "Port"])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        for n in config.nodes:
-            self._add_row(n.name, n.ae_title, n.host, str(n.port))
-        add = QPushButton("Add node")
-        add.clicked.connect(lambda: self._add_row("", "", "", "104"))
-        remove = QPushButton("Remove node")
-        remove.clicked.connect(lambda: self.table.removeRow(self.table.currentRow()))
-        self.local_ae = QLineEdit(config.local_ae)
-        self.local_ae.setMaxLength(16)
-        self.retrieve = QComboBox()
-        self.retrieve.addItem("C-GET (no inbound port)", "get")
-        self.retrieve.addItem("C-MOVE to this AE", "move")
-        self.retrieve.setCurrentIndex(0 if config.retrieve == "get" else 1)
-        self.move_port = QSpinBox()
-        self.move_port.setRange(1, 65535)
-        self.move_port.setValue(config.move_port)
-        self.timeout = QSpinBox()
-        self.timeout.setRange(1, 3600)
-        self.timeout.setSuffix(" s")
-        self.timeout.setValue(int(round(config.timeouts.dimse)))
-        self.cache_mb = QSpinBox()
-        self.cache_mb.setRange(1, 1_000_000)
-        self.cache_mb.setSuffix(" MB")
-        self.cache_mb.setValue(config.cache_mb)
-        self.error = QLabel("")
-        self.error.setStyleSheet("color: #d9534f;")
-        self.error.setWordWrap(True)
-        form = QFormLayout()
-        form.addRow("This program's AE title", self.local_ae)
-        form.addRow("Retrieve with", self.retrieve)
-        form.addRow("C-MOVE storage port", self.move_port)
-        form.addRow("Network timeout", self.timeout)
-        form.addRow("Retrieve cache limit", self.cache_mb)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        row = QHBoxLayout()
-        row.addWidget(add)
-        row.addWidget(remove)
-        row.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addLayout(row)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
-        self._base = config
-        self.resize(560, 440)
-
-    def _add_row(self, *values: str) -> None:
-        r = self.table.rowCount()
-        self.table.insertRow(r)
-        for c, v in enumerate(values):
-            self.table.setItem(r, c, QTableWidgetItem(v))
-
-    def config(self) -> PacsConfig:
-        """The edited settings, or :class:`PacsConfigError` naming what is wrong."""
-        nodes = []
-        for r in range(self.table.rowCount()):
-            vals = [(self.table.item(r, c).text() if self.table.item(r, c) else "").strip()
-                    for c in range(4)]
-            if not any(vals):
-                continue
-            nodes.append(PacsNode(vals[0], vals[1], vals[2], vals[3] or 104))
-        t = float(self.timeout.value())
-        return replace(self._base, local_ae=self.local_ae.text(),
-                       retrieve=str(self.retrieve.currentData()),
-                       move_port=self.move_port.value(), cache_mb=self.cache_mb.value(),
-                       timeouts=Timeouts(connect=min(t, 30.0), acse=t, dimse=t, network=t),
-                       nodes=tuple(nodes))
-
-    def _accept(self) -> None:
-        try:
-            self.result_config = self.config()
-        except PacsConfigError as exc:
-            self.error.setText(exc.message)
-            return
-        self.accept()
-

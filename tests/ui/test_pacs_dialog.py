@@ -101,7 +101,7 @@ def test_send_dialog_per_instance_results(qtbot, window, pacs, config_file,  # n
 
 
 def test_nodes_dialog_saves_for_the_cli_too(qtbot, config_file) -> None:
-    from app.ui.pacs_dialog import NodesDialog
+    from app.ui.pacs_nodes import NodesDialog
 
     dlg = NodesDialog(load_config(config_file))
     qtbot.addWidget(dlg)
@@ -119,7 +119,7 @@ def test_nodes_dialog_saves_for_the_cli_too(qtbot, config_file) -> None:
 
 def test_closing_the_dialog_mid_retrieve_cancels_it(qtbot, window, pacs,  # noqa: F811
                                                     config_file, tmp_path: Path) -> None:
-    from app.ui import pacs_dialog
+    from app.ui import pacs_tasks
 
     cache = RetrieveCache(tmp_path / "own-cache")
     dlg = window.open_pacs_dialog()
@@ -133,7 +133,7 @@ def test_closing_the_dialog_mid_retrieve_cancels_it(qtbot, window, pacs,  # noqa
     task = dlg.task
     assert task is not None
     dlg.reject()  # closing cancels; the task ends by itself and keeps nothing
-    qtbot.waitUntil(lambda: not task.isRunning() and task not in pacs_dialog._RUNNING,
+    qtbot.waitUntil(lambda: not task.isRunning() and task not in pacs_tasks._RUNNING,
                     timeout=20000)
     assert not list(cache.root.glob(".partial-*"))
     assert window.stack() == [] or all(p.parent != cache.root for p, _ in window.stack())
