@@ -24,7 +24,7 @@ from app.net import (AssociationAbortedError, AssociationRejectedError, PacsConf
                      RetrieveCache, RetrieveCancelled, RetrieveFailedError, StoreRefusedError,
                      StudyQuery, Timeouts, UnknownNodeError, echo, find_series, find_studies,
                      load_config, retrieve_series, save_config, store)
-from app.net import scu
+from app.net import retrieve
 from tests import _orthanc
 from tests._orthanc import CLIENT_AET, ORTHANC_AET, OrthancServer, SeedSet, pacs  # noqa: F401
 
@@ -266,7 +266,7 @@ def test_retrieve_failing_half_way_leaves_nothing(pacs, node: PacsNode, cfg: Pac
     says how many arrived, and no partial series stays in the cache."""
     _, seed = pacs
     study_uid, series_uid = _sample_study(seed)
-    original = scu._Receiver.write
+    original = retrieve._Receiver.write
     count = {"n": 0}
 
     def failing(self, path, data):  # type: ignore[no-untyped-def]
@@ -275,7 +275,7 @@ def test_retrieve_failing_half_way_leaves_nothing(pacs, node: PacsNode, cfg: Pac
             raise OSError(28, "No space left on device")
         original(self, path, data)
 
-    monkeypatch.setattr(scu._Receiver, "write", failing)
+    monkeypatch.setattr(retrieve._Receiver, "write", failing)
     with pytest.raises(RetrieveFailedError, match="delivered 2 of") as e:
         retrieve_series(node, cfg, study_uid, series_uid, cache=cache)
     assert "No space left on device" in e.value.message and e.value.received == 2
@@ -343,6 +343,40 @@ def test_config_round_trip_and_errors(tmp_path: Path) -> None:
         with pytest.raises(PacsConfigError, match=msg):
             load_config(path)
 
+
+
+def test_config_is_written_atomically_and_a_failure_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "pacs.json"
+    save_config(PacsConfig(local_ae="ME"), path)
+    assert path.read_text(encoding="utf-8").endswith("}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pacs.json"]  # no part or lock left
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    with pytest.raises(PacsConfigError, match="cannot write .*a_folder"):
+        save_config(PacsConfig(), folder)
+
+
+def test_per_user_folders_follow_the_platform(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.net import cache_root, config_path
+    from app.net.user_dirs import user_dir
+
+    monkeypatch.delenv("RMISR_PACS_CONFIG", raising=False)
+    monkeypatch.delenv("RMISR_PACS_CACHE", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert config_path() == tmp_path / "cfg" / "rmisr" / "pacs.json"
+    assert cache_root() == tmp_path / "cache" / "rmisr" / "pacs"
+    monkeypatch.setattr("sys.platform", "win32")
+    monkeypatch.setenv("APPDATA", str(tmp_path / "roaming"))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
+    assert user_dir("config") == tmp_path / "roaming" / "rmisr"
+    assert cache_root() == tmp_path / "local" / "rmisr" / "pacs"
+    monkeypatch.setattr("sys.platform", "darwin")
+    assert user_dir("cache") == Path.home() / "Library" / "Caches" / "rmisr"
+    with pytest.raises(ValueError, match="unknown per-user folder"):
+        user_dir("data")
 
 def test_cache_evicts_oldest(tmp_path: Path) -> None:
     import os

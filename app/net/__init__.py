@@ -18,8 +18,9 @@ from .errors import (AssociationAbortedError, AssociationRejectedError,
                      StoreRefusedError, UnknownNodeError)
 from .nodes import (DEFAULT_LOCAL_AE, RETRIEVE_METHODS, PacsConfig, PacsNode, Timeouts,
                     config_path, load_config, save_config, validate_ae_title)
+from .retrieve import retrieve_series
 from .scu import (Series, StoreResult, Study, StudyQuery, echo, find_series, find_studies,
-                  retrieve_series, status_text, store)
+                  status_text, store)
 
 __all__ = [
     "RetrieveCache", "cache_root",

@@ -16,12 +16,13 @@ import logging
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from .user_dirs import user_dir
 
 __all__ = ["RetrieveCache", "cache_root", "safe_uid"]
 
@@ -36,13 +37,7 @@ def cache_root() -> Path:
     env = os.environ.get("RMISR_PACS_CACHE")
     if env:
         return Path(env)
-    if sys.platform.startswith("win"):
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "rmisr" / "pacs"
+    return user_dir("cache") / "pacs"
 
 
 def safe_uid(uid: str) -> str:

@@ -127,7 +127,7 @@ def send_files(node_name: str, files: Sequence[Path], *, config: PacsConfig | No
 
 
 def _run(args: argparse.Namespace) -> int:
-    from . import scu
+    from . import retrieve, scu
 
     cfg = load_config(args.config)
     cmd = args.command
@@ -176,8 +176,8 @@ def _run(args: argparse.Namespace) -> int:
                              str(st.n_instances if st.n_instances is not None else "")]))
         return 0
     if cmd == "get":
-        folder = scu.retrieve_series(node, cfg, args.study_uid, args.series_uid,
-                                     method="move" if args.move else None)
+        folder = retrieve.retrieve_series(node, cfg, args.study_uid, args.series_uid,
+                                          method="move" if args.move else None)
         if args.output_dir is not None:
             args.output_dir.mkdir(parents=True, exist_ok=True)
             for f in sorted(folder.iterdir()):

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import PacsConfigError, UnknownNodeError
+from .user_dirs import user_dir
 
 __all__ = ["PacsNode", "Timeouts", "PacsConfig", "config_dir", "config_path", "load_config",
            "save_config", "validate_ae_title", "DEFAULT_LOCAL_AE", "RETRIEVE_METHODS"]
@@ -186,13 +185,7 @@ class PacsConfig:
 
 def config_dir() -> Path:
     """The per-user configuration folder of this program (not created here)."""
-    if sys.platform.startswith("win"):
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "rmisr"
+    return user_dir("config")
 
 
 def config_path() -> Path:
@@ -223,19 +216,28 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PacsConfig:
 
 
 def save_config(config: PacsConfig, path: str | os.PathLike[str] | None = None) -> Path:
-    """Write the configuration atomically (a temporary file in the same folder, then a rename)."""
+    """Write the configuration atomically, through :func:`app.io.write_text` (a temporary file
+    in the same folder, then a rename: a reader never sees half a file).
+
+    Args:
+        config: the settings to write.
+        path: the file (default :func:`config_path`); its folder is created when missing.
+
+    Returns:
+        The file written.
+
+    Raises:
+        PacsConfigError: the file cannot be written, naming it and the cause.
+    """
+    from app.io import ImageIOError, write_text
+
     p = Path(path) if path is not None else config_path()
+    text = json.dumps(config.to_dict(), indent=2) + "\n"
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(config.to_dict(), fh, indent=2)
-                fh.write("\n")
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text(p, text)
     except OSError as exc:
         raise PacsConfigError(f"cannot write {p}: {exc.strerror or exc}") from None
+    except ImageIOError as exc:
+        raise PacsConfigError(f"cannot write {p}: {exc.message}") from None
     return p
