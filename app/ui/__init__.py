@@ -1,7 +1,11 @@
 """PyQt5 viewer. Thin widgets over :mod:`app.io`, :mod:`app.quality` and :mod:`models`.
 
-Modules: ``canvas`` (source image, ROI, window/level), ``panels`` (synchronised comparison),
-``controls`` (scale, methods, device, run), ``worker`` (engine and jobs off the UI thread),
+Modules: ``canvas`` (source image, ROI, window/level) with ``roi_item`` (the ROI and its
+geometry); ``panels`` (synchronised comparison) with ``panel_view`` (one panel), ``panel_data``
+(what a panel shows, the view modes; no Qt) and ``elided_label``; ``overlays`` (what the canvas
+and panels paint over the image) and ``navigation`` (zoom and wheel helpers) shared by both;
+``pacs_dialog`` (open from / send to PACS) with ``pacs_nodes`` (nodes and settings) and
+``pacs_tasks`` (network calls off the UI thread); ``controls`` (scale, methods, device, run), ``worker`` (engine and jobs off the UI thread),
 ``quality_table``, ``export``, ``diagnostics``, ``theme``, ``main_window``, ``app`` (start-up),
 ``screenshot`` (README screenshot). Importing this package does not import Qt.
 """
