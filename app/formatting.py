@@ -70,3 +70,12 @@ def scale_bar(px_per_mm: float, max_px: float, min_px: float = 24.0
             if px >= min_px:
                 best = (mm, px, f"{format_number(mm)} mm")
     return best
+
+
+def readable_error(exc: BaseException) -> str:
+    """A one-line message for the user (no traceback): the exception's text, its first line
+    when long, its type's name when it has none; out of memory says what to do."""
+    if isinstance(exc, MemoryError):
+        return "out of memory — choose a smaller region or a smaller scale"
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0] if len(text) > 400 else text

@@ -73,7 +73,7 @@ def run_viewer(path: str | Path | None = None, device: str | None = None,
 
         def window_ready() -> None:  # first turn of the event loop: window painted, image shown
             print(f"window_ready {time.perf_counter() - start:.3f}", flush=True)
-            loader = win._loader  # started by a zero-timer queued before this one
+            loader = win.runs.loader  # started by a zero-timer queued before this one
             if loader is None or loader.isFinished():
                 engine_ready()
             else:

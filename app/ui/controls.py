@@ -5,7 +5,7 @@ and a dropdown of the usual factors (×2 … ×5, plus "custom" when the slider 
 """
 from __future__ import annotations
 
-from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtCore import QObject, Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -25,12 +25,13 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from app.io.labels import METHOD_LABELS
+from app.session import RunSettings
+
 from .panels import VIEW_MODES, VIEW_SHORT, VIEW_TIPS
 
 SCALE_MIN, SCALE_MAX, SCALE_STEP = 1.1, 5.0, 0.1
 PRESET_SCALES = (2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)
-METHOD_LABELS = {"bicubic": "Bicubic", "srcnn": "SRCNN", "rmisr-bl": "RMISR-BL",
-                 "rmisr-vp": "RMISR-VP"}
 METHOD_TIPS = {
     "bicubic": "MATLAB-compatible bicubic interpolation (no network; the baseline)",
     "srcnn": "SRCNN 9-1-5 on the bicubic image (Dong et al. 2014)",
@@ -47,12 +48,18 @@ def _scale_to_tick(scale: float) -> int:
 
 
 class ControlsPanel(QWidget):
-    """All controls of a super-resolution run; it holds no image data."""
+    """All controls of a super-resolution run; it holds no image data.
+
+    The window reads it through methods (:meth:`run_settings`, :meth:`scale`,
+    :meth:`selected_methods`, …), sets it through ``set_…`` methods and follows it through its
+    signals; its widgets are its own.
+    """
 
     scaleChanged = pyqtSignal(float)
     methodsChanged = pyqtSignal(list)
     deviceChanged = pyqtSignal(str)
     simulateChanged = pyqtSignal(bool)
+    precisionChanged = pyqtSignal(str)
     ensembleChanged = pyqtSignal(bool)
     runRequested = pyqtSignal()
     cancelRequested = pyqtSignal()
@@ -163,6 +170,8 @@ class ControlsPanel(QWidget):
         self.precision_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.precision_combo.setMinimumContentsLength(6)
         form.addRow("Arithmetic", self.precision_combo)
+        self.precision_combo.currentIndexChanged.connect(
+            lambda _i: self.precisionChanged.emit(self.precision_choice()))
         self.device_label = QLabel("engine loading…")
         self.device_label.setObjectName("deviceLabel")
         form.addRow("In use", self.device_label)
@@ -240,8 +249,33 @@ class ControlsPanel(QWidget):
         lay.addStretch(1)
         self.set_scale(2.0, emit=False, force=True)
 
+    # -- the run's settings ----------------------------------------------------------------
+    def run_settings(self) -> RunSettings:
+        """The next run's settings as the controls show them."""
+        return RunSettings(self._scale, tuple(self.selected_methods()), self.simulate(),
+                           self.precision_choice(), self.best_quality())
+
+    def simulate(self) -> bool:
+        """Whether "Simulate low resolution" is ticked."""
+        return self.simulate_box.isChecked()
+
+    def set_simulate(self, on: bool) -> None:
+        """Tick or untick "Simulate low resolution" (``simulateChanged`` when it changes)."""
+        self.simulate_box.setChecked(bool(on))
+
+    # -- region of interest ----------------------------------------------------------------
+    def set_roi_text(self, text: str) -> None:
+        """Describe the region of interest (also the tooltip: the dock may be narrow)."""
+        self.roi_label.setText(text)
+        self.roi_label.setToolTip(text)
+
+    def roi_text(self) -> str:
+        """The region's description as shown."""
+        return self.roi_label.text()
+
     # -- scale -----------------------------------------------------------------------------
     def scale(self) -> float:
+        """The magnification."""
         return self._scale
 
     def set_scale(self, scale: float, emit: bool = True, force: bool = False) -> None:
@@ -284,6 +318,7 @@ class ControlsPanel(QWidget):
         return [m for m, cb in self.method_boxes.items() if cb.isChecked()]
 
     def set_checked_methods(self, methods: list[str]) -> None:
+        """Tick exactly ``methods`` (available or not)."""
         for m, cb in self.method_boxes.items():
             cb.setChecked(m in methods)
 
@@ -296,8 +331,13 @@ class ControlsPanel(QWidget):
             cb.setToolTip(METHOD_TIPS[m] if ok else f"{METHOD_TIPS[m]}\nUnavailable: {reason}")
         self.methodsChanged.emit(self.selected_methods())
 
+    def available_methods(self) -> dict[str, str]:
+        """method → label of every method available at the current scale, ticked or not."""
+        return {m: METHOD_LABELS[m] for m, cb in self.method_boxes.items() if cb.isEnabled()}
+
     # -- device ----------------------------------------------------------------------------
     def set_cuda_available(self, available: bool) -> None:
+        """List CUDA among the devices only when a GPU can be used."""
         idx = self.device_combo.findData("cuda")
         if available and idx < 0:
             self.device_combo.addItem(DEVICE_LABELS["cuda"], "cuda")
@@ -305,11 +345,13 @@ class ControlsPanel(QWidget):
             self.device_combo.removeItem(idx)
 
     def set_device_choice(self, device: str) -> None:
+        """Show ``device`` ("auto", "cpu", "cuda") as chosen, when listed."""
         idx = self.device_combo.findData(device)
         if idx >= 0:
             self.device_combo.setCurrentIndex(idx)
 
     def device_choice(self) -> str:
+        """The device chosen ("auto", "cpu" or "cuda")."""
         return str(self.device_combo.currentData())
 
     def precision_choice(self) -> str:
@@ -317,6 +359,7 @@ class ControlsPanel(QWidget):
         return str(self.precision_combo.currentData())
 
     def set_precision_choice(self, precision: str) -> None:
+        """Choose the arithmetic; an unknown name leaves it unchanged."""
         idx = self.precision_combo.findData(precision)
         if idx >= 0:
             self.precision_combo.setCurrentIndex(idx)
@@ -326,15 +369,31 @@ class ControlsPanel(QWidget):
         return self.ensemble_box.isChecked()
 
     def set_best_quality(self, on: bool) -> None:
+        """Tick or untick "Best quality" (``ensembleChanged`` when it changes)."""
         self.ensemble_box.setChecked(bool(on))
+
+    def set_engine_text(self, text: str) -> None:
+        """Say where the engine runs ("CPU", "loading…", "unavailable")."""
+        self.device_label.setText(text)
 
     # -- running state ---------------------------------------------------------------------
     def set_job_text(self, text: str) -> None:
+        """The running or last job's state, under the progress bar."""
         self.job_label.setText(text)
         self.job_label.setToolTip(text)
 
-    def set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running)
+    def job_text(self) -> str:
+        """The job's state as shown."""
+        return self.job_label.text()
+
+    def set_progress(self, percent: int) -> None:
+        """The progress bar's value (0–100)."""
+        self.progress.setValue(int(percent))
+
+    def set_running(self, running: bool, ready: bool = True) -> None:
+        """A job runs (Cancel on, device locked, the bar from 0) or not; Super-resolve is on
+        only when no job runs and the run is ``ready`` (an image, a region and a method)."""
+        self.run_button.setEnabled(ready and not running)
         self.cancel_button.setEnabled(running)
         self.device_combo.setEnabled(not running)
         if running:
@@ -342,12 +401,22 @@ class ControlsPanel(QWidget):
 
     # -- display ---------------------------------------------------------------------------
     def set_presets(self, names: list[str]) -> None:
+        """List the window presets (the first entry invites a choice)."""
         self.preset_combo.clear()
         self.preset_combo.addItem("Window preset…")
         for n in names:
             self.preset_combo.addItem(n)
 
+    def reset_preset_choice(self) -> None:
+        """Show the invitation again once a preset was applied."""
+        self.preset_combo.setCurrentIndex(0)
+
+    def watch_preset_keys(self, event_filter: QObject) -> None:
+        """Let ``event_filter`` see the keys typed into the preset list first."""
+        self.preset_combo.installEventFilter(event_filter)
+
     def set_window_text(self, text: str) -> None:
+        """The display window in words ("Window W 400 / L 40 HU")."""
         self.window_label.setText(text)
 
     def _view_toggled(self, button, checked: bool) -> None:
@@ -355,10 +424,20 @@ class ControlsPanel(QWidget):
             self.viewModeChanged.emit(button.property("mode"))
 
     def view_mode(self) -> str:
+        """The comparison's view ("image", "difference", …)."""
         b = self.view_buttons.checkedButton()
         return b.property("mode") if b else "image"
 
     def set_view_mode(self, mode: str) -> None:
+        """Choose a view (``viewModeChanged`` when it changes)."""
         for b in self.view_buttons.buttons():
             if b.property("mode") == mode:
                 b.setChecked(True)
+
+    def loupe(self) -> bool:
+        """Whether the loupe is on."""
+        return self.loupe_box.isChecked()
+
+    def set_loupe(self, on: bool) -> None:
+        """Turn the loupe on or off (``loupeToggled`` when it changes)."""
+        self.loupe_box.setChecked(bool(on))

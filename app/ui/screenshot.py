@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     win.setGeometry(0, 0, w, h)
     win.show()
     win.open_sample()
-    if not _wait(app, lambda: win.engine.loaded and not (win._loader and win._loader.isRunning()),
+    if not _wait(app, lambda: win.engine.loaded and not (win.runs.loader and win.runs.loader.isRunning()),
                  120):
         print("the engine did not load", file=sys.stderr)
         return 1

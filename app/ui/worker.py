@@ -18,6 +18,7 @@ import numpy as np
 from PyQt5.QtCore import QThread, pyqtSignal
 
 from app import quality
+from app.formatting import readable_error
 
 log = logging.getLogger(__name__)
 
@@ -363,14 +364,6 @@ class JobResult:
     device: str
     seconds: float
     baseline: np.ndarray | None = None    # the bicubic result, run even when not ticked
-
-
-def readable_error(exc: BaseException) -> str:
-    """A one-line message for the user (no traceback)."""
-    if isinstance(exc, MemoryError):
-        return "out of memory — choose a smaller region or a smaller scale"
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0] if len(text) > 400 else text
 
 
 class SuperResolveJob(_EngineJob):

@@ -63,7 +63,7 @@ def window(qtbot, resolver, settings):
     win.show()
     qtbot.waitExposed(win)
     assert win.open_sample()
-    qtbot.waitUntil(lambda: win._loader is not None and not win._loader.isRunning(),
+    qtbot.waitUntil(lambda: win.runs.loader is not None and not win.runs.loader.isRunning(),
                     timeout=20000)
     qtbot.waitUntil(lambda: win.controls.device_label.text() == "CPU", timeout=5000)
     yield win

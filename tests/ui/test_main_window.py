@@ -671,10 +671,10 @@ def test_export_panels_and_sheet(window, tmp_path, network, run_job):
     # computed values the file's format cannot store are clipped, and the user is told
     above = int(np.sum(np.round(data.pixels) > d.stored_range[1]))
     data.pixels[0, :3] = d.stored_range[1] + 900
-    box_before = window._msg_box
+    box_before = window.message_box()
     assert window.export_panel(network, tmp_path / "clipped.dcm")
     # said in the status bar and the non-modal Notes area, never a warning dialog
-    assert window._msg_box is box_before and (box_before is None or not box_before.isVisible())
+    assert window.message_box() is box_before and (box_before is None or not box_before.isVisible())
     assert "clipped to it" in window.statusBar().currentMessage()
     assert f"{above + 3} above {d.stored_range[1]:g}, the range" in window.notes.plain_text()
     assert "clipped.dcm" in window.notes.plain_text() and not window.notes.isVisible()
@@ -809,7 +809,7 @@ def test_a_voi_lut_is_shown_until_another_window_is_chosen(window, tmp_path):
     assert window.canvas.overlay_lines()["bottom_left"][0] == "W 2000 / L 1500"
     np.testing.assert_array_equal(_grey(window.canvas._pixmap_item.pixmap().toImage()),
                                   apply_window(window.image.pixels, 1500, 2000))
-    window._reset_window()  # key 0: the file's own display again
+    window.reset_window()  # key 0: the file's own display again
     assert window.canvas.overlay_lines()["bottom_left"][0] == "VOI LUT GAMMA 0.5"
     # stepping to a slice with its own LUT shows that one (not the first one's range as W/L)
     other = _cr_with_voi_lut(tmp_path / "cr2.dcm", lut_data=table, descriptor=(3000, 700, 12))
@@ -836,7 +836,7 @@ def test_errors_are_non_modal_messages(window, tmp_path):
     bad = tmp_path / "broken.dcm"
     bad.write_bytes(b"not an image at all" * 10)
     assert not window.open_file(bad)
-    box = window._msg_box
+    box = window.message_box()
     assert box is not None and box.isVisible() and box.windowModality() == Qt.NonModal
     assert "broken.dcm" in window.last_message()
     assert "Cannot open" in window.statusBar().currentMessage()
@@ -886,22 +886,22 @@ def test_drop_file_and_recent_and_settings(window, tmp_path, settings, resolver,
 def test_a_too_large_result_is_refused_and_a_large_one_asked_first(window, monkeypatch,
                                                                      run_job):
     import app.io.limits
-    import app.ui.main_window as mw
+    import app.session
 
     window.controls.set_checked_methods(["bicubic"])
     window.controls.set_scale(5.0)
-    window._whole_image()  # 512×512 → 2560×2560
+    window.whole_image()  # 512×512 → 2560×2560
     monkeypatch.setattr(app.io.limits, "MAX_OUTPUT_PIXELS", 2000 * 2000)
     assert not window.run() and not window.is_running()
     assert "would be 2560×2560 px" in window.last_message()
     monkeypatch.setattr(app.io.limits, "MAX_OUTPUT_PIXELS", 150_000_000)
-    monkeypatch.setattr(mw, "CONFIRM_OUTPUT_PIXELS", 1000)
+    monkeypatch.setattr(app.session, "CONFIRM_OUTPUT_PIXELS", 1000)
     asked = []
-    monkeypatch.setattr(window, "_confirm", lambda title, text: asked.append(text) or False)
+    monkeypatch.setattr(window, "confirm", lambda title, text: asked.append(text) or False)
     window.set_roi(TEST_ROI)  # 48×48 ×5 → 240×240 = 57,600 px > 1000
     assert not window.run() and not window.is_running() and len(asked) == 1
     assert "240×240 px" in asked[0]
-    monkeypatch.setattr(window, "_confirm", lambda title, text: asked.append(text) or True)
+    monkeypatch.setattr(window, "confirm", lambda title, text: asked.append(text) or True)
     run_job(window)
     assert len(asked) == 2 and window.last_result is not None
 
@@ -923,12 +923,12 @@ def test_closing_waits_for_work_that_has_not_stopped(window, qtbot, monkeypatch)
 
     monkeypatch.setattr(mw, "CLOSE_WAIT_MS", 10)
     job = Stubborn()
-    window._job = job
+    window.runs.job = job
     job.start()
     window.close()
     assert window.isVisible() and "closes when it has stopped" in \
         window.statusBar().currentMessage()
-    window._job = None  # what _job_finished does for a real job
+    window.runs.job = None  # what the end of a real job does
     release.set()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
     assert job.isFinished()
@@ -951,7 +951,7 @@ def test_dropping_several_files_steps_through_them_and_missing_recents_are_disab
     assert "slice 1/2" in window.image_header.text()
     assert window.step_slice(1) and window.image.source_path.name == "b.png"
     a.unlink()
-    window._add_recent(b)  # rebuilds the menu: a.dcm is gone
+    window.opening.add_recent(b)  # rebuilds the menu: a.dcm is gone
     texts = {act.text(): act.isEnabled() for act in window.recent_menu.actions() if act.text()}
     assert texts["a.dcm (missing)"] is False and texts["b.png"] is True
 
@@ -1177,7 +1177,7 @@ def test_ct_padding_takes_the_nearest_tissue_value_before_the_engine(window, net
 
     path, _ = _padded_ct(tmp_path)
     assert window.open_file(path)
-    qtbot.waitUntil(lambda: window._loader is None or not window._loader.isRunning())
+    qtbot.waitUntil(lambda: window.runs.loader is None or not window.runs.loader.isRunning())
     assert window.image.padding is not None and window.image.padding.any()
     window.controls.set_scale(TEST_SCALE)
     window.controls.set_checked_methods(["bicubic"])
