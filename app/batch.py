@@ -117,25 +117,23 @@ def write_uncertainty_files(result: SliceResult, image: ImageData,
     """Write the uncertainty map of an ensemble ``result`` (``result.info.uncertainty``) to each
     of ``targets`` (format → path, from :func:`uncertainty_formats`) through the viewer's own
     exporter (:func:`app.uncertainty_view.write_uncertainty`), so a map looks the same from the
-    command line and the viewer. The map is :data:`models.uncertainty.DEFAULT_VARIANT` of the
-    spread (the variant that ranked the worst pixels best; imported here, after the engine ran).
-    Returns the paths written.
+    command line and the viewer. The map is :func:`app.uncertainty_view.uncertainty_map` of the
+    spread, the function behind the viewer's Uncertainty view (the measured default variant:
+    the spread smoothed over one output pixel). Returns the paths written.
 
     Raises:
         ValueError: the result has no uncertainty (not an ensemble run); the writers' errors.
     """
-    from app.uncertainty_view import write_uncertainty
-    from models.uncertainty import DEFAULT_VARIANT, NEEDS, uncertainty_map
+    from app.uncertainty_view import uncertainty_map, write_uncertainty
 
     spread = getattr(result.info, "uncertainty", None)
     if spread is None:
         raise ValueError("no uncertainty map: the run was not an ensemble (--ensemble)")
-    if not NEEDS[DEFAULT_VARIANT]:  # the measured default, where it needs no other run
-        spread = uncertainty_map(DEFAULT_VARIANT, spread)
+    unc = uncertainty_map(spread)  # the same map as the viewer's Uncertainty view
     roi_v = validate_roi(roi, image)
     done = []
     for fmt, path in targets.items():
-        write_uncertainty(path, spread, source=image, scale=scale, roi=roi_v,
+        write_uncertainty(path, unc, source=image, scale=scale, roi=roi_v,
                           method=method, fmt=fmt, weights_sha256=result.info.weights_sha256)
         done.append(path)
     return done

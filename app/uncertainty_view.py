@@ -5,8 +5,11 @@ the engine returns their per-pixel standard deviation (``UpscaleInfo.uncertainty
 image's units (HU for CT): where the 8 runs disagree the network guessed, and the computed pixels
 deserve the least trust. This module turns that spread into
 
-* a heat image through a perceptual colour map (inferno, :data:`INFERNO_ANCHORS` interpolated
-  to a 256-entry table in numpy), on a scale shared by the panels (:func:`display_range`), with a
+* the map itself (:func:`uncertainty_map`: the spread smoothed over σ = 1 output pixel, the
+  variant that ranked the worst pixels best; the one function behind the viewer's panels, its
+  quality table and exports, and ``rmisr-sr --uncertainty-out``);
+* a heat image through the project's one colour table (inferno, :mod:`app.io.heatmap`), on a
+  scale shared by the panels (:func:`display_range`), with a
   colour bar labelled in the image's units (:func:`colour_bar`, :func:`colour_bar_ticks`);
 * the quality table's figures (:func:`uncertainty_statistics`: mean and 95th percentile);
 * files (:func:`write_uncertainty`): a PNG with the colour bar and the "computed uncertainty map"
@@ -24,43 +27,71 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.formatting import format_number
+from app.io.heatmap import COLOUR_MAP, INFERNO_ANCHORS, colour_lut, heat_colours
 
 if TYPE_CHECKING:
     from app.io import ImageData, WrittenImage
 
-__all__ = ["INFERNO_ANCHORS", "COLOUR_MAP", "colour_lut", "uncertainty_map", "display_range",
+__all__ = ["INFERNO_ANCHORS", "COLOUR_MAP", "colour_lut", "MAP_VARIANT", "SMOOTH_SIGMA",
+           "gaussian_smooth", "uncertainty_map", "display_range",
            "colourize", "colour_bar", "colour_bar_ticks", "uncertainty_statistics",
            "uncertainty_label", "NEEDS_BEST_QUALITY", "with_colour_bar", "write_uncertainty",
            "write_uncertainty_dicom"]
-
-#: The inferno colour map (Smith & van der Walt, matplotlib) at 10 evenly spaced points: dark
-#: (no spread) through purple and orange to pale yellow (the largest spread); perceptually
-#: uniform and readable in grey print and by colour-blind readers.
-INFERNO_ANCHORS = ((0, 0, 4), (27, 12, 66), (75, 12, 107), (120, 28, 109), (165, 44, 96),
-                   (207, 68, 70), (237, 105, 37), (251, 154, 6), (247, 208, 60),
-                   (252, 255, 164))
-COLOUR_MAP = "inferno"
 
 #: What a network panel says in the Uncertainty view of a run without "Best quality".
 NEEDS_BEST_QUALITY = ("The uncertainty map needs “Best quality”: tick it in the Run box and "
                       "Super-resolve again")
 
+#: The map shown and exported: the variant of :mod:`models.uncertainty` that ranked the worst
+#: pixels best (its ``DEFAULT_VARIANT``; docs/results.md, "Uncertainty"): the 8 runs' spread
+#: averaged over a Gaussian of σ = :data:`SMOOTH_SIGMA` output pixels.
+MAP_VARIANT = "spread-smooth"
+SMOOTH_SIGMA = 1.0
+#: How far the Gaussian reaches, in σ (scipy.ndimage's default: the evaluation's smoothing).
+_TRUNCATE = 4.0
 
-def colour_lut(n: int = 256) -> np.ndarray:
-    """(n, 3) uint8 table of the colour map, linear between :data:`INFERNO_ANCHORS`."""
-    anchors = np.asarray(INFERNO_ANCHORS, dtype=np.float64)
-    at = np.linspace(0.0, 1.0, len(anchors))
-    t = np.linspace(0.0, 1.0, int(n))
-    return np.stack([np.interp(t, at, anchors[:, c]) for c in range(3)],
-                    axis=-1).round().astype(np.uint8)
 
-
-_LUT = colour_lut()
+def gaussian_smooth(a: np.ndarray, sigma: float = SMOOTH_SIGMA) -> np.ndarray:
+    """``a`` (2-D, or H×W×C: each channel on its own) averaged over a Gaussian of ``sigma``
+    pixels in the image plane, edges extended by their nearest pixel — numpy only, equal within
+    float rounding to ``scipy.ndimage.gaussian_filter(a, (σ, σ, 0), mode="nearest")``, the
+    evaluation's smoothing. float64."""
+    out = np.asarray(a, dtype=np.float64)
+    sigma = float(sigma)
+    if out.ndim < 2 or out.size == 0 or not sigma > 0:
+        return out.copy()
+    radius = int(_TRUNCATE * sigma + 0.5)
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-0.5 * (x / sigma) ** 2)
+    kernel /= kernel.sum()
+    for axis in (0, 1):
+        n = out.shape[axis]
+        pad = [(0, 0)] * out.ndim
+        pad[axis] = (radius, radius)
+        padded = np.pad(out, pad, mode="edge")
+        acc = np.zeros_like(out)
+        for i, k in enumerate(kernel):
+            acc += k * np.take(padded, np.arange(i, i + n), axis=axis)
+        out = acc
+    return out
 
 
 def uncertainty_map(uncertainty: np.ndarray | None) -> np.ndarray | None:
-    """The 2-D float32 map of an engine's ``info.uncertainty`` (a colour result's three equal
-    channels: their mean), or None."""
+    """The computed uncertainty map of an engine's ``info.uncertainty`` (the per-pixel spread
+    of the 8 runs) as the viewer shows it and ``rmisr-sr --uncertainty-out`` writes it: the
+    :data:`MAP_VARIANT` (the spread smoothed over σ = 1 output pixel), 2-D float32 in the image's
+    units (a colour result's channels: their mean), or None. Numpy only (no torch, no Qt).
+
+    Apply it once, to the engine's spread: the map it returns is what the panels, the quality
+    table and :func:`write_uncertainty` take."""
+    plane = _plane(uncertainty)
+    if plane is None:
+        return None
+    return np.ascontiguousarray(gaussian_smooth(plane, SMOOTH_SIGMA).astype(np.float32))
+
+
+def _plane(uncertainty: np.ndarray | None) -> np.ndarray | None:
+    """A map as 2-D float32 (a colour map's channels: their mean), or None."""
     if uncertainty is None:
         return None
     a = np.asarray(uncertainty, dtype=np.float32)
@@ -82,10 +113,8 @@ def display_range(maps: Iterable[np.ndarray | None], percentile: float = 99.5) -
 
 def colourize(map2d: np.ndarray, top: float) -> np.ndarray:
     """(H, W, 3) uint8 heat image of a 2-D map on the scale 0 … ``top`` (above: the top colour;
-    NaN: the bottom one)."""
-    a = np.nan_to_num(np.asarray(map2d, dtype=np.float64), nan=0.0)
-    idx = np.clip(a * (255.0 / max(float(top), 1e-12)), 0, 255).round().astype(np.intp)
-    return _LUT[idx]
+    NaN: the bottom one), through the project's one colour table (:mod:`app.io.heatmap`)."""
+    return heat_colours(map2d, top)
 
 
 def colour_bar(length: int = 256) -> np.ndarray:
@@ -128,7 +157,7 @@ def uncertainty_label(scale: float, method: str, unit: str = "") -> str:
 def with_colour_bar(rgb: np.ndarray, top: float, unit: str = "", min_width: int = 240
                     ) -> np.ndarray:
     """``rgb`` (a heat image) with a strip below it: the colour bar, its ticks and what it
-    measures ("per-pixel SD of the 8 runs (HU)"). The image's pixels stay at the top left."""
+    measures ("SD of the 8 runs, smoothed 1 px (HU)"). The image's pixels stay at the top left."""
     from PIL import Image, ImageDraw
 
     from app.io.sheet import _ASCII, _font
@@ -147,7 +176,7 @@ def with_colour_bar(rgb: np.ndarray, top: float, unit: str = "", min_width: int 
     def text(s: str) -> str:
         return s if unicode_ok else s.translate(_ASCII)
 
-    title = "per-pixel SD of the 8 runs" + (f" ({unit})" if unit else "")
+    title = "SD of the 8 runs, smoothed 1 px" + (f" ({unit})" if unit else "")
     draw.text((pad, h + pad), text(title), fill=(255, 255, 255), font=font)
     x0, x1 = pad + 4, width - pad - 24
     y0 = h + pad + line_h
@@ -166,8 +195,9 @@ def write_uncertainty(path: str | os.PathLike[str], uncertainty: np.ndarray, *,
                       source: ImageData, scale: float, roi: tuple[int, int, int, int],
                       method: str, fmt: str, top: float | None = None,
                       weights_sha256: str | None = None) -> WrittenImage:
-    """Write a computed uncertainty map (the engine's ``info.uncertainty`` of a result of
-    ``roi`` of ``source`` at ``scale``) as
+    """Write a computed uncertainty map (:func:`uncertainty_map` of the engine's
+    ``info.uncertainty`` of a result of ``roi`` of ``source`` at ``scale``; written as given,
+    a colour map as its channels' mean) as
 
     * "png": the heat image on 0 … ``top`` (default: :func:`display_range` of the map) with the
       colour bar below it and the label burnt into a caption strip (and in the PNG text);
@@ -180,7 +210,7 @@ def write_uncertainty(path: str | os.PathLike[str], uncertainty: np.ndarray, *,
     """
     from app.io import WrittenImage, write_png, write_tiff16
 
-    map2d = uncertainty_map(uncertainty)
+    map2d = _plane(uncertainty)
     if map2d is None:
         raise ValueError("no uncertainty map: it needs a best-quality run")
     unit = getattr(source, "value_unit", "") or ""
@@ -263,7 +293,8 @@ def write_uncertainty_dicom(path: str | os.PathLike[str], map2d: np.ndarray, *,
     ds.SeriesDescription = f"Uncertainty SR ×{s:g} {method} (computed)"[:64]
     ds.ImageType = ["DERIVED", "SECONDARY", "UNCERTAINTY"]
     derivation = (f"{label}. Per-pixel standard deviation of the 8 dihedral (flipped/rotated) "
-                  f"runs of {method} at ×{s:g} of ROI x={x} y={y} w={w} h={h} (source pixels) "
+                  f"runs, averaged over a Gaussian of sigma {SMOOTH_SIGMA:g} output pixel, of "
+                  f"{method} at ×{s:g} of ROI x={x} y={y} w={w} h={h} (source pixels) "
                   f"of {source.source_path.name}; weights sha256 "
                   f"{weights_sha256 or 'none (no network)'}; software {SOFTWARE}. Values are "
                   f"computed{(' in ' + unit) if unit else ''}, not acquired.")[:1024]

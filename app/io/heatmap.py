@@ -1,11 +1,13 @@
 """Heat-map pictures of computed maps (the uncertainty of a super-resolved image) with a colour
 bar in the image's units, and figures of grey and heat panels side by side. Qt-free, PIL only.
 
-The colour map is a piecewise-linear approximation of matplotlib's *inferno* (black → purple →
-orange → pale yellow): perceptually ordered, readable in grey print and by colour-blind readers,
-and it never suggests the grey anatomy it sits beside. Zero is black; the top of the bar is the
-map's 99.5th percentile (rounded to a tidy number) so that a few extreme pixels do not flatten the
-rest, and values above it are drawn at the top colour (the bar says "≥").
+The colour map (:data:`INFERNO_ANCHORS`, the only colour table of the project's heat maps: the
+viewer's Uncertainty view and :mod:`app.uncertainty_view` use it too) is matplotlib's *inferno*
+(black → purple → orange → pale yellow) sampled at 10 points: perceptually ordered, readable in
+grey print and by colour-blind readers, and it never suggests the grey anatomy it sits beside.
+Zero is black; the top of the bar is the map's 99.5th percentile (rounded to a tidy number) so
+that a few extreme pixels do not flatten the rest, and values above it are drawn at the top
+colour (the bar says "≥").
 """
 from __future__ import annotations
 
@@ -19,21 +21,40 @@ from ._atomic import atomic_write
 from .errors import WriteError
 from .sheet import _ASCII, _font
 
-__all__ = ["INFERNO", "heat_colours", "nice_top", "render_heat", "compose_panels"]
+__all__ = ["INFERNO_ANCHORS", "COLOUR_MAP", "colour_lut", "heat_colours", "nice_top",
+           "render_heat", "compose_panels"]
 
-#: (position, R, G, B) anchors of the colour map
-INFERNO = np.array([
-    (0.00, 0, 0, 4), (0.13, 31, 12, 72), (0.25, 85, 15, 109), (0.38, 136, 34, 106),
-    (0.50, 186, 54, 85), (0.63, 227, 89, 51), (0.75, 249, 140, 10), (0.88, 249, 201, 50),
-    (1.00, 252, 255, 164)], dtype=np.float64)
+#: The one colour table of every computed heat map (the viewer's Uncertainty view, its exports,
+#: ``rmisr-sr --uncertainty-out`` and the evaluation figure): matplotlib's *inferno* (Smith & van
+#: der Walt) sampled at 10 evenly spaced points, dark (zero) through purple and orange to pale
+#: yellow (the top of the scale); :func:`colour_lut` interpolates it linearly.
+INFERNO_ANCHORS: tuple[tuple[int, int, int], ...] = (
+    (0, 0, 4), (27, 12, 66), (75, 12, 107), (120, 28, 109), (165, 44, 96), (207, 68, 70),
+    (237, 105, 37), (251, 154, 6), (247, 208, 60), (252, 255, 164))
+COLOUR_MAP = "inferno"
+
+
+def colour_lut(n: int = 256) -> np.ndarray:
+    """(n, 3) uint8 table of the colour map, linear between :data:`INFERNO_ANCHORS`."""
+    anchors = np.asarray(INFERNO_ANCHORS, dtype=np.float64)
+    at = np.linspace(0.0, 1.0, len(anchors))
+    t = np.linspace(0.0, 1.0, max(int(n), 2))
+    return np.stack([np.interp(t, at, anchors[:, c]) for c in range(3)],
+                    axis=-1).round().astype(np.uint8)
+
+
+_LUT = colour_lut()
 
 
 def heat_colours(values: np.ndarray, top: float) -> np.ndarray:
-    """uint8 RGB of ``values`` on the colour map, 0 → first colour, ``top`` and above → last."""
-    v = np.asarray(values, dtype=np.float64)
-    t = np.clip(np.nan_to_num(v / top if top > 0 else np.zeros_like(v)), 0.0, 1.0)
-    rgb = np.stack([np.interp(t, INFERNO[:, 0], INFERNO[:, k]) for k in (1, 2, 3)], axis=-1)
-    return np.round(rgb).astype(np.uint8)
+    """uint8 RGB of ``values`` on the colour map (the 256-entry :func:`colour_lut`): 0 → the
+    first colour, ``top`` and above → the last, NaN and negative values → the first."""
+    top = float(top)
+    scale = 255.0 / top if math.isfinite(top) and top > 0 else 0.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = np.asarray(values, dtype=np.float64) * scale
+    idx = np.clip(np.nan_to_num(t, nan=0.0, posinf=255.0, neginf=0.0), 0, 255).round()
+    return _LUT[idx.astype(np.intp)]
 
 
 def nice_top(values: np.ndarray, percentile: float = 99.5) -> float:

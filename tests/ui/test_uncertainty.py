@@ -88,7 +88,11 @@ def test_the_uncertainty_view_is_a_heat_map_with_a_colour_bar(window, network, r
     cmp_ = window.comparison
     panel = cmp_.panel(network)
     net = next(r for r in result.results if r.method == network)
-    assert np.array_equal(panel.data.uncertainty, net.info.uncertainty)
+    # the panel shows the map rmisr-sr --uncertainty-out writes: the smoothed spread
+    from app.uncertainty_view import uncertainty_map
+
+    assert np.array_equal(panel.data.uncertainty, uncertainty_map(net.info.uncertainty))
+    assert not np.array_equal(panel.data.uncertainty, net.info.uncertainty)
     image = _qimage_array(panel.view.pixmap().toImage())
     assert "Uncertainty" in [b.text() for b in window.controls.view_buttons.buttons()]
     window.controls.set_view_mode("uncertainty")
@@ -154,7 +158,8 @@ def test_colour_map_and_scale_are_qt_free_numpy():
     assert uv.display_range([np.zeros((4, 4))]) == 1.0
     assert uv.colour_bar_ticks(5, "HU") == [(0.0, "0"), (0.5, "2.5"), (1.0, "5 HU")]
     colour = np.repeat(m[..., None], 3, axis=-1)
-    assert np.array_equal(uv.uncertainty_map(colour), m) and uv.uncertainty_map(None) is None
+    assert np.allclose(uv.uncertainty_map(colour), uv.gaussian_smooth(m), atol=1e-5)
+    assert uv.uncertainty_map(None) is None
 
 
 def test_the_quality_table_gives_the_rois_uncertainty_of_a_best_quality_run(window, network,
@@ -165,8 +170,11 @@ def test_the_quality_table_gives_the_rois_uncertainty_of_a_best_quality_run(wind
     net = next(r for r in result.results if r.method == network)
     row = values[net.label]
     mean, p95 = float(row["Uncertainty mean (HU)"]), float(row["Uncertainty P95 (HU)"])
-    assert mean == pytest.approx(float(net.info.uncertainty.mean()), abs=0.01)
-    assert p95 == pytest.approx(float(np.percentile(net.info.uncertainty, 95)), abs=0.01)
+    from app.uncertainty_view import uncertainty_map
+
+    shown = uncertainty_map(net.info.uncertainty)  # the panel's map, not the raw spread
+    assert mean == pytest.approx(float(shown.mean()), abs=0.01)
+    assert p95 == pytest.approx(float(np.percentile(shown, 95)), abs=0.01)
     assert 0 <= mean <= p95
     assert values["Bicubic"]["Uncertainty mean (HU)"] == "0.00"  # bicubic is symmetric
     headers = [window.quality.table.horizontalHeaderItem(j).text()
@@ -191,11 +199,15 @@ def test_compute_quality_summarises_each_uncertainty_map():
                                      2.0, unit="HU", uncertainties={"rmisr-bl": spread})
     rows = {r.method: r for r in report.rows}
     assert rows["bicubic"].uncertainty_mean is None and rows["bicubic"].uncertainty_p95 is None
-    assert rows["rmisr-bl"].uncertainty_mean == pytest.approx(float(spread.mean()))
-    assert rows["rmisr-bl"].uncertainty_p95 == pytest.approx(float(np.percentile(spread, 95)))
+    from app.uncertainty_view import uncertainty_map
+
+    shown = uncertainty_map(spread)  # the smoothed map the panels show
+    assert rows["rmisr-bl"].uncertainty_mean == pytest.approx(float(shown.mean()))
+    assert rows["rmisr-bl"].uncertainty_p95 == pytest.approx(float(np.percentile(shown, 95)))
+    assert rows["rmisr-bl"].uncertainty_p95 < float(np.percentile(spread, 95))  # not the raw
     headers, body = report.table()
     i = headers.index("Uncertainty mean (HU)")
-    assert body[0][i] == "—" and body[1][i] == f"{spread.mean():.2f}"
+    assert body[0][i] == "—" and body[1][i] == f"{shown.mean():.2f}"
 
 
 def test_the_uncertainty_map_exports_as_png_tiff_and_dicom_labelled_as_computed(
