@@ -282,18 +282,13 @@ class PacsDialog(_NetDialog):
         for w in (self.patient_name, self.patient_id, self.accession, self.date_from,
                   self.date_to):
             w.returnPressed.connect(self.search)
-        grid.addWidget(QLabel("Patient name"), 0, 0)
-        grid.addWidget(self.patient_name, 0, 1)
-        grid.addWidget(QLabel("Patient ID"), 0, 2)
-        grid.addWidget(self.patient_id, 0, 3)
-        grid.addWidget(QLabel("Accession"), 0, 4)
-        grid.addWidget(self.accession, 0, 5)
-        grid.addWidget(QLabel("Study date from"), 1, 0)
-        grid.addWidget(self.date_from, 1, 1)
-        grid.addWidget(QLabel("to"), 1, 2)
-        grid.addWidget(self.date_to, 1, 3)
-        grid.addWidget(QLabel("Modality"), 1, 4)
-        grid.addWidget(self.modality, 1, 5)
+        fields = [("Patient name", self.patient_name), ("Patient ID", self.patient_id),
+                  ("Accession", self.accession), ("Study date from", self.date_from),
+                  ("to", self.date_to), ("Modality", self.modality)]
+        for i, (label, widget) in enumerate(fields):  # three label + field pairs a row
+            row, col = divmod(i, 3)
+            grid.addWidget(QLabel(label), row, 2 * col)
+            grid.addWidget(widget, row, 2 * col + 1)
         grid.addWidget(self.search_button, 0, 6, 2, 1)
 
         self.study_table = _table(["Patient", "Patient ID", "Study date", "Modalities",

@@ -34,7 +34,8 @@ from .elided_label import ElidedLabel
 from .imaging import blank_pixmap, to_qimage, windowed_pixmap
 from .navigation import keep_anchor
 from .panel_data import VIEW_MODES, PanelData
-# Names the main window and the controls import from here; they live in .panel_data.
+# Kept importable from here for the window, its controllers and the controls (defined in
+# .panel_data).
 from .panel_data import VIEW_SHORT, VIEW_TIPS, sr_overlay_text  # noqa: F401
 from .panel_view import PanelView
 
