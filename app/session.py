@@ -20,8 +20,16 @@ import numpy as np
 
 from app.batch import output_name
 from app.formatting import format_area_mm2, format_number, format_window, readable_error
-from app.io import (DerivedSeries, ImageData, ImageIOError, limits, load_window_presets,
-                    output_size, presets_for_modality, roi_statistics)
+from app.io import (
+    DerivedSeries,
+    ImageData,
+    ImageIOError,
+    limits,
+    load_window_presets,
+    output_size,
+    presets_for_modality,
+    roi_statistics,
+)
 from app.io.labels import METHOD_LABELS
 from app.io.series import stack_of
 from app.result_cache import ResultCache, result_key, slice_id
@@ -448,7 +456,7 @@ class ViewerSession:
         for p in loaded:
             try:
                 cw = p.resolve(img.pixels) if hasattr(p, "resolve") else (p.center, p.width)
-            except Exception:  # noqa: BLE001 — a preset that does not fit this image is left out
+            except Exception:  # noqa: BLE001, S112 — a preset that cannot apply here is left out
                 continue
             presets.append((p.name, (float(cw[0]), float(cw[1]))))
         for c, w, name in img.windows:

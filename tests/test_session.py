@@ -12,8 +12,16 @@ import pytest
 
 from app import session as session_mod
 from app.io import SAMPLE_PATH, read_image
-from app.session import (Event, RunSettings, ViewerSession, files_in_the_way, folder_outcome,
-                         format_value, slice_range_outputs, slice_range_problem)
+from app.session import (
+    Event,
+    RunSettings,
+    ViewerSession,
+    files_in_the_way,
+    folder_outcome,
+    format_value,
+    slice_range_outputs,
+    slice_range_problem,
+)
 
 
 @pytest.fixture(scope="module")

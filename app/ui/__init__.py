@@ -6,6 +6,11 @@ geometry); ``panels`` (synchronised comparison) with ``panel_view`` (one panel),
 and panels paint over the image) and ``navigation`` (zoom and wheel helpers) shared by both;
 ``pacs_dialog`` (open from / send to PACS) with ``pacs_nodes`` (nodes and settings) and
 ``pacs_tasks`` (network calls off the UI thread); ``controls`` (scale, methods, device, run), ``worker`` (engine and jobs off the UI thread),
-``quality_table``, ``export``, ``diagnostics``, ``theme``, ``main_window``, ``app`` (start-up),
-``screenshot`` (README screenshot). Importing this package does not import Qt.
+``quality_table``, ``export``, ``diagnostics``, ``theme``; ``main_window`` (the window: layout,
+docks, status bar, drops, close) with its controllers ``open_controller`` (open, step),
+``run_controller`` (engine, jobs, progress), ``export_controller`` (exports, notes, PACS) and
+``window_level`` (display window, presets), ``menus`` (the menus and shortcuts as one table) and
+``window_settings`` (what is remembered) — the viewer's state itself is :mod:`app.session`, without
+Qt; ``app`` (start-up), ``screenshot`` (README screenshot). Importing this package does not
+import Qt.
 """

@@ -13,22 +13,32 @@ are the table in ``menus``.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
-from PyQt5.QtCore import QEvent, QObject, QRect, QSettings, Qt, QTimer
-from PyQt5.QtGui import QKeyEvent, QKeySequence
-from PyQt5.QtWidgets import (QAction, QActionGroup, QApplication, QComboBox, QDialog,
-                             QDockWidget, QMainWindow, QMenu, QMessageBox, QScrollArea,
-                             QSplitter, QToolButton, QVBoxLayout, QWidget)
+from PyQt5.QtCore import QRect, QSettings, Qt, QTimer
+from PyQt5.QtWidgets import (
+    QAction,
+    QActionGroup,
+    QApplication,
+    QDialog,
+    QDockWidget,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.io import SCALE_MAX, SCALE_MIN, ImageData
-from app.session import ViewerSession
+from app.io import ImageData
 from app.result_cache import ResultCache
+from app.session import ViewerSession
 
-from . import menus
-from .canvas import SCROLL_KEYS, ImageCanvas
+from . import menus, window_settings
+from .canvas import ImageCanvas
 from .controls import ControlsPanel
 from .diagnostics import diagnostics_text
 from .export_controller import ExportController
@@ -36,15 +46,13 @@ from .notes import NotesDialog
 from .open_controller import OpenController
 from .panels import VIEW_MODES, ComparisonView, ElidedLabel
 from .quality_table import QualityTable
-from .run_controller import RunController, build_panels
+from .run_controller import RunController
 from .series_picker import SeriesPickerDialog
 from .slices import SliceRangeChoice, SliceRangeResultDialog
 from .window_level import WindowLevelController
 from .worker import Engine, JobResult
 
 APP_ORG, APP_NAME = "RMISR", "RMISR Viewer"
-#: The window's size at its first start (logical pixels), reduced to what the screen offers.
-START_SIZE = (1280, 800)
 #: Room left for the window manager's frame (borders, title bar) when sizing to the screen.
 FRAME_ALLOWANCE = (16, 40)
 #: How long closing the window waits for a cancelled job to stop before it defers the close.
@@ -58,32 +66,6 @@ def fitted_size(wanted: tuple[int, int], available: tuple[int, int],
     numbers on a 2× screen): never more than that area less the window ``frame``."""
     return (max(1, min(wanted[0], available[0] - frame[0])),
             max(1, min(wanted[1], available[1] - frame[1])))
-
-
-class _NavigationKeysTo(QObject):
-    """Event filter: the keys that move the ROI or page slices (arrows, PgUp/PgDn, Home/End)
-    typed while a list such as the window presets has the focus go to ``target`` (focused)
-    instead of choosing another entry of the list."""
-
-    def __init__(self, target: QWidget, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.target = target
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt)
-        if event.type() == QEvent.KeyPress and event.key() in SCROLL_KEYS and not (
-                isinstance(obj, QComboBox) and obj.view().isVisible()):
-            self.target.setFocus(Qt.OtherFocusReason)
-            owner = self.parent() if self.parent() is not None else self.target
-            for action in owner.findChildren(QAction):  # a shortcut of these keys first
-                if (action.isEnabled() and action.shortcut() and action.shortcut().matches(
-                        QKeySequence(int(event.modifiers()) | event.key()))
-                        == QKeySequence.ExactMatch):
-                    action.trigger()
-                    return True
-            QApplication.sendEvent(self.target, QKeyEvent(QEvent.KeyPress, event.key(),
-                                                          event.modifiers(), event.text()))
-            return True
-        return False
 
 
 class MainWindow(QMainWindow):
@@ -149,7 +131,7 @@ class MainWindow(QMainWindow):
         """The open result box of the last slice range."""
         return self.runs.slices_result
 
-    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
+    def keyPressEvent(self, event: Any) -> None:
         """Esc (no job running, nothing else took it) clears a distance measured on the panels,
         else leaves the panels' focus mode."""
         if event.key() == Qt.Key_Escape and self.comparison.measurement() is not None:
@@ -226,7 +208,7 @@ class MainWindow(QMainWindow):
         k.runRequested.connect(self.run)
         k.cancelRequested.connect(self.cancel)
         k.presetChosen.connect(self.levels.preset_index_chosen)
-        k.watch_preset_keys(_NavigationKeysTo(self.canvas, self))
+        k.watch_preset_keys(menus.NavigationKeysTo(self.canvas, self))
         k.viewModeChanged.connect(self.comparison.set_mode)
         k.loupeToggled.connect(self.comparison.set_loupe)
         k.fitRequested.connect(self.canvas.fit)
@@ -294,53 +276,12 @@ class MainWindow(QMainWindow):
     # settings and screen
     # =========================================================================================
     def _restore_settings(self) -> None:
-        s = self.settings
-        try:
-            scale = float(s.value("scale", 2.0))
-        except (TypeError, ValueError):
-            scale = 2.0
-        if not (math.isfinite(scale) and SCALE_MIN <= scale <= SCALE_MAX):  # a damaged file
-            scale = 2.0
-        self.controls.set_scale(scale, emit=False, force=True)
-        methods = s.value("methods", ["bicubic"])
-        if isinstance(methods, str):
-            methods = [methods]
-        self.controls.set_checked_methods(list(methods or ["bicubic"]))
-        self.controls.set_simulate(str(s.value("simulate", "false")).lower() == "true")
-        self.controls.set_device_choice(self.engine.device_choice)
-        self.controls.set_precision_choice(str(s.value("precision", "auto")))
-        self.controls.set_best_quality(str(s.value("bestQuality", "false")).lower() == "true")
+        window_settings.restore(self)
         self._sync_settings()
-        self.act_overlay.setChecked(str(s.value("overlay", "true")).lower() == "true")
-        self.act_wheel_zooms.setChecked(str(s.value("wheelZooms", "false")).lower() == "true")
-        geom = s.value("geometry")
-        if geom is None or not self.restoreGeometry(geom):
-            self.resize(*START_SIZE)
-        self.fit_to_screen(centre=geom is None)
-        for key, restore in (("windowState", self.restoreState),  # the dock's place
-                             ("topSplitter", self.top_splitter.restoreState),
-                             ("mainSplitter", self.main_splitter.restoreState)):
-            state = s.value(key)
-            if state is not None:
-                restore(state)
 
     def save_settings(self) -> None:
         """Remember the run settings, the window's geometry and layout, and the display options."""
-        s = self.settings
-        s.setValue("scale", self.controls.scale())
-        s.setValue("methods", self.controls.checked_methods())
-        s.setValue("simulate", self.controls.simulate())
-        s.setValue("device", self.engine.device_choice)
-        s.setValue("precision", self.controls.precision_choice())
-        s.setValue("bestQuality", self.controls.best_quality())
-        s.setValue("geometry", self.saveGeometry())
-        s.setValue("windowState", self.saveState())
-        s.setValue("topSplitter", self.top_splitter.saveState())
-        s.setValue("mainSplitter", self.main_splitter.saveState())
-        s.setValue("overlay", self.act_overlay.isChecked())
-        if not s.contains("presetsPath"):
-            s.setValue("presetsPath", "")
-        s.sync()
+        window_settings.save(self)
 
     def available_geometry(self) -> QRect:
         """The available area of the window's screen (logical pixels, task bar excluded)."""
@@ -526,10 +467,6 @@ class MainWindow(QMainWindow):
         """Stop the running job at its next tile."""
         self.runs.cancel()
 
-    def build_panels(self, result: JobResult) -> list:
-        """The comparison's panels of ``result``."""
-        return build_panels(result)
-
     def export_panel(self, key: str, path: str | Path | None = None,
                      fmt: str | None = None) -> Path | None:
         """Export a panel (dialog when ``path`` is None); the written path or None."""
@@ -619,16 +556,16 @@ class MainWindow(QMainWindow):
     # =========================================================================================
     # window events
     # =========================================================================================
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt)
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802 (Qt)
+    def dropEvent(self, event) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             self.open_files(paths)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt)
+    def closeEvent(self, event) -> None:
         """Cancel a running job and wait for it (and the engine loader); a thread that has not
         stopped within ``CLOSE_WAIT_MS`` keeps the window open until it has — destroying a
         running QThread would abort the process."""

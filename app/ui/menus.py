@@ -14,10 +14,23 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from PyQt5.QtCore import QRect, Qt
-from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import (QAction, QDialog, QDialogButtonBox, QMenu, QMenuBar, QMessageBox,
-                             QTextBrowser, QVBoxLayout, QWidget)
+from PyQt5.QtCore import QEvent, QObject, QRect, Qt
+from PyQt5.QtGui import QKeyEvent, QKeySequence
+from PyQt5.QtWidgets import (
+    QAction,
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QMenu,
+    QMenuBar,
+    QMessageBox,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .canvas import SCROLL_KEYS
 
 
 @dataclass(frozen=True)
@@ -97,7 +110,8 @@ COMMANDS: tuple[Command, ...] = (
             enabled_when="image"),
     Command("prev_10", VIEW, "Ten slices back", "step_slice", (-10,), "Shift+PgUp",
             enabled_when="image"),
-    Command("last_slice", VIEW, "Last slice", "opening.step_to_end", (1,), "End", enabled_when="image"),
+    Command("last_slice", VIEW, "Last slice", "opening.step_to_end", (1,), "End",
+            enabled_when="image"),
     Command("first_slice", VIEW, "First slice", "opening.step_to_end", (-1,), "Home",
             enabled_when="image"),
     Command("overlay", VIEW, "Patient and image &information", "canvas.set_overlay_visible",
@@ -254,6 +268,32 @@ def shortcut_rows(built: BuiltMenus, submenu_rows: Callable[[str], Iterable[tupl
     rows += [("Image", command, keys) for command, keys in CANVAS_KEYS]
     rows.append(("Image", "Slices and zoom", wheel))
     return rows
+
+
+class NavigationKeysTo(QObject):
+    """Event filter: the keys that move the ROI or page slices (arrows, PgUp/PgDn, Home/End)
+    typed while a list such as the window presets has the focus go to ``target`` (focused)
+    instead of choosing another entry of the list."""
+
+    def __init__(self, target: QWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.target = target
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.KeyPress and event.key() in SCROLL_KEYS and not (
+                isinstance(obj, QComboBox) and obj.view().isVisible()):
+            self.target.setFocus(Qt.OtherFocusReason)
+            owner = self.parent() if self.parent() is not None else self.target
+            for action in owner.findChildren(QAction):  # a shortcut of these keys first
+                if (action.isEnabled() and action.shortcut() and action.shortcut().matches(
+                        QKeySequence(int(event.modifiers()) | event.key()))
+                        == QKeySequence.ExactMatch):
+                    action.trigger()
+                    return True
+            QApplication.sendEvent(self.target, QKeyEvent(QEvent.KeyPress, event.key(),
+                                                          event.modifiers(), event.text()))
+            return True
+        return False
 
 
 def shortcuts_dialog(parent: QWidget, rows: Sequence[tuple[str, str, str]],

@@ -14,8 +14,14 @@ from PyQt5.QtCore import QObject, Qt, QTimer
 from PyQt5.QtWidgets import QApplication, QDialog, QFileDialog
 
 from app.formatting import readable_error
-from app.io import SAMPLE_PATH, ImageData, ImageIOError, corner_texts, orientation_labels, \
-    read_image
+from app.io import (
+    SAMPLE_PATH,
+    ImageData,
+    ImageIOError,
+    corner_texts,
+    orientation_labels,
+    read_image,
+)
 from app.session import StackItem, folder_outcome
 
 from .series_picker import SeriesPickerDialog

@@ -18,10 +18,22 @@ from app.session import files_in_the_way, slice_range_outputs, slice_range_probl
 from app.uncertainty_view import uncertainty_map
 
 from .panels import PanelData, sr_overlay_text
-from .slices import (SliceRangeChoice, SliceRangeDialog, SliceRangeResultDialog,
-                     default_slice_method, slice_note_lines)
-from .worker import (EngineLoader, JobRequest, JobResult, SliceRangeJob, SliceRangeRequest,
-                     SliceRangeResult, SuperResolveJob)
+from .slices import (
+    SliceRangeChoice,
+    SliceRangeDialog,
+    SliceRangeResultDialog,
+    default_slice_method,
+    slice_note_lines,
+)
+from .worker import (
+    EngineLoader,
+    JobRequest,
+    JobResult,
+    SliceRangeJob,
+    SliceRangeRequest,
+    SliceRangeResult,
+    SuperResolveJob,
+)
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
