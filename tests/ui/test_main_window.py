@@ -476,14 +476,14 @@ def test_focus_mode_and_actual_pixels(window, qtbot, network, run_job):
                       panel.view.viewport().rect().center())
     assert comp.focused() == network
     qtbot.waitUntil(lambda: all(p.isHidden() == (p is not panel) for p in comp.panels()),
-                    timeout=2000)
-    qtbot.waitUntil(lambda: panel.width() >= comp.width() - 12, timeout=2000)
-    qtbot.waitUntil(lambda: panel.view.zoom() > before * 1.2, timeout=2000)
+                    timeout=10000)
+    qtbot.waitUntil(lambda: panel.width() >= comp.width() - 12, timeout=10000)
+    qtbot.waitUntil(lambda: panel.view.zoom() > before * 1.2, timeout=10000)
     assert all(p.view.zoom() == pytest.approx(panel.view.zoom()) for p in comp.panels())
     QTest.mouseDClick(panel.view.viewport(), Qt.LeftButton, Qt.NoModifier,
                       panel.view.viewport().rect().center())
     assert comp.focused() is None and not any(p.isHidden() for p in comp.panels())
-    qtbot.waitUntil(lambda: panel.view.zoom() == pytest.approx(before, rel=0.05), timeout=2000)
+    qtbot.waitUntil(lambda: panel.view.zoom() == pytest.approx(before, rel=0.05), timeout=10000)
     comp.set_focus("bicubic")
     QTest.keyClick(window, Qt.Key_Escape)
     assert comp.focused() is None
