@@ -18,8 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from app.annotations import Annotation, AnnotationStore
 from app.batch import output_name
+from app.events import Event
 from app.formatting import format_area_mm2, format_number, format_window, readable_error
+from app.history import Change, EditHistory
 from app.io import (
     DerivedSeries,
     ImageData,
@@ -48,26 +51,6 @@ DEFAULT_ROI = 96
 CONFIRM_OUTPUT_PIXELS = 50_000_000
 #: Unreadable slices named one by one in a message before "…".
 MAX_SKIPPED_LISTED = 20
-
-
-class Event:
-    """Callbacks called in the order they were connected, with the event's arguments."""
-
-    def __init__(self) -> None:
-        self._callbacks: list[Callable[..., Any]] = []
-
-    def connect(self, callback: Callable[..., Any]) -> None:
-        """Call ``callback`` on every :meth:`emit`."""
-        self._callbacks.append(callback)
-
-    def disconnect(self, callback: Callable[..., Any]) -> None:
-        """Stop calling ``callback``."""
-        self._callbacks.remove(callback)
-
-    def emit(self, *args: Any) -> None:
-        """Call every connected callback with ``args``."""
-        for callback in list(self._callbacks):
-            callback(*args)
 
 
 @dataclass
@@ -230,6 +213,9 @@ class ViewerSession:
         derived_files: the last DICOM files written (what Send to PACS offers).
         presets: the named display windows of the shown image.
         events: the changes views follow (:class:`SessionEvents`).
+        history: the undo/redo history of the region, the annotations and the display window.
+        annotations: the measuring annotations of every slice (:class:`AnnotationStore`).
+        selected: the id of the selected annotation of the shown slice, or None.
     """
 
     def __init__(self, results: ResultCache | None = None) -> None:
@@ -245,6 +231,9 @@ class ViewerSession:
         self.derived_files: list[Path] = []
         self.presets: list[Preset] = []
         self.events = SessionEvents()
+        self.history = EditHistory()
+        self.annotations = AnnotationStore(self.history)
+        self.selected: int | None = None
         self._generation = 0
 
     # -- opening and the stack -------------------------------------------------------------
@@ -353,6 +342,7 @@ class ViewerSession:
         it). Returns this slice's latest kept result, or None."""
         self.image = image
         self.last_result = None
+        self.selected = None
         return self.results.latest_for(slice_id(image.source_path, image.frame))
 
     def default_roi(self) -> ROI | None:
@@ -371,6 +361,47 @@ class ViewerSession:
         """Set the region of interest (its views follow through ``events.roi``)."""
         self.roi = tuple(int(v) for v in roi) if roi is not None else None
         self.events.roi.emit(self.roi)
+
+    def edit_roi(self, before: Sequence[int] | None, after: Sequence[int] | None) -> None:
+        """The user changed the region from ``before`` to ``after``: set it, undoably."""
+        self.set_roi(after)
+        self.history.record(Change("region of interest", lambda: self.set_roi(before),
+                                   lambda: self.set_roi(after)))
+
+    def record_window(self, before: tuple[float, float], after: tuple[float, float],
+                      apply: Callable[[float, float], None]) -> None:
+        """The user changed the display window from ``before`` to ``after`` (a preset, a
+        drag): undo and redo give it back through ``apply(centre, width)``."""
+        if tuple(before) != tuple(after):
+            self.history.record(Change("window/level", lambda: apply(*before),
+                                       lambda: apply(*after)))
+
+    # -- annotations -----------------------------------------------------------------------
+    def slice_key(self) -> Any:
+        """The shown slice's key in :attr:`annotations` and :attr:`results` (None: no image)."""
+        return None if self.image is None else slice_id(self.image.source_path, self.image.frame)
+
+    def shown_annotations(self) -> list[Annotation]:
+        """The annotations of the shown slice, in the order drawn."""
+        return self.annotations.on(self.slice_key()) if self.image is not None else []
+
+    def annotate(self, annotation: Annotation) -> Annotation | None:
+        """Keep ``annotation`` on the shown slice (undoably) and select it."""
+        if self.image is None:
+            return None
+        stored = self.annotations.add(self.slice_key(), annotation)
+        self.selected = stored.id
+        return stored
+
+    def delete_selected(self) -> bool:
+        """Delete the selected annotation of the shown slice (undoably)."""
+        chosen, self.selected = self.selected, None
+        return chosen is not None and self.annotations.remove(self.slice_key(), chosen)
+
+    def clear_annotations(self) -> int:
+        """Delete every annotation of the shown slice (undoably); how many there were."""
+        self.selected = None
+        return self.annotations.clear(self.slice_key()) if self.image is not None else 0
 
     def set_settings(self, settings: RunSettings) -> None:
         """Set the next run's settings; ``events.settings`` when they changed."""
