@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from models import SuperResolver
-from models.laplacian import laplacian_np
+from models.archs.laplacian import laplacian_np
+from models.manifest import WEIGHTS_DIR
+from models.methods import METHODS
 from models.metrics import laplacian_l1, psnr
-from models.registry import METHODS, WEIGHTS_DIR
 from models.resize import degrade
 
 MRI_VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "medical" / "mri_brain" / "val"

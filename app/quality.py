@@ -325,8 +325,8 @@ def difference_map(result: np.ndarray, baseline: np.ndarray) -> np.ndarray | Non
 
 
 def edge_map(image: np.ndarray) -> np.ndarray:
-    """The product's Laplacian (``models.laplacian``) of the image's luminance, float32."""
-    from models.laplacian import laplacian_np
+    """The product's Laplacian (``models.archs.laplacian``) of the image's luminance, float32."""
+    from models.archs.laplacian import laplacian_np
 
     return laplacian_np(luminance(image)).astype(np.float32)
 

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from scipy.ndimage import correlate1d
 
-from .laplacian import laplacian_np
+from .archs.laplacian import laplacian_np
 from .resize import imresize
 
 

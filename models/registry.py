@@ -1,354 +1,93 @@
-"""What exists, how it is built, where its weights are (timm-style ``name → config → builder``).
+"""How an architecture is built: a name → class registry (the BasicSR habit).
 
-* :data:`ARCH_REGISTRY` — architecture name → builder (BasicSR-style registry with a duplicate
-  guard): ``rmisr_bl``, ``rmisr_vp``, ``srcnn``. :func:`create_model` builds one by name.
-* :data:`METHODS` — the methods the viewer offers (``bicubic``, ``srcnn``, ``rmisr-bl``,
-  ``rmisr-vp``) with their display labels and architectures.
-* ``weights/manifest.json`` — one record per weights file: method, architecture and its arguments,
-  scales (a list of fixed scales or a ``[min, max]`` range), parameter count, sha256, training
-  record. :func:`resolve` picks the record for (method, scale): a fixed-scale file for an integer
-  scale when there is one, else a range (meta / scale-agnostic) file that covers the scale.
-* :func:`load_model` checks the file's sha256 against the manifest (a mismatch raises
-  :class:`WeightsIntegrityError`) and loads with safetensors — never pickle.
+Each architecture registers itself on its class::
+
+    @ARCH_REGISTRY.register("rmisr_bl")
+    class RMISR_BL(nn.Module): ...
+
+and :mod:`models.archs` imports every architecture module, so the registry is complete once that
+package is imported. A lookup (:meth:`Registry.get`, :meth:`Registry.keys`) imports it on first
+use, so callers need not. :func:`create_model` builds an architecture by name — the name the
+manifest's records and ``rmisr-train --arch`` use. This module imports no torch.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+import importlib
+from typing import Any, Callable, TypeVar
 
-import torch
-from safetensors.torch import load as load_safetensors
-from safetensors.torch import save_file
-from torch import nn
-
-from .geometry import SCALE_MAX, SCALE_MIN
-
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-MANIFEST_NAME = "manifest.json"
+T = TypeVar("T")
 
 
 class Registry:
-    """Name → object map with a duplicate-name guard."""
+    """Name → object map with a duplicate-name guard.
 
-    def __init__(self, name: str) -> None:
+    Args:
+        name: what the registry holds, for error messages ("architecture").
+        package: a module whose import registers every entry (imported on the first lookup);
+            None for a registry filled by its own module.
+    """
+
+    def __init__(self, name: str, package: str | None = None) -> None:
         self.name = name
-        self._items: dict[str, Callable[..., nn.Module]] = {}
+        self._package = package
+        self._items: dict[str, Any] = {}
 
-    def register(self, name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-        def deco(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-            if name in self._items:
-                raise KeyError(f"{self.name}: {name!r} is already registered")
-            self._items[name] = fn
-            return fn
+    def _populate(self) -> None:
+        if self._package is not None:
+            package, self._package = self._package, None  # once; re-entry during it is harmless
+            importlib.import_module(package)
+
+    def register(self, name: str | None = None) -> Callable[[T], T]:
+        """A decorator that registers its class or function under ``name`` (default: its own).
+
+        Raises:
+            KeyError: ``name`` is already registered.
+        """
+        self._populate()
+
+        def deco(obj: T) -> T:
+            key = name or obj.__name__  # type: ignore[attr-defined]
+            if key in self._items:
+                raise KeyError(f"{self.name}: {key!r} is already registered")
+            self._items[key] = obj
+            return obj
         return deco
 
-    def get(self, name: str) -> Callable[..., nn.Module]:
+    def get(self, name: str) -> Any:
+        """The object registered under ``name``.
+
+        Raises:
+            KeyError: nothing is registered under ``name`` (the message lists what is).
+        """
+        self._populate()
         if name not in self._items:
             raise KeyError(f"{self.name}: no {name!r}; known: {sorted(self._items)}")
         return self._items[name]
 
     def keys(self) -> list[str]:
+        """The registered names, sorted."""
+        self._populate()
         return sorted(self._items)
 
-
-ARCH_REGISTRY = Registry("architecture")
-
-
-@ARCH_REGISTRY.register("rmisr_bl")
-def _rmisr_bl(**kwargs: Any) -> nn.Module:
-    from .rmisr import RMISR_BL
-    return RMISR_BL(**kwargs)
+    def __contains__(self, name: object) -> bool:
+        self._populate()
+        return name in self._items
 
 
-@ARCH_REGISTRY.register("rmisr_vp")
-def _rmisr_vp(**kwargs: Any) -> nn.Module:
-    from .rmisr import RMISR_VP
-    return RMISR_VP(**kwargs)
+ARCH_REGISTRY = Registry("architecture", package="models.archs")
 
 
-@ARCH_REGISTRY.register("srcnn")
-def _srcnn(**kwargs: Any) -> nn.Module:
-    from .srcnn import SRCNN
-    return SRCNN(**kwargs)
+def create_model(arch: str, **kwargs: Any) -> Any:
+    """Build an architecture by its registry name.
 
+    Args:
+        arch: the registered name, e.g. ``"rmisr_bl"``.
+        **kwargs: the architecture's constructor arguments (a manifest record's ``arch_args``).
 
-def create_model(arch: str, **kwargs: Any) -> nn.Module:
-    """Build an architecture by registry name, e.g. ``create_model('rmisr_bl', scale=4)``."""
+    Returns:
+        The new ``torch.nn.Module``, e.g. ``create_model("rmisr_bl", scale=4)``.
+
+    Raises:
+        KeyError: no architecture of that name.
+    """
     return ARCH_REGISTRY.get(arch)(**kwargs)
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    name: str
-    label: str
-    arch: str | None  # None: no network (bicubic)
-    description: str
-
-
-METHODS: dict[str, MethodSpec] = {
-    "bicubic": MethodSpec("bicubic", "Bicubic", None, "MATLAB-compatible bicubic interpolation"),
-    "srcnn": MethodSpec("srcnn", "SRCNN", "srcnn", "SRCNN 9-1-5 on the bicubic image"),
-    "rmisr-bl": MethodSpec("rmisr-bl", "RMISR-BL", "rmisr_bl", "RMISR baseline (4 PFMDB)"),
-    "rmisr-vp": MethodSpec("rmisr-vp", "RMISR-VP", "rmisr_vp",
-                           "RMISR visual-perception model (6 PFMDB + Laplacian branch)"),
-}
-
-
-class WeightsError(RuntimeError):
-    """Base class of weights problems."""
-
-
-class NoWeightsError(WeightsError):
-    """The method has no trained weights for this scale."""
-
-
-class WeightsIntegrityError(WeightsError):
-    """A weights file is missing, unreadable or does not match its manifest sha256."""
-
-
-@dataclass
-class WeightsRecord:
-    file: str
-    method: str
-    arch: str
-    arch_args: dict[str, Any]
-    scales: list[float] = field(default_factory=list)   # fixed scales
-    scale_range: list[float] | None = None              # [min, max] for meta / scale-agnostic
-    params: int = 0
-    sha256: str = ""
-    training: dict[str, Any] = field(default_factory=dict)
-
-    def covers(self, scale: float) -> bool:
-        if any(abs(scale - s) < 1e-9 for s in self.scales):
-            return True
-        return self.scale_range is not None and (
-            self.scale_range[0] - 1e-9 <= scale <= self.scale_range[1] + 1e-9)
-
-    @property
-    def is_fixed(self) -> bool:
-        return self.scale_range is None
-
-    def to_json(self) -> dict[str, Any]:
-        d = {"file": self.file, "method": self.method, "arch": self.arch,
-             "arch_args": self.arch_args, "params": self.params, "sha256": self.sha256,
-             "training": self.training}
-        if self.scale_range is not None:
-            d["scale_range"] = self.scale_range
-        else:
-            d["scales"] = self.scales
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "WeightsRecord":
-        """A record from its manifest entry.
-
-        Raises:
-            ValueError / KeyError / TypeError: a missing field or one of the wrong type (the
-                manifest is refused as a whole, see :class:`Manifest`).
-        """
-        if not isinstance(d, dict):
-            raise TypeError(f"a record must be an object, got {type(d).__name__}")
-        for key in ("file", "method", "arch"):
-            if not isinstance(d[key], str):
-                raise TypeError(f"{key!r} must be a string")
-        scales = [float(v) for v in d.get("scales", [])]
-        scale_range = d.get("scale_range")
-        if scale_range is not None:
-            scale_range = [float(v) for v in scale_range]
-            if len(scale_range) != 2 or not scale_range[0] <= scale_range[1]:
-                raise ValueError(f"{d['file']}: scale_range must be [min, max]")
-        return cls(file=d["file"], method=d["method"], arch=d["arch"],
-                   arch_args=dict(d.get("arch_args", {})),
-                   scales=[int(v) if v.is_integer() else v for v in scales],
-                   scale_range=scale_range, params=int(d.get("params", 0)),
-                   sha256=str(d.get("sha256", "")), training=dict(d.get("training", {})))
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-class Manifest:
-    """The records of ``weights/manifest.json``."""
-
-    def __init__(self, weights_dir: str | Path = WEIGHTS_DIR) -> None:
-        self.dir = Path(weights_dir)
-        self.path = self.dir / MANIFEST_NAME
-        self.records: list[WeightsRecord] = []
-        if self.path.exists():
-            try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                if not isinstance(data, dict) or not isinstance(data.get("weights", []), list):
-                    raise TypeError('expected {"weights": [records]}')
-                self.records = [WeightsRecord.from_json(r) for r in data.get("weights", [])]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise WeightsIntegrityError(f"{self.path} is not a valid manifest: {exc}") from exc
-
-    def for_file(self, file: str) -> WeightsRecord | None:
-        """The record of the weights file named ``file``, or None."""
-        return next((r for r in self.records if r.file == file), None)
-
-    def for_method(self, method: str) -> list[WeightsRecord]:
-        return [r for r in self.records if r.method == method]
-
-    def resolve(self, method: str, scale: float) -> WeightsRecord:
-        """The record serving (method, scale); :class:`NoWeightsError` if none.
-
-        The most specific file wins: a fixed-scale file, else the scale-range file with the
-        narrowest range (e.g. a low-scale SRCNN over the general one where both cover the scale).
-        """
-        if method not in METHODS:
-            raise KeyError(f"unknown method {method!r}; known: {list(METHODS)}")
-        recs = [r for r in self.for_method(method) if r.covers(scale)]
-        fixed = [r for r in recs if r.is_fixed]
-        if fixed:
-            return fixed[0]
-        if recs:
-            return min(recs, key=lambda r: (r.scale_range[1] - r.scale_range[0], r.file))
-        raise NoWeightsError(f"{METHODS[method].label} {self.missing_reason(method, scale)}")
-
-    def missing_reason(self, method: str, scale: float) -> str:
-        """Why ``method`` cannot run at ``scale`` — one text for errors and the viewer's tooltips:
-        ``"has no trained weights for ×1.5; it is served at ×2–5 (see weights/manifest.json)"``.
-        """
-        served = self.coverage(method)
-        where = f"; it is served at {served}" if served else ""
-        return f"has no trained weights for ×{scale:g}{where} (see weights/manifest.json)"
-
-    def coverage(self, method: str) -> str:
-        """The scales ``method``'s files serve, e.g. ``"×2–5"``, ``"×4, ×1.1–5"`` or
-        ``""``."""
-        recs = self.for_method(method)
-        fixed = sorted({s for r in recs for s in r.scales})
-        ranges = sorted(tuple(r.scale_range) for r in recs if r.scale_range is not None)
-        return ", ".join([f"×{s:g}" for s in fixed] + [f"×{a:g}–{b:g}" for a, b in ranges])
-
-    def available(self, method: str, scale: float) -> bool:
-        if method == "bicubic":
-            return True
-        try:
-            self.resolve(method, scale)
-            return True
-        except NoWeightsError:
-            return False
-
-    def upsert(self, record: WeightsRecord) -> None:
-        self.records = [r for r in self.records if r.file != record.file] + [record]
-        self.records.sort(key=lambda r: r.file)
-        data = {"format": 1, "weights": [r.to_json() for r in self.records]}
-        _atomic_write_bytes(self.path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
-
-
-def read_verified(record: WeightsRecord, weights_dir: str | Path = WEIGHTS_DIR) -> bytes:
-    """The bytes of ``record``'s file, read once and checked against its sha256.
-
-    Raises:
-        WeightsIntegrityError: the file is missing or its sha256 differs from the record's.
-    """
-    path = Path(weights_dir) / record.file
-    if not path.is_file():
-        raise WeightsIntegrityError(f"weights file {path} is missing")
-    data = path.read_bytes()
-    digest = sha256_bytes(data)
-    if digest != record.sha256:
-        raise WeightsIntegrityError(
-            f"weights file {path.name} does not match its manifest: sha256 {digest[:16]}… "
-            f"expected {record.sha256[:16]}… — the file was modified or corrupted; "
-            "refusing to load")
-    return data
-
-
-def model_from_bytes(record: WeightsRecord, data: bytes,
-                     device: str | torch.device = "cpu") -> nn.Module:
-    """Build the record's architecture and load safetensors ``data`` (already verified) into it.
-
-    Raises:
-        WeightsIntegrityError: ``data`` is not a readable safetensors file, or its tensors do not
-            fit the architecture.
-    """
-    try:
-        state = load_safetensors(data)
-    except Exception as exc:  # safetensors raises its own error types
-        raise WeightsIntegrityError(f"weights file {record.file} is unreadable: {exc}") from exc
-    try:
-        model = create_model(record.arch, **record.arch_args)
-    except (KeyError, TypeError, ValueError) as exc:  # an unknown arch or argument
-        raise WeightsIntegrityError(f"weights file {record.file}: its record's architecture "
-                                    f"{record.arch} {record.arch_args} cannot be built: "
-                                    f"{exc}") from exc
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise WeightsIntegrityError(
-            f"weights file {record.file} does not fit architecture {record.arch}: {exc}") from exc
-    return model.to(device).eval()
-
-
-def load_model(record: WeightsRecord, weights_dir: str | Path = WEIGHTS_DIR,
-               device: str | torch.device = "cpu") -> nn.Module:
-    """Build the record's architecture and load its verified weights (safetensors only).
-
-    The file is read once: the bytes whose sha256 is checked are the bytes loaded, so a file
-    replaced between the check and the load cannot slip through.
-    """
-    return model_from_bytes(record, read_verified(record, weights_dir), device)
-
-
-def export_weights(model: nn.Module, record: WeightsRecord,
-                   weights_dir: str | Path = WEIGHTS_DIR,
-                   dtype: torch.dtype = torch.float32) -> WeightsRecord:
-    """Write ``model``'s weights as safetensors (atomically) and upsert its manifest record.
-
-    ``dtype=torch.float16`` halves the file (for models whose float32 file would exceed the
-    ~8 MB a repository file may have, e.g. RMISR-VP's 2.26 M parameters); :func:`load_model`
-    casts it back to float32. The record says so (``training["stored_dtype"]``).
-    """
-    weights_dir = Path(weights_dir)
-    weights_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
-    record.training.pop("stored_dtype", None)
-    if dtype != torch.float32:
-        record.training["stored_dtype"] = str(dtype).replace("torch.", "")
-    fd, tmp = tempfile.mkstemp(dir=weights_dir, prefix="." + record.file, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata={"arch": record.arch, "method": record.method})
-        record.sha256 = sha256_file(tmp)
-        record.params = sum(p.numel() for p in model.parameters())
-        os.replace(tmp, weights_dir / record.file)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    Manifest(weights_dir).upsert(record)
-    return record
-
-
-SCALE_RANGE = (SCALE_MIN, SCALE_MAX)

@@ -132,7 +132,7 @@ def upsample_bicubic(x: torch.Tensor, scale: float, out_size: tuple[int, int] | 
     The same cubic kernel, centre-aligned grid, symmetric border and ``shift`` window as
     :func:`imresize` (for ``scale`` ≥ 1 antialiasing plays no part), computed as two small matrix
     products; autocast is switched off so a bf16 training step does not round the result.
-    Used as the global bicubic skip of the meta-upsampler models (:mod:`models.rmisr`).
+    Used as the global bicubic skip of the meta-upsampler models (:mod:`models.archs.rmisr`).
     """
     h, w = x.shape[-2:]
     oh, ow = out_size if out_size is not None else output_size(h, w, float(scale))

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import torch
 
-from models.registry import WeightsRecord, create_model, export_weights
+from models.manifest import WeightsRecord, export_weights
+
+from models.registry import create_model
 
 SMALL_ARGS = {"channels": 16, "distilled": 8}
 

@@ -4,14 +4,14 @@ import math
 import pytest
 import torch
 
-from models.blocks import PYB, SRB, PyConv3
-from models.icca import ICCA, icca_statistic, icca_statistic_reference
-from models.laplacian import laplacian, laplacian_np, laplacian_xy
-from models.pfmdb import PFMDB
+from models.archs.blocks import PYB, SRB, PyConv3
+from models.archs.icca import ICCA, icca_statistic, icca_statistic_reference
+from models.archs.laplacian import laplacian, laplacian_np, laplacian_xy
+from models.archs.pfmdb import PFMDB
 from models.registry import ARCH_REGISTRY, create_model
 from models.resize import imresize
-from models.rmisr import RMISR_BL, RMISR_VP
-from models.upsamplers import MetaUpsampler
+from models.archs.rmisr import RMISR_BL, RMISR_VP
+from models.archs.upsamplers import MetaUpsampler
 
 
 def n_params(m):

@@ -7,8 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from models.evaluate import main, read_table, seconds_per_512
-from models.registry import WeightsRecord, create_model, export_weights
+from models.evaluation.evaluate import main, read_table, seconds_per_512
+from models.manifest import WeightsRecord, export_weights
+from models.registry import create_model
 
 
 def _setup(tmp_path):
@@ -193,10 +194,10 @@ def test_seconds_per_512_reports_the_fastest_of_repeats():
 
 
 def test_medical_region_comparison_alone_and_in_context(tmp_path):
-    """models.medical_eval --roi: three PSNRs per set; bicubic has no normalisation, so its two
+    """models.evaluation.medical_eval --roi: three PSNRs per set; bicubic has no normalisation, so its two
     in-context figures agree, and context helps it (no mirrored edges)."""
     from models import SuperResolver
-    from models.medical_eval import evaluate_rois
+    from models.evaluation.medical_eval import evaluate_rois
 
     from ._engine import make_weights_dir
 

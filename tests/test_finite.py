@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from models import SuperResolver
-from models.finite import FLOAT32_MAX, ValueRangeError
+from models.inference.finite import FLOAT32_MAX, ValueRangeError
 
 RNG = np.random.default_rng(11)
 

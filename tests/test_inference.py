@@ -6,6 +6,7 @@ import torch
 import models
 from models import SuperResolver, UpscaleCancelled, InvalidImageError, NoWeightsError, output_size
 from models import inference
+from models.inference import resolver as resolver_module
 from models.resize import upsample_bicubic
 from models.inference import DEFAULT_NORMALIZATION, DeviceUnavailableError, resolve_device
 
@@ -59,7 +60,7 @@ def test_tiled_equals_untiled_in_half_precision(resolver, precision):
 
 
 def test_precision_is_resolved_and_reported(resolver, monkeypatch, tmp_path):
-    from models import precision as prec
+    from models.inference import precision as prec
 
     assert resolver.precision == prec.resolve_precision("auto", "cpu")
     _, info = resolver.upscale(np.eye(12, dtype=np.float32), 2, "rmisr-bl", return_info=True)
@@ -81,7 +82,7 @@ def test_the_8bit_default_is_the_benchmark_protocol(resolver):
     """An 8-bit image with default settings is normalised by its stored range 0–255, as the
     networks saw it in training and as the benchmark tables score it (rmisr-eval: x / 255), not
     by its own min–max."""
-    from models.forward import network_forward
+    from models.inference.forward import network_forward
 
     rng = np.random.default_rng(3)
     img = (rng.random((24, 20)) * 150 + 40).astype(np.uint8)  # range 40-190, not 0-255
@@ -106,7 +107,7 @@ def test_intensity_range_and_dtype_round_trip(resolver, monkeypatch, dtype, lo, 
     """With an ideal network (= bicubic in [0, 1]) every mode returns bicubic in original units,
     clipped values included: the normalisation round trip loses nothing."""
     monkeypatch.setattr(
-        inference, "network_forward",
+        resolver_module, "network_forward",
         lambda model, lr, s, out_size, shift: upsample_bicubic(lr, s, out_size, shift))
     yy, xx = np.mgrid[0:24, 0:20]
     img = (lo + (hi - lo) * (0.5 + 0.5 * np.sin(xx / 3.0) * np.cos(yy / 4.0))).astype(dtype)
@@ -287,8 +288,8 @@ def test_a_region_off_the_grid_sees_as_far_as_its_network(resolver, monkeypatch,
     part = resolver.upscale(img, scale, method, roi=roi)
     tiled, info = resolver.upscale(img, scale, method, roi=roi, tile=12, return_info=True)
     assert method == "bicubic" or info.tiles > 1
-    monkeypatch.setattr(inference, "_BICUBIC_CONTEXT", 10_000)
-    monkeypatch.setattr(inference, "_context", lambda model, s: (10_000, int(getattr(
+    monkeypatch.setattr(resolver_module, "BICUBIC_CONTEXT", 10_000)
+    monkeypatch.setattr(resolver_module, "receptive_context", lambda model, s: (10_000, int(getattr(
         model, "hr_radius", 0)) + 1))
     everything = resolver.upscale(img, scale, method, roi=roi)
     span = float(img.max() - img.min())
@@ -307,7 +308,7 @@ def test_a_region_at_the_right_or_bottom_edge(resolver, monkeypatch, method, sca
     img = _ct_like((12, 12), seed=8)
     part = resolver.upscale(img, scale, method, roi=roi)
     assert part.shape == output_size(roi[3], roi[2], scale)
-    monkeypatch.setattr(inference, "_context", lambda model, s: (10_000, int(getattr(
+    monkeypatch.setattr(resolver_module, "receptive_context", lambda model, s: (10_000, int(getattr(
         model, "hr_radius", 0)) + 1))
     everything = resolver.upscale(img, scale, method, roi=roi)
     assert np.abs(part - everything).max() <= 1e-4 * float(img.max() - img.min())
@@ -522,7 +523,7 @@ def test_auto_precision_keeps_ct_in_fp32(resolver, monkeypatch):
     """bf16 differs from fp32 by more than 2 HU at the 99.9th percentile on chest CT: where the
     device would run half precision, 'auto' keeps CT in fp32 and says so; an explicit choice and
     other modalities are unchanged."""
-    from models import precision as prec
+    from models.inference import precision as prec
 
     monkeypatch.setattr(prec, "_native_bf16", lambda: True)
     assert prec.resolve_precision("auto", "cpu", "CT") == "fp32"
@@ -539,3 +540,22 @@ def test_auto_precision_keeps_ct_in_fp32(resolver, monkeypatch):
     _, info = resolver.upscale(img, 2, "rmisr-bl", precision="auto", modality="CT",
                                return_info=True)
     assert info.precision == "fp32" and not info.notes  # fp32 anyway: nothing to say
+
+
+def test_sliding_window_inference_takes_any_predictor():
+    """Tiling is a free function: with a bicubic predictor, tiles (and the 8-fold ensemble)
+    reproduce the untiled output."""
+    from models.inference import sliding_window_inference
+
+    x = np.random.default_rng(3).random((23, 17))
+    calls = []
+
+    def predictor(lr, size, at):
+        calls.append(size)
+        return upsample_bicubic(lr, 2.5, size, at)
+
+    whole = sliding_window_inference(x, 2.5, predictor, tile=0, overlap=4)
+    tiled = sliding_window_inference(x, 2.5, predictor, tile=8, overlap=4, ensemble=True)
+    assert whole.tiles == 1 and tiled.tiles == 9 and len(calls) == 1 + 9 * 8
+    assert whole.out.shape == output_size(23, 17, 2.5)
+    assert np.abs(tiled.out - whole.out).max() < 1e-5 and tiled.spread.max() < 1e-5

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from models import metrics
-from models.benchmark import evaluate_folder, make_pair
+from models.evaluation.benchmark import evaluate_folder, make_pair
 from models.resize import imresize
 
 BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "benchmark"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from models.registry import (METHODS, Manifest, WeightsIntegrityError, WEIGHTS_DIR, load_model,
+from models.methods import METHODS
+from models.manifest import (Manifest, WeightsIntegrityError, WEIGHTS_DIR, load_model,
                              sha256_file)
 
 from ._engine import make_weights_dir
@@ -87,13 +88,23 @@ def test_models_imports_without_pyqt():
             "        if name.split('.')[0] in ('PyQt5', 'PySide6', 'PyQt6'):\n"
             "            raise ImportError('Qt is blocked in this test')\n"
             "sys.meta_path.insert(0, Block())\n"
-            "import models, models.inference, models.train, models.evaluate, models.summary\n"
+            "import models, models.inference, models.training.train, models.evaluation.evaluate\n"
+            "import models.evaluation.summary\n"
             "assert not any(m.startswith('PyQt') for m in sys.modules)\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
+
+@pytest.mark.parametrize("module", ["models", "models.geometry", "app.io"])
+def test_importing_the_geometry_or_the_io_layer_does_not_import_torch(module):
+    """app.io takes the scale limits and the output grid from models.geometry, so ``models`` must
+    stay torch-free until the engine itself is used."""
+    code = (f"import sys, {module}\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
 def test_ship_copies_a_verified_file_and_its_record(tmp_path):
-    from models.ship import main as ship_main
+    from models.training.ship import main as ship_main
 
     run = make_weights_dir(tmp_path / "run")
     dest = tmp_path / "weights"
@@ -113,7 +124,7 @@ def test_ship_copies_a_verified_file_and_its_record(tmp_path):
 
 def test_ship_reads_the_run_file_once_so_the_bytes_checked_are_the_bytes_shipped(tmp_path,
                                                                                  monkeypatch):
-    from models.ship import ship
+    from models.training.ship import ship
 
     run = make_weights_dir(tmp_path / "run")
     reads = []
@@ -130,7 +141,7 @@ def test_ship_reads_the_run_file_once_so_the_bytes_checked_are_the_bytes_shipped
 
 
 def test_ship_note_replaces_the_shipped_records_note_only(tmp_path):
-    from models.ship import main as ship_main
+    from models.training.ship import main as ship_main
 
     run = make_weights_dir(tmp_path / "run")
     dest = tmp_path / "weights"
@@ -143,7 +154,7 @@ def test_ship_note_replaces_the_shipped_records_note_only(tmp_path):
 
 
 def test_ship_serve_narrows_a_scale_range_files_served_scales(tmp_path, capsys):
-    from models.ship import main as ship_main
+    from models.training.ship import main as ship_main
 
     run = make_weights_dir(tmp_path / "run")
     dest = tmp_path / "weights"
@@ -166,8 +177,8 @@ def test_ship_half_stores_float16_that_loads_as_the_float32_model(tmp_path):
     import torch
     from safetensors.torch import load_file
 
-    from models.registry import load_model
-    from models.ship import main as ship_main
+    from models.manifest import load_model
+    from models.training.ship import main as ship_main
 
     run = make_weights_dir(tmp_path / "run")
     dest = tmp_path / "weights"
@@ -187,7 +198,7 @@ def test_ship_half_stores_float16_that_loads_as_the_float32_model(tmp_path):
 
 
 def test_a_scale_without_weights_names_the_scales_that_have_them(tmp_path):
-    from models.registry import NoWeightsError, WeightsRecord
+    from models.manifest import NoWeightsError, WeightsRecord
     man = Manifest(tmp_path)
     man.records = [WeightsRecord("a.safetensors", "srcnn", "srcnn", {}, scale_range=[2.0, 5.0]),
                    WeightsRecord("b.safetensors", "rmisr-vp", "rmisr_vp", {}, scales=[4.0]),
@@ -203,7 +214,7 @@ def test_a_scale_without_weights_names_the_scales_that_have_them(tmp_path):
 
 
 def test_the_narrowest_scale_range_serves_where_ranges_overlap(tmp_path):
-    from models.registry import WeightsRecord
+    from models.manifest import WeightsRecord
     man = Manifest(tmp_path)
     man.records = [WeightsRecord("a_all.safetensors", "srcnn", "srcnn", {}, scale_range=[2.0, 5.0]),
                    WeightsRecord("z_low.safetensors", "srcnn", "srcnn", {},

@@ -1,7 +1,7 @@
-"""models.side_by_side: rows from several rmisr-eval CSVs, copied verbatim."""
+"""models.evaluation.side_by_side: rows from several rmisr-eval CSVs, copied verbatim."""
 import pytest
 
-from models import side_by_side
+from models.evaluation import side_by_side
 
 HEAD = "method,scale,params,macs_g,weights,iterations,set,psnr,ssim,lap_l1,seconds_512,device\n"
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from models import fidelity, speed
+from models.evaluation import fidelity, speed
 from models.inference import SuperResolver
 
 from ._engine import make_weights_dir
@@ -32,8 +32,8 @@ def test_speed_prints_every_row_as_a_ratio_to_the_flop_bound(weights, capsys):
 def test_a_regions_window_is_the_region_plus_the_engines_context(weights):
     sr = SuperResolver("cpu", weights)
     model = sr._model(sr.weights_record("rmisr-bl", 2.5))
-    from models.inference import _context
-    m = _context(model, 2.5)[0] + 2
+    from models.inference.tiling import receptive_context
+    m = receptive_context(model, 2.5)[0] + 2
     assert speed.region_window(model, 2.5, 512, 128) == 128 + 2 * m
     assert speed.region_window(model, 2.5, 512, 0) == 512
     assert speed.region_window(model, 2.5, 130, 128) == 130  # context clipped by the image
@@ -41,7 +41,7 @@ def test_a_regions_window_is_the_region_plus_the_engines_context(weights):
 
 def test_training_macs_count_backward_as_twice_the_forward():
     from models.registry import create_model
-    from models.summary import count_macs
+    from models.evaluation.complexity import count_macs
 
     fwd = count_macs(create_model("rmisr_bl", scale=4).to("meta"),
                      torch.zeros(2, 1, 8, 8, device="meta"))

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from safetensors.torch import load_file
 
-from models import train
-from models.data import PatchSampler
-from models.registry import Manifest, load_model, sha256_file
+from models.training import loop, resume_state, train, warm_start
+from models.training.data import PatchSampler
+from models.manifest import Manifest, load_model, sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,28 +71,28 @@ def test_train_exports_weights_with_a_true_manifest_and_resumes(tiny_data, tmp_p
 
 
 def test_compact_resume_state_carries_the_log_and_seeds_a_new_run(tiny_data, tmp_path):
-    from models.curve import format_curve, read_curve
-    from models.resume_state import compact
+    from models.evaluation.curve import format_curve, read_curve
+    from models.training.resume_state import compact
     out, wd = tmp_path / "run", tmp_path / "weights"
     assert train.main(_args(tiny_data, out, wd, 4)) == 0
     small = compact(out / "state.safetensors", tmp_path / "resume" / "tiny.safetensors")
-    assert small.with_suffix(".log.csv").exists() and train.state_step(small) == 4
+    assert small.with_suffix(".log.csv").exists() and resume_state.state_step(small) == 4
     table = format_curve(read_curve(small.with_suffix(".log.csv")))
     assert "| 4" in table and "val ×2 (dB)" in table
     # a new run folder seeded from the compact state continues its step count and its log
     out2 = tmp_path / "run2"
     assert train.main(_args(tiny_data, out2, wd, 6, "--resume-from", str(small))) == 0
-    assert train.state_step(out2 / "state.safetensors") == 6
+    assert resume_state.state_step(out2 / "state.safetensors") == 6
     steps = [r.step for r in read_curve(out2 / "log.csv")]
     assert steps[0] == 2 and steps[-1] == 6
     # the same command again prefers the run's own, later state over the seed
-    assert train._pick_resume_state(out2 / "state.safetensors", small) == out2 / "state.safetensors"
+    assert resume_state.pick_resume_state(out2 / "state.safetensors", small) == out2 / "state.safetensors"
 
 
 def test_half_compact_state_is_smaller_and_resumes(tiny_data, tmp_path):
     from safetensors.torch import load_file
 
-    from models.resume_state import compact
+    from models.training.resume_state import compact
     out, wd = tmp_path / "run", tmp_path / "weights"
     assert train.main(_args(tiny_data, out, wd, 3)) == 0
     full = compact(out / "state.safetensors", tmp_path / "full.safetensors")
@@ -103,7 +103,7 @@ def test_half_compact_state_is_smaller_and_resumes(tiny_data, tmp_path):
                <= 1e-3 * a[k].abs().max() + 1e-6 for k in a if a[k].is_floating_point())
     out2 = tmp_path / "run2"
     assert train.main(_args(tiny_data, out2, wd, 5, "--resume-from", str(half))) == 0
-    assert train.state_step(out2 / "state.safetensors") == 5
+    assert resume_state.state_step(out2 / "state.safetensors") == 5
 
 
 def test_train_vp_meta_with_contextual_loss(tiny_data, tmp_path):
@@ -132,7 +132,7 @@ def test_vp_record_names_the_output_laplacian_term_only_when_used(tiny_data, tmp
 def test_distributed_data_parallel_on_two_cpu_processes(tiny_data, tmp_path):
     out, wd = tmp_path / "ddp", tmp_path / "w"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_port", "29517", "-m", "models.train", *_args(tiny_data, out, wd, 2)]
+           "--master_port", "29517", "-m", "models.training.train", *_args(tiny_data, out, wd, 2)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(cmd, check=True, cwd=ROOT, env=env, timeout=300)
     rec = Manifest(wd).resolve("rmisr-bl", 2)
@@ -143,7 +143,7 @@ def test_init_seeds_the_vp_sr_branch_from_a_bl_file():
     from models.registry import create_model
     bl = create_model("rmisr_bl", scale=2, channels=8, distilled=4)
     vp = create_model("rmisr_vp", scale=2, channels=8, distilled=4)
-    assert train._init_from(vp, bl.state_dict()) > 0
+    assert warm_start.init_from(vp, bl.state_dict()) > 0
     bl_sd, vp_sd = bl.state_dict(), vp.state_dict()
     shared = [k for k in bl_sd if k.startswith("body.blocks.3.")]
     assert shared and all((vp_sd["sr_body." + k[5:]] == bl_sd[k]).all() for k in shared)
@@ -153,7 +153,7 @@ def test_init_seeds_the_vp_sr_branch_from_a_bl_file():
 
 @pytest.mark.parametrize("skip", [None, "bicubic"])  # the ×4 files; the ×2/×3 files
 def test_init_from_bl_makes_the_vp_compute_the_bl_output(skip):
-    """Function-preserving init (models.grow): the same SR output, of either sign."""
+    """Function-preserving init (models.training.grow): the same SR output, of either sign."""
     import torch
 
     from models.registry import create_model
@@ -164,7 +164,7 @@ def test_init_from_bl_makes_the_vp_compute_the_bl_output(skip):
         for p in bl.upsampler.parameters():
             p.normal_(0, 0.3)  # as trained: not the zero residual of a fresh skip model
     vp = create_model("rmisr_vp", scale=2, channels=8, distilled=4, global_skip=skip)
-    train._init_from(vp, bl.state_dict())
+    warm_start.init_from(vp, bl.state_dict())
     x = torch.rand(1, 1, 10, 12)
     with torch.no_grad():
         want, (got, _) = bl(x), vp(x)
@@ -191,8 +191,8 @@ def test_init_from_bl_meta_makes_the_meta_vp_compute_the_bl_output():
             p.normal_(0, 0.1)  # as trained: not the zero residual of a fresh model
     vp = create_model("rmisr_vp", **small)
     with pytest.raises(ValueError, match="calibration"):
-        train._init_from(vp, bl.state_dict())
-    train._init_from(vp, bl.state_dict(), calibration=torch.rand(2, 1, 12, 12))
+        warm_start.init_from(vp, bl.state_dict())
+    warm_start.init_from(vp, bl.state_dict(), calibration=torch.rand(2, 1, 12, 12))
     x = torch.rand(1, 1, 9, 11)
     with torch.no_grad():
         for s in (1.7, 2.5, 4.0):
@@ -204,7 +204,7 @@ def test_init_from_bl_meta_makes_the_meta_vp_compute_the_bl_output():
 def test_reduced_rank_basis_is_exact_on_a_feature_subspace():
     import torch
 
-    from models.grow import reduced_rank_basis
+    from models.training.grow import reduced_rank_basis
     torch.manual_seed(0)
     basis = torch.randn(3, 10)
     feats = torch.randn(500, 3) @ basis  # features live in a 3-d subspace of R^10
@@ -230,7 +230,7 @@ def test_init_refuses_a_bl_file_with_another_global_skip(tiny_data, tmp_path):
 def test_a_compact_resume_state_seeds_a_grown_vp_and_its_skip_is_checked(tiny_data, tmp_path):
     """A committed resume state (not a shipped file) can seed an RMISR-VP; its metadata, not a
     manifest record, says which global skip the BL had."""
-    from models.resume_state import compact
+    from models.training.resume_state import compact
 
     wd = tmp_path / "w"
     bl_args = '{"channels": 8, "distilled": 4, "global_skip": "bicubic"}'
@@ -245,7 +245,7 @@ def test_a_compact_resume_state_seeds_a_grown_vp_and_its_skip_is_checked(tiny_da
 
 
 def test_bl_embedding_refuses_mixed_upsamplers():
-    from models.grow import embed_bl_in_vp
+    from models.training.grow import embed_bl_in_vp
     from models.registry import create_model
     bl = create_model("rmisr_bl", scale=2, channels=8, distilled=4)
     vp = create_model("rmisr_vp", upsampler="meta", scale=None, channels=8, distilled=4,
@@ -255,7 +255,7 @@ def test_bl_embedding_refuses_mixed_upsamplers():
 
 
 def test_freeze_steps_keep_the_seeded_tensors_and_log_the_starting_point(tiny_data, tmp_path):
-    from models.curve import format_curve, read_curve
+    from models.evaluation.curve import format_curve, read_curve
     wd = tmp_path / "w"
     assert train.main(_args(tiny_data, tmp_path / "bl", wd, 2)) == 0
     bl = load_file(str(wd / "tiny_x2.safetensors"))
@@ -288,7 +288,7 @@ def test_a_residual_meta_vp_seeded_from_a_fixed_vp_still_starts_as_bicubic(tmp_p
     fixed = create_model("rmisr_vp", scale=2, **small)
     save_file({k: v.contiguous() for k, v in fixed.state_dict().items()}, str(tmp_path / "vp.st"))
     meta = create_model("rmisr_vp", upsampler="meta", scale=None, global_skip="bicubic", **small)
-    assert train._init_from(meta, load_file(str(tmp_path / "vp.st"))) > 0
+    assert warm_start.init_from(meta, load_file(str(tmp_path / "vp.st"))) > 0
     assert (meta.state_dict()["lap_blocks.0.fuse.weight"] == fixed.state_dict()[
         "lap_blocks.0.fuse.weight"]).all()
     x = torch.rand(1, 1, 9, 11)
@@ -299,7 +299,7 @@ def test_a_residual_meta_vp_seeded_from_a_fixed_vp_still_starts_as_bicubic(tmp_p
 @pytest.mark.parametrize("latest", [False, True])
 def test_export_latest_exports_at_every_validation(tiny_data, tmp_path, monkeypatch, latest):
     psnr = iter([30.0, 29.0, 28.0])  # every validation worse than the one before
-    monkeypatch.setattr(train, "validate", lambda *a: {2.0: next(psnr)})
+    monkeypatch.setattr(loop, "validate", lambda *a: {2.0: next(psnr)})
     wd = tmp_path / "w"
     flags = ["--export-latest"] if latest else []
     assert train.main(_args(tiny_data, tmp_path / "run", wd, 4, *flags)) == 0
@@ -316,19 +316,19 @@ def test_freeze_survives_a_float16_resume_state():
     from models.registry import create_model
     bl = create_model("rmisr_bl", scale=2, channels=8, distilled=4)
     vp = create_model("rmisr_vp", scale=2, channels=8, distilled=4)
-    train._init_from(vp, bl.state_dict())
+    warm_start.init_from(vp, bl.state_dict())
     with torch.no_grad():
         for p in vp.parameters():
             p.copy_(p.half().float())
     head = vp.sr_body.head.weight
     assert not torch.equal(head, bl.body.head.weight)
-    fixed = train._verbatim_from(vp, bl.state_dict())
+    fixed = warm_start.verbatim_from(vp, bl.state_dict())
     assert any(p is head for p in fixed) and torch.equal(head, bl.body.head.weight)
     assert not any(p is vp.lap_head.weight for p in fixed)
 
 
 def test_curve_marks_scales_a_row_did_not_validate_and_picks_the_best_by_mean(tmp_path):
-    from models.curve import format_curve, read_curve
+    from models.evaluation.curve import format_curve, read_curve
     log = tmp_path / "log.csv"
     log.write_text("step,loss,lr,val_scale,val_psnr,train_seconds,time\n"
                    "500,0.03,1e-4,4.0,34.0,60,t\n"          # one scale only
@@ -388,24 +388,24 @@ def test_the_schedule_records_where_the_output_laplacian_term_started():
     import argparse
     base = dict(lr=1e-4, lr_step=1500, lr_gamma=0.5, seed=0, note="")
     old = [{"from_step": 0, **{k: base[k] for k in ("lr", "lr_step", "lr_gamma", "seed")}}]
-    same = train._schedule(old, argparse.Namespace(**base, sr_lap_weight=0.0), 500)
+    same = loop.schedule(old, argparse.Namespace(**base, sr_lap_weight=0.0), 500)
     assert same == old  # a segment written before the option existed still matches
-    new = train._schedule(old, argparse.Namespace(**base, sr_lap_weight=1.0), 500)
+    new = loop.schedule(old, argparse.Namespace(**base, sr_lap_weight=1.0), 500)
     assert new[-1]["from_step"] == 500 and new[-1]["sr_lap_weight"] == 1.0 and len(new) == 2
-    assert train._schedule(new, argparse.Namespace(**base, sr_lap_weight=1.0), 700) == new
-    frozen = train._schedule(new, argparse.Namespace(**base, sr_lap_weight=1.0, freeze_steps=900),
+    assert loop.schedule(new, argparse.Namespace(**base, sr_lap_weight=1.0), 700) == new
+    frozen = loop.schedule(new, argparse.Namespace(**base, sr_lap_weight=1.0, freeze_steps=900),
                              700)  # a resume that moves --freeze-steps is a restart too
     assert len(frozen) == 3 and frozen[-1]["freeze_steps"] == 900
-    older = train._schedule(old, argparse.Namespace(**base, freeze_steps=900), 500)
+    older = loop.schedule(old, argparse.Namespace(**base, freeze_steps=900), 500)
     assert older == old  # a segment from before --freeze-steps was recorded: unknown, matches
 
 
 def test_warmup_ramps_the_lr_from_the_segment_start_and_a_resume_continues_it(tiny_data, tmp_path):
     import argparse
     a = argparse.Namespace(lr=1e-4, lr_step=1000, lr_gamma=0.5, warmup=4)
-    assert [train._lr_at(s, a, 10) for s in (10, 11, 13, 14)] == pytest.approx(
+    assert [loop.lr_at(s, a, 10) for s in (10, 11, 13, 14)] == pytest.approx(
         [2.5e-5, 5e-5, 1e-4, 1e-4])
-    assert train._lr_at(1010, argparse.Namespace(**{**vars(a), "warmup": 0}), 10) == 5e-5
+    assert loop.lr_at(1010, argparse.Namespace(**{**vars(a), "warmup": 0}), 10) == 5e-5
     out, wd = tmp_path / "run", tmp_path / "weights"
     assert train.main(_args(tiny_data, out, wd, 2)) == 0
     assert train.main(_args(tiny_data, out, wd, 4, "--resume", "--warmup", "4",
@@ -436,7 +436,7 @@ def _small_vp_grown_from_bl(scale: int = 3):
         for p in bl.upsampler.parameters():
             p.normal_(0, 0.3)
     vp = create_model("rmisr_vp", scale=scale, **small)
-    train._init_from(vp, bl.state_dict())
+    warm_start.init_from(vp, bl.state_dict())
     return small, bl, vp
 
 
@@ -444,7 +444,7 @@ def test_laplacian_trunk_transplant_copies_the_trunk_and_keeps_the_grown_output(
     """A meta VP's Laplacian trunk seeds a sub-pixel VP grown from a BL; its output stays BL's."""
     import torch
 
-    from models.grow import transplant_laplacian_trunk
+    from models.training.grow import transplant_laplacian_trunk
     from models.registry import create_model
     small, bl, vp = _small_vp_grown_from_bl()
     meta = create_model("rmisr_vp", scale=None, upsampler="meta", **small).state_dict()
@@ -467,7 +467,7 @@ def test_replace_sr_body_puts_a_newer_bl_body_under_a_grown_vp():
     the VP's own tensors (Laplacian branch, upsampler, extra fusion columns) are kept."""
     import torch
 
-    from models.grow import replace_sr_body
+    from models.training.grow import replace_sr_body
     from models.registry import create_model
     small, bl1, vp = _small_vp_grown_from_bl()
     bl2 = create_model("rmisr_bl", scale=3, **small)
@@ -501,7 +501,7 @@ def test_grow_command_writes_the_vp_with_the_new_body(tmp_path, monkeypatch):
     import torch
     from safetensors.torch import save_file
 
-    from models import grow
+    from models.training import grow
     from models.registry import create_model
     small = {"channels": 8, "distilled": 4}
     vp = create_model("rmisr_vp", scale=2, **small).state_dict()
@@ -557,14 +557,14 @@ def test_train_only_keeps_the_output_while_a_transplanted_laplacian_branch_learn
 
 @pytest.mark.parametrize("arch", ["srcnn", "rmisr_bl"])
 def test_speed_times_a_training_step_of_each_arch(arch):
-    """python -m models.speed: SRCNN runs on the bicubic-sized input, RMISR on the LR patch."""
-    from models.speed import time_step
+    """python -m models.evaluation.speed: SRCNN runs on the bicubic-sized input, RMISR on the LR patch."""
+    from models.evaluation.speed import time_step
 
     assert time_step(arch, channels_last=True, bf16=False, steps=1, batch=1, patch=8) > 0
 
 
 def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
-    from models.precision import cpu_has_native_bf16
+    from models.inference.precision import cpu_has_native_bf16
 
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\n\n"

@@ -12,7 +12,7 @@ from PIL import Image
 
 from app import cli
 from app.io import read_image
-from models.uncertainty import (DEFAULT_VARIANT, VARIANTS, auc_worst, features, fit_calibration, spearman,
+from models.inference.uncertainty import (DEFAULT_VARIANT, VARIANTS, auc_worst, features, fit_calibration, spearman,
                                 uncertainty_map)
 
 
@@ -92,7 +92,7 @@ def test_variants_and_calibration():
 def test_evaluation_command_on_a_tiny_set(tmp_path, capsys):
     """The command prints a row per set and scale with the ensemble's gain and each variant's
     AUC, from the engine's own ensemble (untrained weights, two small images)."""
-    from models import uncertainty_eval
+    from models.evaluation import uncertainty_eval
 
     from ._engine import make_weights_dir
 

@@ -4,7 +4,7 @@
 #
 #   here:   bash tools/device_train.sh stage            # copies T91, BSD200, Set5 into gpu_data/ (ignored)
 #   there:  run(command="bash tools/device_train.sh train 420", carry=["gpu_data"], timeout_s=540)
-#   here:   python -m models.ship <files_at>/export <file>   # after rmisr-eval of the exports
+#   here:   python -m models.training.ship <files_at>/export <file>   # after rmisr-eval of the exports
 #
 # `train SECONDS` runs every job below at once on the one GPU, each resumed from its committed compact
 # state in weights/resume/ (or seeded as noted), stops them gracefully after SECONDS (each exports its
@@ -27,7 +27,7 @@ job() {  # job NAME ARGS... — background training run writing into $OUT/runs/N
     local name=$1; shift
     local resume=()
     [ -f "weights/resume/$name.safetensors" ] && resume=(--resume-from "weights/resume/$name.safetensors")
-    python -m models.train "$@" --data "$DATA/T91" "$DATA/BSD200" --val "$DATA/Set5" \
+    python -m models.training.train "$@" --data "$DATA/T91" "$DATA/BSD200" --val "$DATA/Set5" \
         --iters 1000000 --val-every 500 --batch 16 --bf16 --device cuda \
         --out "$OUT/runs/$name" --export "$name.safetensors" --weights-dir "$OUT/export" \
         --ckpt-minutes 2 "${resume[@]}" > "$OUT/$name.out" 2>&1 &
@@ -46,12 +46,12 @@ train() {
     job rmisr_bl_x4 --arch rmisr_bl --scale 4 --patch 48 --lr 2.5e-4 --lr-step 6000
     job srcnn --arch srcnn --scale-range 1.1 5 --patch 32 --lr 5e-4 --init weights/srcnn.safetensors
     sleep "$seconds"
-    pkill -TERM -f "models.train" || true
+    pkill -TERM -f "models.training.train" || true
     wait || true
     mkdir -p "$OUT/resume"
     for run in "$OUT"/runs/*/; do
         name=$(basename "$run")
-        [ -f "$run/state.safetensors" ] && python -m models.resume_state "$run/state.safetensors" \
+        [ -f "$run/state.safetensors" ] && python -m models.training.resume_state "$run/state.safetensors" \
             "$OUT/resume/$name.safetensors" --half
     done
     rm -rf "$OUT/runs"

@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.inference import SuperResolver  # noqa: E402
-from models.precision import cpu_has_native_bf16  # noqa: E402
+from models.inference.precision import cpu_has_native_bf16  # noqa: E402
 
 
 class _Fixed(torch.nn.Module):

@@ -44,7 +44,7 @@ def diagnostics_text(engine: Any, scale: float, image: Any = None, last_result: 
         lines.append(f"device: engine not loaded (choice {choice})")
     else:
         lines.append(f"device in use: {sr.device} (choice: {engine.device_choice})")
-        from models.precision import cpu_has_native_bf16
+        from models.inference.precision import cpu_has_native_bf16
         lines.append(f"precision (auto on this device): {getattr(sr, 'precision', '?')}; "
                      f"CPU native bf16: {cpu_has_native_bf16()}")
         try:

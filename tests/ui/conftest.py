@@ -21,7 +21,8 @@ TEST_ROI = (200, 180, 48, 48)
 def engine_setup(tmp_path_factory):
     """(SuperResolver on CPU, network method name) shared by the session."""
     from models import SuperResolver
-    from models.registry import WEIGHTS_DIR, WeightsRecord, create_model, export_weights
+    from models.manifest import WEIGHTS_DIR, WeightsRecord, export_weights
+    from models.registry import create_model
 
     real = SuperResolver(device="cpu", weights_dir=WEIGHTS_DIR)
     for method in ("rmisr-bl", "srcnn", "rmisr-vp"):

@@ -16,7 +16,8 @@ def test_self_test_passes(resolver, qapp):
 
 def test_self_test_checks_a_fixed_scale_file_at_its_own_scale(tmp_path, qapp):
     """Every bundled weights file loads, also one that does not serve ×2.5 (wiring only: random)."""
-    from models.registry import WeightsRecord, create_model, export_weights
+    from models.manifest import WeightsRecord, export_weights
+    from models.registry import create_model
 
     args = {"scale": 4, "channels": 8, "distilled": 4}
     export_weights(create_model("rmisr_bl", **args),

@@ -1,5 +1,9 @@
-"""Losses (paper §4.4, eqs. 18–20).
+"""Losses (paper §4.4, eqs. 18–20), and the training objective of each architecture.
 
+* :data:`LOSS_REGISTRY` — architecture name (as :data:`models.registry.ARCH_REGISTRY` has it) →
+  the objective its training minimises; ``rmisr-train`` builds it with :func:`build_loss`, so the
+  training loop holds no per-architecture branch. An objective is called as
+  ``objective(net, lr, hr, scale)`` and names itself for the manifest (``objective.name``).
 * L1 (eq. 19) for the SR output of every network.
 * RMISR-VP: ``L1(SR, HR) + α·L1(Lâp, Lap(HR)) + β·CX(Lâp, Lap(HR))`` with α = 10, β = 1
   (eq. 18 applied to the Laplacian branch, as §4.4's last paragraph says). ``rmisr-train
@@ -15,11 +19,17 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..archs.laplacian import laplacian
+from ..registry import Registry
+from ..resize import upsample_bicubic
 
 
 class PatchFeatures(nn.Module):
@@ -129,3 +139,102 @@ class ContextualLoss(nn.Module):
         fp, ft = self.features(pred.float(), target.float())
         cx = contextual_similarity(fp, ft, self.h)
         return -torch.log(cx.clamp_min(1e-8)).mean()
+
+
+# --- the training objective of each architecture ------------------------------------------------
+@dataclass(frozen=True)
+class LossSettings:
+    """The weights of eq. 18 and its deviations (``rmisr-train`` options of the same names)."""
+
+    lap_weight: float = 10.0       #: α of eq. 18
+    cx_weight: float = 1.0         #: β of eq. 18 (0: no contextual loss)
+    sr_lap_weight: float = 0.0     #: γ of the added γ·L1(Lap(SR), Lap(HR)) term (0: eq. 18)
+    cx_h: float = 0.5              #: the contextual loss's bandwidth h
+    vgg: str | None = None         #: a VGG-19 state dict for the contextual loss's features
+
+
+#: ``net(lr, scale, out_size)`` (or ``net(bicubic)`` for a network on the bicubic image)
+Net = Callable[..., torch.Tensor]
+
+LOSS_REGISTRY = Registry("training loss")
+
+
+def _l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a.float() - b).abs().mean()
+
+
+@LOSS_REGISTRY.register("rmisr_bl")
+class L1Objective:
+    """L1(SR, HR), eq. 19, for a network that takes the LR image."""
+
+    name = "L1"
+
+    def __init__(self, settings: LossSettings, device: torch.device) -> None:
+        pass
+
+    def __call__(self, net: Net, lr: torch.Tensor, hr: torch.Tensor, scale: float
+                 ) -> torch.Tensor:
+        return _l1(net(lr, scale, tuple(hr.shape[-2:])), hr)
+
+
+@LOSS_REGISTRY.register("srcnn")
+class BicubicInputL1Objective(L1Objective):
+    """L1(SR, HR), eq. 19, for a network on the MATLAB-bicubic enlargement of the LR image."""
+
+    def __call__(self, net: Net, lr: torch.Tensor, hr: torch.Tensor, scale: float
+                 ) -> torch.Tensor:
+        return _l1(net(upsample_bicubic(lr, scale, tuple(hr.shape[-2:]))), hr)
+
+
+@LOSS_REGISTRY.register("rmisr_vp")
+class VisualPerceptionObjective:
+    """Eq. 18 on RMISR-VP's (SR, predicted Laplacian): ``L1(SR, HR) + α·L1(Lâp, Lap(HR)) +
+    β·CX(Lâp, Lap(HR))``, plus ``γ·L1(Lap(SR), Lap(HR))`` where γ > 0."""
+
+    def __init__(self, settings: LossSettings, device: torch.device) -> None:
+        self.settings = settings
+        self.cx_loss: ContextualLoss | None = None
+        if settings.cx_weight > 0:
+            feats = VGG19Features(settings.vgg) if settings.vgg else PatchFeatures()
+            self.cx_loss = ContextualLoss(feats, h=settings.cx_h).to(device)
+
+    @property
+    def name(self) -> str:
+        """The objective as the manifest records it."""
+        st = self.settings
+        extractor = self.cx_loss.extractor_name if self.cx_loss is not None else "off"
+        name = f"L1 + {st.lap_weight:g}·L1(Lap) + {st.cx_weight:g}·CX[{extractor}]"
+        if st.sr_lap_weight:
+            name += f" + {st.sr_lap_weight:g}·L1(Lap(SR))"
+        return name
+
+    def __call__(self, net: Net, lr: torch.Tensor, hr: torch.Tensor, scale: float
+                 ) -> torch.Tensor:
+        st = self.settings
+        sr, lap_pred = net(lr, scale, tuple(hr.shape[-2:]))
+        lap_hr = laplacian(hr)
+        loss = _l1(sr, hr)
+        loss = loss + st.lap_weight * _l1(lap_pred, lap_hr)
+        if self.cx_loss is not None:
+            loss = loss + st.cx_weight * self.cx_loss(lap_pred.float(), lap_hr)
+        if st.sr_lap_weight:
+            loss = loss + st.sr_lap_weight * (laplacian(sr.float()) - lap_hr).abs().mean()
+        return loss
+
+
+def build_loss(arch: str, settings: LossSettings, device: torch.device
+               ) -> Callable[[Net, torch.Tensor, torch.Tensor, float], torch.Tensor]:
+    """The training objective of architecture ``arch``.
+
+    Args:
+        arch: a registered architecture name.
+        settings: eq. 18's weights (used by the objectives that have them).
+        device: where the objective's own modules (the contextual loss's features) run.
+
+    Returns:
+        The objective: ``objective(net, lr, hr, scale)`` → scalar loss, ``objective.name``.
+
+    Raises:
+        KeyError: no objective is registered for ``arch``.
+    """
+    return LOSS_REGISTRY.get(arch)(settings, device)

@@ -17,9 +17,9 @@ from typing import Callable, Iterator
 import numpy as np
 from PIL import Image
 
-from .geometry import round_half_up
-from .metrics import laplacian_l1, psnr, rgb_to_y, shave, ssim
-from .resize import degrade
+from ..geometry import round_half_up
+from ..metrics import laplacian_l1, psnr, rgb_to_y, shave, ssim
+from ..resize import degrade
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 
@@ -78,7 +78,20 @@ def score(sr: np.ndarray, hr: np.ndarray, scale: float) -> tuple[float, float, f
 
 def evaluate_folder(upscale: Callable[[np.ndarray, float], np.ndarray], folder: str | Path,
                     scale: float) -> SetScore:
-    """Average PSNR/SSIM/Laplacian-L1 of ``upscale(lr_0_255, scale)`` over a folder."""
+    """Average PSNR/SSIM/Laplacian-L1 of ``upscale(lr_0_255, scale)`` over a folder.
+
+    Args:
+        upscale: the method under test: an 8-bit LR Y image (float, 0–255) and the scale in, the
+            SR image (HR-sized) out.
+        folder: the HR images (the protocol degrades each to its LR).
+        scale: the magnification.
+
+    Returns:
+        The set's mean scores and image count.
+
+    Raises:
+        ValueError: an SR image of the wrong size, or a folder without images.
+    """
     ps, ss, ls = [], [], []
     for pair in iter_pairs(folder, scale):
         sr = upscale(pair.lr, scale)

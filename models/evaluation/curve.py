@@ -1,4 +1,4 @@
-"""``python -m models.curve LOG.csv`` — a training run's validation curve as a Markdown table.
+"""``python -m models.evaluation.curve LOG.csv`` — a run's validation curve, a Markdown table.
 
 ``LOG.csv`` is a run's ``OUT/log.csv`` or the copy that travels with a committed resume state
 (``weights/resume/<name>.log.csv``). One row per validation: step, training hours so far, the
@@ -61,13 +61,14 @@ def format_curve(rows: list[Validation], every: int = 1) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.curve", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m models.evaluation.curve",
+                                description=__doc__.split("\n")[0])
     p.add_argument("log", type=Path)
     p.add_argument("--every", type=int, default=1, help="keep every N-th validation")
     p.add_argument("--until", type=int, default=None, help="last step to show")
     args = p.parse_args(argv)
     if not args.log.exists():
-        print(f"models.curve: no such log: {args.log}", file=sys.stderr)
+        print(f"models.evaluation.curve: no such log: {args.log}", file=sys.stderr)
         return 1
     rows = [r for r in read_curve(args.log) if args.until is None or r.step <= args.until]
     print(format_curve(rows, max(1, args.every)))

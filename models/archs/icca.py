@@ -168,8 +168,8 @@ class ICCA(nn.Module):
         return 0 if self.window is None else self.window // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # on the meta device nothing is computed, only counted (models.summary): the reference
-        # formulation keeps the multiply-add count to the architecture's own convolutions,
+        # on the meta device nothing is computed, only counted (models.evaluation.summary): the
+        # reference formulation keeps the multiply-add count to the architecture's own convolutions,
         # not the depthwise box sums that implement the statistic
         stat = icca_statistic_reference if x.device.type == "meta" else icca_statistic
         s = stat(x, self.window).to(x.dtype)

@@ -1,9 +1,9 @@
 """Numeric precision of a network run: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"fp16"``.
 
 Half precision runs the convolutions under :func:`torch.autocast`; what needs float32's range or
-exactness stays float32 whatever the setting: ICCA's box statistics (:mod:`models.icca` switches
-autocast off inside), the normalisation to [0, 1], the clipping restore and the de-normalisation
-(NumPy float64, outside the network), and the global bicubic skip
+exactness stays float32 whatever the setting: ICCA's box statistics (:mod:`models.archs.icca`
+switches autocast off inside), the normalisation to [0, 1], the clipping restore and the
+de-normalisation (NumPy float64, outside the network), and the global bicubic skip
 (:func:`models.resize.upsample_bicubic` switches autocast off).
 
 ``"auto"`` picks what is fastest without a measurable loss: bf16 on a CPU that executes it natively
@@ -23,9 +23,9 @@ import torch
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: Modalities for which ``auto`` stays fp32 whatever the device: on the chest CT slices of the
 #: evaluation data, RMISR-BL in bf16 differs from fp32 by 0.4–0.7 HU on average but by 7–14 HU at
-#: the 99.9th percentile (×2–×4, ``python -m models.fidelity``, 2026-12-06), above the 2 HU a
-#: reader could see in a narrow soft-tissue window. On the natural benchmarks bf16 is within
-#: 0.002 dB of fp32.
+#: the 99.9th percentile (×2–×4, ``python -m models.evaluation.fidelity``, 2026-12-06), above
+#: the 2 HU a reader could see in a narrow soft-tissue window. On the natural benchmarks bf16 is
+#: within 0.002 dB of fp32.
 FP32_MODALITIES = frozenset({"CT"})
 _DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -3,8 +3,8 @@
 The engine's best-quality mode (``SuperResolver.upscale(..., ensemble=True)``) returns the mean of
 the 8 flipped/rotated runs and their per-pixel standard deviation (``info.uncertainty``): where
 the network's answer depends on the orientation it was shown, it is guessing. This module holds
-the variants of that map that ``python -m models.uncertainty_eval --variant`` compares, and the
-scores it uses:
+the variants of that map that ``python -m models.evaluation.uncertainty_eval --variant``
+compares, and the scores it uses:
 
 * ``spread`` — the ensemble's standard deviation as the engine returns it;
 * ``spread-smooth`` — the spread averaged over a Gaussian of σ = 1 output pixel (errors cluster
@@ -30,7 +30,8 @@ from scipy import ndimage, optimize, stats
 VARIANTS: tuple[str, ...] = ("spread", "spread-smooth", "bicubic-diff", "method-diff",
                              "spread×bicubic-diff", "calibrated")
 #: The variant the CLI and viewer show: the plain spread unless another measured better
-#: (``python -m models.uncertainty_eval --variant all``; docs/results.md, "Uncertainty").
+#: (``python -m models.evaluation.uncertainty_eval --variant all``; docs/results.md,
+#: "Uncertainty").
 DEFAULT_VARIANT = "spread-smooth"
 #: Which extra inputs each variant needs beyond the ensemble's spread.
 NEEDS: dict[str, frozenset[str]] = {

@@ -1,5 +1,4 @@
-"""The inference API:
-``SuperResolver(device="auto").upscale(image, scale, method, ...)``.
+"""The inference API: ``SuperResolver(device="auto").upscale(image, scale, method, ...)``.
 
 Pipeline for one call:
 
@@ -13,8 +12,9 @@ Pipeline for one call:
    restored by adding its bicubic upscale ("clipping restored"), so no intensity is lost; then
    de-normalised;
 4. the network runs in overlapping tiles (LR tiles of ``tile`` px, overlap ≥ the network's
-   receptive radius) whose stitched result equals the untiled one; ``progress(done, total)`` is
-   called after every tile and ``cancel()`` before every tile (True → :class:`UpscaleCancelled`);
+   receptive radius; :func:`models.inference.tiling.sliding_window_inference`) whose stitched
+   result equals the untiled one; ``progress(done, total)`` is called after every tile and
+   ``cancel()`` before every tile (True → :class:`UpscaleCancelled`);
 5. returns float32 of shape ``(round(H·s), round(W·s))`` (halves up), same channel count, same
    units. With ``ensemble=True`` every tile runs in the 8 flips/rotations and the result is their
    mean, their per-pixel spread returned as ``info.uncertainty``.
@@ -35,37 +35,28 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..archs.pfmdb import PFMDB
+from ..geometry import check_output_size, check_scale, output_size
+from ..manifest import WEIGHTS_DIR, Manifest, WeightsRecord, load_model
+from ..methods import METHODS
+from ..resize import imresize
+from .errors import DeviceUnavailableError, InvalidImageError, OutputTooLargeError, UpscaleCancelled
 from .finite import headroom, to_float32
 from .forward import network_forward
-from .geometry import check_output_size, check_scale, output_size, round_half_up
-from .pfmdb import PFMDB
+from .normalization import (
+    DEFAULT_NORMALIZATION,
+    NORMALIZATION_MODES,
+    RGB2YCC,
+    normalization_bounds,
+    rgb_to_ycc,
+    ycc_to_rgb,
+)
 from .precision import autocast, resolve_precision
-from .registry import METHODS, WEIGHTS_DIR, Manifest, WeightsRecord, load_model
-from .resize import imresize
+from .tiling import BICUBIC_CONTEXT, receptive_context, sliding_window_inference
 
-NORMALIZATION_MODES = ("range", "percentile", "window")
-#: Default normalisation: the mode with the best mean gain over bicubic in original units, as
-#: measured by ``python -m models.medical_eval`` (numbers in docs/results.md, "Medical images").
-DEFAULT_NORMALIZATION = "range"
 #: LR images up to this many pixels run untiled when ``tile=0`` (auto).
 AUTO_TILE_PIXELS = 512 * 512
 AUTO_TILE = 256
-
-
-class InvalidImageError(ValueError):
-    """The input array cannot be super-resolved (wrong shape, empty, NaN/inf)."""
-
-
-class OutputTooLargeError(InvalidImageError):
-    """The result would exceed :data:`models.geometry.MAX_OUTPUT_PIXELS`; nothing was computed."""
-
-
-class UpscaleCancelled(RuntimeError):
-    """``cancel()`` returned True; no result was produced."""
-
-
-class DeviceUnavailableError(RuntimeError):
-    """An explicitly requested device (e.g. CUDA) is not available."""
 
 
 @dataclass
@@ -108,52 +99,6 @@ def resolve_device(device: str = "auto") -> torch.device:
     raise DeviceUnavailableError(f"unknown device {device!r} (expected 'auto', 'cpu' or 'cuda')")
 
 
-# --- colour -----------------------------------------------------------------------------------
-_RGB2YCC = np.array([[0.299, 0.587, 0.114],
-                     [-0.168736, -0.331264, 0.5],
-                     [0.5, -0.418688, -0.081312]])
-_YCC2RGB = np.linalg.inv(_RGB2YCC)
-
-
-def rgb_to_ycc(rgb: np.ndarray) -> np.ndarray:
-    """Linear full-range BT.601 Y, Cb, Cr (no offsets: valid for any intensity range)."""
-    return rgb @ _RGB2YCC.T
-
-
-def ycc_to_rgb(ycc: np.ndarray) -> np.ndarray:
-    return ycc @ _YCC2RGB.T
-
-
-# --- normalisation ----------------------------------------------------------------------------
-def normalization_bounds(image: np.ndarray, mode: str, window: tuple[float, float] | None = None,
-                         value_range: tuple[float, float] | None = None) -> tuple[float, float]:
-    """(lo, hi) that map to 0 and 1 for the network.
-
-    Raises:
-        ValueError: an unknown mode, or a given ``value_range``/``window`` that is not finite or
-            empty (hi ≤ lo, width ≤ 0): never silently a flat image's bicubic.
-    """
-    if mode == "range":
-        if value_range is not None:
-            lo, hi = float(value_range[0]), float(value_range[1])
-            if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
-                raise ValueError(f"value_range must be finite with low < high, got {value_range}")
-            return lo, hi
-        return float(image.min()), float(image.max())
-    if mode == "percentile":
-        lo, hi = np.percentile(image, [0.5, 99.5])
-        return float(lo), float(hi)
-    if mode == "window":
-        if window is None:
-            raise ValueError("normalization='window' needs window=(center, width)")
-        c, w = float(window[0]), float(window[1])
-        if not (math.isfinite(c) and math.isfinite(w) and w > 0):
-            raise ValueError(f"window must be a finite (center, width) with width > 0, got "
-                             f"{window}")
-        return c - w / 2.0, c + w / 2.0
-    raise ValueError(f"unknown normalization {mode!r}; expected one of {NORMALIZATION_MODES}")
-
-
 # --- cancellation ------------------------------------------------------------------------------
 #: the ``cancel`` of the upscale call running in this thread (each thread has its own context, so
 #: one caller's cancel never stops another caller's run of the same cached model)
@@ -167,74 +112,6 @@ def _poll_cancel(*_: object) -> None:
     cancel = _CANCEL.get()
     if cancel is not None and cancel():
         raise UpscaleCancelled("cancelled by the user")
-
-
-# --- tiling -----------------------------------------------------------------------------------
-def _edges(n: int, tile: int) -> list[int]:
-    if tile <= 0 or tile >= n:
-        return [0, n]
-    k = math.ceil(n / tile)
-    return [round(i * n / k) for i in range(k)] + [n]
-
-
-def _owned(edges: list[int], scale: float, n_grid: int, shift: float = 0.0,
-           n_out: int | None = None) -> list[int]:
-    """Output edges owned by each LR tile, in the coordinates of a window of ``n_out`` pixels
-    starting ``shift`` pixels into the ``n_grid``-pixel output grid: grid pixel i belongs to the
-    tile whose LR edges bracket i/scale (edge e at grid pixel round(e·scale))."""
-    n_out = n_grid if n_out is None else n_out
-    inner = [min(max(math.ceil(min(round_half_up(e * scale), n_grid) - shift), 0), n_out)
-             for e in edges[1:-1]]
-    return [0] + inner + [n_out]
-
-
-def _context(model: torch.nn.Module, scale: float) -> tuple[int, int]:
-    """(LR radius, HR margin): how far a network's output depends on its input, in LR pixels
-    (its receptive radius plus its HR layers' reach), and the HR margin those layers need."""
-    hr_margin = int(getattr(model, "hr_radius", 0)) + 1
-    radius = int(getattr(model, "receptive_radius", 16)) + int(math.ceil(hr_margin / scale))
-    return radius, hr_margin
-
-
-#: LR pixels of context for bicubic: the cubic kernel's reach (2) plus one for the centre's offset.
-_BICUBIC_CONTEXT = 3
-
-
-#: the 8 symmetries of the square as (transpose, flip rows, flip columns), identity first
-DIHEDRAL: tuple[tuple[bool, bool, bool], ...] = tuple(
-    (t, fr, fc) for t in (False, True) for fr in (False, True) for fc in (False, True))
-
-
-def dihedral_forward(model: torch.nn.Module, lr: torch.Tensor, scale: float,
-                     out_size: tuple[int, int], shift: tuple[float, float],
-                     transform: tuple[bool, bool, bool], channels_last: bool = False
-                     ) -> torch.Tensor:
-    """The output window (``out_size`` at ``shift``, as :func:`network_forward` takes it) of
-    ``lr`` computed in the frame of ``transform`` = (transpose, flip rows, flip columns) and
-    transformed back.
-
-    Mirroring an axis of length L maps an output window that starts ``a`` HR pixels into the
-    input's grid and spans ``n`` to the window starting at ``L·scale − a − n`` (output pixel j
-    lies at LR position ``a/scale + (j + 0.5)/scale − 0.5``), so the mirrored run samples the
-    very same positions, whether or not ``L·scale`` is whole.
-    """
-    transpose, flip_r, flip_c = transform
-    x = lr.transpose(-1, -2) if transpose else lr
-    size = list(out_size[::-1] if transpose else out_size)
-    at = list(shift[::-1] if transpose else shift)
-    dims = []
-    for axis, flip in ((0, flip_r), (1, flip_c)):
-        if flip:
-            at[axis] = x.shape[-2 + axis] * scale - at[axis] - size[axis]
-            dims.append(-2 + axis)
-    if dims:
-        x = torch.flip(x, dims)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    y = network_forward(model, x, scale, (size[0], size[1]), (at[0], at[1]))
-    if dims:
-        y = torch.flip(y, dims)
-    return y.transpose(-1, -2) if transpose else y
 
 
 def _check_roi(roi: tuple[int, int, int, int] | None, shape: tuple[int, ...]
@@ -263,7 +140,8 @@ class SuperResolver:
                  precision: str = "auto") -> None:
         self.device = resolve_device(device)
         #: the precision setting as given ("auto", "fp32", "bf16" or "fp16"), and as resolved for
-        #: this device (:func:`models.precision.resolve_precision`); a call may say otherwise
+        #: this device (:func:`models.inference.precision.resolve_precision`); a call may say
+        #: otherwise
         self.precision_setting = str(precision).lower()
         self.precision = resolve_precision(precision, self.device)
         self.weights_dir = Path(weights_dir)
@@ -283,7 +161,7 @@ class SuperResolver:
 
     def unavailable_reason(self, method: str, scale: float) -> str:
         """``""`` where ``method`` runs at ``scale``, else why not
-        (:meth:`models.registry.Manifest.missing_reason`)."""
+        (:meth:`models.manifest.Manifest.missing_reason`)."""
         if self.available(method, scale):
             return ""
         return self.manifest.missing_reason(method, float(scale))
@@ -341,10 +219,11 @@ class SuperResolver:
                 whole numbers that is exactly the region of the whole image's result.
                 Normalisation statistics are always the whole image's.
             precision: 'auto', 'fp32', 'bf16' or 'fp16' for this call (default: the
-                resolver's); :mod:`models.precision` says what stays float32.
+                resolver's); :mod:`models.inference.precision` says what stays float32.
             modality: the image's DICOM modality ("CT", "MR", ...), if known: with the
-                ``"auto"`` precision a CT runs in fp32 (:data:`models.precision.FP32_MODALITIES`
-                says why; noted in ``info.notes`` where the device would have used half).
+                ``"auto"`` precision a CT runs in fp32
+                (:data:`models.inference.precision.FP32_MODALITIES` says why; noted in
+                ``info.notes`` where the device would have used half).
             ensemble: the best-quality mode (8× the work): every tile runs in the 8 flips and
                 rotations of the dihedral group, each output transformed back, and the result is
                 their mean; ``info.uncertainty`` holds their per-pixel standard deviation in
@@ -390,8 +269,8 @@ class SuperResolver:
                                   "differs by more than 2 HU on CT)")
         info.ensemble = bool(ensemble)
         # the region and the context around it: bicubic taps reach 2 LR pixels, a network its
-        # receptive radius (plus the HR layers' reach, in LR pixels) — see _context
-        m = _BICUBIC_CONTEXT if model is None else _context(model, s)[0] + 2
+        # receptive radius (plus the HR layers' reach, in LR pixels) — see receptive_context
+        m = BICUBIC_CONTEXT if model is None else receptive_context(model, s)[0] + 2
         top, left = min(m, y0), min(m, x0)
         bottom, right = min(m, whole.shape[0] - y0 - h), min(m, whole.shape[1] - x0 - w)
         arr = np.asarray(whole[y0 - top:y0 + h + bottom, x0 - left:x0 + w + right],
@@ -418,7 +297,7 @@ class SuperResolver:
                 progress(1, 1)
         else:
             stats = (y if arr.size == whole.size  # else the whole image's Y, in float32
-                     else whole.astype(np.float32, copy=False) @ _RGB2YCC[0].astype(np.float32)
+                     else whole.astype(np.float32, copy=False) @ RGB2YCC[0].astype(np.float32)
                      if colour else whole)
             bounds = normalization_bounds(stats, mode, window, value_range)
             if bounds[1] > bounds[0]:  # a flat image gets bicubic (noted): no network input
@@ -478,7 +357,7 @@ class SuperResolver:
         outside = x - xc
         if tile <= 0:
             tile = 0 if h * w <= AUTO_TILE_PIXELS else AUTO_TILE
-        radius, hr_margin = _context(model, s)
+        radius, hr_margin = receptive_context(model, s)
         ov = radius + 2 if overlap is None else int(overlap)
         while True:
             try:
@@ -501,79 +380,16 @@ class SuperResolver:
                progress: Callable[[int, int], None] | None,
                cancel: Callable[[], bool] | None, info: UpscaleInfo, ensemble: bool = False
                ) -> tuple[np.ndarray, np.ndarray | None]:
-        h, w = x.shape
-        ey, ex = _edges(h, tile), _edges(w, tile)
-        grid = output_size(h, w, s)  # x's whole output grid; the window is shifted within it
-        hy, hx = (_owned(e, s, n, k, d) for e, n, k, d in zip((ey, ex), grid, shift, out_shape))
-        # tiles that own no output pixel (a region smaller than a tile) are not run or counted
-        total = sum(1 for a in range(len(ey) - 1) for b in range(len(ex) - 1)
-                    if hy[a + 1] > hy[a] and hx[b + 1] > hx[b])
-        info.tiles = total
-        out = np.empty(out_shape, dtype=np.float64)
-        spread = np.empty(out_shape, dtype=np.float64) if ensemble else None
-        cl = self.device.type == "cpu"
         token = _CANCEL.set(cancel)  # this call's, polled between PFMDB blocks (_poll_cancel)
         try:
             with autocast(self.device, info.precision or "fp32"):
-                self._run_tiles(model, x, s, ey, ex, hy, hx, on_grid, shift, overlap,
-                                hr_margin, out, spread, total, progress, cancel, cl)
-                return out, spread
+                result = sliding_window_inference(
+                    x, s, lambda t, size, at: network_forward(model, t, s, size, at),
+                    tile=tile, overlap=overlap, hr_margin=hr_margin, out_shape=out_shape,
+                    shift=shift, on_grid=on_grid, device=self.device,
+                    channels_last=self.device.type == "cpu", ensemble=ensemble,
+                    progress=progress, cancel=cancel)
         finally:
             _CANCEL.reset(token)
-
-    def _run_tiles(self, model: torch.nn.Module, x: np.ndarray, s: float, ey: list[int],
-                   ex: list[int], hy: list[int], hx: list[int],
-                   on_grid: tuple[int, int, int, int], shift: tuple[float, float], overlap: int,
-                   hr_margin: int, out: np.ndarray, spread: np.ndarray | None,
-                   total: int, progress: Callable[[int, int], None] | None,
-                   cancel: Callable[[], bool] | None, cl: bool) -> None:
-        h, w = x.shape
-        sy, sx = shift
-        ya, yb, xa, xb = on_grid  # the HR layers pad beyond them, as in a run of the whole image
-        runs = len(DIHEDRAL) if spread is not None else 1
-        total *= runs
-        done = 0
-        with torch.inference_mode():
-            for a in range(len(ey) - 1):
-                for b in range(len(ex) - 1):
-                    if cancel is not None and cancel():
-                        raise UpscaleCancelled("cancelled by the user")
-                    i0, i1, j0, j1 = hy[a], hy[a + 1], hx[b], hx[b + 1]
-                    if i1 <= i0 or j1 <= j0:
-                        continue  # owns no output pixel (not in ``total``)
-                    p0 = max(0, ey[a] - overlap)
-                    p1 = min(h, ey[a + 1] + overlap)
-                    q0 = max(0, ex[b] - overlap)
-                    q1 = min(w, ex[b + 1] + overlap)
-                    t = torch.from_numpy(np.ascontiguousarray(x[p0:p1, q0:q1], np.float32))
-                    t = t[None, None].to(self.device)
-                    if cl:
-                        t = t.contiguous(memory_format=torch.channels_last)
-                    # HR window with a margin for the layers after the upsampler, clipped to the
-                    # whole image's grid (where its untiled run pads too) but never inside
-                    # [i0, i1) (a region's window can reach half a pixel beyond that grid),
-                    # computed then cropped to [i0, i1)
-                    e0, e1 = min(i0, max(ya, i0 - hr_margin)), max(i1, min(yb, i1 + hr_margin))
-                    f0, f1 = min(j0, max(xa, j0 - hr_margin)), max(j1, min(xb, j1 + hr_margin))
-                    at = (e0 + sy - p0 * s, f0 + sx - q0 * s)
-                    size = (e1 - e0, f1 - f0)
-                    if spread is None:
-                        res = network_forward(model, t, s, size, at)
-                        res = res[0, 0, i0 - e0:i1 - e0, j0 - f0:j1 - f0]
-                        out[i0:i1, j0:j1] = res.float().cpu().numpy()
-                        done += 1
-                        if progress is not None:
-                            progress(done, total)
-                        continue
-                    runs_out = []
-                    for transform in DIHEDRAL:
-                        if cancel is not None and cancel():
-                            raise UpscaleCancelled("cancelled by the user")
-                        res = dihedral_forward(model, t, s, size, at, transform, cl)
-                        runs_out.append(res[0, 0, i0 - e0:i1 - e0, j0 - f0:j1 - f0].float())
-                        done += 1
-                        if progress is not None:
-                            progress(done, total)
-                    stack = torch.stack(runs_out).cpu().double()
-                    out[i0:i1, j0:j1] = stack.mean(0).numpy()
-                    spread[i0:i1, j0:j1] = stack.std(0, unbiased=False).numpy()
+        info.tiles = result.tiles
+        return result.out, result.spread

@@ -1,7 +1,6 @@
-"""``python -m models.summary`` — parameters and multiply-adds of every architecture.
+"""``python -m models.evaluation.summary`` — parameters and multiply-adds of every architecture.
 
-Multiply-adds are counted by :class:`torch.utils.flop_counter.FlopCounterMode` (convolutions,
-linear layers and matrix products; FLOPs / 2) for one 256×256 LR input, on the ``meta`` device
+Multiply-adds are counted (:mod:`.complexity`) for one 256×256 LR input, on the ``meta`` device
 so nothing is computed. For the meta upsampler the count includes the weight-prediction MLP, run
 once per distinct sub-pixel offset pair, and its stacked filter application.
 """
@@ -11,14 +10,14 @@ import argparse
 import sys
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-from .blocks import PyConv3
-from .forward import network_forward
-from .geometry import output_size
-from .pfmdb import PFMDB
-from .registry import create_model
-from .upsamplers import MetaUpsampler, SubPixelUpsampler
+from ..archs.blocks import PyConv3
+from ..archs.pfmdb import PFMDB
+from ..archs.upsamplers import MetaUpsampler, SubPixelUpsampler
+from ..geometry import output_size
+from ..inference.forward import network_forward
+from ..registry import create_model
+from .complexity import count_macs, count_params
 
 META = {"scale": None, "upsampler": "meta", "global_skip": "bicubic"}  # as the shipped meta models
 ROWS: list[tuple[str, str, dict, float]] = [
@@ -31,16 +30,6 @@ ROWS: list[tuple[str, str, dict, float]] = [
     ("RMISR-VP ×4 (sub-pixel)", "rmisr_vp", {"scale": 4}, 4.0),
     ("RMISR-VP-meta ×2.5", "rmisr_vp", META, 2.5),
 ]
-
-
-def count_params(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def count_macs(fn, *args) -> int:
-    with FlopCounterMode(display=False) as counter:
-        fn(*args)
-    return counter.get_total_flops() // 2
 
 
 def rows(size: int = 256) -> list[tuple[str, int, int, str]]:
@@ -75,7 +64,8 @@ def rows(size: int = 256) -> list[tuple[str, int, int, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.summary", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m models.evaluation.summary",
+                                description=__doc__.split("\n")[0])
     p.add_argument("--size", type=int, default=256, help="LR input size (default 256)")
     args = p.parse_args(argv)
     print(f"Parameters and multiply-adds for a {args.size}×{args.size} LR input\n")

@@ -2,17 +2,20 @@
 
 It works on the bicubic-upsampled image (MATLAB-compatible resize, :mod:`models.resize`), so one
 model serves every scale. Two documented departures from the 2014 recipe, both parameter-free:
-'same' replicate padding (the output has the input's size) and a global residual connection
-(the network predicts the detail added to the bicubic image), which makes Adam/L1 training
-converge in the few CPU-hours we have. Parameters (``python -m models.summary``): 5,248 (9×9)
-+ 2,080 (1×1) + 801 (5×5) = 8,129.
+'same' replicate padding (the output has the input's size) and a global residual connection (the
+network predicts the detail added to the bicubic image), which makes Adam/L1 training converge in
+the few CPU-hours we have. Parameters (``python -m models.evaluation.summary``): 5,248 (9×9) + 2,080
+(1×1) + 801 (5×5) = 8,129.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from ..registry import ARCH_REGISTRY
 
+
+@ARCH_REGISTRY.register("srcnn")
 class SRCNN(nn.Module):
     """9-1-5 SRCNN with global residual; input = bicubic-upsampled LR (same size as output)."""
 

@@ -1,4 +1,4 @@
-"""``python -m models.medical_eval`` — PSNR in original units on medical images.
+"""``python -m models.evaluation.medical_eval`` — PSNR in original units on medical images.
 
 Networks are trained on 8-bit natural images; CT (Hounsfield units) and MR (12-bit) reach them
 through a normalisation to [0, 1]. For each normalisation mode of :class:`models.SuperResolver` —
@@ -28,30 +28,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..geometry import output_size, round_half_up
+from ..inference import NORMALIZATION_MODES, SuperResolver
+from ..manifest import WEIGHTS_DIR
+from ..methods import METHODS
+from ..metrics import psnr, shave
+from ..resize import imresize
 from .benchmark import list_images
-from .geometry import output_size, round_half_up
-from .inference import NORMALIZATION_MODES, SuperResolver
-from .metrics import psnr, shave
-from .registry import METHODS, WEIGHTS_DIR
-from .resize import imresize
+from .medical_data import read_dicom
 
 
 def _shared() -> Path:
     return Path(__file__).resolve().parents[2] / "shared" / "data" / "medical"
-
-
-def _read_dicom(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:
-    import pydicom
-    from pydicom.pixels import apply_modality_lut
-    ds = pydicom.dcmread(str(path))
-    arr = apply_modality_lut(ds.pixel_array, ds).astype(np.float64)
-    window = None
-    if "WindowCenter" in ds and "WindowWidth" in ds:
-        c, w = ds.WindowCenter, ds.WindowWidth
-        c = float(c[0] if isinstance(c, pydicom.multival.MultiValue) else c)
-        w = float(w[0] if isinstance(w, pydicom.multival.MultiValue) else w)
-        window = (c, w)
-    return arr, window
 
 
 def load_sets(root: Path) -> dict[str, list[tuple[np.ndarray, tuple[float, float] | None]]]:
@@ -62,14 +50,14 @@ def load_sets(root: Path) -> dict[str, list[tuple[np.ndarray, tuple[float, float
             (np.asarray(Image.open(p), dtype=np.float64), None) for p in list_images(mri)]
     ct = root / "ct"
     if ct.is_dir():
-        sets["Chest CT (HU)"] = [_read_dicom(p) for p in sorted(ct.glob("*.dcm"))]
+        sets["Chest CT (HU)"] = [read_dicom(p) for p in sorted(ct.glob("*.dcm"))]
     try:
         from pydicom.data import get_testdata_file
         small = []
         for name in ("CT_small.dcm", "MR_small.dcm"):
             f = get_testdata_file(name, download=False)
             if f:
-                small.append(_read_dicom(Path(f)))
+                small.append(read_dicom(Path(f)))
         if small:
             sets["pydicom CT_small + MR_small"] = small
     except Exception:  # pydicom's data folder missing: skip that set
@@ -155,7 +143,7 @@ def roi_table(resolver: SuperResolver, sets: dict, methods: list[str], scales: l
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.medical_eval",
+    p = argparse.ArgumentParser(prog="python -m models.evaluation.medical_eval",
                                 description=__doc__.split("\n")[0])
     p.add_argument("--data", default=str(_shared()))
     p.add_argument("--scales", type=float, nargs="+", default=[2.0, 4.0])

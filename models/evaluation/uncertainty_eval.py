@@ -1,24 +1,24 @@
-"""``python -m models.uncertainty_eval`` — does the best-quality ensemble help, and does its
-uncertainty map point at the pixels that are wrong?
+"""``python -m models.evaluation.uncertainty_eval`` — does the best-quality ensemble help, and does
+its uncertainty map point at the pixels that are wrong?
 
 For each set and scale, every image is super-resolved twice through the product's own
 :class:`models.SuperResolver`: plainly and with ``ensemble=True`` (the mean of the 8
 flips/rotations, ``info.uncertainty`` their per-pixel spread). Printed per set and scale:
 
 * the ensemble's PSNR gain over the plain run (dB);
-* for each uncertainty variant of :mod:`models.uncertainty`: the AUC with which the map ranks the
-  worst 10 % of pixels (largest |SR − HR|, SR = the ensemble's unrounded result, after shaving
-  ⌈s⌉ pixels), and the Spearman correlation between the map and |SR − HR|; both per image, then
-  averaged over the set's images.
+* for each uncertainty variant of :mod:`models.inference.uncertainty`: the AUC with which the map
+  ranks the worst 10 % of pixels (largest |SR − HR|, SR = the ensemble's unrounded result, after
+  shaving ⌈s⌉ pixels), and the Spearman correlation between the map and |SR − HR|; both per image,
+  then averaged over the set's images.
 
 Sets and protocols (the ones the project already reports):
 
-* ``Set5``, ``Set14``, ``BSD100_Y``, ``Urban100_Y`` under ``../shared/data/benchmark``: the 8-bit
-  Y protocol of :mod:`models.benchmark` (MATLAB-bicubic LR rounded to 8 bit, SR rounded for the
-  PSNR, peak 255), networks normalised by the fixed range 0–255 as ``rmisr-eval`` does;
+* ``Set5``, ``Set14``, ``BSD100_Y``, ``Urban100_Y`` under ``../shared/data/benchmark``: the 8-bit Y
+  protocol of :mod:`models.evaluation.benchmark` (MATLAB-bicubic LR rounded to 8 bit, SR rounded for
+  the PSNR, peak 255), networks normalised by the fixed range 0–255 as ``rmisr-eval`` does;
 * ``MRI`` (``../shared/data/medical/mri_brain/val``, 16-bit) and ``CT`` (``…/medical/ct``, HU):
-  :mod:`models.medical_eval`'s protocol in original units (float bicubic LR, PSNR with peak =
-  the HR slice's dynamic range, the engine's default normalisation).
+  :mod:`models.evaluation.medical_eval`'s protocol in original units (float bicubic LR, PSNR with
+  peak = the HR slice's dynamic range, the engine's default normalisation).
 
 Variants that compare with another result also run bicubic and/or the other network
 (``--other``, RMISR-VP for RMISR-BL) plainly. ``calibrated`` is fitted first on ``--fit-images``
@@ -41,15 +41,24 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
+from ..geometry import round_half_up
+from ..inference import SuperResolver
+from ..inference.uncertainty import (
+    DEFAULT_VARIANT,
+    NEEDS,
+    VARIANTS,
+    auc_worst,
+    features,
+    fit_calibration,
+    spearman,
+    uncertainty_map,
+)
+from ..manifest import WEIGHTS_DIR
+from ..methods import METHODS
+from ..metrics import psnr, shave
+from ..resize import imresize
 from .benchmark import iter_pairs, list_images, load_y, make_pair, score
-from .geometry import round_half_up
-from .inference import SuperResolver
-from .medical_eval import _read_dicom
-from .metrics import psnr, shave
-from .registry import METHODS, WEIGHTS_DIR
-from .resize import imresize
-from .uncertainty import (DEFAULT_VARIANT, NEEDS, VARIANTS, auc_worst, features,
-                          fit_calibration, spearman, uncertainty_map)
+from .medical_data import read_dicom
 
 BENCHMARK_SETS = ("Set5", "Set14", "BSD100_Y", "Urban100_Y")
 MEDICAL_SETS = ("MRI", "CT")
@@ -72,7 +81,7 @@ class Case:
 
 
 def medical_pair(hr_full: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """(HR crop, float bicubic LR) as :func:`models.medical_eval.evaluate` makes them."""
+    """(HR crop, float bicubic LR) as :func:`models.evaluation.medical_eval.evaluate` makes them."""
     h_lr = int(math.floor(hr_full.shape[0] / scale + 1e-9))
     w_lr = int(math.floor(hr_full.shape[1] / scale + 1e-9))
     hr = hr_full[:round_half_up(h_lr * scale), :round_half_up(w_lr * scale)]
@@ -94,7 +103,7 @@ def iter_cases(set_name: str, scale: float, data: Path, max_images: int = 0) -> 
         load = (lambda p: np.asarray(Image.open(p), dtype=np.float64))
     elif set_name == "CT":
         paths = sorted((data / "medical" / "ct").glob("*.dcm"))
-        load = (lambda p: _read_dicom(p)[0])
+        load = (lambda p: read_dicom(p)[0])
     else:
         raise ValueError(f"unknown set {set_name!r}; choose from {ALL_SETS}")
     for p in paths[:max_images or None]:
@@ -281,7 +290,7 @@ def make_figure(out: Path, slice_path: Path, method: str = "rmisr-bl", scale: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.uncertainty_eval",
+    p = argparse.ArgumentParser(prog="python -m models.evaluation.uncertainty_eval",
                                 description="Does the best-quality ensemble help, and does its "
                                             "uncertainty map point at the wrong pixels? Prints "
                                             "the PSNR gain and each map's AUC and Spearman.")
@@ -294,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
                    choices=[m for m in METHODS if m != "bicubic"])
     p.add_argument("--variant", nargs="+", default=[DEFAULT_VARIANT],
                    choices=list(VARIANTS) + ["all"],
-                   help="uncertainty variants to score (models.uncertainty); 'all' = every one")
+                   help="uncertainty variants to score (models.inference.uncertainty); "
+                        "'all' = every one")
     p.add_argument("--max-images", type=int, default=0, metavar="N",
                    help="score the first N images of each set (0 = all)")
     p.add_argument("--fit-images", type=int, default=6, metavar="N",

@@ -37,18 +37,17 @@ the fusion weights move, through the SR path. (The shipped ``rmisr_vp_x4`` was g
 ±-pair: its row 0 alone passed map 0, exact only where BL's output is ≥ 0.)
 
 When RMISR-BL has trained on after an RMISR-VP was grown from it, :func:`replace_sr_body`
-(``python -m models.grow VP BL OUT``) puts the newer body under the trained VP instead of growing
-anew, and a short ``--train-only`` run fits the VP's own layers to it.
+(``python -m models.training.grow VP BL OUT``) puts the newer body under the trained VP instead of
+growing anew, and a short ``--train-only`` run fits the VP's own layers to it.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .blocks import NEGATIVE_SLOPE
-from .rmisr import RMISR_VP
-from .upsamplers import MetaUpsampler
-
+from ..archs.blocks import NEGATIVE_SLOPE
+from ..archs.rmisr import RMISR_VP
+from ..archs.upsamplers import MetaUpsampler
 
 # RMISR-VP's SR branch is RMISR-BL's body under another name (tensor name prefixes)
 VP_SR_PREFIX, BL_BODY_PREFIX = "sr_body.", "body."
@@ -294,13 +293,14 @@ def replace_sr_body(vp: dict[str, torch.Tensor], bl: dict[str, torch.Tensor]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m models.grow VP BL OUT``: :func:`replace_sr_body` on two weights files."""
+    """``python -m models.training.grow VP BL OUT``: :func:`replace_sr_body` on two weights
+    files."""
     import argparse
     import os
 
     from safetensors.torch import load_file, save_file
 
-    p = argparse.ArgumentParser(prog="python -m models.grow", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m models.training.grow", description=main.__doc__)
     p.add_argument("vp", help="trained RMISR-VP weights (safetensors)")
     p.add_argument("bl", help="RMISR-BL weights whose SR body goes under it")
     p.add_argument("out", help="output safetensors (an --init file for rmisr-train)")
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         state = replace_sr_body(load_file(args.vp), load_file(args.bl))
     except ValueError as e:
-        raise SystemExit(f"models.grow: {e}") from None
+        raise SystemExit(f"models.training.grow: {e}") from None
     part = f"{args.out}.part"  # written whole, then renamed: no half-written --init file
     try:
         save_file({k: v.contiguous() for k, v in state.items()}, part)

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .benchmark import list_images, load_y
-from .geometry import round_half_up
-from .resize import degrade, imresize
+from ..evaluation.benchmark import list_images, load_y
+from ..geometry import round_half_up
+from ..resize import degrade, imresize
 
 
 def load_training_image(path: Path) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""``python -m models.ship RUN_WEIGHTS_DIR FILE...`` — move trained weights into ``weights/``.
+"""``python -m models.training.ship RUN_WEIGHTS_DIR FILE...`` — trained weights into ``weights/``.
 
 A training run exports its best model into its own weights folder (``rmisr-train --weights-dir``)
 so that an unevaluated file never replaces a shipped one. Once evaluated, this command copies each
@@ -18,9 +18,16 @@ from pathlib import Path
 
 import torch
 
-from .geometry import SCALE_MAX, SCALE_MIN
-from .registry import (WEIGHTS_DIR, Manifest, WeightsIntegrityError, _atomic_write_bytes,
-                       export_weights, model_from_bytes, read_verified)
+from ..geometry import SCALE_MAX, SCALE_MIN
+from ..manifest import (
+    WEIGHTS_DIR,
+    Manifest,
+    WeightsIntegrityError,
+    atomic_write_bytes,
+    export_weights,
+    model_from_bytes,
+    read_verified,
+)
 
 __all__ = ["ship"]
 
@@ -69,13 +76,14 @@ def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
     if half:
         export_weights(model, record, dest_dir, dtype=torch.float16)  # new sha256 and record
         return dest_dir / file
-    _atomic_write_bytes(dest_dir / file, data)  # a few MB
+    atomic_write_bytes(dest_dir / file, data)  # a few MB
     Manifest(dest_dir).upsert(record)
     return dest_dir / file
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.ship", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m models.training.ship",
+                                description=__doc__.split("\n")[0])
     p.add_argument("src", help="a run's weights folder (with its manifest.json)")
     p.add_argument("files", nargs="+", help="weights file names to ship")
     p.add_argument("--dest", default=str(WEIGHTS_DIR), help="target weights folder")
@@ -92,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             print(ship(args.src, f, args.dest, half=args.half, note=args.note,
                        serve=args.serve))
         except (WeightsIntegrityError, ValueError) as exc:
-            print(f"models.ship: error: {exc}", file=sys.stderr)
+            print(f"models.training.ship: error: {exc}", file=sys.stderr)
             return 1
     return 0
 

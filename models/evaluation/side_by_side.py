@@ -1,4 +1,4 @@
-"""``python -m models.side_by_side CSV... --methods A B`` — compare methods of ``rmisr-eval`` runs.
+"""``python -m models.evaluation.side_by_side CSV... --methods A B`` — runs side by side.
 
 ``rmisr-eval`` writes one table per run; comparing two networks scored in different runs (e.g.
 RMISR-BL-meta in ``results/meta`` and RMISR-VP-meta in ``results/vp_meta_urban100``) needs their
@@ -19,39 +19,9 @@ the first) per scale and set and its range, so a README that quotes "+a to +b dB
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
-from pathlib import Path
 
-METRICS = {"psnr": "PSNR", "ssim": "SSIM", "lap_l1": "Lap-L1"}
-
-Rows = dict[tuple[str, float, str], dict[str, str]]
-
-
-def split_tag(arg: str | Path) -> tuple[Path, str]:
-    """``PATH=TAG`` → (PATH, TAG); a plain path, or an existing file whose name holds ``=``,
-    → (it, "")."""
-    text = str(arg)
-    path, sep, tag = text.rpartition("=")
-    if not sep or not path or not tag or Path(text).exists():
-        return Path(text), ""
-    return Path(path), tag
-
-
-def read_rows(paths: list[str | Path]) -> Rows:
-    """Metric values (the CSV's text) by (method label, scale, set) from ``benchmark.csv`` files.
-
-    A ``PATH=TAG`` entry labels that file's methods ``"METHOD (TAG)"`` (see the module docstring).
-    """
-    rows: Rows = {}
-    for arg in paths:
-        path, tag = split_tag(arg)
-        with open(path, newline="", encoding="utf-8") as f:
-            for r in csv.DictReader(f):
-                label = f"{r['method']} ({tag})" if tag else r["method"]
-                rows[(label, float(r["scale"]), r["set"])] = {
-                    m: r[m] for m in METRICS if r.get(m) not in (None, "")}
-    return rows
+from .benchmark_csv import METRICS, Rows, read_rows
 
 
 def _cell(rows: Rows, key: tuple[str, float, str], metric: str) -> str:
@@ -111,7 +81,7 @@ def differences(rows: Rows, methods: list[str], metric: str, sets: list[str],
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.side_by_side",
+    p = argparse.ArgumentParser(prog="python -m models.evaluation.side_by_side",
                                 description=__doc__.strip().splitlines()[0])
     p.add_argument("csv", nargs="+",
                    help="benchmark.csv files written by rmisr-eval; PATH=TAG appends ' (TAG)' "

@@ -1,8 +1,8 @@
-"""``python -m models.speed`` — how far the engine is from this machine's limit, in one run.
+"""``python -m models.evaluation.speed`` — how far the engine is from this machine's limit.
 
-The limit is the FLOP bound: a network's multiply-adds (counted as :mod:`models.summary` counts
-them: convolutions and matrix products) divided by the rate this machine sustains on one dense
-convolution (64 → 64 maps, 3×3, 256×256, channels-last: the shape most of RMISR's work has),
+The limit is the FLOP bound: a network's multiply-adds (counted as :mod:`models.evaluation.summary`
+counts them: convolutions and matrix products) divided by the rate this machine sustains on one
+dense convolution (64 → 64 maps, 3×3, 256×256, channels-last: the shape most of RMISR's work has),
 measured first in the same run. Every figure is then a ratio to that bound, so runs on different
 machines, or on one machine under different load, compare.
 
@@ -33,11 +33,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .forward import network_forward
-from .geometry import output_size
-from .precision import autocast, cpu_has_native_bf16, resolve_precision
-from .registry import WEIGHTS_DIR, create_model
-from .summary import count_macs
+from ..inference.forward import network_forward
+from ..inference.precision import autocast, cpu_has_native_bf16, resolve_precision
+from ..manifest import WEIGHTS_DIR
+from ..registry import create_model
+from .complexity import count_macs
 
 #: (label, method, scale, image side, region side or 0 for the whole image)
 CASES: list[tuple[str, float, int, int]] = [
@@ -104,8 +104,8 @@ def region_window(model: torch.nn.Module | None, scale: float, side: int, region
     (the region plus the context :meth:`SuperResolver.upscale` adds), or ``side`` for the whole."""
     if not region:
         return side
-    from .inference import _BICUBIC_CONTEXT, _context
-    m = _BICUBIC_CONTEXT if model is None else _context(model, scale)[0] + 2
+    from ..inference.tiling import BICUBIC_CONTEXT, receptive_context
+    m = BICUBIC_CONTEXT if model is None else receptive_context(model, scale)[0] + 2
     x0 = (side - region) // 2
     return region + min(m, x0) + min(m, side - x0 - region)
 
@@ -170,7 +170,7 @@ def inference_table(weights_dir: Path, precision: str, cases: list[tuple[str, fl
                     repeats: int, peak: float) -> list[str]:
     """Markdown rows: each case's seconds, GMAC/s and ratio to the bound, then the four-method
     comparison of each region size."""
-    from .inference import SuperResolver
+    from ..inference import SuperResolver
 
     sr = SuperResolver("cpu", weights_dir, precision=precision)
     rng = np.random.default_rng(0)
@@ -213,7 +213,8 @@ def inference_table(weights_dir: Path, precision: str, cases: list[tuple[str, fl
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.speed", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m models.evaluation.speed",
+                                description=__doc__.split("\n")[0])
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
                    help="the engine's precision for the inference rows (default auto)")
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))

@@ -1,7 +1,7 @@
-"""``rmisr-eval`` / ``python -m models.evaluate`` — the benchmark table.
+"""``rmisr-eval`` / ``python -m models.evaluation.evaluate`` — the benchmark table.
 
-For every method and scale that has weights (plus bicubic), on Set5, Set14, BSD100_Y and
-Urban100_Y under the protocol of :mod:`models.benchmark`: PSNR / SSIM on Y, the Laplacian-L1 edge
+For every method and scale that has weights (plus bicubic), on Set5, Set14, BSD100_Y and Urban100_Y
+under the protocol of :mod:`models.evaluation.benchmark`: PSNR / SSIM on Y, the Laplacian-L1 edge
 fidelity, parameters, multiply-adds (256×256 LR) and CPU (or GPU) seconds per 512×512 LR image.
 Fixed scales 2, 3, 4; fractional 2.5, 3.5, 4.5 for methods served by a scale-range (meta) model.
 Networks run through the product's own :class:`models.SuperResolver` (tiles included), with the
@@ -35,13 +35,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..geometry import SCALE_MAX, SCALE_MIN, output_size
+from ..inference import SuperResolver
+from ..inference.forward import network_forward
+from ..manifest import WEIGHTS_DIR, WeightsRecord
+from ..methods import METHODS
+from ..registry import create_model
 from .benchmark import SetScore, evaluate_folder, list_images
-from .forward import network_forward
-from .geometry import SCALE_MAX, SCALE_MIN, output_size
-from .inference import SuperResolver
-from .registry import METHODS, WEIGHTS_DIR, WeightsRecord, create_model
-from .side_by_side import read_rows
-from .summary import count_macs, count_params
+from .benchmark_csv import read_rows
+from .complexity import count_macs, count_params
 
 DEFAULT_SETS = ("Set5", "Set14", "BSD100_Y", "Urban100_Y")
 FIXED_SCALES = (2.0, 3.0, 4.0)

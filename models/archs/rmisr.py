@@ -5,9 +5,9 @@ All networks are luminance networks: 1 channel in, 1 channel out, intensities in
 RMISR-BL (Fig. 1)
     conv3×3 head → N PFMDB → concat of the N outputs → 1×1 (+act) → conv3×3, + head
     (long skip) → upsampler (sub-pixel conv3×3 → PixelShuffle, or meta) → SR.
-    "A 1×1 convolution, two 3×3 convolutions and a sub-pixel upsampler" (§3.2): the second 3×3
-    is the upsampler's own conv. With N = 4, 64 features, distilled width 16 and sub-pixel ×4 this
-    has 0.949 M parameters (paper: 0.848 M; accepted band 0.80–1.00 M; see :mod:`models.pfmdb`).
+    "A 1×1 convolution, two 3×3 convolutions and a sub-pixel upsampler" (§3.2): the second 3×3 is
+    the upsampler's own conv. With N = 4, 64 features, distilled width 16 and sub-pixel ×4 this has
+    0.949 M parameters (paper: 0.848 M; accepted band 0.80–1.00 M; see :mod:`models.archs.pfmdb`).
 
 RMISR-VP (Fig. 2)
     SR branch = RMISR-BL body with 6 PFMDB. Laplacian branch: Lap(LR) → conv3×3 → 3 PFMDB,
@@ -40,10 +40,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..registry import ARCH_REGISTRY
+from ..resize import upsample_bicubic
 from .blocks import activation, conv
 from .laplacian import laplacian
 from .pfmdb import PFMDB
-from .resize import upsample_bicubic
 from .upsamplers import MetaUpsampler, SubPixelUpsampler
 
 
@@ -129,6 +130,7 @@ def _pfmdb_radius(window: int | None) -> int:
     return 4 + (0 if window is None else window // 2)
 
 
+@ARCH_REGISTRY.register("rmisr_bl")
 class RMISR_BL(nn.Module):
     """RMISR baseline model (Fig. 1)."""
 
@@ -158,6 +160,7 @@ class RMISR_BL(nn.Module):
         return y
 
 
+@ARCH_REGISTRY.register("rmisr_vp")
 class RMISR_VP(nn.Module):
     """RMISR visual-perception model (Fig. 2): SR branch + Laplacian-gradient branch."""
 

@@ -1,9 +1,9 @@
-"""``python -m models.fidelity`` — what half precision costs in accuracy, per precision.
+"""``python -m models.evaluation.fidelity`` — what half precision costs in accuracy, per precision.
 
 For each precision (default bf16 and fp16) against fp32, with the shipped RMISR-BL weights:
 
-* the benchmark protocol (:mod:`models.benchmark`: MATLAB-bicubic LR, Y channel, 8-bit rounding,
-  shave ⌈s⌉) on Set5 and Set14 at ×2 and ×4: PSNR in each precision and the difference;
+* the benchmark protocol (:mod:`models.evaluation.benchmark`: MATLAB-bicubic LR, Y channel, 8-bit
+  rounding, shave ⌈s⌉) on Set5 and Set14 at ×2 and ×4: PSNR in each precision and the difference;
 * the chest CT slices (``../shared/data/medical/ct``, HR → MATLAB-bicubic LR → SR in HU, the
   engine's default normalisation): mean and 99.9th percentile of |SR(precision) − SR(fp32)| in HU.
 
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..geometry import round_half_up
+from ..inference import SuperResolver
+from ..manifest import WEIGHTS_DIR
+from ..resize import imresize
 from .benchmark import evaluate_folder
-from .geometry import round_half_up
-from .inference import SuperResolver
-from .medical_eval import _read_dicom
-from .registry import WEIGHTS_DIR
-from .resize import imresize
+from .medical_data import read_dicom
 
 _DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -50,7 +50,7 @@ def benchmark_rows(sr: SuperResolver, data: Path, sets: list[str], scales: list[
 def ct_rows(sr: SuperResolver, ct_dir: Path, scales: list[float], precisions: list[str],
             method: str = "rmisr-bl") -> list[str]:
     """Markdown rows: scale, then each precision's mean and 99.9th-percentile |Δ| in HU."""
-    slices = [_read_dicom(p)[0] for p in sorted(ct_dir.glob("*.dcm"))]
+    slices = [read_dicom(p)[0] for p in sorted(ct_dir.glob("*.dcm"))]
     lines = []
     for s in scales:
         diffs: dict[str, list[np.ndarray]] = {p: [] for p in precisions}
@@ -72,7 +72,8 @@ def ct_rows(sr: SuperResolver, ct_dir: Path, scales: list[float], precisions: li
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.fidelity", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m models.evaluation.fidelity",
+                                description=__doc__.split("\n")[0])
     p.add_argument("--data", default=str(_DATA), help="folder holding benchmark/ and medical/")
     p.add_argument("--precisions", nargs="+", default=["bf16", "fp16"],
                    choices=["bf16", "fp16"])

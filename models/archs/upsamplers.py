@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .geometry import output_size, project
+from ..geometry import output_size, project
 
 
 class SubPixelUpsampler(nn.Module):

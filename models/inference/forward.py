@@ -9,15 +9,30 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .geometry import output_size
-from .resize import upsample_bicubic
+from ..geometry import output_size
+from ..resize import upsample_bicubic
 
 
 def network_forward(model: nn.Module, lr: torch.Tensor, scale: float,
                     out_size: tuple[int, int] | None = None,
                     shift: tuple[float, float] = (0.0, 0.0),
                     return_laplacian: bool = False) -> torch.Tensor | tuple[torch.Tensor, ...]:
-    """SR (B, 1, H', W') of ``lr`` (B, 1, h, w) in [0, 1] for any registered architecture."""
+    """SR (B, 1, H', W') of ``lr`` (B, 1, h, w) in [0, 1] for any registered architecture.
+
+    Args:
+        model: a network built from the registry.
+        lr: the LR luminance in [0, 1].
+        scale: the magnification (a sub-pixel model's own scale only).
+        out_size: (rows, cols) of the output window; default: the whole output grid.
+        shift: (row, col) of the window's first pixel on the output grid.
+        return_laplacian: RMISR-VP: return (SR, predicted Laplacian) instead of SR.
+
+    Returns:
+        The SR window (or RMISR-VP's pair).
+
+    Raises:
+        ValueError: a sub-pixel model asked for a scale other than its own.
+    """
     if out_size is None:
         out_size = output_size(lr.shape[-2], lr.shape[-1], scale)
     kind = getattr(model, "upsampler_kind", None)
