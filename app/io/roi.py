@@ -3,8 +3,7 @@
 An ROI is ``(x, y, w, h)`` in source pixels: column and row of the top-left pixel, width and height.
 The output grid of a magnification ``s`` is the engine's: ``(round(h·s), round(w·s))`` pixels,
 halves rounded up, output pixel ``j`` centred on source coordinate ``(j + 0.5)/s − 0.5``. The
-constants and rounding repeat ``models.geometry`` so that :mod:`app.io` stays free of the engine
-(and of torch); a test checks they agree.
+limits and the rounding are :mod:`models.geometry`'s, which imports no torch.
 """
 from __future__ import annotations
 
@@ -14,26 +13,15 @@ from typing import Sequence
 
 import numpy as np
 
+from models.geometry import SCALE_MAX, SCALE_MIN, output_size, round_half_up
+
 from .errors import InvalidArgumentError, InvalidROIError, InvalidScaleError
 from .image_data import ImageData
 
 __all__ = ["SCALE_MIN", "SCALE_MAX", "validate_scale", "validate_roi", "crop_roi", "parse_roi",
            "output_size", "round_half_up", "RoiStatistics", "roi_statistics", "distance_text"]
 
-SCALE_MIN = 1.1
-SCALE_MAX = 5.0
-
 ROI = tuple[int, int, int, int]
-
-
-def round_half_up(x: float) -> int:
-    """floor(x + 0.5), robust to the float error of products such as 3 × 1.1."""
-    return int(math.floor(round(x, 9) + 0.5))
-
-
-def output_size(height: int, width: int, scale: float) -> tuple[int, int]:
-    """(round(H·s), round(W·s)) with halves rounded up, as everywhere in the product."""
-    return round_half_up(height * scale), round_half_up(width * scale)
 
 
 def validate_scale(scale: object) -> float:
