@@ -42,9 +42,9 @@ __all__ = ["INFERNO_ANCHORS", "COLOUR_MAP", "colour_lut", "MAP_VARIANT", "SMOOTH
 NEEDS_BEST_QUALITY = ("The uncertainty map needs “Best quality”: tick it in the Run box and "
                       "Super-resolve again")
 
-#: The map shown and exported: the variant of :mod:`models.uncertainty` that ranked the worst
-#: pixels best (its ``DEFAULT_VARIANT``; docs/results.md, "Uncertainty"): the 8 runs' spread
-#: averaged over a Gaussian of σ = :data:`SMOOTH_SIGMA` output pixels.
+#: The map shown and exported: the variant of :mod:`models.inference.uncertainty` that ranked
+#: the worst pixels best (its ``DEFAULT_VARIANT``; docs/results.md, "Uncertainty"): the 8 runs'
+#: spread averaged over a Gaussian of σ = :data:`SMOOTH_SIGMA` output pixels.
 MAP_VARIANT = "spread-smooth"
 SMOOTH_SIGMA = 1.0
 #: How far the Gaussian reaches, in σ (scipy.ndimage's default: the evaluation's smoothing).
