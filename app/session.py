@@ -364,7 +364,8 @@ class ViewerSession:
 
     def edit_roi(self, before: Sequence[int] | None, after: Sequence[int] | None) -> None:
         """The user changed the region from ``before`` to ``after``: set it, undoably."""
-        self.set_roi(after)
+        if self.roi != (tuple(int(v) for v in after) if after is not None else None):
+            self.set_roi(after)
         self.history.record(Change("region of interest", lambda: self.set_roi(before),
                                    lambda: self.set_roi(after)))
 

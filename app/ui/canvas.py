@@ -2,7 +2,10 @@
 
 Mouse (right-drag W/L as in radiology viewers such as Inobitec, left-drag reserved for the ROI):
 
-* left-drag on the image: draw a new ROI; inside the ROI: move it; on a handle: resize it;
+* left-drag on the image: draw a new ROI; inside the ROI: move it; on a handle: resize it; a
+  click on an annotation selects it (``clickedAt``);
+* with a measuring tool chosen (``annotations.tool``), left clicks and drags draw an annotation
+  instead (``annotationDrawn``; Esc drops an unfinished one);
 * Ctrl + left-drag: measure a distance (mm with a pixel spacing, else px); Esc clears it;
 * middle-drag, or Space + left-drag: pan; double-click: fit;
 * wheel: the next/previous slice (``sliceStepRequested``; down = next, as in Horos, Weasis and
@@ -20,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from PyQt5.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, pyqtSignal
-from PyQt5.QtGui import QColor, QPainter, QPen, QTransform
+from PyQt5.QtGui import QColor, QFontMetrics, QPainter, QPen, QTransform
 from PyQt5.QtWidgets import (
     QGraphicsLineItem,
     QGraphicsPixmapItem,
@@ -33,12 +36,12 @@ from app.formatting import format_window, scale_bar
 from app.io.roi import distance_text
 from app.io.windowing import voi_label
 
+from .annotation_layer import PICK_PX, AnnotationLayer
 from .imaging import windowed_pixmap
 from .navigation import SCROLL_KEYS, keep_anchor, wheel_slices
-from .overlays import MEASURE_COLOUR, draw_corner_overlay
+from .overlays import MEASURE_COLOUR, draw_corner_overlay, overlay_font
 from .roi_item import HANDLE_CURSORS, ROI, RoiItem, ScreenLabel, resize_roi, roi_text, snap_roi
 
-ROI_UNDO_DEPTH = 50    # ROI changes Ctrl+Z can step back through
 PREVIEW_PIXELS = 2_000_000  # larger images are re-windowed coarsely while the W/L is dragged
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 
@@ -47,6 +50,10 @@ class ImageCanvas(QGraphicsView):
     """QGraphicsView showing one image through a display window, with an ROI."""
 
     roiChanged = pyqtSignal(object)            # (x, y, w, h) or None, after an edit
+    roiEdited = pyqtSignal(object, object)     # (before, after) of an undoable change
+    windowDragDone = pyqtSignal(object, object)  # (centre, width) before and after a right-drag
+    annotationDrawn = pyqtSignal(object)       # a finished Annotation (source coordinates)
+    clickedAt = pyqtSignal(float, float, float)  # a plain click: x, y, pick tolerance (px)
     windowChanged = pyqtSignal(float, float)   # (centre, width) after a right-drag step
     cursorMoved = pyqtSignal(object)           # (col, row, value) or None outside the image
     fileDropped = pyqtSignal(list)            # the dropped local paths (str)
@@ -99,7 +106,8 @@ class ImageCanvas(QGraphicsView):
         self.viewport().setCursor(Qt.CrossCursor)
         self.setMinimumSize(160, 160)
         self.setViewportUpdateMode(QGraphicsView.FullViewportUpdate)  # fixed corner overlay
-        self._roi_history: list[ROI | None] = []
+        self.annotations = AnnotationLayer()
+        self.measure_text: Any = lambda annotation: ""  # what an annotation measures here
         self.wheel_zooms = False  # True: the wheel zooms (the viewer's earlier convention)
         self._wheel_rest = 0.0
         self._corners: dict[str, list[str]] = {}
@@ -152,6 +160,15 @@ class ImageCanvas(QGraphicsView):
         return scale_bar(self.px_per_mm() or 0.0, self.viewport().width() * 0.25)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt)
+        if self._pixels is not None:
+            painter.save()
+            painter.resetTransform()
+            painter.setFont(overlay_font())
+            self.annotations.paint(painter, QFontMetrics(painter.font()),
+                                   QRectF(self.viewport().rect()),
+                                   lambda p: QPointF(self.mapFromScene(QPointF(*p))),
+                                   self.measure_text)
+            painter.restore()
         lines = self.overlay_lines()
         if not lines:
             return
@@ -188,7 +205,7 @@ class ImageCanvas(QGraphicsView):
         m = max(w, h)
         self.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))
         self.set_roi(None, emit=False)
-        self._roi_history.clear()
+        self.annotations.cancel()
         self.clear_measurement()
         self.fit()
 
@@ -307,7 +324,7 @@ class ImageCanvas(QGraphicsView):
     def set_roi(self, roi: ROI | None, emit: bool = True, undoable: bool = True) -> None:
         """Set the ROI (x, y, w, h) in pixels (clamped to the image) or clear it with None.
 
-        An emitted change is undoable (:meth:`undo_roi`) unless ``undoable`` is False."""
+        An emitted change is undoable (``roiEdited``) unless ``undoable`` is False."""
         before = self._roi
         if roi is not None and self._pixels is not None:
             iw, ih = self.image_size()
@@ -322,20 +339,9 @@ class ImageCanvas(QGraphicsView):
         self._roi = roi
         self._show_roi(roi)
         if emit:
-            if undoable and roi != before:
-                self._remember_roi(before)
             self.roiChanged.emit(roi)
-
-    def _remember_roi(self, roi: ROI | None) -> None:
-        self._roi_history.append(roi)
-        del self._roi_history[:-ROI_UNDO_DEPTH]
-
-    def undo_roi(self) -> bool:
-        """Go back to the ROI before the last change (Ctrl+Z); False when there is none."""
-        if not self._roi_history or self._pixels is None:
-            return False
-        self.set_roi(self._roi_history.pop(), undoable=False)
-        return True
+            if undoable and roi != before:
+                self.roiEdited.emit(before, roi)
 
     def nudge_roi(self, dx: int, dy: int, dw: int = 0, dh: int = 0) -> None:
         """Move the ROI by (dx, dy) pixels and grow it by (dw, dh), inside the image (keyboard:
@@ -370,6 +376,9 @@ class ImageCanvas(QGraphicsView):
         elif (event.button() == Qt.LeftButton and self._pixels is not None
               and event.modifiers() & Qt.ControlModifier):
             self._drag = {"mode": "measure", "anchor": self._inside(sp)}
+        elif (event.button() == Qt.LeftButton and self._pixels is not None
+              and self.annotations.press(self._source(sp), pos)):
+            self._drag = {"mode": "annotate"}
         elif event.button() == Qt.LeftButton and self._pixels is not None:
             handle = self._roi_item.handle_at(sp) if self._roi else None
             if handle:
@@ -386,6 +395,9 @@ class ImageCanvas(QGraphicsView):
     def mouseMoveEvent(self, event) -> None:
         sp = self.mapToScene(event.pos())
         self._report_cursor(sp)
+        if self.annotations.drawing():
+            self.annotations.move(self._source(sp))
+            self.viewport().update()
         if self._drag is None:
             self._update_hover_cursor(sp)
             return
@@ -446,8 +458,16 @@ class ImageCanvas(QGraphicsView):
             self.viewport().setCursor(Qt.OpenHandCursor if self._space else Qt.CrossCursor)
         elif mode == "window" and not d["moved"]:
             self.contextMenuAt.emit(self.viewport().mapToGlobal(event.pos()))
-        elif mode == "window" and self.preview_step() > 1:
-            self._render()  # the full image after the coarse preview of the drag
+        elif mode == "window":
+            if self.preview_step() > 1:
+                self._render()  # the full image after the coarse preview of the drag
+            self.windowDragDone.emit(d["window"], self._window)
+        elif mode == "annotate":
+            shape = self.annotations.release(self._source(self.mapToScene(event.pos())),
+                                             event.pos())
+            self.viewport().update()
+            if shape is not None:
+                self.annotationDrawn.emit(shape)
         elif mode == "measure":
             m = self.measurement()
             if m is None or m[0] == m[1]:  # a click, not a drag
@@ -457,16 +477,26 @@ class ImageCanvas(QGraphicsView):
         elif mode == "new":
             roi = self._roi
             if roi is None or roi == d["previous"] or roi[2] < 2 or roi[3] < 2:
-                # a click, not a drag: keep the previous ROI
+                # a click, not a drag: keep the previous ROI (and perhaps select an annotation)
                 self._roi = d["previous"]
                 self._show_roi(self._roi)
+                self._clicked(d["anchor"])
             else:
-                self._remember_roi(d["previous"])
                 self.roiChanged.emit(roi)
+                self.roiEdited.emit(d["previous"], roi)
         elif mode in ("move", "resize") and self._roi != d["start"]:
-            self._remember_roi(d["start"])
             self.roiChanged.emit(self._roi)
+            self.roiEdited.emit(d["start"], self._roi)
+        elif mode == "move":
+            self._clicked(d["anchor"])
         event.accept()
+
+    def _source(self, sp: QPointF) -> tuple[float, float]:
+        p = self._inside(sp)
+        return p.x(), p.y()
+
+    def _clicked(self, sp: QPointF) -> None:
+        self.clickedAt.emit(sp.x(), sp.y(), PICK_PX / max(self.zoom(), 1e-6))
 
     def mouseDoubleClickEvent(self, event) -> None:
         if event.button() == Qt.LeftButton and not self._space:
@@ -513,6 +543,10 @@ class ImageCanvas(QGraphicsView):
             return
         if event.key() == Qt.Key_F:
             self.fit()
+            return
+        if event.key() == Qt.Key_Escape and self.annotations.cancel():
+            self.viewport().update()
+            event.accept()
             return
         if event.key() == Qt.Key_Escape and self.measurement() is not None:
             self.clear_measurement()

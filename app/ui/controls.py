@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from PyQt5.QtCore import QObject, Qt, pyqtSignal
 from PyQt5.QtWidgets import (
+    QAction,
     QButtonGroup,
     QCheckBox,
     QComboBox,
@@ -21,6 +22,7 @@ from PyQt5.QtWidgets import (
     QRadioButton,
     QSizePolicy,
     QSlider,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -246,8 +248,29 @@ class ControlsPanel(QWidget):
         self.loupe_box.toggled.connect(self.loupeToggled)
         dl.addWidget(self.loupe_box)
         lay.addWidget(d_box)
+        self.measure_box = QGroupBox("Measure")
+        self.measure_box.setToolTip("Measuring tools: on the image and on every result panel; "
+                                    "kept per slice and exported on the comparison sheet")
+        self._measure_grid = QGridLayout(self.measure_box)
+        self._measure_grid.setContentsMargins(4, 2, 4, 4)
+        self._measure_grid.setSpacing(2)
+        lay.addWidget(self.measure_box)
         lay.addStretch(1)
         self.set_scale(2.0, emit=False, force=True)
+
+    def set_tool_actions(self, actions: list[QAction]) -> list[QToolButton]:
+        """Buttons of the measuring tools' menu actions (their state is the actions'), two to a
+        row, in the Measure box; returns them."""
+        buttons = []
+        for i, action in enumerate(actions):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+            button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+            button.setAutoRaise(False)
+            self._measure_grid.addWidget(button, i // 2, i % 2)
+            buttons.append(button)
+        return buttons
 
     # -- the run's settings ----------------------------------------------------------------
     def run_settings(self) -> RunSettings:

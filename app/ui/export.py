@@ -2,22 +2,24 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PyQt5.QtCore import QRectF, Qt
+from PyQt5.QtCore import QPointF, QRectF, Qt
 from PyQt5.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
 
 from app.batch import IMAGE_SUFFIXES
 
+from .annotation_layer import paint_annotations
 from .panel_data import PanelData
 
 #: extensions a sheet's name may end in that :func:`save_image_atomic` turns into .png
 _IMAGE_SUFFIXES = IMAGE_SUFFIXES | {"", ".gif"}
 
 if TYPE_CHECKING:
+    from app.annotations import Annotation
     from app.io import WrittenImage
     from app.quality import QualityReport
 
@@ -174,13 +176,25 @@ def export_uncertainty(path: str | Path, data: PanelData, source: Any,
                              weights_sha256=sha)
 
 
+def annotation_lines(annotations: Sequence[Annotation], data: PanelData,
+                     measure: Callable[[Annotation, PanelData], str]) -> list[str]:
+    """"1 Distance: 16.0 mm · 50.0 px", … — each annotation's number, kind and what it measures
+    on the panel ``data`` (from that panel's pixels)."""
+    return [f"{n} {a.name}: {measure(a, data)}" for n, a in enumerate(annotations, start=1)]
+
+
 def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
                  cell: int | None = None, quality: QualityReport | None = None,
-                 quality_context: str = "") -> QImage:
+                 quality_context: str = "", annotations: Sequence[Annotation] = (),
+                 measure: Callable[[Annotation, PanelData], str] | None = None) -> QImage:
     """One image with every panel (nearest-neighbour), its title, its overlay, and a header;
     below them the quality table of the same run (``quality``), its context and its note, so that a
     printed sheet carries the figures it is judged by. The table also goes into the PNG's
-    ``Description`` text (tab-separated, :meth:`QualityReport.to_tsv`)."""
+    ``Description`` text (tab-separated, :meth:`QualityReport.to_tsv`).
+
+    ``annotations`` (source coordinates) are drawn numbered on every panel and listed under
+    it with what ``measure(annotation, panel)`` says they measure there; the lists also go into
+    the ``Description`` text."""
     n = len(panels)
     cols = n if n <= 3 else (2 if n == 4 else 3)
     rows = (n + cols - 1) // cols
@@ -195,6 +209,10 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
     fm_t, fm_s = QFontMetrics(title_font), QFontMetrics(small)
     pad = 10
     title_h = fm_t.height() + fm_s.height() + 6
+    listed = {d.key: "\n".join(annotation_lines(annotations, d, measure))
+              for d, _ in panels} if annotations and measure is not None else {}
+    list_h = max((fm_s.boundingRect(0, 0, cell, 10000, Qt.TextWordWrap, t).height() + 4
+                  for t in listed.values()), default=0)
     table = _QualityBlock(quality, quality_context, small) if quality is not None else None
     # the sheet is as wide as the table needs: figures are never cut
     width = max(cols * cell + (cols + 1) * pad, int(math.ceil(table.min_width)) + 2 * pad
@@ -204,7 +222,7 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
     footer_h = fm_s.boundingRect(0, 0, text_w, 10000, Qt.TextWordWrap, SHEET_NOTE).height() + pad
     if table is not None:
         table.set_width(text_w)
-    panels_bottom = header_h + rows * (cell + title_h + pad)
+    panels_bottom = header_h + rows * (cell + title_h + list_h + pad)
     height = panels_bottom + (table.height + pad if table else 0) + footer_h
     img = QImage(width, height, QImage.Format_RGB32)
     img.fill(QColor(20, 20, 22))
@@ -217,7 +235,7 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
     for i, (data, pm) in enumerate(panels):
         r, c = divmod(i, cols)
         x = pad + c * (cell + pad)
-        y = header_h + r * (cell + title_h + pad)
+        y = header_h + r * (cell + title_h + list_h + pad)
         p.setFont(title_font)
         p.setPen(QColor(240, 240, 240))
         p.drawText(QRectF(x, y, cell, fm_t.height()), Qt.AlignLeft, data.title)
@@ -232,6 +250,8 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
         target = QRectF(box.x() + (cell - ew * k) / 2, box.y() + (cell - eh * k) / 2, ew * k,
                         eh * k)
         p.drawPixmap(target, pm, QRectF(pm.rect()))
+        if data.key in listed:
+            _draw_listed(p, fm_s, box, target, data, annotations, listed[data.key])
         if data.overlay:
             br = fm_s.boundingRect(box.adjusted(6, 4, -6, -4).toRect(), Qt.TextWordWrap,
                                    data.overlay)
@@ -244,10 +264,33 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
     p.drawText(QRectF(pad, height - footer_h, width - 2 * pad, footer_h - 4), Qt.TextWordWrap,
                SHEET_NOTE)
     p.end()
-    if quality is not None:
-        img.setText("Description", (quality_context + "\n" if quality_context else "")
-                    + quality.to_tsv())
+    text = "\n".join(t for t in (
+        (quality_context + "\n" if quality_context else "") + quality.to_tsv()
+        if quality is not None else "",
+        "\n".join(f"Annotations on {d.title}:\n{listed[d.key]}" for d, _ in panels
+                  if d.key in listed)) if t)
+    if text:
+        img.setText("Description", text)
     return img
+
+
+def _draw_listed(p: QPainter, fm: QFontMetrics, box: QRectF, target: QRectF, data: PanelData,
+                 annotations: Sequence[Annotation], listing: str) -> None:
+    """The numbered annotations over a panel's image (``target``: where its extent lies on
+    the sheet) and their measurements below its ``box``."""
+    ew, eh = data.extent
+    ox, oy = data.origin
+    kx, ky = target.width() / ew, target.height() / eh
+    p.save()
+    p.setClipRect(box)
+    p.setRenderHint(QPainter.Antialiasing, True)
+    paint_annotations(p, fm, box, annotations,
+                      lambda q: QPointF(target.x() + (q[0] - ox) * kx,
+                                        target.y() + (q[1] - oy) * ky),
+                      lambda n, _a: str(n))
+    p.restore()
+    p.setPen(QColor(150, 240, 170))
+    p.drawText(QRectF(box.x(), box.bottom() + 4, box.width(), 10000), Qt.TextWordWrap, listing)
 
 
 class _QualityBlock:

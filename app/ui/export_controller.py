@@ -173,10 +173,17 @@ class ExportController:
             header += (f"\nComputed uncertainty maps (SD of 8 flipped/rotated runs): inferno "
                        f"colour scale from 0 (black) to {format_number(scale[0], significant=3)}"
                        f"{unit} (pale yellow) and above")
+        notes = session.shown_annotations()
+        if notes:
+            header += (f"\n{len(notes)} annotation(s), numbered on every panel: lengths, "
+                       "angles and areas from the pixel spacing, region statistics from each "
+                       "panel's own pixels")
         items = [(d, win.comparison.render_panel(d)[0]) for d in panels]
         try:
             sheet = export_mod.render_sheet(items, header, quality=session.last_result.report,
-                                            quality_context=win.quality.context())
+                                            quality_context=win.quality.context(),
+                                            annotations=notes,
+                                            measure=win.comparison.annotation_text)
             out = export_mod.save_image_atomic(sheet, path, sources=[img.source_path])
         except (ImageIOError, OSError) as exc:  # e.g. the name of a source image
             win.show_error("Export failed", str(exc))

@@ -2,7 +2,8 @@
 
 ``MainWindow(resolver=None, settings=None, weights_dir=None, device=None)`` — a SuperResolver and
 a QSettings can be injected (tests, self-test); otherwise the engine is created in a background
-thread after the window appears (torch takes seconds to import) and settings go to
+thread after the window appears (torch takes seconds to import), then warmed up (``warm_up``:
+the ticked networks' weights and one tiny forward, in the background), and settings go to
 ``QSettings("RMISR", "RMISR Viewer")``.
 
 The window keeps the window itself: its layout and docks, the status bar, drops, settings and
@@ -42,6 +43,7 @@ from .canvas import ImageCanvas
 from .controls import ControlsPanel
 from .diagnostics import diagnostics_text
 from .export_controller import ExportController
+from .measure_controller import MeasureController
 from .notes import NotesDialog
 from .open_controller import OpenController
 from .panels import VIEW_MODES, ComparisonView, ElidedLabel
@@ -55,6 +57,10 @@ from .worker import Engine, JobResult
 APP_ORG, APP_NAME = "RMISR", "RMISR Viewer"
 #: Room left for the window manager's frame (borders, title bar) when sizing to the screen.
 FRAME_ALLOWANCE = (16, 40)
+#: The Measure menu's entries the Controls show as buttons, with the buttons' text.
+TOOL_BUTTONS = {"tool_none": "Region (S)", "tool_distance": "Distance (D)",
+                "tool_angle": "Angle (A)", "tool_ellipse": "Ellipse (E)",
+                "tool_rectangle": "Rectangle (R)", "clear_annotations": "Clear slice"}
 #: How long closing the window waits for a cancelled job to stop before it defers the close.
 CLOSE_WAIT_MS = 10_000
 
@@ -77,11 +83,12 @@ class MainWindow(QMainWindow):
         runs: the engine and the jobs (:class:`RunController`).
         exports: the exports and the PACS dialogs (:class:`ExportController`).
         levels: window/level and the presets (:class:`WindowLevelController`).
+        measure: the measuring tools, the annotations and undo/redo (:class:`MeasureController`).
     """
 
     def __init__(self, resolver: Any = None, settings: QSettings | None = None,
                  weights_dir: str | Path | None = None, device: str | None = None,
-                 load_engine: bool = True) -> None:
+                 load_engine: bool = True, warm_up: bool | None = None) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings(APP_ORG, APP_NAME)
         dev = device or str(self.settings.value("device", "auto"))
@@ -90,13 +97,16 @@ class MainWindow(QMainWindow):
         self._msg_box: QMessageBox | None = None
         self.opening = OpenController(self)
         self.runs = RunController(self)
+        self.runs.warm_up_enabled = resolver is None if warm_up is None else warm_up
         self.exports = ExportController(self)
         self.levels = WindowLevelController(self)
+        self.measure = MeasureController(self)
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self._build_widgets()
         self._build_menus()
         self._build_status_bar()
+        self.measure.connect()
         self.session.events.roi.connect(self._show_roi)
         self.session.events.settings.connect(self._show_roi)
         self.session.events.stack.connect(self.opening.show_stack_state)
@@ -235,6 +245,9 @@ class MainWindow(QMainWindow):
         self.export_menu = subs["export"]
         self.export_menu.aboutToShow.connect(self.exports.fill_export_menu)
         self.controls.loupeToggled.connect(self.act_loupe.setChecked)
+        for key, short in TOOL_BUTTONS.items():
+            acts[key].setIconText(short)
+        self.controls.set_tool_actions([acts[key] for key in TOOL_BUTTONS])
         self.opening.rebuild_recent_menu()
 
     def _menu_section(self, section: str, menu: QMenu) -> None:
@@ -414,8 +427,9 @@ class MainWindow(QMainWindow):
         self.canvas.set_roi(roi)
 
     def undo_roi(self) -> bool:
-        """Back to the region of interest before the last change (Ctrl+Z)."""
-        return False if self.is_running() else self.canvas.undo_roi()
+        """Edit ▸ Undo (Ctrl+Z): the last change of the region, an annotation or the
+        window/level; False when there is none."""
+        return self.measure.undo()
 
     def whole_image(self) -> None:
         """The whole image as the region of interest."""
@@ -570,10 +584,9 @@ class MainWindow(QMainWindow):
         stopped within ``CLOSE_WAIT_MS`` keeps the window open until it has — destroying a
         running QThread would abort the process."""
         self.save_settings()
-        if self.runs.job is not None:
-            self.runs.job.cancel()
+        self.runs.stop()
         self.opening.stop_scans()
-        busy = [t for t in (self.runs.job, self.runs.loader, *self.opening.threads())
+        busy = [t for t in (*self.runs.threads(), *self.opening.threads())
                 if t is not None and t.isRunning()]
         for thread in busy:
             thread.wait(CLOSE_WAIT_MS)

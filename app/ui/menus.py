@@ -18,6 +18,7 @@ from PyQt5.QtCore import QEvent, QObject, QRect, Qt
 from PyQt5.QtGui import QKeyEvent, QKeySequence
 from PyQt5.QtWidgets import (
     QAction,
+    QActionGroup,
     QApplication,
     QComboBox,
     QDialog,
@@ -44,11 +45,14 @@ class Command:
         handler: the window's method run when triggered (a dotted path from the window);
             with ``checkable``, the method given the new state when toggled.
         args: positional arguments of ``handler``.
-        shortcut: keys in Qt's portable text ("Ctrl+Shift+O", "PgDown").
+        shortcut: keys in Qt's portable text ("Ctrl+Shift+O", "PgDown"); alternatives
+            separated by "; " ("Ctrl+Shift+Z; Ctrl+Y").
         standard: a ``QKeySequence.StandardKey`` name instead ("Open": the platform's keys).
         enabled_when: a state name (:data:`STATES`); None: always enabled.
         checkable: a toggle; ``checked`` its first state.
         checked: see ``checkable``.
+        group: commands of one group name are exclusive choices (checkable; the handler
+            gets ``args`` when one is chosen).
         tip: the tooltip.
         application_wide: the shortcut works in every window of the application.
         kind: "action", "separator", "submenu" (filled by the window) or "section" (entries
@@ -68,13 +72,15 @@ class Command:
     tip: str = ""
     application_wide: bool = False
     kind: str = "action"
+    group: str = ""
 
 
 def _sep(menu: str, n: int) -> Command:
     return Command(f"{menu}-separator-{n}", menu, "-", kind="separator")
 
 
-FILE, EDIT, VIEW, PROCESS, HELP = "&File", "&Edit", "&View", "&Process", "&Help"
+FILE, EDIT, VIEW, MEASURE, PROCESS, HELP = ("&File", "&Edit", "&View", "&Measure", "&Process",
+                                            "&Help")
 #: The window's menus, in order.
 COMMANDS: tuple[Command, ...] = (
     Command("open", FILE, "&Open…", "opening.open_dialog", standard="Open"),
@@ -89,7 +95,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("send_pacs", FILE, "Send derived DICOM to P&ACS…", "send_to_pacs_dialog"),
     _sep(FILE, 2),
     Command("quit", FILE, "&Quit", "close", standard="Quit"),
-    Command("undo_roi", EDIT, "&Undo region-of-interest change", "undo_roi", standard="Undo"),
+    Command("undo", EDIT, "&Undo", "measure.undo", standard="Undo",
+            tip="Undo the last change of the region, an annotation or the window/level"),
+    Command("redo", EDIT, "&Redo", "measure.redo", shortcut="Ctrl+Shift+Z; Ctrl+Y"),
+    _sep(EDIT, 1),
     Command("whole_image", EDIT, "&Whole image as region", "whole_image"),
     Command("fit", VIEW, "&Fit image", "canvas.fit", shortcut="F"),
     Command("fit_panels", VIEW, "Fit &panels", "comparison.fit_all"),
@@ -121,6 +130,22 @@ COMMANDS: tuple[Command, ...] = (
             tip="Off (the default, as in Horos, Weasis and RadiAnt): the wheel pages slices and "
                 "Ctrl+wheel zooms. On: the wheel zooms, as in earlier versions of this viewer"),
     Command("loupe", VIEW, "&Loupe", "controls.set_loupe", shortcut="L", checkable=True),
+    Command("tool_none", MEASURE, "&No tool (left-drag: region of interest)", "measure.set_tool",
+            ("",), "S", group="tool", checked=True),
+    Command("tool_distance", MEASURE, "&Distance", "measure.set_tool", ("distance",), "D",
+            group="tool", tip="Drag, or click both ends"),
+    Command("tool_angle", MEASURE, "&Angle", "measure.set_tool", ("angle",), "A", group="tool",
+            tip="Three clicks (end, vertex, end) or two drags (end to vertex, then to the "
+                "other end)"),
+    Command("tool_ellipse", MEASURE, "&Ellipse region", "measure.set_tool", ("ellipse",), "E",
+            group="tool", tip="Drag across the region: its mean ± SD, min, max and area"),
+    Command("tool_rectangle", MEASURE, "&Rectangle region", "measure.set_tool", ("rectangle",),
+            "R", group="tool", tip="Drag across the region: its mean ± SD, min, max and area"),
+    _sep(MEASURE, 1),
+    Command("delete_annotation", MEASURE, "De&lete selected annotation",
+            "measure.delete_selected", shortcut="Del",
+            tip="Click an annotation with no tool chosen to select it"),
+    Command("clear_annotations", MEASURE, "&Clear annotations of this slice", "measure.clear"),
     Command("run", PROCESS, "&Super-resolve", "run", shortcut="Ctrl+R", enabled_when="idle",
             application_wide=True),
     Command("slices", PROCESS, "Super-resolve region over s&lices…", "super_resolve_slices",
@@ -144,6 +169,9 @@ CANVAS_KEYS = (
     ("Fit the image", "F, double-click"),
     ("A result panel fills the comparison area / every panel again", "Double-click, Esc"),
     ("Measure a distance on a result panel (its mm and pixels; Esc clears)", "Ctrl+left-drag"),
+    ("With a measuring tool: draw on the image or any panel (Esc drops an unfinished one)",
+     "Left-click / drag"),
+    ("Select an annotation (no tool chosen; Del deletes it)", "Click"),
 )
 
 #: The states ``enabled_when`` names, from (running, image open, region drawn).
@@ -163,13 +191,6 @@ class BuiltMenus:
     actions: dict[str, QAction]
     submenus: dict[str, QMenu]
     menus: dict[str, QMenu]
-
-
-def key_sequence(command: Command) -> QKeySequence | None:
-    """The keys of ``command`` (None when it has none)."""
-    if command.standard:
-        return QKeySequence(getattr(QKeySequence, command.standard))
-    return QKeySequence(command.shortcut) if command.shortcut else None
 
 
 def resolve(owner: Any, dotted: str) -> Callable[..., Any]:
@@ -195,6 +216,7 @@ def build_menus(menu_bar: QMenuBar, owner: Any,
         The actions, submenus and top-level menus built.
     """
     built = BuiltMenus({}, {}, {})
+    groups: dict[str, QActionGroup] = {}
     for c in commands:
         menu = built.menus.get(c.menu)
         if menu is None:
@@ -206,20 +228,27 @@ def build_menus(menu_bar: QMenuBar, owner: Any,
         elif c.kind == "section":
             section(c.id, menu)
         else:
-            built.actions[c.id] = _action(menu, owner, c)
+            built.actions[c.id] = action = _action(menu, owner, c)
+            if c.group:
+                groups.setdefault(c.group, QActionGroup(menu_bar)).addAction(action)
     return built
 
 
 def _action(menu: QMenu, owner: Any, c: Command) -> QAction:
     action = menu.addAction(c.text)
-    keys = key_sequence(c)
-    if keys is not None:
-        action.setShortcut(keys)
+    if c.standard:
+        action.setShortcut(QKeySequence(getattr(QKeySequence, c.standard)))
+    elif c.shortcut:
+        action.setShortcuts([QKeySequence(k.strip()) for k in c.shortcut.split(";")])
     if c.application_wide:
         action.setShortcutContext(Qt.ApplicationShortcut)
     if c.tip:
         action.setToolTip(c.tip)
-    if c.checkable:
+    if c.group:
+        action.setCheckable(True)
+        action.setChecked(c.checked)
+        action.triggered.connect(lambda _checked=False, c=c: resolve(owner, c.handler)(*c.args))
+    elif c.checkable:
         action.setCheckable(True)
         action.setChecked(c.checked)
         if c.handler:

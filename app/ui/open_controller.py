@@ -293,6 +293,9 @@ class OpenController(QObject):
         self.show_stack_state()
         if kept is not None:  # back on a slice with results: shown again (maybe outdated)
             win.runs.show_result(kept)
+        if not keep:  # another image: its edits cannot be undone on this one
+            session.history.clear()
+        win.measure.refresh()  # this slice's annotations
         if keep:
             session.set_roi(roi)
         elif default_roi:

@@ -66,6 +66,8 @@ class PanelData:
         title: header text ("RMISR-BL", "Source ROI (nearest)").
         pixels: full-range pixels (float32) of the panel.
         extent: (width, height) of the scene rectangle the pixels cover, in source pixels.
+        origin: (x, y) of that rectangle's top-left corner on the source image (the run's
+            region's corner): scene point p is source point origin + p.
         kind: "source" (the ROI as acquired), "input" (simulated LR), "reference" (ground truth)
             or "sr" (a computed result).
         method: engine method name for "sr" panels.
@@ -90,6 +92,7 @@ class PanelData:
     info: Any = None
     overlay: str | None = None
     uncertainty: np.ndarray | None = field(default=None, repr=False)
+    origin: tuple[float, float] = (0.0, 0.0)
 
     @property
     def subtitle(self) -> str:

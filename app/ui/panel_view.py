@@ -19,6 +19,7 @@ from PyQt5.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphi
 from app import uncertainty_view as uview
 from app.formatting import scale_bar
 
+from .annotation_layer import CLICK_SLOP
 from .imaging import draw_scale_bar
 from .navigation import SCROLL_KEYS, wheel_slices
 from .overlays import draw_caption, draw_colour_bar, draw_distance, draw_loupe, overlay_font
@@ -33,7 +34,7 @@ class PanelView(QGraphicsView):
 
     hovered = pyqtSignal(object)          # scene QPointF or None
     valueAt = pyqtSignal(object)          # (title, col, row, value) or None
-    windowDrag = pyqtSignal(object)       # ("start"|"move", dx, dy)
+    windowDrag = pyqtSignal(object)       # ("start"|"move"|"end", dx, dy)
     contextMenuAt = pyqtSignal(str, QPoint)
 
     def __init__(self, owner: ComparisonView, data: PanelData) -> None:
@@ -111,6 +112,9 @@ class PanelView(QGraphicsView):
         if event.key() in SCROLL_KEYS:  # never scroll the result out of the panel
             event.accept()
             return
+        if event.key() == Qt.Key_Escape and self._owner.cancel_drawing():
+            event.accept()
+            return
         if event.key() == Qt.Key_Escape and self._owner.measurement() is not None:
             self._owner.clear_measurement()
             event.accept()
@@ -126,8 +130,11 @@ class PanelView(QGraphicsView):
             start = self.mapToScene(event.pos())  # Ctrl+drag measures (as on the image)
             self._drag = {"mode": "measure", "start": start}
             self._owner.set_measurement(self.data.key, start, start, final=False)
+        elif event.button() == Qt.LeftButton and self._owner.annotation_press(
+                self, self.mapToScene(event.pos()), event.pos()):
+            self._drag = {"mode": "annotate"}
         elif event.button() in (Qt.LeftButton, Qt.MiddleButton):
-            self._drag = {"mode": "pan", "last": event.pos()}
+            self._drag = {"mode": "pan", "last": event.pos(), "start": event.pos()}
             self.viewport().setCursor(Qt.ClosedHandCursor)
         elif event.button() == Qt.RightButton:
             self._drag = {"mode": "window", "start": event.pos(), "moved": False}
@@ -137,6 +144,7 @@ class PanelView(QGraphicsView):
     def mouseMoveEvent(self, event) -> None:
         sp = self.mapToScene(event.pos())
         self._drag_to(event.pos())
+        self._owner.annotation_move(self, sp)
         inside = self.image_rect().contains(sp)
         self.hovered.emit(sp if inside else None)
         self.valueAt.emit(self.value_at(sp) if inside else None)
@@ -165,6 +173,11 @@ class PanelView(QGraphicsView):
     def mouseReleaseEvent(self, event) -> None:
         self._drag_to(event.pos())
         d, self._drag = self._drag, None
+        if d and d["mode"] == "annotate":
+            self._owner.annotation_release(self, self.mapToScene(event.pos()), event.pos())
+        elif (d and d["mode"] == "pan" and event.button() == Qt.LeftButton
+              and (event.pos() - d["start"]).manhattanLength() <= CLICK_SLOP):
+            self._owner.panel_clicked(self, self.mapToScene(event.pos()))
         if d and d["mode"] == "measure":
             m = self._owner.measurement()
             if m is not None:
@@ -172,6 +185,8 @@ class PanelView(QGraphicsView):
         self.viewport().setCursor(Qt.ArrowCursor)
         if d and d["mode"] == "window" and not d["moved"]:
             self.contextMenuAt.emit(self.data.key, self.viewport().mapToGlobal(event.pos()))
+        elif d and d["mode"] == "window":
+            self.windowDrag.emit(("end", 0, 0))
         event.accept()
 
     def mouseDoubleClickEvent(self, event) -> None:
@@ -248,6 +263,9 @@ class PanelView(QGraphicsView):
             draw_colour_bar(painter, fm, *bar)
         if not self._message:
             draw_scale_bar(painter, vp, self.px_per_mm())
+        self._owner.annotations.paint(
+            painter, fm, QRectF(vp), self._to_viewport,
+            lambda a: self._owner.annotation_text(a, self.data))
         m = self._owner.measurement()
         if m is not None:  # every panel shows it: they share the physical positions
             draw_distance(painter, fm, vp, QPointF(self.mapFromScene(m[1])),
@@ -258,6 +276,10 @@ class PanelView(QGraphicsView):
             draw_loupe(painter, vp, pm, self.data.extent, pos, QPointF(self.mapFromScene(pos)),
                        self.zoom())
         painter.restore()
+
+    def _to_viewport(self, p: tuple[float, float]) -> QPointF:
+        ox, oy = self.data.origin
+        return QPointF(self.mapFromScene(QPointF(p[0] - ox, p[1] - oy)))
 
     def colour_bar(self) -> tuple[QRectF, str, list[tuple[float, str]]] | None:
         """(bar rectangle in viewport pixels, title, ticks) of the heat map's colour bar, drawn

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import QObject, Qt, QTimer
+from PyQt5.QtCore import QObject, Qt, QThread, QTimer
 from PyQt5.QtWidgets import QDialog
 
 from app.io import ImageIOError, crop_roi
@@ -33,6 +33,7 @@ from .worker import (
     SliceRangeRequest,
     SliceRangeResult,
     SuperResolveJob,
+    WarmUpJob,
 )
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 
 #: How often the progress bar and the time left are redrawn while a job runs (ms).
 PROGRESS_MS = 200
+#: How long after the engine has loaded the warm-up starts (ms): the window is shown and idle.
+WARMUP_DELAY_MS = 1500
 #: The quality table may take this share of the window's central area to show every row.
 QUALITY_SHARE = 0.4
 
@@ -48,6 +51,7 @@ def build_panels(result: JobResult) -> list[PanelData]:
     """Reference panel(s) then one panel per result, all over one scene rectangle."""
     req = result.request
     rows = {r.method: r for r in (result.report.rows if result.report else [])}
+    origin = (float(req.roi[0]), float(req.roi[1]))
     panels: list[PanelData] = []
     if req.simulate and result.reference is not None:
         rh, rw = result.reference.shape[:2]
@@ -55,21 +59,21 @@ def build_panels(result: JobResult) -> list[PanelData]:
         panels.append(PanelData("input", "Simulated LR input", result.input_pixels, extent,
                                 kind="input",
                                 overlay=f"Simulated LR (bicubic ÷{req.scale:g}) — computed, "
-                                        "not acquired"))
+                                        "not acquired", origin=origin))
         panels.append(PanelData("reference", "Reference (acquired ROI)", result.reference,
-                                extent, kind="reference"))
+                                extent, kind="reference", origin=origin))
     else:
         h, w = result.input_pixels.shape[:2]
         extent = (float(w), float(h))
         panels.append(PanelData("source", "Source ROI (nearest)", result.input_pixels, extent,
-                                kind="source"))
+                                kind="source", origin=origin))
     for r in result.results:
         row = rows.get(r.method)
         panels.append(PanelData(
             r.method, r.label, r.pixels, extent, kind="sr", method=r.method, scale=req.scale,
             seconds=r.seconds, residual=row.residual if row is not None else None, info=r.info,
             overlay=sr_overlay_text(req.scale, r.method, req.simulate),
-            uncertainty=uncertainty_map(getattr(r.info, "uncertainty", None))))
+            uncertainty=uncertainty_map(getattr(r.info, "uncertainty", None)), origin=origin))
     return panels
 
 
@@ -79,6 +83,9 @@ class RunController(QObject):
     Attributes:
         job: the running job (a ``QThread``), or None.
         loader: the thread creating the engine, or None before the first load.
+        warmup: the engine's warm-up while it runs (:meth:`warm_up`), or None.
+        warm_up_enabled: warm the engine up once it has loaded.
+        warmed: the methods the last warm-up ran.
         slices_result: the open result box of the last slice range, or None.
     """
 
@@ -88,6 +95,9 @@ class RunController(QObject):
         self.session = win.session
         self.job: SuperResolveJob | SliceRangeJob | None = None
         self.loader: EngineLoader | None = None
+        self.warmup: WarmUpJob | None = None
+        self.warm_up_enabled = False
+        self.warmed: list[str] = []
         self.slices_result: SliceRangeResultDialog | None = None
         self._progress: RunProgress | None = None  # the running job's tiles and time left
         self._progress_text = ""
@@ -119,6 +129,55 @@ class RunController(QObject):
         controls.set_engine_text(device.upper())
         self.win.device_status.setText(f"device: {device.upper()}")
         self.refresh_availability()
+        if self.warm_up_enabled:
+            QTimer.singleShot(WARMUP_DELAY_MS, self.warm_up)
+
+    # -- the warm-up -----------------------------------------------------------------------
+    def warm_up(self) -> bool:
+        """Load the weights of the ticked networks (else the best one available) and run one
+        tiny forward of each in a background thread, so that the first Super-resolve does not
+        wait for them; a run started meanwhile waits for it (:attr:`WarmUpJob.after`), Cancel
+        and closing stop it. False when nothing started (a job or a warm-up runs, no engine,
+        no network)."""
+        if self.is_running() or self.warming_up() or not self.win.engine.loaded:
+            return False
+        settings = self.session.settings
+        networks = [m for m in self.win.controls.selected_methods() if m != "bicubic"]
+        if not networks:
+            best = default_slice_method([m for m in self.win.controls.available_methods()
+                                         if m != "bicubic"])
+            networks = [best] if best else []
+        if not networks:
+            return False
+        job = WarmUpJob(self.win.engine,
+                        [(m, settings.scale, settings.precision) for m in networks], self)
+        job.warmed.connect(self._warmed)
+        job.finished.connect(lambda job=job: self._warm_up_finished(job))
+        self.warmup = job
+        job.start(QThread.LowPriority)
+        return True
+
+    def warming_up(self) -> bool:
+        """Whether the warm-up runs."""
+        return self.warmup is not None and self.warmup.isRunning()
+
+    def _warmed(self, methods: list) -> None:
+        self.warmed = list(methods)
+
+    def _warm_up_finished(self, job: WarmUpJob) -> None:
+        if self.warmup is job:
+            self.warmup = None
+        job.deleteLater()
+
+    def threads(self) -> list[QThread]:
+        """The job, the engine loader and the warm-up (those that exist)."""
+        return [t for t in (self.job, self.loader, self.warmup) if t is not None]
+
+    def stop(self) -> None:
+        """Ask the job and the warm-up to stop (closing the window)."""
+        for thread in (self.job, self.warmup):
+            if thread is not None:
+                thread.cancel()
 
     def _engine_failed(self, message: str) -> None:
         self.win.controls.set_availability({m: (m == "bicubic", f"the engine failed: {message}")
@@ -132,6 +191,8 @@ class RunController(QObject):
         if self.is_running():
             self.win.controls.set_device_choice(self.win.engine.device_choice)
             return
+        if self.warmup is not None:
+            self.warmup.cancel()
         self.win.engine.set_device(device)
         self.win.settings.setValue("device", device)
         self.load_engine()
@@ -188,6 +249,7 @@ class RunController(QObject):
                              precision=settings.precision, modality=img.modality,
                              ensemble=settings.ensemble)
         job = SuperResolveJob(win.engine, request, self)
+        job.after = self.warmup if self.warming_up() else None  # waited for in its thread
         job.succeeded.connect(self._job_succeeded)
         job.cancelled.connect(self._job_cancelled)
         self._start(job, RunProgress(methods, ensemble=request.ensemble))
@@ -325,6 +387,7 @@ class RunController(QObject):
                                     session.display_window if choice.fmt == "png" else None,
                                     METHOD_LABELS[choice.method])
         job = SliceRangeJob(win.engine, request, self)
+        job.after = self.warmup if self.warming_up() else None
         weight = {str(k): 1.0 for k in range(len(items))}  # one step per slice, equal cost
         job.succeeded.connect(self._slices_done)
         self._start(job, RunProgress([str(k) for k in range(len(items))], weight))
@@ -370,6 +433,8 @@ class RunController(QObject):
     # -- cancel, progress, end -------------------------------------------------------------
     def cancel(self) -> None:
         """Ask the running job to stop at its next tile."""
+        if self.warmup is not None:
+            self.warmup.cancel()
         if self.job is not None:
             self.job.cancel()
             self.win.controls.set_job_text("cancelling… (stops at the next tile)")

@@ -97,7 +97,9 @@ class WindowLevelController:
         presets = self.session.presets
         if 0 <= index < len(presets):
             name, (c, w) = presets[index]
+            before = self.win.canvas.window()
             self.set_window(c, w)
+            self.record(before, self.win.canvas.window())
             self.win.statusBar().showMessage(
                 f"Window: {name} ({self.win.window_status.text()})", 3000)
 
@@ -114,7 +116,9 @@ class WindowLevelController:
         """Back to the file's own window (key 0)."""
         img = self.session.image
         if img is not None:
+            before = self.win.canvas.window()
             self.set_window(*img.window)
+            self.record(before, self.win.canvas.window())
             self.win.statusBar().showMessage(
                 f"Window: the file's own ({self.win.window_status.text()})", 3000)
 
@@ -131,11 +135,20 @@ class WindowLevelController:
         win.window_status.setText(text)
         win.controls.set_window_text(f"Window {text}")
 
+    def record(self, before: tuple[float, float], after: tuple[float, float]) -> None:
+        """The user changed the window from ``before`` to ``after`` (a preset, the file's own,
+        a right-drag on the image or a panel): Edit ▸ Undo gives ``before`` back."""
+        self.session.record_window(before, after, self.set_window)
+
     def panel_window_drag(self, event: tuple[str, int, int]) -> None:
-        """A right-drag on a panel: ("start", 0, 0), then ("move", dx, dy) from its start."""
+        """A right-drag on a panel: ("start", 0, 0), then ("move", dx, dy) from its start,
+        then ("end", 0, 0) when it moved."""
         phase, dx, dy = event
         if phase == "start":
             self._drag_start = self.win.canvas.window()
+            return
+        if phase == "end":
+            self.record(self._drag_start, self.win.canvas.window())
             return
         c0, w0 = self._drag_start
         self.set_window(c0 + dy * w0 / DRAG_PIXELS, w0 * math.exp(dx / DRAG_PIXELS))

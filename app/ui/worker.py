@@ -151,6 +151,17 @@ class _EngineJob(QThread):
     def is_cancelled(self) -> bool:
         return self._cancel.is_set() or self.isInterruptionRequested()
 
+    #: A warm-up still running when the job was started, or None: the job waits for it first
+    #: (the engine runs one thing at a time; the weights it loaded are then the job's).
+    after: QThread | None = None
+
+    def wait_for_warm_up(self) -> bool:
+        """Wait (in the job's thread) for :attr:`after` to end; whether there was one."""
+        if self.after is None or not self.after.isRunning():
+            return False
+        self.after.wait()
+        return True
+
 
 class SliceRangeJob(_EngineJob):
     """Super-resolves the ROI of each slice of a range and writes it
@@ -176,6 +187,7 @@ class SliceRangeJob(_EngineJob):
         from app.batch import super_resolve_to_file
         from app.io import DerivedSeries, read_image
 
+        self.wait_for_warm_up()
         req, t0 = self.request, time.perf_counter()
         self.progressed.emit(0, "loading the engine…" if not self.engine.loaded else "starting…")
         sr = self.engine.resolver()
@@ -303,6 +315,43 @@ class EngineLoader(QThread):
             self.failed.emit(readable_error(exc))
 
 
+#: The side of the image the warm-up super-resolves (LR pixels): one small tile.
+WARMUP_SIDE = 24
+
+
+class WarmUpJob(_EngineJob):
+    """Loads the weights of the networks a first run would use and runs one tiny forward of
+    each, so that the user's first Super-resolve does not pay for them.
+
+    ``request`` is a list of (method, scale, precision); a method that fails is skipped (the
+    user's run reports it). ``warmed(list of methods)`` when done or cancelled.
+    """
+
+    warmed = pyqtSignal(list)
+
+    def run(self) -> None:
+        done: list[str] = []
+        try:
+            sr = self.engine.resolver()
+            rng = np.random.default_rng(0)
+            for method, scale, precision in self.request:
+                if self.is_cancelled():
+                    break
+                tiny = rng.random((WARMUP_SIDE, WARMUP_SIDE), dtype=np.float32)
+                try:
+                    sr.upscale(tiny, scale, method, cancel=self.is_cancelled,
+                               precision=precision)
+                except Exception as exc:  # noqa: BLE001 — the user's run says what failed
+                    if type(exc).__name__ == "UpscaleCancelled":
+                        break
+                    log.info("warm-up of %s skipped: %s", method, readable_error(exc))
+                    continue
+                done.append(method)
+        except Exception as exc:  # noqa: BLE001 — the engine loader reports a broken engine
+            log.info("warm-up skipped: %s", readable_error(exc))
+        self.warmed.emit(done)
+
+
 @dataclass
 class JobRequest:
     """What to super-resolve.
@@ -379,6 +428,9 @@ class SuperResolveJob(_EngineJob):
     cancelled = pyqtSignal()
 
     def run(self) -> None:
+        if self.after is not None and self.after.isRunning():
+            self.progressed.emit(0, "finishing the engine's warm-up…")
+        self.wait_for_warm_up()
         t0 = time.perf_counter()
         try:
             result = self._run(t0)

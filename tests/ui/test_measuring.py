@@ -1,0 +1,225 @@
+"""Measuring on the image and on every panel (distance, angle, ellipse and rectangle regions),
+annotations kept per slice and exported on the comparison sheet, and one undo/redo history for
+the region, the annotations and the window/level — through the window, offscreen."""
+from __future__ import annotations
+
+import pytest
+from PyQt5.QtCore import QEvent, QPoint, QPointF, Qt
+from PyQt5.QtGui import QKeySequence, QMouseEvent
+from PyQt5.QtTest import QTest
+from PyQt5.QtWidgets import QApplication
+
+from app.annotations import Annotation
+from app.measurements import PanelGeometry, measurement_text
+
+from .conftest import TEST_ROI, TEST_SCALE
+
+
+def _drag(widget, a: QPoint, b: QPoint, modifiers=Qt.NoModifier) -> None:
+    QTest.mousePress(widget, Qt.LeftButton, modifiers, a)
+    QApplication.sendEvent(widget, QMouseEvent(QEvent.MouseMove, QPointF(b),
+                                               QPointF(widget.mapToGlobal(b)), Qt.NoButton,
+                                               Qt.LeftButton, modifiers))
+    QTest.mouseRelease(widget, Qt.LeftButton, modifiers, b)
+
+
+def _click(widget, p: QPoint) -> None:
+    QTest.mousePress(widget, Qt.LeftButton, Qt.NoModifier, p)
+    QTest.mouseRelease(widget, Qt.LeftButton, Qt.NoModifier, p)
+
+
+def _key(window, key, modifiers=Qt.NoModifier) -> None:
+    QTest.keyClick(window, key, modifiers)
+
+
+def _on_canvas(canvas, x: float, y: float) -> QPoint:
+    return canvas.mapFromScene(QPointF(x, y))
+
+
+def _on_panel(view, x: float, y: float) -> QPoint:
+    ox, oy = view.data.origin
+    return view.mapFromScene(QPointF(x - ox, y - oy))
+
+
+@pytest.fixture
+def compared(window, network, run_job):
+    window.controls.set_scale(TEST_SCALE)
+    window.controls.set_checked_methods(["bicubic", network])
+    window.set_roi(TEST_ROI)
+    run_job(window)
+    return window
+
+
+def test_the_tools_are_menu_commands_with_keys_and_buttons(window):
+    acts = window.menus.actions
+    keys = {k: acts[f"tool_{k}"].shortcut().toString() for k in
+            ("none", "distance", "angle", "ellipse", "rectangle")}
+    assert keys == {"none": "S", "distance": "D", "angle": "A", "ellipse": "E",
+                    "rectangle": "R"}
+    every = [a.shortcut().toString() for a in window.findChildren(type(acts["undo"]))
+             if not a.shortcut().isEmpty()]
+    for k in keys.values():
+        assert every.count(k) == 1, k  # no other command has the key
+    window.canvas.setFocus()
+    _key(window.canvas, Qt.Key_E)
+    assert window.measure.tool == "ellipse" and acts["tool_ellipse"].isChecked()
+    assert window.canvas.annotations.tool == window.comparison.annotations.tool == "ellipse"
+    buttons = window.controls.measure_box.findChildren(type(window.notes_button))
+    distance = next(b for b in buttons if b.defaultAction() is acts["tool_distance"])
+    distance.click()
+    assert window.measure.tool == "distance"
+    _key(window.canvas, Qt.Key_S)
+    assert window.measure.tool == ""
+    rows = {(m, c): k for m, c, k in window.shortcut_table()}
+    assert rows[("Measure", "Distance")] == "D" and rows[("Edit", "Redo")] == \
+        "Ctrl+Shift+Z, Ctrl+Y"
+
+
+def test_a_distance_on_the_image_is_kept_per_slice_and_ctrl_drag_still_measures(
+        window, tmp_path, qtbot):
+    from ..test_io_series import make_series
+
+    paths = make_series(tmp_path / "series", [0.0, 10.0, 20.0])
+    assert window.open_file(paths[0])
+    qtbot.waitUntil(lambda: len(window.stack()) == 3, timeout=10000)
+    c = window.canvas
+    window.measure.set_tool("distance")
+    roi = c.roi()
+    _drag(c.viewport(), _on_canvas(c, 2, 4), _on_canvas(c, 12, 4))
+    assert c.roi() == roi  # the tool drew, the region stayed
+    (ann,) = window.session.shown_annotations()
+    assert ann.kind == "distance" and ann.points[0] == pytest.approx((2, 4), abs=0.6)
+    rs, cs = window.image.pixel_spacing
+    mm = (ann.points[1][0] - ann.points[0][0]) * cs
+    assert window.measure.image_text(ann).startswith(f"{mm:.1f} mm")
+    assert "Distance 1:" in window.statusBar().currentMessage()
+    # another slice has none; back again, it is shown again
+    assert window.step_slice(1) and window.session.shown_annotations() == []
+    assert c.annotations.annotations == []
+    assert window.step_slice(-1) and window.session.shown_annotations() == [ann]
+    assert c.annotations.annotations == [ann]
+    # Ctrl+drag is still the quick distance, not an annotation
+    _drag(c.viewport(), _on_canvas(c, 3, 8), _on_canvas(c, 9, 8), Qt.ControlModifier)
+    assert c.measurement() is not None and len(window.session.shown_annotations()) == 1
+
+
+def test_regions_and_angles_on_a_result_panel_measure_each_panel_s_pixels(compared, network):
+    win = compared
+    x, y, w, h = TEST_ROI
+    view = win.comparison.panel(network).view
+    vp = view.viewport()
+    win.measure.set_tool("ellipse")
+    _drag(vp, _on_panel(view, x + 10, y + 12), _on_panel(view, x + 30, y + 28))
+    (ell,) = win.session.shown_annotations()
+    assert ell.kind == "ellipse"
+    assert ell.box() == pytest.approx((x + 10, y + 12, x + 30, y + 28), abs=1.0)
+    # shown on the image and on every panel, measured on each from its own pixels
+    assert win.canvas.annotations.annotations == [ell]
+    spacing, unit = win.image.pixel_spacing, win.image.value_unit
+    texts = {}
+    for panel in win.comparison.panels():
+        d = panel.data
+        geometry = PanelGeometry(d.origin, d.extent, d.pixels.shape[:2], spacing, unit)
+        texts[d.key] = win.comparison.annotation_text(ell, d)
+        assert texts[d.key] == measurement_text(ell, d.pixels, geometry)
+        assert texts[d.key].startswith("mean ") and unit in texts[d.key]
+    area = texts[network].rsplit("·", 1)[1]
+    assert texts["source"].endswith(area)  # one anatomy, one area; statistics per panel
+    assert texts["source"] != texts[network]
+    # an angle by three clicks on the panel
+    win.measure.set_tool("angle")
+    for px, py in ((x + 5, y + 40), (x + 20, y + 40), (x + 20, y + 25)):
+        _click(vp, _on_panel(view, px, py))
+    angle = win.session.shown_annotations()[-1]
+    assert angle.kind == "angle"
+    assert win.comparison.annotation_text(angle, view.data) == "90.0°"
+    # a rectangle on the image by a drag with the tool
+    win.measure.set_tool("rectangle")
+    c = win.canvas
+    _drag(c.viewport(), _on_canvas(c, 50, 60), _on_canvas(c, 70, 75))
+    assert [a.kind for a in win.session.shown_annotations()] == ["ellipse", "angle",
+                                                                 "rectangle"]
+
+
+def test_select_delete_clear_and_undo_redo_of_annotations_roi_and_window(compared, network):
+    win = compared
+    x, y, w, h = TEST_ROI
+    session = win.session
+    first = session.annotate(Annotation("distance", ((x + 5, y + 5), (x + 25, y + 5))))
+    second = session.annotate(Annotation("rectangle", ((x + 5, y + 20), (x + 20, y + 30))))
+    win.measure.refresh()
+    # a click with no tool selects the annotation under it; Del deletes it
+    win.measure.set_tool("")
+    view = win.comparison.panel(network).view
+    _click(view.viewport(), _on_panel(view, x + 15, y + 5))
+    assert session.selected == first.id and win.comparison.annotations.selected == first.id
+    _key(win, Qt.Key_Delete)
+    assert session.shown_annotations() == [second]
+    win.measure.clear()
+    assert session.shown_annotations() == []
+    _key(win, Qt.Key_Z, Qt.ControlModifier)
+    assert session.shown_annotations() == [second]
+    _key(win, Qt.Key_Z, Qt.ControlModifier)
+    assert session.shown_annotations() == [first, second]
+    _key(win, Qt.Key_Z, Qt.ShiftModifier | Qt.ControlModifier)  # redo
+    assert session.shown_annotations() == [second]
+    _key(win, Qt.Key_Y, Qt.ControlModifier)  # redo
+    assert session.shown_annotations() == []
+    # window/level: a preset is undone and redone, on the image and the panels
+    before = win.window()
+    win.apply_preset(0)
+    after = win.window()
+    assert after != before
+    assert "window/level" in win.menus.actions["undo"].text()
+    assert win.measure.undo() and win.window() == pytest.approx(before)
+    assert win.comparison.window() == pytest.approx(before)
+    assert win.measure.redo() and win.window() == pytest.approx(after)
+    # a right-drag on a panel is one step
+    vp = view.viewport()
+    QTest.mousePress(vp, Qt.RightButton, Qt.NoModifier, QPoint(20, 20))
+    for dx in (10, 30, 50):
+        QApplication.sendEvent(vp, QMouseEvent(QEvent.MouseMove, QPointF(20 + dx, 20),
+                                               QPointF(vp.mapToGlobal(QPoint(20 + dx, 20))),
+                                               Qt.NoButton, Qt.RightButton, Qt.NoModifier))
+    QTest.mouseRelease(vp, Qt.RightButton, Qt.NoModifier, QPoint(70, 20))
+    assert win.window() != pytest.approx(after)
+    assert win.measure.undo() and win.window() == pytest.approx(after)
+    # the region: undone on the canvas and in the session, redone again
+    c = win.canvas
+    c.setFocus()
+    QTest.keyClick(c, Qt.Key_Right)
+    assert c.roi() == (x + 1, y, w, h)
+    assert win.measure.undo() and c.roi() == TEST_ROI and session.roi == TEST_ROI
+    assert win.measure.redo() and c.roi() == (x + 1, y, w, h) and session.roi == c.roi()
+
+
+def test_the_comparison_sheet_draws_and_lists_the_annotations(compared, network, tmp_path):
+    from PIL import Image
+
+    win = compared
+    x, y, w, h = TEST_ROI
+    ell = win.session.annotate(Annotation("ellipse", ((x + 8, y + 8), (x + 30, y + 26))))
+    dist = win.session.annotate(Annotation("distance", ((x + 4, y + 40), (x + 40, y + 40))))
+    win.measure.refresh()
+    sheet = win.export_sheet(tmp_path / "sheet.png")
+    assert sheet is not None, win.last_message()
+    with Image.open(sheet) as im:
+        described = im.info.get("Description", "")
+        with_notes = im.size
+    for panel in win.comparison.panels():
+        d = panel.data
+        assert f"Annotations on {d.title}:" in described
+        assert f"1 Ellipse: {win.comparison.annotation_text(ell, d)}" in described
+        assert f"2 Distance: {win.comparison.annotation_text(dist, d)}" in described
+    win.measure.clear()
+    with Image.open(win.export_sheet(tmp_path / "plain.png")) as im:
+        assert "Annotations on" not in im.info.get("Description", "")
+        assert im.size[1] < with_notes[1]  # the lists take room below the panels
+
+
+def test_help_lists_the_measuring_keys(window):
+    text = "\n".join(" | ".join(r) for r in window.shortcut_table())
+    for words in ("Distance | D", "Angle | A", "Ellipse region | E", "Rectangle region | R",
+                  "Delete selected annotation", "Undo |", "Redo | Ctrl+Shift+Z, Ctrl+Y"):
+        assert words in text, words
+    assert QKeySequence("Ctrl+Y") in window.menus.actions["redo"].shortcuts()
