@@ -37,6 +37,7 @@ from app.io.roi import distance_text
 from app.io.windowing import voi_label
 
 from .annotation_layer import PICK_PX, AnnotationLayer
+from .drops import FileDrops
 from .imaging import windowed_pixmap
 from .navigation import SCROLL_KEYS, keep_anchor, wheel_slices
 from .overlays import MEASURE_COLOUR, draw_corner_overlay, overlay_font
@@ -46,7 +47,7 @@ PREVIEW_PIXELS = 2_000_000  # larger images are re-windowed coarsely while the W
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 
 
-class ImageCanvas(QGraphicsView):
+class ImageCanvas(FileDrops, QGraphicsView):
     """QGraphicsView showing one image through a display window, with an ROI."""
 
     roiChanged = pyqtSignal(object)            # (x, y, w, h) or None, after an edit
@@ -583,23 +584,6 @@ class ImageCanvas(QGraphicsView):
             return
         super().keyReleaseEvent(event)
 
-    # -- drag and drop -----------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.fileDropped.emit(paths)
-        else:
-            event.ignore()
+    def files_dropped(self, paths: list[str]) -> None:
+        """Dropped local files: ``fileDropped``."""
+        self.fileDropped.emit(paths)

@@ -42,6 +42,7 @@ from . import menus, window_settings
 from .canvas import ImageCanvas
 from .controls import ControlsPanel
 from .diagnostics import diagnostics_text
+from .drops import FileDrops
 from .export_controller import ExportController
 from .measure_controller import MeasureController
 from .notes import NotesDialog
@@ -74,7 +75,7 @@ def fitted_size(wanted: tuple[int, int], available: tuple[int, int],
             max(1, min(wanted[1], available[1] - frame[1])))
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileDrops, QMainWindow):
     """The RMISR Viewer main window.
 
     Attributes:
@@ -570,14 +571,9 @@ class MainWindow(QMainWindow):
     # =========================================================================================
     # window events
     # =========================================================================================
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            self.open_files(paths)
+    def files_dropped(self, paths: list[str]) -> None:
+        """Local files dropped on the window: opened (:meth:`open_files`)."""
+        self.open_files(paths)
 
     def closeEvent(self, event) -> None:
         """Cancel a running job and wait for it (and the engine loader); a thread that has not

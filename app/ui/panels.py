@@ -30,16 +30,16 @@ from PyQt5.QtWidgets import (
 from app import quality
 from app import uncertainty_view as uview
 from app.annotations import Annotation
-from app.measurements import PanelGeometry, measurement_text
 
-from .annotation_layer import PICK_PX, AnnotationLayer
+from .annotation_layer import AnnotationLayer
 from .elided_label import ElidedLabel
 from .imaging import blank_pixmap, to_qimage, windowed_pixmap
 from .navigation import keep_anchor
-from .panel_data import VIEW_MODES, PanelData
-# Kept importable from here for the window, its controllers and the controls (defined in
-# .panel_data).
-from .panel_data import VIEW_SHORT, VIEW_TIPS, sr_overlay_text  # noqa: F401
+from .panel_annotations import PanelAnnotations
+
+# VIEW_SHORT, VIEW_TIPS and sr_overlay_text are kept importable from here for the window, its
+# controllers and the controls (defined in .panel_data).
+from .panel_data import VIEW_MODES, VIEW_SHORT, VIEW_TIPS, PanelData, sr_overlay_text  # noqa: F401
 from .panel_view import PanelView
 
 
@@ -89,7 +89,7 @@ class PanelWidget(QFrame):
             self.title.setToolTip(self.data.title)
 
 
-class ComparisonView(QWidget):
+class ComparisonView(PanelAnnotations, QWidget):
     """Grid of synchronised panels with a shared window, view mode and loupe."""
 
     exportRequested = pyqtSignal(str)
@@ -250,63 +250,6 @@ class ComparisonView(QWidget):
             return px
         mm = math.hypot(dx * self._spacing[1], dy * self._spacing[0])
         return f"{mm:.1f} mm" + (f" · {px}" if px else "")
-
-    # -- annotations -----------------------------------------------------------------------
-    def set_annotations(self, annotations: list[Annotation], selected: int | None) -> None:
-        """The shown slice's annotations (source coordinates) and the selected one's id."""
-        self.annotations.set_annotations(annotations, selected)
-        self._update_views()
-
-    def set_tool(self, tool: str) -> None:
-        """The measuring tool the left button draws with on the panels ("" none: it pans)."""
-        self.annotations.set_tool(tool)
-        self._update_views()
-
-    def geometry_of(self, data: PanelData) -> PanelGeometry:
-        """Where a panel's pixels lie on the source (what its measurements are made in)."""
-        return PanelGeometry(data.origin, data.extent, data.pixels.shape[:2], self._spacing,
-                             self._unit)
-
-    def annotation_text(self, annotation: Annotation, data: PanelData) -> str:
-        """What ``annotation`` measures on a panel, from that panel's own pixels."""
-        key = (annotation, data.key)
-        if key not in self._texts:
-            self._texts[key] = measurement_text(annotation, data.pixels, self.geometry_of(data))
-        return self._texts[key]
-
-    def annotation_press(self, view: PanelView, scene: QPointF, pos: QPoint) -> bool:
-        """A left press on a panel; True when the measuring tool takes it."""
-        return self.annotations.press(self._source(view, scene), pos)
-
-    def annotation_move(self, view: PanelView, scene: QPointF) -> None:
-        """The cursor moved over a panel while a shape is drawn."""
-        if self.annotations.drawing():
-            self.annotations.move(self._source(view, scene))
-            self._update_views()
-
-    def annotation_release(self, view: PanelView, scene: QPointF, pos: QPoint) -> None:
-        """A left release of the measuring tool: ``annotationDrawn`` when a shape is done."""
-        shape = self.annotations.release(self._source(view, scene), pos)
-        self._update_views()
-        if shape is not None:
-            self.annotationDrawn.emit(shape)
-
-    def panel_clicked(self, view: PanelView, scene: QPointF) -> None:
-        """A plain click on a panel (no tool): ``clickedAt`` in source coordinates."""
-        x, y = self._source(view, scene)
-        self.clickedAt.emit(x, y, PICK_PX / max(view.zoom(), 1e-6))
-
-    def cancel_drawing(self) -> bool:
-        """Drop an unfinished shape (Esc); False when there was none."""
-        done = self.annotations.cancel()
-        self._update_views()
-        return done
-
-    @staticmethod
-    def _source(view: PanelView, scene: QPointF) -> tuple[float, float]:
-        ew, eh = view.data.extent
-        ox, oy = view.data.origin
-        return ox + min(max(scene.x(), 0.0), ew), oy + min(max(scene.y(), 0.0), eh)
 
     # -- focus mode ------------------------------------------------------------------------
     def focused(self) -> str | None:
