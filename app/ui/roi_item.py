@@ -107,14 +107,25 @@ class ScreenLabel(QGraphicsItem):
         r = self._text_rect()  # and as far left again: the label may move left (paint)
         return r.adjusted(-r.width(), 0, 0, 0)
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:
+    def placed_rect(self, painter: QPainter, widget: QWidget | None) -> QRectF:
+        """The label's box in item coordinates, moved left as far as needed (never past the
+        view's left edge) to stay clear of the view's right edge and its direction letter.
+
+        The painter's device transform is in device pixels: on a 2× screen they are divided
+        by the device's pixel ratio before they are compared with the view's width."""
         r = self._text_rect()
-        if widget is not None:  # never cut by the view's right edge: moved left as needed
-            x = painter.deviceTransform().map(QPointF(0, 0)).x()
-            over = x + r.width() + 18 - widget.width()  # clear of the edge's direction letter
+        if widget is not None:
+            device = painter.device()
+            ratio = device.devicePixelRatioF() if device is not None else 1.0
+            x = painter.deviceTransform().map(QPointF(0, 0)).x() / max(ratio, 1e-6)
+            over = x + r.width() + 18 - widget.width()
             if over > 0:
                 r.translate(-min(over, r.width(), max(x, 0.0)), 0)
+        return r
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        r = self.placed_rect(painter, widget)
         painter.fillRect(r, QColor(0, 0, 0, 170))
         painter.setFont(self._font)
         painter.setPen(self._colour)

@@ -3,7 +3,9 @@
     xvfb-run -s "-screen 0 1280x800x24" python -m app.ui.screenshot resources/screenshot.png
 
 Opens the bundled sample at 1280×800, sets an ROI, runs every method that has weights at the
-chosen scale, waits for the result and saves ``QWidget.grab()`` of the window.
+chosen scale, waits for the result, measures on the best network's panel (an ellipse region and
+a distance, as a click-and-drag would: ``--no-annotation`` leaves them out) and saves
+``QWidget.grab()`` of the window.
 """
 from __future__ import annotations
 
@@ -26,6 +28,27 @@ def _wait(app, condition, timeout: float) -> bool:
     return condition()
 
 
+def _annotate(win) -> None:
+    """An ellipse region and a distance inside the ROI, drawn on the best network's panel
+    through the panel's own mouse handling (the Ellipse and Distance tools)."""
+    from PyQt5.QtCore import QPointF, Qt
+    from PyQt5.QtTest import QTest
+
+    keys = [d.key for d in win.comparison.panel_data() if d.kind == "sr"]
+    best = next((m for m in ("rmisr-vp", "rmisr-bl", "srcnn") if m in keys), keys[-1])
+    view = win.comparison.panel(best).view
+    ew, eh = view.data.extent
+    for tool, a, b in (("ellipse", (0.30, 0.35), (0.62, 0.62)),
+                       ("distance", (0.15, 0.80), (0.80, 0.80))):
+        win.measure.set_tool(tool)
+        p0 = view.mapFromScene(QPointF(a[0] * ew, a[1] * eh))
+        p1 = view.mapFromScene(QPointF(b[0] * ew, b[1] * eh))
+        QTest.mousePress(view.viewport(), Qt.LeftButton, Qt.NoModifier, p0)
+        QTest.mouseMove(view.viewport(), p1)
+        QTest.mouseRelease(view.viewport(), Qt.LeftButton, Qt.NoModifier, p1)
+    win.measure.set_tool("")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("output", nargs="?", default="resources/screenshot.png")
@@ -34,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--simulate", action="store_true", help="tick 'Simulate low resolution'")
     p.add_argument("--loupe", action="store_true", help="show the loupe at the ROI centre")
     p.add_argument("--view", default="image", help="image, difference, edges or residual")
+    p.add_argument("--no-annotation", action="store_true",
+                   help="no measuring annotations on the result panels")
     p.add_argument("--device", default="auto")
     p.add_argument("--weights-dir", default=None)
     p.add_argument("--size", default="1280x800")
@@ -78,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         win.controls.loupe_box.setChecked(True)
         ext = win.comparison.panel_data()[0].extent
         win.comparison.set_loupe_position(QPointF(ext[0] * 0.45, ext[1] * 0.4))
+    if not args.no_annotation:
+        _annotate(win)
     _wait(app, lambda: False, 0.5)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -165,3 +165,27 @@ def test_roi_geometry_snaps_to_whole_pixels_inside_the_image():
     assert resize_roi(start, "l", (50.0, 0.0), (200, 100)) == (29, 10, 1, 20)  # ≥ 1 px
     assert resize_roi(start, "tl", (-9.0, -9.0), (200, 100)) == (0, 0, 30, 30)
     assert resize_roi(start, "b", (0.0, 500.0), (200, 100)) == (10, 10, 20, 90)
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+def test_the_roi_label_stays_inside_the_view_on_a_2x_screen(canvas, ratio):
+    """The size label beside the ROI's lower left corner moves left only as far as the view's
+    right edge asks, in logical pixels also on a 2× screen (its painter then works in device
+    pixels): never off the view's left edge."""
+    from PyQt5.QtGui import QImage, QPainter
+
+    label = canvas._roi_item.label
+    label.set_text("96 × 96 px · 80.8 × 80.8 mm")
+    width = 364
+    image = QImage(int(width * ratio), int(200 * ratio), QImage.Format_RGB32)
+    image.setDevicePixelRatio(ratio)
+    painter = QPainter(image)
+    try:
+        painter.translate(165, 100)  # the label's anchor, in logical pixels of the view
+        canvas.resize(width, 400)
+        r = label.placed_rect(painter, canvas)
+    finally:
+        painter.end()
+    left, right = 165 + r.left(), 165 + r.right()
+    assert left >= 0 and right <= width - 18 + 0.5
+    assert left == pytest.approx(max(0.0, width - 18 - r.width()))
