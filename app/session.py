@@ -387,12 +387,10 @@ class ViewerSession:
         return self.annotations.on(self.slice_key()) if self.image is not None else []
 
     def annotate(self, annotation: Annotation) -> Annotation | None:
-        """Keep ``annotation`` on the shown slice (undoably) and select it."""
+        """Keep ``annotation`` on the shown slice (undoably); returns it with its id."""
         if self.image is None:
             return None
-        stored = self.annotations.add(self.slice_key(), annotation)
-        self.selected = stored.id
-        return stored
+        return self.annotations.add(self.slice_key(), annotation)
 
     def delete_selected(self) -> bool:
         """Delete the selected annotation of the shown slice (undoably)."""

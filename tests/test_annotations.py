@@ -149,7 +149,8 @@ def test_the_session_keeps_annotations_per_slice_and_undoes_roi_and_window():
     shown = []
     session.record_window((40, 400), (-600, 1500), lambda c, w: shown.append((c, w)))
     ann = session.annotate(Annotation("rectangle", ((100, 100), (120, 110))))
-    assert session.selected == ann.id and session.shown_annotations() == [ann]
+    assert session.selected is None and session.shown_annotations() == [ann]
+    session.selected = ann.id
     assert session.delete_selected() and session.shown_annotations() == []
     assert session.history.undo() == "delete rectangle" and session.shown_annotations() == [ann]
     assert session.history.undo() == "rectangle" and session.shown_annotations() == []

@@ -56,16 +56,33 @@ def paint_shape(painter: QPainter, kind: str, pts: Sequence[QPointF], colour: QC
             painter.drawEllipse(p, 2.5, 2.5)
 
 
+def label_lines(fm: QFontMetrics, text: str, width: float) -> list[str]:
+    """``text`` in as few lines as fit ``width`` pixels, broken only at its " · " separators
+    (a part wider than ``width`` keeps a line of its own)."""
+    lines: list[str] = []
+    for part in text.split(" · "):
+        trial = f"{lines[-1]} · {part}" if lines else part
+        if lines and fm.horizontalAdvance(trial) <= width:
+            lines[-1] = trial
+        else:
+            lines.append(part)
+    return lines
+
+
 def paint_label(painter: QPainter, fm: QFontMetrics, viewport: QRectF, at: QPointF, text: str,
                 colour: QColor) -> None:
-    """Paint ``text`` in a dark box beside ``at``, kept inside ``viewport``."""
-    box = QRectF(fm.boundingRect(text)).adjusted(-3, -1, 3, 1)
-    x = min(max(at.x() + 6, viewport.left() + 2), viewport.right() - box.width() - 2)
-    y = min(max(at.y() + 4, viewport.top() + 2), viewport.bottom() - box.height() - 2)
+    """Paint ``text`` in a dark box beside ``at``, kept inside ``viewport`` (in several lines
+    when it is wider than the viewport)."""
+    lines = label_lines(fm, text, viewport.width() - 12)
+    box = QRectF(0, 0, max(fm.horizontalAdvance(t) for t in lines) + 6,
+                 fm.lineSpacing() * len(lines) + 2)
+    x = max(min(at.x() + 6, viewport.right() - box.width() - 2), viewport.left() + 2)
+    y = max(min(at.y() + 4, viewport.bottom() - box.height() - 2), viewport.top() + 2)
     box.moveTopLeft(QPointF(x, y))
     painter.fillRect(box, BOX_COLOUR)
     painter.setPen(colour)
-    painter.drawText(box, Qt.AlignCenter, text)
+    painter.drawText(box.adjusted(3, 1, -3, -1), Qt.AlignLeft | Qt.AlignVCenter,
+                     "\n".join(lines))
 
 
 def label_anchor(kind: str, pts: Sequence[QPointF]) -> QPointF:

@@ -223,3 +223,17 @@ def test_help_lists_the_measuring_keys(window):
                   "Delete selected annotation", "Undo |", "Redo | Ctrl+Shift+Z, Ctrl+Y"):
         assert words in text, words
     assert QKeySequence("Ctrl+Y") in window.menus.actions["redo"].shortcuts()
+
+
+def test_a_long_measurement_label_is_broken_into_lines_that_fit_a_small_panel(qtbot):
+    from PyQt5.QtGui import QFontMetrics
+
+    from app.ui.annotation_layer import label_lines
+    from app.ui.overlays import overlay_font
+
+    fm = QFontMetrics(overlay_font())
+    text = "1 · mean -798.1 ± 306 HU · min -1024, max 351 · 436.7 mm²"
+    assert label_lines(fm, text, 2000) == [text]
+    lines = label_lines(fm, text, 180)
+    assert len(lines) > 1 and " · ".join(lines) == text
+    assert all(fm.horizontalAdvance(t) <= 180 for t in lines)
