@@ -41,7 +41,7 @@ METHOD_TIPS = {
     "rmisr-vp": "RMISR visual-perception model: 6 blocks + Laplacian edge branch",
 }
 DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)"}
-#: the engine's precision settings (models.precision.PRECISIONS) as the Run box shows them
+#: the Run box's labels of the engine's precision settings (models.inference.precision.PRECISIONS)
 PRECISION_LABELS = {"auto": "Auto", "fp32": "fp32 (exact)", "bf16": "bf16", "fp16": "fp16"}
 
 
