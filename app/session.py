@@ -517,7 +517,9 @@ class ViewerSession:
         window (otherwise a W/L change keeps the results)."""
         assert self.image is not None
         here = slice_id(self.image.source_path, self.image.frame)
-        engine = sys.modules.get("models.inference")  # loaded with the engine; else: keep it
+        # read only when the engine has loaded it (importing it here would import torch);
+        # until then the window stays part of the key
+        engine = sys.modules.get("models.inference.normalization")
         by_window = getattr(engine, "DEFAULT_NORMALIZATION", "window") == "window"
         if request is not None:
             return result_key(here, request.roi, request.scale, request.methods,

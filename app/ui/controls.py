@@ -28,11 +28,12 @@ from PyQt5.QtWidgets import (
 )
 
 from app.io.labels import METHOD_LABELS
+from app.io import SCALE_MAX, SCALE_MIN
 from app.session import RunSettings
 
 from .panels import VIEW_MODES, VIEW_SHORT, VIEW_TIPS
 
-SCALE_MIN, SCALE_MAX, SCALE_STEP = 1.1, 5.0, 0.1
+SCALE_STEP = 0.1
 PRESET_SCALES = (2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)
 METHOD_TIPS = {
     "bicubic": "MATLAB-compatible bicubic interpolation (no network; the baseline)",
@@ -116,7 +117,7 @@ class ControlsPanel(QWidget):
         self.scale_spin.setSingleStep(SCALE_STEP)
         self.scale_spin.setDecimals(1)
         self.scale_spin.setPrefix("×")
-        self.scale_spin.setToolTip("Magnification factor (1.1 – 5.0)")
+        self.scale_spin.setToolTip(f"Magnification factor ({SCALE_MIN:g} – {SCALE_MAX:g})")
         top.addWidget(self.scale_combo, 1)
         top.addWidget(self.scale_spin)
         sl.addLayout(top)
