@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     win.controls.set_scale(args.scale)
     avail = win.engine.availability(list(win.controls.method_boxes), args.scale)
     win.controls.set_checked_methods([m for m, (ok, _) in avail.items() if ok])
-    win.controls.simulate_box.setChecked(args.simulate)
+    win.controls.set_simulate(args.simulate)
     x, y, rw, rh = (int(v) for v in args.roi.split(","))
     win.set_roi((x, y, rw, rh))
     if not win.run():
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     win.controls.set_view_mode(args.view)
     if args.loupe:
-        win.controls.loupe_box.setChecked(True)
+        win.controls.set_loupe(True)
         ext = win.comparison.panel_data()[0].extent
         win.comparison.set_loupe_position(QPointF(ext[0] * 0.45, ext[1] * 0.4))
     if not args.no_annotation:
