@@ -153,7 +153,8 @@ class AnnotationStore:
     """The annotations of every slice of the session, each slice's in the order drawn.
 
     Slices are named by any hashable key (the session's ``slice_id``). Adding, removing and
-    clearing are recorded in ``history``; ``changed(slice)`` is emitted after each change.
+    clearing are recorded in ``history`` (each change naming its slice in
+:attr:`~app.history.Change.where`); ``changed(slice)`` is emitted after each change.
     """
 
     def __init__(self, history: EditHistory) -> None:
@@ -214,4 +215,4 @@ class AnnotationStore:
     def _record(self, name: str, slice_key: Hashable, before: list[Annotation],
                 after: list[Annotation]) -> None:
         self.history.record(Change(name, lambda: self._set(slice_key, before),
-                                   lambda: self._set(slice_key, after)))
+                                   lambda: self._set(slice_key, after), where=slice_key))

@@ -1,7 +1,9 @@
 """Numbers as the viewer shows them: fixed decimals, never e-notation (no Qt).
 
 ``format_number(30000)`` → "30,000", ``format_number(-181.26)`` → "-181.3",
-``format_number(0.000123)`` → "0.000123"; ``format_window(15000, 30000, "")`` →
+``format_number(0.000123)`` → "0.000123", ``format_number(-798.1, significant=3, minus=MINUS)``
+→ "−798" (a typographic minus, as the measurement labels drawn on an image write it);
+``format_window(15000, 30000, "")`` →
 "W 30,000 / L 15,000"; ``format_area_mm2(11880.4)`` → "11,880 mm²".
 Thousands are grouped from five digits on (10,000), as in print; 4-digit numbers stay whole
 (2000), the way window widths are usually written.
@@ -14,6 +16,8 @@ import math
 SIGNIFICANT = 4
 MAX_DECIMALS = 6
 GROUP_FROM = 10_000
+#: The typographic minus sign (U+2212): wider than a hyphen, legible in small labels.
+MINUS = "\u2212"
 
 
 def decimals_for(value: float, significant: int = SIGNIFICANT) -> int:
@@ -26,9 +30,10 @@ def decimals_for(value: float, significant: int = SIGNIFICANT) -> int:
 
 
 def format_number(value: float, decimals: int | None = None,
-                  significant: int = SIGNIFICANT) -> str:
+                  significant: int = SIGNIFICANT, minus: str = "-") -> str:
     """``value`` in fixed-point notation: ``decimals`` places (default: about ``significant``
-    digits without trailing zeros), thousands grouped with "," from 10,000; "-0" is "0"."""
+    digits without trailing zeros), thousands grouped with "," from 10,000; "-0" is "0"; a
+    negative value starts with ``minus`` (default the hyphen-minus, :data:`MINUS` in labels)."""
     v = float(value)
     if not math.isfinite(v):
         return "nan" if math.isnan(v) else ("∞" if v > 0 else "-∞")
@@ -38,6 +43,8 @@ def format_number(value: float, decimals: int | None = None,
         text = text.rstrip("0").rstrip(".")
     if text.lstrip("-").strip("0.,") == "":  # -0, -0.0
         text = text.lstrip("-")
+    if text.startswith("-") and minus != "-":
+        text = minus + text[1:]
     return text
 
 

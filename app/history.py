@@ -4,11 +4,13 @@ An edit is recorded after it was made as a :class:`Change`: its name ("region of
 "window/level", "distance") and two callables that put the state back (``undo``) and make the
 edit again (``redo``). The region of interest, the annotations and the display window all go
 into the same :class:`EditHistory`, so Ctrl+Z steps back through them in the order the user
-made them.
+made them. An edit tied to one slice (an annotation) names it in ``where``: the viewer shows
+that slice before undoing or redoing the edit (:meth:`EditHistory.next_change` tells which
+edit is next), so that the change is seen.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from app.events import Event
@@ -25,11 +27,14 @@ class Change:
         name: what changed, as the Edit menu names it ("region of interest").
         undo: puts the state back as it was before the edit.
         redo: makes the edit again.
+        where: the slice the edit was made on (its key), or None for an edit of every slice
+            (the region of interest, the display window).
     """
 
     name: str
     undo: Callable[[], None]
     redo: Callable[[], None]
+    where: Hashable | None = None
 
 
 class EditHistory:
@@ -74,6 +79,12 @@ class EditHistory:
         target.append(change)
         self.changed.emit()
         return change.name
+
+    def next_change(self, redo: bool = False) -> Change | None:
+        """The edit :meth:`undo` (or, with ``redo``, :meth:`redo`) would replay; None when
+        there is none."""
+        stack = self._redo if redo else self._undo
+        return stack[-1] if stack else None
 
     def can_undo(self) -> bool:
         """Whether there is an edit to undo."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.annotations import Annotation, Point
-from app.formatting import format_area_mm2, format_number
+from app.formatting import MINUS, format_area_mm2, format_number
 
 
 @dataclass(frozen=True)
@@ -168,24 +168,57 @@ def region_statistics(annotation: Annotation, pixels: np.ndarray, geometry: Pane
                             float(values.min()), float(values.max()), area, unit)
 
 
+@dataclass(frozen=True)
+class Measurement:
+    """What an annotation measures on one panel, written two ways.
+
+    Attributes:
+        text: one line in full: "mean -798.1 ± 306 HU · min -1024, max 351 · 436.7 mm²" (the
+            status bar, the tooltip, the comparison sheet's lists).
+        lines: the compact label drawn beside the shape: one line for a distance ("35.1 mm")
+            or an angle ("63.4°"), at most two for a region ("−798 ± 306 HU", "min −1024 ·
+            max 351 · 437 mm²"; 3 significant digits, typographic minus signs).
+    """
+
+    text: str
+    lines: tuple[str, ...]
+
+
+def measure(annotation: Annotation, pixels: np.ndarray, geometry: PanelGeometry,
+            padding: np.ndarray | None = None) -> Measurement:
+    """What ``annotation`` measures on a panel (the statistics of ``pixels`` for a region), as
+    :class:`Measurement`'s full line and compact label lines."""
+    if annotation.kind == "distance":
+        mm, px = length(*annotation.points, geometry)
+        if mm is None:
+            return Measurement(f"{px:.1f} px", (f"{format_number(px, 1)} px",))
+        return Measurement(f"{mm:.1f} mm · {px:.1f} px", (f"{format_number(mm, 1)} mm",))
+    if annotation.kind == "angle":
+        degrees = angle_degrees(annotation.points, geometry.spacing)
+        return Measurement(f"{degrees:.1f}°", (f"{format_number(degrees, 1)}°",))
+    stats = region_statistics(annotation, pixels, geometry, padding)
+    mm2 = stats.area_unit == "mm²"
+    area = format_area_mm2(stats.area) if mm2 else f"{format_number(stats.area)} px²"
+    short_area = f"{format_number(stats.area, significant=3, minus=MINUS)} {stats.area_unit}"
+    if stats.mean is None:
+        return Measurement(area, (short_area,))
+    unit = f" {geometry.unit}" if geometry.unit else ""
+
+    def short(v: float | None) -> str:
+        return format_number(v, significant=3, minus=MINUS)
+
+    text = (f"mean {format_number(stats.mean)} ± {format_number(stats.sd, significant=3)}{unit}"
+            f" · min {format_number(stats.minimum)}, max {format_number(stats.maximum)}"
+            f" · {area}")
+    extremes = f"min {short(stats.minimum)} · max {short(stats.maximum)} · {short_area}"
+    return Measurement(text, (f"{short(stats.mean)} ± {short(stats.sd)}{unit}", extremes))
+
+
 def measurement_text(annotation: Annotation, pixels: np.ndarray, geometry: PanelGeometry,
                      padding: np.ndarray | None = None) -> str:
-    """What ``annotation`` measures on a panel, in one line.
+    """What ``annotation`` measures on a panel, in one line (:attr:`Measurement.text`).
 
     "12.3 mm · 36.5 px", "41.2 px" (no spacing), "63.4°", or for a region
     "mean -181.3 ± 37 HU · min -350, max 40 · 123.4 mm²" (the statistics of ``pixels``).
     """
-    if annotation.kind == "distance":
-        mm, px = length(*annotation.points, geometry)
-        return f"{px:.1f} px" if mm is None else f"{mm:.1f} mm · {px:.1f} px"
-    if annotation.kind == "angle":
-        return f"{angle_degrees(annotation.points, geometry.spacing):.1f}°"
-    stats = region_statistics(annotation, pixels, geometry, padding)
-    area = (format_area_mm2(stats.area) if stats.area_unit == "mm²"
-            else f"{format_number(stats.area)} px²")
-    if stats.mean is None:
-        return area
-    unit = f" {geometry.unit}" if geometry.unit else ""
-    return (f"mean {format_number(stats.mean)} ± {format_number(stats.sd, significant=3)}{unit}"
-            f" · min {format_number(stats.minimum)}, max {format_number(stats.maximum)}"
-            f" · {area}")
+    return measure(annotation, pixels, geometry, padding).text

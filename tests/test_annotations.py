@@ -16,6 +16,7 @@ from app.measurements import (
     PanelGeometry,
     angle_degrees,
     length,
+    measure,
     measurement_text,
     region_statistics,
 )
@@ -159,3 +160,34 @@ def test_the_session_keeps_annotations_per_slice_and_undoes_roi_and_window():
     assert session.history.redo() == "region of interest" and session.roi == (12, 10, 20, 20)
     session.show(read_image(SAMPLE_PATH))  # another slice object of the same file: same key
     assert session.selected is None
+
+
+def test_a_label_is_compact_one_line_for_a_length_two_for_a_region():
+    src = np.arange(100, dtype=np.float64).reshape(10, 10) - 900.0
+    geo = PanelGeometry.of_image(src.shape, (0.5, 0.5), "HU")
+    rect = Annotation("rectangle", ((2, 3), (6, 6)))
+    m = measure(rect, src, geo)
+    assert m.text == measurement_text(rect, src, geo)  # the full line is unchanged
+    assert m.lines == ("\u2212856 ± 8.24 HU", "min \u2212868 · max \u2212845 · 3 mm²")
+    dist = measure(Annotation("distance", ((1, 1), (4, 5))), src, geo)
+    assert dist.text == "2.5 mm · 5.0 px" and dist.lines == ("2.5 mm",)
+    no_mm = PanelGeometry.of_image(src.shape)
+    assert measure(Annotation("distance", ((1, 1), (4, 5))), src, no_mm).lines == ("5.0 px",)
+    angle = measure(Annotation("angle", ((0, 5), (5, 5), (5, 0))), src, geo)
+    assert angle.lines == ("90.0°",) and angle.text == "90.0°"
+
+
+def test_an_annotation_s_edit_names_its_slice_in_the_history():
+    history = EditHistory()
+    store = AnnotationStore(history)
+    a = store.add("s1", Annotation("distance", ((0, 0), (3, 4))))
+    store.add("s2", Annotation("angle", ((0, 0), (3, 4), (5, 0))))
+    history.record(Change("window/level", lambda: None, lambda: None))
+    assert history.next_change().where is None  # not tied to a slice
+    history.undo()
+    assert history.next_change().where == "s2" and history.next_change(redo=True).name == \
+        "window/level"
+    history.undo()
+    assert history.next_change().where == "s1" and history.next_change(redo=True).where == "s2"
+    assert store.remove("s1", a.id) and history.next_change().where == "s1"
+    assert history.next_change(redo=True) is None

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from app.formatting import format_area_mm2, format_number, format_window
+from app.formatting import MINUS, format_area_mm2, format_number, format_window
 
 
 @pytest.mark.parametrize("value, text", [
@@ -28,3 +28,10 @@ def test_fixed_decimals_windows_and_areas():
     assert format_window(0.25, 0.5) == "W 0.5 / L 0.25"
     assert format_area_mm2(11880.4) == "11,880 mm²"
     assert format_area_mm2(52.3456) == "52.35 mm²"
+
+
+def test_labels_may_write_a_typographic_minus():
+    assert format_number(-798.1, significant=3, minus=MINUS) == "\u2212798"
+    assert format_number(-1024, minus=MINUS) == "\u22121024"
+    assert format_number(-0.00001, 1, minus=MINUS) == "0.0" and format_number(-798.1) == "-798.1"
+    assert format_number(-12345.6, 0, minus=MINUS) == "\u221212,346"

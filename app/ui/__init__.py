@@ -4,7 +4,8 @@ Modules: ``canvas`` (source image, ROI, window/level) with ``roi_item`` (the ROI
 geometry); ``panels`` (synchronised comparison) with ``panel_view`` (one panel), ``panel_data``
 (what a panel shows, the view modes; no Qt), ``panel_annotations`` (the panels' annotations) and
 ``elided_label``; ``overlays`` (what the canvas and panels paint over the image),
-``annotation_layer`` (measuring annotations: drawing and painting them), ``navigation`` (zoom
+``annotation_layer`` (measuring annotations: drawing and painting them, labels laid out by
+:mod:`app.label_layout`, their tooltips), ``navigation`` (zoom
 and wheel helpers) and ``drops`` (dropped files) shared by both; ``pacs_dialog`` (open from /
 send to PACS) with ``pacs_nodes`` (nodes and settings) and ``pacs_tasks`` (network calls off the
 UI thread); ``controls`` (scale, methods, device, run, measuring tools), ``worker`` (engine,

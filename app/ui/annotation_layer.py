@@ -4,8 +4,11 @@ The image canvas has one :class:`AnnotationLayer`; the comparison view has one t
 panels share (they show the same anatomy). The layer turns a view's left-button gestures into
 an :class:`~app.annotations.Annotation` while a measuring tool is chosen (through
 :class:`~app.annotations.PendingShape`), and paints the kept annotations — numbered, with what
-each measures on that view — in viewport pixels. The views pass source coordinates in and a
-mapping from source coordinates to the screen out; the measurements themselves come from
+each measures on that view in compact lines — in viewport pixels. Where the labels go is decided
+by :mod:`app.label_layout` (no two overlap; a small shape gets its number alone; a label away
+from its shape gets a leader line); :class:`AnnotationTips` shows the full measurement in a
+tooltip over an annotation or its label. The views pass source coordinates in and a mapping
+from source coordinates to the screen out; the measurements themselves come from
 :mod:`app.measurements`. :func:`paint_annotations` also draws them on the comparison sheet.
 """
 from __future__ import annotations
@@ -13,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 
-from PyQt5.QtCore import QPoint, QPointF, QRectF, Qt
+from PyQt5.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PyQt5.QtGui import QColor, QFontMetrics, QPainter, QPen
+from PyQt5.QtWidgets import QToolTip
 
-from app.annotations import TOOLS, Annotation, PendingShape, Point
+from app.annotations import TOOLS, Annotation, PendingShape, Point, hit
+from app.label_layout import LabelRequest, Rect, attach_points, label_variants, place_labels
 
 from .overlays import BOX_COLOUR
 
@@ -86,8 +91,8 @@ def paint_label(painter: QPainter, fm: QFontMetrics, viewport: QRectF, at: QPoin
 
 
 def label_anchor(kind: str, pts: Sequence[QPointF]) -> QPointF:
-    """Where an annotation's label goes: beside a line's last point, an angle's vertex, or a
-    region's lower right corner."""
+    """Where the label of the shape being drawn goes: beside a line's last point, an angle's
+    vertex, or a region's lower right corner."""
     if kind == "angle":
         return pts[1]
     if kind == "distance":
@@ -95,11 +100,40 @@ def label_anchor(kind: str, pts: Sequence[QPointF]) -> QPointF:
     return QPointF(max(p.x() for p in pts), max(p.y() for p in pts))
 
 
+def _box_size(fm: QFontMetrics, lines: Sequence[str]) -> tuple[float, float]:
+    return (max(fm.horizontalAdvance(t) for t in lines) + 6.0,
+            fm.lineSpacing() * len(lines) + 2.0)
+
+
+def to_rect(r: QRectF) -> Rect:
+    """A Qt rectangle as a :class:`~app.label_layout.Rect`."""
+    return Rect(r.x(), r.y(), r.width(), r.height())
+
+
+def _paint_box(painter: QPainter, rect: Rect, lines: Sequence[str], colour: QColor,
+               leader: tuple[Point, Point] | None) -> QRectF:
+    box = QRectF(rect.x, rect.y, rect.w, rect.h)
+    if leader is not None:
+        a, b = QPointF(*leader[0]), QPointF(*leader[1])
+        painter.setPen(QPen(QColor(0, 0, 0, 170), 3))
+        painter.drawLine(a, b)
+        painter.setPen(QPen(colour, 1))
+        painter.drawLine(a, b)
+    painter.fillRect(box, BOX_COLOUR)
+    painter.setPen(colour)
+    painter.drawText(box.adjusted(3, 1, -3, -1), Qt.AlignLeft | Qt.AlignVCenter,
+                     "\n".join(lines))
+    return box
+
+
 def paint_annotations(painter: QPainter, fm: QFontMetrics, viewport: QRectF,
                       annotations: Sequence[Annotation], to_screen: ToScreen,
-                      label: Callable[[int, Annotation], str], selected: int | None = None
-                      ) -> None:
-    """Paint ``annotations`` (source coordinates) with their labels.
+                      lines: Callable[[Annotation], Sequence[str]], selected: int | None = None,
+                      obstacles: Sequence[QRectF] = (), avoid: Sequence[QRectF] = ()
+                      ) -> list[tuple[Annotation, QRectF]]:
+    """Paint ``annotations`` (source coordinates) with their labels, laid out so that no label
+    covers another or an obstacle (:func:`app.label_layout.place_labels`): the full label where
+    the shape on screen is large enough and there is room, else the number alone.
 
     Args:
         painter: a painter in the target's pixel coordinates (its font is used for labels).
@@ -107,16 +141,33 @@ def paint_annotations(painter: QPainter, fm: QFontMetrics, viewport: QRectF,
         viewport: the area labels are kept inside.
         annotations: the slice's annotations, in the order drawn.
         to_screen: source (x, y) → a point of the target.
-        label: (number from 1, annotation) → its label ("" for none).
+        lines: annotation → the compact lines of what it measures (none: the number alone).
         selected: the id of the annotation drawn as selected.
+        obstacles: texts of the target that labels keep clear of (the region's size label).
+        avoid: what labels rather not cover (the region's handles).
+
+    Returns:
+        (annotation, its label's rectangle) of each label painted.
     """
-    for n, a in enumerate(annotations, start=1):
-        pts = [to_screen(p) for p in a.points]
+    screen = [[to_screen(p) for p in a.points] for a in annotations]
+    variants, requests = [], []
+    for n, (a, pts) in enumerate(zip(annotations, screen), start=1):
+        variants.append(label_variants(n, lines(a)))
+        xy = [(p.x(), p.y()) for p in pts]
+        requests.append(LabelRequest(Rect.around(xy), tuple(_box_size(fm, v) for v in variants[-1]),
+                                     attach_points(a.kind, xy)))
+    places = place_labels(requests, to_rect(viewport.adjusted(2, 2, -2, -2)),
+                          [to_rect(r) for r in obstacles], [to_rect(r) for r in avoid])
+    for a, pts in zip(annotations, screen):
         colour = SELECTED_COLOUR if a.id == selected else ANNOTATION_COLOUR
         paint_shape(painter, a.kind, pts, colour, 2.5 if a.id == selected else 1.5)
-        text = label(n, a)
-        if text:
-            paint_label(painter, fm, viewport, label_anchor(a.kind, pts), text, colour)
+    painted = []
+    for a, texts, place in zip(annotations, variants, places):
+        if place is not None:
+            colour = SELECTED_COLOUR if a.id == selected else ANNOTATION_COLOUR
+            painted.append((a, _paint_box(painter, place.rect, texts[place.variant], colour,
+                                          place.leader)))
+    return painted
 
 
 class AnnotationLayer:
@@ -195,14 +246,51 @@ class AnnotationLayer:
         return Annotation(self.tool, pts[:self._pending.needed])
 
     def paint(self, painter: QPainter, fm: QFontMetrics, viewport: QRectF, to_screen: ToScreen,
-              text: Callable[[Annotation], str]) -> None:
-        """Paint the annotations ("n · what it measures here") and the shape being drawn."""
-        paint_annotations(painter, fm, viewport, self.annotations, to_screen,
-                          lambda n, a: f"{n} · {text(a)}", self.selected)
+              lines: Callable[[Annotation], Sequence[str]], obstacles: Sequence[QRectF] = (),
+              avoid: Sequence[QRectF] = ()) -> list[tuple[Annotation, QRectF]]:
+        """Paint the annotations (see :func:`paint_annotations`) and the shape being drawn;
+        returns (annotation, label rectangle) of each label painted."""
+        painted = paint_annotations(painter, fm, viewport, self.annotations, to_screen, lines,
+                                    self.selected, obstacles, avoid)
         shape = self.preview()
         if shape is not None:
             pts = [to_screen(p) for p in shape.points]
             paint_shape(painter, shape.kind, pts, SELECTED_COLOUR)
             if shape.kind == self.tool:
-                paint_label(painter, fm, viewport, label_anchor(shape.kind, pts), text(shape),
-                            SELECTED_COLOUR)
+                paint_label(painter, fm, viewport, label_anchor(shape.kind, pts),
+                            " · ".join(lines(shape)), SELECTED_COLOUR)
+        return painted
+
+    def under(self, labels: Sequence[tuple[Annotation, QRectF]], pos: QPointF, source: Point,
+              tolerance: float) -> Annotation | None:
+        """The annotation whose painted label (``labels``, from :meth:`paint`) is under the
+        viewport point ``pos``, else the one drawn within ``tolerance`` source pixels of
+        ``source``; None when neither."""
+        found = next((a for a, r in reversed(labels) if r.contains(pos)), None)
+        return found if found is not None else hit(self.annotations, source, tolerance)
+
+    def tip(self, annotation: Annotation, text: str, where: str) -> str:
+        """The tooltip of an annotation: "Ellipse 1 on the image: mean … · 436.7 mm²"."""
+        ids = [a.id for a in self.annotations]
+        n = ids.index(annotation.id) + 1 if annotation.id in ids else 0
+        return f"{annotation.name} {n} {where}: {text}"
+
+
+class AnnotationTips:
+    """A mixin for a view that paints an :class:`AnnotationLayer`: hovering over an annotation
+    or its label shows what it measures in full (the labels may show its number alone) in a
+    tooltip; elsewhere the view's own tooltip, if any. The view implements
+    :meth:`annotation_tip`."""
+
+    def annotation_tip(self, pos: QPoint) -> str:
+        """The tooltip for the viewport point ``pos`` ("" where there is no annotation)."""
+        raise NotImplementedError
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        """Show :meth:`annotation_tip` on a tooltip event over an annotation."""
+        if event.type() == QEvent.ToolTip:
+            tip = self.annotation_tip(event.pos())
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self.viewport())  # type: ignore[attr-defined]
+                return True
+        return super().viewportEvent(event)  # type: ignore[misc]

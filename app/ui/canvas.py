@@ -3,7 +3,7 @@
 Mouse (right-drag W/L as in radiology viewers such as Inobitec, left-drag reserved for the ROI):
 
 * left-drag on the image: draw a new ROI; inside the ROI: move it; on a handle: resize it; a
-  click on an annotation selects it (``clickedAt``);
+  click on an annotation selects it (``clickedAt``); hovering shows its measurement (tooltip);
 * with a measuring tool chosen (``annotations.tool``), left clicks and drags draw an annotation
   instead (``annotationDrawn``; Esc drops an unfinished one);
 * Ctrl + left-drag: measure a distance (mm with a pixel spacing, else px); Esc clears it;
@@ -36,7 +36,7 @@ from app.formatting import format_window, scale_bar
 from app.io.roi import distance_text
 from app.io.windowing import voi_label
 
-from .annotation_layer import PICK_PX, AnnotationLayer
+from .annotation_layer import PICK_PX, AnnotationLayer, AnnotationTips
 from .drops import FileDrops
 from .imaging import windowed_pixmap
 from .navigation import SCROLL_KEYS, keep_anchor, wheel_slices
@@ -47,7 +47,7 @@ PREVIEW_PIXELS = 2_000_000  # larger images are re-windowed coarsely while the W
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 
 
-class ImageCanvas(FileDrops, QGraphicsView):
+class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
     """QGraphicsView showing one image through a display window, with an ROI."""
 
     roiChanged = pyqtSignal(object)            # (x, y, w, h) or None, after an edit
@@ -108,7 +108,8 @@ class ImageCanvas(FileDrops, QGraphicsView):
         self.setMinimumSize(160, 160)
         self.setViewportUpdateMode(QGraphicsView.FullViewportUpdate)  # fixed corner overlay
         self.annotations = AnnotationLayer()
-        self.measure_text: Any = lambda annotation: ""  # what an annotation measures here
+        self.measurement_of: Any = lambda annotation: None  # its Measurement on the image
+        self.painted_labels: list = []  # (annotation, its label's rectangle) painted last
         self.wheel_zooms = False  # True: the wheel zooms (the viewer's earlier convention)
         self._wheel_rest = 0.0
         self._corners: dict[str, list[str]] = {}
@@ -165,10 +166,11 @@ class ImageCanvas(FileDrops, QGraphicsView):
             painter.save()
             painter.resetTransform()
             painter.setFont(overlay_font())
-            self.annotations.paint(painter, QFontMetrics(painter.font()),
-                                   QRectF(self.viewport().rect()),
-                                   lambda p: QPointF(self.mapFromScene(QPointF(*p))),
-                                   self.measure_text)
+            roi = self._roi_item.on_screen(self) if self._roi else ([], [])
+            self.painted_labels = self.annotations.paint(
+                painter, QFontMetrics(painter.font()), QRectF(self.viewport().rect()),
+                lambda p: QPointF(self.mapFromScene(QPointF(*p))),
+                lambda a: getattr(self.measurement_of(a), "lines", ()), *roi)
             painter.restore()
         lines = self.overlay_lines()
         if not lines:
@@ -495,6 +497,14 @@ class ImageCanvas(FileDrops, QGraphicsView):
     def _source(self, sp: QPointF) -> tuple[float, float]:
         p = self._inside(sp)
         return p.x(), p.y()
+
+    def annotation_tip(self, pos: QPoint) -> str:
+        """What the annotation (or label) under ``pos`` measures on the image, in full."""
+        a = self.annotations.under(self.painted_labels, QPointF(pos),
+                                   self._source(self.mapToScene(pos)),
+                                   PICK_PX / max(self.zoom(), 1e-6))
+        m = self.measurement_of(a) if a is not None and self._pixels is not None else None
+        return self.annotations.tip(a, m.text, "on the image") if m is not None else ""
 
     def _clicked(self, sp: QPointF) -> None:
         self.clickedAt.emit(sp.x(), sp.y(), PICK_PX / max(self.zoom(), 1e-6))

@@ -287,7 +287,7 @@ def _draw_listed(p: QPainter, fm: QFontMetrics, box: QRectF, target: QRectF, dat
     paint_annotations(p, fm, box, annotations,
                       lambda q: QPointF(target.x() + (q[0] - ox) * kx,
                                         target.y() + (q[1] - oy) * ky),
-                      lambda n, _a: str(n))
+                      lambda _a: ())  # the number alone: the list below says the rest
     p.restore()
     p.setPen(QColor(150, 240, 170))
     p.drawText(QRectF(box.x(), box.bottom() + 4, box.width(), 10000), Qt.TextWordWrap, listing)

@@ -77,3 +77,13 @@ def draw_scale_bar(painter: QPainter, area: QRect, px_per_mm: float | None, lift
                          int(Qt.AlignLeft | Qt.AlignBottom), label)
     painter.restore()
     return bar
+
+
+def scale_bar_box(area: QRect, length: float, lift: int = 0) -> QRectF:
+    """The rectangle :func:`draw_scale_bar` paints a bar ``length`` pixels long into (its label
+    above it), for the texts that keep clear of it."""
+    font = QFont()
+    font.setPointSizeF(8)
+    h = QFontMetrics(font).height()
+    return QRectF(area.left() + 6.0, area.bottom() - 14.0 - lift - h, max(length, 40.0) + 6.0,
+                  h + 16.0)

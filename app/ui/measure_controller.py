@@ -3,10 +3,11 @@ on every panel, selecting and deleting them, and Edit ▸ Undo/Redo over the ses
 history (region of interest, annotations, window/level)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.annotations import TOOLS, Annotation, hit
-from app.measurements import PanelGeometry, measurement_text
+from app.measurements import Measurement, PanelGeometry, measure
+from app.result_cache import slice_id
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -34,7 +35,7 @@ class MeasureController:
         self.win = win
         self.session = win.session
         self.tool = ""
-        self._texts: dict[tuple[Annotation, int], str] = {}
+        self._texts: dict[tuple[Annotation, int], Measurement] = {}
         self.session.annotations.changed.connect(lambda _slice: self.refresh())
         self.session.history.changed.connect(self._history_changed)
 
@@ -44,7 +45,7 @@ class MeasureController:
         for view in (win.canvas, win.comparison):
             view.annotationDrawn.connect(self.add)
             view.clickedAt.connect(self.select_at)
-        win.canvas.measure_text = self.image_text
+        win.canvas.measurement_of = self.image_measurement
         win.canvas.roiEdited.connect(self.session.edit_roi)
         win.canvas.windowDragDone.connect(win.levels.record)
         self.session.events.roi.connect(self._roi_shown)
@@ -110,17 +111,23 @@ class MeasureController:
         self.win.comparison.set_annotations(shown, selected)
 
     def image_text(self, annotation: Annotation) -> str:
-        """What an annotation measures on the image itself (its padding left out)."""
+        """What an annotation measures on the image itself, in one line in full."""
+        m = self.image_measurement(annotation)
+        return m.text if m is not None else ""
+
+    def image_measurement(self, annotation: Annotation) -> Measurement | None:
+        """What an annotation measures on the image itself (its padding left out), as the
+        full line and the label's compact lines; None without an image."""
         img = self.session.image
         if img is None:
-            return ""
+            return None
         key = (annotation, id(img))
         if key not in self._texts:
             if len(self._texts) > 500:
                 self._texts.clear()
             geometry = PanelGeometry.of_image(img.pixels.shape, img.pixel_spacing,
                                               img.value_unit)
-            self._texts[key] = measurement_text(annotation, img.pixels, geometry, img.padding)
+            self._texts[key] = measure(annotation, img.pixels, geometry, img.padding)
         return self._texts[key]
 
     def _say(self, annotation: Annotation, more: str = "") -> None:
@@ -130,17 +137,36 @@ class MeasureController:
 
     # -- undo ------------------------------------------------------------------------------
     def undo(self) -> bool:
-        """Edit ▸ Undo: the last change of the region, an annotation or the window/level."""
-        return self._replay(self.session.history.undo(), "Undone", "undo")
+        """Edit ▸ Undo: the last change of the region, an annotation or the window/level (an
+        annotation's on another slice: that slice is shown first)."""
+        return self._replay(False, "Undone", "undo")
 
     def redo(self) -> bool:
-        """Edit ▸ Redo: make the last undone change again."""
-        return self._replay(self.session.history.redo(), "Redone", "redo")
+        """Edit ▸ Redo: make the last undone change again (on its slice, shown first)."""
+        return self._replay(True, "Redone", "redo")
 
-    def _replay(self, name: str | None, done: str, verb: str) -> bool:
-        self.win.statusBar().showMessage(f"{done}: {name}" if name else f"Nothing to {verb}",
-                                         3000)
+    def _replay(self, redo: bool, done: str, verb: str) -> bool:
+        history = self.session.history
+        change = history.next_change(redo)
+        where = self.go_to_slice(change.where) if change is not None else ""
+        name = history.redo() if redo else history.undo()
+        self.win.statusBar().showMessage(f"{done}: {name}{where}" if name else
+                                         f"Nothing to {verb}", 4000)
         return name is not None
+
+    def go_to_slice(self, key: Any) -> str:
+        """Show the slice ``key`` names (an edit made there is about to be undone or redone)
+        when another is shown; returns what the status bar adds: " on slice k/n", " on another
+        slice" when it cannot be shown (a run going on, unreadable), "" for the shown one."""
+        session = self.session
+        if key is None or key == session.slice_key():
+            return ""
+        index = next((i for i, (path, frame) in enumerate(session.stack)
+                      if slice_id(path, frame) == key), None)
+        if index is None or not self.win.step_slice(index - session.position) \
+                or session.slice_key() != key:
+            return " on another slice"
+        return f" on slice {index + 1}/{len(session.stack)}"
 
     def _history_changed(self) -> None:
         actions = getattr(self.win, "menus", None)

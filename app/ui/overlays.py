@@ -83,11 +83,16 @@ def draw_corner_overlay(painter: QPainter, viewport: QRect, lines: dict[str, lis
                 _shadowed(painter, vp, int(align), letters, ORIENTATION_COLOUR)
 
 
-def draw_caption(painter: QPainter, fm: QFontMetrics, viewport: QRect, text: str) -> None:
-    """Paint ``text`` word-wrapped in a dark box at the top left of ``viewport``."""
+def caption_box(fm: QFontMetrics, viewport: QRect, text: str) -> QRect:
+    """The dark box :func:`draw_caption` paints ``text`` in, at the top left of ``viewport``."""
     avail = viewport.adjusted(4, 4, -4, -4)
     br = fm.boundingRect(avail, Qt.TextWordWrap, text)
-    box = br.adjusted(-4, -2, 4, 2).translated(4, 2)
+    return br.adjusted(-4, -2, 4, 2).translated(4, 2)
+
+
+def draw_caption(painter: QPainter, fm: QFontMetrics, viewport: QRect, text: str) -> None:
+    """Paint ``text`` word-wrapped in a dark box at the top left of ``viewport``."""
+    box = caption_box(fm, viewport, text)
     painter.fillRect(box, BOX_COLOUR)
     painter.setPen(OVERLAY_COLOUR)
     painter.drawText(box.adjusted(4, 2, -4, -2), Qt.TextWordWrap, text)

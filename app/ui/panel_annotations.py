@@ -4,7 +4,8 @@ that panel's own pixels, :mod:`app.measurements`).
 
 :class:`PanelAnnotations` is a mixin of :class:`~app.ui.panels.ComparisonView`, which provides
 ``annotations`` (an :class:`~app.ui.annotation_layer.AnnotationLayer` shared by the panels),
-``_texts`` (the measurements' cache, emptied with the panels), ``_spacing``, ``_unit``,
+``_texts`` (the measurements' cache, :class:`~app.measurements.Measurement` per annotation and
+panel, emptied with the panels), ``_spacing``, ``_unit``,
 ``_update_views()`` and the ``annotationDrawn`` and ``clickedAt`` signals.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PyQt5.QtCore import QPoint, QPointF
 
 from app.annotations import Annotation
-from app.measurements import PanelGeometry, measurement_text
+from app.measurements import Measurement, PanelGeometry, measure
 
 from .annotation_layer import PICK_PX
 from .panel_data import PanelData
@@ -27,7 +28,7 @@ class PanelAnnotations:
     """The annotation methods of the comparison view (a mixin: see the module)."""
 
     annotations: Any
-    _texts: dict[tuple[Annotation, str], str]
+    _texts: dict[tuple[Annotation, str], Measurement]
     _spacing: tuple[float, float] | None
     _unit: str
     annotationDrawn: Any
@@ -51,12 +52,20 @@ class PanelAnnotations:
         return PanelGeometry(data.origin, data.extent, data.pixels.shape[:2], self._spacing,
                              self._unit)
 
-    def annotation_text(self, annotation: Annotation, data: PanelData) -> str:
-        """What ``annotation`` measures on a panel, from that panel's own pixels."""
+    def annotation_measurement(self, annotation: Annotation, data: PanelData) -> Measurement:
+        """What ``annotation`` measures on a panel, from that panel's own pixels (kept)."""
         key = (annotation, data.key)
         if key not in self._texts:
-            self._texts[key] = measurement_text(annotation, data.pixels, self.geometry_of(data))
+            self._texts[key] = measure(annotation, data.pixels, self.geometry_of(data))
         return self._texts[key]
+
+    def annotation_text(self, annotation: Annotation, data: PanelData) -> str:
+        """What ``annotation`` measures on a panel, in one line in full."""
+        return self.annotation_measurement(annotation, data).text
+
+    def annotation_lines(self, annotation: Annotation, data: PanelData) -> tuple[str, ...]:
+        """What ``annotation`` measures on a panel, as its label's compact lines."""
+        return self.annotation_measurement(annotation, data).lines
 
     def annotation_press(self, view: PanelView, scene: QPointF, pos: QPoint) -> bool:
         """A left press on a panel; True when the measuring tool takes it."""

@@ -19,17 +19,24 @@ from PyQt5.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphi
 from app import uncertainty_view as uview
 from app.formatting import scale_bar
 
-from .annotation_layer import CLICK_SLOP
-from .imaging import draw_scale_bar
+from .annotation_layer import CLICK_SLOP, PICK_PX, AnnotationTips
+from .imaging import draw_scale_bar, scale_bar_box
 from .navigation import SCROLL_KEYS, wheel_slices
-from .overlays import draw_caption, draw_colour_bar, draw_distance, draw_loupe, overlay_font
+from .overlays import (
+    caption_box,
+    draw_caption,
+    draw_colour_bar,
+    draw_distance,
+    draw_loupe,
+    overlay_font,
+)
 from .panel_data import VALUE_TITLES, VIEW_MODES, PanelData
 
 if TYPE_CHECKING:
     from .panels import ComparisonView
 
 
-class PanelView(QGraphicsView):
+class PanelView(AnnotationTips, QGraphicsView):
     """One synchronised panel (zoom/pan forwarded to the :class:`ComparisonView`)."""
 
     hovered = pyqtSignal(object)          # scene QPointF or None
@@ -51,6 +58,7 @@ class PanelView(QGraphicsView):
         self._display_shape = data.pixels.shape[:2]
         self._message = ""
         self._drag: dict | None = None
+        self.painted_labels: list = []  # (annotation, its label's rectangle) painted last
         self.setRenderHint(QPainter.SmoothPixmapTransform, False)
         self.setTransformationAnchor(QGraphicsView.AnchorViewCenter)
         self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
@@ -253,19 +261,23 @@ class PanelView(QGraphicsView):
         painter.setFont(font)
         fm = QFontMetrics(font)
         overlay = self.overlay_text()
+        texts = []  # what the annotations' labels keep clear of
         if overlay:
             draw_caption(painter, fm, vp, overlay)
+            texts.append(QRectF(caption_box(fm, vp, overlay)))
         if self._message:
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(vp, Qt.AlignCenter | Qt.TextWordWrap, self._message)
         bar = self.colour_bar()
         if bar is not None:
             draw_colour_bar(painter, fm, *bar)
-        if not self._message:
-            draw_scale_bar(painter, vp, self.px_per_mm())
-        self._owner.annotations.paint(
+            texts.append(bar[0].adjusted(-6, -fm.height() - 4, 6, fm.height() + 4))
+        drawn = None if self._message else draw_scale_bar(painter, vp, self.px_per_mm())
+        if drawn is not None:
+            texts.append(scale_bar_box(vp, drawn[1]))
+        self.painted_labels = self._owner.annotations.paint(
             painter, fm, QRectF(vp), self._to_viewport,
-            lambda a: self._owner.annotation_text(a, self.data))
+            lambda a: self._owner.annotation_lines(a, self.data), texts)
         m = self._owner.measurement()
         if m is not None:  # every panel shows it: they share the physical positions
             draw_distance(painter, fm, vp, QPointF(self.mapFromScene(m[1])),
@@ -276,6 +288,17 @@ class PanelView(QGraphicsView):
             draw_loupe(painter, vp, pm, self.data.extent, pos, QPointF(self.mapFromScene(pos)),
                        self.zoom())
         painter.restore()
+
+    def annotation_tip(self, pos: QPoint) -> str:
+        """What the annotation (or label) under ``pos`` measures on this panel, in full."""
+        sp = self.mapToScene(pos)
+        source = (sp.x() + self.data.origin[0], sp.y() + self.data.origin[1])
+        layer = self._owner.annotations
+        a = layer.under(self.painted_labels, QPointF(pos), source,
+                        PICK_PX / max(self.zoom(), 1e-6))
+        if a is None:
+            return ""
+        return layer.tip(a, self._owner.annotation_text(a, self.data), f"on {self.data.title}")
 
     def _to_viewport(self, p: tuple[float, float]) -> QPointF:
         ox, oy = self.data.origin

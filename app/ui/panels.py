@@ -127,7 +127,7 @@ class ComparisonView(PanelAnnotations, QWidget):
         self._focus: str | None = None  # the panel that fills the area (focus mode)
         self._stale: str | None = None
         self.annotations = AnnotationLayer()  # shared by the panels: they show one anatomy
-        self._texts: dict[tuple[Annotation, str], str] = {}
+        self._texts: dict[tuple[Annotation, str], Any] = {}
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(4)

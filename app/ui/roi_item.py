@@ -10,7 +10,7 @@ import math
 
 from PyQt5.QtCore import QPointF, QRectF, Qt
 from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
-from PyQt5.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PyQt5.QtWidgets import QGraphicsItem, QGraphicsView, QStyleOptionGraphicsItem, QWidget
 
 from app.formatting import format_number
 
@@ -118,10 +118,21 @@ class ScreenLabel(QGraphicsItem):
             device = painter.device()
             ratio = device.devicePixelRatioF() if device is not None else 1.0
             x = painter.deviceTransform().map(QPointF(0, 0)).x() / max(ratio, 1e-6)
-            over = x + r.width() + 18 - widget.width()
-            if over > 0:
-                r.translate(-min(over, r.width(), max(x, 0.0)), 0)
+            r.translate(-self._shift_left(x, r.width(), widget.width()), 0)
         return r
+
+    @staticmethod
+    def _shift_left(x: float, width: float, view_width: float) -> float:
+        """How far a label ``width`` wide at viewport x ``x`` moves left (see placed_rect)."""
+        over = x + width + 18 - view_width
+        return min(over, width, max(x, 0.0)) if over > 0 else 0.0
+
+    def viewport_rect(self, view: QGraphicsView) -> QRectF:
+        """Where the label is painted in ``view``'s viewport pixels (as :meth:`placed_rect`
+        places it), for the texts that keep clear of it."""
+        at = QPointF(view.mapFromScene(self.scenePos()))
+        r = self._text_rect().translated(at)
+        return r.translated(-self._shift_left(at.x(), r.width(), view.viewport().width()), 0)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
@@ -167,6 +178,13 @@ class RoiItem(QGraphicsItem):
         pos = {"tl": ("l", "t"), "t": ("c", "t"), "tr": ("r", "t"), "r": ("r", "c"),
                "br": ("r", "b"), "b": ("c", "b"), "bl": ("l", "b"), "l": ("l", "c")}
         return {k: QRectF(xs[a] - s / 2, ys[b] - s / 2, s, s) for k, (a, b) in pos.items()}
+
+    def on_screen(self, view: QGraphicsView) -> tuple[list[QRectF], list[QRectF]]:
+        """([its size label], its handles) in ``view``'s viewport pixels: what a measurement's
+        label keeps clear of, and what it rather does not cover."""
+        handles = [view.mapFromScene(r).boundingRect() for r in self.handle_rects().values()]
+        return ([self.label.viewport_rect(view)],
+                [QRectF(r).adjusted(-2, -2, 2, 2) for r in handles])
 
     def handle_at(self, p: QPointF) -> str | None:
         for name, hr in self.handle_rects().items():

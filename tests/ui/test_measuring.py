@@ -4,13 +4,14 @@ the region, the annotations and the window/level — through the window, offscre
 from __future__ import annotations
 
 import pytest
-from PyQt5.QtCore import QEvent, QPoint, QPointF, Qt
-from PyQt5.QtGui import QKeySequence, QMouseEvent
+from PyQt5.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PyQt5.QtGui import QFontMetrics, QKeySequence, QMouseEvent
 from PyQt5.QtTest import QTest
 from PyQt5.QtWidgets import QApplication
 
 from app.annotations import Annotation
 from app.measurements import PanelGeometry, measurement_text
+from app.ui.overlays import caption_box, overlay_font
 
 from .conftest import TEST_ROI, TEST_SCALE
 
@@ -237,3 +238,83 @@ def test_a_long_measurement_label_is_broken_into_lines_that_fit_a_small_panel(qt
     lines = label_lines(fm, text, 180)
     assert len(lines) > 1 and " · ".join(lines) == text
     assert all(fm.horizontalAdvance(t) <= 180 for t in lines)
+
+
+def _painted(view):
+    view.viewport().grab()  # paints: the layout of the labels is the one on screen
+    return view.painted_labels
+
+
+def test_on_the_whole_image_small_annotations_show_their_number_clear_of_the_roi_label(window):
+    win, c = window, window.canvas
+    x, y, w, h = c.roi()
+    ell = win.session.annotate(Annotation("ellipse", ((x + 20, y + 15), (x + 40, y + 25))))
+    dist = win.session.annotate(Annotation("distance", ((x + 10, y + 36), (x + 42, y + 36))))
+    win.measure.refresh()
+    c.fit()
+    labels = _painted(c)
+    assert [a for a, _ in labels] == [ell, dist]
+    fm = QFontMetrics(overlay_font())
+    roi_label = c._roi_item.label.viewport_rect(c)
+    for n, (_, rect) in enumerate(labels, start=1):
+        assert rect.width() <= fm.horizontalAdvance(str(n)) + 6  # the number alone
+        assert not rect.intersects(roi_label)
+        assert QRectF(c.viewport().rect()).contains(rect)
+    assert not labels[0][1].intersects(labels[1][1])
+    # the measurement in full: in the tooltip over the number, or over the shape itself
+    tip = c.annotation_tip(labels[0][1].center().toPoint())
+    assert tip == f"Ellipse 1 on the image: {win.measure.image_text(ell)}"
+    assert c.annotation_tip(_on_canvas(c, x + 26, y + 36)).startswith("Distance 2 on the image")
+    assert c.annotation_tip(_on_canvas(c, 5, 5)) == ""
+    # zoomed in on them, there is room for the full label
+    c.zoom_by(240 / (20 * c.zoom()))  # the ellipse 240 px wide on screen
+    c.centerOn(QPointF(x + 30, y + 25))
+    (_, big), (_, line) = _painted(c)
+    m = win.measure.image_measurement(ell)
+    assert len(m.lines) == 2 and big.width() >= fm.horizontalAdvance(f"1 · {m.lines[0]}")
+    assert big.height() >= 2 * fm.lineSpacing() and not big.intersects(line)
+
+
+def test_a_panel_s_labels_keep_clear_of_its_caption_and_its_tooltip_lists_the_whole(
+        compared, network):
+    win = compared
+    x, y, w, h = TEST_ROI
+    ell = win.session.annotate(Annotation("ellipse", ((x + 4, y + 4), (x + 44, y + 24))))
+    dist = win.session.annotate(Annotation("distance", ((x + 4, y + 26), (x + 44, y + 27))))
+    win.measure.refresh()
+    view = win.comparison.panel(network).view
+    labels = _painted(view)
+    assert [a for a, _ in labels] == [ell, dist]
+    fm = QFontMetrics(overlay_font())
+    caption = QRectF(caption_box(fm, view.viewport().rect(), view.overlay_text()))
+    lines = win.comparison.annotation_lines(ell, view.data)
+    assert len(lines) == 2 and lines[0].endswith(win.image.value_unit)
+    for _, rect in labels:
+        assert not rect.intersects(caption)
+        assert QRectF(view.viewport().rect()).contains(rect)
+    assert not labels[0][1].intersects(labels[1][1])
+    tip = view.annotation_tip(labels[0][1].center().toPoint())
+    assert tip == (f"Ellipse 1 on {view.data.title}: "
+                   f"{win.comparison.annotation_text(ell, view.data)}")
+
+
+def test_undo_and_redo_of_an_annotation_on_another_slice_show_that_slice_first(
+        window, tmp_path, qtbot):
+    from ..test_io_series import make_series
+
+    paths = make_series(tmp_path / "series", [0.0, 10.0, 20.0])
+    assert window.open_file(paths[0])
+    qtbot.waitUntil(lambda: len(window.stack()) == 3, timeout=10000)
+    session = window.session
+    first = session.slice_key()
+    ann = session.annotate(Annotation("distance", ((2, 4), (12, 4))))
+    assert window.step_slice(2) and session.position == 2 and session.slice_key() != first
+    assert window.measure.undo()  # the distance was drawn on slice 1: shown, then undone
+    assert session.slice_key() == first and session.position == 0
+    assert session.shown_annotations() == [] and window.canvas.annotations.annotations == []
+    assert "on slice 1/3" in window.statusBar().currentMessage()
+    assert window.step_slice(1) and session.position == 1
+    assert window.measure.redo()
+    assert session.slice_key() == first and window.canvas.annotations.annotations == [ann]
+    assert window.measure.undo() and session.position == 0  # here already: no step
+    assert window.statusBar().currentMessage() == "Undone: distance"
