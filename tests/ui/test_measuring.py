@@ -33,6 +33,15 @@ def _key(window, key, modifiers=Qt.NoModifier) -> None:
     QTest.keyClick(window, key, modifiers)
 
 
+def _open_series(window, tmp_path, qtbot) -> None:
+    """Open the first of a 3-slice series and wait until the stack lists all three."""
+    from ..test_io_series import make_series
+
+    paths = make_series(tmp_path / "series", [0.0, 10.0, 20.0])
+    assert window.open_file(paths[0])
+    qtbot.waitUntil(lambda: len(window.stack()) == 3, timeout=10000)
+
+
 def _on_canvas(canvas, x: float, y: float) -> QPoint:
     return canvas.mapFromScene(QPointF(x, y))
 
@@ -78,11 +87,7 @@ def test_the_tools_are_menu_commands_with_keys_and_buttons(window):
 
 def test_a_distance_on_the_image_is_kept_per_slice_and_ctrl_drag_still_measures(
         window, tmp_path, qtbot):
-    from ..test_io_series import make_series
-
-    paths = make_series(tmp_path / "series", [0.0, 10.0, 20.0])
-    assert window.open_file(paths[0])
-    qtbot.waitUntil(lambda: len(window.stack()) == 3, timeout=10000)
+    _open_series(window, tmp_path, qtbot)
     c = window.canvas
     window.measure.set_tool("distance")
     roi = c.roi()
@@ -247,7 +252,7 @@ def _painted(view):
 
 def test_on_the_whole_image_small_annotations_show_their_number_clear_of_the_roi_label(window):
     win, c = window, window.canvas
-    x, y, w, h = c.roi()
+    x, y = c.roi()[:2]
     ell = win.session.annotate(Annotation("ellipse", ((x + 20, y + 15), (x + 40, y + 25))))
     dist = win.session.annotate(Annotation("distance", ((x + 10, y + 36), (x + 42, y + 36))))
     win.measure.refresh()
@@ -278,7 +283,7 @@ def test_on_the_whole_image_small_annotations_show_their_number_clear_of_the_roi
 def test_a_panel_s_labels_keep_clear_of_its_caption_and_its_tooltip_lists_the_whole(
         compared, network):
     win = compared
-    x, y, w, h = TEST_ROI
+    x, y = TEST_ROI[:2]
     ell = win.session.annotate(Annotation("ellipse", ((x + 4, y + 4), (x + 44, y + 24))))
     dist = win.session.annotate(Annotation("distance", ((x + 4, y + 26), (x + 44, y + 27))))
     win.measure.refresh()
@@ -300,11 +305,7 @@ def test_a_panel_s_labels_keep_clear_of_its_caption_and_its_tooltip_lists_the_wh
 
 def test_undo_and_redo_of_an_annotation_on_another_slice_show_that_slice_first(
         window, tmp_path, qtbot):
-    from ..test_io_series import make_series
-
-    paths = make_series(tmp_path / "series", [0.0, 10.0, 20.0])
-    assert window.open_file(paths[0])
-    qtbot.waitUntil(lambda: len(window.stack()) == 3, timeout=10000)
+    _open_series(window, tmp_path, qtbot)
     session = window.session
     first = session.slice_key()
     ann = session.annotate(Annotation("distance", ((2, 4), (12, 4))))
