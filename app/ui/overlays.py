@@ -83,6 +83,12 @@ def draw_corner_overlay(painter: QPainter, viewport: QRect, lines: dict[str, lis
                 _shadowed(painter, vp, int(align), letters, ORIENTATION_COLOUR)
 
 
+def caption_width(viewport: QRect) -> int:
+    """The widest a line of a caption may be in ``viewport`` for its box (:func:`caption_box`)
+    to keep 4 px clear of the right edge."""
+    return viewport.width() - 16
+
+
 def caption_box(fm: QFontMetrics, viewport: QRect, text: str) -> QRect:
     """The dark box :func:`draw_caption` paints ``text`` in, at the top left of ``viewport``."""
     avail = viewport.adjusted(4, 4, -4, -4)
@@ -91,7 +97,8 @@ def caption_box(fm: QFontMetrics, viewport: QRect, text: str) -> QRect:
 
 
 def draw_caption(painter: QPainter, fm: QFontMetrics, viewport: QRect, text: str) -> None:
-    """Paint ``text`` word-wrapped in a dark box at the top left of ``viewport``."""
+    """Paint ``text`` (its lines, word-wrapped where wider than ``viewport``) in a dark box at
+    the top left of ``viewport``."""
     box = caption_box(fm, viewport, text)
     painter.fillRect(box, BOX_COLOUR)
     painter.setPen(OVERLAY_COLOUR)

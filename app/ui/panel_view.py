@@ -24,13 +24,20 @@ from .imaging import draw_scale_bar, scale_bar_box
 from .navigation import SCROLL_KEYS, wheel_slices
 from .overlays import (
     caption_box,
+    caption_width,
     draw_caption,
     draw_colour_bar,
     draw_distance,
     draw_loupe,
     overlay_font,
 )
-from .panel_data import VALUE_TITLES, VIEW_MODES, PanelData
+from .panel_data import (
+    VALUE_TITLES,
+    PanelData,
+    caption_line_limit,
+    caption_variants,
+    fit_caption,
+)
 
 if TYPE_CHECKING:
     from .panels import ComparisonView
@@ -245,13 +252,30 @@ class PanelView(AnnotationTips, QGraphicsView):
         return scale_bar(self.px_per_mm() or 0.0, self.viewport().width() * 0.25)
 
     # -- overlays --------------------------------------------------------------------------
-    def overlay_text(self) -> str:
-        """The label drawn on the panel; a derived view names itself first ("[Laplacian
-        edges] SR ×2.5 … — computed, not acquired")."""
+    def overlay_text(self) -> str | None:
+        """The panel's caption in full (the panel paints a shorter form where it is narrow:
+        :meth:`caption`); a derived view names itself first ("[Laplacian edges] SR ×2.5 … —
+        computed, not acquired"); None without a caption (an acquired panel is never labelled
+        as a computed map)."""
+        variants = caption_variants(self.data, self._owner.mode())
+        return variants[0] if variants else None
+
+    def caption(self) -> list[str]:
+        """The lines of the caption painted: the longest form of :meth:`overlay_text` that fits
+        the panel's width on one line (two for a derived view's or a simulated input's); []
+        without a caption."""
         mode = self._owner.mode()
-        if mode == "image" or (mode == "uncertainty" and self.data.kind != "sr"):
-            return self.data.overlay  # an acquired panel is never labelled as a computed map
-        return f"[{VIEW_MODES[mode]}] {self.data.overlay or self.data.title}"
+        fm = QFontMetrics(overlay_font())
+        return fit_caption(caption_variants(self.data, mode), caption_width(self.viewport().rect()),
+                           fm.horizontalAdvance, caption_line_limit(self.data, mode))
+
+    def caption_rect(self) -> QRectF | None:
+        """The painted caption's box in viewport pixels, or None without a caption."""
+        lines = self.caption()
+        if not lines:
+            return None
+        fm = QFontMetrics(overlay_font())
+        return QRectF(caption_box(fm, self.viewport().rect(), "\n".join(lines)))
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt)
         painter.save()
@@ -260,11 +284,11 @@ class PanelView(AnnotationTips, QGraphicsView):
         font = overlay_font()
         painter.setFont(font)
         fm = QFontMetrics(font)
-        overlay = self.overlay_text()
+        caption = "\n".join(self.caption())
         texts = []  # what the annotations' labels keep clear of
-        if overlay:
-            draw_caption(painter, fm, vp, overlay)
-            texts.append(QRectF(caption_box(fm, vp, overlay)))
+        if caption:
+            draw_caption(painter, fm, vp, caption)
+            texts.append(QRectF(caption_box(fm, vp, caption)))
         if self._message:
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(vp, Qt.AlignCenter | Qt.TextWordWrap, self._message)
@@ -290,15 +314,23 @@ class PanelView(AnnotationTips, QGraphicsView):
         painter.restore()
 
     def annotation_tip(self, pos: QPoint) -> str:
-        """What the annotation (or label) under ``pos`` measures on this panel, in full."""
+        """What the annotation (or label) under ``pos`` measures on this panel, in full; over
+        a caption shortened to fit the panel, the caption in full."""
         sp = self.mapToScene(pos)
         source = (sp.x() + self.data.origin[0], sp.y() + self.data.origin[1])
         layer = self._owner.annotations
         a = layer.under(self.painted_labels, QPointF(pos), source,
                         PICK_PX / max(self.zoom(), 1e-6))
         if a is None:
-            return ""
+            return self._caption_tip(pos)
         return layer.tip(a, self._owner.annotation_text(a, self.data), f"on {self.data.title}")
+
+    def _caption_tip(self, pos: QPoint) -> str:
+        full, rect = self.overlay_text(), self.caption_rect()
+        if full and rect is not None and rect.contains(QPointF(pos)) \
+                and " ".join(self.caption()) != full:
+            return full
+        return ""
 
     def _to_viewport(self, p: tuple[float, float]) -> QPointF:
         ox, oy = self.data.origin

@@ -17,7 +17,7 @@ from app.progress import RunProgress
 from app.session import files_in_the_way, slice_range_outputs, slice_range_problem
 from app.uncertainty_view import uncertainty_map
 
-from .panels import PanelData, sr_overlay_text
+from .panel_data import PanelData, simulated_input_captions, sr_captions
 from .slices import (
     SliceRangeChoice,
     SliceRangeDialog,
@@ -56,10 +56,10 @@ def build_panels(result: JobResult) -> list[PanelData]:
     if req.simulate and result.reference is not None:
         rh, rw = result.reference.shape[:2]
         extent = (float(rw), float(rh))
+        captions = simulated_input_captions(req.scale)
         panels.append(PanelData("input", "Simulated LR input", result.input_pixels, extent,
-                                kind="input",
-                                overlay=f"Simulated LR (bicubic ÷{req.scale:g}) — computed, "
-                                        "not acquired", origin=origin))
+                                kind="input", overlay=captions[0], overlay_short=captions[1:],
+                                origin=origin, simulated=True))
         panels.append(PanelData("reference", "Reference (acquired ROI)", result.reference,
                                 extent, kind="reference", origin=origin))
     else:
@@ -69,11 +69,13 @@ def build_panels(result: JobResult) -> list[PanelData]:
                                 kind="source", origin=origin))
     for r in result.results:
         row = rows.get(r.method)
+        captions = sr_captions(req.scale, r.method, req.simulate)
         panels.append(PanelData(
             r.method, r.label, r.pixels, extent, kind="sr", method=r.method, scale=req.scale,
             seconds=r.seconds, residual=row.residual if row is not None else None, info=r.info,
-            overlay=sr_overlay_text(req.scale, r.method, req.simulate),
-            uncertainty=uncertainty_map(getattr(r.info, "uncertainty", None)), origin=origin))
+            overlay=captions[0], overlay_short=captions[1:],
+            uncertainty=uncertainty_map(getattr(r.info, "uncertainty", None)), origin=origin,
+            simulated=req.simulate))
     return panels
 
 

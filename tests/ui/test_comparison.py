@@ -50,3 +50,33 @@ def test_panels_paint_caption_measurement_loupe_and_colour_bar(qtbot):
     assert net.colour_bar() is not None and cmp_.panel("source").view.colour_bar() is None
     assert net.overlay_text().startswith("[Computed uncertainty map]")
     assert not net.viewport().grab().isNull()
+
+
+def test_a_narrow_panel_paints_a_shorter_caption_that_still_says_computed(qtbot):
+    """On a narrow panel the caption is the longest form that fits on one line (it still says
+    the pixels are computed); hovering over it shows the caption in full."""
+    import numpy as np
+
+    from app.ui.panel_data import PanelData, sr_captions
+    from app.ui.panels import ComparisonView
+
+    captions = sr_captions(2.5, "bicubic")
+    cmp_ = ComparisonView()
+    qtbot.addWidget(cmp_)
+    cmp_.set_panels([PanelData("bicubic", "Bicubic", np.zeros((40, 40), np.float32),
+                               (16.0, 16.0), scale=2.5, method="bicubic", overlay=captions[0],
+                               overlay_short=captions[1:])])
+    view = cmp_.panel("bicubic").view
+    cmp_.resize(900, 300)
+    cmp_.show()
+    qtbot.waitExposed(cmp_)
+    qtbot.waitUntil(lambda: view.viewport().width() > 400)
+    assert view.caption() == [captions[0]]
+    assert view.annotation_tip(view.caption_rect().center().toPoint()) == ""  # nothing hidden
+    cmp_.resize(170, 300)
+    qtbot.waitUntil(lambda: view.viewport().width() < 200)
+    caption = view.caption()
+    assert len(caption) == 1 and caption[0] in captions[1:] and "computed" in caption[0]
+    assert view.overlay_text() == captions[0]
+    assert view.annotation_tip(view.caption_rect().center().toPoint()) == captions[0]
+    assert not view.viewport().grab().isNull()

@@ -11,7 +11,7 @@ from PyQt5.QtWidgets import QApplication
 
 from app.annotations import Annotation
 from app.measurements import PanelGeometry, measurement_text
-from app.ui.overlays import caption_box, overlay_font
+from app.ui.overlays import overlay_font
 
 from .conftest import TEST_ROI, TEST_SCALE
 
@@ -290,8 +290,7 @@ def test_a_panel_s_labels_keep_clear_of_its_caption_and_its_tooltip_lists_the_wh
     view = win.comparison.panel(network).view
     labels = _painted(view)
     assert [a for a, _ in labels] == [ell, dist]
-    fm = QFontMetrics(overlay_font())
-    caption = QRectF(caption_box(fm, view.viewport().rect(), view.overlay_text()))
+    caption = view.caption_rect()
     lines = win.comparison.annotation_lines(ell, view.data)
     assert len(lines) == 2 and lines[0].endswith(win.image.value_unit)
     for _, rect in labels:
