@@ -22,15 +22,9 @@ import math
 from typing import Any
 
 import numpy as np
-from PyQt5.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, pyqtSignal
-from PyQt5.QtGui import QColor, QFontMetrics, QPainter, QPen, QTransform
-from PyQt5.QtWidgets import (
-    QGraphicsLineItem,
-    QGraphicsPixmapItem,
-    QGraphicsScene,
-    QGraphicsView,
-    QWidget,
-)
+from PyQt5.QtCore import QPoint, QPointF, QRectF, Qt, pyqtSignal
+from PyQt5.QtGui import QColor, QFontMetrics, QPainter, QPixmap, QTransform
+from PyQt5.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from app.formatting import format_window, scale_bar
 from app.io.roi import distance_text
@@ -39,9 +33,18 @@ from app.io.windowing import voi_label
 from .annotation_layer import PICK_PX, AnnotationLayer, AnnotationTips
 from .drops import FileDrops
 from .imaging import windowed_pixmap
-from .navigation import SCROLL_KEYS, keep_anchor, wheel_slices
+from .navigation import SCROLL_KEYS, keep_anchor, roi_nudge, wheel_slices
 from .overlays import MEASURE_COLOUR, draw_corner_overlay, overlay_font
-from .roi_item import HANDLE_CURSORS, ROI, RoiItem, ScreenLabel, resize_roi, roi_text, snap_roi
+from .roi_item import (
+    HANDLE_CURSORS,
+    ROI,
+    DistanceItem,
+    RoiItem,
+    ScreenLabel,
+    resize_roi,
+    roi_text,
+    snap_roi,
+)
 
 PREVIEW_PIXELS = 2_000_000  # larger images are re-windowed coarsely while the W/L is dragged
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
@@ -73,13 +76,7 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
         self._roi_item = RoiItem()
         self._roi_item.setVisible(False)
         self.scene().addItem(self._roi_item)
-        self._measure_item = QGraphicsLineItem()
-        pen = QPen(MEASURE_COLOUR, 1.5)
-        pen.setCosmetic(True)
-        self._measure_item.setPen(pen)
-        self._measure_item.setZValue(11)
-        self._measure_item.setVisible(False)
-        self._measure_label = ScreenLabel(self._measure_item, MEASURE_COLOUR)
+        self._measure_item = DistanceItem(MEASURE_COLOUR)
         self.scene().addItem(self._measure_item)
         self._spacing_at_detector = False
         self._pixels: np.ndarray | None = None
@@ -219,18 +216,12 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
         a, b = self._inside(QPointF(*p0)), self._inside(QPointF(*p1))
         text = distance_text((a.x(), a.y()), (b.x(), b.y()), self._spacing,
                              self._spacing_at_detector)
-        self._measure_item.setLine(QLineF(a, b))
-        self._measure_label.setPos(b)
-        self._measure_label.set_text(text)
-        self._measure_item.setVisible(True)
+        self._measure_item.show_distance(a, b, text)
         return text
 
     def measurement(self) -> tuple[tuple[float, float], tuple[float, float], str] | None:
         """((x0, y0), (x1, y1), text) of the distance shown, or None."""
-        if not self._measure_item.isVisible():
-            return None
-        line = self._measure_item.line()
-        return ((line.x1(), line.y1()), (line.x2(), line.y2()), self._measure_label.text())
+        return self._measure_item.distance()
 
     def clear_measurement(self) -> None:
         if self._measure_item.isVisible():
@@ -249,6 +240,22 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
         if self._pixels is None:
             return 0, 0
         return int(self._pixels.shape[1]), int(self._pixels.shape[0])
+
+    def pixmap(self) -> QPixmap:
+        """What is shown: the windowed image (every k-th pixel while a W/L drag previews it)."""
+        return self._pixmap_item.pixmap()
+
+    def pixmap_scene_rect(self) -> QRectF:
+        """The scene rectangle the shown pixmap covers: the image's, also while previewing."""
+        return self._pixmap_item.sceneBoundingRect()
+
+    def transformation_mode(self) -> Qt.TransformationMode:
+        """How the image is scaled on screen (``Qt.FastTransformation``: nearest neighbour)."""
+        return self._pixmap_item.transformationMode()
+
+    def roi_label(self) -> ScreenLabel:
+        """The ROI's size label ("64 × 48 px · 53.9 × 40.4 mm") beside its lower left corner."""
+        return self._roi_item.label
 
     def window(self) -> tuple[float, float]:
         return self._window
@@ -286,7 +293,7 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
         if self._pixels is None:
             return
         self._fit = True
-        self.fitInView(self._pixmap_item.sceneBoundingRect(), Qt.KeepAspectRatio)
+        self.fitInView(self.pixmap_scene_rect(), Qt.KeepAspectRatio)
         self._zoom_changed()
 
     def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
@@ -563,16 +570,9 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
             self.clear_measurement()
             event.accept()
             return
-        arrows = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, -1),
-                  Qt.Key_Down: (0, 1)}
-        if event.key() in arrows and self._roi is not None:
-            ax, ay = arrows[event.key()]
-            mods = event.modifiers()
-            step = 10 if mods & Qt.ShiftModifier else 1
-            if mods & Qt.ControlModifier:
-                self.nudge_roi(0, 0, ax * step, ay * step)
-            else:
-                self.nudge_roi(ax * step, ay * step)
+        nudge = roi_nudge(event.key(), event.modifiers())
+        if nudge is not None and self._roi is not None:
+            self.nudge_roi(*nudge)
             event.accept()
             return
         if event.key() in (Qt.Key_Plus, Qt.Key_Equal):

@@ -1,4 +1,4 @@
-"""Zoom, pan and wheel helpers shared by the image canvas and the comparison panels."""
+"""Zoom, pan, wheel and key helpers shared by the image canvas and the comparison panels."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,6 +10,20 @@ from PyQt5.QtWidgets import QGraphicsView
 #: shortcuts use them (slices, ROI), and whatever they leave over does nothing.
 SCROLL_KEYS = frozenset({Qt.Key_PageUp, Qt.Key_PageDown, Qt.Key_Home, Qt.Key_End, Qt.Key_Left,
                          Qt.Key_Right, Qt.Key_Up, Qt.Key_Down})
+
+_ARROWS = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, -1), Qt.Key_Down: (0, 1)}
+
+
+def roi_nudge(key: int, modifiers: Any) -> tuple[int, int, int, int] | None:
+    """What an arrow key does to the ROI: (dx, dy, dw, dh) in pixels — it moves the ROI by
+    one pixel, by 10 with Shift; with Ctrl it resizes it instead —, or None for another key."""
+    if key not in _ARROWS:
+        return None
+    ax, ay = _ARROWS[key]
+    step = 10 if modifiers & Qt.ShiftModifier else 1
+    if modifiers & Qt.ControlModifier:
+        return 0, 0, ax * step, ay * step
+    return ax * step, ay * step, 0, 0
 
 
 def keep_anchor(view: QGraphicsView, factor: float, anchor: QPoint | None) -> None:

@@ -129,9 +129,9 @@ class NodesDialog(QDialog):
         self.table.setHorizontalHeaderLabels(["Name", "AE title", "Host", "Port"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         for n in config.nodes:
-            self._add_row(n.name, n.ae_title, n.host, str(n.port))
+            self.add_node_row(n.name, n.ae_title, n.host, str(n.port))
         add = QPushButton("Add node")
-        add.clicked.connect(lambda: self._add_row("", "", "", "104"))
+        add.clicked.connect(lambda: self.add_node_row("", "", "", "104"))
         remove = QPushButton("Remove node")
         remove.clicked.connect(lambda: self.table.removeRow(self.table.currentRow()))
         self.local_ae = QLineEdit(config.local_ae)
@@ -161,7 +161,7 @@ class NodesDialog(QDialog):
         form.addRow("Network timeout", self.timeout)
         form.addRow("Retrieve cache limit", self.cache_mb)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self._accept)
+        buttons.accepted.connect(self.accept_settings)
         buttons.rejected.connect(self.reject)
         row = QHBoxLayout()
         row.addWidget(add)
@@ -176,7 +176,8 @@ class NodesDialog(QDialog):
         self._base = config
         self.resize(560, 440)
 
-    def _add_row(self, *values: str) -> None:
+    def add_node_row(self, *values: str) -> None:
+        """Add a row to the nodes' table: name, AE title, host and port."""
         r = self.table.rowCount()
         self.table.insertRow(r)
         for c, v in enumerate(values):
@@ -198,7 +199,9 @@ class NodesDialog(QDialog):
                        timeouts=Timeouts(connect=min(t, 30.0), acse=t, dimse=t, network=t),
                        nodes=tuple(nodes))
 
-    def _accept(self) -> None:
+    def accept_settings(self) -> None:
+        """OK: keep the edited settings in :attr:`result_config` and close, or say what is
+        wrong (and stay open)."""
         try:
             self.result_config = self.config()
         except PacsConfigError as exc:

@@ -93,7 +93,17 @@ class PanelView(AnnotationTips, QGraphicsView):
         self.viewport().update()
 
     def pixmap(self) -> QPixmap:
+        """What the panel shows (the image, or the map of a derived view)."""
         return self._item.pixmap()
+
+    def message(self) -> str:
+        """The text shown instead of a map the view does not apply to ("Baseline",
+        "Uncertainty applies to computed results"); "" where it applies."""
+        return self._message
+
+    def transformation_mode(self) -> Qt.TransformationMode:
+        """How the pixmap is scaled on screen (``Qt.FastTransformation``: nearest neighbour)."""
+        return self._item.transformationMode()
 
     def image_rect(self) -> QRectF:
         ew, eh = self.data.extent
@@ -307,7 +317,7 @@ class PanelView(AnnotationTips, QGraphicsView):
             draw_distance(painter, fm, vp, QPointF(self.mapFromScene(m[1])),
                           QPointF(self.mapFromScene(m[2])), self._owner.measurement_text())
         pos = self._owner.loupe_position()
-        pm = self._item.pixmap()
+        pm = self.pixmap()
         if pos is not None and not self._message and not pm.isNull():
             draw_loupe(painter, vp, pm, self.data.extent, pos, QPointF(self.mapFromScene(pos)),
                        self.zoom())

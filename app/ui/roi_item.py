@@ -1,5 +1,6 @@
 """The canvas's region of interest: the rectangle with eight handles, its size label, and the
-whole-pixel geometry of drawing, moving and resizing it.
+whole-pixel geometry of drawing, moving and resizing it; the canvas's measured distance (a line
+with its text) uses the same kind of label.
 
 Scene coordinates are source-pixel units: pixel (col, row) covers [col, col+1) × [row, row+1).
 An ROI is (x, y, width, height) in whole pixels inside the image.
@@ -8,9 +9,15 @@ from __future__ import annotations
 
 import math
 
-from PyQt5.QtCore import QPointF, QRectF, Qt
+from PyQt5.QtCore import QLineF, QPointF, QRectF, Qt
 from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
-from PyQt5.QtWidgets import QGraphicsItem, QGraphicsView, QStyleOptionGraphicsItem, QWidget
+from PyQt5.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsLineItem,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from app.formatting import format_number
 
@@ -144,6 +151,34 @@ class ScreenLabel(QGraphicsItem):
 
     def text(self) -> str:
         return self._text
+
+
+class DistanceItem(QGraphicsLineItem):
+    """A measured distance: a line (as thin at any zoom) with its text beside its end, hidden
+    until :meth:`show_distance`."""
+
+    def __init__(self, colour: QColor) -> None:
+        super().__init__()
+        pen = QPen(colour, 1.5)
+        pen.setCosmetic(True)
+        self.setPen(pen)
+        self.setZValue(11)
+        self.setVisible(False)
+        self._label = ScreenLabel(self, colour)
+
+    def show_distance(self, a: QPointF, b: QPointF, text: str) -> None:
+        """Show the line from ``a`` to ``b`` (scene points) with ``text`` beside ``b``."""
+        self.setLine(QLineF(a, b))
+        self._label.setPos(b)
+        self._label.set_text(text)
+        self.setVisible(True)
+
+    def distance(self) -> tuple[tuple[float, float], tuple[float, float], str] | None:
+        """((x0, y0), (x1, y1), text) of the distance shown, or None."""
+        if not self.isVisible():
+            return None
+        line = self.line()
+        return (line.x1(), line.y1()), (line.x2(), line.y2()), self._label.text()
 
 
 class RoiItem(QGraphicsItem):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,13 @@ class Engine:
                     kwargs["weights_dir"] = self._weights_dir
                 self._resolver = SuperResolver(**kwargs)
             return self._resolver
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the engine for the block: creating the resolver (a job's first use of it) and
+        changing the device wait until the block ends."""
+        with self._lock:
+            yield
 
     def peek(self) -> Any:
         """The resolver if it exists already, else None (never blocks on creation)."""

@@ -51,7 +51,7 @@ def test_roi_by_mouse_drag(canvas, qtbot):
     x, y, w, h = sig.args[0]
     assert (x, y) == (20, 30) and abs(w - 61) <= 1 and abs(h - 41) <= 1
     assert canvas.roi() == sig.args[0]
-    assert "mm" in canvas._roi_item.label._text
+    assert "mm" in canvas.roi_label().text()
 
 
 def test_roi_move_and_resize_by_handle(canvas, qtbot):
@@ -109,23 +109,23 @@ def test_cursor_readout(canvas, qtbot):
 
 
 def test_nearest_neighbour_display(canvas):
-    assert canvas._pixmap_item.transformationMode() == Qt.FastTransformation
+    assert canvas.transformation_mode() == Qt.FastTransformation
 
 
 def test_a_large_image_previews_the_window_coarsely_while_dragging(canvas):
     pixels = np.linspace(-1000, 3000, 2100 * 1500, dtype=np.float32).reshape(1500, 2100)
     canvas.set_image(pixels, (1000.0, 4000.0))  # 3.15 Mpx: every 2nd pixel while dragging
     assert canvas.preview_step() == 2
-    item = canvas._pixmap_item
-    assert item.pixmap().width() == 2100
+    assert canvas.pixmap().width() == 2100
     vp = canvas.viewport()
     a = QPoint(200, 200)
     QTest.mousePress(vp, Qt.RightButton, Qt.NoModifier, a)
     move(vp, QPoint(240, 230), Qt.RightButton)
-    assert item.pixmap().width() == 1050  # the preview …
-    assert item.sceneBoundingRect() == QRectF(0, 0, 2100, 1500)  # … on the same scene pixels
+    assert canvas.pixmap().width() == 1050  # the preview …
+    assert canvas.pixmap_scene_rect() == QRectF(0, 0, 2100, 1500)  # … on the same scene pixels
     QTest.mouseRelease(vp, Qt.RightButton, Qt.NoModifier, QPoint(240, 230))
-    assert item.pixmap().width() == 2100 and item.sceneBoundingRect() == QRectF(0, 0, 2100, 1500)
+    assert canvas.pixmap().width() == 2100
+    assert canvas.pixmap_scene_rect() == QRectF(0, 0, 2100, 1500)
     small = ImageCanvas()
     small.set_image(np.zeros((512, 512), np.float32), (0.0, 1.0))
     assert small.preview_step() == 1
@@ -174,7 +174,7 @@ def test_the_roi_label_stays_inside_the_view_on_a_2x_screen(canvas, ratio):
     pixels): never off the view's left edge."""
     from PyQt5.QtGui import QImage, QPainter
 
-    label = canvas._roi_item.label
+    label = canvas.roi_label()
     label.set_text("96 × 96 px · 80.8 × 80.8 mm")
     width = 364
     image = QImage(int(width * ratio), int(200 * ratio), QImage.Format_RGB32)

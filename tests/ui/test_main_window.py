@@ -268,7 +268,7 @@ def test_run_bicubic_and_network(window, qtbot, network, run_job, resolver, tmp_
         assert np.isfinite(p.data.pixels).all()
         assert p.data.extent == (w, h)  # same physical scene rectangle in every panel
         assert p.data.overlay == f"SR ×2.5 {p.data.title} — computed, not acquired"
-        assert p.view._item.transformationMode() == Qt.FastTransformation
+        assert p.view.transformation_mode() == Qt.FastTransformation
     assert panels[0].data.pixels.shape == (h, w)
     # the ROI was super-resolved in its context (the box's edges unseen by the network)
     in_context = resolver.upscale(window.image.pixels, TEST_SCALE, network, roi=TEST_ROI,
@@ -335,9 +335,9 @@ def test_same_window_sync_and_views(window, qtbot, network, run_job):
     assert cmp_.mode() == "difference"
     assert cmp_.derived(cmp_.panel(network).data, "difference").shape == \
         cmp_.panel(network).data.pixels.shape
-    assert cmp_.panel("bicubic").view._message == "Baseline"
+    assert cmp_.panel("bicubic").view.message() == "Baseline"
     window.controls.set_view_mode("edges")
-    assert cmp_.panel("source").view._message == ""
+    assert cmp_.panel("source").view.message() == ""
     label = cmp_.panel(network).view.overlay_text()
     assert label.startswith("[Laplacian edges] SR ×2.5") and "computed, not acquired" in label
     window.controls.set_view_mode("residual")
@@ -372,7 +372,7 @@ def test_bias_and_difference_without_a_bicubic_panel(window, network, run_job):
     diff = cmp_.derived(cmp_.panel(network).data, "difference")
     assert diff is not None and np.allclose(diff, cmp_.panel(network).data.pixels
                                             - result.baseline)
-    assert cmp_.panel(network).view._message == ""
+    assert cmp_.panel(network).view.message() == ""
     window.controls.set_view_mode("image")
 
 
@@ -779,7 +779,7 @@ def test_a_sigmoid_voi_function_is_shown_as_the_file_asks(window, tmp_path, netw
     assert window.open_file(path)
     window.set_window(50, 300)
     assert window.canvas.overlay_lines()["bottom_left"][0] == "W 300 / L 50 HU (sigmoid)"
-    shown = _grey(window.canvas._pixmap_item.pixmap().toImage())
+    shown = _grey(window.canvas.pixmap().toImage())
     np.testing.assert_array_equal(shown, apply_window(window.image.pixels, 50, 300,
                                                       function="SIGMOID"))
     assert not np.array_equal(shown, apply_window(window.image.pixels, 50, 300))
@@ -803,11 +803,11 @@ def test_a_voi_lut_is_shown_until_another_window_is_chosen(window, tmp_path):
                                              descriptor=(3000, 500, 12)))
     lut = window.image.voi_lut
     assert window.canvas.overlay_lines()["bottom_left"][0] == "VOI LUT GAMMA 0.5"
-    np.testing.assert_array_equal(_grey(window.canvas._pixmap_item.pixmap().toImage()),
+    np.testing.assert_array_equal(_grey(window.canvas.pixmap().toImage()),
                                   lut.apply(window.image.pixels))
     window.set_window(1500, 2000)  # a W/L drag or a preset: a linear window from then on
     assert window.canvas.overlay_lines()["bottom_left"][0] == "W 2000 / L 1500"
-    np.testing.assert_array_equal(_grey(window.canvas._pixmap_item.pixmap().toImage()),
+    np.testing.assert_array_equal(_grey(window.canvas.pixmap().toImage()),
                                   apply_window(window.image.pixels, 1500, 2000))
     window.reset_window()  # key 0: the file's own display again
     assert window.canvas.overlay_lines()["bottom_left"][0] == "VOI LUT GAMMA 0.5"
@@ -1115,7 +1115,7 @@ def test_super_resolve_the_region_over_slices(window, tmp_path, network, qtbot):
 
     # cancelled before the first slice (the engine is held busy): nothing half-written
     held = tmp_path / "held"
-    with window.engine._lock:
+    with window.engine.held():
         assert window.super_resolve_slices(SliceRangeChoice(1, 4, network, "tiff", held))
         window.cancel()
     qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)

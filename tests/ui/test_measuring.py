@@ -260,7 +260,7 @@ def test_on_the_whole_image_small_annotations_show_their_number_clear_of_the_roi
     labels = _painted(c)
     assert [a for a, _ in labels] == [ell, dist]
     fm = QFontMetrics(overlay_font())
-    roi_label = c._roi_item.label.viewport_rect(c)
+    roi_label = c.roi_label().viewport_rect(c)
     for n, (_, rect) in enumerate(labels, start=1):
         assert rect.width() <= fm.horizontalAdvance(str(n)) + 6  # the number alone
         assert not rect.intersects(roi_label)

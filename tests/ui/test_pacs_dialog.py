@@ -105,15 +105,15 @@ def test_nodes_dialog_saves_for_the_cli_too(qtbot, config_file) -> None:
 
     dlg = NodesDialog(load_config(config_file))
     qtbot.addWidget(dlg)
-    dlg._add_row("second", "PACS2", "pacs2.example.org", "11112")
+    dlg.add_node_row("second", "PACS2", "pacs2.example.org", "11112")
     dlg.local_ae.setText("VIEWER")
-    dlg._accept()
+    dlg.accept_settings()
     assert dlg.result_config is not None
     assert dlg.result_config.node("second").port == 11112
     dlg2 = NodesDialog(load_config(config_file))
     qtbot.addWidget(dlg2)
-    dlg2._add_row("bad", "A\\B", "h", "1")
-    dlg2._accept()
+    dlg2.add_node_row("bad", "A\\B", "h", "1")
+    dlg2.accept_settings()
     assert dlg2.result_config is None and "backslash" in dlg2.error.text()
 
 

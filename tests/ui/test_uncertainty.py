@@ -97,7 +97,7 @@ def test_the_uncertainty_view_is_a_heat_map_with_a_colour_bar(window, network, r
     assert "Uncertainty" in [b.text() for b in window.controls.view_buttons.buttons()]
     window.controls.set_view_mode("uncertainty")
     assert cmp_.mode() == "uncertainty" and window.view_actions["uncertainty"].isChecked()
-    assert panel.view._message == "" and cmp_.derived(panel.data, "uncertainty") is not None
+    assert panel.view.message() == "" and cmp_.derived(panel.data, "uncertainty") is not None
     heat = _qimage_array(panel.view.pixmap().toImage())
     assert heat.shape == image.shape and not np.array_equal(heat, image)
     assert (heat[..., 0].astype(int) - heat[..., 2]).any()  # colours, not grey
@@ -117,7 +117,7 @@ def test_the_uncertainty_view_is_a_heat_map_with_a_colour_bar(window, network, r
     left, right = row[int((rect.left() + 3) * ratio)], row[int((rect.right() - 3) * ratio)]
     assert left.sum() < 60 and right.sum() > 500  # dark at 0, pale yellow at the top
     # panels that are not computed say so, and a plain run says what the map needs
-    assert cmp_.panel("source").view._message == "Uncertainty applies to computed results"
+    assert cmp_.panel("source").view.message() == "Uncertainty applies to computed results"
     assert "uncertainty" not in (cmp_.panel("source").view.overlay_text() or "")
     # a comparison sheet of this view states the heat maps' scale
     from app.ui import export as export_mod
@@ -137,7 +137,7 @@ def test_the_uncertainty_view_is_a_heat_map_with_a_colour_bar(window, network, r
     run_job(window)
     panel = cmp_.panel(network)
     assert cmp_.mode() == "uncertainty" and panel.data.uncertainty is None
-    assert panel.view._message == NEEDS_BEST_QUALITY and "Best quality" in NEEDS_BEST_QUALITY
+    assert panel.view.message() == NEEDS_BEST_QUALITY and "Best quality" in NEEDS_BEST_QUALITY
     assert panel.view.colour_bar() is None and cmp_.colour_scale() is None
     window.controls.set_view_mode("image")
 
