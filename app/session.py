@@ -35,6 +35,7 @@ from app.io import (
 )
 from app.io.labels import METHOD_LABELS
 from app.io.series import stack_of
+from app.jobs import JobRequest, JobResult
 from app.result_cache import ResultCache, result_key, slice_id
 
 ROI = tuple[int, int, int, int]
@@ -207,7 +208,7 @@ class ViewerSession:
         roi: (x, y, w, h) of the region of interest, or None.
         settings: the next run's :class:`RunSettings`.
         display_window: (centre, width) the image is shown with.
-        last_result: the result the panels show (a ``JobResult``), or None.
+        last_result: the result the panels show, or None.
         results: this session's results per slice and settings (:class:`ResultCache`).
         derived: the derived series of the exports (one per series, method, scale and ROI).
         derived_files: the last DICOM files written (what Send to PACS offers).
@@ -225,7 +226,7 @@ class ViewerSession:
         self.roi: ROI | None = None
         self.settings = RunSettings()
         self.display_window: tuple[float, float] = (0.5, 1.0)
-        self.last_result: Any = None
+        self.last_result: JobResult | None = None
         self.results = results if results is not None else ResultCache()
         self.derived = DerivedSeries()
         self.derived_files: list[Path] = []
@@ -511,7 +512,7 @@ class ViewerSession:
             changed.append("best quality")
         return ("changed since this result: " + ", ".join(changed)) if changed else None
 
-    def result_key(self, request: Any = None) -> tuple:
+    def result_key(self, request: JobRequest | None = None) -> tuple:
         """The cache key of a run on the shown slice: of ``request``, or of the current region
         and settings. The display window is part of it only when the engine normalises by the
         window (otherwise a W/L change keeps the results)."""
@@ -531,11 +532,11 @@ class ViewerSession:
                           s.precision, self.display_window if by_window else None,
                           self.image.normalization_range(), s.ensemble)
 
-    def cached_result(self) -> Any:
+    def cached_result(self) -> JobResult | None:
         """This session's result of the current region and settings, or None."""
         return self.results.get(self.result_key())
 
-    def keep_result(self, result: Any, kept: Any) -> None:
+    def keep_result(self, result: JobResult, kept: JobResult) -> None:
         """Keep ``kept`` (a lighter copy of ``result``) under ``result``'s key."""
         if self.image is not None:
             self.results.put(self.result_key(result.request), kept)

@@ -248,3 +248,14 @@ def test_readouts_and_presets(session, tmp_path):
     broken.write_text("{broken", encoding="utf-8")
     assert "not valid JSON" in session.load_presets(str(broken))
     assert all(n.startswith("File:") for n, _ in session.presets)
+
+
+def test_the_session_and_the_jobs_data_import_neither_qt_nor_torch():
+    """app.session names the jobs' request and result types (app.jobs) without importing the
+    window's worker module, which imports Qt."""
+    import subprocess
+
+    code = ("import sys, app.session, app.jobs\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PyQt5', 'torch')]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
