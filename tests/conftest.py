@@ -54,16 +54,16 @@ def _validate_derived_dicom(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     if not _dciodvfy.available():
         yield
         return
-    from app.io import _dicom_writer
+    from app.io import _dicom_file
 
     written: list[tuple[Path, list[Path]]] = []
-    original = _dicom_writer._save_dicom
+    original = _dicom_file._save_dicom
 
     def recording(ds, target, sources, report_warnings):  # type: ignore[no-untyped-def]
         original(ds, target, sources, report_warnings)
         written.append((Path(target), [Path(s) for s in sources]))
 
-    monkeypatch.setattr(_dicom_writer, "_save_dicom", recording)
+    monkeypatch.setattr(_dicom_file, "_save_dicom", recording)
     yield
     problems = []
     for target, sources in written:

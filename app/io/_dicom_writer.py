@@ -1,34 +1,44 @@
-"""Derived DICOM and Secondary Capture writing.
+"""Derived DICOM and Secondary Capture writing: :func:`write_dicom_derived` and
+:func:`write_secondary_capture`, with the SOP Class choices of a derived single frame and the
+header attributes a resampled frame must not keep.
 
-The attributes it sets and why: :mod:`app.io.writers`.
+The attributes it sets and why: :mod:`app.io.writers`. What both writers share lives beside
+this module: the derived object's identity and history in :mod:`app.io._dicom_derivation`, the
+computed values' stored range and display attributes in :mod:`app.io._dicom_pixels`, and the
+file written in :mod:`app.io._dicom_file`.
 
 See :mod:`app.io.writers` for the geometry of the output grid.
 """
 from __future__ import annotations
 
 import copy
-import datetime as _dt
-import functools
 import os
-import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import Any
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
-from pydicom.valuerep import DSfloat
+from pydicom.uid import UID, generate_uid
 
-from ._atomic import as_image_array, atomic_write
+from . import _dicom_file
+from ._atomic import as_image_array
 from ._dicom import LOSSY_TRANSFER_SYNTAXES, frame_dataset
+# _now, _file_meta and _set_pixels are not used here: app.uncertainty_view's Secondary Capture
+# writer imports them from this module (with SC_IMAGE_STORAGE, DerivedReport, _code_item, _ds
+# and _save_dicom)
+from ._dicom_derivation import (DerivedReport, DerivedSeries, _code_item, _collect_warnings, _ds,
+                                _now, _set_common_derived, _times_sign)  # noqa: F401
+from ._dicom_file import _file_meta, _set_pixels, _write_instance  # noqa: F401
 from ._dicom_iod import (MULTI_FRAME_CLASSES, complete_type2, lift_functional_groups,
-                         missing_type1, text_character_set, voi_function_for)
-from .errors import InvalidScaleError, WriteError
+                         missing_type1)
+from ._dicom_pixels import (_check_output, _colour_bits, _int_dtype, _padding_out,
+                            _stored_limits, _voi_lut_consistent, _voi_lut_entries_16,
+                            _window_function)
+from .errors import WriteError
 from .image_data import ImageData
-from .labels import SOFTWARE, fmt_scale, method_label, software_version
-from .roi import output_size, validate_roi, validate_scale
+from .labels import SOFTWARE, fmt_scale, method_label
+from .roi import validate_roi, validate_scale
 
 __all__ = ["DerivedReport", "DerivedSeries", "write_dicom_derived", "write_secondary_capture",
            "SC_IMAGE_STORAGE"]
@@ -108,7 +118,6 @@ _MULTIFRAME_KEYWORDS = (
     "FrameNumbersOfInterest", "FrameOfInterestDescription", "FrameOfInterestType",
 )
 _BINARY_VRS = {"OB", "OW", "OD", "OF", "OL", "OV", "UN"}
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _SPACING_KEYWORDS = ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing")
 
 
@@ -137,251 +146,11 @@ def _shown(value: Any) -> str:
 _DS_MAX = 16
 
 
-@dataclass
-class DerivedReport:
-    """What :func:`write_dicom_derived` / :func:`write_secondary_capture` wrote.
-
-    Attributes:
-        path: the file written.
-        sop_class_uid, sop_instance_uid, series_instance_uid, study_instance_uid: the new object.
-        rows, columns: output size.
-        pixel_spacing: (row, col) mm of the output, or None.
-        image_position: ImagePositionPatient of the output, or None.
-        clipped_low, clipped_high: output values below / above the representable range that were
-            clipped when converting back to stored values.
-        derivation: the DerivationDescription text.
-        warnings: anything the caller should know (dropped attributes, pydicom warnings).
-    """
-
-    path: Path
-    sop_class_uid: str
-    sop_instance_uid: str
-    series_instance_uid: str
-    study_instance_uid: str
-    rows: int
-    columns: int
-    pixel_spacing: tuple[float, float] | None = None
-    image_position: tuple[float, float, float] | None = None
-    clipped_low: int = 0
-    clipped_high: int = 0
-    derivation: str = ""
-    warnings: list[str] = field(default_factory=list)
-
-
-def _collect_warnings(func: Callable[..., DerivedReport]) -> Callable[..., DerivedReport]:
-    """Run a writer with Python warnings (pydicom's value checks) recorded into the report."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> DerivedReport:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            report = func(*args, **kwargs)
-        for w in caught:
-            text = (str(w.message).splitlines() or [w.category.__name__])[0]
-            if text not in report.warnings:
-                report.warnings.append(text)
-        return report
-
-    return wrapper
-
-
-def _ds(value: float) -> Any:
-    return DSfloat(float(value), auto_format=True)
-
-
-def _times_sign(ds: Any, added: str, report_warnings: list[str]) -> str:
-    """"×" or "x" for the text this writer adds to ``ds`` (``added``: all of it, written with
-    "×"), changing Specific Character Set to ISO_IR 192 where the declared one cannot hold the
-    added text (:func:`app.io._dicom_iod.text_character_set`)."""
-    times, charset = text_character_set(ds, added)
-    if charset is not None:
-        old = ds.get("SpecificCharacterSet")
-        old_text = "\\".join(old) if isinstance(old, (list, tuple)) or hasattr(old, "__iter__") \
-            and not isinstance(old, str) else str(old or "")
-        ds.SpecificCharacterSet = charset
-        if old_text and old_text.strip() not in ("", "ISO_IR 6"):
-            report_warnings.append(f"SpecificCharacterSet (0008,0005) changed from {old_text} "
-                                   f"to {charset}: the added description cannot be written in "
-                                   "the source's character set")
-    return times
-
-
-def _now() -> tuple[str, str]:
-    now = _dt.datetime.now()
-    return now.strftime("%Y%m%d"), now.strftime("%H%M%S.%f")
-
-
-def _derivation_text(scale: float, roi: tuple[int, int, int, int], method: str,
-                     weights_sha256: str | None, out_shape: tuple[int, int], times: str,
-                     extra: str) -> str:
-    x, y, w, h = roi
-    text = (f"Super-resolution {times}{fmt_scale(scale)} with {method_label(method)} "
-            f"(method {method}) of ROI x={x} y={y} w={w} h={h} (source pixels) to "
-            f"{out_shape[1]}{times}{out_shape[0]} pixels; centre-aligned output grid "
-            f"(pixel j at source (j+0.5)/s-0.5); weights sha256 "
-            f"{weights_sha256 or 'none (no network)'}; software {SOFTWARE}. Pixel values are "
-            "computed, not acquired.")
-    if extra:
-        text += " " + extra.strip()
-    return text[:1024]
-
-
-def _code_item(value: str, scheme: str, meaning: str) -> Any:
-    item = Dataset()
-    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
-    return item
-
-
-def _set_common_derived(ds: Any, *, scale: float, roi: tuple[int, int, int, int], method: str,
-                        weights_sha256: str | None, out_shape: tuple[int, int],
-                        description_extra: str, times: str, source_image_type: list[str]) -> str:
-
-    derivation = _derivation_text(scale, roi, method, weights_sha256, out_shape, times,
-                                  description_extra)
-    ds.ImageType = ["DERIVED", "SECONDARY"] + [str(v) for v in source_image_type[2:]]
-    # an already derived source keeps its history after ours (ours first: truncation cuts the
-    # oldest part; DerivationDescription is ST, 1024 characters)
-    earlier = str(ds.get("DerivationDescription", "") or "").strip()
-    ds.DerivationDescription = (derivation + (f" Earlier derivation: {earlier}" if earlier
-                                              else ""))[:1024]
-    codes = list(ds.get("DerivationCodeSequence") or [])
-    ds.DerivationCodeSequence = Sequence(codes + [_code_item("113085", "DCM",
-                                                             "Spatial resampling")])
-    # BurnedInAnnotation: a derived image keeps its source's (a crop may still show burnt-in
-    # patient details); nothing is claimed for a raster source, whose content is unknown.
-    comments = str(ds.get("ImageComments", "") or "").strip()
-    ds.ImageComments = (f"SR {times}{fmt_scale(scale)} {method_label(method)}: computed by "
-                        f"super-resolution, not acquired ({SOFTWARE})."
-                        + (f" Source comments: {comments}" if comments else ""))[:10240]
-    date, time = _now()
-    ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
-    ds.ContentDate, ds.ContentTime = date, time
-    ds.SeriesDate, ds.SeriesTime = date, time
-    if str(ds.get("InstanceNumber", "") or "").strip() == "":
-        ds.InstanceNumber = 1  # a derived slice keeps its source's, so a series stays in order
-    # this software as the equipment that processed the image (PS3.3 C.7.5.1, CID 7005), after
-    # whatever contributed before; Manufacturer / SoftwareVersions stay the source's (scanner)
-    item = Dataset()
-    item.Manufacturer = f"{SOFTWARE} project"
-    item.ManufacturerModelName = SOFTWARE
-    item.SoftwareVersions = software_version()[:64]
-    item.ContributionDateTime = f"{date}{time}"
-    item.ContributionDescription = (f"super-resolution {times}{fmt_scale(scale)} "
-                                    f"{method_label(method)}: computed pixels")[:1024]
-    item.PurposeOfReferenceCodeSequence = Sequence([_code_item("109102", "DCM",
-                                                               "Processing Equipment")])
-    ds.ContributingEquipmentSequence = Sequence(list(ds.get("ContributingEquipmentSequence")
-                                                     or []) + [item])
-    return derivation
-
-
-class DerivedSeries:
-    """New Series Instance UIDs, one per (source series, method, scale, ROI): the slices of one
-    source series written alike by one run or session form one derived series, which a PACS
-    stacks (pass :meth:`uid_for` as ``series_instance_uid``)."""
-
-    def __init__(self) -> None:
-        self._uids: dict[tuple, str] = {}
-
-    def uid_for(self, source: ImageData, method: str, scale: float,
-                roi: tuple[int, int, int, int]) -> str | None:
-        """The derived series UID for this source and run settings; None for a source without a
-        SeriesInstanceUID (a raster becomes a Secondary Capture of its own)."""
-        ds = source.dataset if source.kind == "dicom" else None
-        series = str(ds.get("SeriesInstanceUID", "") or "") if ds is not None else ""
-        if not series:
-            return None
-        return self._uids.setdefault((series, method, float(scale), tuple(roi)), generate_uid())
-
-
-def _stored_limits(bits_stored: int, signed: bool) -> tuple[int, int]:
-    if signed:
-        return -(2 ** (bits_stored - 1)), 2 ** (bits_stored - 1) - 1
-    return 0, 2 ** bits_stored - 1
-
-
-def _int_dtype(bits_allocated: int, signed: bool) -> np.dtype:
-    if bits_allocated not in (8, 16, 32):
-        raise ValueError(f"BitsAllocated {bits_allocated} is not supported for writing")
-    return np.dtype(f"{'i' if signed else 'u'}{bits_allocated // 8}")
-
-
-def _set_pixels(ds: Any, arr: np.ndarray, photometric: str, bits_stored: int) -> None:
-    """Pixel Data and the Image Pixel module from ``arr`` (uncompressed, little endian)."""
-    if arr.dtype.itemsize <= 2:
-        ds.set_pixel_data(arr, photometric, bits_stored, generate_instance_uid=False)
-        return
-    # 32-bit (e.g. RT Dose): pydicom's set_pixel_data supports ≤ 16 bits, so set the module here
-    ds.Rows, ds.Columns = int(arr.shape[0]), int(arr.shape[1])
-    ds.SamplesPerPixel = 3 if arr.ndim == 3 else 1
-    ds.PhotometricInterpretation = photometric
-    ds.BitsAllocated = arr.dtype.itemsize * 8
-    ds.BitsStored, ds.HighBit = bits_stored, bits_stored - 1
-    ds.PixelRepresentation = 1 if arr.dtype.kind == "i" else 0
-    if arr.ndim == 3:
-        ds.PlanarConfiguration = 0
-    elif "PlanarConfiguration" in ds:
-        del ds.PlanarConfiguration
-    ds.PixelData = np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"))).tobytes()
-    ds["PixelData"].VR = "OW" if ds.BitsAllocated > 8 else "OB"
-
-
-def _file_meta(sop_class: str, sop_instance: str) -> Any:
-
-    meta = FileMetaDataset()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = sop_instance
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    meta.ImplementationVersionName = "RMISR_VIEWER_1"
-    return meta
-
-
 def _save_dicom(ds: Any, target: Path, sources: list[Path], report_warnings: list[str]) -> None:
-    def write(fh: IO[bytes]) -> None:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            ds.save_as(fh, enforce_file_format=True)
-        for w in caught:
-            report_warnings.append(str(w.message).splitlines()[0])
-
-    atomic_write(target, write, sources=sources)
-
-
-def _check_output(source_shape: tuple[int, int], roi: tuple[int, int, int, int], scale: float,
-                  arr: np.ndarray, colour: bool, target: Path) -> tuple[int, int]:
-    x, y, w, h = roi
-    expected = output_size(h, w, scale)
-    if tuple(arr.shape[:2]) != expected:
-        raise InvalidScaleError(
-            f"pixels are {arr.shape[1]}×{arr.shape[0]} but an ROI of {w}×{h} at "
-            f"×{fmt_scale(scale)} gives {expected[1]}×{expected[0]} (round half up)", target)
-    if colour != (arr.ndim == 3):
-        raise WriteError("the pixels' channel count does not match the source "
-                         f"({'colour' if colour else 'grey'})", target)
-    return expected
-
-
-# --------------------------------------------------------------------------- derived DICOM
-
-
-def _padding_out(source: ImageData, roi: tuple[int, int, int, int], scale: float,
-                 shape: tuple[int, ...]) -> tuple[int, np.ndarray] | None:
-    """(stored padding value, mask) of an output of ``shape`` for a source with
-    PixelPaddingValue: output pixels whose nearest source pixel (centre-aligned, the engine's
-    grid) is padding. None when the source has no padding or its value is unusable."""
-    if source.padding is None or source.dataset is None:
-        return None
-    try:
-        value = int(source.dataset.PixelPaddingValue)
-    except (AttributeError, TypeError, ValueError):
-        return None
-    x, y, w, h = roi
-    rows = np.minimum(np.floor((np.arange(shape[0]) + 0.5) / scale).astype(int), h - 1) + y
-    cols = np.minimum(np.floor((np.arange(shape[1]) + 0.5) / scale).astype(int), w - 1) + x
-    mask = source.padding[np.ix_(rows, cols)]
-    return (value, mask) if mask.any() else None
-
+    """:func:`app.io._dicom_file._save_dicom`, looked up there at each call so that a replacement
+    of it (the tests' dciodvfy check) also sees the files app.uncertainty_view saves through
+    this name."""
+    _dicom_file._save_dicom(ds, target, sources, report_warnings)
 
 @_collect_warnings
 def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels: np.ndarray, *,
@@ -645,91 +414,14 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
 
     complete_type2(ds, str(ds.SOPClassUID),
                    rescale_type="HU" if source.value_unit == "HU" else "US")
-    ds.file_meta = _file_meta(str(ds.SOPClassUID), str(ds.SOPInstanceUID))
-    try:
-        _set_pixels(ds, out, photometric, bits_stored)
-    except (ValueError, TypeError, NotImplementedError) as exc:
-        raise WriteError(f"cannot set the pixel data ({exc})", target) from exc
-    _save_dicom(ds, target, [source.source_path], report_warnings)
+    _write_instance(ds, out, photometric, bits_stored, target, [source.source_path],
+                    report_warnings)
     return DerivedReport(
         path=target, sop_class_uid=str(ds.SOPClassUID), sop_instance_uid=str(ds.SOPInstanceUID),
         series_instance_uid=str(ds.SeriesInstanceUID),
         study_instance_uid=str(ds.get("StudyInstanceUID", "")), rows=out_rows, columns=out_cols,
         pixel_spacing=new_spacing, image_position=new_position, clipped_low=clipped_low,
         clipped_high=clipped_high, derivation=derivation, warnings=report_warnings)
-
-
-def _colour_bits(source_bits: int | None) -> int:
-    """Bits per RGB sample written for a colour source of ``source_bits`` per sample: the
-    smallest of 8, 16 and 32 that holds them (a 32-bit source is not squeezed into 16 bits)."""
-    bits = int(source_bits or 8)
-    return 8 if bits <= 8 else 16 if bits <= 16 else 32
-
-
-def _window_function(ds: Any, report_warnings: list[str]) -> None:
-    """Keep a window narrower than 1 valid: VOI LUT Function LINEAR_EXACT where it would be
-    LINEAR (:func:`app.io._dicom_iod.voi_function_for`)."""
-    value = ds.get("WindowWidth")
-    if value is None or ds["WindowWidth"].is_empty:
-        return
-    values = list(value) if not isinstance(value, (str, bytes)) and hasattr(
-        value, "__iter__") else [value]
-    try:
-        narrowest = min(float(v) for v in values)
-        centres = ds.get("WindowCenter")
-        centres = list(centres) if not isinstance(centres, (str, bytes)) and hasattr(
-            centres, "__iter__") else [centres]
-        widest = max(abs(float(v)) for v in values + [c for c in centres if c is not None])
-    except (TypeError, ValueError):
-        return
-    if widest > _FLOAT32_MAX:  # validators and many readers hold DS values in single precision
-        for kw in ("WindowCenter", "WindowWidth", "WindowCenterWidthExplanation",
-                   "VOILUTFunction"):
-            if kw in ds:
-                del ds[kw]
-        report_warnings.append(f"display window not written: its values reach {widest:.4g}, "
-                               "beyond the single-precision range (3.4e38) DICOM readers hold "
-                               "it in")
-        return
-    function = voi_function_for(narrowest, str(ds.get("VOILUTFunction", "") or ""))
-    if function is not None:
-        ds.VOILUTFunction = function
-        report_warnings.append(f"window width {narrowest:g} is below 1: written with VOI LUT "
-                               f"Function {function} (LINEAR needs a width of at least 1, "
-                               "PS3.3 C.11.2.1.2)")
-
-
-def _voi_lut_entries_16(seq: Any, report_warnings: list[str]) -> None:
-    """Re-encode VOI LUT items whose entries have 9–15 bits as 16-bit entries, the same
-    fraction of the output range each (entry × 65535 / (2^n − 1), rounded): LUT Descriptor's
-    third value is 8 or 16 in the VOI LUT module (PS3.3 C.11.2.1.1), which an enhanced source's
-    functional group may not have kept to."""
-    for item in seq:
-        entries, first, bits = (int(v) for v in item.LUTDescriptor)
-        if bits in (8, 16):
-            continue
-        data = item.LUTData
-        raw = isinstance(data, bytes)
-        values = (np.frombuffer(data, "<u2") if raw else np.asarray(
-            [data] if np.isscalar(data) else list(data))).astype(np.float64)
-        scaled = np.clip(np.round(values * 65535.0 / (2 ** bits - 1)), 0, 65535).astype("<u2")
-        item.LUTDescriptor = [entries, first, 16]
-        item.LUTData = scaled.tobytes() if raw else [int(v) for v in scaled]
-        report_warnings.append(f"VOI LUT with {bits}-bit entries re-encoded with 16-bit "
-                               "entries (same display), as the VOI LUT module requires 8 or 16")
-
-
-def _voi_lut_consistent(seq: Any, bits_alloc: int) -> bool:
-    try:
-        for item in seq:
-            entries, _, bits = (int(v) for v in item.LUTDescriptor)
-            data = item.LUTData
-            n = len(data) if not isinstance(data, bytes) else len(data) // 2
-            if n != (entries or 65536) or not 8 <= bits <= 16:
-                return False
-        return True
-    except Exception:  # noqa: BLE001 — malformed items are "inconsistent"
-        return False
 
 
 # --------------------------------------------------------------------------- Secondary Capture
@@ -826,12 +518,7 @@ def write_secondary_capture(path: str | os.PathLike[str], pixels: np.ndarray, *,
         ds.WindowCenter, ds.WindowWidth = _ds(c), _ds(w)
         _window_function(ds, report_warnings)
     complete_type2(ds, SC_IMAGE_STORAGE)  # Laterality (2C): the body part is unknown
-    ds.file_meta = _file_meta(SC_IMAGE_STORAGE, str(ds.SOPInstanceUID))
-    try:
-        _set_pixels(ds, out, photometric, bits)
-    except (ValueError, TypeError, NotImplementedError) as exc:
-        raise WriteError(f"cannot set the pixel data ({exc})", target) from exc
-    _save_dicom(ds, target, [source.source_path], report_warnings)
+    _write_instance(ds, out, photometric, bits, target, [source.source_path], report_warnings)
     return DerivedReport(
         path=target, sop_class_uid=SC_IMAGE_STORAGE, sop_instance_uid=str(ds.SOPInstanceUID),
         series_instance_uid=str(ds.SeriesInstanceUID),
