@@ -13,7 +13,7 @@ import pytest
 
 from app.io import (CorruptFileError, NotAnImageError, NotRegularFileError, ScanBudgetError,
                     TruncatedFileError, read_image)
-from app.io import _dicom
+from app.io import _dicom_decode
 from app.io.series import folder_series, image_files
 
 
@@ -60,7 +60,7 @@ def test_native_pixel_data_shorter_than_number_of_frames_is_refused(tmp_path, py
 def test_encapsulated_pixel_data_with_fewer_fragments_than_frames_is_refused(
         tmp_path, pydicom_file, monkeypatch, deferred):
     if deferred:  # a large file: the fragments are counted in the file, not in memory
-        monkeypatch.setattr(_dicom, "_DEFER_SIZE", 16)
+        monkeypatch.setattr(_dicom_decode, "_DEFER_SIZE", 16)
     path = _phantom(tmp_path, pydicom_file, "SC_rgb_rle_2frame.dcm", 50)
     with pytest.raises(TruncatedFileError, match="NumberOfFrames is 50 .* 2 fragment"):
         read_image(path, frame=1)

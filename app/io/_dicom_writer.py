@@ -23,7 +23,8 @@ from pydicom.uid import UID, generate_uid
 
 from . import _dicom_file
 from ._atomic import as_image_array
-from ._dicom import LOSSY_TRANSFER_SYNTAXES, frame_dataset
+from ._dicom import LOSSY_TRANSFER_SYNTAXES
+from ._dicom_meta import frame_dataset
 # _now, _file_meta and _set_pixels are not used here: app.uncertainty_view's Secondary Capture
 # writer imports them from this module (with SC_IMAGE_STORAGE, DerivedReport, _code_item, _ds
 # and _save_dicom)
