@@ -10,7 +10,7 @@ import pydicom
 import pytest
 from PIL import Image
 
-from app import cli
+from app import _cli_run, cli
 from app.io import SAMPLE_PATH, read_image
 
 
@@ -182,7 +182,7 @@ def test_method_without_weights_fails_clearly(tmp_path, capsys, monkeypatch, pyd
                 return ""
             return "has no trained weights for ×2.5; it is served at ×4"
 
-    monkeypatch.setattr(cli, "_make_resolver", lambda device, precision="auto": NoWeights())
+    monkeypatch.setattr(_cli_run, "_make_resolver", lambda device, precision="auto": NoWeights())
     code, out, err = _run(capsys, pydicom_file("MR_small.dcm"), "-o", tmp_path, "--scale", "2.5",
                           "--method", "rmisr-vp")
     assert code == 1 and out == []
@@ -191,7 +191,7 @@ def test_method_without_weights_fails_clearly(tmp_path, capsys, monkeypatch, pyd
 
 
 def test_demo_writes_results_table_and_sheet(tmp_path, capsys, monkeypatch):
-    real = cli._make_resolver
+    real = _cli_run._make_resolver
 
     class BicubicOnly:  # keep the test fast whatever weights are installed
         def __init__(self, device, precision="auto"):
@@ -206,7 +206,7 @@ def test_demo_writes_results_table_and_sheet(tmp_path, capsys, monkeypatch):
         def upscale(self, *args, **kwargs):
             return self.sr.upscale(*args, **kwargs)
 
-    monkeypatch.setattr(cli, "_make_resolver", BicubicOnly)
+    monkeypatch.setattr(_cli_run, "_make_resolver", BicubicOnly)
     code, out, err = _run(capsys, "--demo", tmp_path / "demo")
     assert code == 0, err
     demo = tmp_path / "demo"
@@ -235,7 +235,7 @@ def test_a_network_that_fell_back_to_bicubic_says_so(tmp_path, capsys, monkeypat
     from ._engine import make_weights_dir
 
     weights = make_weights_dir(tmp_path / "w")
-    monkeypatch.setattr(cli, "_make_resolver", lambda device, precision="auto": SuperResolver("cpu", weights))
+    monkeypatch.setattr(_cli_run, "_make_resolver", lambda device, precision="auto": SuperResolver("cpu", weights))
     ds = pydicom.dcmread(pydicom_file("MR_small.dcm"))
     ds.PixelData = np.full((ds.Rows, ds.Columns), 300, dtype=ds.pixel_array.dtype).tobytes()
     ds.save_as(tmp_path / "flat.dcm")
@@ -255,7 +255,7 @@ def test_padding_outside_the_scan_does_not_set_the_normalisation(tmp_path, capsy
     from .test_io_roi import _padded_ct
 
     sr = SuperResolver("cpu", make_weights_dir(tmp_path / "w"))
-    monkeypatch.setattr(cli, "_make_resolver", lambda device, precision="auto": sr)
+    monkeypatch.setattr(_cli_run, "_make_resolver", lambda device, precision="auto": sr)
     path, _ = _padded_ct(tmp_path)
     ds = pydicom.dcmread(path)
     a = ds.pixel_array.copy()
@@ -455,14 +455,14 @@ def test_a_file_written_by_another_program_during_the_compute_is_kept(tmp_path, 
                                                                       monkeypatch, pydicom_file):
     out = tmp_path / "out"
     target = out / "MR_small_SRx1.5_bicubic.dcm"
-    Resolver = _bicubic_only(cli)
+    Resolver = _bicubic_only(_cli_run)
 
     class Meanwhile(Resolver):
         def upscale(self, *args, **kwargs):
             target.write_bytes(b"the other program's result")  # checked before: absent
             return super().upscale(*args, **kwargs)
 
-    monkeypatch.setattr(cli, "_make_resolver", Meanwhile)
+    monkeypatch.setattr(_cli_run, "_make_resolver", Meanwhile)
     code, lines, err = _run(capsys, pydicom_file("MR_small.dcm"), "-o", out, "--scale", "1.5",
                             "--method", "bicubic")
     assert code == 1 and lines == []
@@ -472,7 +472,7 @@ def test_a_file_written_by_another_program_during_the_compute_is_kept(tmp_path, 
 
 
 def test_demo_never_replaces_files_without_overwrite(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_make_resolver", _bicubic_only(cli))
+    monkeypatch.setattr(_cli_run, "_make_resolver", _bicubic_only(_cli_run))
     demo = tmp_path / "demo"
     demo.mkdir()
     (demo / "quality.md").write_text("my notes")

@@ -10,7 +10,7 @@ import pydicom
 import pytest
 from PIL import Image
 
-from app import cli
+from app import _cli_run, cli
 from app.io import read_image
 from models.inference.uncertainty import (DEFAULT_VARIANT, VARIANTS, auc_worst, features, fit_calibration, spearman,
                                 uncertainty_map)
@@ -130,7 +130,7 @@ def engine(tmp_path, monkeypatch):
     from ._engine import make_weights_dir
 
     sr = SuperResolver("cpu", make_weights_dir(tmp_path / "w"))
-    monkeypatch.setattr(cli, "_make_resolver", lambda device, precision="auto": sr)
+    monkeypatch.setattr(_cli_run, "_make_resolver", lambda device, precision="auto": sr)
     return sr
 
 
