@@ -146,11 +146,11 @@ def uncertainty_statistics(map2d: np.ndarray | None, percentile: float = 95.0
 
 def uncertainty_label(scale: float, method: str, unit: str = "") -> str:
     """The label a map carries wherever it goes: "Computed uncertainty map (SD of 8 flipped/
-    rotated runs, HU) of SR ×2.5 RMISR-VP — computed, not acquired"."""
+    rotated runs, smoothed 1 px, HU) of SR ×2.5 RMISR-VP — computed, not acquired"."""
     from app.io import computed_label
 
     u = f", {unit}" if unit else ""
-    return (f"Computed uncertainty map (SD of 8 flipped/rotated runs{u}) of "
+    return (f"Computed uncertainty map (SD of 8 flipped/rotated runs, smoothed 1 px{u}) of "
             f"{computed_label(scale, method)}")
 
 

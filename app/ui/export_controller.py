@@ -170,7 +170,7 @@ class ExportController:
         scale = win.comparison.colour_scale()
         if scale is not None:  # the heat maps' colour bar, in words
             unit = f" {scale[1]}" if scale[1] else ""
-            header += (f"\nComputed uncertainty maps (SD of 8 flipped/rotated runs): inferno "
+            header += (f"\nComputed uncertainty maps (SD of 8 flipped/rotated runs, smoothed 1 px): inferno "
                        f"colour scale from 0 (black) to {format_number(scale[0], significant=3)}"
                        f"{unit} (pale yellow) and above")
         notes = session.shown_annotations()

@@ -357,5 +357,5 @@ class PanelView(AnnotationTips, QGraphicsView):
         vp = self.viewport().rect()
         width = max(60.0, min(180.0, 0.45 * vp.width()))
         rect = QRectF(10, vp.bottom() - 30, width, 9)
-        title = "SD of 8 runs" + (f" ({unit})" if unit else "")
+        title = "SD of 8 runs, smoothed" + (f" ({unit})" if unit else "")
         return rect, title, uview.colour_bar_ticks(top, unit)

@@ -110,7 +110,7 @@ def test_the_uncertainty_view_is_a_heat_map_with_a_colour_bar(window, network, r
     shot = _qimage_array(panel.view.viewport().grab().toImage())
     ratio = shot.shape[1] / panel.view.viewport().width()
     rect, title, ticks = panel.view.colour_bar()
-    assert title == "SD of 8 runs (HU)" and ticks[0][1] == "0" and ticks[-1][1].endswith(" HU")
+    assert title == "SD of 8 runs, smoothed (HU)" and ticks[0][1] == "0" and ticks[-1][1].endswith(" HU")
     top, unit = cmp_.colour_scale()
     assert unit == "HU" and top > 0
     row = shot[int(rect.center().y() * ratio)]
@@ -224,8 +224,8 @@ def test_the_uncertainty_map_exports_as_png_tiff_and_dicom_labelled_as_computed(
     tif = window.export_uncertainty(network, tmp_path / "map.tif")
     dcm = window.export_uncertainty(network, tmp_path / "map.dcm")
     assert png and tif and dcm, window.last_message()
-    label = ("Computed uncertainty map (SD of 8 flipped/rotated runs, HU) of SR ×2.5 "
-             f"{data.title} — computed, not acquired")
+    label = ("Computed uncertainty map (SD of 8 flipped/rotated runs, smoothed 1 px, HU) of "
+             f"SR ×2.5 {data.title} — computed, not acquired")
     # PNG: the heat map at the top left, the colour bar and the caption strip below
     with Image.open(png) as im:
         assert im.mode == "RGB" and im.info["Description"] == label
