@@ -231,3 +231,18 @@ def test_an_empty_set_and_repeated_scales(tmp_path, capsys):
     assert "holds no images" in capsys.readouterr().err
     assert main(common + ["--sets", "Tiny", "--scales", "2", "2", "--out", str(tmp_path / "r")]) == 0
     assert len(read_table(tmp_path / "r" / "benchmark.csv")) == 1
+
+
+def test_the_tools_default_data_is_beside_the_checkout():
+    """``../shared/data`` relative to the repository root, wherever the tool's module sits."""
+    from pathlib import Path
+
+    from models.evaluation import evaluate, fidelity, medical_eval, uncertainty_eval
+    from models.evaluation.benchmark import SHARED_DATA
+
+    root = Path(__file__).resolve().parents[1]
+    assert SHARED_DATA == root.parent / "shared" / "data"
+    assert evaluate._default_data() == SHARED_DATA / "benchmark"
+    assert fidelity._DATA == SHARED_DATA
+    assert uncertainty_eval._data() == SHARED_DATA
+    assert medical_eval._shared() == SHARED_DATA / "medical"

@@ -21,6 +21,9 @@ from ..geometry import round_half_up
 from ..metrics import laplacian_l1, psnr, rgb_to_y, shave, ssim
 from ..resize import degrade
 
+#: The project's data sets, kept beside the checkout (``../shared/data``), never in it.
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 
 

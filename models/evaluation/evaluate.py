@@ -41,7 +41,7 @@ from ..inference.forward import network_forward
 from ..manifest import WEIGHTS_DIR, WeightsRecord
 from ..methods import METHODS
 from ..registry import create_model
-from .benchmark import SetScore, evaluate_folder, list_images
+from .benchmark import SHARED_DATA, SetScore, evaluate_folder, list_images
 from .benchmark_csv import read_rows
 from .complexity import count_macs, count_params
 
@@ -51,7 +51,7 @@ FRACTIONAL_SCALES = (2.5, 3.5, 4.5)
 
 
 def _default_data() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmark"
+    return SHARED_DATA / "benchmark"
 
 
 def plan(resolver: SuperResolver, methods: list[str], scales: list[float] | None

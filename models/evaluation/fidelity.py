@@ -23,10 +23,10 @@ from ..geometry import round_half_up
 from ..inference import SuperResolver
 from ..manifest import WEIGHTS_DIR
 from ..resize import imresize
-from .benchmark import evaluate_folder
+from .benchmark import SHARED_DATA, evaluate_folder
 from .medical_data import read_dicom
 
-_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+_DATA = SHARED_DATA
 
 
 def benchmark_rows(sr: SuperResolver, data: Path, sets: list[str], scales: list[float],

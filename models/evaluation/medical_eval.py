@@ -34,12 +34,12 @@ from ..manifest import WEIGHTS_DIR
 from ..methods import METHODS
 from ..metrics import psnr, shave
 from ..resize import imresize
-from .benchmark import list_images
+from .benchmark import SHARED_DATA, list_images
 from .medical_data import read_dicom
 
 
 def _shared() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared" / "data" / "medical"
+    return SHARED_DATA / "medical"
 
 
 def load_sets(root: Path) -> dict[str, list[tuple[np.ndarray, tuple[float, float] | None]]]:

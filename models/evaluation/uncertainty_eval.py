@@ -57,7 +57,7 @@ from ..manifest import WEIGHTS_DIR
 from ..methods import METHODS
 from ..metrics import psnr, shave
 from ..resize import imresize
-from .benchmark import iter_pairs, list_images, load_y, make_pair, score
+from .benchmark import SHARED_DATA, iter_pairs, list_images, load_y, make_pair, score
 from .medical_data import read_dicom
 
 BENCHMARK_SETS = ("Set5", "Set14", "BSD100_Y", "Urban100_Y")
@@ -67,7 +67,7 @@ DEFAULT_FIGURE_SLICE = "trio_b17_MPRAGE_axreformat_r030.png"
 
 
 def _data() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared" / "data"
+    return SHARED_DATA
 
 
 @dataclass
