@@ -140,8 +140,9 @@ class RunController(QObject):
         tiny forward of each in a background thread, so that the first Super-resolve does not
         wait for them; a run started meanwhile waits for it (:attr:`WarmUpJob.after`), Cancel
         and closing stop it. False when nothing started (a job or a warm-up runs, no engine,
-        no network)."""
-        if self.is_running() or self.warming_up() or not self.win.engine.loaded:
+        no network, or the window is closed: a delayed start must not outlive the window)."""
+        if (self.is_running() or self.warming_up() or not self.win.engine.loaded
+                or not self.win.isVisible()):
             return False
         settings = self.session.settings
         networks = [m for m in self.win.controls.selected_methods() if m != "bicubic"]

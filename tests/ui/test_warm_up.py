@@ -84,3 +84,11 @@ def test_cancel_stops_the_warm_up(warm_window, qtbot):
 
 def test_an_injected_engine_is_not_warmed_up_unless_asked(window):
     assert not window.runs.warm_up_enabled and window.runs.warmup is None
+
+
+def test_a_closed_window_starts_no_warm_up(warm_window, qtbot):
+    win, recording = warm_window
+    recording.gate.set()
+    qtbot.waitUntil(lambda: not win.runs.warming_up(), timeout=20000)
+    win.close()
+    assert not win.isVisible() and not win.runs.warm_up()  # e.g. the delayed start, too late
