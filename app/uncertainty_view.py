@@ -258,9 +258,11 @@ def write_uncertainty_dicom(path: str | os.PathLike[str], map2d: np.ndarray, *,
     from pydicom.dataset import Dataset
     from pydicom.uid import generate_uid
 
+    from app.io import _dicom_file
+    from app.io._dicom_derivation import DerivedReport, _code_item, _ds, _now
+    from app.io._dicom_file import _file_meta, _set_pixels
     from app.io._dicom_iod import complete_type2
-    from app.io._dicom_writer import (SC_IMAGE_STORAGE, DerivedReport, _code_item, _ds,
-                                      _file_meta, _now, _save_dicom, _set_pixels)
+    from app.io._dicom_writer import SC_IMAGE_STORAGE
     from app.io.labels import SOFTWARE, software_version
     from app.io.roi import validate_roi, validate_scale
 
@@ -318,7 +320,7 @@ def write_uncertainty_dicom(path: str | os.PathLike[str], map2d: np.ndarray, *,
     ds.file_meta = _file_meta(SC_IMAGE_STORAGE, str(ds.SOPInstanceUID))
     _set_pixels(ds, stored, "MONOCHROME2", 16)
     warnings: list[str] = []
-    _save_dicom(ds, target, [source.source_path], warnings)
+    _dicom_file._save_dicom(ds, target, [source.source_path], warnings)  # tests replace it there
     return DerivedReport(
         path=target, sop_class_uid=SC_IMAGE_STORAGE, sop_instance_uid=str(ds.SOPInstanceUID),
         series_instance_uid=str(ds.SeriesInstanceUID),

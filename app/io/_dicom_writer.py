@@ -21,21 +21,30 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import UID, generate_uid
 
-from . import _dicom_file
 from ._atomic import as_image_array
 from ._dicom import LOSSY_TRANSFER_SYNTAXES
+from ._dicom_derivation import (
+    DerivedReport,
+    DerivedSeries,
+    _code_item,
+    _collect_warnings,
+    _ds,
+    _set_common_derived,
+    _times_sign,
+)
+from ._dicom_file import _write_instance
+from ._dicom_iod import MULTI_FRAME_CLASSES, complete_type2, lift_functional_groups, missing_type1
 from ._dicom_meta import frame_dataset
-# _now, _file_meta and _set_pixels are not used here: app.uncertainty_view's Secondary Capture
-# writer imports them from this module (with SC_IMAGE_STORAGE, DerivedReport, _code_item, _ds
-# and _save_dicom)
-from ._dicom_derivation import (DerivedReport, DerivedSeries, _code_item, _collect_warnings, _ds,
-                                _now, _set_common_derived, _times_sign)  # noqa: F401
-from ._dicom_file import _file_meta, _set_pixels, _write_instance  # noqa: F401
-from ._dicom_iod import (MULTI_FRAME_CLASSES, complete_type2, lift_functional_groups,
-                         missing_type1)
-from ._dicom_pixels import (_check_output, _colour_bits, _int_dtype, _padding_out,
-                            _stored_limits, _voi_lut_consistent, _voi_lut_entries_16,
-                            _window_function)
+from ._dicom_pixels import (
+    _check_output,
+    _colour_bits,
+    _int_dtype,
+    _padding_out,
+    _stored_limits,
+    _voi_lut_consistent,
+    _voi_lut_entries_16,
+    _window_function,
+)
 from .errors import WriteError
 from .image_data import ImageData
 from .labels import SOFTWARE, fmt_scale, method_label
@@ -146,12 +155,6 @@ def _shown(value: Any) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 _DS_MAX = 16
 
-
-def _save_dicom(ds: Any, target: Path, sources: list[Path], report_warnings: list[str]) -> None:
-    """:func:`app.io._dicom_file._save_dicom`, looked up there at each call so that a replacement
-    of it (the tests' dciodvfy check) also sees the files app.uncertainty_view saves through
-    this name."""
-    _dicom_file._save_dicom(ds, target, sources, report_warnings)
 
 @_collect_warnings
 def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels: np.ndarray, *,

@@ -27,11 +27,11 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from app.io.labels import METHOD_LABELS
 from app.io import SCALE_MAX, SCALE_MIN
+from app.io.labels import METHOD_LABELS
 from app.session import RunSettings
 
-from .panels import VIEW_MODES, VIEW_SHORT, VIEW_TIPS
+from .panel_data import VIEW_MODES, VIEW_SHORT, VIEW_TIPS
 
 SCALE_STEP = 0.1
 PRESET_SCALES = (2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)

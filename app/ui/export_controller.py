@@ -15,7 +15,7 @@ from app.io import ImageIOError
 
 from . import export as export_mod
 from .notes import NotesDialog
-from .panels import VIEW_MODES, PanelData
+from .panel_data import VIEW_MODES, PanelData
 
 if TYPE_CHECKING:
     from .main_window import MainWindow

@@ -35,6 +35,7 @@ from PyQt5.QtWidgets import (
 )
 
 from app.io import ImageData
+from app.jobs import JobResult
 from app.result_cache import ResultCache
 from app.session import ViewerSession
 
@@ -43,17 +44,19 @@ from .canvas import ImageCanvas
 from .controls import ControlsPanel
 from .diagnostics import diagnostics_text
 from .drops import FileDrops
+from .elided_label import ElidedLabel
 from .export_controller import ExportController
 from .measure_controller import MeasureController
 from .notes import NotesDialog
 from .open_controller import OpenController
-from .panels import VIEW_MODES, ComparisonView, ElidedLabel
+from .panel_data import VIEW_MODES
+from .panels import ComparisonView
 from .quality_table import QualityTable
 from .run_controller import RunController
 from .series_picker import SeriesPickerDialog
 from .slices import SliceRangeChoice, SliceRangeResultDialog
 from .window_level import WindowLevelController
-from .worker import Engine, JobResult
+from .worker import Engine
 
 APP_ORG, APP_NAME = "RMISR", "RMISR Viewer"
 #: Room left for the window manager's frame (borders, title bar) when sizing to the screen.

@@ -31,7 +31,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from .canvas import SCROLL_KEYS
+from .navigation import SCROLL_KEYS
 
 
 @dataclass(frozen=True)

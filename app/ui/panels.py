@@ -36,10 +36,7 @@ from .elided_label import ElidedLabel
 from .imaging import blank_pixmap, to_qimage, windowed_pixmap
 from .navigation import keep_anchor
 from .panel_annotations import PanelAnnotations
-
-# VIEW_SHORT, VIEW_TIPS and sr_overlay_text are kept importable from here for the window, its
-# controllers and the controls (defined in .panel_data).
-from .panel_data import VIEW_MODES, VIEW_SHORT, VIEW_TIPS, PanelData, sr_overlay_text  # noqa: F401
+from .panel_data import VIEW_MODES, PanelData
 from .panel_view import PanelView
 
 

@@ -13,6 +13,7 @@ from PyQt5.QtWidgets import QDialog
 from app.io import ImageIOError, crop_roi
 from app.io.labels import METHOD_LABELS
 from app.io.padding import engine_pixels
+from app.jobs import JobRequest, JobResult, SliceRangeRequest, SliceRangeResult
 from app.progress import RunProgress
 from app.session import files_in_the_way, slice_range_outputs, slice_range_problem
 from app.uncertainty_view import uncertainty_map
@@ -25,16 +26,7 @@ from .slices import (
     default_slice_method,
     slice_note_lines,
 )
-from .worker import (
-    EngineLoader,
-    JobRequest,
-    JobResult,
-    SliceRangeJob,
-    SliceRangeRequest,
-    SliceRangeResult,
-    SuperResolveJob,
-    WarmUpJob,
-)
+from .worker import EngineLoader, SliceRangeJob, SuperResolveJob, WarmUpJob
 
 if TYPE_CHECKING:
     from .main_window import MainWindow

@@ -20,14 +20,7 @@ from PyQt5.QtCore import QThread, pyqtSignal
 
 from app import quality
 from app.formatting import readable_error
-# the jobs' data (app.jobs, no Qt) stay importable from here with the jobs that use them
-from app.jobs import (  # noqa: F401
-    JobRequest,
-    JobResult,
-    MethodResult,
-    SliceRangeRequest,
-    SliceRangeResult,
-)
+from app.jobs import JobResult, MethodResult, SliceRangeResult
 
 log = logging.getLogger(__name__)
 

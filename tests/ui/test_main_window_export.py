@@ -119,7 +119,7 @@ def test_an_engine_note_travels_into_the_derived_file(tmp_path):
     from types import SimpleNamespace
 
     from app.ui import export as export_mod
-    from app.ui.panels import PanelData
+    from app.ui.panel_data import PanelData
 
     source = read_image(SAMPLE_PATH)
     info = SimpleNamespace(weights_sha256="0" * 64, notes=["flat image: bicubic used"])
