@@ -10,7 +10,6 @@ imports Qt or torch, so all of it is tested headless (``tests/test_session.py``)
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from app.io.labels import METHOD_LABELS
 from app.io.series import stack_of
 from app.jobs import JobRequest, JobResult
 from app.result_cache import ResultCache, result_key, slice_id
+from models.inference import normalization  # NumPy only: the engine's default mode
 
 ROI = tuple[int, int, int, int]
 #: One step of a stack: a file and a frame of it.
@@ -518,10 +518,7 @@ class ViewerSession:
         window (otherwise a W/L change keeps the results)."""
         assert self.image is not None
         here = slice_id(self.image.source_path, self.image.frame)
-        # read only when the engine has loaded it (importing it here would import torch);
-        # until then the window stays part of the key
-        engine = sys.modules.get("models.inference.normalization")
-        by_window = getattr(engine, "DEFAULT_NORMALIZATION", "window") == "window"
+        by_window = normalization.DEFAULT_NORMALIZATION == "window"
         if request is not None:
             return result_key(here, request.roi, request.scale, request.methods,
                               request.simulate, request.precision,

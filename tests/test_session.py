@@ -22,6 +22,7 @@ from app.session import (
     slice_range_outputs,
     slice_range_problem,
 )
+from models.inference import normalization
 
 
 @pytest.fixture(scope="module")
@@ -170,13 +171,11 @@ def test_results_are_kept_under_the_settings_that_made_them(session, sample):
 
 
 def test_the_window_is_in_the_key_only_when_the_engine_normalises_by_it(session, monkeypatch):
-    monkeypatch.setitem(sys.modules, "models.inference.normalization",
-                        SimpleNamespace(DEFAULT_NORMALIZATION="range"))
+    monkeypatch.setattr(normalization, "DEFAULT_NORMALIZATION", "range")
     before = session.result_key()
     session.display_window = (40.0, 400.0)
     assert session.result_key() == before
-    monkeypatch.setitem(sys.modules, "models.inference.normalization",
-                        SimpleNamespace(DEFAULT_NORMALIZATION="window"))
+    monkeypatch.setattr(normalization, "DEFAULT_NORMALIZATION", "window")
     assert session.result_key() != before
 
 
