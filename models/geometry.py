@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
@@ -41,13 +42,39 @@ def check_output_size(height: int, width: int, scale: float) -> tuple[int, int]:
     return oh, ow
 
 
-def check_scale(scale: float) -> float:
-    """Return ``scale`` as float if it lies in [1.1, 5], else raise ValueError."""
-    s = float(scale)
+def check_scale(scale: object, error: type[Exception] = ValueError) -> float:
+    """Return ``scale`` as float if it is a number in [1.1, 5], else raise ``error`` saying why
+    (the engine raises ValueError, the I/O layer its InvalidScaleError: one check, one wording)."""
+    try:
+        s = float(scale)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise error(f"scale {scale!r} is not a number") from None
     if not math.isfinite(s) or s < SCALE_MIN - 1e-9 or s > SCALE_MAX + 1e-9:
-        raise ValueError(f"scale {scale!r} is outside the supported range "
-                         f"[{SCALE_MIN}, {SCALE_MAX}]")
+        raise error(f"scale ×{scale} is outside the supported range ×{SCALE_MIN:g}–×{SCALE_MAX:g}")
     return s
+
+
+def check_roi(roi: Sequence[float] | None, rows: int, cols: int,
+              error: type[Exception] = ValueError) -> tuple[int, int, int, int]:
+    """``roi`` = (x, y, w, h) in pixels of a ``rows`` × ``cols`` image as four ints; the whole image
+    for None. Raises ``error`` when it is not four whole numbers, is empty (w or h < 1) or is not
+    entirely inside the image — the one ROI check of the engine and the I/O layer."""
+    if roi is None:
+        return 0, 0, int(cols), int(rows)
+    try:
+        values = [float(v) for v in roi]
+    except (TypeError, ValueError):
+        raise error(f"ROI {roi!r} must be four numbers x, y, w, h") from None
+    if len(values) != 4:
+        raise error(f"ROI {tuple(roi)!r} must have four values x, y, w, h, got {len(values)}")
+    if not all(math.isfinite(v) and v == int(v) for v in values):
+        raise error(f"ROI {tuple(roi)!r} must be whole pixels")
+    x, y, w, h = (int(v) for v in values)
+    if w < 1 or h < 1:
+        raise error(f"ROI {x},{y},{w},{h} is empty (width and height must be ≥ 1)")
+    if x < 0 or y < 0 or x + w > cols or y + h > rows:
+        raise error(f"ROI {x},{y},{w},{h} (x, y, w, h) is not inside the {cols}×{rows} image")
+    return x, y, w, h
 
 
 def project(count: int, scale: float, shift: float = 0.0) -> np.ndarray:

@@ -13,7 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from models.geometry import SCALE_MAX, SCALE_MIN, output_size, round_half_up
+from models.geometry import (SCALE_MAX, SCALE_MIN, check_roi, check_scale, output_size,
+                             round_half_up)
 
 from .errors import InvalidArgumentError, InvalidROIError, InvalidScaleError
 from .image_data import ImageData
@@ -30,14 +31,7 @@ def validate_scale(scale: object) -> float:
     Raises:
         InvalidScaleError: not a number, not finite, or outside [1.1, 5].
     """
-    try:
-        s = float(scale)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InvalidScaleError(f"scale {scale!r} is not a number") from None
-    if not math.isfinite(s) or s < SCALE_MIN - 1e-9 or s > SCALE_MAX + 1e-9:
-        raise InvalidScaleError(
-            f"scale ×{scale} is outside the supported range ×{SCALE_MIN:g}–×{SCALE_MAX:g}")
-    return s
+    return check_scale(scale, InvalidScaleError)
 
 
 def _shape_of(shape_or_image: Sequence[int] | np.ndarray | ImageData) -> tuple[int, int]:
@@ -66,24 +60,7 @@ def validate_roi(roi: Sequence[float] | None, shape: Sequence[int] | np.ndarray 
             the image.
     """
     rows, cols = _shape_of(shape)
-    if roi is None:
-        return 0, 0, cols, rows
-    try:
-        values = [float(v) for v in roi]
-    except (TypeError, ValueError):
-        raise InvalidROIError(f"ROI {roi!r} must be four numbers x, y, w, h") from None
-    if len(values) != 4:
-        raise InvalidROIError(f"ROI {tuple(roi)!r} must have four values x, y, w, h, "
-                              f"got {len(values)}")
-    if not all(math.isfinite(v) and v == int(v) for v in values):
-        raise InvalidROIError(f"ROI {tuple(roi)!r} must be whole pixels")
-    x, y, w, h = (int(v) for v in values)
-    if w < 1 or h < 1:
-        raise InvalidROIError(f"ROI {x},{y},{w},{h} is empty (width and height must be ≥ 1)")
-    if x < 0 or y < 0 or x + w > cols or y + h > rows:
-        raise InvalidROIError(f"ROI {x},{y},{w},{h} (x, y, w, h) is not inside the "
-                              f"{cols}×{rows} image")
-    return x, y, w, h
+    return check_roi(roi, rows, cols, InvalidROIError)
 
 
 def crop_roi(image: ImageData | np.ndarray, roi: Sequence[float] | None) -> np.ndarray:

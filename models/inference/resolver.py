@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from ..archs.pfmdb import PFMDB
-from ..geometry import check_output_size, check_scale, output_size
+from ..geometry import check_output_size, check_roi, check_scale, output_size
 from ..manifest import WEIGHTS_DIR, Manifest, WeightsRecord, load_model
 from ..methods import METHODS
 from ..resize import imresize
@@ -112,25 +112,6 @@ def _poll_cancel(*_: object) -> None:
     cancel = _CANCEL.get()
     if cancel is not None and cancel():
         raise UpscaleCancelled("cancelled by the user")
-
-
-def _check_roi(roi: tuple[int, int, int, int] | None, shape: tuple[int, ...]
-               ) -> tuple[int, int, int, int]:
-    """(x, y, w, h) of ``roi`` (whole pixels, inside the image); the whole image for None."""
-    rows, cols = int(shape[0]), int(shape[1])
-    if roi is None:
-        return 0, 0, cols, rows
-    try:
-        values = [float(v) for v in roi]
-    except (TypeError, ValueError):
-        raise ValueError(f"roi {roi!r} must be four numbers x, y, w, h") from None
-    if len(values) != 4 or not all(math.isfinite(v) and v == int(v) for v in values):
-        raise ValueError(f"roi {tuple(roi)!r} must be four whole numbers x, y, w, h")
-    x, y, w, h = (int(v) for v in values)
-    if w < 1 or h < 1 or x < 0 or y < 0 or x + w > cols or y + h > rows:
-        raise ValueError(f"roi {x},{y},{w},{h} (x, y, w, h) is empty or not inside the "
-                         f"{cols}×{rows} image")
-    return x, y, w, h
 
 
 class SuperResolver:
@@ -239,7 +220,7 @@ class SuperResolver:
         s = check_scale(scale)
         whole = self._validate(image)
         whole, window, value_range, k = headroom(whole, window, value_range)  # finite out
-        x0, y0, w, h = _check_roi(roi, whole.shape)
+        x0, y0, w, h = check_roi(roi, whole.shape[0], whole.shape[1])
         try:
             check_output_size(h, w, s)
         except ValueError as exc:
