@@ -239,91 +239,34 @@ def _spacing(source: Any, scale: float) -> tuple[float, float] | None:
     return None if sp is None else (sp[0] / scale, sp[1] / scale)
 
 
-#: Patient and study attributes a map of a DICOM source keeps, so that it files with its study.
-_PATIENT_STUDY = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
-                  "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
-                  "StudyInstanceUID", "StudyDescription")
-
-
 def write_uncertainty_dicom(path: str | os.PathLike[str], map2d: np.ndarray, *,
                             source: ImageData, scale: float, roi: tuple[int, int, int, int],
                             method: str, weights_sha256: str | None = None,
                             top: float | None = None) -> Any:
-    """Write a computed uncertainty map as a DICOM Secondary Capture Image (new series; the
-    patient and study of a DICOM source, else new and empty): ImageType
-    DERIVED\\SECONDARY\\UNCERTAINTY, the map's label as Series Description, Image Comments and
-    Derivation Description, 16-bit unsigned pixels with RescaleSlope so that the values are the
-    spread in the image's units, a window over 0 … ``top``. Returns the
+    """Write a computed uncertainty map as a DICOM Secondary Capture Image in a new series
+    (:func:`app.io.write_map_dicom`: the patient and study of a DICOM source, else new and
+    empty): ImageType DERIVED\\SECONDARY\\UNCERTAINTY, the map's label as Series Description,
+    Image Comments and Derivation Description, 16-bit unsigned pixels with RescaleSlope so that
+    the values are the spread in the image's units, a window over 0 … ``top``. Returns the
     :class:`app.io.DerivedReport`."""
-    from pydicom.dataset import Dataset
-    from pydicom.uid import generate_uid
-
-    from app.io import _dicom_file
-    from app.io._dicom_derivation import DerivedReport, _code_item, _ds, _now
-    from app.io._dicom_file import _file_meta, _set_pixels
-    from app.io._dicom_iod import complete_type2
-    from app.io._dicom_writer import SC_IMAGE_STORAGE
+    from app.io import validate_roi, validate_scale, write_map_dicom
     from app.io.labels import SOFTWARE, software_version
-    from app.io.roi import validate_roi, validate_scale
 
-    target = Path(path)
     s = validate_scale(scale)
     x, y, w, h = validate_roi(roi, source)
-    a = np.maximum(np.nan_to_num(np.asarray(map2d, dtype=np.float64)), 0.0)
     unit = getattr(source, "value_unit", "") or ""
     label = uncertainty_label(s, method, unit)
-    peak = float(a.max()) if a.size else 0.0
-    slope = peak / 65535.0 if peak > 0 else 1.0
-    stored = np.clip(np.round(a / slope), 0, 65535).astype(np.uint16)
-    ds = Dataset()
-    ds.SpecificCharacterSet = "ISO_IR 192"
-    ds.SOPClassUID = SC_IMAGE_STORAGE
-    ds.SOPInstanceUID = generate_uid()
-    original = source.dataset if getattr(source, "kind", "") == "dicom" else None
-    for kw in _PATIENT_STUDY:
-        value = original.get(kw, "") if original is not None else ""
-        setattr(ds, kw, value if value is not None else "")
-    if not str(ds.StudyInstanceUID or ""):
-        ds.StudyInstanceUID = generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
-    ds.Modality = "OT"
-    ds.ConversionType = "WSD"
-    ds.SecondaryCaptureDeviceManufacturer = SOFTWARE
-    ds.SeriesNumber = 1001
-    ds.InstanceNumber = 1
-    ds.PatientOrientation = ""
-    ds.SeriesDescription = f"Uncertainty SR ×{s:g} {method} (computed)"[:64]
-    ds.ImageType = ["DERIVED", "SECONDARY", "UNCERTAINTY"]
     derivation = (f"{label}. Per-pixel standard deviation of the 8 dihedral (flipped/rotated) "
                   f"runs, averaged over a Gaussian of sigma {SMOOTH_SIGMA:g} output pixel, of "
                   f"{method} at ×{s:g} of ROI x={x} y={y} w={w} h={h} (source pixels) "
                   f"of {source.source_path.name}; weights sha256 "
                   f"{weights_sha256 or 'none (no network)'}; software {SOFTWARE}. Values are "
-                  f"computed{(' in ' + unit) if unit else ''}, not acquired.")[:1024]
-    ds.DerivationDescription = derivation
-    ds.DerivationCodeSequence = [_code_item("113085", "DCM", "Spatial resampling")]
-    ds.ImageComments = (f"{label} ({SOFTWARE} {software_version()}). Bright = the network's "
-                        "8 runs disagree: the computed pixels deserve the least trust there.")
-    date, time = _now()
-    ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
-    ds.ContentDate, ds.ContentTime = date, time
-    ds.SeriesDate, ds.SeriesTime = date, time
-    spacing = _spacing(source, s)
-    if spacing is not None:
-        ds.PixelSpacing = [_ds(spacing[0]), _ds(spacing[1])]
-    ds.RescaleSlope, ds.RescaleIntercept = _ds(slope), _ds(0.0)
-    ds.RescaleType = "US"
-    top = display_range([a]) if top is None else float(top)
-    ds.WindowCenter, ds.WindowWidth = _ds(top / 2.0), _ds(top)
-    ds.WindowCenterWidthExplanation = "uncertainty 0 to top of the scale"
-    complete_type2(ds, SC_IMAGE_STORAGE)
-    ds.file_meta = _file_meta(SC_IMAGE_STORAGE, str(ds.SOPInstanceUID))
-    _set_pixels(ds, stored, "MONOCHROME2", 16)
-    warnings: list[str] = []
-    _dicom_file._save_dicom(ds, target, [source.source_path], warnings)  # tests replace it there
-    return DerivedReport(
-        path=target, sop_class_uid=SC_IMAGE_STORAGE, sop_instance_uid=str(ds.SOPInstanceUID),
-        series_instance_uid=str(ds.SeriesInstanceUID),
-        study_instance_uid=str(ds.StudyInstanceUID), rows=int(stored.shape[0]),
-        columns=int(stored.shape[1]), pixel_spacing=spacing, derivation=derivation,
-        warnings=warnings)
+                  f"computed{(' in ' + unit) if unit else ''}, not acquired.")
+    comments = (f"{label} ({SOFTWARE} {software_version()}). Bright = the network's "
+                "8 runs disagree: the computed pixels deserve the least trust there.")
+    a = np.maximum(np.nan_to_num(np.asarray(map2d, dtype=np.float64)), 0.0)
+    return write_map_dicom(
+        path, a, source=source, scale=s, roi=(x, y, w, h), kind="UNCERTAINTY",
+        series_description=f"Uncertainty SR ×{s:g} {method} (computed)", derivation=derivation,
+        comments=comments, window_top=display_range([a]) if top is None else float(top),
+        window_explanation="uncertainty 0 to top of the scale")

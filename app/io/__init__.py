@@ -21,6 +21,7 @@ from .errors import (CorruptFileError, EmptyFileError, FileMissingError, FrameOu
                      SourceOverwriteError, TruncatedFileError, UnsupportedImageError,
                      UnsupportedTransferSyntaxError, WindowPresetError, WriteError,
                      wrong_type_is_value_error)
+from ._dicom_map import write_map_dicom
 from .image_data import ImageData
 from .labels import METHOD_LABELS, computed_label, method_label
 from .limits import MAX_PIXELS, MAX_SIDE
@@ -48,7 +49,7 @@ __all__ = [
     "SCALE_MAX", "roi_statistics", "RoiStatistics", "distance_text",
     # writing
     "write_png", "write_tiff16", "TiffEncoding", "write_dicom_derived", "write_secondary_capture",
-    "write_image", "write_text", "claim_output", "OutputClaim", "write_sheet", "compose_sheet",
+    "write_image", "write_text", "write_map_dicom", "claim_output", "OutputClaim", "write_sheet", "compose_sheet",
     "add_caption", "format_for_path", "DerivedReport",
     "DerivedSeries", "WrittenImage", "computed_label", "method_label", "METHOD_LABELS",
     # errors
