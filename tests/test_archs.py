@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from models.archs.blocks import PYB, SRB, PyConv3
+from models.archs.blocks import PYB, SRB, FusedPYB, PyConv3
 from models.archs.icca import ICCA, icca_statistic, icca_statistic_reference
 from models.archs.laplacian import laplacian, laplacian_np, laplacian_xy
 from models.archs.pfmdb import PFMDB
@@ -12,6 +12,7 @@ from models.registry import ARCH_REGISTRY, create_model
 from models.resize import imresize
 from models.archs.rmisr import RMISR_BL, RMISR_VP
 from models.archs.upsamplers import MetaUpsampler
+from models.inference.fusion import fuse_pyramid_blocks
 
 
 def n_params(m):
@@ -164,3 +165,37 @@ def test_every_registered_architecture_builds_and_runs():
 def test_registry_refuses_duplicate_names():
     with pytest.raises(KeyError):
         ARCH_REGISTRY.register("srcnn")(lambda: None)
+
+
+@pytest.mark.parametrize("shape", [(2, 64, 23, 31), (1, 64, 9, 8)])
+def test_fused_pyb_equals_the_pyb(shape):
+    torch.manual_seed(3)
+    pyb = PYB(64, 16).eval()
+    for p in pyb.parameters():  # trained-like spread, biases included
+        p.data.normal_(0.0, 0.1)
+    fused = FusedPYB.from_pyb(pyb).eval()
+    x = torch.randn(shape)
+    with torch.no_grad():
+        assert torch.allclose(fused(x), pyb(x), atol=1e-5, rtol=1e-5)
+        cl = x.contiguous(memory_format=torch.channels_last)
+        assert torch.allclose(fused.to(memory_format=torch.channels_last)(cl), pyb(x),
+                              atol=1e-5, rtol=1e-5)
+    # the grouped levels became one 4-group 7×7 convolution, the dense one stayed
+    assert (fused.grouped.groups, fused.grouped.kernel_size, fused.grouped.out_channels) == \
+        (4, (7, 7), 32)
+
+
+@pytest.mark.parametrize("arch", [RMISR_BL, RMISR_VP])
+def test_fusing_a_network_keeps_its_output(arch):
+    torch.manual_seed(4)
+    model = arch(scale=2).eval()
+    for p in model.parameters():
+        p.data.normal_(0.0, 0.05)
+    x = torch.rand(1, 1, 20, 18)
+    with torch.no_grad():
+        before = model(x)
+        assert fuse_pyramid_blocks(model) == (12 if arch is RMISR_BL else 27)
+        after = model(x)
+    before, after = (t[0] if isinstance(t, tuple) else t for t in (before, after))
+    assert not any(isinstance(m, PYB) for m in model.modules())
+    assert torch.allclose(after, before, atol=1e-4 * float(before.abs().max()))

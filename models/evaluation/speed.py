@@ -9,7 +9,8 @@ machines, or on one machine under different load, compare.
 Printed as Markdown:
 
 1. the convolution rate in fp32, and in bf16 where the CPU runs it natively, then the rate of each
-   convolution shape a PFMDB block has (the grouped PyConv levels run far below the dense rate);
+   convolution shape a PFMDB block has (the grouped PyConv levels run far below the dense rate;
+   the engine runs them merged, :class:`models.archs.blocks.FusedPYB`);
 2. ``SuperResolver.upscale`` (the shipped weights, the resolver's precision) of SRCNN, RMISR-BL and
    RMISR-VP on a 512×512 image at ×4 and ×2.5, and on a 128×128 region at ×2.5 with the context the
    engine adds around it: seconds, GMAC/s and the ratio to the bound, plus the four-method
@@ -75,6 +76,8 @@ LAYERS: list[tuple[str, int, int, int, int]] = [
     ("PyConv level 3×3, 64→32", 64, 32, 3, 1),
     ("PyConv level 5×5, 64→16, groups 4", 64, 16, 5, 4),
     ("PyConv level 7×7, 64→16, groups 8", 64, 16, 7, 8),
+    ("the two merged, as the engine runs them on a CPU: 7×7, 64→32, groups 4 (half zeros)",
+     64, 32, 7, 4),
     ("1×1, 64→64 (fusion)", 64, 64, 1, 1),
     ("ICCA box sum 15×1, depthwise", 64, 64, (15, 1), 64),
 ]

@@ -43,6 +43,7 @@ from ..resize import imresize
 from .errors import DeviceUnavailableError, InvalidImageError, OutputTooLargeError, UpscaleCancelled
 from .finite import headroom, to_float32
 from .forward import network_forward
+from .fusion import fuse_pyramid_blocks
 from .normalization import (
     DEFAULT_NORMALIZATION,
     NORMALIZATION_MODES,
@@ -157,7 +158,8 @@ class SuperResolver:
         with self._lock:
             if record.file not in self._models:
                 model = load_model(record, self.weights_dir, self.device)
-                if self.device.type == "cpu":
+                if self.device.type == "cpu":  # both measured on CPUs only (docs/speed.md)
+                    fuse_pyramid_blocks(model)
                     model = model.to(memory_format=torch.channels_last)
                 for m in model.modules():  # cancel polled between blocks of one tile too
                     if isinstance(m, PFMDB):
