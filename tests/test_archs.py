@@ -84,6 +84,30 @@ def test_fast_icca_statistic_equals_the_reference(shape, channels_last):
     assert torch.allclose(xa.grad, xb.grad, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("shape, window", [((1, 8, 41, 13), 15), ((2, 4, 30, 9), 5),
+                                           ((1, 3, 17, 6), 15), ((1, 64, 70, 32), 15)])
+@pytest.mark.parametrize("bf16", [False, True])
+def test_icca_in_bands_equals_the_whole(monkeypatch, shape, window, bf16):
+    """Inference on a CPU computes ICCA a band of rows at a time (cache-sized): the same output
+    as the whole-image statistic, first, inner and short last bands alike, in fp32 and bf16."""
+    import models.archs.icca as icca_module
+    torch.manual_seed(1)
+    icca = ICCA(shape[1], reduction=2, window=window).eval()
+    for p in icca.parameters():
+        p.data.normal_(0.0, 0.3)
+    x = (torch.randn(shape) * 3).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        whole = x * icca.excite(icca_statistic(x, window).to(x.dtype))
+        monkeypatch.setattr(icca_module, "_BAND_BYTES", 1)  # the smallest band: 8 rows
+        assert icca_module._band_rows(x) == 8 and shape[2] > 16
+        banded = icca(x)
+    assert banded.dtype == whole.dtype
+    # in bf16 a statistic equal to float rounding may still round to the neighbouring bf16 value
+    # before the excitation: one bf16 step (2⁻⁸ relative) of the gate
+    tol = 2.0 ** -7 if bf16 else 1e-5
+    assert torch.allclose(banded, whole, atol=tol * float(x.abs().max()), rtol=tol)
+
+
 def test_icca_entropy_is_one_for_a_flat_map_and_low_for_a_peak():
     flat = icca_statistic(torch.zeros(1, 1, 8, 8), None)
     assert flat.item() == pytest.approx(1.0, abs=1e-5)  # entropy 1, std 0, mean 0

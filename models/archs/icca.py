@@ -171,6 +171,72 @@ class ICCA(nn.Module):
         # on the meta device nothing is computed, only counted (models.evaluation.summary): the
         # reference formulation keeps the multiply-add count to the architecture's own convolutions,
         # not the depthwise box sums that implement the statistic
-        stat = icca_statistic_reference if x.device.type == "meta" else icca_statistic
-        s = stat(x, self.window).to(x.dtype)
-        return x * self.excite(s)
+        if x.device.type == "meta":
+            return x * self.excite(icca_statistic_reference(x, self.window).to(x.dtype))
+        rows = _band_rows(x)
+        if (self.window is not None and x.device.type == "cpu" and x.shape[2] > 2 * rows
+                and not (torch.is_grad_enabled() and x.requires_grad)):
+            return self._forward_in_bands(x, rows)
+        return x * self.excite(icca_statistic(x, self.window).to(x.dtype))
+
+    def _forward_in_bands(self, x: torch.Tensor, rows: int) -> torch.Tensor:
+        """The same output, computed ``rows`` image rows at a time (inference on a CPU).
+
+        On a large image every one of the statistic's ~25 passes streams tensors far larger than
+        the CPU's caches (64 maps × 512² floats are 64 MB); a band of rows with the ``window // 2``
+        rows above and below it that its box sums need stays in cache, which made ICCA 2.3×
+        faster at 512² on the project's 2-core machine. The shift ``m`` of the entropy is the
+        whole image's per-channel maximum, as in :func:`icca_statistic`, so each band equals the
+        matching rows of the whole within float rounding (tested)."""
+        b, c, h, w = x.shape
+        window = int(self.window)  # type: ignore[arg-type]
+        r = window // 2
+        out = torch.empty_like(x)
+        with torch.autocast(x.device.type, enabled=False):  # statistics need float32's range
+            xf = x.float()
+            m = xf.amax(dim=(2, 3), keepdim=True)
+            n = _box_count(h, w, window, xf)
+        for r0 in range(0, h, rows):
+            r1 = min(h, r0 + rows)
+            e0, e1 = max(0, r0 - r), min(h, r1 + r)
+            with torch.autocast(x.device.type, enabled=False):
+                stat = _band_statistic(xf[:, :, e0:e1], m, n[:, :, r0:r1], window,
+                                       r - (r0 - e0), r - (e1 - r1))
+            out[:, :, r0:r1] = x[:, :, r0:r1] * self.excite(stat.to(x.dtype))  # as autocast says
+        return out
+
+
+#: bytes of one band of a 4-D feature tensor (rows × width × maps floats): a few MB, inside a
+#: CPU's cache; measured fastest at 16–32 rows of 64 maps × 256–512 px on the project's machine
+_BAND_BYTES = 2 ** 21
+
+
+def _band_rows(x: torch.Tensor) -> int:
+    return max(8, _BAND_BYTES // max(1, int(x.shape[1]) * int(x.shape[3]) * 4))
+
+
+def _band_box_sum(t: torch.Tensor, window: int, top: int, bottom: int) -> torch.Tensor:
+    """Box sums of the rows of band ``t`` that have ``window // 2`` rows on each side in it:
+    ``top``/``bottom`` zero rows stand for where the image itself ends."""
+    c, r = t.shape[1], window // 2
+    ones = torch.ones(c, 1, 1, window, device=t.device, dtype=t.dtype)
+    t = F.conv2d(t, ones, padding=(0, r), groups=c)
+    if top or bottom:
+        t = F.pad(t, (0, 0, top, bottom))
+    return F.conv2d(t, ones.reshape(c, 1, window, 1), groups=c)
+
+
+def _band_statistic(x: torch.Tensor, m: torch.Tensor, n: torch.Tensor, window: int, top: int,
+                    bottom: int) -> torch.Tensor:
+    """:func:`icca_statistic` (no gradient) of the band's inner rows: ``x`` holds them with the
+    rows their boxes reach, ``m`` is the whole image's shift, ``n`` the inner rows' box counts."""
+    e = torch.exp((x - m).clamp_min(_EXP_FLOOR))
+    s_e = _band_box_sum(e, window, top, bottom)
+    s_xe = _band_box_sum(x * e, window, top, bottom).div_(s_e)
+    del e
+    inv_n = n.reciprocal()
+    mean = _band_box_sum(x, window, top, bottom).mul_(inv_n)
+    out = _band_box_sum(x * x, window, top, bottom).mul_(inv_n).sub_(mean * mean)
+    out = out.clamp_min_(0.0).add_(1e-12).sqrt_().add_(mean)
+    ent = s_e.log_().add_(m).sub_(s_xe).mul_(torch.log(n).reciprocal())
+    return out.add_(ent)

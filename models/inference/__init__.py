@@ -7,6 +7,8 @@
 * :mod:`.forward` — one forward pass of any registered network;
 * :mod:`.precision` — fp32 / bf16 / fp16 autocast and which device gets which;
 * :mod:`.finite` — finite input gives finite output;
+* :mod:`.fusion` — inference-only rewrites that keep a network's function (merged PyConv levels);
+* :mod:`.memory` — freed memory reused within a CPU run (glibc's malloc);
 * :mod:`.uncertainty` — the uncertainty map from the ensemble's spread (NumPy/SciPy only);
 * :mod:`.errors` — why a call produced no result.
 

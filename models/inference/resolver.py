@@ -44,6 +44,7 @@ from .errors import DeviceUnavailableError, InvalidImageError, OutputTooLargeErr
 from .finite import headroom, to_float32
 from .forward import network_forward
 from .fusion import fuse_pyramid_blocks
+from .memory import release_freed_memory, reuse_freed_memory
 from .normalization import (
     DEFAULT_NORMALIZATION,
     NORMALIZATION_MODES,
@@ -121,6 +122,8 @@ class SuperResolver:
     def __init__(self, device: str = "auto", weights_dir: str | Path = WEIGHTS_DIR,
                  precision: str = "auto") -> None:
         self.device = resolve_device(device)
+        if self.device.type == "cpu":
+            reuse_freed_memory()  # page faults were 30 % of a large run (models.inference.memory)
         #: the precision setting as given ("auto", "fp32", "bf16" or "fp16"), and as resolved for
         #: this device (:func:`models.inference.precision.resolve_precision`); a call may say
         #: otherwise
@@ -374,5 +377,7 @@ class SuperResolver:
                     progress=progress, cancel=cancel)
         finally:
             _CANCEL.reset(token)
+            if self.device.type == "cpu":
+                release_freed_memory()
         info.tiles = result.tiles
         return result.out, result.spread

@@ -40,6 +40,7 @@ import torch
 import torch.distributed as dist
 
 from ..geometry import SCALE_MAX, SCALE_MIN
+from ..inference.memory import reuse_freed_memory
 from ..inference.precision import cpu_has_native_bf16, resolve_precision
 from ..manifest import WEIGHTS_DIR
 from ..registry import ARCH_REGISTRY, create_model
@@ -206,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.set_device(device)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if device.type == "cpu":  # freed feature maps reused, not page-faulted in anew each step
+        reuse_freed_memory()
     seed = args.seed + 1000 * rank
     torch.manual_seed(seed)
     random.seed(seed)
