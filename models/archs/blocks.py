@@ -42,7 +42,7 @@ class SRB(nn.Module):
         self.act = activation()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.conv(x) + x)
+        return self.act(self.conv(x).add_(x))  # in place: conv's backward needs not its output
 
 
 class PyConv3(nn.Module):

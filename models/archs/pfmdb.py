@@ -47,4 +47,5 @@ class PFMDB(nn.Module):
             distilled.append(pyb(cc))
             cc = srb(cc)
         distilled.append(self.act(self.last(cc)))
-        return self.icca(self.fuse(torch.cat(distilled, dim=1))) + x
+        # in place on ICCA's fresh output (its product's backward needs its inputs, not it)
+        return self.icca(self.fuse(torch.cat(distilled, dim=1))).add_(x)
