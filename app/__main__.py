@@ -161,11 +161,11 @@ def self_test(device: str = "auto", weights_dir: str | None = None, out=sys.stdo
 
 
 def main(argv: list[str] | None = None) -> int:
-    # before any thread exists: the engine's worker threads then share the arena whose freed
+    # before any thread exists: the engine's worker threads then share the heap whose freed
     # blocks a run reuses (models.inference.memory; torch-free, nothing else is loaded)
-    from models.inference.memory import reuse_freed_memory
+    from models.inference.memory import one_arena
 
-    reuse_freed_memory()
+    one_arena()
     args = _parser().parse_args(argv)
     if args.self_test:
         return self_test(args.device or "auto", args.weights_dir)

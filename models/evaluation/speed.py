@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from ..inference.forward import network_forward
-from ..inference.memory import reuse_freed_memory
+from ..inference.memory import one_arena, reuse_freed_memory
 from ..inference.precision import autocast, cpu_has_native_bf16, resolve_precision
 from ..manifest import WEIGHTS_DIR
 from ..registry import create_model
@@ -239,8 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    # as the engine and rmisr-train do on a CPU (models.inference.memory), before anything runs
-    reused = reuse_freed_memory()
+    # as the viewer does before it starts threads (models.inference.memory); each engine run then
+    # reuses freed memory as it does for a user, and the training rows as rmisr-train does
+    reused = one_arena()
     native = cpu_has_native_bf16()
     precision = resolve_precision(args.precision, "cpu")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -266,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                                     args.repeats, peak):
             print(line, flush=True)
     if "training" not in args.skip:
+        reuse_freed_memory()
         macs = training_macs(args.arch, args.batch, args.patch)
         print(f"\nTraining step, {args.arch} ×4, batch {args.batch} × {args.patch}² "
               f"({macs / 1e9:.0f} GMAC: forward + 2 × forward for backward)\n")

@@ -24,6 +24,7 @@ actually used, the weights file and sha256, seconds and the normalisation mode.
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import math
 import threading
@@ -44,7 +45,7 @@ from .errors import DeviceUnavailableError, InvalidImageError, OutputTooLargeErr
 from .finite import headroom, to_float32
 from .forward import network_forward
 from .fusion import fuse_pyramid_blocks
-from .memory import release_freed_memory, reuse_freed_memory
+from .memory import freed_memory_reused, one_arena
 from .normalization import (
     DEFAULT_NORMALIZATION,
     NORMALIZATION_MODES,
@@ -122,8 +123,8 @@ class SuperResolver:
     def __init__(self, device: str = "auto", weights_dir: str | Path = WEIGHTS_DIR,
                  precision: str = "auto") -> None:
         self.device = resolve_device(device)
-        if self.device.type == "cpu":
-            reuse_freed_memory()  # page faults were 30 % of a large run (models.inference.memory)
+        if self.device.type == "cpu":  # a run's feature maps reuse freed memory (.memory)
+            one_arena()
         #: the precision setting as given ("auto", "fp32", "bf16" or "fp16"), and as resolved for
         #: this device (:func:`models.inference.precision.resolve_precision`); a call may say
         #: otherwise
@@ -367,8 +368,9 @@ class SuperResolver:
                cancel: Callable[[], bool] | None, info: UpscaleInfo, ensemble: bool = False
                ) -> tuple[np.ndarray, np.ndarray | None]:
         token = _CANCEL.set(cancel)  # this call's, polled between PFMDB blocks (_poll_cancel)
+        reuse = freed_memory_reused() if self.device.type == "cpu" else contextlib.nullcontext()
         try:
-            with autocast(self.device, info.precision or "fp32"):
+            with reuse, autocast(self.device, info.precision or "fp32"):
                 result = sliding_window_inference(
                     x, s, lambda t, size, at: network_forward(model, t, s, size, at),
                     tile=tile, overlap=overlap, hr_margin=hr_margin, out_shape=out_shape,
@@ -377,7 +379,5 @@ class SuperResolver:
                     progress=progress, cancel=cancel)
         finally:
             _CANCEL.reset(token)
-            if self.device.type == "cpu":
-                release_freed_memory()
         info.tiles = result.tiles
         return result.out, result.spread
