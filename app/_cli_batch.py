@@ -24,6 +24,7 @@ from app.io import DerivedSeries, ImageData, ImageIOError, method_label, read_im
 from app.io._guard import LIBRARY_NOTE_PREFIXES
 from app.io.labels import METHOD_LABELS, fmt_scale
 from app.io.series import image_files
+from models.inference.memory import freed_memory_reused
 
 #: the end of an output_name stem: "_SRx2.5_rmisr-vp" (before the extension)
 _OUTPUT_NAME = re.compile(r"_SRx\d+(\.\d+)?_(" + "|".join(map(re.escape, METHOD_LABELS))
@@ -112,31 +113,32 @@ def _run_batch(args: argparse.Namespace) -> int:
     inputs, failed = _inputs(args.inputs, outdir)
     sources = {src.resolve() for src, _ in inputs}  # never a target, even with --overwrite
     bar = tqdm(inputs, desc=PROG, unit="file", disable=None, file=sys.stderr, leave=False)
-    for src, dest in bar:
-        bar.set_postfix_str(src.name[:40], refresh=False)
-        frame, n_frames = args.frame, 1
-        while True:  # one frame, or with --all-frames each frame of a multi-frame input
-            try:
-                image = read_image(src, frame=frame)
-                n_frames = image.n_frames
-                for line in image.warnings:  # a library's message, said once as our note
-                    if line.startswith(LIBRARY_NOTE_PREFIXES) and (src, line) not in said:
-                        said.add((src, line))
-                        _note(f"{src.name}: {line}")
-                if image.n_frames > 1 and not args.all_frames:
-                    _note(f"{src.name}: frame {frame} of {image.n_frames} (0-based; --frame "
-                          "chooses another, --all-frames takes every one)")
-                written.append(_write_one(sr, image, src, frame, args, dest, planned, sources,
-                                          series))
-            except (KeyboardInterrupt, SystemExit, GeneratorExit, StdoutClosed):
-                raise
-            except BaseException as exc:  # noqa: BLE001 — one bad file must not stop the batch
-                failed += 1
-                where = f" frame {frame}" if n_frames > 1 else ""
-                _error(f"{src}{where}: {_describe(exc)}")
-            frame += 1
-            if not args.all_frames or frame >= n_frames:
-                break
+    with freed_memory_reused():  # kept from file to file, returned after the batch
+        for src, dest in bar:
+            bar.set_postfix_str(src.name[:40], refresh=False)
+            frame, n_frames = args.frame, 1
+            while True:  # one frame, or with --all-frames each frame of a multi-frame input
+                try:
+                    image = read_image(src, frame=frame)
+                    n_frames = image.n_frames
+                    for line in image.warnings:  # a library's message, said once as our note
+                        if line.startswith(LIBRARY_NOTE_PREFIXES) and (src, line) not in said:
+                            said.add((src, line))
+                            _note(f"{src.name}: {line}")
+                    if image.n_frames > 1 and not args.all_frames:
+                        _note(f"{src.name}: frame {frame} of {image.n_frames} (0-based; --frame "
+                              "chooses another, --all-frames takes every one)")
+                    written.append(_write_one(sr, image, src, frame, args, dest, planned, sources,
+                                              series))
+                except (KeyboardInterrupt, SystemExit, GeneratorExit, StdoutClosed):
+                    raise
+                except BaseException as exc:  # noqa: BLE001 — one bad file must not stop the batch
+                    failed += 1
+                    where = f" frame {frame}" if n_frames > 1 else ""
+                    _error(f"{src}{where}: {_describe(exc)}")
+                frame += 1
+                if not args.all_frames or frame >= n_frames:
+                    break
     bar.close()
     if args.send and written:
         failed += _send(args.send, written)

@@ -156,6 +156,7 @@ class SliceRangeJob(_EngineJob):
     def _run(self) -> SliceRangeResult:
         from app.batch import super_resolve_to_file
         from app.io import DerivedSeries, read_image
+        from models.inference.memory import freed_memory_reused
 
         self.wait_for_warm_up()
         req, t0 = self.request, time.perf_counter()
@@ -170,35 +171,36 @@ class SliceRangeJob(_EngineJob):
         per_slice: list[tuple[str, list[str]]] = []
         cancelled = False
         frames = len({p for p, _, _ in req.items}) < n  # frames of one multi-frame file
-        for k, (path, frame, target) in enumerate(req.items):
-            if self.is_cancelled():
-                cancelled = True
-                break
-            name = path.name + (f" frame {frame + 1}" if frames else "")
-            self.stepStarted.emit(k)
-            self.progressed.emit(int(100 * k / n), f"slice {k + 1} of {n}: {name}")
+        with freed_memory_reused():  # kept from slice to slice, returned after the range
+            for k, (path, frame, target) in enumerate(req.items):
+                if self.is_cancelled():
+                    cancelled = True
+                    break
+                name = path.name + (f" frame {frame + 1}" if frames else "")
+                self.stepStarted.emit(k)
+                self.progressed.emit(int(100 * k / n), f"slice {k + 1} of {n}: {name}")
 
-            def progress(done: int, total: int, k: int = k) -> None:
-                self.tileDone.emit(k, done, total)
-                self.progressed.emit(int(100 * (k + done / max(total, 1)) / n),
-                                     f"slice {k + 1} of {n}: tile {done}/{total}")
+                def progress(done: int, total: int, k: int = k) -> None:
+                    self.tileDone.emit(k, done, total)
+                    self.progressed.emit(int(100 * (k + done / max(total, 1)) / n),
+                                         f"slice {k + 1} of {n}: tile {done}/{total}")
 
-            try:
-                image = read_image(path, frame=frame)
-                done = super_resolve_to_file(sr, image, target, req.fmt, req.scale, req.method,
-                                             req.roi, progress=progress,
-                                             cancel=self.is_cancelled, series=series,
-                                             window=req.window)
-            except UpscaleCancelled:
-                cancelled = True
-                break
-            except Exception as exc:  # noqa: BLE001 — one bad slice must not stop the others
-                log.exception("slice %s failed", name)
-                errors.append(f"{name}: {readable_error(exc)}")
-                continue
-            written.append(done.path)
-            notes += [f"{done.path.name}: {note}" for note in done.notes]
-            per_slice.append((done.path.name, list(done.notes)))
+                try:
+                    image = read_image(path, frame=frame)
+                    done = super_resolve_to_file(sr, image, target, req.fmt, req.scale, req.method,
+                                                 req.roi, progress=progress,
+                                                 cancel=self.is_cancelled, series=series,
+                                                 window=req.window)
+                except UpscaleCancelled:
+                    cancelled = True
+                    break
+                except Exception as exc:  # noqa: BLE001 — one bad slice must not stop the others
+                    log.exception("slice %s failed", name)
+                    errors.append(f"{name}: {readable_error(exc)}")
+                    continue
+                written.append(done.path)
+                notes += [f"{done.path.name}: {note}" for note in done.notes]
+                per_slice.append((done.path.name, list(done.notes)))
         if not cancelled:
             self.stepStarted.emit(n)
             self.progressed.emit(100, "done")
