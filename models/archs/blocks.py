@@ -88,8 +88,8 @@ class FusedPYB(nn.Module):
     of the 4-group convolution that holds its inputs (zero weights on the other 8). The merged
     outputs come in group order, not PyConv-3's; the 1×1 reduction's input columns are permuted to
     match, so no tensor is reordered at run time. The zero weights add exact zeros: the output
-    equals the PYB's up to float summation order. Build with :meth:`from_pyb`; not for training
-    (twice the multiply-adds of those levels and no weight sharing with the PYB).
+    equals the PYB's up to float summation order. Build with :meth:`from_pyb` (it shares the
+    PYB's dense level, unchanged); not for training (twice the multiply-adds of those levels).
     """
 
     def __init__(self, grouped: nn.Conv2d, dense: nn.Conv2d, reduce: nn.Conv2d) -> None:
@@ -132,17 +132,15 @@ class FusedPYB(nn.Module):
                 weight[m, offset:offset + cin_g, pad:pad + lk, pad:pad + lk] = lv.weight[o]
                 bias[m] = lv.bias[o]
                 source[m] = start[id(lv)] + o
-        dense = dense_levels[0]
+        dense = dense_levels[0]  # shared with the PYB, unchanged
         source += [start[id(dense)] + o for o in range(dense.out_channels)]
         grouped = nn.Conv2d(cin, groups * per_group, k, padding=k // 2, groups=groups)
         grouped.weight.copy_(weight)
         grouped.bias.copy_(bias)
-        new_dense = conv(cin, dense.out_channels, dense.kernel_size[0])
-        new_dense.load_state_dict(dense.state_dict())
         reduce = conv(pyb.reduce.in_channels, pyb.reduce.out_channels, 1)
         reduce.weight.copy_(pyb.reduce.weight[:, source])
         reduce.bias.copy_(pyb.reduce.bias)
-        return cls(grouped, new_dense, reduce).to(ref.device, ref.dtype)
+        return cls(grouped.to(ref.device, ref.dtype), dense, reduce.to(ref.device, ref.dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.reduce(self.act(torch.cat([self.grouped(x), self.dense(x)], dim=1)))

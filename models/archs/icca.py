@@ -56,14 +56,22 @@ def _box_count(h: int, w: int, window: int, like: torch.Tensor) -> torch.Tensor:
     return (nh[:, None] * nw[None, :]).reshape(1, 1, h, w)
 
 
-def _box_sum(x: torch.Tensor, window: int) -> torch.Tensor:
+def _box_sum(t: torch.Tensor, window: int, top: int | None = None,
+             bottom: int | None = None) -> torch.Tensor:
     """Sum over a centred window×window box (zero outside the image), as two depthwise
     convolutions with a kernel of ones: oneDNN runs them on channels-last tensors at several
-    times the speed of ``avg_pool2d`` with ``count_include_pad=False``."""
-    c, r = x.shape[1], window // 2
-    ones = torch.ones(c, 1, window, 1, device=x.device, dtype=x.dtype)
-    x = F.conv2d(x, ones, padding=(r, 0), groups=c)
-    return F.conv2d(x, ones.reshape(c, 1, 1, window), padding=(0, r), groups=c)
+    times the speed of ``avg_pool2d`` with ``count_include_pad=False``.
+
+    For a band of rows (:meth:`ICCA._forward_in_bands`) the sums are of the rows that have
+    ``window // 2`` rows on each side in ``t``; ``top``/``bottom`` zero rows (default
+    ``window // 2``: the whole image) stand for where the image itself ends."""
+    c, r = t.shape[1], window // 2
+    top, bottom = (r if top is None else top), (r if bottom is None else bottom)
+    ones = torch.ones(c, 1, 1, window, device=t.device, dtype=t.dtype)
+    t = F.conv2d(t, ones, padding=(0, r), groups=c)
+    if top != bottom:
+        t, top = F.pad(t, (0, 0, top, bottom)), 0
+    return F.conv2d(t, ones.reshape(c, 1, window, 1), padding=(top, 0), groups=c)
 
 
 def icca_statistic_reference(x: torch.Tensor, window: int | None = 15) -> torch.Tensor:
@@ -125,26 +133,40 @@ def _local_statistic(x: torch.Tensor, window: int | None) -> torch.Tensor:
     b, c, h, w = x.shape
     if window is None:
         return _global_statistic(x)
-    grad = torch.is_grad_enabled() and x.requires_grad
     n = _box_count(h, w, window, x)
-    inv_n = n.reciprocal()
     m = x.amax(dim=(2, 3), keepdim=True).detach()
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        r = window // 2
+        return _band_statistic(x, m, n, window, r, r, entropy=h * w > 1)
+    inv_n = n.reciprocal()
     e = torch.exp((x - m).clamp_min(_EXP_FLOOR))
     s_e = _box_sum(e, window)
     s_xe = _box_sum(x * e, window)
     del e
     mean = _box_sum(x, window) * inv_n
-    if grad:
-        std = (_box_sum(x * x, window) * inv_n - mean * mean).clamp_min(0.0).add(1e-12).sqrt()
-        if h * w == 1:  # a single pixel: one value per window, entropy 0
-            return std + mean
-        ent = (torch.log(s_e) + m - s_xe / s_e) * torch.log(n).reciprocal()
-        return ent + std + mean
-    out = _box_sum(x * x, window).mul_(inv_n).sub_(mean * mean).clamp_min_(0.0).add_(1e-12)
-    out = out.sqrt_().add_(mean)
-    if h * w == 1:
+    std = (_box_sum(x * x, window) * inv_n - mean * mean).clamp_min(0.0).add(1e-12).sqrt()
+    if h * w == 1:  # a single pixel: one value per window, entropy 0
+        return std + mean
+    ent = (torch.log(s_e) + m - s_xe / s_e) * torch.log(n).reciprocal()
+    return ent + std + mean
+
+
+def _band_statistic(x: torch.Tensor, m: torch.Tensor, n: torch.Tensor, window: int, top: int,
+                    bottom: int, entropy: bool = True) -> torch.Tensor:
+    """:func:`icca_statistic` without gradient, in place where it can be, of the rows of ``x``
+    whose boxes lie in it (all of them for ``top`` = ``bottom`` = ``window // 2``, see
+    :func:`_box_sum`); ``m`` is the whole image's shift, ``n`` those rows' box counts;
+    ``entropy=False`` for a single pixel (one value per window, entropy 0)."""
+    e = torch.exp((x - m).clamp_min(_EXP_FLOOR))
+    s_e = _box_sum(e, window, top, bottom)
+    s_xe = _box_sum(x * e, window, top, bottom).div_(s_e)
+    del e
+    inv_n = n.reciprocal()
+    mean = _box_sum(x, window, top, bottom).mul_(inv_n)
+    out = _box_sum(x * x, window, top, bottom).mul_(inv_n).sub_(mean * mean)
+    out = out.clamp_min_(0.0).add_(1e-12).sqrt_().add_(mean)
+    if not entropy:
         return out
-    s_xe.div_(s_e)
     ent = s_e.log_().add_(m).sub_(s_xe).mul_(torch.log(n).reciprocal())
     return out.add_(ent)
 
@@ -184,8 +206,9 @@ class ICCA(nn.Module):
 
         On a large image every one of the statistic's ~25 passes streams tensors far larger than
         the CPU's caches (64 maps × 512² floats are 64 MB); a band of rows with the ``window // 2``
-        rows above and below it that its box sums need stays in cache, which made ICCA 2.3×
-        faster at 512² on the project's 2-core machine. The shift ``m`` of the entropy is the
+        rows above and below it that its box sums need stays in cache (an RMISR-BL ×4 forward on
+        512² 1.24× faster on the project's 2-core machine: ``python -m models.evaluation.speed``,
+        its ablation rows). The shift ``m`` of the entropy is the
         whole image's per-channel maximum, as in :func:`icca_statistic`, so each band equals the
         matching rows of the whole within float rounding (tested)."""
         b, c, h, w = x.shape
@@ -213,30 +236,3 @@ _BAND_BYTES = 2 ** 21
 
 def _band_rows(x: torch.Tensor) -> int:
     return max(8, _BAND_BYTES // max(1, int(x.shape[1]) * int(x.shape[3]) * 4))
-
-
-def _band_box_sum(t: torch.Tensor, window: int, top: int, bottom: int) -> torch.Tensor:
-    """Box sums of the rows of band ``t`` that have ``window // 2`` rows on each side in it:
-    ``top``/``bottom`` zero rows stand for where the image itself ends."""
-    c, r = t.shape[1], window // 2
-    ones = torch.ones(c, 1, 1, window, device=t.device, dtype=t.dtype)
-    t = F.conv2d(t, ones, padding=(0, r), groups=c)
-    if top or bottom:
-        t = F.pad(t, (0, 0, top, bottom))
-    return F.conv2d(t, ones.reshape(c, 1, window, 1), groups=c)
-
-
-def _band_statistic(x: torch.Tensor, m: torch.Tensor, n: torch.Tensor, window: int, top: int,
-                    bottom: int) -> torch.Tensor:
-    """:func:`icca_statistic` (no gradient) of the band's inner rows: ``x`` holds them with the
-    rows their boxes reach, ``m`` is the whole image's shift, ``n`` the inner rows' box counts."""
-    e = torch.exp((x - m).clamp_min(_EXP_FLOOR))
-    s_e = _band_box_sum(e, window, top, bottom)
-    s_xe = _band_box_sum(x * e, window, top, bottom).div_(s_e)
-    del e
-    inv_n = n.reciprocal()
-    mean = _band_box_sum(x, window, top, bottom).mul_(inv_n)
-    out = _band_box_sum(x * x, window, top, bottom).mul_(inv_n).sub_(mean * mean)
-    out = out.clamp_min_(0.0).add_(1e-12).sqrt_().add_(mean)
-    ent = s_e.log_().add_(m).sub_(s_xe).mul_(torch.log(n).reciprocal())
-    return out.add_(ent)
