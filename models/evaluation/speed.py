@@ -15,7 +15,8 @@ Printed as Markdown:
    RMISR-VP on a 512×512 image at ×4 and ×2.5, and on a 128×128 region at ×2.5 with the context the
    engine adds around it: seconds, GMAC/s and the ratio to the bound, plus the four-method
    comparison of that region (what a doctor waits for);
-3. a training step of RMISR-BL ×4 (batch 16 × 48², L1, Adam; backward counted as twice the
+3. the engine's CPU rewrites added one at a time to an RMISR-BL ×4 forward (what each is worth);
+4. a training step of RMISR-BL ×4 (batch 16 × 48², L1, Adam; backward counted as twice the
    forward) in each memory format and precision, with its ratio.
 
 Timings are the best of ``--repeats`` runs after one warm-up run.
@@ -35,7 +36,7 @@ import numpy as np
 import torch
 
 from ..inference.forward import network_forward
-from ..inference.memory import one_arena, reuse_freed_memory
+from ..inference.memory import freed_memory_reused, one_arena
 from ..inference.precision import autocast, cpu_has_native_bf16, resolve_precision
 from ..manifest import WEIGHTS_DIR
 from ..registry import create_model
@@ -220,6 +221,51 @@ def inference_table(weights_dir: Path, precision: str, cases: list[tuple[str, fl
     return lines
 
 
+def ablation_rows(weights_dir: Path, side: int, repeats: int) -> list[str]:
+    """Markdown rows: RMISR-BL ×4 forward on a ``side``² LR input with the engine's CPU rewrites
+    added one at a time (merged PyConv levels, ICCA in row bands, freed memory reused), timed
+    interleaved in this process, each the best of ``repeats`` — what each rewrite is worth."""
+    import contextlib
+    import copy
+
+    from ..archs import icca as icca_module
+    from ..inference.fusion import fuse_pyramid_blocks
+    from ..manifest import Manifest, load_model
+    from ..inference.memory import freed_memory_reused
+
+    record = Manifest(weights_dir).resolve("rmisr-bl", 4.0)
+    if record is None:
+        return ["| (no RMISR-BL ×4 weights) | | |"]
+    plain = load_model(record, weights_dir, "cpu").to(memory_format=torch.channels_last)
+    fused = copy.deepcopy(plain)
+    fuse_pyramid_blocks(fused)
+    fused = fused.to(memory_format=torch.channels_last)
+    x = torch.rand(1, 1, side, side).contiguous(memory_format=torch.channels_last)
+    whole = 2 ** 62  # a band larger than any image: ICCA in one piece
+    configs = [("as trained (channels-last)", plain, whole, False),
+               ("+ PyConv levels merged", fused, whole, False),
+               ("+ ICCA in row bands", fused, icca_module._BAND_BYTES, False),
+               ("+ freed memory reused", fused, icca_module._BAND_BYTES, True)]
+    best = [float("inf")] * len(configs)
+    saved = icca_module._BAND_BYTES
+    try:
+        with torch.inference_mode():
+            for rep in range(max(1, repeats) + 1):  # the first round warms up
+                for i, (_, model, band, reuse) in enumerate(configs):
+                    icca_module._BAND_BYTES = band
+                    with freed_memory_reused() if reuse else contextlib.nullcontext():
+                        t = time.perf_counter()
+                        network_forward(model, x, 4.0)
+                        dt = time.perf_counter() - t
+                    if rep:
+                        best[i] = min(best[i], dt)
+    finally:
+        icca_module._BAND_BYTES = saved
+    rows = [f"| {name} | {t:.2f} | {best[0] / t:.2f}× |"
+            for (name, *_), t in zip(configs, best)]
+    return [f"| RMISR-BL ×4 forward, {side}² LR, fp32 | s | speed-up |", "|---|---:|---:|"] + rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.evaluation.speed",
                                 description=__doc__.split("\n")[0])
@@ -235,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--patch", type=int, default=48)
     p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--skip", nargs="*", default=[], choices=["layers", "inference", "training"])
+    p.add_argument("--skip", nargs="*", default=[], choices=["layers", "ablation", "inference", "training"])
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -271,8 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         for line in inference_table(Path(args.weights_dir), args.precision, cases,
                                     args.repeats, peak):
             print(line, flush=True)
+    if "ablation" not in args.skip:
+        print("\n" + "\n".join(ablation_rows(Path(args.weights_dir), args.size, args.repeats)),
+              flush=True)
     if "training" not in args.skip:
-        reuse_freed_memory()
         macs = training_macs(args.arch, args.batch, args.patch)
         print(f"\nTraining step, {args.arch} ×4, batch {args.batch} × {args.patch}² "
               f"({macs / 1e9:.0f} GMAC: forward + 2 × forward for backward)\n")
@@ -280,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         print("|---|---|---:|---:|---:|")
         for cl in (False, True):
             for bf16 in ((False, True) if native else (False,)):
-                t = time_step(args.arch, cl, bf16, args.steps, args.batch, args.patch)
+                with freed_memory_reused():  # as rmisr-train runs its loop
+                    t = time_step(args.arch, cl, bf16, args.steps, args.batch, args.patch)
                 rate = peaks.get("bf16" if bf16 else "fp32", peaks["fp32"])
                 print(f"| {'channels_last' if cl else 'contiguous'} | "
                       f"{'bf16 autocast' if bf16 else 'fp32'} | {t:.2f} | {macs / t / 1e9:.0f} | "

@@ -2,10 +2,11 @@
 
 A network's feature maps are large (64 maps × 512² floats are 64 MB) and live for one layer.
 glibc serves each such request with a fresh ``mmap`` and returns it on ``free``, so every layer
-touches new pages: ≈ 1.3 million page faults, each a zeroed 4 KB page, in one RMISR-BL ×4 run
-on a 512² image — 30 % of its time on the project's 2-core machine (7.1 s against 5.0 s with
-the faults gone, measured in one process). What jemalloc or tcmalloc preloading does in PyTorch's
-CPU tuning guides, which a bundled desktop application cannot do, is done here with ``mallopt``:
+touches new pages: ≈ 1.3 million page faults (counted once with ``getrusage``), each a zeroed
+4 KB page, in one RMISR-BL ×4 run on a 512² image, a quarter of its time on the project's 2-core
+machine (the last ablation row of ``python -m models.evaluation.speed``: 6.83 → 5.32 s). What
+jemalloc or tcmalloc preloading does in PyTorch's CPU tuning guides, which a bundled desktop
+application cannot do, is done here with ``mallopt``:
 
 * :func:`one_arena` (``M_ARENA_MAX`` 1), once per process and before any thread exists: every
   thread allocates from the main heap. The viewer runs the engine in a worker thread, and a
@@ -15,10 +16,9 @@ CPU tuning guides, which a bundled desktop application cannot do, is done here w
   and the heap's free top is kept (``M_TRIM_THRESHOLD`` 2 GB) while any run is in progress;
   after the last one glibc's defaults come back and ``malloc_trim(0)`` returns the freed pages,
   so an idle viewer does not keep a run's peak and images it closes are unmapped as before.
-* :func:`reuse_freed_memory`: both, for the rest of the process (``rmisr-train``, the speed
-  tool: processes that do nothing but run networks).
+  ``rmisr-train`` holds it around its whole loop, a batch around all its slices.
 
-Elsewhere (Windows, macOS, musl) all three do nothing. ``RMISR_REUSE_MEMORY=0`` in the
+Elsewhere (Windows, macOS, musl) both do nothing. ``RMISR_REUSE_MEMORY=0`` in the
 environment turns them off.
 """
 from __future__ import annotations
@@ -40,7 +40,6 @@ _DEFAULT_MMAP_MAX = 65536
 _lock = threading.Lock()
 _libc: ctypes.CDLL | None = None
 _looked = False
-_permanent = False
 _active = 0
 
 
@@ -70,15 +69,6 @@ def one_arena() -> bool:
         return _set((_M_ARENA_MAX, 1))
 
 
-def reuse_freed_memory() -> bool:
-    """For the rest of the process: one arena, large blocks from the heap, its free top kept;
-    True where it is in effect."""
-    global _permanent
-    with _lock:
-        _permanent = _set((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _KEEP_TOP))
-        return _permanent
-
-
 @contextmanager
 def freed_memory_reused() -> Iterator[None]:
     """Within the block (a network run), freed large blocks are reused instead of unmapped; after
@@ -86,16 +76,15 @@ def freed_memory_reused() -> Iterator[None]:
     global _active
     with _lock:
         _active += 1
-        if _active == 1 and not _permanent:
-            _set((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _KEEP_TOP))
+        if _active == 1:
+            _set((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _KEEP_TOP))
     try:
         yield
     finally:
         with _lock:
             _active -= 1
             if _active == 0:
-                if not _permanent:
-                    _set((_M_MMAP_MAX, _DEFAULT_MMAP_MAX), (_M_TRIM_THRESHOLD, _DEFAULT_TRIM))
+                _set((_M_MMAP_MAX, _DEFAULT_MMAP_MAX), (_M_TRIM_THRESHOLD, _DEFAULT_TRIM))
                 libc = _glibc()
                 if libc is not None:
                     libc.malloc_trim(0)

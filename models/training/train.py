@@ -27,6 +27,7 @@ than fp32 for these grouped convolutions (README).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import os
@@ -40,7 +41,7 @@ import torch
 import torch.distributed as dist
 
 from ..geometry import SCALE_MAX, SCALE_MIN
-from ..inference.memory import reuse_freed_memory
+from ..inference.memory import freed_memory_reused
 from ..inference.precision import cpu_has_native_bf16, resolve_precision
 from ..manifest import WEIGHTS_DIR
 from ..registry import ARCH_REGISTRY, create_model
@@ -207,8 +208,6 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.set_device(device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if device.type == "cpu":  # freed feature maps reused, not page-faulted in anew each step
-        reuse_freed_memory()
     seed = args.seed + 1000 * rank
     torch.manual_seed(seed)
     random.seed(seed)
@@ -242,11 +241,13 @@ def main(argv: list[str] | None = None) -> int:
     objective = build_loss(args.arch, LossSettings(args.lap_weight, args.cx_weight,
                                                    args.sr_lap_weight, args.cx_h, args.vgg),
                            device)
-    train_loop(TrainingRun(
-        args=args, model=model, net=ddp_model, opt=opt, sampler=sampler, objective=objective,
-        device=device, precision=precision, channels_last=channels_last, arch_args=arch_args,
-        seeds=seeds, out_dir=out_dir, state_path=state_path, step=step, extra=extra,
-        schedule=history, frozen=frozen, seed=seed, rank=rank, distributed=distributed))
+    # on a CPU, freed feature maps are reused, not page-faulted in anew each step
+    with freed_memory_reused() if device.type == "cpu" else contextlib.nullcontext():
+        train_loop(TrainingRun(
+            args=args, model=model, net=ddp_model, opt=opt, sampler=sampler, objective=objective,
+            device=device, precision=precision, channels_last=channels_last, arch_args=arch_args,
+            seeds=seeds, out_dir=out_dir, state_path=state_path, step=step, extra=extra,
+            schedule=history, frozen=frozen, seed=seed, rank=rank, distributed=distributed))
     if distributed:
         dist.barrier()
         dist.destroy_process_group()
