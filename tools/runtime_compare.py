@@ -1,21 +1,40 @@
-"""Compare inference runtimes that a bundle could ship without a compiler, on this machine.
+"""Compare inference runtimes that a bundle could ship, against the engine's torch path, here.
 
     pip install onnx onnxruntime openvino      # measurement only: not dependencies of the viewer
-    python tools/runtime_compare.py [--side 256] [--rounds 5]
+    python tools/runtime_compare.py [--methods rmisr-bl rmisr-vp] [--sides 128 256 512]
 
-Exports the shipped RMISR-BL ×4 (sub-pixel, bicubic skip) for a fixed ``side``² LR input to ONNX
-(opset 17, TorchScript exporter), then times, interleaved round by round in one process so that
-load on the machine affects each alike: torch (fp32, channels-last, the engine's path), ONNX
-Runtime (CPU provider) and OpenVINO (CPU, f32, and bf16 where the CPU has it natively). Prints
-the best time of each and its largest difference from torch's output. The engine adopts another
-runtime only if it beats torch by 1.5× or more (docs/speed.md).
+Before the engine adopts another runtime it must beat its own torch path by ≥ 1.5× on this machine
+(and still bundle). This tool measures that, in one process, interleaved (each round runs every
+runtime once; the best round counts), on the shipped weights:
+
+* **torch** — what :class:`~models.inference.SuperResolver` runs on a CPU: channels-last, the PyConv
+  levels merged (:func:`models.inference.fusion.fuse_pyramid_blocks`), ICCA in row bands, freed
+  memory reused (:func:`models.inference.memory.freed_memory_reused`);
+* **OpenVINO** — the paper's architecture converted by ``openvino.convert_model`` and compiled for
+  the CPU at the input's static size (OpenVINO fuses the element-wise tails into its convolutions;
+  on a CPU with native bf16 it is asked for bf16, as the engine's ``auto`` would be);
+* **ONNX Runtime** — the same network exported with ``torch.onnx.export`` (fp32 only: ONNX Runtime has
+  no bf16 convolutions on a CPU);
+* **inductor** — ``torch.compile`` of the engine's model (the kernels an AOT-compiled inductor
+  package would ship; needs a C++ compiler at build time, not on the user's machine).
+
+What is timed is the network on a ``side``² LR input up to its output, without the bicubic global
+skip (the same torch code on every path). Each runtime's largest |difference| from torch is printed
+beside its time. The runtimes are optional (``pip install openvino onnxruntime onnx``): a missing
+one gets a row saying so. Prints Markdown.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
+import datetime as _dt
+import os
+import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,80 +42,177 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.inference import SuperResolver  # noqa: E402
-from models.inference.precision import cpu_has_native_bf16  # noqa: E402
+from models.archs import icca as icca_module
+from models.evaluation.speed import cpu_name
+from models.inference.fusion import fuse_pyramid_blocks
+from models.inference.memory import freed_memory_reused, one_arena
+from models.inference.precision import autocast, resolve_precision
+from models.manifest import WEIGHTS_DIR, Manifest, load_model
+
+RUNTIMES = ("torch", "openvino", "onnxruntime", "inductor")
 
 
-class _Fixed(torch.nn.Module):
-    """The ×4 network with its scale and output size fixed, for export."""
+class _SROnly(torch.nn.Module):
+    """The network's SR output alone (RMISR-VP returns (SR, Laplacian)) as a one-input module."""
 
-    def __init__(self, model: torch.nn.Module) -> None:
+    def __init__(self, net: torch.nn.Module) -> None:
         super().__init__()
-        self.model = model
+        self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x, 4.0, (x.shape[-2] * 4, x.shape[-1] * 4))
+        out = self.net(x)
+        return out[0] if isinstance(out, tuple) else out
+
+
+@contextlib.contextmanager
+def _whole_image_icca():
+    """ICCA in one piece (no row bands): an exporter traces Python loops as fixed code."""
+    saved = icca_module._BAND_BYTES
+    icca_module._BAND_BYTES = 2 ** 62
+    try:
+        yield
+    finally:
+        icca_module._BAND_BYTES = saved
+
+
+#: a runtime's builder: (the paper's network, the engine's CPU model, input, precision, threads)
+#: → a call that returns the SR output as an array
+Builder = Callable[[torch.nn.Module, torch.nn.Module, torch.Tensor, str, int],
+                   Callable[[], np.ndarray]]
+
+
+def _openvino(net: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor, precision: str,
+              threads: int) -> Callable[[], np.ndarray]:
+    import openvino as ov
+    with torch.no_grad(), _whole_image_icca():
+        model = ov.convert_model(net, example_input=x)
+    model.reshape(list(x.shape))  # static: OpenVINO plans its kernels for this size
+    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
+              "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}
+    compiled = ov.Core().compile_model(model, "CPU", config)
+    request = compiled.create_infer_request()
+    data, out = x.numpy(), compiled.output(0)
+    return lambda: request.infer({0: data})[out]
+
+
+def _onnxruntime(net: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor, precision: str,
+                 threads: int) -> Callable[[], np.ndarray]:
+    import onnxruntime as ort
+    if precision != "fp32":
+        raise RuntimeError("no bf16 convolutions on a CPU")
+    folder = tempfile.mkdtemp(prefix="rmisr-onnx-")
+    try:
+        path = os.path.join(folder, "net.onnx")
+        with torch.no_grad(), _whole_image_icca():
+            torch.onnx.export(net, (x,), path, dynamo=False, opset_version=17)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    name, data = session.get_inputs()[0].name, x.numpy()
+    return lambda: session.run(None, {name: data})[0]
+
+
+def _inductor(net: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor, precision: str,
+              threads: int) -> Callable[[], np.ndarray]:
+    if not shutil.which(os.environ.get("CXX", "c++")):
+        raise RuntimeError("no C++ compiler")
+    compiled = torch.compile(fast, dynamic=False)
+    xc = x.contiguous(memory_format=torch.channels_last)
+
+    def run() -> np.ndarray:
+        with torch.no_grad(), autocast("cpu", precision), freed_memory_reused():
+            return compiled(xc).float().numpy()
+    return run
+
+
+BUILDERS: dict[str, Builder] = {"openvino": _openvino, "onnxruntime": _onnxruntime,
+                                "inductor": _inductor}
+
+
+def compare(method: str, scale: float, side: int, rounds: int, precision: str, threads: int,
+            weights_dir: Path, runtimes: tuple[str, ...] = RUNTIMES) -> list[str]:
+    """Markdown rows for one fixed-scale (sub-pixel) network and input size: each runtime's best
+    time, its speed relative to the engine's torch path, its largest |difference| from torch, and
+    its one-off preparation time (conversion, compilation, first run)."""
+    record = Manifest(weights_dir).resolve(method, scale)
+    plain = load_model(record, weights_dir, "cpu").eval()
+    plain.global_skip = None
+    fast = copy.deepcopy(plain)
+    fuse_pyramid_blocks(fast)
+    fast = _SROnly(fast.to(memory_format=torch.channels_last))
+    plain = _SROnly(plain)
+    x = torch.rand(1, 1, side, side, generator=torch.Generator().manual_seed(side))
+    xc = x.contiguous(memory_format=torch.channels_last)
+
+    def run_torch() -> np.ndarray:
+        with torch.no_grad(), autocast("cpu", precision), freed_memory_reused():
+            return fast(xc).float().numpy()
+    reference = run_torch()
+    runners: dict[str, Callable[[], np.ndarray]] = {"torch": run_torch}
+    notes: dict[str, str] = {"torch": "—"}
+    for name in runtimes:
+        if name == "torch":
+            continue
+        t = time.perf_counter()
+        try:
+            runners[name] = BUILDERS[name](plain, fast, x, precision, threads)
+            diff = float(np.abs(runners[name]() - reference).max())
+            notes[name] = f"{diff:.1e}; prepared in {time.perf_counter() - t:.0f} s"
+        except Exception as exc:  # noqa: BLE001 — a missing or failing runtime is a row, not a crash
+            runners.pop(name, None)
+            notes[name] = f"not run: {type(exc).__name__}: {str(exc).splitlines()[0][:80]}"
+    best = {name: float("inf") for name in runners}
+    for _ in range(max(1, rounds)):
+        for name, fn in runners.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    rows = []
+    for name in runtimes:
+        what = f"| {method} | ×{scale:g} | {side}² | {name} |"
+        if name in best:
+            rows.append(f"{what} {best[name]:.3f} | {best['torch'] / best[name]:.2f}× | "
+                        f"{notes[name]} |")
+        else:
+            rows.append(f"{what} — | — | {notes[name]} |")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--side", type=int, default=256)
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--threads", type=int, default=0)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--methods", nargs="+", default=["rmisr-bl", "rmisr-vp"])
+    p.add_argument("--scale", type=float, default=4.0)
+    p.add_argument("--sides", type=int, nargs="+", default=[128, 256, 512])
+    p.add_argument("--rounds", type=int, default=3, help="timed rounds after the check run")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    p.add_argument("--runtimes", nargs="+", default=list(RUNTIMES[1:]), choices=RUNTIMES[1:])
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     args = p.parse_args(argv)
-    import onnxruntime as ort
-    import openvino as ov
-
-    threads = args.threads or torch.get_num_threads()
-    torch.set_num_threads(threads)
-    sr = SuperResolver("cpu", precision="fp32")
-    model = sr._model(sr.weights_record("rmisr-bl", 4)).eval()
-    for m in model.modules():  # the engine's cancel hooks are not part of the network
-        m._forward_pre_hooks.clear()
-    x = np.random.default_rng(0).random((1, 1, args.side, args.side)).astype(np.float32)
-    xt = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
-    path = Path(tempfile.mkdtemp()) / "rmisr_bl_x4.onnx"
-    with torch.no_grad():
-        torch.onnx.export(_Fixed(model), (torch.from_numpy(x),), str(path), dynamo=False,
-                          opset_version=17)
-    model.eval()  # the exporter leaves the module in training mode
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    core = ov.Core()
-    runners = {}
-    with torch.inference_mode():
-        runners["torch fp32 channels-last"] = lambda: model(xt, 4.0, (args.side * 4,) * 2).numpy()
-    name = sess.get_inputs()[0].name
-    runners["ONNX Runtime fp32"] = lambda: sess.run(None, {name: x})[0]
-    hints = ["f32"] + (["bf16"] if cpu_has_native_bf16() else [])
-    for hint in hints:
-        comp = core.compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads,
-                                                     "INFERENCE_PRECISION_HINT": hint})
-        req = comp.create_infer_request()
-        out = comp.output(0)
-        runners[f"OpenVINO {hint}"] = lambda req=req, out=out: req.infer({0: x})[out]
-    ref = None
-    best = {k: float("inf") for k in runners}
-    diffs = {}
-    with torch.inference_mode():
-        for k, run in runners.items():  # warm-up and the outputs
-            y = np.asarray(run())
-            ref = y if ref is None else ref
-            diffs[k] = float(np.abs(y - ref).max())
-        for _ in range(args.rounds):
-            for k, run in runners.items():
-                t = time.perf_counter()
-                run()
-                best[k] = min(best[k], time.perf_counter() - t)
-    print(f"RMISR-BL ×4, {args.side}² LR, {threads} threads, best of {args.rounds} interleaved "
-          f"rounds; OpenVINO {ov.__version__}, ONNX Runtime {ort.__version__}, "
-          f"torch {torch.__version__}\n")
-    print("| runtime | s | vs torch | max abs diff from torch (0–1 scale) |")
-    print("|---|---:|---:|---:|")
-    base = best["torch fp32 channels-last"]
-    for k in runners:
-        print(f"| {k} | {best[k]:.3f} | {base / best[k]:.2f}× | {diffs[k]:.1e} |")
+    one_arena()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
+    precision = resolve_precision(args.precision, "cpu")
+    when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    versions = [f"torch {torch.__version__}"]
+    for module in ("openvino", "onnxruntime"):
+        try:
+            versions.append(f"{module} {__import__(module).__version__}")
+        except ImportError:
+            versions.append(f"{module} not installed")
+    print(f"# Runtimes on {cpu_name()}, {threads} threads, {precision}, {when}\n")
+    print(f"{', '.join(versions)}; best of {args.rounds} interleaved rounds\n")
+    print("| network | scale | LR input | runtime | s | speed vs torch | max \\|Δ\\| from torch |")
+    print("|---|---:|---|---|---:|---:|---|")
+    for method in args.methods:
+        for side in args.sides:
+            for row in compare(method, args.scale, side, args.rounds, precision, threads,
+                               Path(args.weights_dir), ("torch", *args.runtimes)):
+                print(row, flush=True)
     return 0
 
 

@@ -1,0 +1,50 @@
+"""tools/runtime_compare.py: the engine's torch path against other runtimes (untrained test nets)."""
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from ._engine import make_weights_dir
+
+_PATH = Path(__file__).resolve().parents[1] / "tools" / "runtime_compare.py"
+
+
+@pytest.fixture(scope="module")
+def tool():
+    spec = importlib.util.spec_from_file_location("runtime_compare", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("runtime_compare", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    return make_weights_dir(tmp_path_factory.mktemp("w"))
+
+
+def _cells(row):
+    return [c.strip() for c in row.strip("|").split("|")]
+
+
+def test_torch_row_is_the_reference_and_a_failing_runtime_is_a_row_not_a_crash(
+        tool, weights, monkeypatch):
+    def broken(*args):
+        raise ImportError("No module named 'onnxruntime'")
+    monkeypatch.setitem(tool.BUILDERS, "onnxruntime", broken)
+    rows = tool.compare("rmisr-bl", 3.0, 16, 1, "fp32", 1, weights, ("torch", "onnxruntime"))
+    torch_row, ort_row = (_cells(r) for r in rows)
+    assert torch_row[:4] == ["rmisr-bl", "×3", "16²", "torch"]
+    assert float(torch_row[4]) > 0 and torch_row[5] == "1.00×"
+    assert ort_row[3] == "onnxruntime" and ort_row[4] == "—"
+    assert ort_row[6].startswith("not run: ImportError")
+
+
+@pytest.mark.slow
+def test_openvino_equals_the_engine_within_float_rounding(tool, weights):
+    pytest.importorskip("openvino")
+    rows = tool.compare("rmisr-bl", 3.0, 24, 1, "fp32", 1, weights, ("torch", "openvino"))
+    cells = _cells(rows[1])
+    assert cells[3] == "openvino" and float(cells[4]) > 0
+    assert float(cells[6].split(";")[0]) < 1e-4  # the largest |difference| from torch
