@@ -150,6 +150,22 @@ def test_meta_upsampler_both_paths_agree_and_match_eq_17(scale):
     assert torch.allclose(torch.einsum("bckl,ockl->bo", patch, w), y[:, :, i, j], atol=1e-5)
 
 
+@pytest.mark.parametrize("scale", [2.5, 3.5])
+def test_meta_upsampler_reads_channels_last_responses_in_place(scale):
+    """The stacked path addresses the convolution's response through its strides: a batch of
+    channels-last features gives the same pixels as contiguous ones, window and shift included."""
+    up = MetaUpsampler(6, 2)
+    x = torch.randn(2, 6, 11, 9)
+    with torch.no_grad():
+        for size, shift in ((None, (0.0, 0.0)), ((17, 12), (4.0, 3.0))):
+            y = up(x, scale, size, shift)
+            yc = up(x.contiguous(memory_format=torch.channels_last), scale, size, shift)
+            assert torch.allclose(y, yc, atol=1e-6)
+            up.max_stacked_pairs = 0  # the row-strip path computes the same window
+            assert torch.allclose(y, up(x, scale, size, shift), atol=1e-5)
+            up.max_stacked_pairs = 400
+
+
 @pytest.mark.parametrize("arch", ["rmisr_bl", "rmisr_vp"])
 def test_untrained_meta_model_with_the_bicubic_skip_is_bicubic_and_still_learns(arch):
     model = create_model(arch, scale=None, upsampler="meta", global_skip="bicubic",

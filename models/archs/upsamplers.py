@@ -117,14 +117,16 @@ class MetaUpsampler(nn.Module):
                 + torch.as_tensor(inv_x, device=x.device)[None, :])  # (oh, ow)
         if ny * nx <= self.max_stacked_pairs:
             # one convolution with every pair's filters, then gather each pixel's own response
-            resp = F.conv2d(xp, filters)  # (b, pairs·o, h+2pad−2r, ...)
-            resp = resp.reshape(b, ny * nx, o, resp.shape[-2], resp.shape[-1])
-            # padded index p ↦ conv output index p − r
-            rows = (iy - r)[:, None].expand(oh, ow)
-            cols = (ix - r)[None, :].expand(oh, ow)
-            flat = (pair * resp.shape[-2] + rows) * resp.shape[-1] + cols  # (oh, ow)
-            resp = resp.permute(0, 2, 1, 3, 4).reshape(b, o, -1)
-            out = torch.gather(resp, 2, flat.reshape(1, 1, -1).expand(b, o, -1))
+            resp = F.conv2d(xp, filters)  # (b, pairs·o, h+2pad−2r, ...), channel = pair·o + o_i
+            # each output pixel reads its pair's o channels at its LR position (padded index p ↦
+            # conv output index p − r), addressed through the strides of whatever memory format
+            # the convolution returned (channels-last on a CPU): no copy of the response
+            st = resp.stride()
+            channel = pair[None] * o + torch.arange(o, device=x.device)[:, None, None]
+            flat = (channel * st[1] + (iy - r)[None, :, None] * st[2]
+                    + (ix - r)[None, None, :] * st[3])  # (o, oh, ow)
+            per_image = resp.as_strided((b, resp.numel() // b), (st[0], 1))
+            out = torch.gather(per_image, 1, flat.reshape(1, -1).expand(b, -1))
             return out.reshape(b, o, oh, ow)
         # many distinct pairs: per row offset class, one convolution over just the LR row strips
         # that class uses (its nx column filters), then each output pixel gathers its column
