@@ -137,6 +137,9 @@ def compare(method: str, scale: float, side: int, rounds: int, precision: str, t
     time, its speed relative to the engine's torch path, its largest |difference| from torch, and
     its one-off preparation time (conversion, compilation, first run)."""
     record = Manifest(weights_dir).resolve(method, scale)
+    if not record.is_fixed:
+        raise SystemExit(f"{method} ×{scale:g} is served by {record.file}, an arbitrary-scale "
+                         "file: this comparison takes the fixed-scale (sub-pixel) networks")
     plain = load_model(record, weights_dir, "cpu").eval()
     plain.global_skip = None
     fast = copy.deepcopy(plain)
