@@ -71,5 +71,36 @@ def test_elsewhere_it_does_nothing(monkeypatch):
     monkeypatch.setattr(memory, "_looked", False)
     monkeypatch.setattr(memory.platform, "system", lambda: "Windows")
     assert memory.one_arena() is False
-    with memory.freed_memory_reused():
-        pass
+    with memory.freed_memory_reused() as reusing:
+        assert reusing is False  # what the resolver reads to keep ICCA's row bands
+
+
+@pytest.mark.parametrize("reused", [True, False])
+def test_the_resolver_runs_icca_in_row_bands_only_where_freed_memory_is_not_reused(
+        monkeypatch, tmp_path, reused):
+    """ICCA's row bands pay where large freed blocks are unmapped (each pass faults its memory
+    anew); where they are reused the whole image is faster. Same pixels either way."""
+    import types
+
+    import numpy as np
+
+    from models.archs import icca as icca_module
+    from models.inference import memory
+    from models.inference import SuperResolver
+
+    from ._engine import make_weights_dir
+    glibc = types.SimpleNamespace(mallopt=lambda option, value: 1, malloc_trim=lambda pad: 1)
+    monkeypatch.setattr(memory, "_glibc", lambda: glibc if reused else None)
+    monkeypatch.setattr(icca_module, "_BAND_BYTES", 1)  # bands of 8 rows: a 40-row image has 5
+    calls = []
+    banded = icca_module.ICCA._forward_in_bands
+    monkeypatch.setattr(icca_module.ICCA, "_forward_in_bands",
+                        lambda self, x, rows: calls.append(rows) or banded(self, x, rows))
+    sr = SuperResolver("cpu", make_weights_dir(tmp_path), precision="fp32")
+    img = np.random.default_rng(0).random((40, 36)).astype(np.float32)
+    out = sr.upscale(img, 3.0, "rmisr-bl")
+    assert bool(calls) is not reused
+    monkeypatch.setattr(memory, "_glibc", lambda: None if reused else glibc)  # the other way
+    other = sr.upscale(img, 3.0, "rmisr-bl")
+    assert calls  # one of the two runs went through the bands
+    assert np.allclose(out, other, atol=1e-5)

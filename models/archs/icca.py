@@ -29,7 +29,10 @@ Ambiguities resolved
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -197,18 +200,22 @@ class ICCA(nn.Module):
             return x * self.excite(icca_statistic_reference(x, self.window).to(x.dtype))
         rows = _band_rows(x)
         if (self.window is not None and x.device.type == "cpu" and x.shape[2] > 2 * rows
-                and not (torch.is_grad_enabled() and x.requires_grad)):
+                and _ROW_BANDS.get() and not (torch.is_grad_enabled() and x.requires_grad)):
             return self._forward_in_bands(x, rows)
         return x * self.excite(icca_statistic(x, self.window).to(x.dtype))
 
     def _forward_in_bands(self, x: torch.Tensor, rows: int) -> torch.Tensor:
         """The same output, computed ``rows`` image rows at a time (inference on a CPU).
 
-        On a large image every one of the statistic's ~25 passes streams tensors far larger than
-        the CPU's caches (64 maps × 512² floats are 64 MB); a band of rows with the ``window // 2``
-        rows above and below it that its box sums need stays in cache (an RMISR-BL ×4 forward on
-        512² 1.24× faster on the project's 2-core machine: ``python -m models.evaluation.speed``,
-        its ablation rows). The shift ``m`` of the entropy is the
+        On a large image every one of the statistic's ~25 passes allocates a tensor of the
+        image's size (64 maps × 512² floats are 64 MB); where the allocator returns such blocks to
+        the system on free, each pass page-faults its memory anew. A band of rows with the
+        ``window // 2`` rows above and below it that its box sums need is a few MB, which the
+        allocator keeps (an RMISR-BL ×4 forward on 512² 1.20× faster on the project's 2-core
+        machine: ``python -m models.evaluation.speed``, its ablation rows). Where freed memory is
+        reused anyway (:func:`models.inference.memory.freed_memory_reused` on glibc) the whole
+        image is 2–6 % faster than the bands, so the engine turns them off there
+        (:func:`icca_row_bands`). The shift ``m`` of the entropy is the
         whole image's per-channel maximum, as in :func:`icca_statistic`, so each band equals the
         matching rows of the whole within float rounding (tested)."""
         b, c, h, w = x.shape
@@ -236,3 +243,19 @@ _BAND_BYTES = 2 ** 21
 
 def _band_rows(x: torch.Tensor) -> int:
     return max(8, _BAND_BYTES // max(1, int(x.shape[1]) * int(x.shape[3]) * 4))
+
+
+_ROW_BANDS: contextvars.ContextVar[bool] = contextvars.ContextVar("icca_row_bands", default=True)
+
+
+@contextlib.contextmanager
+def icca_row_bands(enabled: bool) -> Iterator[None]:
+    """Within the block (this thread or task), ICCA on a CPU without gradients runs in row bands
+    (``True``, the default: small temporaries, for allocators that unmap large blocks on free)
+    or over the whole image at once (``False``: faster where freed memory is reused). The
+    outputs are the same either way."""
+    token = _ROW_BANDS.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _ROW_BANDS.reset(token)

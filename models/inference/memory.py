@@ -4,7 +4,7 @@ A network's feature maps are large (64 maps × 512² floats are 64 MB) and live 
 glibc serves each such request with a fresh ``mmap`` and returns it on ``free``, so every layer
 touches new pages: ≈ 1.3 million page faults (counted once with ``getrusage``), each a zeroed
 4 KB page, in one RMISR-BL ×4 run on a 512² image, a quarter of its time on the project's 2-core
-machine (the last ablation row of ``python -m models.evaluation.speed``: 6.83 → 5.32 s). What
+machine (the ablation rows of ``python -m models.evaluation.speed``: 6.56 → 4.99 s). What
 jemalloc or tcmalloc preloading does in PyTorch's CPU tuning guides, which a bundled desktop
 application cannot do, is done here with ``mallopt``:
 
@@ -70,16 +70,17 @@ def one_arena() -> bool:
 
 
 @contextmanager
-def freed_memory_reused() -> Iterator[None]:
+def freed_memory_reused() -> Iterator[bool]:
     """Within the block (a network run), freed large blocks are reused instead of unmapped; after
-    the last concurrent block the defaults come back and the freed pages go back to the system."""
+    the last concurrent block the defaults come back and the freed pages go back to the system.
+    Yields whether that is in effect here (glibc, not turned off)."""
     global _active
     with _lock:
         _active += 1
         if _active == 1:
             _set((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _KEEP_TOP))
     try:
-        yield
+        yield _glibc() is not None
     finally:
         with _lock:
             _active -= 1

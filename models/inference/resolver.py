@@ -36,6 +36,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..archs.icca import icca_row_bands
 from ..archs.pfmdb import PFMDB
 from ..geometry import check_output_size, check_roi, check_scale, output_size
 from ..manifest import WEIGHTS_DIR, Manifest, WeightsRecord, load_model
@@ -370,7 +371,9 @@ class SuperResolver:
         token = _CANCEL.set(cancel)  # this call's, polled between PFMDB blocks (_poll_cancel)
         reuse = freed_memory_reused() if self.device.type == "cpu" else contextlib.nullcontext()
         try:
-            with reuse, autocast(self.device, info.precision or "fp32"):
+            # ICCA's row bands only pay where large freed blocks go back to the system
+            with reuse as reusing, icca_row_bands(not reusing), \
+                    autocast(self.device, info.precision or "fp32"):
                 result = sliding_window_inference(
                     x, s, lambda t, size, at: network_forward(model, t, s, size, at),
                     tile=tile, overlap=overlap, hr_margin=hr_margin, out_shape=out_shape,
