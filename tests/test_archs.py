@@ -88,7 +88,7 @@ def test_fast_icca_statistic_equals_the_reference(shape, channels_last):
                                            ((1, 3, 17, 6), 15), ((1, 64, 70, 32), 15)])
 @pytest.mark.parametrize("bf16", [False, True])
 def test_icca_in_bands_equals_the_whole(monkeypatch, shape, window, bf16):
-    """Inference on a CPU computes ICCA a band of rows at a time (cache-sized): the same output
+    """Inference on a CPU can compute ICCA a band of rows at a time: the same output
     as the whole-image statistic, first, inner and short last bands alike, in fp32 and bf16."""
     import models.archs.icca as icca_module
     torch.manual_seed(1)

@@ -236,8 +236,9 @@ class ICCA(nn.Module):
         return out
 
 
-#: bytes of one band of a 4-D feature tensor (rows × width × maps floats): a few MB, inside a
-#: CPU's cache; measured fastest at 16–32 rows of 64 maps × 256–512 px on the project's machine
+#: bytes of one band of a 4-D feature tensor (rows × width × maps floats): a few MB, small enough
+#: for glibc's default allocator to keep rather than unmap; measured fastest at 16–32 rows of 64
+#: maps × 256–512 px on the project's machine (16th session)
 _BAND_BYTES = 2 ** 21
 
 
