@@ -211,10 +211,10 @@ class ICCA(nn.Module):
         image's size (64 maps × 512² floats are 64 MB); where the allocator returns such blocks to
         the system on free, each pass page-faults its memory anew. A band of rows with the
         ``window // 2`` rows above and below it that its box sums need is a few MB, which the
-        allocator keeps (an RMISR-BL ×4 forward on 512² 1.20× faster on the project's 2-core
+        allocator keeps (an RMISR-BL ×4 forward on 512² 1.24× faster on the project's 2-core
         machine: ``python -m models.evaluation.speed``, its ablation rows). Where freed memory is
         reused anyway (:func:`models.inference.memory.freed_memory_reused` on glibc) the whole
-        image is 2–6 % faster than the bands, so the engine turns them off there
+        image is 2–7 % faster than the bands, so the engine turns them off there
         (:func:`icca_row_bands`). The shift ``m`` of the entropy is the
         whole image's per-channel maximum, as in :func:`icca_statistic`, so each band equals the
         matching rows of the whole within float rounding (tested)."""

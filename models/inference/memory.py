@@ -4,7 +4,7 @@ A network's feature maps are large (64 maps × 512² floats are 64 MB) and live 
 glibc serves each such request with a fresh ``mmap`` and returns it on ``free``, so every layer
 touches new pages: ≈ 1.3 million page faults (counted once with ``getrusage``), each a zeroed
 4 KB page, in one RMISR-BL ×4 run on a 512² image, a quarter of its time on the project's 2-core
-machine (the ablation rows of ``python -m models.evaluation.speed``: 6.56 → 4.99 s). What
+machine (the ablation rows of ``python -m models.evaluation.speed``: 6.47 → 5.06 s). What
 jemalloc or tcmalloc preloading does in PyTorch's CPU tuning guides, which a bundled desktop
 application cannot do, is done here with ``mallopt``:
 
