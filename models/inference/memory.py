@@ -41,6 +41,7 @@ _lock = threading.Lock()
 _libc: ctypes.CDLL | None = None
 _looked = False
 _active = 0
+_in_effect = False  # whether the outermost block's settings took
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -74,13 +75,14 @@ def freed_memory_reused() -> Iterator[bool]:
     """Within the block (a network run), freed large blocks are reused instead of unmapped; after
     the last concurrent block the defaults come back and the freed pages go back to the system.
     Yields whether that is in effect here (glibc, not turned off)."""
-    global _active
+    global _active, _in_effect
     with _lock:
         _active += 1
         if _active == 1:
-            _set((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _KEEP_TOP))
+            _in_effect = _set((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _KEEP_TOP))
+        in_effect = _in_effect
     try:
-        yield _glibc() is not None
+        yield in_effect
     finally:
         with _lock:
             _active -= 1
