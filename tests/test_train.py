@@ -595,3 +595,40 @@ def test_bad_settings_are_refused_before_training(tmp_path, capsys, extra, messa
         train.main(argv)
     assert exc.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # nothing started
+
+
+def test_patch_sampler_normalises_16_bit_slices_as_the_engine_and_keeps_their_levels(tmp_path):
+    """A 16-bit slice maps to 0–255 by its min–max (the engine's default normalisation), is not
+    rounded to 8-bit levels, and a folder weight sets how often its patches are drawn."""
+    from models.training.data import load_training_image
+    rng = np.random.default_rng(0)
+    (tmp_path / "mri").mkdir()
+    (tmp_path / "nat").mkdir()
+    yy, xx = np.mgrid[0:64, 0:64]
+    slice16 = (1000 + 800 * np.sin(xx / 4.0) * np.cos(yy / 6.0) + rng.normal(0, 30, xx.shape))
+    Image.fromarray(slice16.astype(np.uint16)).save(tmp_path / "mri" / "0.png")
+    Image.fromarray(np.full((64, 64), 100, np.uint8)).save(tmp_path / "nat" / "0.png")
+    y, eight_bit = load_training_image(tmp_path / "mri" / "0.png")
+    stored = slice16.astype(np.uint16).astype(np.float64)
+    expected = (stored - stored.min()) / (stored.max() - stored.min()) * 255
+    assert not eight_bit and np.allclose(y, expected, atol=1e-3)
+    assert load_training_image(tmp_path / "nat" / "0.png")[1]
+
+    s = PatchSampler([tmp_path / "mri"], patch_lr=12, seed=1)
+    lr, hr = s.sample(4, 2)
+    assert 0 <= lr.min() and lr.max() <= 1 and 0 <= hr.min() and hr.max() <= 1
+    off_levels = np.abs(hr.numpy() * 255 - np.round(hr.numpy() * 255))
+    assert off_levels.max() > 0.1  # not rounded to 8-bit levels
+
+    both = PatchSampler([tmp_path / "nat", tmp_path / "mri"], patch_lr=12, seed=1,
+                        folder_weights=[1.0, 0.0])
+    lr, hr = both.sample(8, 2)
+    assert np.allclose(hr.numpy() * 255, 100)  # weight 0: never the MRI folder
+    with pytest.raises(ValueError, match="folder weights"):
+        PatchSampler([tmp_path / "nat"], folder_weights=[1.0, 1.0])
+
+
+def test_train_refuses_data_weights_that_do_not_match_the_folders(tiny_data, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        train.main(_args(tiny_data, tmp_path / "run", tmp_path / "w", 2, "--data-weights", "1", "2"))
+    assert "one weight per --data folder" in capsys.readouterr().err

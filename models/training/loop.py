@@ -199,6 +199,8 @@ def train_loop(run: TrainingRun) -> int:
                 "batch": args.batch * (dist.get_world_size() if distributed else 1),
                 "patch_lr": args.patch, "lr": args.lr, "lr_step": args.lr_step,
                 "data": [str(Path(d)) for d in args.data],
+                **({"data_weights": list(args.data_weights)}
+                   if getattr(args, "data_weights", None) else {}),
                 "validation": {Path(args.val).name if args.val else "none":
                                {f"x{k:g}": round(v, 3) for k, v in val.items()}},
                 "loss": run.objective.name,

@@ -30,6 +30,7 @@ import argparse
 import contextlib
 import inspect
 import json
+import math
 import os
 import random
 import sys
@@ -64,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch-args", default="{}",
                    help='extra architecture arguments as JSON, e.g. \'{"channels": 32}\'')
     p.add_argument("--data", nargs="+", required=True, help="folders of HR training images")
+    p.add_argument("--data-weights", type=float, nargs="+", default=None, metavar="W",
+                   help="one sampling weight per --data folder (default 1 each): a folder's "
+                        "patches are drawn in proportion to its pixels times its weight, e.g. "
+                        "0.5 to add 16-bit MRI slices at half their share")
     p.add_argument("--val", default=None, help="folder for validation PSNR (e.g. Set5)")
     p.add_argument("--val-scales", type=float, nargs="+", default=None)
     p.add_argument("--val-every", type=int, default=1000)
@@ -181,6 +186,14 @@ def _check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
                 f"(--val-scales {' '.join(f'{v:g}' for v in args.val_scales)})")
     if args.export and not args.val:
         p.error("--export needs --val: the exported file is the best-validated model")
+    if args.data_weights is not None:
+        if len(args.data_weights) != len(args.data):
+            p.error(f"--data-weights needs one weight per --data folder: {len(args.data)} "
+                    f"folders, {len(args.data_weights)} weights")
+        if any(not (w >= 0 and math.isfinite(w)) for w in args.data_weights) \
+                or not any(w > 0 for w in args.data_weights):
+            p.error(f"--data-weights must be finite, >= 0 and not all 0, got "
+                    f"{' '.join(f'{w:g}' for w in args.data_weights)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     channels_last = not args.no_channels_last and _has_upsampler(args.arch)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    sampler = PatchSampler(args.data, args.patch, p_rescale=args.p_rescale, seed=seed)
+    sampler = PatchSampler(args.data, args.patch, p_rescale=args.p_rescale, seed=seed,
+                           folder_weights=args.data_weights)
     seeds, init_src = seed_model(model, args, arch_args, sampler, rank)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
     step, extra = 0, {}
