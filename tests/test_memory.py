@@ -104,3 +104,54 @@ def test_the_resolver_runs_icca_in_row_bands_only_where_freed_memory_is_not_reus
     other = sr.upscale(img, 3.0, "rmisr-bl")
     assert calls  # one of the two runs went through the bands
     assert np.allclose(out, other, atol=1e-5)
+
+
+@pytest.mark.parametrize("reused", [True, False])
+def test_forward_memory_sets_icca_mode_from_the_reuse_on_a_cpu_only(monkeypatch, reused):
+    import types
+
+    import torch
+
+    from models.archs import icca as icca_module
+    from models.inference import memory
+    from models.inference.forward import forward_memory
+    glibc = types.SimpleNamespace(mallopt=lambda option, value: 1, malloc_trim=lambda pad: 1)
+    monkeypatch.setattr(memory, "_glibc", lambda: glibc if reused else None)
+    with forward_memory(torch.device("cpu")):
+        assert icca_module._ROW_BANDS.get() is not reused
+    with forward_memory(torch.device("meta")):  # not a CPU: nothing changes
+        assert icca_module._ROW_BANDS.get() is True
+
+
+def test_rmisr_train_holds_the_forward_memory_regime_around_training_and_validation(
+        monkeypatch, tmp_path):
+    """Validation calls the network directly (not through the resolver), so the regime has to be
+    held by rmisr-train itself for ICCA to drop its row bands there too."""
+    import contextlib
+
+    import numpy as np
+    from PIL import Image
+
+    from models.training import loop, train
+
+    from .test_train import _args
+    entered, validated_inside = [], []
+
+    @contextlib.contextmanager
+    def recording(device):
+        entered.append(device.type)
+        yield
+        entered.append("exit")
+
+    real_validate = loop.validate
+    monkeypatch.setattr(train, "forward_memory", recording)
+    monkeypatch.setattr(loop, "validate", lambda *a, **k: validated_inside.append(
+        entered == ["cpu"]) or real_validate(*a, **k))
+    rng = np.random.default_rng(0)
+    for folder in ("train", "val"):
+        (tmp_path / folder).mkdir()
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (40, 40), dtype=np.uint8)).save(
+                tmp_path / folder / f"{i}.png")
+    assert train.main(_args(tmp_path, tmp_path / "run", tmp_path / "w", 2)) == 0
+    assert entered == ["cpu", "exit"] and validated_inside and all(validated_inside)

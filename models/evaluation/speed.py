@@ -35,7 +35,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..inference.forward import network_forward
+from ..inference.forward import forward_memory, network_forward
 from ..inference.memory import freed_memory_reused, one_arena
 from ..inference.precision import autocast, cpu_has_native_bf16, resolve_precision
 from ..manifest import WEIGHTS_DIR
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         print("|---|---|---:|---:|---:|")
         for cl in (False, True):
             for bf16 in ((False, True) if native else (False,)):
-                with freed_memory_reused():  # as rmisr-train runs its loop
+                with forward_memory(torch.device("cpu")):  # as rmisr-train runs its loop
                     t = time_step(args.arch, cl, bf16, args.steps, args.batch, args.patch)
                 rate = peaks.get("bf16" if bf16 else "fp32", peaks["fp32"])
                 print(f"| {'channels_last' if cl else 'contiguous'} | "

@@ -3,14 +3,37 @@
 :func:`network_forward` hides the differences between the architectures: SRCNN works on the
 MATLAB-bicubic-upsampled input, RMISR-VP returns (SR, Laplacian) of which the SR is kept, and the
 sub-pixel / meta upsamplers take the output window (``out_size``, ``shift``) used by tiling.
+:func:`forward_memory` is the memory regime to hold around any number of such passes.
 """
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import torch
 from torch import nn
 
+from ..archs.icca import icca_row_bands
 from ..geometry import output_size
 from ..resize import upsample_bicubic
+from .memory import freed_memory_reused
+
+
+@contextlib.contextmanager
+def forward_memory(device: torch.device) -> Iterator[None]:
+    """Within the block, network passes on ``device`` use memory the fastest way it allows.
+
+    On a CPU: freed feature maps are reused instead of page-faulted in anew
+    (:func:`~models.inference.memory.freed_memory_reused`), and ICCA works over the whole image
+    where that reuse is in effect, in row bands where it is not (glibc off or absent: the bands'
+    small temporaries are what such an allocator keeps; :func:`~models.archs.icca.icca_row_bands`).
+    Elsewhere it does nothing. The pixels are the same either way.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    with freed_memory_reused() as reusing, icca_row_bands(not reusing):
+        yield
 
 
 def network_forward(model: nn.Module, lr: torch.Tensor, scale: float,

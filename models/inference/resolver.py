@@ -24,7 +24,6 @@ actually used, the weights file and sha256, seconds and the normalisation mode.
 """
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import math
 import threading
@@ -36,7 +35,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..archs.icca import icca_row_bands
 from ..archs.pfmdb import PFMDB
 from ..geometry import check_output_size, check_roi, check_scale, output_size
 from ..manifest import WEIGHTS_DIR, Manifest, WeightsRecord, load_model
@@ -44,9 +42,9 @@ from ..methods import METHODS
 from ..resize import imresize
 from .errors import DeviceUnavailableError, InvalidImageError, OutputTooLargeError, UpscaleCancelled
 from .finite import headroom, to_float32
-from .forward import network_forward
+from .forward import forward_memory, network_forward
 from .fusion import fuse_pyramid_blocks
-from .memory import freed_memory_reused, one_arena
+from .memory import one_arena
 from .normalization import (
     DEFAULT_NORMALIZATION,
     NORMALIZATION_MODES,
@@ -369,11 +367,8 @@ class SuperResolver:
                cancel: Callable[[], bool] | None, info: UpscaleInfo, ensemble: bool = False
                ) -> tuple[np.ndarray, np.ndarray | None]:
         token = _CANCEL.set(cancel)  # this call's, polled between PFMDB blocks (_poll_cancel)
-        reuse = freed_memory_reused() if self.device.type == "cpu" else contextlib.nullcontext()
         try:
-            # ICCA's row bands only pay where large freed blocks go back to the system
-            with reuse as reusing, icca_row_bands(not reusing), \
-                    autocast(self.device, info.precision or "fp32"):
+            with forward_memory(self.device), autocast(self.device, info.precision or "fp32"):
                 result = sliding_window_inference(
                     x, s, lambda t, size, at: network_forward(model, t, s, size, at),
                     tile=tile, overlap=overlap, hr_margin=hr_margin, out_shape=out_shape,

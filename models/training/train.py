@@ -27,7 +27,6 @@ than fp32 for these grouped convolutions (README).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import inspect
 import json
 import math
@@ -42,7 +41,7 @@ import torch
 import torch.distributed as dist
 
 from ..geometry import SCALE_MAX, SCALE_MIN
-from ..inference.memory import freed_memory_reused
+from ..inference.forward import forward_memory
 from ..inference.precision import cpu_has_native_bf16, resolve_precision
 from ..manifest import WEIGHTS_DIR
 from ..registry import ARCH_REGISTRY, create_model
@@ -255,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     objective = build_loss(args.arch, LossSettings(args.lap_weight, args.cx_weight,
                                                    args.sr_lap_weight, args.cx_h, args.vgg),
                            device)
-    # on a CPU, freed feature maps are reused, not page-faulted in anew each step
-    with freed_memory_reused() if device.type == "cpu" else contextlib.nullcontext():
+    # on a CPU, freed feature maps are reused, not page-faulted in anew each step (validation too)
+    with forward_memory(device):
         train_loop(TrainingRun(
             args=args, model=model, net=ddp_model, opt=opt, sampler=sampler, objective=objective,
             device=device, precision=precision, channels_last=channels_last, arch_args=arch_args,
