@@ -20,8 +20,15 @@ from scipy.ndimage import gaussian_filter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.evaluation.benchmark import SHARED_DATA, iter_pairs, score
+from models.evaluation.benchmark import SHARED_DATA, iter_pairs, scored_pair
 from models.inference import SuperResolver
+from models.metrics import laplacian_l1, psnr
+
+
+def psnr_and_lap_l1(sr: np.ndarray, hr: np.ndarray, scale: float) -> tuple[float, float]:
+    """The protocol's PSNR and Laplacian-L1 (its SSIM is not needed here)."""
+    a, r = scored_pair(sr, hr, scale)
+    return psnr(a, r), laplacian_l1(a, r)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,18 +50,18 @@ def main(argv: list[str] | None = None) -> int:
         outputs[name] = [(sr.upscale(pair.lr, args.scale, args.method, value_range=(0, 255)),
                           pair.hr) for pair in iter_pairs(SHARED_DATA / "benchmark" / name,
                                                           args.scale)]
-        scores = [score(y, hr, args.scale) for y, hr in outputs[name]]
-        base[name] = (np.mean([s[0] for s in scores]), np.mean([s[2] for s in scores]))
+        scores = [psnr_and_lap_l1(y, hr, args.scale) for y, hr in outputs[name]]
+        base[name] = (np.mean([s[0] for s in scores]), np.mean([s[1] for s in scores]))
     print("| — | 0 | " + " | ".join(f"{base[n][0]:.3f} dB / {base[n][1]:.4f}"
                                    for n in args.sets) + " |")
     for sigma in args.sigmas:
         for a in args.amounts:
             cells = []
             for name in args.sets:
-                scores = [score(y + a * (y - gaussian_filter(y, sigma)), hr, args.scale)
-                          for y, hr in outputs[name]]
+                scores = [psnr_and_lap_l1(y + a * (y - gaussian_filter(y, sigma)), hr,
+                                          args.scale) for y, hr in outputs[name]]
                 dp = np.mean([s[0] for s in scores]) - base[name][0]
-                dl = (np.mean([s[2] for s in scores]) / base[name][1] - 1) * 100
+                dl = (np.mean([s[1] for s in scores]) / base[name][1] - 1) * 100
                 cells.append(f"{dp:+.3f} / {dl:+.2f} %")
             print(f"| {sigma:g} | {a:+g} | " + " | ".join(cells) + " |", flush=True)
     return 0

@@ -71,11 +71,17 @@ class SetScore:
     count: int
 
 
-def score(sr: np.ndarray, hr: np.ndarray, scale: float) -> tuple[float, float, float]:
-    """(PSNR, SSIM, Laplacian-L1) of an 8-bit-rounded SR against HR, after shaving ceil(s)."""
+def scored_pair(sr: np.ndarray, hr: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """What the protocol compares: the SR rounded to 8-bit levels and the HR, both shaved by
+    ceil(s) on every side."""
     sr8 = np.clip(np.round(sr), 0, 255)
     b = int(math.ceil(scale))
-    a, r = shave(sr8, b), shave(hr, b)
+    return shave(sr8, b), shave(hr, b)
+
+
+def score(sr: np.ndarray, hr: np.ndarray, scale: float) -> tuple[float, float, float]:
+    """(PSNR, SSIM, Laplacian-L1) of an 8-bit-rounded SR against HR, after shaving ceil(s)."""
+    a, r = scored_pair(sr, hr, scale)
     return psnr(a, r), ssim(a, r), laplacian_l1(a, r)
 
 
