@@ -106,6 +106,41 @@ def test_half_compact_state_is_smaller_and_resumes(tiny_data, tmp_path):
     assert resume_state.state_step(out2 / "state.safetensors") == 5
 
 
+def test_a_compact_state_equal_to_the_shipped_file_is_a_reference_to_it(tiny_data, tmp_path):
+    """No tensors twice in the working tree: a state whose model is the exported file is written
+    as a reference to it, resumes and seeds exactly as the copy, and is refused (naming both
+    sha256) once that file is replaced; a state that differs is still written as a copy."""
+    from models.training.resume_state import ResumeStateError, compact, state_tensors
+    from models.training.ship import stale_reference
+    out, wd = tmp_path / "run", tmp_path / "weights"
+    assert train.main(_args(tiny_data, out, wd, 4, "--export-latest")) == 0  # export = step 4
+    shipped = wd / "tiny_x2.safetensors"
+    copy = compact(out / "state.safetensors", tmp_path / "copy" / "tiny.safetensors")
+    ref = compact(out / "state.safetensors", wd / "resume" / "tiny.safetensors", same_as=shipped)
+    assert ref.stat().st_size < 2000 < copy.stat().st_size and stale_reference(ref) is None
+    assert resume_state.state_step(ref) == 4 and ref.with_suffix(".log.csv").exists()
+    a, b = load_file(str(copy)), state_tensors(ref)
+    assert a.keys() == b.keys() and all(torch_equal(a[k], b[k]) for k in a)
+    seed, sha = warm_start.load_seed(str(ref))
+    assert sha == Manifest(wd).for_file("tiny_x2.safetensors").sha256 and len(seed) == len(a)
+    out2 = tmp_path / "run2"
+    assert train.main(_args(tiny_data, out2, tmp_path / "w2", 5, "--resume-from", str(ref))) == 0
+    assert resume_state.state_step(out2 / "state.safetensors") == 5
+    # a later state (step 5) is not the shipped file: a copy, whatever --same-as says
+    later = compact(out2 / "state.safetensors", tmp_path / "later.safetensors", same_as=shipped)
+    assert later.stat().st_size > 2000
+    # the shipped file replaced: refused, naming the cause
+    assert train.main(_args(tiny_data, tmp_path / "run3", wd, 2, "--export-latest")) == 0
+    with pytest.raises(ResumeStateError, match="replaced after the state was written"):
+        state_tensors(ref)
+    assert "can no longer be resumed" in stale_reference(ref)  # what ship notes
+
+
+def torch_equal(x, y) -> bool:
+    import torch
+    return x.dtype == y.dtype and bool(torch.equal(x, y))
+
+
 def test_train_vp_meta_with_contextual_loss(tiny_data, tmp_path):
     args = ["--arch", "rmisr_vp", "--upsampler", "meta", "--scale-range", "1.5", "2.0",
             "--arch-args", '{"channels": 8, "distilled": 4}', "--data", str(tiny_data / "train"),
@@ -632,3 +667,15 @@ def test_train_refuses_data_weights_that_do_not_match_the_folders(tiny_data, tmp
     with pytest.raises(SystemExit):
         train.main(_args(tiny_data, tmp_path / "run", tmp_path / "w", 2, "--data-weights", "1", "2"))
     assert "one weight per --data folder" in capsys.readouterr().err
+
+
+def test_every_committed_resume_state_can_be_resumed():
+    """A reference-only state names a shipped file by sha256: shipping a new file without
+    writing the new run's state would leave it unusable (see models.training.ship's note)."""
+    from models.training.resume_state import state_tensors
+    states = sorted((ROOT / "weights" / "resume").glob("*.safetensors"))
+    assert states
+    for state in states:
+        tensors = state_tensors(state)
+        assert tensors and all(k.startswith("model.") for k in tensors), state.name
+        assert resume_state.state_step(state) > 0 and state.with_suffix(".log.csv").exists()

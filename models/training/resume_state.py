@@ -14,10 +14,18 @@ history) travels with it as ``DEST`` with the suffix ``.log.csv``;
 size, for models whose float32 copy would exceed the ~8 MB commit limit, e.g. RMISR-VP's 2.26 M
 parameters); loading casts it back to float32, so resuming costs only float16 rounding of the
 weights (relative 5e-4).
+
+A compact state whose model is exactly a shipped weights file (the best validation was the last
+step, as for most shipped files) is written as a *reference* (``--same-as WEIGHTS``): metadata
+only, naming that file (relative to the state) and its sha256, so the working tree does not hold
+the same tensors twice (every tracked byte travels to a GPU machine, whose limit is 64 MiB).
+Loading it reads the named file's tensors after checking its sha256; a file that changed since is
+refused with a message saying how to get the state back from git.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -27,6 +35,7 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
+from safetensors.torch import load as load_safetensors
 from safetensors.torch import load_file, save_file
 
 
@@ -49,11 +58,40 @@ def save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, s
     os.replace(tmp, path)
 
 
+class ResumeStateError(ValueError):
+    """A resume state that cannot be read as written (a reference whose weights changed)."""
+
+
+def state_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """A resume state's tensors (the model's under ``model.``), a reference's from its weights
+    file, after checking that file's sha256 (see the module docstring).
+
+    Raises:
+        ResumeStateError: the referenced file is missing or not the one referenced.
+    """
+    path = Path(path)
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata() or {}
+    if "weights_file" not in meta:
+        return load_file(str(path))
+    target = (path.parent / meta["weights_file"]).resolve()
+    if not target.is_file():
+        raise ResumeStateError(f"resume state {path} refers to {target}, which does not exist")
+    data = target.read_bytes()
+    found = hashlib.sha256(data).hexdigest()
+    if found != meta.get("weights_sha256"):
+        raise ResumeStateError(
+            f"resume state {path} refers to {target} with sha256 {meta.get('weights_sha256')}, "
+            f"but that file's sha256 is {found}: it was replaced after the state was written "
+            f"(get the state's tensors back with `git log -- {path}` and `git show`)")
+    return {f"model.{k}": v for k, v in load_safetensors(data).items()}
+
+
 def load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer
                ) -> tuple[int, dict[str, Any]]:
     with safe_open(str(path), "pt") as f:
         meta = f.metadata() or {}
-    tensors = load_file(str(path))
+    tensors = state_tensors(path)
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     step = int(meta.get("step", 0))
     params = opt.param_groups[0]["params"]
@@ -83,23 +121,37 @@ def pick_resume_state(run_state: Path, resume_from: Path | None) -> Path:
 
 
 
-def compact(src: str | Path, dest: str | Path, half: bool = False) -> Path:
+def compact(src: str | Path, dest: str | Path, half: bool = False,
+            same_as: str | Path | None = None) -> Path:
     """Write the compact copy of resume state ``src`` to ``dest`` (and its log beside it).
 
     Args:
-        src: a run's ``state.safetensors``.
+        src: a run's ``state.safetensors`` (or a compact state).
         dest: the compact file to write (atomically).
         half: store the model's floating-point tensors in float16.
+        same_as: a weights file (e.g. the shipped export of the same run); where the compact
+            model's tensors equal it exactly (names, dtypes, values), ``dest`` is written as a
+            reference to it instead of a copy. Otherwise the copy is written.
 
     Returns:
         ``dest`` as a Path.
     """
     with safe_open(str(src), "pt") as f:
         meta = f.metadata() or {}
+    meta = {k: v for k, v in meta.items() if k not in ("weights_file", "weights_sha256")}
     tensors = {k: (v.half() if half and v.is_floating_point() else v)
-               for k, v in load_file(str(src)).items() if k.startswith("model.")}
+               for k, v in state_tensors(src).items() if k.startswith("model.")}
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if same_as is not None:
+        data = Path(same_as).read_bytes()
+        shipped = load_safetensors(data)
+        if shipped.keys() == {k[len("model."):] for k in tensors} and all(
+                v.dtype == shipped[k[len("model."):]].dtype
+                and torch.equal(v, shipped[k[len("model."):]]) for k, v in tensors.items()):
+            meta["weights_file"] = os.path.relpath(Path(same_as).resolve(), dest.parent.resolve())
+            meta["weights_sha256"] = hashlib.sha256(data).hexdigest()
+            tensors = {}
     tmp = dest.with_suffix(".tmp")
     save_file(tensors, str(tmp), metadata=meta)
     os.replace(tmp, dest)
@@ -115,9 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_state")
     p.add_argument("dest")
     p.add_argument("--half", action="store_true", help="store the model in float16")
+    p.add_argument("--same-as", default=None, metavar="WEIGHTS",
+                   help="a weights file: where the model equals it exactly, write a reference "
+                        "to it (metadata only) instead of a copy")
     args = p.parse_args(argv)
-    out = compact(args.run_state, args.dest, args.half)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    out = compact(args.run_state, args.dest, args.half, args.same_as)
+    with safe_open(str(out), "pt") as f:
+        ref = (f.metadata() or {}).get("weights_file")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB" + (f"; a reference to {ref})" if ref
+                                                              else ")"))
     return 0
 
 

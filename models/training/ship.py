@@ -28,8 +28,23 @@ from ..manifest import (
     model_from_bytes,
     read_verified,
 )
+from .resume_state import ResumeStateError, state_tensors
 
-__all__ = ["ship"]
+__all__ = ["ship", "stale_reference"]
+
+
+def stale_reference(state: Path) -> str | None:
+    """A message when ``state`` is a reference-only resume state (``resume_state --same-as``)
+    whose weights file is no longer the one it names, e.g. just replaced by :func:`ship`."""
+    if not state.is_file():
+        return None
+    try:
+        state_tensors(state)
+    except ResumeStateError:
+        return (f"{state} refers to the file this replaced and can no longer be resumed; write "
+                f"the new run's state: python -m models.training.resume_state "
+                f"RUN/state.safetensors {state} --same-as {state.parent.parent / state.name}")
+    return None
 
 
 def ship(src_dir: str | Path, file: str, dest_dir: str | Path = WEIGHTS_DIR,
@@ -99,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(ship(args.src, f, args.dest, half=args.half, note=args.note,
                        serve=args.serve))
+            stale = stale_reference(Path(args.dest) / "resume" / f)
+            if stale:
+                print(f"note: {stale}", file=sys.stderr)
         except (WeightsIntegrityError, ValueError) as exc:
             print(f"models.training.ship: error: {exc}", file=sys.stderr)
             return 1

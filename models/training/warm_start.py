@@ -20,6 +20,7 @@ from safetensors.torch import load as load_safetensors
 from ..manifest import Manifest, WeightsError, sha256_bytes
 from .data import PatchSampler
 from .grow import bl_name, can_embed, embed_bl_in_vp, transplant_laplacian_trunk
+from .resume_state import state_tensors
 
 
 def load_seed(path: str) -> tuple[dict[str, torch.Tensor], str]:
@@ -30,6 +31,12 @@ def load_seed(path: str) -> tuple[dict[str, torch.Tensor], str]:
     model (e.g. an RMISR-VP grown on a candidate RMISR-BL not yet shipped)."""
     data = Path(path).read_bytes()
     tensors = load_safetensors(data)
+    if not tensors:  # a reference-only resume state: its weights file's tensors and sha256
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+        if "weights_file" in meta:
+            return ({k[len("model."):]: v for k, v in state_tensors(path).items()},
+                    meta["weights_sha256"])
     if tensors and all(k.startswith("model.") for k in tensors):
         tensors = {k[len("model."):]: v for k, v in tensors.items()}
     return tensors, sha256_bytes(data)
