@@ -559,3 +559,24 @@ def test_sliding_window_inference_takes_any_predictor():
     assert whole.tiles == 1 and tiled.tiles == 9 and len(calls) == 1 + 9 * 8
     assert whole.out.shape == output_size(23, 17, 2.5)
     assert np.abs(tiled.out - whole.out).max() < 1e-5 and tiled.spread.max() < 1e-5
+
+
+@pytest.mark.filterwarnings("ignore:CUDA is not available")  # autocast("cuda") without a GPU
+def test_fp32_on_cuda_is_ieee_float32_inside_the_engine_and_restored_after():
+    """PyTorch runs cuDNN convolutions in TF32 by default: the engine's fp32 (and the float32
+    parts kept under half precision) switch it off for the run only. Flags only: no GPU needed."""
+    from models.inference.precision import autocast
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    before = (cudnn.allow_tf32, matmul.allow_tf32)
+    try:
+        cudnn.allow_tf32, matmul.allow_tf32 = True, True
+        for precision in ("fp32", "bf16", "fp16"):
+            with autocast(torch.device("cuda"), precision):
+                assert (cudnn.allow_tf32, matmul.allow_tf32) == (False, False)
+            assert (cudnn.allow_tf32, matmul.allow_tf32) == (True, True)
+        with autocast("cuda", "bf16", allow_tf32=True):  # training keeps PyTorch's choice
+            assert cudnn.allow_tf32
+        with autocast("cpu", "fp32"):  # a CPU has no TF32 to switch
+            assert cudnn.allow_tf32
+    finally:
+        cudnn.allow_tf32, matmul.allow_tf32 = before

@@ -15,7 +15,9 @@ training step at ×4).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -82,8 +84,34 @@ def autocast_dtype(precision: str) -> torch.dtype | None:
     return _DTYPES[precision]
 
 
-def autocast(device: torch.device | str, precision: str) -> torch.autocast:
-    """An autocast context for a resolved precision on ``device`` (disabled for fp32)."""
+@contextlib.contextmanager
+def autocast(device: torch.device | str, precision: str, allow_tf32: bool = False
+             ) -> Iterator[None]:
+    """Within the block, networks on ``device`` compute in a resolved precision: autocast to bf16
+    or fp16 (off for fp32), and on CUDA float32 that is IEEE float32.
+
+    PyTorch runs cuDNN convolutions in TF32 by default (a 10-bit mantissa, fp16's), so without
+    this the engine's "fp32" on a GPU, and the float32 statistics and bicubic skip kept under
+    half precision, would not be float32; the block switches TF32 off for convolutions and
+    matrix products and restores the previous settings after it. ``allow_tf32=True`` keeps
+    PyTorch's settings (training, where TF32's speed is the usual trade).
+    """
     dtype = autocast_dtype(precision)
     kind = torch.device(device).type
-    return torch.autocast(kind, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+    with torch.autocast(kind, dtype=dtype or torch.bfloat16, enabled=dtype is not None), \
+            _ieee_float32(kind == "cuda" and not allow_tf32):
+        yield
+
+
+@contextlib.contextmanager
+def _ieee_float32(enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    before = (cudnn.allow_tf32, matmul.allow_tf32)
+    cudnn.allow_tf32 = matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        cudnn.allow_tf32, matmul.allow_tf32 = before

@@ -102,10 +102,11 @@ def hardware(device: torch.device) -> str:
 def validate(model: torch.nn.Module, folder: str, scales: list[float], device: torch.device
              ) -> dict[float, float]:
     """Validation PSNR of ``model`` on the benchmark images in ``folder`` at each scale (the
-    protocol of :mod:`models.evaluation.benchmark`, in fp32); the model is left in train mode."""
+    protocol of :mod:`models.evaluation.benchmark`, in IEEE fp32 on every device); the model is
+    left in train mode."""
     model.eval()
     out = {}
-    with torch.no_grad():
+    with torch.no_grad(), autocast(device, "fp32"):
         def up(lr: np.ndarray, s: float) -> np.ndarray:
             x = torch.from_numpy(lr.astype(np.float32) / 255.0)[None, None].to(device)
             return network_forward(model, x, s)[0, 0].float().cpu().numpy() * 255.0
@@ -243,7 +244,7 @@ def train_loop(run: TrainingRun) -> int:
         lr_now = lr_at(step, args, schedule[-1]["from_step"])
         for g in opt.param_groups:
             g["lr"] = lr_now
-        with autocast(device, run.precision):
+        with autocast(device, run.precision, allow_tf32=True):
             loss = run.objective(ddp_model, lr_t, hr_t, scale)
         opt.zero_grad(set_to_none=True)
         loss.backward()
