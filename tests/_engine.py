@@ -42,3 +42,17 @@ def make_weights_dir(root: Path, small: bool = True) -> Path:
                             training={"note": "untrained, test only"})
         export_weights(model, rec, root)
     return root
+
+
+def write_tiny_image_folders(root: Path, size: int = 48, count: int = 2) -> Path:
+    """``root/train`` and ``root/val`` with ``count`` random 8-bit ``size``² PNGs each (a training
+    run's smallest data); returns ``root``."""
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for folder in ("train", "val"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            Image.fromarray(rng.integers(0, 255, (size, size), dtype=np.uint8)).save(
+                root / folder / f"{i}.png")
+    return root

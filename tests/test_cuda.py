@@ -83,22 +83,14 @@ def test_region_and_ensemble_on_the_gpu_match_the_cpu(cpu, gpu):
 
 
 def test_rmisr_train_runs_on_the_gpu(tmp_path):
-    from PIL import Image
-
     from models.manifest import Manifest, load_model
     from models.training import train
-    rng = np.random.default_rng(0)
-    for folder in ("train", "val"):
-        (tmp_path / folder).mkdir()
-        for i in range(2):
-            Image.fromarray(rng.integers(0, 255, (48, 48), dtype=np.uint8)).save(
-                tmp_path / folder / f"{i}.png")
-    args = ["--arch", "rmisr_bl", "--scale", "2", "--arch-args", '{"channels": 8, "distilled": 4}',
-            "--data", str(tmp_path / "train"), "--val", str(tmp_path / "val"), "--iters", "3",
-            "--val-every", "3", "--batch", "2", "--patch", "12", "--out", str(tmp_path / "run"),
-            "--export", "t.safetensors", "--weights-dir", str(tmp_path / "w"),
-            "--device", GPU, "--precision", "auto"]
-    assert train.main(args) == 0
+
+    from ._engine import write_tiny_image_folders
+    from .test_train import _args
+    data = write_tiny_image_folders(tmp_path / "data")
+    assert train.main(_args(data, tmp_path / "run", tmp_path / "w", 3,
+                            "--device", GPU, "--precision", "auto")) == 0
     rec = Manifest(tmp_path / "w").resolve("rmisr-bl", 2)
     load_model(rec, tmp_path / "w")  # sha256 verified
     if GPU == "cuda":

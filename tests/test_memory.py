@@ -129,11 +129,9 @@ def test_rmisr_train_holds_the_forward_memory_regime_around_training_and_validat
     held by rmisr-train itself for ICCA to drop its row bands there too."""
     import contextlib
 
-    import numpy as np
-    from PIL import Image
-
     from models.training import loop, train
 
+    from ._engine import write_tiny_image_folders
     from .test_train import _args
     entered, validated_inside = [], []
 
@@ -147,11 +145,6 @@ def test_rmisr_train_holds_the_forward_memory_regime_around_training_and_validat
     monkeypatch.setattr(train, "forward_memory", recording)
     monkeypatch.setattr(loop, "validate", lambda *a, **k: validated_inside.append(
         entered == ["cpu"]) or real_validate(*a, **k))
-    rng = np.random.default_rng(0)
-    for folder in ("train", "val"):
-        (tmp_path / folder).mkdir()
-        for i in range(2):
-            Image.fromarray(rng.integers(0, 255, (40, 40), dtype=np.uint8)).save(
-                tmp_path / folder / f"{i}.png")
-    assert train.main(_args(tmp_path, tmp_path / "run", tmp_path / "w", 2)) == 0
+    data = write_tiny_image_folders(tmp_path / "data", size=40)
+    assert train.main(_args(data, tmp_path / "run", tmp_path / "w", 2)) == 0
     assert entered == ["cpu", "exit"] and validated_inside and all(validated_inside)
