@@ -48,6 +48,20 @@ def load_training_image(path: Path) -> tuple[np.ndarray, bool]:
     return y.astype(np.float32), not high_bit_depth
 
 
+def check_folder_weights(weights: Sequence[float], folders: int) -> None:
+    """Refuse sampling weights that are not one per folder, finite, ≥ 0 and not all 0.
+
+    Raises:
+        ValueError: naming the rule broken.
+    """
+    if len(weights) != folders:
+        raise ValueError(f"one weight per --data folder: {folders} folders, {len(weights)} "
+                         f"folder weights")
+    if any(not (math.isfinite(w) and w >= 0) for w in weights) or not any(w > 0 for w in weights):
+        raise ValueError(f"folder weights must be finite, >= 0 and not all 0, got "
+                         f"{' '.join(f'{w:g}' for w in weights)}")
+
+
 class PatchSampler:
     """Random (LR, HR) patch pairs from image folders, degraded on the fly.
 
@@ -60,12 +74,7 @@ class PatchSampler:
                  min_size: int = 0, folder_weights: Sequence[float] | None = None) -> None:
         if folder_weights is None:
             folder_weights = [1.0] * len(folders)
-        if len(folder_weights) != len(folders):
-            raise ValueError(f"{len(folder_weights)} folder weights for {len(folders)} folders")
-        if any(not (math.isfinite(w) and w >= 0) for w in folder_weights) \
-                or not any(w > 0 for w in folder_weights):
-            raise ValueError(f"folder weights must be finite, ≥ 0 and not all 0, got "
-                             f"{list(folder_weights)}")
+        check_folder_weights(folder_weights, len(folders))
         loaded: list[tuple[np.ndarray, bool, float]] = []
         for f, w in zip(folders, folder_weights):
             found = list_images(f)

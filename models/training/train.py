@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import math
 import os
 import random
 import sys
@@ -45,7 +44,7 @@ from ..inference.forward import forward_memory
 from ..inference.precision import cpu_has_native_bf16, resolve_precision
 from ..manifest import WEIGHTS_DIR
 from ..registry import ARCH_REGISTRY, create_model
-from .data import PatchSampler
+from .data import PatchSampler, check_folder_weights
 from .loop import TrainingRun, schedule, train_loop
 from .losses import LossSettings, build_loss
 from .resume_state import load_state, pick_resume_state
@@ -186,13 +185,10 @@ def _check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.export and not args.val:
         p.error("--export needs --val: the exported file is the best-validated model")
     if args.data_weights is not None:
-        if len(args.data_weights) != len(args.data):
-            p.error(f"--data-weights needs one weight per --data folder: {len(args.data)} "
-                    f"folders, {len(args.data_weights)} weights")
-        if any(not (w >= 0 and math.isfinite(w)) for w in args.data_weights) \
-                or not any(w > 0 for w in args.data_weights):
-            p.error(f"--data-weights must be finite, >= 0 and not all 0, got "
-                    f"{' '.join(f'{w:g}' for w in args.data_weights)}")
+        try:
+            check_folder_weights(args.data_weights, len(args.data))
+        except ValueError as exc:
+            p.error(f"--data-weights: {exc}")
 
 
 def main(argv: list[str] | None = None) -> int:
