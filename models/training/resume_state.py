@@ -146,9 +146,10 @@ def compact(src: str | Path, dest: str | Path, half: bool = False,
     if same_as is not None:
         data = Path(same_as).read_bytes()
         shipped = load_safetensors(data)
-        if shipped.keys() == {k[len("model."):] for k in tensors} and all(
-                v.dtype == shipped[k[len("model."):]].dtype
-                and torch.equal(v, shipped[k[len("model."):]]) for k, v in tensors.items()):
+        model = {k[len("model."):]: v for k, v in tensors.items()}
+        if shipped.keys() == model.keys() and all(
+                v.dtype == shipped[k].dtype and torch.equal(v, shipped[k])
+                for k, v in model.items()):
             meta["weights_file"] = os.path.relpath(Path(same_as).resolve(), dest.parent.resolve())
             meta["weights_sha256"] = hashlib.sha256(data).hexdigest()
             tensors = {}
