@@ -343,6 +343,31 @@ def test_export_latest_exports_at_every_validation(tiny_data, tmp_path, monkeypa
     assert rec.training["validation"]["val"]["x2"] == (29.0 if latest else 30.0)
 
 
+def test_export_now_exports_the_resumed_state_without_training(tiny_data, tmp_path, monkeypatch):
+    """A run's last state, not its best validation, exported by repeating its command with
+    ``--resume --export-now``: the record says the state's step and the new validation."""
+    import torch
+    psnr = iter([30.0, 29.0, 28.5])  # step 2 is the best; step 4 is not exported by the run
+    monkeypatch.setattr(loop, "validate", lambda *a: {2.0: next(psnr)})
+    wd, out = tmp_path / "w", tmp_path / "run"
+    assert train.main(_args(tiny_data, out, wd, 4)) == 0
+    assert Manifest(wd).resolve("rmisr-bl", 2).training["iterations"] == 2
+    log_before = (out / "log.csv").read_text()
+    state_before = (out / "state.safetensors").read_bytes()
+    assert train.main(_args(tiny_data, out, wd, 4, "--resume", "--export-now")) == 0
+    rec = Manifest(wd).resolve("rmisr-bl", 2)
+    assert rec.training["iterations"] == 4 and rec.training["validation"]["val"]["x2"] == 28.5
+    exported = load_file(str(wd / "tiny_x2.safetensors"))
+    state = load_file(str(out / "state.safetensors"))
+    assert all(torch.equal(v, state[f"model.{k}"]) for k, v in exported.items())
+    assert (out / "log.csv").read_text() == log_before  # nothing trained, nothing logged
+    assert (out / "state.safetensors").read_bytes() == state_before
+    no_export = _args(tiny_data, out, wd, 4, "--resume", "--export-now")
+    del no_export[no_export.index("--export"):no_export.index("--export") + 2]
+    with pytest.raises(SystemExit):  # --export-now needs the file to write
+        train.main(no_export)
+
+
 def test_freeze_survives_a_float16_resume_state():
     """A compact ``--half`` state rounds the fixed tensors; they are still recognised and
     restored."""

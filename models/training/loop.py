@@ -223,6 +223,15 @@ def train_loop(run: TrainingRun) -> int:
         signal.signal(signal.SIGTERM, _request_stop)
         signal.signal(signal.SIGINT, _request_stop)
 
+    if getattr(args, "export_now", False):  # export the model as it stands, train nothing
+        if rank == 0:
+            val = validate(model, args.val, val_scales, device)
+            print(f"step {step}: " + ", ".join(f"x{s:g} {v:.3f} dB" for s, v in val.items()))
+            export(val)
+        if log_file:
+            log_file.close()
+        return 0
+
     if rank == 0 and args.init and step == 0 and args.val:  # where the seeded model starts
         for s, v in validate(model, args.val, val_scales, device).items():
             log.writerow([0, "", f"{args.lr:.3g}", s, f"{v:.4f}", "0",

@@ -18,7 +18,9 @@ resume state (model + optimiser moments + step, safetensors + JSON, no pickle) i
 ``OUT/state.safetensors``; ``--resume`` continues from it. Validation PSNR (the benchmark protocol
 of :mod:`models.evaluation.benchmark`) on ``--val`` every ``--val-every`` steps goes to
 ``OUT/log.csv`` with the training loss; the best validation model is exported (``--export``) with
-its manifest record at every improvement and at the end. A run resumed with another
+its manifest record at every improvement (every validation with ``--export-latest``); the run's
+command repeated with ``--resume --export-now`` exports its saved state, validated anew, without
+training (a last step that was not the best validation). A run resumed with another
 ``--lr``/``--lr-step``/``--seed`` keeps the earlier segments: the record's ``schedule`` lists each
 with the step it started at, and its ``note`` is the run's last ``--note``. On CPU, channels_last is
 on by default; bf16 autocast is optional (``--bf16``) because on CPUs without AMX it measured slower
@@ -110,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="export at every validation, not only at a new best PSNR (RMISR-VP: its "
                         "Laplacian losses trade a little PSNR for edges, so the best PSNR is "
                         "the least-trained model)")
+    p.add_argument("--export-now", action="store_true",
+                   help="validate the model as initialised or resumed, export it and stop, "
+                        "without training (e.g. a run's last state, which was not its best "
+                        "validation: repeat the run's command with --resume --export-now)")
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--lap-weight", type=float, default=10.0, help="α of eq. 18 (RMISR-VP)")
     p.add_argument("--cx-weight", type=float, default=1.0, help="β of eq. 18 (RMISR-VP)")
@@ -184,6 +190,8 @@ def _check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
                 f"(--val-scales {' '.join(f'{v:g}' for v in args.val_scales)})")
     if args.export and not args.val:
         p.error("--export needs --val: the exported file is the best-validated model")
+    if args.export_now and not args.export:
+        p.error("--export-now needs --export (the file to write) and --val")
     if args.data_weights is not None:
         try:
             check_folder_weights(args.data_weights, len(args.data))
