@@ -10,7 +10,7 @@ grown into the meta model, fine-tuned back to one scale), each numbering its ste
     git show bbcfe7a:weights/resume/rmisr_bl_x4.log.csv > /tmp/bl_x4_scratch.csv
     python -m models.evaluation.curve_plot --scale 4 --chain \\
         --run "RMISR-BL x4 from scratch" /tmp/bl_x4_scratch.csv 23000 \\
-        --run "RMISR-BL-meta (x4 validation)" weights/resume/rmisr_bl_meta.log.csv \\
+        --run "RMISR-BL-meta (x4 validation)" weights/resume/rmisr_bl_meta.log.csv 12500 \\
         --run "RMISR-BL x4 fine-tuned" weights/resume/rmisr_bl_x4.log.csv \\
         --line "target 31.70" 31.70 --out resources/curve_bl_x4.png
 
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="each run follows the previous one's last drawn step")
     p.add_argument("--line", nargs=2, action="append", default=[], metavar=("LABEL", "DB"),
                    help="a horizontal line (a target, a published figure)")
-    p.add_argument("--ylim", nargs=2, type=float, default=None)
+    p.add_argument("--ylim", nargs=2, type=float, default=None, metavar=("LOW", "HIGH"))
     p.add_argument("--title", default=None)
     p.add_argument("--out", required=True, type=Path)
     args = p.parse_args(argv)
