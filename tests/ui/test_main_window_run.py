@@ -487,8 +487,10 @@ def test_super_resolve_the_region_over_slices(window, tmp_path, network, qtbot):
     make_series(twin / "a", [0.0, 10.0], uid=uid)
     make_series(twin / "b", [20.0, 30.0], uid=uid)
     assert window.open_folder(twin)
-    qtbot.waitUntil(lambda: len(window.stack()) == 4 and not window.series_scan_running(),
-                    timeout=10_000)
+    # the previous series had 4 slices too: wait for the twin's (the scan thread can have ended
+    # before its result reaches the window, which keeps the old stack until then)
+    qtbot.waitUntil(lambda: len(window.stack()) == 4 and not window.series_scan_running()
+                    and all(twin in path.parents for path, _ in window.stack()), timeout=10_000)
     window.canvas.set_roi((2, 3, 8, 6))
     assert window.super_resolve_slices(SliceRangeChoice(1, 4, network, "tiff", tmp_path / "tw"))
     qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
