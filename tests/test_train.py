@@ -368,6 +368,21 @@ def test_export_now_exports_the_resumed_state_without_training(tiny_data, tmp_pa
         train.main(no_export)
 
 
+def test_a_resumed_run_keeps_the_file_that_seeded_it(tiny_data, tmp_path):
+    """The record of a run resumed from another folder's state still names its --init file."""
+    from models.training.resume_state import compact
+    wd, wd2 = tmp_path / "w", tmp_path / "w2"
+    assert train.main(_args(tiny_data, tmp_path / "first", wd, 2)) == 0
+    seeded = _args(tiny_data, tmp_path / "run", wd2, 2, "--init", str(wd / "tiny_x2.safetensors"))
+    assert train.main(seeded) == 0
+    small = compact(tmp_path / "run" / "state.safetensors", tmp_path / "seed.safetensors")
+    resumed = _args(tiny_data, tmp_path / "run2", wd2, 2, "--resume-from", str(small),
+                    "--export-now")
+    assert train.main(resumed) == 0
+    rec = Manifest(wd2).resolve("rmisr-bl", 2)
+    assert rec.training["init"] == "tiny_x2.safetensors" and rec.training["init_sha256"]
+
+
 def test_freeze_survives_a_float16_resume_state():
     """A compact ``--half`` state rounds the fixed tensors; they are still recognised and
     restored."""

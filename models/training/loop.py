@@ -223,7 +223,7 @@ def train_loop(run: TrainingRun) -> int:
         signal.signal(signal.SIGTERM, _request_stop)
         signal.signal(signal.SIGINT, _request_stop)
 
-    if getattr(args, "export_now", False):  # export the model as it stands, train nothing
+    if args.export_now:  # export the model as it stands, train nothing
         if rank == 0:
             val = validate(model, args.val, val_scales, device)
             print(f"step {step}: " + ", ".join(f"x{s:g} {v:.3f} dB" for s, v in val.items()))
@@ -291,7 +291,8 @@ def train_loop(run: TrainingRun) -> int:
             save_state(run.out_dir / "state.safetensors",
                        model, opt, step, {"best_val": best, "val": val_key,
                                           "train_seconds": train_seconds,
-                                          "arch_args": arch_args, "schedule": schedule})
+                                          "arch_args": arch_args, "schedule": schedule,
+                                          "seeds": run.seeds})
             last_ckpt = time.time()
             if stop["requested"]:
                 print(f"\nstopped at step {step}; resume state saved")

@@ -250,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"resumed from {state_path} at step {step}")
         elif rank == 0:
             print(f"no resume state at {state_path}; starting at step 0")
+    if not args.init and extra.get("seeds"):  # a resumed run's record keeps what seeded it
+        seeds = dict(extra["seeds"])
     history = schedule(list(extra.get("schedule", [])), args, step)
     frozen = fix_tensors(model, args, init_src, step, distributed, rank)
     ddp_model = (torch.nn.parallel.DistributedDataParallel(model) if distributed else model)
