@@ -136,6 +136,47 @@ def test_a_compact_state_equal_to_the_shipped_file_is_a_reference_to_it(tiny_dat
     assert "can no longer be resumed" in stale_reference(ref)  # what ship notes
 
 
+def test_a_fresh_run_in_a_used_folder_sets_the_earlier_run_aside(tiny_data, tmp_path):
+    """Without --resume a run starts its own log; the earlier log and state are renamed, not
+    continued or overwritten."""
+    out, wd = tmp_path / "run", tmp_path / "weights"
+    assert train.main(_args(tiny_data, out, wd, 2)) == 0
+    first = (out / "state.safetensors").read_bytes()
+    assert train.main(_args(tiny_data, out, wd, 2)) == 0
+    steps = [int(r.split(",")[0]) for r in (out / "log.csv").read_text().splitlines()[1:]]
+    assert steps == [2]  # not the earlier run's rows followed by its own
+    (old_log,) = out.glob("log.before-*.csv")
+    (old_state,) = out.glob("state.before-*.safetensors")
+    assert old_state.read_bytes() == first and old_log.read_text().startswith("step,")
+
+
+def test_a_reference_at_an_earlier_shipped_step_resumes_that_model(tiny_data, tmp_path):
+    """The run went on past the exported step: --at-weights writes the reference for that step
+    (its log cut there), and refuses a step the run never reached or another model's file."""
+    import shutil
+
+    from models.training.resume_state import compact, state_tensors
+    out, wd = tmp_path / "run", tmp_path / "weights"
+    assert train.main(_args(tiny_data, out, wd, 2, "--export-latest")) == 0
+    shipped = shutil.copyfile(wd / "tiny_x2.safetensors", tmp_path / "shipped.safetensors")
+    assert train.main(_args(tiny_data, out, wd, 4, "--resume")) == 0  # the run goes on
+    ref = compact(out / "state.safetensors", tmp_path / "resume" / "tiny.safetensors",
+                  at_weights=shipped, step=2)
+    assert ref.stat().st_size < 2000 and resume_state.state_step(ref) == 2
+    a, b = load_file(str(shipped)), state_tensors(ref)
+    assert b.keys() == {f"model.{k}" for k in a} and all(torch_equal(a[k], b[f"model.{k}"])
+                                                          for k in a)
+    steps = [int(r.split(",")[0]) for r in ref.with_suffix(".log.csv").read_text().splitlines()[1:]]
+    assert steps and max(steps) == 2
+    with pytest.raises(ValueError, match="needs --step"):
+        compact(out / "state.safetensors", tmp_path / "x.safetensors", at_weights=shipped, step=5)
+    other = tmp_path / "other"
+    assert train.main(_vp_args(tiny_data, other, wd, 1)) == 0
+    with pytest.raises(ValueError, match="not a model of this run"):
+        compact(out / "state.safetensors", tmp_path / "x.safetensors",
+                at_weights=wd / "vp.safetensors", step=2)
+
+
 def torch_equal(x, y) -> bool:
     import torch
     return x.dtype == y.dtype and bool(torch.equal(x, y))

@@ -1,5 +1,5 @@
 """A training run's resume state, and ``python -m models.training.resume_state RUN_STATE DEST
-[--half]``, a small, committable copy of it.
+[--half | --same-as WEIGHTS | --at-weights WEIGHTS --step N]``, a small, committable copy of it.
 
 :func:`save_state` writes the model, Adam's moments and the step as safetensors with JSON metadata
 (no pickle), atomically; :func:`load_state` restores them; ``--resume-from`` seeds a run until the
@@ -21,6 +21,12 @@ only, naming that file (relative to the state) and its sha256, so the working tr
 the same tensors twice (every tracked byte travels to a GPU machine, whose limit is 64 MiB).
 Loading it reads the named file's tensors after checking its sha256; a file that changed since is
 refused with a message saying how to get the state back from git.
+
+When the run went on past the step that was shipped (it was stopped after a later validation),
+``--at-weights WEIGHTS --step N`` writes the reference for the shipped step instead: the run's
+metadata with the step set back to ``N`` and its log cut at ``N``, naming ``WEIGHTS``. Resuming
+from it continues the shipped model, not the run's later one (Adam restarts, as for any compact
+state).
 """
 from __future__ import annotations
 
@@ -122,7 +128,8 @@ def pick_resume_state(run_state: Path, resume_from: Path | None) -> Path:
 
 
 def compact(src: str | Path, dest: str | Path, half: bool = False,
-            same_as: str | Path | None = None) -> Path:
+            same_as: str | Path | None = None, at_weights: str | Path | None = None,
+            step: int | None = None) -> Path:
     """Write the compact copy of resume state ``src`` to ``dest`` (and its log beside it).
 
     Args:
@@ -132,9 +139,16 @@ def compact(src: str | Path, dest: str | Path, half: bool = False,
         same_as: a weights file (e.g. the shipped export of the same run); where the compact
             model's tensors equal it exactly (names, dtypes, values), ``dest`` is written as a
             reference to it instead of a copy. Otherwise the copy is written.
+        at_weights: a weights file the run exported at an earlier ``step`` (the run went on):
+            ``dest`` is written as a reference to it at that step, its log cut there. The file's
+            tensor names and shapes must be the run's model's.
+        step: the step ``at_weights`` was exported at (required with it; not after the run's).
 
     Returns:
         ``dest`` as a Path.
+
+    Raises:
+        ValueError: ``at_weights`` without a valid ``step``, or a file that is not this model.
     """
     with safe_open(str(src), "pt") as f:
         meta = f.metadata() or {}
@@ -143,7 +157,22 @@ def compact(src: str | Path, dest: str | Path, half: bool = False,
                for k, v in state_tensors(src).items() if k.startswith("model.")}
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if same_as is not None:
+    if at_weights is not None:
+        run_step = int(meta.get("step", 0))
+        if step is None or not 0 <= step <= run_step:
+            raise ValueError(f"--at-weights needs --step, the step {at_weights} was exported at "
+                             f"(0 to the run's step {run_step}); got {step}")
+        data = Path(at_weights).read_bytes()
+        shipped = load_safetensors(data)
+        shapes = {k[len("model."):]: tuple(v.shape) for k, v in tensors.items()}
+        if {k: tuple(v.shape) for k, v in shipped.items()} != shapes:
+            raise ValueError(f"{at_weights} is not a model of this run ({src}): its tensor names "
+                             "or shapes differ")
+        meta["step"] = str(step)
+        meta["weights_file"] = os.path.relpath(Path(at_weights).resolve(), dest.parent.resolve())
+        meta["weights_sha256"] = hashlib.sha256(data).hexdigest()
+        tensors = {}
+    elif same_as is not None:
         data = Path(same_as).read_bytes()
         shipped = load_safetensors(data)
         model = {k[len("model."):]: v for k, v in tensors.items()}
@@ -157,7 +186,11 @@ def compact(src: str | Path, dest: str | Path, half: bool = False,
     save_file(tensors, str(tmp), metadata=meta)
     os.replace(tmp, dest)
     log = Path(src).parent / "log.csv"
-    if log.exists():
+    if log.exists() and at_weights is not None:
+        head, *rows = log.read_text().splitlines(keepends=True)
+        dest.with_suffix(".log.csv").write_text(
+            head + "".join(r for r in rows if int(r.split(",", 1)[0]) <= step))
+    elif log.exists():
         shutil.copyfile(log, dest.with_suffix(".log.csv"))
     return dest
 
@@ -171,8 +204,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--same-as", default=None, metavar="WEIGHTS",
                    help="a weights file: where the model equals it exactly, write a reference "
                         "to it (metadata only) instead of a copy")
+    p.add_argument("--at-weights", default=None, metavar="WEIGHTS",
+                   help="a weights file the run exported at an earlier --step: write a reference "
+                        "to it at that step (the log cut there)")
+    p.add_argument("--step", type=int, default=None, help="the step --at-weights was exported at")
     args = p.parse_args(argv)
-    out = compact(args.run_state, args.dest, args.half, args.same_as)
+    if (args.at_weights is None) != (args.step is None):
+        p.error("--at-weights and --step go together")
+    if args.at_weights is not None and (args.half or args.same_as):
+        p.error("--at-weights writes a reference: no --half or --same-as with it")
+    try:
+        out = compact(args.run_state, args.dest, args.half, args.same_as, args.at_weights,
+                      args.step)
+    except ValueError as e:
+        p.error(str(e))
     with safe_open(str(out), "pt") as f:
         ref = (f.metadata() or {}).get("weights_file")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB" + (f"; a reference to {ref})" if ref

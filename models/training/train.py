@@ -34,6 +34,7 @@ import json
 import os
 import random
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,21 @@ def _check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             p.error(f"--data-weights: {exc}")
 
 
+def _set_aside_previous_run(out_dir: Path) -> None:
+    """A run that starts at step 0 in a folder an earlier run left its log and state in renames
+    them (``log.before-<time>.csv``, ``state.before-<time>.safetensors``): its log would otherwise
+    continue the earlier run's, and its first save would overwrite the earlier state."""
+    old = [out_dir / "log.csv", out_dir / "state.safetensors"]
+    old = [f for f in old if f.exists()]
+    if not old:
+        return
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(max(f.stat().st_mtime for f in old)))
+    for f in old:
+        f.rename(f.with_name(f"{f.stem}.before-{stamp}{f.suffix}"))
+    print(f"{out_dir} held an earlier run's {' and '.join(f.name for f in old)}: "
+          f"renamed to *.before-{stamp}.*")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``rmisr-train`` with ``argv`` (default: the command line); returns the exit status."""
     parser = build_parser()
@@ -250,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"resumed from {state_path} at step {step}")
         elif rank == 0:
             print(f"no resume state at {state_path}; starting at step 0")
+    if step == 0 and rank == 0:
+        _set_aside_previous_run(out_dir)
     if not args.init and extra.get("seeds"):  # a resumed run's record keeps what seeded it
         seeds = dict(extra["seeds"])
     history = schedule(list(extra.get("schedule", [])), args, step)
