@@ -162,24 +162,20 @@ def compact(src: str | Path, dest: str | Path, half: bool = False,
         if step is None or not 0 <= step <= run_step:
             raise ValueError(f"--at-weights needs --step, the step {at_weights} was exported at "
                              f"(0 to the run's step {run_step}); got {step}")
-        data = Path(at_weights).read_bytes()
-        shipped = load_safetensors(data)
-        shapes = {k[len("model."):]: tuple(v.shape) for k, v in tensors.items()}
-        if {k: tuple(v.shape) for k, v in shipped.items()} != shapes:
-            raise ValueError(f"{at_weights} is not a model of this run ({src}): its tensor names "
-                             "or shapes differ")
-        meta["step"] = str(step)
-        meta["weights_file"] = os.path.relpath(Path(at_weights).resolve(), dest.parent.resolve())
-        meta["weights_sha256"] = hashlib.sha256(data).hexdigest()
-        tensors = {}
-    elif same_as is not None:
-        data = Path(same_as).read_bytes()
+    weights = at_weights if at_weights is not None else same_as
+    if weights is not None:
+        data = Path(weights).read_bytes()
         shipped = load_safetensors(data)
         model = {k[len("model."):]: v for k, v in tensors.items()}
-        if shipped.keys() == model.keys() and all(
-                v.dtype == shipped[k].dtype and torch.equal(v, shipped[k])
-                for k, v in model.items()):
-            meta["weights_file"] = os.path.relpath(Path(same_as).resolve(), dest.parent.resolve())
+        if at_weights is not None:  # an earlier step's export: the same model, other values
+            if {k: v.shape for k, v in shipped.items()} != {k: v.shape for k, v in model.items()}:
+                raise ValueError(f"{at_weights} is not a model of this run ({src}): its tensor "
+                                 "names or shapes differ")
+            meta["step"] = str(step)
+        refer = at_weights is not None or (shipped.keys() == model.keys() and all(
+            v.dtype == shipped[k].dtype and torch.equal(v, shipped[k]) for k, v in model.items()))
+        if refer:
+            meta["weights_file"] = os.path.relpath(Path(weights).resolve(), dest.parent.resolve())
             meta["weights_sha256"] = hashlib.sha256(data).hexdigest()
             tensors = {}
     tmp = dest.with_suffix(".tmp")
