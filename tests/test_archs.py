@@ -1,4 +1,5 @@
 """Blocks and networks named after the paper: shapes, parameter counts, gradients."""
+import copy
 import math
 
 import pytest
@@ -12,7 +13,7 @@ from models.registry import ARCH_REGISTRY, create_model
 from models.resize import imresize
 from models.archs.rmisr import RMISR_BL, RMISR_VP
 from models.archs.upsamplers import MetaUpsampler
-from models.inference.fusion import fuse_pyramid_blocks
+from models.inference.fusion import fuse_activations, fuse_pyramid_blocks
 
 
 def n_params(m):
@@ -239,3 +240,49 @@ def test_fusing_a_network_keeps_its_output(arch):
     before, after = (t[0] if isinstance(t, tuple) else t for t in (before, after))
     assert not any(isinstance(m, PYB) for m in model.modules())
     assert torch.allclose(after, before, atol=1e-4 * float(before.abs().max()))
+
+
+@pytest.mark.parametrize("arch", [RMISR_BL, RMISR_VP])
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_folding_activations_keeps_the_fused_networks_output(arch, precision):
+    """fuse_activations (LeakyReLU and the SRB's add as oneDNN post-ops) = the unfolded network:
+    exactly the same arithmetic in fp32 up to summation order, within bf16 rounding in bf16."""
+    if precision == "bf16" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        pytest.skip("oneDNN runs no bf16 on this CPU: the plain path runs, nothing to compare")
+    torch.manual_seed(5)
+    model = arch(scale=2).eval()
+    for p in model.parameters():
+        p.data.normal_(0.0, 0.05)
+    fuse_pyramid_blocks(model)
+    folded = copy.deepcopy(model)
+    per_pfmdb = 3 + 3 + 1  # SRBs, FusedPYBs, the last distillation conv
+    blocks = 4 if arch is RMISR_BL else 9
+    assert fuse_activations(folded) == per_pfmdb * blocks + (1 if arch is RMISR_BL else 2)
+    assert fuse_activations(folded) == 0  # idempotent
+    assert not any(isinstance(m, SRB) for m in folded.modules())
+    # what stays: RMISR-VP's activation *before* its Laplacian output conv
+    leaky = sum(isinstance(m, torch.nn.LeakyReLU) for m in folded.modules())
+    assert leaky == (0 if arch is RMISR_BL else 1)
+    x = torch.rand(1, 1, 24, 22).contiguous(memory_format=torch.channels_last)
+    model, folded = (m.to(memory_format=torch.channels_last) for m in (model, folded))
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
+                                                enabled=precision == "bf16"):
+        before, after = model(x), folded(x)
+    before, after = (t[0] if isinstance(t, tuple) else t for t in (before, after))
+    tol = 1e-5 if precision == "fp32" else 3e-2
+    assert torch.allclose(after.float(), before.float(), atol=tol * float(before.abs().max()))
+
+
+def test_folded_blocks_train_as_the_plain_ones():
+    """With gradients the folded modules run PyTorch's ops: the same loss and gradients."""
+    torch.manual_seed(6)
+    model = RMISR_BL(scale=2)
+    folded = copy.deepcopy(model)
+    fuse_activations(folded)
+    x = torch.rand(2, 1, 12, 12)
+    grads = []
+    for m in (model, folded):
+        m.zero_grad()
+        m(x).square().mean().backward()
+        grads.append(m.body.blocks[0].srb[0].conv.weight.grad.clone())
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)

@@ -83,15 +83,16 @@ def test_the_8bit_default_is_the_benchmark_protocol(resolver):
     networks saw it in training and as the benchmark tables score it (rmisr-eval: x / 255), not
     by its own min–max."""
     from models.inference.forward import network_forward
+    from models.inference.precision import autocast
 
     rng = np.random.default_rng(3)
     img = (rng.random((24, 20)) * 150 + 40).astype(np.uint8)  # range 40-190, not 0-255
     out, info = resolver.upscale(img, 2, "rmisr-bl", return_info=True)
     assert info.normalization_range == (0.0, 255.0)
     model = resolver._model(resolver.weights_record("rmisr-bl", 2))
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast("cpu", info.precision):  # bf16 where it is native
         x = torch.from_numpy(img.astype(np.float32) / 255.0)[None, None]
-        ref = network_forward(model, x, 2)[0, 0].numpy() * 255.0
+        ref = network_forward(model, x, 2)[0, 0].float().numpy() * 255.0
     inside = (ref >= 0) & (ref <= 255)  # the engine restores what the network clips; same here
     assert np.abs(out - ref)[inside].max() <= 1e-3
     stretched = resolver.upscale(img, 2, "rmisr-bl", normalization="range")

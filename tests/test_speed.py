@@ -28,7 +28,7 @@ def test_speed_prints_every_row_as_a_ratio_to_the_flop_bound(weights, capsys):
         assert ratio > 0  # seconds over a positive bound: never zero, never missing
     assert "Four methods" in out
     ablation = [ln for ln in out.splitlines() if ln.startswith("| + ")]
-    assert len(ablation) == 3 and all(ln.endswith("× |") for ln in ablation)
+    assert len(ablation) == 4 and all(ln.endswith("× |") for ln in ablation)
 
 
 def test_a_regions_window_is_the_region_plus_the_engines_context(weights):

@@ -8,7 +8,8 @@ Before the engine adopts another runtime it must beat its own torch path by ≥ 
 runtime once; the best round counts), on the shipped weights:
 
 * **torch** — what :class:`~models.inference.SuperResolver` runs on a CPU: channels-last, the PyConv
-  levels merged (:func:`models.inference.fusion.fuse_pyramid_blocks`), ICCA in row bands, freed
+  levels merged (:func:`models.inference.fusion.fuse_pyramid_blocks`), activations folded into the
+  convolutions (:func:`~models.inference.fusion.fuse_activations`), ICCA in row bands, freed
   memory reused (:func:`models.inference.memory.freed_memory_reused`);
 * **OpenVINO** — the paper's architecture converted by ``openvino.convert_model`` and compiled for
   the CPU at the input's static size (OpenVINO fuses the element-wise tails into its convolutions;
@@ -44,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.archs import icca as icca_module
 from models.evaluation.speed import cpu_name
-from models.inference.fusion import fuse_pyramid_blocks
+from models.inference.fusion import fuse_activations, fuse_pyramid_blocks
 from models.inference.memory import freed_memory_reused, one_arena
 from models.inference.precision import autocast, resolve_precision
 from models.manifest import WEIGHTS_DIR, Manifest, load_model
@@ -144,6 +145,7 @@ def compare(method: str, scale: float, side: int, rounds: int, precision: str, t
     plain.global_skip = None
     fast = copy.deepcopy(plain)
     fuse_pyramid_blocks(fast)
+    fuse_activations(fast)
     fast = _SROnly(fast.to(memory_format=torch.channels_last))
     plain = _SROnly(plain)
     x = torch.rand(1, 1, side, side, generator=torch.Generator().manual_seed(side))

@@ -15,7 +15,8 @@ Printed as Markdown:
    RMISR-VP on a 512×512 image at ×4 and ×2.5, and on a 128×128 region at ×2.5 with the context the
    engine adds around it: seconds, GMAC/s and the ratio to the bound, plus the four-method
    comparison of that region (what a doctor waits for);
-3. the engine's CPU rewrites added one at a time to an RMISR-BL ×4 forward (what each is worth);
+3. the engine's CPU rewrites added one at a time to an RMISR-BL ×4 forward in the same precision
+   (what each is worth);
 4. a training step of RMISR-BL ×4 (batch 16 × 48², L1, Adam; backward counted as twice the
    forward) in each memory format and precision, with its ratio.
 
@@ -221,16 +222,18 @@ def inference_table(weights_dir: Path, precision: str, cases: list[tuple[str, fl
     return lines
 
 
-def ablation_rows(weights_dir: Path, side: int, repeats: int) -> list[str]:
-    """Markdown rows: RMISR-BL ×4 forward on a ``side``² LR input with the engine's CPU rewrites
-    added one at a time (merged PyConv levels, ICCA in row bands, freed memory reused — with which
-    the engine runs ICCA over the whole image again), timed interleaved in this process, each the
-    best of ``repeats`` — what each rewrite is worth; a last row keeps the bands with the reuse."""
+def ablation_rows(weights_dir: Path, side: int, repeats: int, precision: str = "fp32"
+                  ) -> list[str]:
+    """Markdown rows: RMISR-BL ×4 forward on a ``side``² LR input in ``precision`` (resolved)
+    with the engine's CPU rewrites added one at a time (merged PyConv levels, ICCA in row bands,
+    freed memory reused — with which the engine runs ICCA over the whole image again —, the
+    activations folded into their convolutions), timed interleaved in this process, each the best
+    of ``repeats`` — what each rewrite is worth; a last row keeps the bands with the reuse."""
     import contextlib
     import copy
 
     from ..archs.icca import icca_row_bands
-    from ..inference.fusion import fuse_pyramid_blocks
+    from ..inference.fusion import fuse_activations, fuse_pyramid_blocks
     from ..manifest import Manifest, load_model
 
     record = Manifest(weights_dir).resolve("rmisr-bl", 4.0)
@@ -240,21 +243,24 @@ def ablation_rows(weights_dir: Path, side: int, repeats: int) -> list[str]:
     fused = copy.deepcopy(plain)
     fuse_pyramid_blocks(fused)
     fused = fused.to(memory_format=torch.channels_last)
+    folded = copy.deepcopy(fused)
+    fuse_activations(folded)
     x = torch.rand(1, 1, side, side).contiguous(memory_format=torch.channels_last)
     # (label, model, ICCA in row bands, freed memory reused)
     configs = [("as trained (channels-last)", plain, False, False),
                ("+ PyConv levels merged", fused, False, False),
                ("+ ICCA in row bands (where freed memory is unmapped: glibc's defaults, "
                 "Windows, macOS)", fused, True, False),
-               ("+ freed memory reused, ICCA over the whole image again (the engine on glibc)",
-                fused, False, True),
-               ("(freed memory reused, ICCA kept in row bands)", fused, True, True)]
+               ("+ freed memory reused, ICCA over the whole image again", fused, False, True),
+               ("+ activations folded into their convolutions (the engine on glibc)", folded,
+                False, True),
+               ("(all of these, ICCA kept in row bands)", folded, True, True)]
     best = [float("inf")] * len(configs)
     with torch.inference_mode():
         for rep in range(max(1, repeats) + 1):  # the first round warms up
             for i, (_, model, bands, reuse) in enumerate(configs):
                 with (freed_memory_reused() if reuse else contextlib.nullcontext(),
-                      icca_row_bands(bands)):
+                      icca_row_bands(bands), autocast("cpu", precision)):
                     t = time.perf_counter()
                     network_forward(model, x, 4.0)
                     dt = time.perf_counter() - t
@@ -262,7 +268,8 @@ def ablation_rows(weights_dir: Path, side: int, repeats: int) -> list[str]:
                     best[i] = min(best[i], dt)
     rows = [f"| {name} | {t:.2f} | {best[0] / t:.2f}× |"
             for (name, *_), t in zip(configs, best)]
-    return [f"| RMISR-BL ×4 forward, {side}² LR, fp32 | s | speed-up |", "|---|---:|---:|"] + rows
+    return [f"| RMISR-BL ×4 forward, {side}² LR, {precision} | s | speed-up |",
+            "|---|---:|---:|"] + rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     # reuse measure glibc's defaults, which the inference rows' earlier runs in this process would
     # leave with a different heap (the "as trained" row read 6.3 s after them, 9.1 s alone)
     ablation = ([] if "ablation" in args.skip
-                else ablation_rows(Path(args.weights_dir), args.size, args.repeats))
+                else ablation_rows(Path(args.weights_dir), args.size, args.repeats, precision))
     if "inference" not in args.skip:
         cases = [(m, s, args.size, args.region if r else 0) for m, s, _, r in CASES]
         for line in inference_table(Path(args.weights_dir), args.precision, cases,

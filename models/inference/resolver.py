@@ -43,7 +43,7 @@ from ..resize import imresize
 from .errors import DeviceUnavailableError, InvalidImageError, OutputTooLargeError, UpscaleCancelled
 from .finite import headroom, to_float32
 from .forward import forward_memory, network_forward
-from .fusion import fuse_pyramid_blocks
+from .fusion import fuse_activations, fuse_pyramid_blocks
 from .memory import one_arena
 from .normalization import (
     DEFAULT_NORMALIZATION,
@@ -163,6 +163,7 @@ class SuperResolver:
                 model = load_model(record, self.weights_dir, self.device)
                 if self.device.type == "cpu":  # both measured on CPUs only (docs/speed.md)
                     fuse_pyramid_blocks(model)
+                    fuse_activations(model)
                     model = model.to(memory_format=torch.channels_last)
                 for m in model.modules():  # cancel polled between blocks of one tile too
                     if isinstance(m, PFMDB):

@@ -13,6 +13,8 @@ from PyQt5.QtGui import QWheelEvent
 from PyQt5.QtTest import QTest
 from PyQt5.QtWidgets import QApplication
 
+from models.inference.precision import resolve_precision
+
 from .conftest import TEST_ROI, TEST_SCALE
 from ._window_helpers import _move, _numbers, _png_image, _prepare, _white_bar_at
 
@@ -46,10 +48,11 @@ def test_run_bicubic_and_network(window, qtbot, network, run_job, resolver, tmp_
         assert p.view.transformation_mode() == Qt.FastTransformation
     assert panels[0].data.pixels.shape == (h, w)
     # the ROI was super-resolved in its context (the box's edges unseen by the network)
+    modality = window.image.modality  # what sets "auto"'s precision (fp32 for CT), as the run
     in_context = resolver.upscale(window.image.pixels, TEST_SCALE, network, roi=TEST_ROI,
-                                  window=result.request.window)
+                                  window=result.request.window, modality=modality)
     alone = resolver.upscale(window.image.pixels[y:y + h, x:x + w], TEST_SCALE, network,
-                             window=result.request.window)
+                             window=result.request.window, modality=modality)
     assert np.allclose(panels[2].data.pixels, in_context, atol=1e-3)
     assert not np.allclose(panels[2].data.pixels, alone, atol=1e-3)
     # the quality table has numbers for every method
@@ -341,8 +344,10 @@ def test_diagnostics(window, network, run_job, resolver):
     rec = resolver.weights_record(network, TEST_SCALE)
     assert rec.sha256 in text
     assert f"precision (auto on this device): {resolver.precision}" in text
-    assert f"precision {resolver.precision}," in text  # the network's row of the last run
-    assert window.last_result.report.rows[-1].precision == resolver.precision
+    # the network's row of the last run: auto resolved for this image (fp32 for a CT)
+    used = resolve_precision("auto", "cpu", window.image.modality)
+    assert f"precision {used}," in text
+    assert window.last_result.report.rows[-1].precision == used
 
 
 def test_unavailable_methods_are_greyed_per_scale(window, monkeypatch, resolver, network):
