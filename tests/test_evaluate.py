@@ -246,3 +246,29 @@ def test_the_tools_default_data_is_beside_the_checkout():
     assert fidelity._DATA == SHARED_DATA
     assert uncertainty_eval._data() == SHARED_DATA
     assert medical_eval._shared() == SHARED_DATA / "medical"
+
+
+def test_tables_are_scored_in_fp32_even_where_auto_would_be_bf16(tmp_path, monkeypatch):
+    """The literature's protocol is float32 arithmetic: a table must not change with the CPU
+    (on one with native bf16 the engine's ``auto`` is bf16), unless --precision says so."""
+    from models.evaluation import evaluate
+    from models.inference import precision
+
+    monkeypatch.setattr(precision, "_native_bf16", lambda: True)
+    weights, bench = _setup(tmp_path)
+    assert precision.resolve_precision("auto", "cpu") == "bf16"
+    seen = []
+    real = evaluate.SuperResolver
+
+    def spy(*args, **kwargs):
+        res = real(*args, **kwargs)
+        seen.append(res.precision)
+        return res
+    monkeypatch.setattr(evaluate, "SuperResolver", spy)
+    common = ["--data", str(bench), "--sets", "Tiny", "--scales", "2", "--no-timing",
+              "--weights-dir", str(weights), "--methods", "srcnn"]
+    assert main(common + ["--out", str(tmp_path / "a")]) == 0
+    assert seen and set(seen) == {"fp32"}
+    seen.clear()
+    assert main(common + ["--out", str(tmp_path / "b"), "--precision", "auto"]) == 0
+    assert set(seen) == {"bf16"}

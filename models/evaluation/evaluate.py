@@ -200,12 +200,13 @@ def read_table(path: str | Path) -> list[dict]:
     return list(rows.values())
 
 
-def row_resolvers(device: str, weights_dir: str | Path) -> dict[tuple[bool, bool], SuperResolver]:
+def row_resolvers(device: str, weights_dir: str | Path, precision: str = "fp32"
+                  ) -> dict[tuple[bool, bool], SuperResolver]:
     """Resolvers by (meta variant, beyond range): what served each kind of table row."""
     out = {}
     for meta in (False, True):
         for wide in (False, True):
-            res = SuperResolver(device, weights_dir)
+            res = SuperResolver(device, weights_dir, precision=precision)
             if meta:
                 meta_only(res)
             if wide:
@@ -260,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     p.add_argument("--scales", type=float, nargs="+", default=None)
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--precision", default="fp32", choices=["fp32", "auto", "bf16", "fp16"],
+                   help="the networks' arithmetic (default fp32, the literature's protocol, so a "
+                        "table does not depend on whether the CPU has native bf16)")
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     p.add_argument("--out", default="runs/eval",
                    help="folder for benchmark.md / benchmark.csv (default runs/eval, which git "
@@ -304,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({type(e).__name__}: {e})", file=sys.stderr)
         return 2
 
-    resolver = SuperResolver(args.device, args.weights_dir)
+    resolver = SuperResolver(args.device, args.weights_dir, precision=args.precision)
     own_range = {r.file: r for r in resolver.manifest.records}  # before --beyond-range widens
     if args.beyond_range:
         widen_scale_ranges(resolver)
@@ -312,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     if "served" in args.variants:
         rows += [(m, s, resolver) for m, s in plan(resolver, args.methods, args.scales)]
     if "meta" in args.variants:
-        meta = meta_only(SuperResolver(args.device, args.weights_dir))
+        meta = meta_only(SuperResolver(args.device, args.weights_dir, precision=args.precision))
         if args.beyond_range:
             widen_scale_ranges(meta)
         have = {(m, s) for m, s, r in rows if is_meta(r.weights_record(m, s))}
@@ -329,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
                             "pass the same --sets")
         if any(r["device"] != resolver.device.type for r in kept):
             problems.append(f"its rows were not scored on {resolver.device.type}")
-        row_res = row_resolvers(args.device, args.weights_dir)
+        row_res = row_resolvers(args.device, args.weights_dir, args.precision)
         stale = stale_rows(kept, row_res)
         if stale:
             problems.append("rows scored with weights the viewer no longer serves there; add "

@@ -150,12 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="+", default=[m for m in METHODS if m != "bicubic"])
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "auto", "bf16", "fp16"],
+                   help="the networks' arithmetic (default fp32: tables independent of the CPU)")
     p.add_argument("--roi", type=int, default=0, metavar="N",
                    help="instead: compare N×N LR regions super-resolved alone and in their "
                         "context (see evaluate_rois)")
     p.add_argument("--rois-per-image", type=int, default=4)
     args = p.parse_args(argv)
-    resolver = SuperResolver(args.device, args.weights_dir)
+    resolver = SuperResolver(args.device, args.weights_dir, precision=args.precision)
     sets = load_sets(Path(args.data))
     if not sets:
         print("medical_eval: no medical data found", file=sys.stderr)

@@ -312,10 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="also write the table as Markdown")
     p.add_argument("--figure", type=Path, help="write the HR/SR/error/uncertainty MRI figure")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "auto", "bf16", "fp16"],
+                   help="the networks' arithmetic (default fp32: tables independent of the CPU)")
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     args = p.parse_args(argv)
     variants = list(VARIANTS) if "all" in args.variant else list(dict.fromkeys(args.variant))
-    resolver = SuperResolver(args.device, args.weights_dir)
+    resolver = SuperResolver(args.device, args.weights_dir, precision=args.precision)
     lines: list[str] = []
 
     def say(text: str = "") -> None:
