@@ -27,7 +27,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: evaluation data, RMISR-BL in bf16 differs from fp32 by 0.4–0.7 HU on average but by 7–14 HU at
 #: the 99.9th percentile (×2–×4, ``python -m models.evaluation.fidelity``, 2026-12-06), above
 #: the 2 HU a reader could see in a narrow soft-tissue window. On the natural benchmarks bf16 is
-#: within 0.002 dB of fp32.
+#: within 0.003 dB of fp32 (native bf16 on an AMX Xeon, 2026-12-07: docs/speed.md).
 FP32_MODALITIES = frozenset({"CT"})
 _DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
