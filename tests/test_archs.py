@@ -286,3 +286,14 @@ def test_folded_blocks_train_as_the_plain_ones():
         m(x).square().mean().backward()
         grads.append(m.body.blocks[0].srb[0].conv.weight.grad.clone())
     assert torch.allclose(grads[0], grads[1], atol=1e-6)
+
+
+def test_a_replicate_padded_convolution_is_not_folded():
+    """oneDNN's fused call pads with zeros: a convolution padded otherwise keeps PyTorch's path."""
+    seq = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1, padding_mode="replicate"),
+                              torch.nn.LeakyReLU(0.05))
+    x = torch.rand(1, 1, 9, 9)
+    with torch.inference_mode():
+        before = seq(x)
+        assert fuse_activations(seq) == 0
+        assert torch.equal(seq(x), before)

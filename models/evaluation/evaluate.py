@@ -37,6 +37,7 @@ import torch
 
 from ..geometry import SCALE_MAX, SCALE_MIN, output_size
 from ..inference import SuperResolver
+from ..inference.precision import PRECISIONS
 from ..inference.forward import network_forward
 from ..manifest import WEIGHTS_DIR, WeightsRecord
 from ..methods import METHODS
@@ -261,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     p.add_argument("--scales", type=float, nargs="+", default=None)
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--precision", default="fp32", choices=["fp32", "auto", "bf16", "fp16"],
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help="the networks' arithmetic (default fp32, the literature's protocol, so a "
                         "table does not depend on whether the CPU has native bf16)")
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))

@@ -30,6 +30,7 @@ from PIL import Image
 
 from ..geometry import output_size, round_half_up
 from ..inference import NORMALIZATION_MODES, SuperResolver
+from ..inference.precision import PRECISIONS
 from ..manifest import WEIGHTS_DIR
 from ..methods import METHODS
 from ..metrics import psnr, shave
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="+", default=[m for m in METHODS if m != "bicubic"])
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     p.add_argument("--device", default="cpu")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "auto", "bf16", "fp16"],
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help="the networks' arithmetic (default fp32: tables independent of the CPU)")
     p.add_argument("--roi", type=int, default=0, metavar="N",
                    help="instead: compare N×N LR regions super-resolved alone and in their "

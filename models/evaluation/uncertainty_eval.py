@@ -43,6 +43,7 @@ from PIL import Image
 
 from ..geometry import round_half_up
 from ..inference import SuperResolver
+from ..inference.precision import PRECISIONS
 from ..inference.uncertainty import (
     DEFAULT_VARIANT,
     NEEDS,
@@ -252,7 +253,7 @@ _WHAT = {"spread": "SD of the 8 runs", "spread-smooth": "SD of the 8 runs, smoot
 
 def make_figure(out: Path, slice_path: Path, method: str = "rmisr-bl", scale: int = 4,
                 size: int = 128, device: str = "cpu", weights_dir: Path = WEIGHTS_DIR,
-                zoom: int = 2) -> dict[str, float]:
+                zoom: int = 2, precision: str = "fp32") -> dict[str, float]:
     """HR, SR (the ensemble), |SR − HR| and the uncertainty map of a central ``size``² crop of an
     MRI slice (float bicubic LR, the engine's default normalisation), side by side; the two maps
     with colour bars in the image's units (each its own scale). Returns the crop's PSNR, AUC
@@ -267,7 +268,7 @@ def make_figure(out: Path, slice_path: Path, method: str = "rmisr-bl", scale: in
     y0, x0 = (full.shape[0] - size) // 2, (full.shape[1] - size) // 2
     hr = full[y0:y0 + size, x0:x0 + size]
     lr = imresize(hr, 1.0 / scale, output_shape=(size // scale, size // scale))
-    resolver = SuperResolver(device, weights_dir)
+    resolver = SuperResolver(device, weights_dir, precision=precision)
     sr, info = resolver.upscale(lr, scale, method, ensemble=True, return_info=True)
     unc = uncertainty_map(DEFAULT_VARIANT, info.uncertainty)
     err = np.abs(sr.astype(np.float64) - hr)
@@ -312,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="also write the table as Markdown")
     p.add_argument("--figure", type=Path, help="write the HR/SR/error/uncertainty MRI figure")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "auto", "bf16", "fp16"],
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help="the networks' arithmetic (default fp32: tables independent of the CPU)")
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     args = p.parse_args(argv)
@@ -356,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.figure:
         slice_path = args.data / "medical" / "mri_brain" / "val" / DEFAULT_FIGURE_SLICE
         sc = make_figure(args.figure, slice_path, args.methods[0], device=args.device,
-                         weights_dir=Path(args.weights_dir))
+                         weights_dir=Path(args.weights_dir), precision=args.precision)
         say(f"figure {args.figure}: PSNR {sc['psnr']:.2f} dB, AUC {sc['auc']:.3f}, "
             f"Spearman {sc['spearman']:.3f}")
     if args.out:

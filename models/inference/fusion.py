@@ -68,7 +68,7 @@ class ConvLeakyReLU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dtype = _onednn_dtype(x)
-        if dtype is None or not isinstance(self.conv.padding, tuple):
+        if dtype is None:
             return F.leaky_relu(self.conv(x), self.slope, inplace=True)
         return torch.ops.mkldnn._convolution_pointwise(
             x.to(dtype), *_conv_args(self.conv, dtype), "leaky_relu", [self.slope], "")
@@ -94,6 +94,13 @@ class FusedSRB(nn.Module):
         return F.leaky_relu(y, self.slope, inplace=True)
 
 
+def _foldable(conv: nn.Module) -> bool:
+    """A convolution the oneDNN call can stand for: 2-D, zero padding given as numbers (a
+    replicate-padded or ``padding="same"`` one keeps PyTorch's path)."""
+    return (isinstance(conv, nn.Conv2d) and conv.padding_mode == "zeros"
+            and isinstance(conv.padding, tuple))
+
+
 def _is_leaky(m: nn.Module) -> bool:
     return isinstance(m, nn.LeakyReLU)
 
@@ -109,22 +116,23 @@ def fuse_activations(model: nn.Module) -> int:
         if isinstance(parent, nn.Sequential):
             mods = list(parent)
             for i in range(len(mods) - 1):
-                if isinstance(mods[i], nn.Conv2d) and _is_leaky(mods[i + 1]):
+                if _foldable(mods[i]) and _is_leaky(mods[i + 1]):
                     parent[i] = ConvLeakyReLU(mods[i], mods[i + 1].negative_slope)
                     parent[i + 1] = nn.Identity()
                     count += 1
-        elif isinstance(parent, PFMDB) and _is_leaky(parent.act):
+        elif isinstance(parent, PFMDB) and _is_leaky(parent.act) and _foldable(parent.last):
             parent.last = ConvLeakyReLU(parent.last, parent.act.negative_slope)
             parent.act = nn.Identity()
             count += 1
-        elif isinstance(parent, FusedPYB) and _is_leaky(parent.act):
+        elif (isinstance(parent, FusedPYB) and _is_leaky(parent.act)
+              and _foldable(parent.grouped) and _foldable(parent.dense)):
             slope = parent.act.negative_slope
             parent.grouped = ConvLeakyReLU(parent.grouped, slope)
             parent.dense = ConvLeakyReLU(parent.dense, slope)
             parent.act = nn.Identity()
             count += 1
         for name, child in list(parent.named_children()):
-            if isinstance(child, SRB):
+            if isinstance(child, SRB) and _foldable(child.conv):
                 setattr(parent, name, FusedSRB(child))
                 count += 1
     return count
