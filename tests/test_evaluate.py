@@ -248,10 +248,40 @@ def test_the_tools_default_data_is_beside_the_checkout():
     assert medical_eval._shared() == SHARED_DATA / "medical"
 
 
+@pytest.mark.parametrize("tool, has_precision", [("evaluate", True), ("medical_eval", True),
+                                                 ("uncertainty_eval", True), ("fidelity", False)])
+def test_the_scoring_tools_share_the_engine_options(tool, has_precision, monkeypatch):
+    """--device, --precision and --weights-dir: the same choices and defaults (cpu, fp32, the
+    shipped weights) in every scoring tool (models.evaluation.engine_args); fidelity compares
+    the precisions itself and has no --precision."""
+    import argparse
+    import importlib
+
+    from models.evaluation import engine_args
+
+    parsers = []
+
+    def stop(self, *args, **kwargs):  # the tool's parser, before the tool runs
+        parsers.append(self)
+        raise SystemExit(0)
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", stop)
+    with pytest.raises(SystemExit):
+        importlib.import_module(f"models.evaluation.{tool}").main([])
+    options = {a.dest: a for a in parsers[0]._actions}
+    assert options["device"].default == "cpu"
+    assert tuple(options["device"].choices) == engine_args.DEVICES
+    assert options["weights_dir"].default == str(engine_args.WEIGHTS_DIR)
+    if has_precision:
+        assert options["precision"].default == "fp32"
+        assert tuple(options["precision"].choices) == tuple(engine_args.PRECISIONS)
+    else:
+        assert "precision" not in options
+
+
 def test_tables_are_scored_in_fp32_even_where_auto_would_be_bf16(tmp_path, monkeypatch):
     """The literature's protocol is float32 arithmetic: a table must not change with the CPU
     (on one with native bf16 the engine's ``auto`` is bf16), unless --precision says so."""
-    from models.evaluation import evaluate
+    from models.evaluation import engine_args, evaluate
     from models.inference import precision
 
     monkeypatch.setattr(precision, "_native_bf16", lambda: True)
@@ -265,6 +295,7 @@ def test_tables_are_scored_in_fp32_even_where_auto_would_be_bf16(tmp_path, monke
         seen.append(res.precision)
         return res
     monkeypatch.setattr(evaluate, "SuperResolver", spy)
+    monkeypatch.setattr(engine_args, "SuperResolver", spy)
     common = ["--data", str(bench), "--sets", "Tiny", "--scales", "2", "--no-timing",
               "--weights-dir", str(weights), "--methods", "srcnn"]
     assert main(common + ["--out", str(tmp_path / "a")]) == 0

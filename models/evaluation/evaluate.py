@@ -37,14 +37,14 @@ import torch
 
 from ..geometry import SCALE_MAX, SCALE_MIN, output_size
 from ..inference import SuperResolver
-from ..inference.precision import PRECISIONS
 from ..inference.forward import network_forward
-from ..manifest import WEIGHTS_DIR, WeightsRecord
+from ..manifest import WeightsRecord
 from ..methods import METHODS
 from ..registry import create_model
 from .benchmark import SHARED_DATA, SetScore, evaluate_folder, list_images
 from .benchmark_csv import read_rows
 from .complexity import count_macs, count_params
+from .engine_args import add_engine_arguments, resolver_from_args
 
 DEFAULT_SETS = ("Set5", "Set14", "BSD100_Y", "Urban100_Y")
 FIXED_SCALES = (2.0, 3.0, 4.0)
@@ -261,11 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS))
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     p.add_argument("--scales", type=float, nargs="+", default=None)
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
-                   help="the networks' arithmetic (default fp32, the literature's protocol, so a "
-                        "table does not depend on whether the CPU has native bf16)")
-    p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
+    add_engine_arguments(p)
     p.add_argument("--out", default="runs/eval",
                    help="folder for benchmark.md / benchmark.csv (default runs/eval, which git "
                         "ignores; pass e.g. --out results to rewrite a committed table)")
@@ -309,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({type(e).__name__}: {e})", file=sys.stderr)
         return 2
 
-    resolver = SuperResolver(args.device, args.weights_dir, precision=args.precision)
+    resolver = resolver_from_args(args)
     own_range = {r.file: r for r in resolver.manifest.records}  # before --beyond-range widens
     if args.beyond_range:
         widen_scale_ranges(resolver)
@@ -317,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     if "served" in args.variants:
         rows += [(m, s, resolver) for m, s in plan(resolver, args.methods, args.scales)]
     if "meta" in args.variants:
-        meta = meta_only(SuperResolver(args.device, args.weights_dir, precision=args.precision))
+        meta = meta_only(resolver_from_args(args))
         if args.beyond_range:
             widen_scale_ranges(meta)
         have = {(m, s) for m, s, r in rows if is_meta(r.weights_record(m, s))}

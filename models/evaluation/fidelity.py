@@ -21,9 +21,9 @@ import numpy as np
 
 from ..geometry import round_half_up
 from ..inference import SuperResolver
-from ..manifest import WEIGHTS_DIR
 from ..resize import imresize
 from .benchmark import SHARED_DATA, evaluate_folder
+from .engine_args import add_engine_arguments, resolver_from_args
 from .medical_data import read_dicom
 
 _DATA = SHARED_DATA
@@ -79,12 +79,11 @@ def main(argv: list[str] | None = None) -> int:
                    choices=["bf16", "fp16"])
     p.add_argument("--sets", nargs="+", default=["Set5", "Set14"])
     p.add_argument("--scales", type=float, nargs="+", default=[2.0, 4.0])
-    p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
-                   help="where to run (fp16 is measured where it runs natively: cuda)")
+    add_engine_arguments(p, precision=False,
+                         device_help="where to run (fp16 is measured where it runs natively: cuda)")
     args = p.parse_args(argv)
     data = Path(args.data)
-    sr = SuperResolver(args.device, args.weights_dir)
+    sr = resolver_from_args(args)
     print(f"RMISR-BL, shipped weights, on {args.device} (fp32: IEEE float32, TF32 off); auto "
           f"precision there: {sr.precision}\n")
     print("| set | scale | fp32 PSNR (dB) | " + " | ".join(f"{q} PSNR (Δ)" for q in args.precisions)

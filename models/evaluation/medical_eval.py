@@ -30,12 +30,11 @@ from PIL import Image
 
 from ..geometry import output_size, round_half_up
 from ..inference import NORMALIZATION_MODES, SuperResolver
-from ..inference.precision import PRECISIONS
-from ..manifest import WEIGHTS_DIR
 from ..methods import METHODS
 from ..metrics import psnr, shave
 from ..resize import imresize
 from .benchmark import SHARED_DATA, list_images
+from .engine_args import add_engine_arguments, resolver_from_args
 from .medical_data import read_dicom
 
 
@@ -149,16 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=str(_shared()))
     p.add_argument("--scales", type=float, nargs="+", default=[2.0, 4.0])
     p.add_argument("--methods", nargs="+", default=[m for m in METHODS if m != "bicubic"])
-    p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
-                   help="the networks' arithmetic (default fp32: tables independent of the CPU)")
+    add_engine_arguments(p)
     p.add_argument("--roi", type=int, default=0, metavar="N",
                    help="instead: compare N×N LR regions super-resolved alone and in their "
                         "context (see evaluate_rois)")
     p.add_argument("--rois-per-image", type=int, default=4)
     args = p.parse_args(argv)
-    resolver = SuperResolver(args.device, args.weights_dir, precision=args.precision)
+    resolver = resolver_from_args(args)
     sets = load_sets(Path(args.data))
     if not sets:
         print("medical_eval: no medical data found", file=sys.stderr)

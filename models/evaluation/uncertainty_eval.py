@@ -43,7 +43,6 @@ from PIL import Image
 
 from ..geometry import round_half_up
 from ..inference import SuperResolver
-from ..inference.precision import PRECISIONS
 from ..inference.uncertainty import (
     DEFAULT_VARIANT,
     NEEDS,
@@ -54,11 +53,11 @@ from ..inference.uncertainty import (
     spearman,
     uncertainty_map,
 )
-from ..manifest import WEIGHTS_DIR
 from ..methods import METHODS
 from ..metrics import psnr, shave
 from ..resize import imresize
 from .benchmark import SHARED_DATA, iter_pairs, list_images, load_y, make_pair, score
+from .engine_args import add_engine_arguments, resolver_from_args
 from .medical_data import read_dicom
 
 BENCHMARK_SETS = ("Set5", "Set14", "BSD100_Y", "Urban100_Y")
@@ -251,9 +250,8 @@ def summary(rows: list[Row], variants: list[str]) -> list[str]:
 _WHAT = {"spread": "SD of the 8 runs", "spread-smooth": "SD of the 8 runs, smoothed 1 px"}
 
 
-def make_figure(out: Path, slice_path: Path, method: str = "rmisr-bl", scale: int = 4,
-                size: int = 128, device: str = "cpu", weights_dir: Path = WEIGHTS_DIR,
-                zoom: int = 2, precision: str = "fp32") -> dict[str, float]:
+def make_figure(out: Path, slice_path: Path, resolver: SuperResolver, method: str = "rmisr-bl",
+                scale: int = 4, size: int = 128, zoom: int = 2) -> dict[str, float]:
     """HR, SR (the ensemble), |SR − HR| and the uncertainty map of a central ``size``² crop of an
     MRI slice (float bicubic LR, the engine's default normalisation), side by side; the two maps
     with colour bars in the image's units (each its own scale). Returns the crop's PSNR, AUC
@@ -268,7 +266,6 @@ def make_figure(out: Path, slice_path: Path, method: str = "rmisr-bl", scale: in
     y0, x0 = (full.shape[0] - size) // 2, (full.shape[1] - size) // 2
     hr = full[y0:y0 + size, x0:x0 + size]
     lr = imresize(hr, 1.0 / scale, output_shape=(size // scale, size // scale))
-    resolver = SuperResolver(device, weights_dir, precision=precision)
     sr, info = resolver.upscale(lr, scale, method, ensemble=True, return_info=True)
     unc = uncertainty_map(DEFAULT_VARIANT, info.uncertainty)
     err = np.abs(sr.astype(np.float64) - hr)
@@ -312,13 +309,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="training images (T91, evenly spaced) that 'calibrated' is fitted on")
     p.add_argument("--out", type=Path, help="also write the table as Markdown")
     p.add_argument("--figure", type=Path, help="write the HR/SR/error/uncertainty MRI figure")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
-                   help="the networks' arithmetic (default fp32: tables independent of the CPU)")
-    p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
+    add_engine_arguments(p)
     args = p.parse_args(argv)
     variants = list(VARIANTS) if "all" in args.variant else list(dict.fromkeys(args.variant))
-    resolver = SuperResolver(args.device, args.weights_dir, precision=args.precision)
+    resolver = resolver_from_args(args)
     lines: list[str] = []
 
     def say(text: str = "") -> None:
@@ -356,8 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             say(line)
     if args.figure:
         slice_path = args.data / "medical" / "mri_brain" / "val" / DEFAULT_FIGURE_SLICE
-        sc = make_figure(args.figure, slice_path, args.methods[0], device=args.device,
-                         weights_dir=Path(args.weights_dir), precision=args.precision)
+        sc = make_figure(args.figure, slice_path, resolver, args.methods[0])
         say(f"figure {args.figure}: PSNR {sc['psnr']:.2f} dB, AUC {sc['auc']:.3f}, "
             f"Spearman {sc['spearman']:.3f}")
     if args.out:
