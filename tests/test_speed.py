@@ -21,7 +21,8 @@ def test_speed_prints_every_row_as_a_ratio_to_the_flop_bound(weights, capsys):
                        "--precision", "fp32", "--skip", "training", "layers"]) == 0
     out = capsys.readouterr().out
     assert "| fp32 |" in out and "× bound" in out
-    rows = [ln for ln in out.splitlines() if ln.startswith(("| srcnn", "| rmisr"))]
+    rows = [ln for ln in out.split("Where the time goes")[0].splitlines()
+            if ln.startswith(("| srcnn", "| rmisr"))]
     assert len(rows) == len(speed.CASES)
     for row in rows:
         ratio = float(row.rstrip(" |").rsplit("|", 1)[1])
@@ -29,6 +30,14 @@ def test_speed_prints_every_row_as_a_ratio_to_the_flop_bound(weights, capsys):
     assert "Four methods" in out
     ablation = [ln for ln in out.splitlines() if ln.startswith("| + ")]
     assert len(ablation) == 4 and all(ln.endswith("× |") for ln in ablation)
+    profile = out.split("Where the time goes")[1].splitlines()
+    shares = [ln for ln in profile if ln.startswith(("| rmisr-bl ×4", "| rmisr-vp ×2.5"))]
+    assert len(shares) == len(speed.PROFILE_CASES)
+    for row in shares:
+        cells = [c.strip() for c in row.strip("| ").split("|")]
+        conv, rest = (int(c.rstrip("%")) for c in cells[-2:])
+        assert abs(conv + rest - 100) <= 1 and conv > 0  # the network is mostly convolutions
+        assert 0 <= float(cells[3].split(" s")[0]) <= float(cells[2])  # ICCA within the total
 
 
 def test_a_regions_window_is_the_region_plus_the_engines_context(weights):

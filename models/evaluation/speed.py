@@ -17,7 +17,9 @@ Printed as Markdown:
    comparison of that region (what a doctor waits for);
 3. the engine's CPU rewrites added one at a time to an RMISR-BL ×4 forward in the same precision
    (what each is worth);
-4. a training step of RMISR-BL ×4 (batch 16 × 48², L1, Adam; backward counted as twice the
+4. where the time of an RMISR-BL ×4 upscale and of the RMISR-VP region goes: ICCA's share
+   (timed per block), and the convolution operators' share of the profiled self time;
+5. a training step of RMISR-BL ×4 (batch 16 × 48², L1, Adam; backward counted as twice the
    forward) in each memory format and precision, with its ratio.
 
 Timings are the best of ``--repeats`` runs after one warm-up run.
@@ -272,6 +274,78 @@ def ablation_rows(weights_dir: Path, side: int, repeats: int, precision: str = "
             "|---|---:|---:|"] + rows
 
 
+#: the cases :func:`profile_rows` takes apart: the whole-image upscale the bound targets and the
+#: slowest part of the four-method region comparison
+PROFILE_CASES: list[tuple[str, float, int, int]] = [("rmisr-bl", 4.0, 512, 0),
+                                                     ("rmisr-vp", 2.5, 512, 128)]
+
+
+def _is_convolution(op: str) -> bool:
+    return "conv" in op.lower()
+
+
+def profile_rows(weights_dir: Path, precision: str, cases: list[tuple[str, float, int, int]],
+                 repeats: int) -> list[str]:
+    """Markdown rows: where an engine upscale's time goes. Each case runs ``repeats`` times with
+    a clock on every ICCA block (forward pre/post hooks; a CPU runs synchronously), the best run
+    kept: its total and ICCA's inclusive share (its statistics' depthwise box sums, element-wise
+    passes, squeeze/excite and gate). Then one run under ``torch.profiler``: the self time of the
+    convolution operators (every aten/mkldnn op named ``*conv*``: the network's own and ICCA's
+    box sums) against everything else (element-wise, copies, concatenation, reductions)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from ..archs.icca import ICCA
+    from ..inference import SuperResolver
+
+    sr = SuperResolver("cpu", weights_dir, precision=precision)
+    rng = np.random.default_rng(0)
+    lines = ["| case | precision | s | ICCA blocks (inclusive) | convolutions (self) | "
+             "everything else (self) |", "|---|---|---:|---:|---:|---:|"]
+    for method, scale, side, region in cases:
+        record = sr.weights_record(method, scale)
+        if record is None or not sr.available(method, scale):
+            lines.append(f"| {method} ×{scale:g} | — | — | — | — | no weights |")
+            continue
+        img = rng.random((side, side)).astype(np.float32) * 1000.0
+        x0 = (side - region) // 2
+        roi = (x0, x0, region, region) if region else None
+        model = sr._model(record)
+        clock: dict[str, float] = {"icca": 0.0, "start": 0.0}
+
+        def start(*_: object) -> None:
+            clock["start"] = time.perf_counter()
+
+        def stop(*_: object) -> None:
+            clock["icca"] += time.perf_counter() - clock["start"]
+        handles = [h for m in model.modules() if isinstance(m, ICCA)
+                   for h in (m.register_forward_pre_hook(start), m.register_forward_hook(stop))]
+        try:
+            sr.upscale(img, scale, method, roi=roi)  # warm-up
+            best = (float("inf"), 0.0)
+            for _ in range(max(1, repeats)):
+                clock["icca"] = 0.0
+                t = time.perf_counter()
+                sr.upscale(img, scale, method, roi=roi)
+                best = min(best, (time.perf_counter() - t, clock["icca"]))
+        finally:
+            for h in handles:
+                h.remove()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            sr.upscale(img, scale, method, roi=roi)
+        conv = other = 0.0
+        for ev in prof.key_averages():
+            if _is_convolution(ev.key):
+                conv += ev.self_cpu_time_total
+            else:
+                other += ev.self_cpu_time_total
+        total, icca = best
+        what = f"{region}² region of {side}²" if region else f"{side}²"
+        lines.append(f"| {method} ×{scale:g}, {what} | {sr.precision} | "
+                     f"{total:.3f} | {icca:.3f} s ({icca / total:.0%}) | "
+                     f"{conv / (conv + other):.0%} | {other / (conv + other):.0%} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.evaluation.speed",
                                 description=__doc__.split("\n")[0])
@@ -287,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--patch", type=int, default=48)
     p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--skip", nargs="*", default=[], choices=["layers", "ablation", "inference", "training"])
+    p.add_argument("--skip", nargs="*", default=[],
+                   choices=["layers", "ablation", "inference", "profile", "training"])
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -330,6 +405,11 @@ def main(argv: list[str] | None = None) -> int:
             print(line, flush=True)
     if ablation:
         print("\n" + "\n".join(ablation), flush=True)
+    if "profile" not in args.skip:
+        print("\nWhere the time goes (profile_rows):\n")
+        cases = [(m, s, args.size, args.region if r else 0) for m, s, _, r in PROFILE_CASES]
+        print("\n".join(profile_rows(Path(args.weights_dir), args.precision, cases,
+                                     args.repeats)), flush=True)
     if "training" not in args.skip:
         macs = training_macs(args.arch, args.batch, args.patch)
         print(f"\nTraining step, {args.arch} ×4, batch {args.batch} × {args.patch}² "
