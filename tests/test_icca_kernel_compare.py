@@ -2,26 +2,19 @@
 
 numba is not a dependency of the viewer (the kernel was measured and not adopted, docs/speed.md):
 these tests run where it is installed."""
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
 from models.archs.icca import icca_statistic_reference
 
+from ._tools import load_tool
+
 pytest.importorskip("numba")
-_PATH = Path(__file__).resolve().parents[1] / "tools" / "icca_kernel_compare.py"
 
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("icca_kernel_compare", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("icca_kernel_compare", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("icca_kernel_compare")
 
 
 @pytest.mark.parametrize("shape", [(1, 8, 40, 33), (3, 4, 16, 16), (2, 5, 7, 9), (1, 3, 1, 5),

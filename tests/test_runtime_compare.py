@@ -1,22 +1,13 @@
 """tools/runtime_compare.py: the engine's torch path against other runtimes (untrained test nets)."""
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from ._engine import make_weights_dir
-
-_PATH = Path(__file__).resolve().parents[1] / "tools" / "runtime_compare.py"
+from ._tools import load_tool
 
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("runtime_compare", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("runtime_compare", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("runtime_compare")
 
 
 @pytest.fixture(scope="module")
