@@ -89,7 +89,9 @@ def test_the_8bit_default_is_the_benchmark_protocol(resolver):
     img = (rng.random((24, 20)) * 150 + 40).astype(np.uint8)  # range 40-190, not 0-255
     out, info = resolver.upscale(img, 2, "rmisr-bl", return_info=True)
     assert info.normalization_range == (0.0, 255.0)
-    model = resolver._model(resolver.weights_record("rmisr-bl", 2))
+    model = resolver.prepared_model("rmisr-bl", 2)
+    assert resolver.prepared_model("rmisr-bl", 2) is model  # prepared once, then kept
+    assert resolver.prepared_model("bicubic", 2) is None
     with torch.inference_mode(), autocast("cpu", info.precision):  # bf16 where it is native
         x = torch.from_numpy(img.astype(np.float32) / 255.0)[None, None]
         ref = network_forward(model, x, 2)[0, 0].float().numpy() * 255.0
@@ -472,7 +474,7 @@ def test_an_equivariant_network_has_no_spread_even_off_the_grid(tmp_path):
     rotation: its 8 runs agree at fractional scales and off-grid regions too, so the mirrored
     windows sample the very positions of the plain run."""
     sr = SuperResolver("cpu", make_weights_dir(tmp_path))
-    model = sr._model(sr.weights_record("srcnn", 2.5))
+    model = sr.prepared_model("srcnn", 2.5)
     with torch.no_grad():
         model.body[-1].weight.zero_()
         model.body[-1].bias.zero_()

@@ -42,7 +42,7 @@ def test_speed_prints_every_row_as_a_ratio_to_the_flop_bound(weights, capsys):
 
 def test_a_regions_window_is_the_region_plus_the_engines_context(weights):
     sr = SuperResolver("cpu", weights)
-    model = sr._model(sr.weights_record("rmisr-bl", 2.5))
+    model = sr.prepared_model("rmisr-bl", 2.5)
     from models.inference.tiling import receptive_context
     m = receptive_context(model, 2.5)[0] + 2
     assert speed.region_window(model, 2.5, 512, 128) == 128 + 2 * m

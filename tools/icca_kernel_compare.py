@@ -215,10 +215,9 @@ def network_rows(sides: list[int], rounds: int) -> list[str]:
     from models.inference import SuperResolver
 
     sr = SuperResolver("cpu")
-    record = sr.weights_record("rmisr-bl", 4.0)
-    if record is None:
+    model = sr.prepared_model("rmisr-bl", 4.0) if sr.available("rmisr-bl", 4.0) else None
+    if model is None:
         return ["(no RMISR-BL ×4 weights)"]
-    model = sr._model(record)
     clock = {"icca": 0.0, "t": 0.0}
 
     def start(*_: object) -> None:

@@ -302,14 +302,13 @@ def profile_rows(weights_dir: Path, precision: str, cases: list[tuple[str, float
     lines = ["| case | precision | s | ICCA blocks (inclusive) | convolutions (self) | "
              "everything else (self) |", "|---|---|---:|---:|---:|---:|"]
     for method, scale, side, region in cases:
-        record = sr.weights_record(method, scale)
-        if record is None or not sr.available(method, scale):
+        model = sr.prepared_model(method, scale) if sr.available(method, scale) else None
+        if model is None:
             lines.append(f"| {method} ×{scale:g} | — | — | — | — | no weights |")
             continue
         img = rng.random((side, side)).astype(np.float32) * 1000.0
         x0 = (side - region) // 2
         roi = (x0, x0, region, region) if region else None
-        model = sr._model(record)
         clock: dict[str, float] = {"icca": 0.0, "start": 0.0}
 
         def start(*_: object) -> None:

@@ -171,6 +171,14 @@ class SuperResolver:
                 self._models[record.file] = model
             return self._models[record.file]
 
+    def prepared_model(self, method: str, scale: float) -> torch.nn.Module | None:
+        """The network that serves (method, scale) as this resolver runs it — loaded once, with
+        the CPU rewrites applied (merged PyConv levels, folded activations, channels-last) — or
+        None for bicubic. For measuring it (``models.evaluation.speed``), not for calling: an
+        upscale adds the normalisation, tiling and skip around it."""
+        record = self.weights_record(method, scale)
+        return None if record is None else self._model(record)
+
     # -- the API -------------------------------------------------------------------------------
     def upscale(self, image: np.ndarray, scale: float, method: str = "bicubic",
                 progress: Callable[[int, int], None] | None = None,
