@@ -384,6 +384,25 @@ def test_export_latest_exports_at_every_validation(tiny_data, tmp_path, monkeypa
     assert rec.training["validation"]["val"]["x2"] == (29.0 if latest else 30.0)
 
 
+def test_ema_validates_and_exports_the_average_of_the_weights(tiny_data, tmp_path):
+    """--ema DECAY exports the moving average, not the last weights. With DECAY 1 the average
+    never moves from its first value, the weights after step 1: the export of a 3-step run
+    equals that of a 1-step run with the same seed, and its record says so."""
+    one, avg = tmp_path / "w1", tmp_path / "wema"
+    assert train.main(_args(tiny_data, tmp_path / "r1", one, 1, "--val-every", "1")) == 0
+    assert train.main(_args(tiny_data, tmp_path / "r3", avg, 3, "--val-every", "3",
+                            "--ema", "1.0", "--export-latest")) == 0
+    a, b = load_file(str(one / "tiny_x2.safetensors")), load_file(str(avg / "tiny_x2.safetensors"))
+    assert a.keys() == b.keys() and all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+    record = Manifest(avg).records[0]
+    assert record.training["ema"] == 1.0 and record.training["iterations"] == 3
+    last = load_file(str(tmp_path / "r3" / "state.safetensors"))  # the trained weights moved on
+    assert all(f"model.{k}" in last for k in b)
+    assert any(not np.array_equal(last[f"model.{k}"].numpy(), b[k].numpy()) for k in b)
+    with pytest.raises(SystemExit):
+        train.main(_args(tiny_data, tmp_path / "bad", avg, 1, "--ema", "1.5"))
+
+
 def test_export_now_exports_the_resumed_state_without_training(tiny_data, tmp_path, monkeypatch):
     """A run's last state, not its best validation, exported by repeating its command with
     ``--resume --export-now``: the record says the state's step and the new validation."""

@@ -4,7 +4,8 @@ Adam β = (0.9, 0.999), lr halved (``--lr-gamma``) every ``--lr-step`` iteration
 warm-up. Each step draws a scale, a batch of patches, and minimises the architecture's objective
 (:func:`models.training.losses.build_loss`). Every ``--val-every`` steps the validation PSNR goes to
 ``OUT/log.csv`` with the training loss, and the best validation model is exported with its
-manifest record; the resume state is written every ``--ckpt-minutes`` and on SIGTERM/SIGINT.
+manifest record (with ``--ema``, an exponential moving average of the weights is what is validated
+and exported: the weight averaging the SR literature uses late in training); the resume state is written every ``--ckpt-minutes`` and on SIGTERM/SIGINT.
 A run resumed with other settings keeps the earlier ones: :func:`schedule` lists each segment with
 the step it started at.
 """
@@ -27,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from ..evaluation.benchmark import evaluate_folder
@@ -174,6 +176,11 @@ def train_loop(run: TrainingRun) -> int:
             print("the resumed state's best validation PSNR was measured on other scales or "
                   "images: it restarts")
     rng = random.Random(seed + step)
+    # --ema: the average is what is validated and exported; it starts from the weights as they
+    # are now (initialised or resumed: the resume state does not carry it)
+    ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema))
+           if getattr(args, "ema", 0.0) else None)
+    scored = ema.module if ema is not None else model
 
     log_path = run.out_dir / "log.csv"
     carried_log = run.state_path.with_suffix(".log.csv")  # the history a compact state carries
@@ -207,12 +214,13 @@ def train_loop(run: TrainingRun) -> int:
                 "loss": run.objective.name,
                 **run.seeds,
                 **({"freeze_steps": args.freeze_steps} if args.freeze_steps else {}),
+                **({"ema": args.ema} if ema is not None else {}),
                 **({"train_only": args.train_only} if args.train_only else {}),
                 "date": _dt.date.today().isoformat(), "hardware": hardware(device),
                 "train_hours": round(train_seconds / 3600.0, 2), "note": run_note(schedule),
                 **({"schedule": schedule} if len(schedule) > 1 or args.warmup else {}),
             })
-        export_weights(model, record, args.weights_dir)
+        export_weights(scored, record, args.weights_dir)
         print(f"exported {args.export} (val {val})")
 
     stop = {"requested": False}
@@ -258,6 +266,8 @@ def train_loop(run: TrainingRun) -> int:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if ema is not None:
+            ema.update_parameters(model)
         step += 1
         if frozen and step >= args.freeze_steps:
             for p in frozen:
@@ -271,7 +281,7 @@ def train_loop(run: TrainingRun) -> int:
         train_seconds += now - t0
         t0 = now
         if rank == 0 and (step % args.val_every == 0 or step == args.iters) and args.val:
-            val = validate(model, args.val, val_scales, device)
+            val = validate(scored, args.val, val_scales, device)
             for s, v in val.items():
                 log.writerow([step, f"{loss_ema:.6f}", f"{lr_now:.3g}", s, f"{v:.4f}",
                               f"{train_seconds:.0f}",

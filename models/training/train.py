@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="export at every validation, not only at a new best PSNR (RMISR-VP: its "
                         "Laplacian losses trade a little PSNR for edges, so the best PSNR is "
                         "the least-trained model)")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="validate and export an exponential moving average of the weights "
+                        "(torch.optim.swa_utils, e.g. 0.999; 0 = off, the default). The average "
+                        "is not in the resume state: a resumed run restarts it from the resumed "
+                        "weights")
     p.add_argument("--export-now", action="store_true",
                    help="validate the model as initialised or resumed, export it and stop, "
                         "without training (e.g. a run's last state, which was not its best "
@@ -189,6 +194,8 @@ def _check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
                                                 for v in args.val_scales or []):
         p.error(f"a ×{args.scale:g} sub-pixel model validates at ×{args.scale:g} only "
                 f"(--val-scales {' '.join(f'{v:g}' for v in args.val_scales)})")
+    if not 0.0 <= args.ema <= 1.0:
+        p.error(f"--ema must be a decay in 0-1 (0 = off), got {args.ema}")
     if args.export and not args.val:
         p.error("--export needs --val: the exported file is the best-validated model")
     if args.export_now and not args.export:
