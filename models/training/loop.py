@@ -6,8 +6,8 @@ warm-up. Each step draws a scale, a batch of patches, and minimises the architec
 ``OUT/log.csv`` with the training loss, and the best validation model is exported with its
 manifest record (with ``--ema``, an exponential moving average of the weights is what is validated
 and exported: the weight averaging the SR literature uses late in training); the resume state is
-written every ``--ckpt-minutes`` and on SIGTERM/SIGINT. A run resumed with other settings keeps the earlier ones: :func:`schedule` lists each segment with
-the step it started at.
+written every ``--ckpt-minutes`` and on SIGTERM/SIGINT. A run resumed with other settings keeps
+the earlier ones: :func:`schedule` lists each segment with the step it started at.
 """
 from __future__ import annotations
 
