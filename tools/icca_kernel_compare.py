@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.archs import icca as icca_module  # noqa: E402
 from models.archs.icca import ICCA, icca_statistic, icca_statistic_reference  # noqa: E402
+from models.evaluation.speed import icca_clock  # noqa: E402
 
 try:
     import numba
@@ -218,17 +219,6 @@ def network_rows(sides: list[int], rounds: int) -> list[str]:
     model = sr.prepared_model("rmisr-bl", 4.0) if sr.available("rmisr-bl", 4.0) else None
     if model is None:
         return ["(no RMISR-BL ×4 weights)"]
-    clock = {"icca": 0.0, "t": 0.0}
-
-    def start(*_: object) -> None:
-        clock["t"] = time.perf_counter()
-
-    def stop(*_: object) -> None:
-        clock["icca"] += time.perf_counter() - clock["t"]
-    for m in model.modules():
-        if isinstance(m, ICCA):
-            m.register_forward_pre_hook(start)
-            m.register_forward_hook(stop)
     plain = ICCA.forward
     lines = [f"| RMISR-BL ×4 upscale, {sr.precision} | statistic | s | of it, ICCA blocks s |",
              "|---|---|---:|---:|"]
@@ -240,14 +230,14 @@ def network_rows(sides: list[int], rounds: int) -> list[str]:
             for name, forward in (("PyTorch", plain), ("fused kernel", _icca_forward_fused)):
                 ICCA.forward = forward
                 try:
-                    clock["icca"] = 0.0
-                    t = time.perf_counter()
-                    sr.upscale(img, 4.0, "rmisr-bl")
-                    dt = time.perf_counter() - t
+                    with icca_clock(model) as clock:
+                        t = time.perf_counter()
+                        sr.upscale(img, 4.0, "rmisr-bl")
+                        dt = time.perf_counter() - t
                 finally:
                     ICCA.forward = plain
                 if r:
-                    best[name] = min(best[name], (dt, clock["icca"]))
+                    best[name] = min(best[name], (dt, clock["s"]))
         for name, (dt, icca) in best.items():
             lines.append(f"| {side}² | {name} | {dt:.2f} | {icca:.2f} |")
     return lines

@@ -27,11 +27,13 @@ Timings are the best of ``--repeats`` runs after one warm-up run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import os
 import platform
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -284,6 +286,29 @@ def _is_convolution(op: str) -> bool:
     return "conv" in op.lower()
 
 
+@contextlib.contextmanager
+def icca_clock(model: torch.nn.Module) -> Iterator[dict[str, float]]:
+    """Within the block, ``clock["s"]`` adds up the seconds ``model``'s ICCA blocks take (forward
+    pre/post hooks on each; a CPU runs synchronously, so wall time is theirs). Reset it to 0
+    between runs; the hooks are removed when the block ends."""
+    from ..archs.icca import ICCA
+
+    clock = {"s": 0.0, "start": 0.0}
+
+    def start(*_: object) -> None:
+        clock["start"] = time.perf_counter()
+
+    def stop(*_: object) -> None:
+        clock["s"] += time.perf_counter() - clock["start"]
+    handles = [h for m in model.modules() if isinstance(m, ICCA)
+               for h in (m.register_forward_pre_hook(start), m.register_forward_hook(stop))]
+    try:
+        yield clock
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def profile_rows(weights_dir: Path, precision: str, cases: list[tuple[str, float, int, int]],
                  repeats: int) -> list[str]:
     """Markdown rows: where an engine upscale's time goes. Each case runs ``repeats`` times with
@@ -294,7 +319,6 @@ def profile_rows(weights_dir: Path, precision: str, cases: list[tuple[str, float
     box sums) against everything else (element-wise, copies, concatenation, reductions)."""
     from torch.profiler import ProfilerActivity, profile
 
-    from ..archs.icca import ICCA
     from ..inference import SuperResolver
 
     sr = SuperResolver("cpu", weights_dir, precision=precision)
@@ -309,26 +333,14 @@ def profile_rows(weights_dir: Path, precision: str, cases: list[tuple[str, float
         img = rng.random((side, side)).astype(np.float32) * 1000.0
         x0 = (side - region) // 2
         roi = (x0, x0, region, region) if region else None
-        clock: dict[str, float] = {"icca": 0.0, "start": 0.0}
-
-        def start(*_: object) -> None:
-            clock["start"] = time.perf_counter()
-
-        def stop(*_: object) -> None:
-            clock["icca"] += time.perf_counter() - clock["start"]
-        handles = [h for m in model.modules() if isinstance(m, ICCA)
-                   for h in (m.register_forward_pre_hook(start), m.register_forward_hook(stop))]
-        try:
+        with icca_clock(model) as clock:
             sr.upscale(img, scale, method, roi=roi)  # warm-up
             best = (float("inf"), 0.0)
             for _ in range(max(1, repeats)):
-                clock["icca"] = 0.0
+                clock["s"] = 0.0
                 t = time.perf_counter()
                 sr.upscale(img, scale, method, roi=roi)
-                best = min(best, (time.perf_counter() - t, clock["icca"]))
-        finally:
-            for h in handles:
-                h.remove()
+                best = min(best, (time.perf_counter() - t, clock["s"]))
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             sr.upscale(img, scale, method, roi=roi)
         conv = other = 0.0
