@@ -45,7 +45,7 @@ ARCH_TO_METHOD = {spec.arch: name for name, spec in METHODS.items() if spec.arch
 _SCHEDULE_KEYS = ("lr", "lr_step", "lr_gamma", "seed")
 # Recorded in a segment only where they differ from their default, so that segments written
 # before an option existed still match a command that leaves it at the default.
-_SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0, "warmup": 0, "train_only": None}
+_SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0, "warmup": 0, "train_only": None, "ema": 0.0}
 # Recorded in every segment since it was added; a segment written before that (no such key) matches
 # any value, so resuming an older run with the same command adds no segment.
 _SCHEDULE_SINCE = {"freeze_steps": 0}
@@ -56,7 +56,7 @@ def schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
     """The run's learning-rate schedule so far, with this command's segment appended if it differs.
 
     A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight``/``--warmup``/
-    ``--train-only``/``--freeze-steps`` (a restart) would otherwise export a manifest record that
+    ``--train-only``/``--ema``/``--freeze-steps`` (a restart) would otherwise export a manifest record that
     describes only its last command. Each segment says from which step it applied (the
     ``_SCHEDULE_OPTIONAL`` keys only where not at their default, the ``_SCHEDULE_SINCE`` ones
     always); a resumed command without ``--note`` inherits the run's last note.
@@ -179,7 +179,7 @@ def train_loop(run: TrainingRun) -> int:
     # --ema: the average is what is validated and exported; it starts from the weights as they
     # are now (initialised or resumed: the resume state does not carry it)
     ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema))
-           if getattr(args, "ema", 0.0) else None)
+           if args.ema else None)
     scored = ema.module if ema is not None else model
 
     log_path = run.out_dir / "log.csv"
