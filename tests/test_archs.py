@@ -85,6 +85,36 @@ def test_fast_icca_statistic_equals_the_reference(shape, channels_last):
     assert torch.allclose(xa.grad, xb.grad, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("shape, window", [((1, 3, 9, 7), 15), ((2, 2, 20, 5), 5), ((1, 2, 1, 6), 15)])
+def test_written_out_icca_gradient_is_the_derivative(shape, window):
+    """The statistic's hand-written backward (training) is its derivative: gradcheck in float64,
+    borders and windows wider than the image included."""
+    from models.archs.icca import _box_count, _LocalStatistic
+    torch.manual_seed(3)
+    x = (torch.randn(shape, dtype=torch.float64) * 3).requires_grad_()
+    m = x.detach().amax(dim=(2, 3), keepdim=True)
+    n = _box_count(shape[2], shape[3], window, x)
+    assert torch.autograd.gradcheck(lambda t: _LocalStatistic.apply(t, m, n, window), (x,))
+
+
+def test_written_out_icca_gradient_on_a_flat_channel():
+    """Where a window is flat the SD sits at its floor and its derivative, 1/(2·SD) times a
+    variance that is rounding noise, is as large and as arbitrary in the term-by-term statistic
+    under autograd: the written-out gradient stays finite, of the same size there, and equal on
+    the channels that are not flat."""
+    torch.manual_seed(4)
+    x = torch.randn(2, 3, 20, 18)
+    x[:, 1] = 0.5
+    x[0, 2, :10] = -1.0
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    w = torch.randn(x.shape)
+    (icca_statistic(xa, 15) * w).sum().backward()
+    (icca_statistic_reference(xb, 15) * w).sum().backward()
+    assert torch.isfinite(xa.grad).all()
+    assert xa.grad.abs().max() <= 2 * xb.grad.abs().max()
+    assert torch.allclose(xa.grad[:, 0], xb.grad[:, 0], atol=1e-4, rtol=1e-4)
+
+
 @pytest.mark.parametrize("shape, window", [((1, 8, 41, 13), 15), ((2, 4, 30, 9), 5),
                                            ((1, 3, 17, 6), 15), ((1, 64, 70, 32), 15)])
 @pytest.mark.parametrize("bf16", [False, True])

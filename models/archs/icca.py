@@ -36,6 +36,7 @@ from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 from torch import nn
 
 _EXP_FLOOR = -60.0  # exp(x - max) below this is treated as exp(-60): avoids 0/0 in far windows
@@ -141,17 +142,59 @@ def _local_statistic(x: torch.Tensor, window: int | None) -> torch.Tensor:
     if not (torch.is_grad_enabled() and x.requires_grad):
         r = window // 2
         return _band_statistic(x, m, n, window, r, r, entropy=h * w > 1)
-    inv_n = n.reciprocal()
-    e = torch.exp((x - m).clamp_min(_EXP_FLOOR))
-    s_e = _box_sum(e, window)
-    s_xe = _box_sum(x * e, window)
-    del e
-    mean = _box_sum(x, window) * inv_n
-    std = (_box_sum(x * x, window) * inv_n - mean * mean).clamp_min(0.0).add(1e-12).sqrt()
     if h * w == 1:  # a single pixel: one value per window, entropy 0
-        return std + mean
-    ent = (torch.log(s_e) + m - s_xe / s_e) * torch.log(n).reciprocal()
-    return ent + std + mean
+        mean = _box_sum(x, window) * n.reciprocal()
+        return (_box_sum(x * x, window) * n.reciprocal() - mean * mean).clamp_min(0.0).add(
+            1e-12).sqrt() + mean
+    return _LocalStatistic.apply(x, m, n, window)
+
+
+class _LocalStatistic(torch.autograd.Function):
+    """:func:`icca_statistic` with its gradient written out, for training.
+
+    Left to autograd, each of the statistic's element-wise operations records a backward node
+    that keeps its inputs and makes its own passes over the feature maps: the statistic's forward
+    and backward were 28 % of an RMISR-BL ×4 training step (0.22 of 0.78 s, batch 16 × 48², bf16,
+    2-core Xeon with AMX, 2026-12-07); written out, the step takes 0.71 s. With c = g / (S_e·log n),
+    t = g / (n·SD) and the box sum B its own adjoint (a symmetric window, zero outside the image):
+
+        ∂L/∂x = B(g/n − t·mean) + x·B(t) + e·(B(c·(1 + S_xe/S_e)) − (1 + x)·B(c))
+
+    (the S_x, S_x², S_e and x·e terms). As in the autograd version, no gradient flows through
+    the shift m (the entropy does not depend on it) nor where the variance was clamped at 0;
+    where e^{x−m} sits at its floor e^{−60} its derivative is taken as e^{−60}, not 0 (a
+    difference below float32's resolution of any gradient it is added to)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, m: torch.Tensor, n: torch.Tensor,  # type: ignore[override]
+                window: int) -> torch.Tensor:
+        e = torch.exp((x - m).clamp_min(_EXP_FLOOR))
+        s_e = _box_sum(e, window)
+        q = _box_sum(x * e, window).div_(s_e)
+        inv_n = n.reciprocal()
+        mean = _box_sum(x, window).mul_(inv_n)
+        var = _box_sum(x * x, window).mul_(inv_n).sub_(mean * mean)
+        kept = var >= 0  # where clamp_min passes the gradient
+        std = var.clamp_min_(0.0).add_(1e-12).sqrt_()
+        inv_log_n = torch.log(n).reciprocal()
+        out = torch.log(s_e).add_(m).sub_(q).mul_(inv_log_n).add_(std).add_(mean)
+        ctx.save_for_backward(x, e, s_e, q, mean, std, kept, inv_n, inv_log_n)
+        ctx.window = window
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g: torch.Tensor):  # type: ignore[override]
+        x, e, s_e, q, mean, std, kept, inv_n, inv_log_n = ctx.saved_tensors
+        window = ctx.window
+        a = g * inv_n                                   # through the mean
+        t = (a / std).mul_(kept)                        # through the SD: S_x² and S_x
+        c = (g * inv_log_n).div_(s_e)                   # through the entropy: S_e and S_xe
+        grad = _box_sum(c * (q + 1), window)
+        grad.addcmul_(x + 1, _box_sum(c, window), value=-1).mul_(e)
+        grad.addcmul_(x, _box_sum(t, window))
+        grad.add_(_box_sum(torch.addcmul(a, t, mean, value=-1), window))
+        return grad, None, None, None
 
 
 def _band_statistic(x: torch.Tensor, m: torch.Tensor, n: torch.Tensor, window: int, top: int,
