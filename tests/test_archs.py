@@ -9,11 +9,11 @@ from models.archs.blocks import PYB, SRB, FusedPYB, PyConv3
 from models.archs.icca import ICCA, icca_statistic, icca_statistic_reference
 from models.archs.laplacian import laplacian, laplacian_np, laplacian_xy
 from models.archs.pfmdb import PFMDB
-from models.registry import ARCH_REGISTRY, create_model
-from models.resize import imresize
 from models.archs.rmisr import RMISR_BL, RMISR_VP
 from models.archs.upsamplers import MetaUpsampler
 from models.inference.fusion import fuse_activations, fuse_pyramid_blocks
+from models.registry import ARCH_REGISTRY, create_model
+from models.resize import imresize
 
 
 def n_params(m):

@@ -36,8 +36,8 @@ from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
-from torch.autograd.function import once_differentiable
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 _EXP_FLOOR = -60.0  # exp(x - max) below this is treated as exp(-60): avoids 0/0 in far windows
 
