@@ -247,13 +247,36 @@ def test_fused_pyb_equals_the_pyb(shape):
     fused = FusedPYB.from_pyb(pyb).eval()
     x = torch.randn(shape)
     with torch.no_grad():
-        assert torch.allclose(fused(x), pyb(x), atol=1e-5, rtol=1e-5)
+        levels = pyb.reduce(pyb.act(pyb.pyconv(x)))  # the paper's layout, level by level
+        assert torch.allclose(pyb(x), levels, atol=1e-5, rtol=1e-5)  # merged on a CPU
+        assert torch.allclose(fused(x), levels, atol=1e-5, rtol=1e-5)
         cl = x.contiguous(memory_format=torch.channels_last)
-        assert torch.allclose(fused.to(memory_format=torch.channels_last)(cl), pyb(x),
+        assert torch.allclose(fused.to(memory_format=torch.channels_last)(cl), levels,
                               atol=1e-5, rtol=1e-5)
     # the grouped levels became one 4-group 7×7 convolution, the dense one stayed
     assert (fused.grouped.groups, fused.grouped.kernel_size, fused.grouped.out_channels) == \
         (4, (7, 7), 32)
+
+
+def test_pyb_trains_its_own_levels_through_the_merged_convolution():
+    """On a CPU the PYB runs its grouped levels merged; the gradients that reach the levels'
+    weights and biases, the reduction and the input are those of the level-by-level layout."""
+    torch.manual_seed(5)
+    pyb = PYB(64, 16)
+    for p in pyb.parameters():
+        p.data.normal_(0.0, 0.1)
+    x = torch.randn(2, 64, 12, 10, requires_grad=True)
+    w = torch.randn(2, 16, 12, 10)
+    (pyb(x) * w).sum().backward()
+    merged = {n: p.grad.clone() for n, p in pyb.named_parameters()}
+    merged_x = x.grad.clone()
+    pyb.zero_grad()
+    x.grad = None
+    (pyb.reduce(pyb.act(pyb.pyconv(x))) * w).sum().backward()
+    for n, p in pyb.named_parameters():
+        assert torch.allclose(merged[n], p.grad, atol=1e-4, rtol=1e-4), n
+    assert torch.allclose(merged_x, x.grad, atol=1e-4, rtol=1e-4)
+    assert set(pyb.state_dict()) == {n for n, _ in pyb.named_parameters()}  # the file's layout
 
 
 @pytest.mark.parametrize("arch", [RMISR_BL, RMISR_VP])

@@ -15,7 +15,11 @@ Interpretation notes
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 NEGATIVE_SLOPE = 0.05
@@ -45,11 +49,26 @@ class SRB(nn.Module):
         return self.act(self.conv(x).add_(x))  # in place: conv's backward needs not its output
 
 
+@dataclass(frozen=True)
+class _MergePlan:
+    """Where each grouped level's weights go in the one grouped convolution that merges them."""
+
+    groups: int                                    #: groups of the merged convolution
+    kernel: int                                    #: its (largest) kernel size
+    shape: tuple[int, int, int, int]               #: its weight's shape
+    weight_index: tuple[torch.Tensor, ...]         #: per grouped level, flat weight positions
+    bias_index: tuple[torch.Tensor, ...]           #: per grouped level, merged output of each
+    source: tuple[int, ...]                        #: PyConv-3 channel of each merged output (then dense)
+
+
 class PyConv3(nn.Module):
     """Pyramidal convolution with three levels (Fig. 3d), 64 → 64 maps.
 
     Levels: 7×7 → 16 maps (groups 8), 5×5 → 16 maps (groups 4), 3×3 → 32 maps (groups 1),
     concatenated. With 64 input maps this has exactly 31,104 weights, as the paper states.
+
+    :meth:`merged` gives the two grouped levels as one convolution (see :class:`FusedPYB`),
+    built from the levels' weights with gradients flowing back to them.
     """
 
     LEVELS: tuple[tuple[int, int, int], ...] = ((7, 16, 8), (5, 16, 4), (3, 32, 1))
@@ -60,13 +79,92 @@ class PyConv3(nn.Module):
             conv(in_channels, out, k, groups=g) for k, out, g in self.LEVELS
         )
         self.out_channels = sum(out for _, out, _ in self.LEVELS)
+        self._plans: dict[torch.device, _MergePlan] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([level(x) for level in self.levels], dim=1)
 
+    @property
+    def grouped_levels(self) -> list[nn.Conv2d]:
+        return [lv for lv in self.levels if lv.groups > 1]
+
+    @property
+    def dense_level(self) -> nn.Conv2d:
+        dense = [lv for lv in self.levels if lv.groups == 1]
+        if len(dense) != 1:
+            raise ValueError("merging PyConv-3 expects exactly one dense level")
+        return dense[0]
+
+    def merge_plan(self, device: torch.device) -> _MergePlan:
+        """The merged convolution's layout (computed once per device): ``groups`` = the fewest
+        groups of a grouped level, kernels zero-padded to the largest, each level's group placed
+        in the merged group that holds its inputs, outputs filling each merged group in level
+        order."""
+        if device not in self._plans:
+            levels, grouped = list(self.levels), self.grouped_levels
+            if not grouped:
+                raise ValueError("merging PyConv-3 expects at least one grouped level")
+            dense = self.dense_level
+            groups = min(lv.groups for lv in grouped)
+            cin = levels[0].in_channels
+            if any(lv.groups % groups or lv.out_channels % lv.groups for lv in grouped):
+                raise ValueError("the grouped levels' groups must nest")
+            k = max(lv.kernel_size[0] for lv in grouped)
+            per_group = sum(lv.out_channels for lv in grouped) // groups
+            shape = (groups * per_group, cin // groups, k, k)
+            start = {id(lv): sum(m.out_channels for m in levels[:i]) for i, lv in enumerate(levels)}
+            source = [0] * (groups * per_group)
+            slot = [g * per_group for g in range(groups)]  # next free output of each merged group
+            weight_index, bias_index = [], []
+            for lv in grouped:
+                outs, lk = lv.out_channels // lv.groups, lv.kernel_size[0]
+                cin_g, pad = cin // lv.groups, (k - lk) // 2
+                merged_out, offsets = [], []
+                for o in range(lv.out_channels):
+                    g_level = o // outs
+                    g = g_level * groups // lv.groups  # the merged group holding its inputs
+                    merged_out.append(slot[g])
+                    offsets.append(g_level * cin_g - g * (cin // groups))
+                    source[slot[g]] = start[id(lv)] + o
+                    slot[g] += 1
+                m = torch.tensor(merged_out)[:, None, None, None]
+                i = (torch.tensor(offsets)[:, None, None, None]
+                     + torch.arange(cin_g)[None, :, None, None])
+                u = torch.arange(lk)[None, None, :, None] + pad
+                v = torch.arange(lk)[None, None, None, :] + pad
+                flat = ((m * shape[1] + i) * k + u) * k + v  # lv.weight's shape, positions in merged
+                weight_index.append(flat.reshape(-1).to(device))
+                bias_index.append(torch.tensor(merged_out, device=device))
+            source += [start[id(dense)] + o for o in range(dense.out_channels)]
+            self._plans[device] = _MergePlan(groups, k, shape, tuple(weight_index),
+                                             tuple(bias_index), tuple(source))
+        return self._plans[device]
+
+    def merged(self) -> tuple[torch.Tensor, torch.Tensor, _MergePlan]:
+        """(weight, bias, plan) of the grouped levels as one convolution; differentiable in the
+        levels' parameters. The zero weights add exact zeros: ``F.conv2d(x, weight, bias,
+        padding=plan.kernel // 2, groups=plan.groups)`` equals the grouped levels' outputs, in
+        the order ``plan.source`` names, up to float summation order."""
+        ref = self.grouped_levels[0].weight
+        plan = self.merge_plan(ref.device)
+        weight = ref.new_zeros(math.prod(plan.shape))
+        bias = ref.new_zeros(plan.shape[0])
+        for lv, wi, bi in zip(self.grouped_levels, plan.weight_index, plan.bias_index):
+            weight = weight.index_add(0, wi, lv.weight.reshape(-1))
+            bias = bias.index_add(0, bi, lv.bias)
+        return weight.reshape(plan.shape), bias, plan
+
 
 class PYB(nn.Module):
-    """Pyramidal block (Fig. 3d): PyConv-3 → activation → 1×1 conv to ``out_channels``."""
+    """Pyramidal block (Fig. 3d): PyConv-3 → activation → 1×1 conv to ``out_channels``.
+
+    On a CPU, PyConv-3's grouped levels run merged into one grouped convolution
+    (:meth:`PyConv3.merged`; why, in :class:`FusedPYB`), in training too: gradients reach the
+    levels' own weights, which the weights file keeps. An RMISR-BL ×4 training step (batch 16 ×
+    48², bf16 autocast, channels-last) took 0.71–0.73 s with the levels apart and 0.60–0.61 s
+    merged (64²: 1.24–1.27 and 1.06 s) on the project's 2-core Xeon with AMX, 2026-12-07.
+    Elsewhere (CUDA, the ``meta`` device that counts multiply-adds) the levels run as the paper
+    draws them."""
 
     def __init__(self, in_channels: int = 64, out_channels: int = 16) -> None:
         super().__init__()
@@ -75,7 +173,13 @@ class PYB(nn.Module):
         self.reduce = conv(self.pyconv.out_channels, out_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.reduce(self.act(self.pyconv(x)))
+        if x.device.type != "cpu":
+            return self.reduce(self.act(self.pyconv(x)))
+        weight, bias, plan = self.pyconv.merged()
+        y = torch.cat([F.conv2d(x, weight, bias, padding=plan.kernel // 2, groups=plan.groups),
+                       self.pyconv.dense_level(x)], dim=1)
+        reduce_weight = self.reduce.weight[:, list(plan.source)]
+        return F.conv2d(self.act(y), reduce_weight, self.reduce.bias)
 
 
 class FusedPYB(nn.Module):
@@ -83,13 +187,14 @@ class FusedPYB(nn.Module):
 
     oneDNN runs PyConv-3's grouped levels (7×7 with 2 output maps per group, 5×5 with 4) at a
     fraction of its dense rate; one 7×7 convolution in 4 groups with 8 outputs each runs in about
-    the time of the 7×7 level alone. So the grouped levels become one convolution: a 5×5 kernel
-    is zero-padded to 7×7, and each 8-input group of the 7×7 level sits inside the 16-input group
-    of the 4-group convolution that holds its inputs (zero weights on the other 8). The merged
-    outputs come in group order, not PyConv-3's; the 1×1 reduction's input columns are permuted to
-    match, so no tensor is reordered at run time. The zero weights add exact zeros: the output
-    equals the PYB's up to float summation order. Build with :meth:`from_pyb` (it shares the
-    PYB's dense level, unchanged); not for training (twice the multiply-adds of those levels).
+    the time of the 7×7 level alone. So the grouped levels become one convolution
+    (:meth:`PyConv3.merged`): a 5×5 kernel is zero-padded to 7×7, and each 8-input group of the
+    7×7 level sits inside the 16-input group of the 4-group convolution that holds its inputs
+    (zero weights on the other 8). The merged outputs come in group order, not PyConv-3's; the
+    1×1 reduction's input columns are permuted to match. :class:`PYB` computes the same on a CPU
+    but assembles the merged weights on every call (for its gradients); this module holds them
+    fixed as parameters, so the inference fusions (:mod:`models.inference.fusion`) see plain
+    convolutions. Build with :meth:`from_pyb` (it shares the PYB's dense level, unchanged).
     """
 
     def __init__(self, grouped: nn.Conv2d, dense: nn.Conv2d, reduce: nn.Conv2d) -> None:
@@ -102,45 +207,17 @@ class FusedPYB(nn.Module):
     @classmethod
     @torch.no_grad()
     def from_pyb(cls, pyb: PYB) -> FusedPYB:
-        levels = list(pyb.pyconv.levels)
-        grouped_levels = [lv for lv in levels if lv.groups > 1]
-        dense_levels = [lv for lv in levels if lv.groups == 1]
-        if len(dense_levels) != 1 or not grouped_levels:
-            raise ValueError("FusedPYB expects one dense level and at least one grouped level")
-        groups = min(lv.groups for lv in grouped_levels)
-        cin = levels[0].in_channels
-        if any(lv.groups % groups or lv.out_channels % lv.groups for lv in grouped_levels):
-            raise ValueError("the grouped levels' groups must nest")
-        k = max(lv.kernel_size[0] for lv in grouped_levels)
-        per_group = sum(lv.out_channels for lv in grouped_levels) // groups
-        ref = grouped_levels[0].weight
-        weight = ref.new_zeros(groups * per_group, cin // groups, k, k)
-        bias = ref.new_zeros(groups * per_group)
-        # the PyConv-3 channel each merged output stands for (levels concatenated in order)
-        start = {id(lv): sum(m.out_channels for m in levels[:i]) for i, lv in enumerate(levels)}
-        source: list[int] = [0] * (groups * per_group)
-        slot = [g * per_group for g in range(groups)]  # next free output of each merged group
-        for lv in grouped_levels:
-            outs, lk = lv.out_channels // lv.groups, lv.kernel_size[0]
-            cin_g, pad = cin // lv.groups, (k - lv.kernel_size[0]) // 2
-            for o in range(lv.out_channels):
-                g_level = o // outs
-                g = g_level * groups // lv.groups  # the merged group holding its inputs
-                offset = g_level * cin_g - g * (cin // groups)
-                m = slot[g]
-                slot[g] += 1
-                weight[m, offset:offset + cin_g, pad:pad + lk, pad:pad + lk] = lv.weight[o]
-                bias[m] = lv.bias[o]
-                source[m] = start[id(lv)] + o
-        dense = dense_levels[0]  # shared with the PYB, unchanged
-        source += [start[id(dense)] + o for o in range(dense.out_channels)]
-        grouped = nn.Conv2d(cin, groups * per_group, k, padding=k // 2, groups=groups)
+        weight, bias, plan = pyb.pyconv.merged()
+        cin = pyb.pyconv.levels[0].in_channels
+        grouped = nn.Conv2d(cin, plan.shape[0], plan.kernel, padding=plan.kernel // 2,
+                            groups=plan.groups)
         grouped.weight.copy_(weight)
         grouped.bias.copy_(bias)
         reduce = conv(pyb.reduce.in_channels, pyb.reduce.out_channels, 1)
-        reduce.weight.copy_(pyb.reduce.weight[:, source])
+        reduce.weight.copy_(pyb.reduce.weight[:, list(plan.source)])
         reduce.bias.copy_(pyb.reduce.bias)
-        return cls(grouped.to(ref.device, ref.dtype), dense, reduce.to(ref.device, ref.dtype))
+        return cls(grouped.to(weight.device, weight.dtype), pyb.pyconv.dense_level,
+                   reduce.to(weight.device, weight.dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.reduce(self.act(torch.cat([self.grouped(x), self.dense(x)], dim=1)))
