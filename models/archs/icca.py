@@ -155,8 +155,9 @@ class _LocalStatistic(torch.autograd.Function):
     Left to autograd, each of the statistic's element-wise operations records a backward node
     that keeps its inputs and makes its own passes over the feature maps: the statistic's forward
     and backward were 28 % of an RMISR-BL ×4 training step (0.22 of 0.78 s, batch 16 × 48², bf16,
-    2-core Xeon with AMX, 2026-12-07); written out, the step takes 0.71 s. With c = g / (S_e·log n),
-    t = g / (n·SD) and the box sum B its own adjoint (a symmetric window, zero outside the image):
+    2-core Xeon with AMX, 2026-12-07); written out, the step is 12 % faster (docs/speed.md). With
+    c = g / (S_e·log n), t = g / (n·SD) and the box sum B its own adjoint (a symmetric window,
+    zero outside the image):
 
         ∂L/∂x = B(g/n − t·mean) + x·B(t) + e·(B(c·(1 + S_xe/S_e)) − (1 + x)·B(c))
 
