@@ -163,8 +163,8 @@ class PYB(nn.Module):
     levels' own weights, which the weights file keeps. An RMISR-BL ×4 training step (batch 16 ×
     48², bf16 autocast, channels-last) took 0.71–0.73 s with the levels apart and 0.60–0.61 s
     merged (64²: 1.24–1.27 and 1.06 s) on the project's 2-core Xeon with AMX, 2026-12-07.
-    Elsewhere (CUDA, the ``meta`` device that counts multiply-adds) the levels run as the paper
-    draws them."""
+    Elsewhere (CUDA, the ``meta`` device that counts multiply-adds, a trace for an exporter such
+    as ONNX or OpenVINO) the levels run as the paper draws them."""
 
     def __init__(self, in_channels: int = 64, out_channels: int = 16) -> None:
         super().__init__()
@@ -173,7 +173,7 @@ class PYB(nn.Module):
         self.reduce = conv(self.pyconv.out_channels, out_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type != "cpu":
+        if x.device.type != "cpu" or torch.jit.is_tracing():
             return self.reduce(self.act(self.pyconv(x)))
         weight, bias, plan = self.pyconv.merged()
         y = torch.cat([F.conv2d(x, weight, bias, padding=plan.kernel // 2, groups=plan.groups),
