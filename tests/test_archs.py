@@ -85,7 +85,8 @@ def test_fast_icca_statistic_equals_the_reference(shape, channels_last):
     assert torch.allclose(xa.grad, xb.grad, atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("shape, window", [((1, 3, 9, 7), 15), ((2, 2, 20, 5), 5), ((1, 2, 1, 6), 15)])
+@pytest.mark.parametrize("shape, window",
+                         [((1, 3, 9, 7), 15), ((2, 2, 20, 5), 5), ((1, 2, 1, 6), 15)])
 def test_written_out_icca_gradient_is_the_derivative(shape, window):
     """The statistic's hand-written backward (training) is its derivative: gradcheck in float64,
     borders and windows wider than the image included."""

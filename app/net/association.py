@@ -121,6 +121,15 @@ def _connect_error(node: PacsNode, timeout: float) -> PacsError:
                                    "was accepted")
 
 
+def _keep_rejection(event: Any, kept: list[Any]) -> None:
+    """EVT_PDU_RECV: keep an A-ASSOCIATE-RJ PDU (its ``result_str``/``source_str``/
+    ``reason_str`` are the primitive's)."""
+    from pynetdicom.pdu import A_ASSOCIATE_RJ
+
+    if isinstance(event.pdu, A_ASSOCIATE_RJ):
+        kept.append(event.pdu)
+
+
 @contextmanager
 def association(node: PacsNode, config: PacsConfig, contexts: Sequence[tuple[str, list[str]]],
                  roles: Sequence[Any] = (), handlers: Sequence[Any] = ()) -> Iterator[Any]:
@@ -132,7 +141,10 @@ def association(node: PacsNode, config: PacsConfig, contexts: Sequence[tuple[str
     for uid, syntaxes in contexts:
         ae.add_requested_context(uid, syntaxes)
     opened = threading.Event()
-    handlers = list(handlers) + [(evt.EVT_CONN_OPEN, lambda event: opened.set())]
+    rejection: list[Any] = []  # an A-ASSOCIATE-RJ PDU as decoded (see _rejected_by)
+    handlers = list(handlers) + [
+        (evt.EVT_CONN_OPEN, lambda event: opened.set()),
+        (evt.EVT_PDU_RECV, lambda event: _keep_rejection(event, rejection))]
     t0 = time.monotonic()
     try:
         assoc = ae.associate(node.host, node.port, ae_title=node.ae_title,
@@ -144,8 +156,12 @@ def association(node: PacsNode, config: PacsConfig, contexts: Sequence[tuple[str
         raise PacsConnectionError(f"{node.describe()}: cannot connect ({exc})") from None
     if not assoc.is_established:
         elapsed = time.monotonic() - t0
-        if assoc.is_rejected:
-            rsp = assoc.acceptor.primitive
+        if assoc.is_rejected or rejection:
+            # pynetdicom can lose a rejection: when the PACS closes the connection right after
+            # its A-ASSOCIATE-RJ (Orthanc does), the close may be handled before the decoded
+            # PDU reaches the association, which then reads as aborted (pynetdicom 3.0.4, 6 of
+            # 40 tries on a loaded 2-core machine); the PDU itself was seen, and says why
+            rsp = assoc.acceptor.primitive if assoc.is_rejected else rejection[0]
             reason = getattr(rsp, "reason_str", "") or "no reason given"
             result = getattr(rsp, "result_str", "")
             source = getattr(rsp, "source_str", "")

@@ -58,7 +58,7 @@ class _MergePlan:
     shape: tuple[int, int, int, int]               #: its weight's shape
     weight_index: tuple[torch.Tensor, ...]         #: per grouped level, flat weight positions
     bias_index: tuple[torch.Tensor, ...]           #: per grouped level, merged output of each
-    source: tuple[int, ...]                        #: PyConv-3 channel of each merged output (then dense)
+    source: tuple[int, ...]                        #: PyConv-3 channel of each output, then dense
 
 
 class PyConv3(nn.Module):
@@ -132,7 +132,7 @@ class PyConv3(nn.Module):
                      + torch.arange(cin_g)[None, :, None, None])
                 u = torch.arange(lk)[None, None, :, None] + pad
                 v = torch.arange(lk)[None, None, None, :] + pad
-                flat = ((m * shape[1] + i) * k + u) * k + v  # lv.weight's shape, positions in merged
+                flat = ((m * shape[1] + i) * k + u) * k + v  # shaped as lv.weight: merged index
                 weight_index.append(flat.reshape(-1).to(device))
                 bias_index.append(torch.tensor(merged_out, device=device))
             source += [start[id(dense)] + o for o in range(dense.out_channels)]
