@@ -141,7 +141,7 @@ def association(node: PacsNode, config: PacsConfig, contexts: Sequence[tuple[str
     for uid, syntaxes in contexts:
         ae.add_requested_context(uid, syntaxes)
     opened = threading.Event()
-    rejection: list[Any] = []  # an A-ASSOCIATE-RJ PDU as decoded (see _rejected_by)
+    rejection: list[Any] = []  # an A-ASSOCIATE-RJ PDU as decoded (_keep_rejection)
     handlers = list(handlers) + [
         (evt.EVT_CONN_OPEN, lambda event: opened.set()),
         (evt.EVT_PDU_RECV, lambda event: _keep_rejection(event, rejection))]
