@@ -12,7 +12,8 @@
   2026-12-07, ``docs/speed.md``). Same outputs up to rounding: in bf16 the activation is applied
   before the one rounding to bf16 instead of after it.
 
-The resolver applies both on the CPU; the weights file and training keep the paper's layout.
+The resolver applies both on the CPU; the weights file keeps the paper's layout (training on a
+CPU runs PyConv-3 merged too, with its weights assembled on every call: :class:`PYB`).
 """
 from __future__ import annotations
 
