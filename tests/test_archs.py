@@ -278,6 +278,9 @@ def test_pyb_trains_its_own_levels_through_the_merged_convolution():
         assert torch.allclose(merged[n], p.grad, atol=1e-4, rtol=1e-4), n
     assert torch.allclose(merged_x, x.grad, atol=1e-4, rtol=1e-4)
     assert set(pyb.state_dict()) == {n for n, _ in pyb.named_parameters()}  # the file's layout
+    from models.archs.blocks import pyconv_levels_merged
+    with torch.no_grad(), pyconv_levels_merged(False):  # the speed tool's baseline: level-wise
+        assert torch.allclose(pyb(x), pyb.reduce(pyb.act(pyb.pyconv(x))), atol=0, rtol=0)
 
 
 @pytest.mark.parametrize("arch", [RMISR_BL, RMISR_VP])

@@ -15,7 +15,10 @@ Interpretation notes
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -155,6 +158,23 @@ class PyConv3(nn.Module):
         return weight.reshape(plan.shape), bias, plan
 
 
+_MERGED_LEVELS: contextvars.ContextVar[bool] = contextvars.ContextVar("pyconv_levels_merged",
+                                                                     default=True)
+
+
+@contextlib.contextmanager
+def pyconv_levels_merged(enabled: bool) -> Iterator[None]:
+    """Within the block (this thread or task), :class:`PYB` on a CPU runs PyConv-3's grouped
+    levels merged (``True``, the default) or level by level as the paper draws them (``False``:
+    the baseline of the speed tool's ablation). The outputs are the same up to float summation
+    order."""
+    token = _MERGED_LEVELS.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _MERGED_LEVELS.reset(token)
+
+
 class PYB(nn.Module):
     """Pyramidal block (Fig. 3d): PyConv-3 → activation → 1×1 conv to ``out_channels``.
 
@@ -164,7 +184,8 @@ class PYB(nn.Module):
     48², bf16 autocast, channels-last) took 0.71–0.73 s with the levels apart and 0.60–0.61 s
     merged (64²: 1.24–1.27 and 1.06 s) on the project's 2-core Xeon with AMX, 2026-12-07.
     Elsewhere (CUDA, the ``meta`` device that counts multiply-adds, a trace for an exporter such
-    as ONNX or OpenVINO) the levels run as the paper draws them."""
+    as ONNX or OpenVINO, within :func:`pyconv_levels_merged` ``(False)``) the levels run as the
+    paper draws them."""
 
     def __init__(self, in_channels: int = 64, out_channels: int = 16) -> None:
         super().__init__()
@@ -173,7 +194,7 @@ class PYB(nn.Module):
         self.reduce = conv(self.pyconv.out_channels, out_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type != "cpu" or torch.jit.is_tracing():
+        if x.device.type != "cpu" or torch.jit.is_tracing() or not _MERGED_LEVELS.get():
             return self.reduce(self.act(self.pyconv(x)))
         weight, bias, plan = self.pyconv.merged()
         y = torch.cat([F.conv2d(x, weight, bias, padding=plan.kernel // 2, groups=plan.groups),
