@@ -216,7 +216,7 @@ def network_rows(sides: list[int], rounds: int) -> list[str]:
     from models.inference import SuperResolver
 
     sr = SuperResolver("cpu")
-    model = sr.prepared_model("rmisr-bl", 4.0) if sr.available("rmisr-bl", 4.0) else None
+    model = sr.prepared_model("rmisr-bl", 4.0)
     if model is None:
         return ["(no RMISR-BL ×4 weights)"]
     plain = ICCA.forward

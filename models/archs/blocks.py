@@ -61,7 +61,7 @@ class _MergePlan:
     shape: tuple[int, int, int, int]               #: its weight's shape
     weight_index: tuple[torch.Tensor, ...]         #: per grouped level, flat weight positions
     bias_index: tuple[torch.Tensor, ...]           #: per grouped level, merged output of each
-    source: tuple[int, ...]                        #: PyConv-3 channel of each output, then dense
+    source: torch.Tensor                           #: PyConv-3 channel of each output, then dense
 
 
 class PyConv3(nn.Module):
@@ -140,7 +140,7 @@ class PyConv3(nn.Module):
                 bias_index.append(torch.tensor(merged_out, device=device))
             source += [start[id(dense)] + o for o in range(dense.out_channels)]
             self._plans[device] = _MergePlan(groups, k, shape, tuple(weight_index),
-                                             tuple(bias_index), tuple(source))
+                                             tuple(bias_index), torch.tensor(source, device=device))
         return self._plans[device]
 
     def merged(self) -> tuple[torch.Tensor, torch.Tensor, _MergePlan]:
@@ -148,11 +148,12 @@ class PyConv3(nn.Module):
         levels' parameters. The zero weights add exact zeros: ``F.conv2d(x, weight, bias,
         padding=plan.kernel // 2, groups=plan.groups)`` equals the grouped levels' outputs, in
         the order ``plan.source`` names, up to float summation order."""
-        ref = self.grouped_levels[0].weight
+        grouped = self.grouped_levels
+        ref = grouped[0].weight
         plan = self.merge_plan(ref.device)
         weight = ref.new_zeros(math.prod(plan.shape))
         bias = ref.new_zeros(plan.shape[0])
-        for lv, wi, bi in zip(self.grouped_levels, plan.weight_index, plan.bias_index):
+        for lv, wi, bi in zip(grouped, plan.weight_index, plan.bias_index):
             weight = weight.index_add(0, wi, lv.weight.reshape(-1))
             bias = bias.index_add(0, bi, lv.bias)
         return weight.reshape(plan.shape), bias, plan
@@ -199,8 +200,7 @@ class PYB(nn.Module):
         weight, bias, plan = self.pyconv.merged()
         y = torch.cat([F.conv2d(x, weight, bias, padding=plan.kernel // 2, groups=plan.groups),
                        self.pyconv.dense_level(x)], dim=1)
-        reduce_weight = self.reduce.weight[:, list(plan.source)]
-        return F.conv2d(self.act(y), reduce_weight, self.reduce.bias)
+        return F.conv2d(self.act(y), self.reduce.weight[:, plan.source], self.reduce.bias)
 
 
 class FusedPYB(nn.Module):
@@ -235,7 +235,7 @@ class FusedPYB(nn.Module):
         grouped.weight.copy_(weight)
         grouped.bias.copy_(bias)
         reduce = conv(pyb.reduce.in_channels, pyb.reduce.out_channels, 1)
-        reduce.weight.copy_(pyb.reduce.weight[:, list(plan.source)])
+        reduce.weight.copy_(pyb.reduce.weight[:, plan.source])
         reduce.bias.copy_(pyb.reduce.bias)
         return cls(grouped.to(weight.device, weight.dtype), pyb.pyconv.dense_level,
                    reduce.to(weight.device, weight.dtype))

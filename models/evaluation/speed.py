@@ -233,7 +233,6 @@ def ablation_rows(weights_dir: Path, side: int, repeats: int, precision: str = "
     freed memory reused — with which the engine runs ICCA over the whole image again —, the
     activations folded into their convolutions), timed interleaved in this process, each the best
     of ``repeats`` — what each rewrite is worth; a last row keeps the bands with the reuse."""
-    import contextlib
     import copy
 
     from ..archs.blocks import pyconv_levels_merged
@@ -328,7 +327,7 @@ def profile_rows(weights_dir: Path, precision: str, cases: list[tuple[str, float
     lines = ["| case | precision | s | ICCA blocks (inclusive) | convolutions (self) | "
              "everything else (self) |", "|---|---|---:|---:|---:|---:|"]
     for method, scale, side, region in cases:
-        model = sr.prepared_model(method, scale) if sr.available(method, scale) else None
+        model = sr.prepared_model(method, scale)
         if model is None:
             lines.append(f"| {method} ×{scale:g} | — | — | — | — | no weights |")
             continue

@@ -174,10 +174,13 @@ class SuperResolver:
     def prepared_model(self, method: str, scale: float) -> torch.nn.Module | None:
         """The network that serves (method, scale) as this resolver runs it — loaded once, with
         the CPU rewrites applied (merged PyConv levels, folded activations, channels-last) — or
-        None for bicubic. For measuring it (``models.evaluation.speed``), not for calling: an
-        upscale adds the normalisation, tiling and skip around it."""
+        None for bicubic and where the weights are missing (:meth:`available`). For measuring it
+        (``models.evaluation.speed``), not for calling: an upscale adds the normalisation, tiling
+        and skip around it."""
         record = self.weights_record(method, scale)
-        return None if record is None else self._model(record)
+        if record is None or not self.available(method, scale):
+            return None
+        return self._model(record)
 
     # -- the API -------------------------------------------------------------------------------
     def upscale(self, image: np.ndarray, scale: float, method: str = "bicubic",

@@ -56,8 +56,8 @@ def schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
     """The run's learning-rate schedule so far, with this command's segment appended if it differs.
 
     A run resumed with another ``--lr``/``--lr-step``/``--seed``/``--sr-lap-weight``/``--warmup``/
-    ``--train-only``/``--ema``/``--freeze-steps`` (a restart) would otherwise export a manifest record that
-    describes only its last command. Each segment says from which step it applied (the
+    ``--train-only``/``--ema``/``--freeze-steps`` (a restart) would otherwise export a manifest
+    record that describes only its last command. Each segment says from which step it applied (the
     ``_SCHEDULE_OPTIONAL`` keys only where not at their default, the ``_SCHEDULE_SINCE`` ones
     always); a resumed command without ``--note`` inherits the run's last note.
     """
