@@ -140,6 +140,55 @@ def test_icca_in_bands_equals_the_whole(monkeypatch, shape, window, bf16):
     assert torch.allclose(banded, whole, atol=tol * float(x.abs().max()), rtol=tol)
 
 
+def _far_apart(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    """Maps whose values span ~300: a smooth ramp and noise, with a bright plateau in a corner
+    (the deep layers of a meta network on a whole CT slice span up to 160)."""
+    torch.manual_seed(seed)
+    b, c, h, w = shape
+    ramp = torch.linspace(-150.0, 0.0, w).expand(b, c, h, w).clone()
+    x = ramp + torch.randn(shape) * 3
+    x[:, ::2, : h // 4, -(w // 4):] += 160.0  # every other channel
+    return x
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_icca_statistic_is_exact_where_a_map_spans_far_more_than_one_shift(monkeypatch,
+                                                                            channels_last):
+    """A box far below its channel's maximum gets a shift of its own: equal to the float64
+    definition in inference (whole and in row bands) and in training (values and gradients)."""
+    import models.archs.icca as icca_module
+    x = _far_apart((2, 4, 40, 48), seed=5)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    ref = icca_statistic_reference(x, 15)
+    with torch.inference_mode():
+        fast = icca_statistic(x, 15)
+    tol = dict(atol=1e-4, rtol=1e-5)  # a few float32 steps of values up to ~300
+    assert torch.allclose(fast, ref, **tol)
+    icca = ICCA(4, reduction=2).eval()
+    with torch.no_grad():
+        whole = x * icca.excite(ref)
+        monkeypatch.setattr(icca_module, "_BAND_BYTES", 1)  # 8-row bands
+        assert torch.allclose(icca(x), whole, **tol)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    w = torch.randn(x.shape)
+    (icca_statistic(xa, 15) * w).sum().backward()
+    (icca_statistic_reference(xb, 15) * w).sum().backward()
+    assert torch.allclose(xa.grad, xb.grad, atol=1e-3, rtol=1e-3)
+
+
+def test_a_region_of_a_map_spanning_far_gets_the_whole_maps_statistic():
+    """What the viewer relies on for a region with its context: ICCA's statistic at a pixel
+    depends on its own box only, however bright the image is elsewhere (here 300 above it)."""
+    x = _far_apart((1, 4, 64, 96), seed=6)
+    with torch.no_grad():
+        whole = icca_statistic(x, 15)
+        part = icca_statistic(x[:, :, 10:50, :40].contiguous(), 15)  # far from the bright corner
+    r = 7
+    assert torch.allclose(part[:, :, r:-r, r:-r], whole[:, :, 10 + r:50 - r, r:40 - r],
+                          atol=1e-4, rtol=1e-5)
+
+
 def test_icca_entropy_is_one_for_a_flat_map_and_low_for_a_peak():
     flat = icca_statistic(torch.zeros(1, 1, 8, 8), None)
     assert flat.item() == pytest.approx(1.0, abs=1e-5)  # entropy 1, std 0, mean 0

@@ -13,7 +13,11 @@ horizontal box sums of the last ``window`` rows in a ring (in cache) and running
 The sums of x and x² slide (add the entering row/column, subtract the leaving one) in float64; those
 of ``e = exp(x − m)`` and x·e, which span e⁻⁶⁰…1, are summed afresh for every box in float32 as the
 PyTorch path sums them (a running sum that once held a 1 cannot tell a box of e⁻³⁰s from zero: the
-first version of this kernel returned NaN on maps spread 30× their SD).
+first version of this kernel returned NaN on maps spread 30× their SD). It keeps the engine's
+statistic as it was when measured (2026-12-07): one shift per channel, its maximum, with the
+exponentials floored at e⁻⁶⁰; the engine has since given boxes far below their channel's maximum
+lower shifts of their own (``models.archs.icca``), which the kernel does not, so the two agree
+only on maps whose boxes all lie within 60 of their channel's maximum.
 
 Printed (Markdown), each figure the best of ``--rounds`` interleaved rounds after a warm-up:
 
@@ -47,7 +51,7 @@ try:
 except ImportError:
     numba = None
 
-#: exp(x − m) below this is treated as exp(−60), as in :mod:`models.archs.icca`
+#: exp(x − m) below this is treated as exp(−60), as in :mod:`models.archs.icca` when measured
 EXP_FLOOR = -60.0
 _TILE = 32  # columns per task: its rings (window × 32 columns × 64 maps) ≈ 0.7 MB, in L2
 _LOCK = threading.Lock()  # numba's default (workqueue) thread pool serves one caller at a time

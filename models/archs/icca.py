@@ -26,6 +26,14 @@ Ambiguities resolved
   pooling (used only to compare).
 * Statistics are computed in float32 even under bf16/fp16 autocast (autocast is switched off
   inside: the box sums are convolutions, which autocast would otherwise run in half precision).
+* The softmax's exponentials need a shift, one per channel (60 below its maximum), under which
+  the boxes whose own maximum lies up to 110 below the channel's are exact in float32. A box
+  further down (a channel whose values span more: the deep blocks of the meta networks on a
+  whole CT slice span up to 160) takes a lower shift, found from its own sum, so the entropy is
+  the box's own whatever else the image holds: a region equals the whole image's result and
+  tiles equal an untiled run. (Until 2026-12-07 such boxes had every exponential floored at
+  e⁻⁶⁰ below the channel's maximum, which made them depend on the brightest pixel anywhere:
+  up to 90 HU on a chest CT slice at ×2.5.)
 """
 from __future__ import annotations
 
@@ -39,7 +47,21 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-_EXP_FLOOR = -60.0  # exp(x - max) below this is treated as exp(-60): avoids 0/0 in far windows
+#: in inference the softmax's exponentials are shifted to e^{x − (max − _HEADROOM)}: up to
+#: e⁶⁰ ≈ 1e26, so sums of 225 terms times x stay far inside float32's range, and boxes whose
+#: maximum lies up to _HEADROOM + _FAR below the channel's keep a sum of at least e^−_FAR. Training
+#: shifts by the maximum itself: its written-out gradient divides by the sums, and quotients of
+#: e⁻⁶⁰ would fall into float32's subnormal range, many times slower on a CPU.
+_HEADROOM = 60.0
+#: a box whose shifted sum falls below e^−_FAR is "far" (its largest term is below e^−_FAR)
+_FAR = 50.0
+#: exponents below this are raised to it: no float32 subnormals and no 0/0; next to a sum of at
+#: least e^−_FAR the raised terms add at most 225·e⁻³⁰ ≈ 2e-11 of it
+_EXP_FLOOR = -80.0
+#: far boxes take shifts this much lower, step by step (:func:`_deep_entropy`), at most
+#: _MAX_LEVELS steps (values 1,000 below their channel's maximum)
+_LEVEL_STEP = _FAR
+_MAX_LEVELS = 20
 
 
 def _box_mean(x: torch.Tensor, window: int) -> torch.Tensor:
@@ -78,8 +100,66 @@ def _box_sum(t: torch.Tensor, window: int, top: int | None = None,
     return F.conv2d(t, ones.reshape(c, 1, window, 1), padding=(top, 0), groups=c)
 
 
+def _deep_channels(m: torch.Tensor, lo: torch.Tensor, headroom: float) -> torch.Tensor | None:
+    """The channels (of any image in the batch) whose values span more than the shift
+    ``headroom`` below their maximum ``m`` covers (minimum ``lo``), as indices: only their boxes
+    can be far; None where there are none."""
+    deep = ((m - lo) > headroom + _FAR).flatten(1).any(dim=0)
+    return deep.nonzero().flatten() if bool(deep.any()) else None
+
+
+def _entropy_nats(x: torch.Tensor, shift: torch.Tensor, window: int, top: int | None = None,
+                  bottom: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log Σe^x − Σx·e^x / Σe^x over each box, Σe^{x − shift}): the entropy in nats and the
+    shifted sum, exact where the sum is at least e^−_FAR and no value exceeds the shift by more
+    than _HEADROOM (larger ones count as e^_HEADROOM, which keeps every sum finite, as the
+    gradient of the branch a torch.where does not take needs)."""
+    e = torch.exp((x - shift).clamp(_EXP_FLOOR, _HEADROOM))
+    s_e = _box_sum(e, window, top, bottom)
+    return torch.log(s_e) + shift - _box_sum(x * e, window, top, bottom) / s_e, s_e
+
+
+def _far_boxes(s_e: torch.Tensor, deep: torch.Tensor | None) -> torch.Tensor | None:
+    """Where the ``deep`` channels' shifted box sums ``s_e`` are far (a bool map over those
+    channels), or None where there are no far boxes."""
+    if deep is None:
+        return None
+    far = s_e.detach().index_select(1, deep) < math.exp(-_FAR)
+    return far if bool(far.any()) else None
+
+
+def _deep_entropy(x: torch.Tensor, shift: torch.Tensor, ent: torch.Tensor, far: torch.Tensor,
+                  channels: torch.Tensor, window: int, top: int | None = None,
+                  bottom: int | None = None) -> torch.Tensor:
+    """``ent`` (nats, computed with ``shift``) recomputed where ``far`` (for the ``channels``
+    only): there the shifted box sum fell below e^−_FAR, so its largest term did too. Such a box
+    takes the shift lowered by k·_LEVEL_STEP for k = 1, 2, …, its first k whose sum reaches
+    e^−_FAR: its largest term then lies in [e^−_FAR / n, 1] (the sum at k − 1 said none was
+    above this shift), so the result is exact. Out of place: autograd follows it. Boxes more
+    than _MAX_LEVELS steps down keep ``ent``."""
+    some = far.transpose(0, 1).flatten(1).any(dim=1).nonzero().flatten()
+    if len(some) < len(channels):  # only the channels that have far boxes
+        channels, far = channels[some], far.index_select(1, some)
+    # kept channels-last: the depthwise box sums run several times slower on a plain layout
+    fmt = (torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+           else torch.contiguous_format)
+    xs = x.index_select(1, channels).contiguous(memory_format=fmt)
+    shifts, out = shift.index_select(1, channels), ent.index_select(1, channels)
+    for k in range(1, _MAX_LEVELS + 1):
+        ent_k, s_e = _entropy_nats(xs, shifts - k * _LEVEL_STEP, window, top, bottom)
+        with torch.no_grad():
+            take = far & (s_e >= math.exp(-_FAR))
+            far = far & ~take
+        out = torch.where(take, ent_k, out)
+        if not bool(far.any()):
+            break
+    return ent.index_copy(1, channels, out)
+
+
 def icca_statistic_reference(x: torch.Tensor, window: int | None = 15) -> torch.Tensor:
-    """Eq. 14 statistic, written out term by term (box means of x, x², e^x and x·e^x).
+    """Eq. 14 statistic, written out term by term (box means of x, x², e^x and x·e^x); the
+    entropy's exponentials in float64, where one shift per channel is exact for values spanning
+    up to ~700.
 
     The definition :func:`icca_statistic` must equal within float tolerance (tests compare them)."""
     x = x.float()
@@ -92,15 +172,16 @@ def icca_statistic_reference(x: torch.Tensor, window: int | None = 15) -> torch.
     # Entropy of the softmax over each window: H = log Σe^x − Σ x e^x / Σ e^x, with a
     # per-channel shift m (exact: m cancels) and the box means A = mean(e^{x−m}),
     # B = mean(x·e^{x−m}).
-    m = x.amax(dim=(2, 3), keepdim=True).detach()
-    e = torch.exp((x - m).clamp_min(_EXP_FLOOR))
+    xd = x.double()
+    m = xd.amax(dim=(2, 3), keepdim=True).detach()
+    e = torch.exp((xd - m).clamp_min(-700.0))
     a = _box_mean(e, window)
-    bb = _box_mean(x * e, window)
-    n = _box_count(h, w, window, x)
+    bb = _box_mean(xd * e, window)
+    n = _box_count(h, w, window, xd)
     log_n = torch.log(n)
     ent = (log_n + torch.log(a) + m - bb / a) / log_n.clamp_min(1e-6)
     ent = torch.where(n > 1, ent, torch.zeros_like(ent))
-    return ent + std + mean
+    return ent.float() + std + mean
 
 
 def _global_statistic(x: torch.Tensor) -> torch.Tensor:
@@ -139,14 +220,27 @@ def _local_statistic(x: torch.Tensor, window: int | None) -> torch.Tensor:
         return _global_statistic(x)
     n = _box_count(h, w, window, x)
     m = x.amax(dim=(2, 3), keepdim=True).detach()
+    lo = x.detach().amin(dim=(2, 3), keepdim=True)
     if not (torch.is_grad_enabled() and x.requires_grad):
         r = window // 2
-        return _band_statistic(x, m, n, window, r, r, entropy=h * w > 1)
+        deep = _deep_channels(m, lo, _HEADROOM) if h * w > 1 else None
+        return _band_statistic(x, m - _HEADROOM, n, window, r, r, entropy=h * w > 1, deep=deep)
+    deep = _deep_channels(m, lo, 0.0) if h * w > 1 else None
+    inv_n = n.reciprocal()
     if h * w == 1:  # a single pixel: one value per window, entropy 0
-        mean = _box_sum(x, window) * n.reciprocal()
-        return (_box_sum(x * x, window) * n.reciprocal() - mean * mean).clamp_min(0.0).add(
+        mean = _box_sum(x, window) * inv_n
+        return (_box_sum(x * x, window) * inv_n - mean * mean).clamp_min(0.0).add(
             1e-12).sqrt() + mean
-    return _LocalStatistic.apply(x, m, n, window)
+    if deep is None:
+        return _LocalStatistic.apply(x, m, n, window)
+    # rare in training (a patch whose map spans more than _FAR): left to autograd
+    mean = _box_sum(x, window) * inv_n
+    std = (_box_sum(x * x, window) * inv_n - mean * mean).clamp_min(0.0).add(1e-12).sqrt()
+    ent, s_e = _entropy_nats(x, m, window)
+    far = _far_boxes(s_e, deep)
+    if far is not None:
+        ent = _deep_entropy(x, m, ent, far, deep, window)
+    return ent / torch.log(n) + std + mean
 
 
 class _LocalStatistic(torch.autograd.Function):
@@ -163,8 +257,9 @@ class _LocalStatistic(torch.autograd.Function):
 
     (the S_x, S_x², S_e and x·e terms). As in the autograd version, no gradient flows through
     the shift m (the entropy does not depend on it) nor where the variance was clamped at 0;
-    where e^{x−m} sits at its floor e^{−60} its derivative is taken as e^{−60}, not 0 (a
-    difference below float32's resolution of any gradient it is added to)."""
+    where e^{x−m} sits at its floor e^_EXP_FLOOR its derivative is taken as that, not 0 (a
+    difference below float32's resolution of any gradient it is added to). Only for maps that
+    span at most _FAR: others are left to autograd (:func:`_deep_entropy`)."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, m: torch.Tensor, n: torch.Tensor,  # type: ignore[override]
@@ -199,23 +294,28 @@ class _LocalStatistic(torch.autograd.Function):
 
 
 def _band_statistic(x: torch.Tensor, m: torch.Tensor, n: torch.Tensor, window: int, top: int,
-                    bottom: int, entropy: bool = True) -> torch.Tensor:
+                    bottom: int, entropy: bool = True,
+                    deep: torch.Tensor | None = None) -> torch.Tensor:
     """:func:`icca_statistic` without gradient, in place where it can be, of the rows of ``x``
     whose boxes lie in it (all of them for ``top`` = ``bottom`` = ``window // 2``, see
     :func:`_box_sum`); ``m`` is the whole image's shift, ``n`` those rows' box counts;
-    ``entropy=False`` for a single pixel (one value per window, entropy 0)."""
+    ``entropy=False`` for a single pixel (one value per window, entropy 0); ``deep``: the
+    channels whose far boxes need a lower shift (:func:`_deep_channels` of the whole image)."""
     e = torch.exp((x - m).clamp_min(_EXP_FLOOR))
     s_e = _box_sum(e, window, top, bottom)
     s_xe = _box_sum(x * e, window, top, bottom).div_(s_e)
     del e
+    far = _far_boxes(s_e, deep)
     inv_n = n.reciprocal()
     mean = _box_sum(x, window, top, bottom).mul_(inv_n)
     out = _box_sum(x * x, window, top, bottom).mul_(inv_n).sub_(mean * mean)
     out = out.clamp_min_(0.0).add_(1e-12).sqrt_().add_(mean)
     if not entropy:
         return out
-    ent = s_e.log_().add_(m).sub_(s_xe).mul_(torch.log(n).reciprocal())
-    return out.add_(ent)
+    ent = s_e.log_().add_(m).sub_(s_xe)
+    if far is not None:
+        ent = _deep_entropy(x, m, ent, far, deep, window, top, bottom)
+    return out.add_(ent.mul_(torch.log(n).reciprocal()))
 
 
 class ICCA(nn.Module):
@@ -269,13 +369,15 @@ class ICCA(nn.Module):
         with torch.autocast(x.device.type, enabled=False):  # statistics need float32's range
             xf = x.float()
             m = xf.amax(dim=(2, 3), keepdim=True)
+            deep = _deep_channels(m, xf.amin(dim=(2, 3), keepdim=True), _HEADROOM)
+            m = m - _HEADROOM  # the entropy's shift
             n = _box_count(h, w, window, xf)
         for r0 in range(0, h, rows):
             r1 = min(h, r0 + rows)
             e0, e1 = max(0, r0 - r), min(h, r1 + r)
             with torch.autocast(x.device.type, enabled=False):
                 stat = _band_statistic(xf[:, :, e0:e1], m, n[:, :, r0:r1], window,
-                                       r - (r0 - e0), r - (e1 - r1))
+                                       r - (r0 - e0), r - (e1 - r1), deep=deep)
             out[:, :, r0:r1] = x[:, :, r0:r1] * self.excite(stat.to(x.dtype))  # as autocast says
         return out
 
