@@ -56,6 +56,17 @@ class WeightsRecord:
     params: int = 0
     sha256: str = ""
     training: dict[str, Any] = field(default_factory=dict)
+    #: measured by ``python -m models.evaluation.reach``: {"lr_pixels": d, "tolerance": t,
+    #: "sha256": the file's}: input pixels more than d LR pixels from an output pixel's position
+    #: change it by at most t of the normalised range (empty: not measured)
+    reach: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def measured_reach(self) -> int | None:
+        """The measured reach in LR pixels, if it was measured on this very file."""
+        if self.reach.get("sha256") != self.sha256 or not self.sha256:
+            return None
+        return int(self.reach["lr_pixels"])
 
     def covers(self, scale: float) -> bool:
         if any(abs(scale - s) < 1e-9 for s in self.scales):
@@ -75,6 +86,8 @@ class WeightsRecord:
             d["scale_range"] = self.scale_range
         else:
             d["scales"] = self.scales
+        if self.reach:
+            d["reach"] = self.reach
         return d
 
     @classmethod
@@ -96,11 +109,15 @@ class WeightsRecord:
             scale_range = [float(v) for v in scale_range]
             if len(scale_range) != 2 or not scale_range[0] <= scale_range[1]:
                 raise ValueError(f"{d['file']}: scale_range must be [min, max]")
+        reach = dict(d.get("reach", {}))
+        if reach and (not isinstance(reach.get("lr_pixels"), int) or reach["lr_pixels"] < 0):
+            raise ValueError(f"{d['file']}: reach.lr_pixels must be a whole number ≥ 0")
         return cls(file=d["file"], method=d["method"], arch=d["arch"],
                    arch_args=dict(d.get("arch_args", {})),
                    scales=[int(v) if v.is_integer() else v for v in scales],
                    scale_range=scale_range, params=int(d.get("params", 0)),
-                   sha256=str(d.get("sha256", "")), training=dict(d.get("training", {})))
+                   sha256=str(d.get("sha256", "")), training=dict(d.get("training", {})),
+                   reach=reach)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -243,6 +260,7 @@ def model_from_bytes(record: WeightsRecord, data: bytes,
     except RuntimeError as exc:
         raise WeightsIntegrityError(
             f"weights file {record.file} does not fit architecture {record.arch}: {exc}") from exc
+    model.measured_reach = record.measured_reach  # read by models.inference.tiling
     return model.to(device).eval()
 
 

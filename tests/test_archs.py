@@ -403,3 +403,35 @@ def test_a_replicate_padded_convolution_is_not_folded():
         before = seq(x)
         assert fuse_activations(seq) == 0
         assert torch.equal(seq(x), before)
+
+
+@pytest.mark.parametrize("arch, kwargs, scale", [
+    ("rmisr_bl", {"num_blocks": 1}, 4), ("rmisr_bl", {"num_blocks": 2}, 4),
+    ("rmisr_vp", {"num_blocks": 2, "lap_blocks": 1}, 4),
+    ("rmisr_bl", {"num_blocks": 2, "scale": None, "upsampler": "meta"}, 2.5),
+    ("rmisr_vp", {"num_blocks": 2, "lap_blocks": 1, "scale": None, "upsampler": "meta"}, 2.5)])
+def test_declared_receptive_radius_is_the_networks_reach(arch, kwargs, scale):
+    """The receptive radius the tiles and regions take their context from is where an output
+    pixel's gradient ends: never short of it (an input pixel it depends on left out) and not
+    longer than the HR layers' margin needs. ICCA's squeeze gets a positive bias so that no
+    ReLU cuts the path; chains of one or two blocks keep the gradient inside float32's range."""
+    import math
+    from models.archs.icca import ICCA
+    from models.inference.tiling import receptive_context
+    torch.manual_seed(0)
+    model = ARCH_REGISTRY.get(arch)(**{"scale": 4, **kwargs}).eval()
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    for m in model.modules():
+        if isinstance(m, ICCA):
+            torch.nn.init.constant_(m.excite[0].bias, 5.0)
+    x = torch.rand(1, 1, 101, 101, requires_grad=True)
+    y = model(x) if model.scale else model(x, scale)
+    y = y[0] if isinstance(y, tuple) else y
+    c = y.shape[-1] // 2
+    y[0, 0, c, c].backward()
+    rows = (x.grad[0, 0].abs() > 0).nonzero()[:, 0].double()
+    centre = (c + 0.5) / scale - 0.5
+    reach = max(rows.max() - centre, centre - rows.min()).item()
+    radius = receptive_context(model, scale)[0]
+    assert model.receptive_radius - 1 <= reach <= radius

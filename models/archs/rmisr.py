@@ -125,9 +125,15 @@ class _PFMDBBody(nn.Module):
 
 
 def _pfmdb_radius(window: int | None) -> int:
-    # SRB chain (3×conv3) + last conv3 → 4, ICCA window → window//2, PyConv 7×7 path is
-    # shorter.
-    return 4 + (0 if window is None else window // 2)
+    # the longest path: two SRBs (conv3×3 each) → the third PYB's 7×7 PyConv level = 5 (the SRB
+    # chain + last conv3×3 is 4), then ICCA's window // 2
+    return 5 + (0 if window is None else window // 2)
+
+
+def _up_reach(upsampler: str) -> int:
+    # LR pixels from an output pixel's projected position: a sub-pixel conv3×3 reaches 1 from the
+    # pixel it is on; the meta upsampler's 3×3 filter sits on floor(position), up to 2 away
+    return 2 if upsampler == "meta" else 1
 
 
 @ARCH_REGISTRY.register("rmisr_bl")
@@ -146,7 +152,8 @@ class RMISR_BL(nn.Module):
         self.residual_out = "upsampler."  # holds the layer zeroed for the global skip
         if self.global_skip:
             _zero_last(self.upsampler)
-        self.receptive_radius = 2 + num_blocks * _pfmdb_radius(window) + 2  # LR pixels
+        # LR pixels: head conv3×3, the blocks, tail conv3×3, the upsampler
+        self.receptive_radius = 1 + num_blocks * _pfmdb_radius(window) + 1 + _up_reach(upsampler)
         self.hr_radius = 0  # nothing after the upsampler
 
     def forward(self, x: torch.Tensor, scale: float | None = None,
@@ -189,7 +196,10 @@ class RMISR_VP(nn.Module):
         self.residual_out = "sr_out."  # the layer zeroed for the global skip
         if self.global_skip:
             _zero_last(self.sr_out)
-        self.receptive_radius = 2 + num_blocks * _pfmdb_radius(window) + 4  # LR pixels
+        # LR pixels, the longest path: head conv3×3, every SR block, the Laplacian branch's last
+        # block (it takes the last SR block's output), its tail and upsampler convs3×3
+        self.receptive_radius = (1 + (num_blocks + 1) * _pfmdb_radius(window) + 1
+                                 + _up_reach(upsampler))
         self.hr_radius = 1  # the conv3×3 after the fusion (HR pixels)
 
     def forward(self, x: torch.Tensor, scale: float | None = None,

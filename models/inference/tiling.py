@@ -5,7 +5,8 @@
 Output grid pixel i belongs to the tile whose LR edges bracket i/scale (an LR edge e lies at grid
 pixel round_half_up(e·scale)), so every output pixel is computed once. With ``overlap`` at least
 a network's receptive radius (:func:`receptive_context`) each output pixel sees all the input it
-depends on, and the stitched result equals the untiled one.
+depends on, and the stitched result equals the untiled one; with its measured reach, all the input
+that moves it by more than float32 rounding (the same, within that).
 
 A super-resolved window need not start on the output grid's origin: ``out_shape`` pixels starting
 ``shift`` pixels into the grid of the whole input (a region with its context around it). Layers
@@ -63,10 +64,20 @@ def owned_edges(edges: list[int], scale: float, n_grid: int, shift: float = 0.0,
 
 def receptive_context(model: torch.nn.Module, scale: float) -> tuple[int, int]:
     """(LR radius, HR margin): how far a network's output depends on its input, in LR pixels
-    (its receptive radius plus its HR layers' reach), and the HR margin those layers need."""
+    (its receptive radius plus its HR layers' reach), and the HR margin those layers need.
+
+    The receptive radius is the architecture's (``receptive_radius``: where the gradient of an
+    output pixel ends), or the reach measured on the trained weights where their manifest record
+    holds one (``measured_reach``, :mod:`models.evaluation.reach`): the trained networks'
+    influence decays much faster than their structure allows, and beyond that reach no input,
+    however extreme, moves an output by more than the tolerance it was measured at (1e-6 of the
+    normalised range: below float32's resolution of the values it is added to)."""
     hr_margin = int(getattr(model, "hr_radius", 0)) + 1
-    radius = int(getattr(model, "receptive_radius", 16)) + int(math.ceil(hr_margin / scale))
-    return radius, hr_margin
+    radius = int(getattr(model, "receptive_radius", 16))
+    reach = getattr(model, "measured_reach", None)
+    if reach is not None:
+        radius = min(radius, int(reach))
+    return radius + int(math.ceil(hr_margin / scale)), hr_margin
 
 
 def dihedral_forward(predictor: Predictor, lr: torch.Tensor, scale: float,
