@@ -12,8 +12,9 @@ Pipeline for one call:
    restored by adding its bicubic upscale ("clipping restored"), so no intensity is lost; then
    de-normalised;
 4. the network runs in overlapping tiles (LR tiles of ``tile`` px, overlap ≥ the network's
-   receptive radius; :func:`models.inference.tiling.sliding_window_inference`) whose stitched
-   result equals the untiled one; ``progress(done, total)`` is called after every tile and
+   receptive radius or its weights' measured reach, :func:`models.inference.tiling.receptive_context`;
+   :func:`models.inference.tiling.sliding_window_inference`) whose stitched result equals the
+   untiled one; ``progress(done, total)`` is called after every tile and
    ``cancel()`` before every tile (True → :class:`UpscaleCancelled`);
 5. returns float32 of shape ``(round(H·s), round(W·s))`` (halves up), same channel count, same
    units. With ``ensemble=True`` every tile runs in the 8 flips/rotations and the result is their
@@ -203,7 +204,8 @@ class SuperResolver:
             progress: called as ``progress(done, total)`` after each tile.
             cancel: polled before each tile; returning True raises :class:`UpscaleCancelled`.
             tile: LR tile size in pixels; 0 = automatic (untiled up to 512×512).
-            overlap: LR overlap between tiles; default = the network's receptive radius + 2.
+            overlap: LR overlap between tiles; default = the network's receptive radius (or its
+                weights' measured reach) + 2.
             normalization: 'auto' (the measured default), 'range', 'percentile' or 'window'.
             window: display window (center, width) for ``normalization='window'``.
             value_range: (lo, hi) for ``normalization='range'`` (default: the image's min–max,
@@ -267,7 +269,7 @@ class SuperResolver:
                                   "differs by more than 2 HU on CT)")
         info.ensemble = bool(ensemble)
         # the region and the context around it: bicubic taps reach 2 LR pixels, a network its
-        # receptive radius (plus the HR layers' reach, in LR pixels) — see receptive_context
+        # receptive radius or measured reach (plus the HR layers', in LR pixels): receptive_context
         m = BICUBIC_CONTEXT if model is None else receptive_context(model, s)[0] + 2
         top, left = min(m, y0), min(m, x0)
         bottom, right = min(m, whole.shape[0] - y0 - h), min(m, whole.shape[1] - x0 - w)
