@@ -49,9 +49,10 @@ from torch.autograd.function import once_differentiable
 
 #: in inference the softmax's exponentials are shifted to e^{x − (max − _HEADROOM)}: up to
 #: e⁶⁰ ≈ 1e26, so sums of 225 terms times x stay far inside float32's range, and boxes whose
-#: maximum lies up to _HEADROOM + _FAR below the channel's keep a sum of at least e^−_FAR. Training
-#: shifts by the maximum itself: its written-out gradient divides by the sums, and quotients of
-#: e⁻⁶⁰ would fall into float32's subnormal range, many times slower on a CPU.
+#: maximum lies up to _HEADROOM + _FAR below the channel's keep a sum of at least e^−_FAR.
+#: Training shifts by the maximum itself: its written-out gradient divides by the sums, and
+#: gradients divided by sums near e⁶⁰ fall into float32's subnormal range, many times slower on
+#: a CPU (an RMISR-BL ×4 step took 1.13 s instead of 0.60 s).
 _HEADROOM = 60.0
 #: a box whose shifted sum falls below e^−_FAR is "far" (its largest term is below e^−_FAR)
 _FAR = 50.0
