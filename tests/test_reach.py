@@ -64,24 +64,15 @@ def test_the_command_writes_the_reach_the_engine_then_uses(weights, tmp_path, mo
     assert seen == [(16 + 2 * (9 + 2), 16 + 2 * (9 + 2))]
 
 
-def test_a_reach_measured_on_other_weights_is_ignored_and_a_bad_one_refused(weights):
+def test_a_reach_measured_on_other_weights_is_ignored_and_a_bad_one_refused(weights, tmp_path):
     record = Manifest(weights).for_file("bl_x2.safetensors")
     stale = replace(record, reach={"lr_pixels": 8, "sha256": "0" * 64})
     assert stale.measured_reach is None
     assert load_model(stale, weights).measured_reach is None
     good = replace(record, reach={"lr_pixels": 8, "sha256": record.sha256})
     assert WeightsRecord.from_json(json.loads(json.dumps(good.to_json()))) == good
-    bad = dict(good.to_json(), reach={"lr_pixels": -1})
-    with pytest.raises(ValueError):
-        WeightsRecord.from_json(bad)
-    (weights / "manifest.json").read_text()  # the fixture's manifest is untouched
-    with pytest.raises(WeightsIntegrityError):
-        folder = weights
-        text = (folder / "manifest.json").read_text()
-        try:
-            data = json.loads(text)
-            data["weights"][0]["reach"] = {"lr_pixels": "far"}
-            (folder / "manifest.json").write_text(json.dumps(data))
-            Manifest(folder)
-        finally:
-            (folder / "manifest.json").write_text(text)
+    for bad in (-1, "far"):
+        data = {"format": 1, "weights": [dict(good.to_json(), reach={"lr_pixels": bad})]}
+        (tmp_path / "manifest.json").write_text(json.dumps(data))
+        with pytest.raises(WeightsIntegrityError, match="reach"):
+            Manifest(tmp_path)

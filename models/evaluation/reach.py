@@ -31,6 +31,7 @@ import torch
 from PIL import Image
 
 from ..manifest import WEIGHTS_DIR, Manifest, WeightsRecord, load_model
+from ..registry import create_model
 from .benchmark import SHARED_DATA, list_images
 from .medical_data import read_dicom
 
@@ -161,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     for record in records:
         worst = measure(record, weights_dir, crops, DISTANCES)
         found = reach_from(worst, args.tolerance)
-        radius = int(getattr(load_model(record, weights_dir), "receptive_radius", 0))
+        radius = int(getattr(create_model(record.arch, **record.arch_args),
+                             "receptive_radius", 0))
         print(f"| {record.file} | {radius} | "
               + " | ".join(f"{worst[d]:.1e}" for d in DISTANCES)
               + f" | {'—' if found is None else found} |", flush=True)
