@@ -94,7 +94,7 @@ def largest_changes(model: torch.nn.Module, scale: float, crops: dict[str, np.nd
         for base in crops.values():
             n = base.shape[0]
             b0, b1 = n // 2 - BOX // 2, n // 2 + BOX // 2
-            o0, o1 = int(round(b0 * scale)), int(round(b1 * scale))
+            o0, o1 = round(b0 * scale), round(b1 * scale)
             ref = run(base)[o0:o1, o0:o1]
             for d in distances:
                 far = np.ones_like(base, dtype=bool)
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     if not crops or not records:
         print("reach: no crops (../shared/data) or no weights to measure", file=sys.stderr)
         return 2
-    date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"Largest change of a 16² box's outputs (fraction of the normalised range) when every "
           f"input pixel more than d LR pixels from it is replaced; {date}, torch "
           f"{torch.__version__}, {torch.get_num_threads()} threads, fp32; crops: "
