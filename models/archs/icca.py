@@ -33,7 +33,8 @@ Ambiguities resolved
   the box's own whatever else the image holds: a region equals the whole image's result and
   tiles equal an untiled run. (Until 2026-12-07 such boxes had every exponential floored at
   e⁻⁶⁰ below the channel's maximum, which made them depend on the brightest pixel anywhere:
-  up to 90 HU on a chest CT slice at ×2.5.)
+  up to 90 HU on a chest CT slice at ×2.5, a one-off measurement; ``tests/test_inference.py``
+  holds a region of that slice to the whole slice's result.)
 """
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ from torch.autograd.function import once_differentiable
 #: maximum lies up to _HEADROOM + _FAR below the channel's keep a sum of at least e^−_FAR.
 #: Training shifts by the maximum itself: its written-out gradient divides by the sums, and
 #: gradients divided by sums near e⁶⁰ fall into float32's subnormal range, many times slower on
-#: a CPU (an RMISR-BL ×4 step took 1.13 s instead of 0.60 s).
+#: a CPU (an RMISR-BL ×4 step took 1.13 s instead of 0.60 s in a one-off A/B of
+#: ``models.evaluation.speed.time_step``).
 _HEADROOM = 60.0
 #: a box whose shifted sum falls below e^−_FAR is "far" (its largest term is below e^−_FAR)
 _FAR = 50.0

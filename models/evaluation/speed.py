@@ -202,8 +202,7 @@ def inference_table(weights_dir: Path, precision: str, cases: list[tuple[str, fl
         # the architecture as the paper draws it (as the weights file holds it): the engine's
         # CPU rewrite (FusedPYB) runs zero weights the count must not credit it with
         model = create_model(record.arch, **record.arch_args)
-        model.measured_reach = record.measured_reach  # the context the engine gives a region
-        window = region_window(model, scale, side, region)
+        window = region_window(sr.prepared_model(method, scale), scale, side, region)
         macs = network_macs(model, scale, window)
         info = {}
 
