@@ -274,6 +274,41 @@ def test_laplacian_is_the_sum_of_eq_6_and_7_with_the_typo_fixed():
     assert laplacian_np(a.numpy())[i, j] == pytest.approx(manual.item(), abs=1e-6)
 
 
+def test_the_laplacian_of_an_image_is_float32_under_bf16_autocast():
+    img = 0.5 + torch.rand(1, 1, 9, 8) * 2 ** -6  # variations far below bf16's step at 0.5
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        lap, xy = laplacian(img), laplacian_xy(img)
+    assert lap.dtype == xy.dtype == torch.float32
+    assert torch.equal(lap, laplacian(img)) and torch.equal(xy, laplacian_xy(img))
+    assert laplacian(img.double()).dtype == torch.float64  # wider inputs stay wide
+
+
+@pytest.mark.parametrize("arch, kwargs", [
+    ("rmisr_bl", {"scale": 2, "num_blocks": 1, "channels": 16, "distilled": 8}),
+    ("rmisr_vp", {"scale": 2, "num_blocks": 2, "lap_blocks": 1, "channels": 16, "distilled": 8}),
+    ("srcnn", {}),
+])
+def test_a_bf16_run_sees_the_images_low_bits(arch, kwargs):
+    """Under bf16 autocast the convolutions reading the image (and RMISR-VP's Laplacian of it)
+    compute in float32: two 16-bit-like images that bf16 cannot tell apart (they differ by
+    2⁻¹² at 0.7, a quarter of bf16's step there) still give different outputs."""
+    torch.manual_seed(5)
+    model = create_model(arch, **kwargs).eval()
+    for p in model.parameters():
+        p.data.normal_(0.0, 0.2)
+    size = 14 if arch == "srcnn" else 7
+    a = 0.7 + 0.01 * torch.rand(1, 1, size, size)
+    b = a.clone()
+    b[0, 0, 3, 3] += 2 ** -12
+    assert torch.equal(a.bfloat16(), b.bfloat16())
+    net = model.body if arch == "srcnn" else model  # not SRCNN's float32 identity skip
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        ya, yb = net(a), net(b)
+        if arch == "rmisr_vp":
+            ya, yb = ya[0], yb[0]
+    assert not torch.equal(ya, yb)
+
+
 def test_every_registered_architecture_builds_and_runs():
     assert set(ARCH_REGISTRY.keys()) == {"rmisr_bl", "rmisr_vp", "srcnn"}
     x = torch.rand(1, 1, 7, 9)

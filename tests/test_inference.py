@@ -562,6 +562,21 @@ def test_auto_precision_keeps_ct_in_fp32(resolver, monkeypatch):
     assert info.precision == "fp32" and not info.notes  # fp32 anyway: nothing to say
 
 
+def test_auto_precision_keeps_srcnn_in_fp32_on_a_cpu(resolver, monkeypatch):
+    """SRCNN is no faster in bf16 on a CPU (its 1-channel convolutions do not suit AMX): 'auto'
+    runs it in fp32 there, and still runs the RMISR networks in bf16 where bf16 is native."""
+    from models.inference import precision as prec
+
+    monkeypatch.setattr(prec, "_native_bf16", lambda: True)
+    assert prec.resolve_precision("auto", "cpu", arch="srcnn") == "fp32"
+    assert prec.resolve_precision("bf16", "cpu", arch="srcnn") == "bf16"  # asked for: given
+    img = np.random.default_rng(11).random((16, 16)).astype(np.float32)
+    _, info = resolver.upscale(img, 2, "srcnn", precision="auto", return_info=True)
+    assert info.precision == "fp32" and not info.notes
+    _, info = resolver.upscale(img, 2, "rmisr-bl", precision="auto", return_info=True)
+    assert info.precision == "bf16"
+
+
 def test_sliding_window_inference_takes_any_predictor():
     """Tiling is a free function: with a bicubic predictor, tiles (and the 8-fold ensemble)
     reproduce the untiled output."""

@@ -44,7 +44,7 @@ def diagnostics_text(engine: Any, scale: float, image: Any = None, last_result: 
         lines.append(f"device: engine not loaded (choice {choice})")
     else:
         lines.append(f"device in use: {sr.device} (choice: {engine.device_choice})")
-        from models.inference.precision import cpu_has_native_bf16
+        from models.inference.precision import cpu_has_native_bf16, resolve_precision
         lines.append(f"precision (auto on this device): {getattr(sr, 'precision', '?')}; "
                      f"CPU native bf16: {cpu_has_native_bf16()}")
         try:
@@ -62,7 +62,11 @@ def diagnostics_text(engine: Any, scale: float, image: Any = None, last_result: 
             if rec is None:
                 lines.append(f"  {m}: no weights (interpolation)")
             else:
-                lines.append(f"  {m}: {rec.file} sha256 {rec.sha256}")
+                try:  # per network: auto keeps some in fp32 (SRCNN on a CPU)
+                    prec = resolve_precision(sr.precision_setting, sr.device, arch=rec.arch)
+                except (AttributeError, ValueError):  # pragma: no cover - a stand-in engine
+                    prec = "?"
+                lines.append(f"  {m}: {rec.file} sha256 {rec.sha256} ({prec})")
         records = getattr(getattr(sr, "manifest", None), "records", [])
         if records:
             lines.append("manifest:")

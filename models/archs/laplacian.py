@@ -17,21 +17,34 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .float32 import no_autocast
+
 _KERNEL_XX = torch.tensor([[0.0, 0.0, 0.0], [1.0, -2.0, 1.0], [0.0, 0.0, 0.0]])
 _KERNEL_YY = _KERNEL_XX.t().contiguous()
 
 
+def _widen(image: torch.Tensor) -> torch.Tensor:
+    return image.float() if image.dtype in (torch.float16, torch.bfloat16) else image
+
+
 def laplacian_xy(image: torch.Tensor) -> torch.Tensor:
-    """Eq. 8: (I_xx, I_yy) for an (B, 1, H, W) tensor → (B, 2, H, W)."""
+    """Eq. 8: (I_xx, I_yy) for an (B, 1, H, W) tensor → (B, 2, H, W), in float32 even under
+    autocast (as :func:`laplacian`)."""
+    image = _widen(image)
     weight = torch.stack([_KERNEL_XX, _KERNEL_YY])[:, None].to(image)
-    return F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), weight)
+    with no_autocast(image.device.type):
+        return F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), weight)
 
 
 def laplacian(image: torch.Tensor) -> torch.Tensor:
-    """The 4-neighbour Laplacian I_xx + I_yy of a (B, C, H, W) tensor, channel by channel."""
+    """The 4-neighbour Laplacian I_xx + I_yy of a (B, C, H, W) tensor, channel by channel, in
+    float32 even under autocast (a half-precision input is widened first): on an image, bf16's
+    rounding would be multiplied by up to 8 (:mod:`models.archs.float32`)."""
+    image = _widen(image)
     c = image.shape[1]
     weight = (_KERNEL_XX + _KERNEL_YY)[None, None].to(image).expand(c, 1, 3, 3)
-    return F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), weight, groups=c)
+    with no_autocast(image.device.type):
+        return F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), weight, groups=c)
 
 
 def laplacian_np(image: np.ndarray) -> np.ndarray:

@@ -43,6 +43,7 @@ from torch import nn
 from ..registry import ARCH_REGISTRY
 from ..resize import upsample_bicubic
 from .blocks import activation, conv
+from .float32 import image_conv
 from .laplacian import laplacian
 from .pfmdb import PFMDB
 from .upsamplers import MetaUpsampler, SubPixelUpsampler
@@ -108,7 +109,7 @@ class _PFMDBBody(nn.Module):
     def __init__(self, in_channels: int, channels: int, num_blocks: int, distilled: int,
                  window: int | None) -> None:
         super().__init__()
-        self.head = conv(in_channels, channels, 3)
+        self.head = image_conv(in_channels, channels, 3)  # reads the image: float32
         self.blocks = nn.ModuleList(
             PFMDB(channels, distilled, window=window) for _ in range(num_blocks))
         self.fuse = nn.Sequential(conv(channels * num_blocks, channels, 1), activation())
@@ -183,7 +184,7 @@ class RMISR_VP(nn.Module):
         self.upsampler_kind = upsampler
         self.sr_body = _PFMDBBody(1, channels, num_blocks, distilled, window)
         self.sr_up = make_upsampler(upsampler, channels, up_channels, scale, meta_reduce=16)
-        self.lap_head = conv(1, channels, 3)
+        self.lap_head = image_conv(1, channels, 3)  # reads the image's Laplacian: float32
         self.lap_merge = nn.ModuleList(conv(2 * channels, channels, 1) for _ in range(lap_blocks))
         self.lap_blocks = nn.ModuleList(
             PFMDB(channels, distilled, window=window) for _ in range(lap_blocks))

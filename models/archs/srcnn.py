@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..registry import ARCH_REGISTRY
+from .float32 import ImageConv2d
 
 
 @ARCH_REGISTRY.register("srcnn")
@@ -25,7 +26,8 @@ class SRCNN(nn.Module):
         c1, c2 = channels
         k1, k2, k3 = kernels
         self.body = nn.Sequential(
-            nn.Conv2d(1, c1, k1, padding=k1 // 2, padding_mode="replicate"), nn.ReLU(inplace=True),
+            # reads the (bicubic) image: float32 under autocast (models.archs.float32)
+            ImageConv2d(1, c1, k1, padding=k1 // 2, padding_mode="replicate"), nn.ReLU(inplace=True),
             nn.Conv2d(c1, c2, k2, padding=k2 // 2, padding_mode="replicate"), nn.ReLU(inplace=True),
             nn.Conv2d(c2, 1, k3, padding=k3 // 2, padding_mode="replicate"),
         )

@@ -179,9 +179,10 @@ def cpu_name() -> str:
 
 
 def inference_table(weights_dir: Path, precision: str, cases: list[tuple[str, float, int, int]],
-                    repeats: int, peak: float) -> list[str]:
-    """Markdown rows: each case's seconds, GMAC/s and ratio to the bound, then the four-method
-    comparison of each region size."""
+                    repeats: int, peaks: dict[str, float]) -> list[str]:
+    """Markdown rows: each case's seconds, GMAC/s and ratio to the bound of the precision it ran
+    in (``peaks``: resolved precision → conv rate; ``auto`` keeps SRCNN in fp32 on a CPU), then
+    the four-method comparison of each region size."""
     from ..inference import SuperResolver
 
     sr = SuperResolver("cpu", weights_dir, precision=precision)
@@ -209,7 +210,7 @@ def inference_table(weights_dir: Path, precision: str, cases: list[tuple[str, fl
         def run() -> None:
             info["i"] = sr.upscale(img, scale, method, roi=roi, return_info=True)[1]
         t = best_time(run, repeats)
-        bound = macs / peak
+        bound = macs / peaks[info["i"].precision]
         what = f"{region}² region of {side}²" if region else f"{side}²"
         lines.append(f"| {method} | ×{scale:g} | {what} | {window}² | {info['i'].precision} | "
                      f"{macs / 1e9:.1f} | {t:.2f} | {macs / t / 1e9:.0f} | {t / bound:.2f} |")
@@ -403,8 +404,9 @@ def main(argv: list[str] | None = None) -> int:
         if peak > peaks[precision]:
             print(f"\nOn a shared machine the same shape ran faster a moment later: the bound "
                   f"uses that rate, {peak / 1e9:.0f} GMAC/s (the best this run saw).")
-    print(f"\nBound = multiply-adds ÷ the {precision} rate; '× bound' = seconds ÷ bound "
-          f"(1.00 is the limit).\n", flush=True)
+    print(f"\nBound = multiply-adds ÷ the rate of the precision a row ran in ({precision} "
+          f"unless it says otherwise); '× bound' = seconds ÷ bound (1.00 is the limit).\n",
+          flush=True)
     # the ablation runs first (printed after the inference rows): its rows without the memory
     # reuse measure glibc's defaults, which the inference rows' earlier runs in this process would
     # leave with a different heap (the first ablation row read 6.3 s after them, 9.1 s alone)
@@ -413,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     if "inference" not in args.skip:
         cases = [(m, s, args.size, args.region if r else 0) for m, s, _, r in CASES]
         for line in inference_table(Path(args.weights_dir), args.precision, cases,
-                                    args.repeats, peak):
+                                    args.repeats, {**peaks, precision: peak}):
             print(line, flush=True)
     if ablation:
         print("\n" + "\n".join(ablation), flush=True)

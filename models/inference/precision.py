@@ -24,11 +24,17 @@ import torch
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: Modalities for which ``auto`` stays fp32 whatever the device: on the chest CT slices of the
-#: evaluation data, RMISR-BL in bf16 differs from fp32 by 0.4–0.7 HU on average but by 7–14 HU at
-#: the 99.9th percentile (×2–×4, ``python -m models.evaluation.fidelity``, 2026-12-06), above
-#: the 2 HU a reader could see in a narrow soft-tissue window. On the natural benchmarks bf16 is
-#: within 0.003 dB of fp32 (native bf16 on an AMX Xeon, 2026-12-07: docs/speed.md).
+#: evaluation data, RMISR-BL in bf16 differs from fp32 by 0.15–0.21 HU on average but by 2.7–4.2 HU
+#: at the 99.9th percentile (×2–×4, ``python -m models.evaluation.fidelity``, 2026-12-07, with the
+#: image read in float32: :mod:`models.archs.float32`; 7–14 HU before), above the 2 HU a reader
+#: could see in a narrow soft-tissue window. On the natural benchmarks bf16 is within 0.001 dB of
+#: fp32 (native bf16 on an AMX Xeon, 2026-12-07: docs/speed.md).
 FP32_MODALITIES = frozenset({"CT"})
+#: Architectures for which ``auto`` stays fp32 on a CPU: SRCNN's 1-channel 9×9 and 1-output 5×5
+#: convolutions on the bicubic-sized image do not suit AMX's tiles, so in bf16 it is no faster —
+#: 0–14 % slower than fp32 on a 2-core Xeon with AMX (×4 on 512²: 1.63 against 1.43 s; a 128²
+#: region at ×2.5: 0.05 s either way; a one-off A/B, 2026-12-07, docs/speed.md).
+FP32_ARCHS_ON_CPU = frozenset({"srcnn"})
 _DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -54,10 +60,11 @@ def _native_bf16() -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device | str,
-                      modality: str | None = None) -> str:
+                      modality: str | None = None, arch: str | None = None) -> str:
     """The precision a run on ``device`` uses for the setting ``precision`` (one of
     :data:`PRECISIONS`): ``"auto"`` resolved as the module docstring says — fp32 for an image of
-    one of :data:`FP32_MODALITIES` —, anything else as given.
+    one of :data:`FP32_MODALITIES` and for an architecture of :data:`FP32_ARCHS_ON_CPU` on a
+    CPU —, anything else as given.
 
     Raises:
         ValueError: an unknown setting.
@@ -70,6 +77,8 @@ def resolve_precision(precision: str, device: torch.device | str,
     if modality is not None and str(modality).upper() in FP32_MODALITIES:
         return "fp32"
     kind = torch.device(device).type
+    if kind == "cpu" and arch in FP32_ARCHS_ON_CPU:
+        return "fp32"
     if kind == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if kind == "cpu" and _native_bf16():

@@ -255,7 +255,8 @@ class SuperResolver:
                 and whole.dtype == np.uint8):
             value_range = (0.0, 255.0)  # 8-bit: the stored range, as in training
         setting = self.precision_setting if precision is None else str(precision).lower()
-        prec = resolve_precision(setting, self.device, modality)
+        prec = resolve_precision(setting, self.device, modality,
+                                 record.arch if record is not None else None)
         colour = whole.ndim == 3
         oh, ow = output_size(h, w, s)
         info = UpscaleInfo(method, s, self.device.type if record else "cpu",
@@ -264,7 +265,8 @@ class SuperResolver:
         model = self._model(record) if record is not None else None
         if record is not None:
             info.precision = prec
-            if setting == "auto" and prec != resolve_precision("auto", self.device):
+            if setting == "auto" and prec != resolve_precision("auto", self.device,
+                                                               arch=record.arch):
                 info.notes.append(f"automatic precision: fp32 for {modality} (half precision "
                                   "differs by more than 2 HU on CT)")
         info.ensemble = bool(ensemble)

@@ -342,10 +342,10 @@ def test_diagnostics(window, network, run_job, resolver):
     for key in ("python:", "torch:", "PyQt5:", "pydicom:", "numpy:", "device in use: cpu"):
         assert key in text
     rec = resolver.weights_record(network, TEST_SCALE)
-    assert rec.sha256 in text
+    assert f"{rec.sha256} ({resolve_precision('auto', 'cpu', arch=rec.arch)})" in text
     assert f"precision (auto on this device): {resolver.precision}" in text
     # the network's row of the last run: auto resolved for this image (fp32 for a CT)
-    used = resolve_precision("auto", "cpu", window.image.modality)
+    used = resolve_precision("auto", "cpu", window.image.modality, rec.arch)
     assert f"precision {used}," in text
     assert window.last_result.report.rows[-1].precision == used
 
