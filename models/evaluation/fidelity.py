@@ -1,6 +1,7 @@
 """``python -m models.evaluation.fidelity`` — what half precision costs in accuracy, per precision.
 
-For each precision (default bf16 and fp16) against fp32, with the shipped RMISR-BL weights:
+For each precision (default bf16 and fp16) against fp32, with the shipped RMISR-BL weights
+(``--method rmisr-vp``: RMISR-VP's):
 
 * the benchmark protocol (:mod:`models.evaluation.benchmark`: MATLAB-bicubic LR, Y channel, 8-bit
   rounding, shave ⌈s⌉) on Set5 and Set14 at ×2 and ×4: PSNR in each precision and the difference;
@@ -79,24 +80,28 @@ def main(argv: list[str] | None = None) -> int:
                    choices=["bf16", "fp16"])
     p.add_argument("--sets", nargs="+", default=["Set5", "Set14"])
     p.add_argument("--scales", type=float, nargs="+", default=[2.0, 4.0])
+    p.add_argument("--method", default="rmisr-bl", choices=["rmisr-bl", "rmisr-vp"],
+                   help="the network measured (the shipped file serving each scale)")
     add_engine_arguments(p, precision=False,
                          device_help="where to run (fp16 is measured where it runs natively: cuda)")
     args = p.parse_args(argv)
     data = Path(args.data)
     sr = resolver_from_args(args)
-    print(f"RMISR-BL, shipped weights, on {args.device} (fp32: IEEE float32, TF32 off); auto "
+    name = {"rmisr-bl": "RMISR-BL", "rmisr-vp": "RMISR-VP"}[args.method]
+    print(f"{name}, shipped weights, on {args.device} (fp32: IEEE float32, TF32 off); auto "
           f"precision there: {sr.precision}\n")
     print("| set | scale | fp32 PSNR (dB) | " + " | ".join(f"{q} PSNR (Δ)" for q in args.precisions)
           + " |")
     print("|---|---:|---:|" + "---:|" * len(args.precisions))
-    for line in benchmark_rows(sr, data / "benchmark", args.sets, args.scales, args.precisions):
+    for line in benchmark_rows(sr, data / "benchmark", args.sets, args.scales, args.precisions,
+                               args.method):
         print(line, flush=True)
     ct = data / "medical" / "ct"
     if ct.is_dir():
         print("\n| chest CT, HR → bicubic LR → SR | "
               + " | ".join(f"{q}: mean / 99.9th pct |Δ| (HU)" for q in args.precisions) + " |")
         print("|---|" + "---:|" * len(args.precisions))
-        for line in ct_rows(sr, ct, args.scales, args.precisions):
+        for line in ct_rows(sr, ct, args.scales, args.precisions, args.method):
             print(line, flush=True)
     return 0
 
