@@ -3,17 +3,17 @@
 A network run in bf16 (``torch.autocast``) rounds every convolution's input to bf16, whose
 significand has 8 bits. Deep in a network that is the usual, measured trade; at the input it is
 not: a normalised 12–16-bit image loses its low bits before the network sees them. A chest CT
-slice normalised over its ≈ 4,000 HU range is rounded in steps of up to 2⁻⁹ of that range (8 HU
-for values in the upper half), and a Laplacian of it multiplies the rounding by up to 8. So the
-first convolution of each branch, and the fixed Laplacian the RMISR-VP branch reads, compute in
-float32 whatever the autocast setting; their outputs (features) are float32 and are rounded by the
-next autocast layer, where a feature's own scale sets the step.
+slice normalised over its ≈ 4,000 HU range is rounded to steps of up to 2⁻⁸ of that range
+(errors of up to 8 HU in its upper half), and a Laplacian of it multiplies the rounding by up to
+8. So the first convolution of each branch, and the fixed Laplacian the RMISR-VP branch reads,
+compute in float32 whatever the autocast setting; the features they output are then rounded to
+bf16 like any other layer's, where a feature's own scale sets the step.
 
 Measured on the shipped RMISR-BL ×4 at native bf16 (2-core Xeon with AMX, 2026-12-07, four chest
-CT slices, against fp32): the 99.9th percentile of |bf16 − fp32| went from 14.2 to 4.8 HU with
-only the head convolution in float32 (1 of RMISR-BL's ≈ 62 G multiply-adds at 256²: its input has
-one channel); the whole feature body in float32 gives 1.9 HU, the fp32 run itself.
-``python -m models.evaluation.fidelity`` prints the engine's figures.
+CT slices, against fp32, a one-off script): the 99.9th percentile of |bf16 − fp32| went from 14.2
+to 4.9 HU with only the head convolution in float32 (0.04 of RMISR-BL's 62 G multiply-adds at
+256²: its input has one channel); the whole feature body in float32 would give 1.9 HU, at nearly
+fp32's cost. ``python -m models.evaluation.fidelity`` prints the engine's figures.
 
 Nothing changes in fp32 runs, and the modules keep :class:`torch.nn.Conv2d`'s parameters, so
 weight files load unchanged.
