@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compute device (default auto: CUDA when available)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
                    help="network arithmetic (default auto: bf16 where the CPU runs it natively "
-                        "or on CUDA, else fp32; statistics and normalisation stay fp32)")
+                        "or on CUDA, else fp32; CT, and SRCNN on a CPU, stay fp32; the image's "
+                        "own reading, statistics and normalisation stay fp32)")
     p.add_argument("--tile", type=_nonneg_int, default=0, metavar="N",
                    help="LR tile size in pixels for bounded memory (default 0 = automatic)")
     p.add_argument("--ensemble", action="store_true",

@@ -168,8 +168,9 @@ class ControlsPanel(QWidget):
             self.precision_combo.addItem(label, key)
         self.precision_combo.setToolTip(
             "Arithmetic of the networks. Auto: bf16 where the CPU runs it natively (AVX512-BF16 or "
-            "AMX) or on a GPU, else fp32. Statistics, normalisation and the bicubic part stay "
-            "fp32; the quality table names the arithmetic each result used")
+            "AMX) or on a GPU, else fp32; CT images, and SRCNN on a CPU, stay fp32. The image's "
+            "own reading, statistics, normalisation and the bicubic part stay fp32; the quality "
+            "table names the arithmetic each result used")
         self.precision_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.precision_combo.setMinimumContentsLength(6)
         form.addRow("Arithmetic", self.precision_combo)
