@@ -144,8 +144,8 @@ def _deep_entropy(x: torch.Tensor, shift: torch.Tensor, ent: torch.Tensor, far: 
     if len(some) < len(channels):  # only the channels that have far boxes
         channels, far = channels[some], far.index_select(1, some)
     # kept channels-last: the depthwise box sums run several times slower on a plain layout
-    fmt = (torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
-           else torch.contiguous_format)
+    last = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+    fmt = torch.channels_last if last else torch.contiguous_format
     xs = x.index_select(1, channels).contiguous(memory_format=fmt)
     shifts, out = shift.index_select(1, channels), ent.index_select(1, channels)
     for k in range(1, _MAX_LEVELS + 1):
@@ -228,22 +228,24 @@ def _local_statistic(x: torch.Tensor, window: int | None) -> torch.Tensor:
         r = window // 2
         deep = _deep_channels(m, lo, _HEADROOM) if h * w > 1 else None
         return _band_statistic(x, m - _HEADROOM, n, window, r, r, entropy=h * w > 1, deep=deep)
-    deep = _deep_channels(m, lo, 0.0) if h * w > 1 else None
-    inv_n = n.reciprocal()
     if h * w == 1:  # a single pixel: one value per window, entropy 0
-        mean = _box_sum(x, window) * inv_n
-        return (_box_sum(x * x, window) * inv_n - mean * mean).clamp_min(0.0).add(
-            1e-12).sqrt() + mean
+        return _sd_plus_mean(x, n, window)
+    deep = _deep_channels(m, lo, 0.0)
     if deep is None:
         return _LocalStatistic.apply(x, m, n, window)
     # rare in training (a patch whose map spans more than _FAR): left to autograd
-    mean = _box_sum(x, window) * inv_n
-    std = (_box_sum(x * x, window) * inv_n - mean * mean).clamp_min(0.0).add(1e-12).sqrt()
     ent, s_e = _entropy_nats(x, m, window)
     far = _far_boxes(s_e, deep)
     if far is not None:
         ent = _deep_entropy(x, m, ent, far, deep, window)
-    return ent / torch.log(n) + std + mean
+    return ent / torch.log(n) + _sd_plus_mean(x, n, window)
+
+
+def _sd_plus_mean(x: torch.Tensor, n: torch.Tensor, window: int) -> torch.Tensor:
+    """SD + mean over each box (box counts ``n``), out of place: autograd follows it."""
+    inv_n = n.reciprocal()
+    mean = _box_sum(x, window) * inv_n
+    return (_box_sum(x * x, window) * inv_n - mean * mean).clamp_min(0.0).add(1e-12).sqrt() + mean
 
 
 class _LocalStatistic(torch.autograd.Function):

@@ -23,28 +23,28 @@ _KERNEL_XX = torch.tensor([[0.0, 0.0, 0.0], [1.0, -2.0, 1.0], [0.0, 0.0, 0.0]])
 _KERNEL_YY = _KERNEL_XX.t().contiguous()
 
 
-def _widen(image: torch.Tensor) -> torch.Tensor:
-    return image.float() if image.dtype in (torch.float16, torch.bfloat16) else image
+def _filter3x3(image: torch.Tensor, kernels: torch.Tensor, groups: int = 1) -> torch.Tensor:
+    """``image`` (a half-precision one widened to float32) convolved with 3×3 ``kernels`` over
+    replicate borders, with autocast off: on an image, bf16's rounding would be multiplied by the
+    kernel's gain, up to 8 for the Laplacian (:mod:`models.archs.float32`)."""
+    if image.dtype in (torch.float16, torch.bfloat16):
+        image = image.float()
+    with no_autocast(image.device.type):
+        return F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), kernels.to(image),
+                        groups=groups)
 
 
 def laplacian_xy(image: torch.Tensor) -> torch.Tensor:
     """Eq. 8: (I_xx, I_yy) for an (B, 1, H, W) tensor → (B, 2, H, W), in float32 even under
-    autocast (as :func:`laplacian`)."""
-    image = _widen(image)
-    weight = torch.stack([_KERNEL_XX, _KERNEL_YY])[:, None].to(image)
-    with no_autocast(image.device.type):
-        return F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), weight)
+    autocast."""
+    return _filter3x3(image, torch.stack([_KERNEL_XX, _KERNEL_YY])[:, None])
 
 
 def laplacian(image: torch.Tensor) -> torch.Tensor:
     """The 4-neighbour Laplacian I_xx + I_yy of a (B, C, H, W) tensor, channel by channel, in
-    float32 even under autocast (a half-precision input is widened first): on an image, bf16's
-    rounding would be multiplied by up to 8 (:mod:`models.archs.float32`)."""
-    image = _widen(image)
+    float32 even under autocast (a half-precision input is widened first)."""
     c = image.shape[1]
-    weight = (_KERNEL_XX + _KERNEL_YY)[None, None].to(image).expand(c, 1, 3, 3)
-    with no_autocast(image.device.type):
-        return F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), weight, groups=c)
+    return _filter3x3(image, (_KERNEL_XX + _KERNEL_YY)[None, None].expand(c, 1, 3, 3), groups=c)
 
 
 def laplacian_np(image: np.ndarray) -> np.ndarray:

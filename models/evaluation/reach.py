@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..inference.normalization import normalization_bounds
 from ..manifest import WEIGHTS_DIR, Manifest, WeightsRecord, load_model
-from ..registry import create_model
 from .benchmark import SHARED_DATA, list_images
 from .medical_data import read_dicom
 
@@ -43,8 +43,9 @@ META_SCALES = (2.5, 4.5)
 
 
 def _normalised(a: np.ndarray) -> np.ndarray:
+    """``a`` mapped to [0, 1] by its min–max, as the engine's range normalisation does."""
     a = np.asarray(a, dtype=np.float64)
-    lo, hi = float(a.min()), float(a.max())
+    lo, hi = normalization_bounds(a, "range")
     return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
 
 
@@ -116,10 +117,10 @@ def reach_from(worst: dict[int, float], tolerance: float) -> int | None:
     return found
 
 
-def measure(record: WeightsRecord, weights_dir: Path, crops: dict[str, np.ndarray],
+def measure(record: WeightsRecord, model: torch.nn.Module, crops: dict[str, np.ndarray],
             distances: tuple[int, ...] = DISTANCES) -> dict[int, float]:
-    """:func:`largest_changes` of ``record``'s file, the worst over its scales."""
-    model = load_model(record, weights_dir)
+    """:func:`largest_changes` of ``model`` (``record``'s file, loaded), the worst over the
+    record's scales."""
     scales = [float(s) for s in record.scales] or [
         s for s in META_SCALES if record.covers(s)]
     worst = {d: 0.0 for d in distances}
@@ -160,10 +161,10 @@ def main(argv: list[str] | None = None) -> int:
           + f" | reach (≤ {args.tolerance:g}) |")
     print("|---|---:|" + "---:|" * (len(DISTANCES) + 1))
     for record in records:
-        worst = measure(record, weights_dir, crops, DISTANCES)
+        model = load_model(record, weights_dir)
+        worst = measure(record, model, crops, DISTANCES)
         found = reach_from(worst, args.tolerance)
-        radius = int(getattr(create_model(record.arch, **record.arch_args),
-                             "receptive_radius", 0))
+        radius = int(getattr(model, "receptive_radius", 0))
         print(f"| {record.file} | {radius} | "
               + " | ".join(f"{worst[d]:.1e}" for d in DISTANCES)
               + f" | {'—' if found is None else found} |", flush=True)
