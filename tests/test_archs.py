@@ -338,9 +338,14 @@ def test_fused_pyb_equals_the_pyb(shape):
         cl = x.contiguous(memory_format=torch.channels_last)
         assert torch.allclose(fused.to(memory_format=torch.channels_last)(cl), levels,
                               atol=1e-5, rtol=1e-5)
-    # the grouped levels became one 4-group 7×7 convolution, the dense one stayed
+    # the grouped levels became one 2-group 7×7 convolution, the dense one stayed
     assert (fused.grouped.groups, fused.grouped.kernel_size, fused.grouped.out_channels) == \
-        (4, (7, 7), 32)
+        (2, (7, 7), 32)
+    for groups in (1, 4):  # any merged group count that divides the levels' is the same function
+        other = FusedPYB.from_pyb(pyb, groups=groups).eval()
+        assert other.grouped.groups == groups
+        with torch.no_grad():
+            assert torch.allclose(other(x), levels, atol=1e-5, rtol=1e-5)
 
 
 def test_pyb_trains_its_own_levels_through_the_merged_convolution():

@@ -11,8 +11,9 @@ import pytest
 _GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 _PROBE = """
-import ctypes, resource, sys
+import ctypes, resource, sys, time
 from models.inference import memory
+memory.RELEASE_AFTER_S = 0.3
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]
@@ -32,10 +33,15 @@ with memory.freed_memory_reused():
     with memory.freed_memory_reused():  # runs in two threads at once: the outer one restores
         pass
     during = faults()
-after = faults()  # glibc's defaults again: mapped anew
+kept = faults()  # between runs, for RELEASE_AFTER_S: still reused
+time.sleep(1.0)
+after = faults()  # given back: glibc's defaults again, mapped anew
 with memory.freed_memory_reused():  # a second run (or rmisr-train's whole loop)
     later = faults()
-print(on, before, during, after, later)
+with memory.freed_memory_reused(keep_after=0):
+    pass
+at_once = faults()  # no delay: given back as the run ends
+print(on, before, during, kept, after, later, at_once)
 """
 
 
@@ -50,19 +56,19 @@ def _probe(env_value: str | None) -> list[str]:
 
 @pytest.mark.skipif(not _GLIBC, reason="glibc's malloc only")
 def test_freed_blocks_are_reused_during_a_run_and_given_back_after():
-    on, before, during, after, later = _probe(None)
+    on, *counts = _probe(None)
     assert on == "True"
-    before, during, after, later = (int(v) for v in (before, during, after, later))
+    before, during, kept, after, later, at_once = (int(v) for v in counts)
     # 5 × 64 MB mapped anew is ≈ 80 000 faults of 4 KB pages (160 of 2 MB ones where transparent
     # huge pages are always on); reused blocks fault (almost) none
-    assert before >= 100 and after >= 100
-    assert during < before // 20 and later < before // 20
+    assert before >= 100 and after >= 100 and at_once >= 100
+    assert during < before // 20 and kept < before // 20 and later < before // 20
 
 
 @pytest.mark.skipif(not _GLIBC, reason="glibc's malloc only")
 def test_the_environment_turns_it_off():
-    on, before, during, *_ = _probe("0")
-    assert on == "False" and int(during) >= 100
+    on, before, during, kept, *_ = _probe("0")
+    assert on == "False" and int(during) >= 100 and int(kept) >= 100
 
 
 def test_elsewhere_it_does_nothing(monkeypatch):

@@ -82,7 +82,7 @@ class PyConv3(nn.Module):
             conv(in_channels, out, k, groups=g) for k, out, g in self.LEVELS
         )
         self.out_channels = sum(out for _, out, _ in self.LEVELS)
-        self._plans: dict[torch.device, _MergePlan] = {}
+        self._plans: dict[tuple[torch.device, int | None], _MergePlan] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([level(x) for level in self.levels], dim=1)
@@ -98,17 +98,18 @@ class PyConv3(nn.Module):
             raise ValueError("merging PyConv-3 expects exactly one dense level")
         return dense[0]
 
-    def merge_plan(self, device: torch.device) -> _MergePlan:
-        """The merged convolution's layout (computed once per device): ``groups`` = the fewest
-        groups of a grouped level, kernels zero-padded to the largest, each level's group placed
-        in the merged group that holds its inputs, outputs filling each merged group in level
-        order."""
-        if device not in self._plans:
+    def merge_plan(self, device: torch.device, groups: int | None = None) -> _MergePlan:
+        """The merged convolution's layout (computed once per device and ``groups``): ``groups``
+        (default: the fewest groups of a grouped level; it must divide every level's), kernels
+        zero-padded to the largest, each level's group placed in the merged group that holds its
+        inputs, outputs filling each merged group in level order."""
+        key = (device, groups)
+        if key not in self._plans:
             levels, grouped = list(self.levels), self.grouped_levels
             if not grouped:
                 raise ValueError("merging PyConv-3 expects at least one grouped level")
             dense = self.dense_level
-            groups = min(lv.groups for lv in grouped)
+            groups = min(lv.groups for lv in grouped) if groups is None else int(groups)
             cin = levels[0].in_channels
             if any(lv.groups % groups or lv.out_channels % lv.groups for lv in grouped):
                 raise ValueError("the grouped levels' groups must nest")
@@ -139,18 +140,18 @@ class PyConv3(nn.Module):
                 weight_index.append(flat.reshape(-1).to(device))
                 bias_index.append(torch.tensor(merged_out, device=device))
             source += [start[id(dense)] + o for o in range(dense.out_channels)]
-            self._plans[device] = _MergePlan(groups, k, shape, tuple(weight_index),
-                                             tuple(bias_index), torch.tensor(source, device=device))
-        return self._plans[device]
+            self._plans[key] = _MergePlan(groups, k, shape, tuple(weight_index),
+                                          tuple(bias_index), torch.tensor(source, device=device))
+        return self._plans[key]
 
-    def merged(self) -> tuple[torch.Tensor, torch.Tensor, _MergePlan]:
+    def merged(self, groups: int | None = None) -> tuple[torch.Tensor, torch.Tensor, _MergePlan]:
         """(weight, bias, plan) of the grouped levels as one convolution; differentiable in the
         levels' parameters. The zero weights add exact zeros: ``F.conv2d(x, weight, bias,
         padding=plan.kernel // 2, groups=plan.groups)`` equals the grouped levels' outputs, in
         the order ``plan.source`` names, up to float summation order."""
         grouped = self.grouped_levels
         ref = grouped[0].weight
-        plan = self.merge_plan(ref.device)
+        plan = self.merge_plan(ref.device, groups)
         weight = ref.new_zeros(math.prod(plan.shape))
         bias = ref.new_zeros(plan.shape[0])
         for lv, wi, bi in zip(grouped, plan.weight_index, plan.bias_index):
@@ -203,16 +204,23 @@ class PYB(nn.Module):
         return F.conv2d(self.act(y), self.reduce.weight[:, plan.source], self.reduce.bias)
 
 
+#: groups of the merged PyConv-3 convolution in inference (:class:`FusedPYB`)
+INFERENCE_GROUPS = 2
+
+
 class FusedPYB(nn.Module):
     """A :class:`PYB` rewritten for inference: the same function, less time on a CPU.
 
     oneDNN runs PyConv-3's grouped levels (7×7 with 2 output maps per group, 5×5 with 4) at a
-    fraction of its dense rate; one 7×7 convolution in 4 groups with 8 outputs each runs in about
-    the time of the 7×7 level alone. So the grouped levels become one convolution
-    (:meth:`PyConv3.merged`): a 5×5 kernel is zero-padded to 7×7, and each 8-input group of the
-    7×7 level sits inside the 16-input group of the 4-group convolution that holds its inputs
-    (zero weights on the other 8). The merged outputs come in group order, not PyConv-3's; the
-    1×1 reduction's input columns are permuted to match. :class:`PYB` computes the same on a CPU
+    fraction of its dense rate. So the grouped levels become one 7×7 convolution in
+    :data:`INFERENCE_GROUPS` groups (:meth:`PyConv3.merged`): a 5×5 kernel is zero-padded to
+    7×7, and each group of a level sits inside the merged group that holds its inputs (zero
+    weights on the others). Two groups of 32 inputs and 16 outputs carry three times the
+    multiply-adds of the levels, in zeros, yet suit oneDNN's tiles best: the merged
+    convolution on a 512² map took 11.4 ms in bf16 against 18.4 ms in four groups (half zeros)
+    and 16.6 ms in one (seven eighths zeros), and the levels apart 41 ms; in fp32 84 against
+    89 ms (2-core Xeon with AMX, 2026-12-07, freed memory reused). The merged outputs come in
+    group order, not PyConv-3's; the 1×1 reduction's input columns are permuted to match. :class:`PYB` computes the same on a CPU
     but assembles the merged weights on every call (for its gradients); this module holds them
     fixed as parameters, so the inference fusions (:mod:`models.inference.fusion`) see plain
     convolutions. Build with :meth:`from_pyb` (it shares the PYB's dense level, unchanged).
@@ -227,8 +235,10 @@ class FusedPYB(nn.Module):
 
     @classmethod
     @torch.no_grad()
-    def from_pyb(cls, pyb: PYB) -> FusedPYB:
-        weight, bias, plan = pyb.pyconv.merged()
+    def from_pyb(cls, pyb: PYB, groups: int | None = None) -> FusedPYB:
+        """The PYB's function with its grouped levels merged into ``groups`` groups (default
+        :data:`INFERENCE_GROUPS`)."""
+        weight, bias, plan = pyb.pyconv.merged(INFERENCE_GROUPS if groups is None else groups)
         cin = pyb.pyconv.levels[0].in_channels
         grouped = nn.Conv2d(cin, plan.shape[0], plan.kernel, padding=plan.kernel // 2,
                             groups=plan.groups)

@@ -1,7 +1,7 @@
 """Inference-only rewrites of a loaded network that keep its function and save CPU time.
 
 * :func:`fuse_pyramid_blocks` replaces every :class:`~models.archs.blocks.PYB` by its
-  :class:`~models.archs.blocks.FusedPYB` (PyConv-3's two grouped levels as one 4-group 7×7
+  :class:`~models.archs.blocks.FusedPYB` (PyConv-3's two grouped levels as one 2-group 7×7
   convolution; the output equals the PYB's up to float summation order). oneDNN's grouped kernels
   with 2–4 outputs per group are slow.
 * :func:`fuse_activations` folds each LeakyReLU that follows a convolution into that convolution

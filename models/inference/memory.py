@@ -13,9 +13,14 @@ application cannot do, is done here with ``mallopt``:
   thread with its own arena keeps faulting (its heaps are at most 64 MB and are unmapped when
   empty).
 * :func:`freed_memory_reused`, around a run: large blocks come from the heap (``M_MMAP_MAX`` 0)
-  and the heap's free top is kept (``M_TRIM_THRESHOLD`` 2 GB) while any run is in progress;
-  after the last one glibc's defaults come back and ``malloc_trim(0)`` returns the freed pages,
-  so an idle viewer does not keep a run's peak and images it closes are unmapped as before.
+  and the heap's free top is kept (``M_TRIM_THRESHOLD`` 2 GB) while any run is in progress
+  and for :data:`RELEASE_AFTER_S` seconds after the last one; then glibc's defaults come back
+  and ``malloc_trim(0)`` returns the freed pages, so an idle viewer does not keep a run's peak
+  and images it closes are unmapped as before. The delay is for runs that follow one another
+  (the four methods of a comparison, the next click): given back at once, the pages of every
+  run were faulted in anew, ≈ 210,000 for RMISR-BL ×4 on a 512² image, 0.23 s of its 1.79 s in
+  bf16 on the project's 2-core Xeon (1.55 s with the pages kept; RMISR-VP ×2.5 in fp32 9.44 →
+  8.96 s; 2026-12-07, a one-off script timing each case both ways in one process).
   ``rmisr-train`` holds it around its whole loop, a batch around all its slices.
 
 Elsewhere (Windows, macOS, musl) both do nothing. ``RMISR_REUSE_MEMORY=0`` in the
@@ -37,7 +42,11 @@ _KEEP_TOP = 2**31 - 1  # mallopt takes an int
 _DEFAULT_TRIM = 128 * 1024  # glibc's defaults
 _DEFAULT_MMAP_MAX = 65536
 
+#: seconds freed pages are kept after the last run before they go back to the system (0: at once)
+RELEASE_AFTER_S = 20.0
+
 _lock = threading.Lock()
+_release_timer: threading.Timer | None = None
 _libc: ctypes.CDLL | None = None
 _looked = False
 _active = 0
@@ -71,13 +80,17 @@ def one_arena() -> bool:
 
 
 @contextmanager
-def freed_memory_reused() -> Iterator[bool]:
-    """Within the block (a network run), freed large blocks are reused instead of unmapped; after
-    the last concurrent block the defaults come back and the freed pages go back to the system.
-    Yields whether that is in effect here (glibc, not turned off)."""
-    global _active, _in_effect
+def freed_memory_reused(keep_after: float | None = None) -> Iterator[bool]:
+    """Within the block (a network run), freed large blocks are reused instead of unmapped;
+    ``keep_after`` seconds (default :data:`RELEASE_AFTER_S`; 0: at once) after the last
+    concurrent block, unless another begins meanwhile, the defaults come back and the freed pages
+    go back to the system. Yields whether that is in effect here (glibc, not turned off)."""
+    global _active, _in_effect, _release_timer
     with _lock:
         _active += 1
+        if _release_timer is not None:  # the previous run's pages are still kept: reuse them
+            _release_timer.cancel()
+            _release_timer = None
         if _active == 1:
             _in_effect = _set((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _KEEP_TOP))
         in_effect = _in_effect
@@ -86,8 +99,29 @@ def freed_memory_reused() -> Iterator[bool]:
     finally:
         with _lock:
             _active -= 1
-            if _active == 0:
-                _set((_M_MMAP_MAX, _DEFAULT_MMAP_MAX), (_M_TRIM_THRESHOLD, _DEFAULT_TRIM))
-                libc = _glibc()
-                if libc is not None:
-                    libc.malloc_trim(0)
+            delay = RELEASE_AFTER_S if keep_after is None else keep_after
+            if _active == 0 and _in_effect:
+                if delay > 0:
+                    _release_timer = threading.Timer(delay, _release)
+                    _release_timer.daemon = True  # never holds up the process's exit
+                    _release_timer.start()
+                else:
+                    _release_now()
+
+
+def _release() -> None:
+    """The timer's end: give the pages back unless a run began meanwhile (which cancels or
+    replaces this timer)."""
+    global _release_timer
+    with _lock:
+        if _active == 0 and _release_timer is threading.current_thread():
+            _release_timer = None
+            _release_now()
+
+
+def _release_now() -> None:
+    """glibc's defaults again, and the freed pages returned (call holding ``_lock``)."""
+    _set((_M_MMAP_MAX, _DEFAULT_MMAP_MAX), (_M_TRIM_THRESHOLD, _DEFAULT_TRIM))
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
