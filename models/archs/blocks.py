@@ -216,12 +216,14 @@ class FusedPYB(nn.Module):
     :data:`INFERENCE_GROUPS` groups (:meth:`PyConv3.merged`): a 5×5 kernel is zero-padded to
     7×7, and each group of a level sits inside the merged group that holds its inputs (zero
     weights on the others). Two groups of 32 inputs and 16 outputs carry three times the
-    multiply-adds of the levels, in zeros, yet suit oneDNN's tiles best: the merged
-    convolution on a 512² map took 11.4 ms in bf16 against 18.4 ms in four groups (half zeros)
-    and 16.6 ms in one (seven eighths zeros), and the levels apart 41 ms; in fp32 84 against
-    89 ms (2-core Xeon with AMX, 2026-12-07, freed memory reused). The merged outputs come in
-    group order, not PyConv-3's; the 1×1 reduction's input columns are permuted to match. :class:`PYB` computes the same on a CPU
-    but assembles the merged weights on every call (for its gradients); this module holds them
+    multiply-adds of the levels, in zeros, yet suit oneDNN's tiles best: in an interleaved A/B
+    of the engine against four groups (half zeros), RMISR-BL ×4 on a 512² image took 1.46
+    against 1.57 s in bf16 and 3.39 against 3.50 s in fp32, the 128² regions at ×2.5 3–5 %
+    less (2-core Xeon with AMX, 2026-12-07; the layer rows of ``python -m
+    models.evaluation.speed`` time the shapes alone). The merged outputs come in group order,
+    not PyConv-3's; the 1×1 reduction's input columns are permuted to match. :class:`PYB`
+    computes the same on a CPU but assembles the merged weights on every call (for its
+    gradients, in the levels' fewest groups, 4: faster there in fp32); this module holds them
     fixed as parameters, so the inference fusions (:mod:`models.inference.fusion`) see plain
     convolutions. Build with :meth:`from_pyb` (it shares the PYB's dense level, unchanged).
     """
