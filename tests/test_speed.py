@@ -30,7 +30,15 @@ def test_speed_prints_every_row_as_a_ratio_to_the_flop_bound(weights, capsys):
     assert "Four methods" in out
     ablation = [ln for ln in out.splitlines() if ln.startswith("| + ")]
     assert len(ablation) == 4 and all(ln.endswith("× |") for ln in ablation)
-    profile = out.split("Where the time goes")[1].splitlines()
+    floor = out.split("The convolutions alone")[1].splitlines()
+    floors = [ln for ln in floor if ln.startswith(("| rmisr-bl ×4", "| rmisr-vp ×2.5",
+                                                   "| training step"))]
+    assert len(floors) == len(speed.PROFILE_CASES) + 1
+    for row in floors:
+        total, network, boxes, _, ratio, net_ratio = (
+            float(c) for c in row.strip("| ").split("|")[2:])
+        assert network > 0 and boxes > 0 and ratio > 0 and 0 < net_ratio
+    profile = out.split("Where the time goes")[1].split("The convolutions alone")[0].splitlines()
     shares = [ln for ln in profile if ln.startswith(("| rmisr-bl ×4", "| rmisr-vp ×2.5"))]
     assert len(shares) == len(speed.PROFILE_CASES)
     for row in shares:
@@ -38,6 +46,33 @@ def test_speed_prints_every_row_as_a_ratio_to_the_flop_bound(weights, capsys):
         conv, rest = (int(c.rstrip("%")) for c in cells[-2:])
         assert abs(conv + rest - 100) <= 1 and conv > 0  # the network is mostly convolutions
         assert 0 <= float(cells[3].split(" s")[0]) <= float(cells[2])  # ICCA within the total
+
+
+def test_the_convolution_floor_replays_each_convolution_and_counts_box_sums_apart():
+    import torch.nn.functional as F
+
+    from models.evaluation.conv_floor import convolution_floor, is_box_sum
+
+    x = torch.randn(1, 8, 32, 32, requires_grad=True)
+    w = torch.randn(8, 8, 3, 3, requires_grad=True)
+    ones = torch.ones(8, 1, 15, 1)
+    calls = []
+
+    def run(box: bool, backward: bool) -> None:
+        calls.append(1)
+        y = F.conv2d(x, w, padding=1)
+        if box:
+            y = F.conv2d(y, ones, padding=(7, 0), groups=8)
+        if backward:
+            y.sum().backward()
+    for box, backward in ((False, False), (True, False), (True, True)):
+        floor = convolution_floor(lambda b=box, k=backward: run(b, k), repeats=1)
+        assert floor["network"] > 0 and (floor["box sums"] > 0) == box
+    assert len(calls) == 3  # the function itself runs once; its convolutions are replayed
+    assert convolution_floor(lambda: torch.relu(x), repeats=1) == {"network": 0.0,
+                                                                    "box sums": 0.0}
+    assert is_box_sum((64, 1, 15, 1)) and is_box_sum((64, 1, 1, 15))
+    assert not is_box_sum((64, 1, 3, 3)) and not is_box_sum((64, 64, 1, 1))
 
 
 def test_a_regions_window_is_the_region_plus_the_engines_context(weights):

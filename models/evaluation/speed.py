@@ -19,6 +19,8 @@ Printed as Markdown:
    (what each is worth);
 4. where the time of an RMISR-BL ×4 upscale and of the RMISR-VP region goes: ICCA's share
    (timed per block), and the convolution operators' share of the profiled self time;
+   then the same two and a training step against their convolutions replayed alone
+   (:mod:`models.evaluation.conv_floor`): how far below the run any rewrite of the rest could go;
 5. a training step of RMISR-BL ×4 (batch 16 × 48², L1, Adam; backward counted as twice the
    forward) in each memory format and precision, with its ratio.
 
@@ -35,7 +37,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -132,10 +134,10 @@ def network_macs(model: torch.nn.Module, scale: float, side: int) -> int:
     return count_macs(lambda: network_forward(meta, x, scale))
 
 
-def time_step(arch: str, channels_last: bool, bf16: bool, steps: int, batch: int, patch: int
-              ) -> float:
-    """Best seconds of one training step (L1, Adam) of ``arch`` at ×4 on ``batch`` LR patches of
-    ``patch``² (SRCNN on their bicubic-sized input)."""
+def training_step(arch: str, channels_last: bool, bf16: bool, batch: int, patch: int
+                  ) -> Callable[[], None]:
+    """One training step (L1, Adam) of ``arch`` at ×4 on ``batch`` random LR patches of
+    ``patch``² (SRCNN on their bicubic-sized input), as a function to call repeatedly."""
     torch.manual_seed(0)
     model = create_model(arch) if arch == "srcnn" else create_model(arch, scale=4)
     if channels_last:
@@ -146,9 +148,8 @@ def time_step(arch: str, channels_last: bool, bf16: bool, steps: int, batch: int
     y = torch.rand(batch, 1, patch * 4, patch * 4)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    times = []
-    for i in range(steps + 1):
-        t = time.perf_counter()
+
+    def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             out = model(x)
             out = out[0] if isinstance(out, tuple) else out
@@ -156,8 +157,20 @@ def time_step(arch: str, channels_last: bool, bf16: bool, steps: int, batch: int
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if i:  # the first step warms up oneDNN
-            times.append(time.perf_counter() - t)
+    return step
+
+
+def time_step(arch: str, channels_last: bool, bf16: bool, steps: int, batch: int, patch: int
+              ) -> float:
+    """Best seconds of one :func:`training_step` over ``steps`` steps after a first one (which
+    warms up oneDNN)."""
+    step = training_step(arch, channels_last, bf16, batch, patch)
+    step()
+    times = []
+    for _ in range(max(1, steps)):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
     return min(times)
 
 
@@ -178,6 +191,17 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def case_macs(sr: Any, method: str, scale: float, side: int, region: int) -> tuple[int, int]:
+    """(side of the LR window run, multiply-adds) of an engine case (``region`` 0: the whole
+    ``side``² image), counted on the architecture as the paper draws it (as the weights file
+    holds it): the engine's CPU rewrite (FusedPYB) runs zero weights the count must not credit
+    it with."""
+    record = sr.weights_record(method, scale)
+    model = create_model(record.arch, **record.arch_args)
+    window = region_window(sr.prepared_model(method, scale), scale, side, region)
+    return window, network_macs(model, scale, window)
 
 
 def inference_table(weights_dir: Path, precision: str, cases: list[tuple[str, float, int, int]],
@@ -201,12 +225,7 @@ def inference_table(weights_dir: Path, precision: str, cases: list[tuple[str, fl
         if region:
             x0 = (side - region) // 2
             roi = (x0, x0, region, region)
-        record = sr.weights_record(method, scale)
-        # the architecture as the paper draws it (as the weights file holds it): the engine's
-        # CPU rewrite (FusedPYB) runs zero weights the count must not credit it with
-        model = create_model(record.arch, **record.arch_args)
-        window = region_window(sr.prepared_model(method, scale), scale, side, region)
-        macs = network_macs(model, scale, window)
+        window, macs = case_macs(sr, method, scale, side, region)
         info = {}
 
         def run() -> None:
@@ -362,6 +381,51 @@ def profile_rows(weights_dir: Path, precision: str, cases: list[tuple[str, float
     return lines
 
 
+def floor_rows(weights_dir: Path, precision: str, cases: list[tuple[str, float, int, int]],
+               repeats: int, peaks: dict[str, float], arch: str, batch: int, patch: int
+               ) -> list[str]:
+    """Markdown rows: each case (and a channels-last training step of ``arch`` in the resolved
+    precision) timed, then its convolutions replayed alone
+    (:func:`models.evaluation.conv_floor.convolution_floor`): the network's own and ICCA's box
+    sums, what is left for everything else, and the ratios to the bound of the run and of the
+    network's convolutions alone (the floor no rewrite of the rest can go below)."""
+    from ..inference import SuperResolver
+    from .conv_floor import convolution_floor
+
+    sr = SuperResolver("cpu", weights_dir, precision=precision)
+    rng = np.random.default_rng(0)
+    lines = ["| case | precision | s | network convolutions alone | ICCA box sums alone | "
+             "everything else | × bound | network convolutions alone, × bound |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    runs: list[tuple[str, str, Callable[[], object], float]] = []
+    for method, scale, side, region in cases:
+        if sr.prepared_model(method, scale) is None:
+            continue
+        img = rng.random((side, side)).astype(np.float32) * 1000.0
+        x0 = (side - region) // 2
+        roi = (x0, x0, region, region) if region else None
+        _, macs = case_macs(sr, method, scale, side, region)
+        info = sr.upscale(img, scale, method, roi=roi, return_info=True)[1]
+        what = f"{region}² region of {side}²" if region else f"{side}²"
+        runs.append((f"{method} ×{scale:g}, {what}", info.precision,
+                     lambda i=img, s=scale, m=method, r=roi: sr.upscale(i, s, m, roi=r),
+                     macs / peaks[info.precision]))
+    bf16 = resolve_precision(precision, "cpu") == "bf16"  # training: bf16 autocast or fp32
+    step = training_step(arch, True, bf16, batch, patch)
+    runs.append((f"training step, {arch} ×4, {batch} × {patch}², channels-last",
+                  "bf16" if bf16 else "fp32", step,
+                  training_macs(arch, batch, patch) / peaks["bf16" if bf16 else "fp32"]))
+    with freed_memory_reused():
+        for name, prec, fn, bound in runs:
+            t = best_time(fn, repeats)
+            floor = convolution_floor(fn)
+            rest = t - floor["network"] - floor["box sums"]
+            lines.append(f"| {name} | {prec} | {t:.3f} | {floor['network']:.3f} | "
+                         f"{floor['box sums']:.3f} | {rest:.3f} | {t / bound:.2f} | "
+                         f"{floor['network'] / bound:.2f} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.evaluation.speed",
                                 description=__doc__.split("\n")[0])
@@ -378,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--patch", type=int, default=48)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--skip", nargs="*", default=[],
-                   choices=["layers", "ablation", "inference", "profile", "training"])
+                   choices=["layers", "ablation", "inference", "profile", "floor", "training"])
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -399,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {k}{'' if k == 'fp32' or native else ' (emulated)'} | {v / 1e9:.0f} |")
     peak = peaks[precision]
     if "layers" not in args.skip:
-        print(f"\n| layer shape ({precision}, 256², channels-last) | ms | GMAC/s |\n|---|---:|---:|")
+        print(f"\n| layer shape ({precision}, 256², channels-last) | ms | GMAC/s |\n"
+              "|---|---:|---:|")
         for name, ms, rate in layer_rates(precision):
             print(f"| {name} | {ms:.1f} | {rate:.1f} |")
             if name == LAYERS[0][0] and rate * 1e9 > peak:  # the same shape, measured again
@@ -427,6 +492,12 @@ def main(argv: list[str] | None = None) -> int:
         cases = [(m, s, args.size, args.region if r else 0) for m, s, _, r in PROFILE_CASES]
         print("\n".join(profile_rows(Path(args.weights_dir), args.precision, cases,
                                      args.repeats)), flush=True)
+    if "floor" not in args.skip:
+        print("\nThe convolutions alone (floor_rows):\n")
+        cases = [(m, s, args.size, args.region if r else 0) for m, s, _, r in PROFILE_CASES]
+        print("\n".join(floor_rows(Path(args.weights_dir), args.precision, cases, args.repeats,
+                                   {**peaks, precision: peak}, args.arch, args.batch,
+                                   args.patch)), flush=True)
     if "training" not in args.skip:
         macs = training_macs(args.arch, args.batch, args.patch)
         print(f"\nTraining step, {args.arch} ×4, batch {args.batch} × {args.patch}² "
