@@ -10,7 +10,8 @@ The package by concern: :mod:`models.archs` (the networks, registered by name),
 and :mod:`models.evaluation` (``rmisr-eval`` and the measuring tools); beside them
 :mod:`models.registry` (how an architecture is built), :mod:`models.methods` (what exists),
 :mod:`models.manifest` (where the weights are), :mod:`models.geometry` (the output grid),
-:mod:`models.resize` (MATLAB-compatible bicubic) and :mod:`models.metrics`. See
+:mod:`models.resize` (MATLAB-compatible bicubic), :mod:`models.amp` (autocast off for the
+float32-only parts) and :mod:`models.metrics`. See
 ``docs/design.md`` and the paper (``rmisr-paper.txt``) for the networks.
 
 ``import models`` imports no torch: the names that need it load on first use (PEP 562), so that

@@ -21,13 +21,13 @@ grid from a crop of the input (used by the tiled inference).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 from functools import lru_cache
 
 import numpy as np
 import torch
 
+from .amp import no_autocast
 from .geometry import output_size
 
 
@@ -138,10 +138,7 @@ def upsample_bicubic(x: torch.Tensor, scale: float, out_size: tuple[int, int] | 
     oh, ow = out_size if out_size is not None else output_size(h, w, float(scale))
     my = _upsample_matrix_t(h, oh, float(scale), float(shift[0]), x.device)
     mx = _upsample_matrix_t(w, ow, float(scale), float(shift[1]), x.device)
-    no_autocast = (torch.autocast(device_type=x.device.type, enabled=False)
-                   if x.device.type in ("cpu", "cuda")
-                   else contextlib.nullcontext())  # "meta" tensors, when counting operations
-    with no_autocast:
+    with no_autocast(x.device.type):
         return my @ x.float() @ mx.T
 
 

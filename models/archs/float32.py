@@ -20,22 +20,10 @@ weight files load unchanged.
 """
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import torch
 from torch import nn
 
-
-@contextlib.contextmanager
-def no_autocast(device_type: str) -> Iterator[None]:
-    """Within the block autocast is off on ``device_type`` (a no-op for devices autocast does not
-    know, such as the "meta" tensors the operation counter runs on)."""
-    if device_type in ("cpu", "cuda"):
-        with torch.autocast(device_type=device_type, enabled=False):
-            yield
-    else:
-        yield
+from ..amp import no_autocast
 
 
 class ImageConv2d(nn.Conv2d):

@@ -48,6 +48,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from ..amp import no_autocast
+
 #: in inference the softmax's exponentials are shifted to e^{x − (max − _HEADROOM)}: up to
 #: e⁶⁰ ≈ 1e26, so sums of 225 terms times x stay far inside float32's range, and boxes whose
 #: maximum lies up to _HEADROOM + _FAR below the channel's keep a sum of at least e^−_FAR.
@@ -213,7 +215,7 @@ def icca_statistic(x: torch.Tensor, window: int | None = 15) -> torch.Tensor:
     (the entropy of the softmax over the box, log n folded away), in place where no gradient is
     needed. Equal to :func:`icca_statistic_reference` within float32 rounding.
     """
-    with torch.autocast(x.device.type, enabled=False):  # statistics need float32's range
+    with no_autocast(x.device.type):  # statistics need float32's range
         return _local_statistic(x.float(), window)
 
 
@@ -371,7 +373,7 @@ class ICCA(nn.Module):
         window = int(self.window)  # type: ignore[arg-type]
         r = window // 2
         out = torch.empty_like(x)
-        with torch.autocast(x.device.type, enabled=False):  # statistics need float32's range
+        with no_autocast(x.device.type):  # statistics need float32's range
             xf = x.float()
             m = xf.amax(dim=(2, 3), keepdim=True)
             deep = _deep_channels(m, xf.amin(dim=(2, 3), keepdim=True), _HEADROOM)
@@ -380,7 +382,7 @@ class ICCA(nn.Module):
         for r0 in range(0, h, rows):
             r1 = min(h, r0 + rows)
             e0, e1 = max(0, r0 - r), min(h, r1 + r)
-            with torch.autocast(x.device.type, enabled=False):
+            with no_autocast(x.device.type):
                 stat = _band_statistic(xf[:, :, e0:e1], m, n[:, :, r0:r1], window,
                                        r - (r0 - e0), r - (e1 - r1), deep=deep)
             out[:, :, r0:r1] = x[:, :, r0:r1] * self.excite(stat.to(x.dtype))  # as autocast says

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .float32 import no_autocast
+from ..amp import no_autocast
 
 _KERNEL_XX = torch.tensor([[0.0, 0.0, 0.0], [1.0, -2.0, 1.0], [0.0, 0.0, 0.0]])
 _KERNEL_YY = _KERNEL_XX.t().contiguous()
