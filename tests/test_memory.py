@@ -154,3 +154,16 @@ def test_rmisr_train_holds_the_forward_memory_regime_around_training_and_validat
     data = write_tiny_image_folders(tmp_path / "data", size=40)
     assert train.main(_args(data, tmp_path / "run", tmp_path / "w", 2)) == 0
     assert entered == ["cpu", "exit"] and validated_inside and all(validated_inside)
+
+
+@pytest.mark.skipif(not _GLIBC, reason="glibc's malloc only")
+def test_a_block_left_open_does_not_hold_up_the_exit():
+    """A run the process never finished (a viewer closed mid-run) ends in the interpreter's
+    finalisation, where the release timer's thread could never start: the exit hung."""
+    code = ("from models.inference import memory\n"
+            "held = memory.freed_memory_reused()\n"
+            "held.__enter__()\n"
+            "print('open')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "open"

@@ -31,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,7 +102,9 @@ def freed_memory_reused(keep_after: float | None = None) -> Iterator[bool]:
             _active -= 1
             delay = RELEASE_AFTER_S if keep_after is None else keep_after
             if _active == 0 and _in_effect:
-                if delay > 0:
+                # a block left open until the interpreter exits ends in its finalisation, when
+                # a new thread would never start (the exit hung): nothing to keep for then
+                if delay > 0 and not sys.is_finalizing():
                     _release_timer = threading.Timer(delay, _release)
                     _release_timer.daemon = True  # never holds up the process's exit
                     _release_timer.start()
