@@ -164,14 +164,7 @@ def time_step(arch: str, channels_last: bool, bf16: bool, steps: int, batch: int
               ) -> float:
     """Best seconds of one :func:`training_step` over ``steps`` steps after a first one (which
     warms up oneDNN)."""
-    step = training_step(arch, channels_last, bf16, batch, patch)
-    step()
-    times = []
-    for _ in range(max(1, steps)):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return best_time(training_step(arch, channels_last, bf16, batch, patch), steps)
 
 
 def training_macs(arch: str, batch: int, patch: int) -> int:
