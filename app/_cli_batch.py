@@ -113,7 +113,7 @@ def _run_batch(args: argparse.Namespace) -> int:
     inputs, failed = _inputs(args.inputs, outdir)
     sources = {src.resolve() for src, _ in inputs}  # never a target, even with --overwrite
     bar = tqdm(inputs, desc=PROG, unit="file", disable=None, file=sys.stderr, leave=False)
-    with freed_memory_reused():  # kept from file to file, returned after the batch (20 s)
+    with freed_memory_reused():  # kept from file to file, returned RELEASE_AFTER_S after the batch
         for src, dest in bar:
             bar.set_postfix_str(src.name[:40], refresh=False)
             frame, n_frames = args.frame, 1
