@@ -171,7 +171,7 @@ class SliceRangeJob(_EngineJob):
         per_slice: list[tuple[str, list[str]]] = []
         cancelled = False
         frames = len({p for p, _, _ in req.items}) < n  # frames of one multi-frame file
-        with freed_memory_reused():  # kept from slice to slice, returned RELEASE_AFTER_S after the range
+        with freed_memory_reused():  # kept from slice to slice, and RELEASE_AFTER_S after
             for k, (path, frame, target) in enumerate(req.items):
                 if self.is_cancelled():
                     cancelled = True
