@@ -37,7 +37,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
@@ -48,6 +48,9 @@ from ..inference.precision import autocast, cpu_has_native_bf16, resolve_precisi
 from ..manifest import WEIGHTS_DIR
 from ..registry import create_model
 from .complexity import count_macs
+
+if TYPE_CHECKING:
+    from ..inference import SuperResolver
 
 #: (label, method, scale, image side, region side or 0 for the whole image)
 CASES: list[tuple[str, float, int, int]] = [
@@ -186,7 +189,8 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def case_macs(sr: Any, method: str, scale: float, side: int, region: int) -> tuple[int, int]:
+def case_macs(sr: SuperResolver, method: str, scale: float, side: int, region: int
+              ) -> tuple[int, int]:
     """(side of the LR window run, multiply-adds) of an engine case (``region`` 0: the whole
     ``side``² image), counted on the architecture as the paper draws it (as the weights file
     holds it): the engine's CPU rewrite (FusedPYB) runs zero weights the count must not credit
