@@ -65,12 +65,16 @@ def test_the_convolution_floor_replays_each_convolution_and_counts_box_sums_apar
             y = F.conv2d(y, ones, padding=(7, 0), groups=8)
         if backward:
             y.sum().backward()
+    operators = []
     for box, backward in ((False, False), (True, False), (True, True)):
         floor = convolution_floor(lambda b=box, k=backward: run(b, k), repeats=1)
         assert floor["network"] > 0 and (floor["box sums"] > 0) == box
+        operators.append(floor["operators"])
     assert len(calls) == 3  # the function itself runs once; its convolutions are replayed
+    assert operators[0] == 1 and operators[1] == 2 and operators[2] > 2  # backward ones too
     assert convolution_floor(lambda: torch.relu(x), repeats=1) == {"network": 0.0,
-                                                                    "box sums": 0.0}
+                                                                    "box sums": 0.0,
+                                                                    "operators": 0.0}
     assert is_box_sum((64, 1, 15, 1)) and is_box_sum((64, 1, 1, 15))
     assert not is_box_sum((64, 1, 3, 3)) and not is_box_sum((64, 64, 1, 1))
 

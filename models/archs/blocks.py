@@ -82,7 +82,7 @@ class PyConv3(nn.Module):
             conv(in_channels, out, k, groups=g) for k, out, g in self.LEVELS
         )
         self.out_channels = sum(out for _, out, _ in self.LEVELS)
-        self._plans: dict[tuple[torch.device, int | None], _MergePlan] = {}
+        self._plans: dict[tuple[torch.device, int], _MergePlan] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([level(x) for level in self.levels], dim=1)
@@ -103,13 +103,13 @@ class PyConv3(nn.Module):
         (default: the fewest groups of a grouped level; it must divide every level's), kernels
         zero-padded to the largest, each level's group placed in the merged group that holds its
         inputs, outputs filling each merged group in level order."""
+        levels, grouped = list(self.levels), self.grouped_levels
+        if not grouped:
+            raise ValueError("merging PyConv-3 expects at least one grouped level")
+        groups = min(lv.groups for lv in grouped) if groups is None else int(groups)
         key = (device, groups)
         if key not in self._plans:
-            levels, grouped = list(self.levels), self.grouped_levels
-            if not grouped:
-                raise ValueError("merging PyConv-3 expects at least one grouped level")
             dense = self.dense_level
-            groups = min(lv.groups for lv in grouped) if groups is None else int(groups)
             cin = levels[0].in_channels
             if any(lv.groups % groups or lv.out_channels % lv.groups for lv in grouped):
                 raise ValueError("the grouped levels' groups must nest")

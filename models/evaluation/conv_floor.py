@@ -15,7 +15,6 @@ bound for those operators inside the run, not an estimate of them.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -79,21 +78,20 @@ def _fresh(a: object) -> object:
 
 def convolution_floor(fn: Callable[[], object], repeats: int = 3) -> dict[str, float]:
     """Seconds the convolutions of one call of ``fn`` take, each run alone (see the module):
-    ``{"network": …, "box sums": …}``, the network's own convolutions (forward and backward)
-    and ICCA's box sums; ``fn`` is called once, recorded."""
+    ``{"network": …, "box sums": …, "operators": …}``, the network's own convolutions (forward
+    and backward), ICCA's box sums, and how many operators were replayed; ``fn`` is called once,
+    recorded."""
+    from .speed import best_time  # (speed imports this module where it prints the floor)
+
     recorder = _Recorder()
     with recorder:
         fn()
-    total = {"network": 0.0, "box sums": 0.0}
+    total = {"network": 0.0, "box sums": 0.0, "operators": float(len(recorder.calls))}
     with torch.no_grad():
         for func, spec in recorder.calls:
             args, kwargs = tree_map(_fresh, spec, is_leaf=_is_spec)
             specs = [a for a in tree_flatten(spec[0], is_leaf=_is_spec)[0] if _is_spec(a)]
-            func(*args, **kwargs)  # warm-up: oneDNN builds its primitive
-            best = float("inf")
-            for _ in range(max(1, repeats)):
-                t = time.perf_counter()
-                func(*args, **kwargs)
-                best = min(best, time.perf_counter() - t)
+            # the warm-up call builds oneDNN's primitive
+            best = best_time(lambda f=func, a=args, k=kwargs: f(*a, **k), repeats)
             total["box sums" if is_box_sum(_weight(func, specs)) else "network"] += best
     return total
