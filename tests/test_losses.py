@@ -35,3 +35,23 @@ def test_every_registered_architecture_has_a_training_objective():
         objective = build_loss(arch, LossSettings(cx_weight=0.0), torch.device("cpu"))
         loss = objective(model, torch.rand(2, 1, 6, 6), torch.rand(2, 1, 12, 12), 2.0)
         assert loss.ndim == 0 and torch.isfinite(loss) and objective.name.startswith("L1")
+
+
+def test_pixel_loss_l2_is_the_mean_squared_error_and_vp_refuses_it():
+    import pytest
+
+    from models.training.losses import LossSettings, build_loss
+
+    cpu = torch.device("cpu")
+    hr = torch.zeros(1, 1, 8, 8)
+    sr = torch.full((1, 1, 8, 8), 0.5)
+    net = lambda lr, scale, size: sr  # noqa: E731
+    l1 = build_loss("rmisr_bl", LossSettings(), cpu)
+    l2 = build_loss("rmisr_bl", LossSettings(pixel_loss="l2"), cpu)
+    assert l1.name == "L1" and l2.name == "L2"
+    assert float(l1(net, hr, hr, 2)) == pytest.approx(0.5)
+    assert float(l2(net, hr, hr, 2)) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="l3"):
+        build_loss("rmisr_bl", LossSettings(pixel_loss="l3"), cpu)
+    with pytest.raises(ValueError, match="eq. 18"):
+        build_loss("rmisr_vp", LossSettings(pixel_loss="l2", cx_weight=0.0), cpu)

@@ -4,7 +4,10 @@
   the objective its training minimises; ``rmisr-train`` builds it with :func:`build_loss`, so the
   training loop holds no per-architecture branch. An objective is called as
   ``objective(net, lr, hr, scale)`` and names itself for the manifest (``objective.name``).
-* L1 (eq. 19) for the SR output of every network.
+* L1 (eq. 19) for the SR output of every network; ``rmisr-train --pixel-loss l2`` puts the mean
+  squared error in its place (the literature's last fine-tune of an L1-trained network, e.g.
+  RLFN and RFDN: PSNR is a function of the squared error, so a few thousand low-rate steps under
+  it move an L1 optimum towards the PSNR one).
 * RMISR-VP: ``L1(SR, HR) + α·L1(Lâp, Lap(HR)) + β·CX(Lâp, Lap(HR))`` with α = 10, β = 1
   (eq. 18 applied to the Laplacian branch, as §4.4's last paragraph says). ``rmisr-train
   --sr-lap-weight γ`` adds ``γ·L1(Lap(SR), Lap(HR))`` on the output (a deviation; default 0).
@@ -151,6 +154,7 @@ class LossSettings:
     sr_lap_weight: float = 0.0     #: γ of the added γ·L1(Lap(SR), Lap(HR)) term (0: eq. 18)
     cx_h: float = 0.5              #: the contextual loss's bandwidth h
     vgg: str | None = None         #: a VGG-19 state dict for the contextual loss's features
+    pixel_loss: str = "l1"         #: the SR output's loss: "l1" (eq. 19) or "l2" (mean squared)
 
 
 #: ``net(lr, scale, out_size)`` (or ``net(bicubic)`` for a network on the bicubic image)
@@ -163,18 +167,29 @@ def _l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.float() - b).abs().mean()
 
 
+def _l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a.float() - b).square().mean()
+
+
+#: ``--pixel-loss`` → (the SR output's loss, its name in the manifest)
+PIXEL_LOSSES: dict[str, tuple[Callable[[torch.Tensor, torch.Tensor], torch.Tensor], str]] = {
+    "l1": (_l1, "L1"), "l2": (_l2, "L2")}
+
+
 @LOSS_REGISTRY.register("rmisr_bl")
 class L1Objective:
-    """L1(SR, HR), eq. 19, for a network that takes the LR image."""
-
-    name = "L1"
+    """L1(SR, HR), eq. 19, for a network that takes the LR image (or the mean squared error where
+    ``settings.pixel_loss`` is ``"l2"``)."""
 
     def __init__(self, settings: LossSettings, device: torch.device) -> None:
-        pass
+        if settings.pixel_loss not in PIXEL_LOSSES:
+            raise ValueError(f"pixel loss {settings.pixel_loss!r}: expected one of "
+                             f"{sorted(PIXEL_LOSSES)}")
+        self.pixel, self.name = PIXEL_LOSSES[settings.pixel_loss]
 
     def __call__(self, net: Net, lr: torch.Tensor, hr: torch.Tensor, scale: float
                  ) -> torch.Tensor:
-        return _l1(net(lr, scale, tuple(hr.shape[-2:])), hr)
+        return self.pixel(net(lr, scale, tuple(hr.shape[-2:])), hr)
 
 
 @LOSS_REGISTRY.register("srcnn")
@@ -183,7 +198,7 @@ class BicubicInputL1Objective(L1Objective):
 
     def __call__(self, net: Net, lr: torch.Tensor, hr: torch.Tensor, scale: float
                  ) -> torch.Tensor:
-        return _l1(net(upsample_bicubic(lr, scale, tuple(hr.shape[-2:]))), hr)
+        return self.pixel(net(upsample_bicubic(lr, scale, tuple(hr.shape[-2:]))), hr)
 
 
 @LOSS_REGISTRY.register("rmisr_vp")
@@ -192,6 +207,9 @@ class VisualPerceptionObjective:
     β·CX(Lâp, Lap(HR))``, plus ``γ·L1(Lap(SR), Lap(HR))`` where γ > 0."""
 
     def __init__(self, settings: LossSettings, device: torch.device) -> None:
+        if settings.pixel_loss != "l1":
+            raise ValueError(f"pixel loss {settings.pixel_loss!r}: RMISR-VP trains under eq. 18, "
+                             "whose SR term is L1")
         self.settings = settings
         self.cx_loss: ContextualLoss | None = None
         if settings.cx_weight > 0:

@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "printed). Eq. 18's Laplacian terms reach the SR output only through the "
                         "fusion; this one asks the output itself for the HR edges (a deviation, "
                         "see README)")
+    p.add_argument("--pixel-loss", choices=["l1", "l2"], default="l1",
+                   help="the SR output's loss for RMISR-BL and SRCNN: l1 (eq. 19, the default) "
+                        "or l2 (mean squared error: a last low-rate fine-tune towards PSNR)")
     p.add_argument("--cx-h", type=float, default=0.5)
     p.add_argument("--vgg", default=None, help="VGG-19 state dict for the contextual loss")
     p.add_argument("--p-rescale", type=float, default=0.3)
@@ -283,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sampler.reseed(seed + step)
     objective = build_loss(args.arch, LossSettings(args.lap_weight, args.cx_weight,
-                                                   args.sr_lap_weight, args.cx_h, args.vgg),
+                                                   args.sr_lap_weight, args.cx_h, args.vgg,
+                                                   args.pixel_loss),
                            device)
     # on a CPU, freed feature maps are reused, not page-faulted in anew each step (validation too)
     with forward_memory(device):
