@@ -39,3 +39,22 @@ def test_openvino_equals_the_engine_within_float_rounding(tool, weights):
     cells = _cells(rows[1])
     assert cells[3] == "openvino" and float(cells[4]) > 0
     assert float(cells[6].split(";")[0]) < 1e-4  # the largest |difference| from torch
+
+
+def test_static_graph_restores_what_it_fixed(tool):
+    from models.archs import blocks, icca
+    saved = icca._ROW_BANDS, blocks._MERGED_LEVELS, icca._deep_channels
+    with tool._static_graph():
+        assert icca._ROW_BANDS.get() is False and blocks._MERGED_LEVELS.get() is True
+    assert (icca._ROW_BANDS, blocks._MERGED_LEVELS, icca._deep_channels) == saved
+
+
+@pytest.mark.slow
+def test_frozen_inductor_compiles_one_graph_equal_to_the_engine(tool, weights):
+    import shutil
+    if not shutil.which("c++"):
+        pytest.skip("no C++ compiler")
+    rows = tool.compare("rmisr-bl", 3.0, 16, 1, "fp32", 1, weights, ("torch", "inductor-frozen"))
+    cells = _cells(rows[1])
+    assert cells[3] == "inductor-frozen" and float(cells[4]) > 0, cells  # compiled (fullgraph)
+    assert float(cells[6].split(";")[0]) < 1e-4

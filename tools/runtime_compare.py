@@ -17,7 +17,14 @@ runtime once; the best round counts), on the shipped weights:
 * **ONNX Runtime** — the same network exported with ``torch.onnx.export`` (fp32 only: ONNX Runtime has
   no bf16 convolutions on a CPU);
 * **inductor** — ``torch.compile`` of the engine's model (the kernels an AOT-compiled inductor
-  package would ship; needs a C++ compiler at build time, not on the user's machine).
+  package would ship; needs a C++ compiler at build time, not on the user's machine);
+* **inductor-frozen** — the same compiler as inference is meant to use it on a CPU (weights
+  frozen into the graph and pre-packed for oneDNN, ``torch._inductor.config.freezing``) on one
+  graph without breaks: the network with its PyConv levels merged (no activation folding: its
+  oneDNN calls are opaque to the compiler), the engine's context variables read as constants,
+  and ICCA's data-dependent fallback for channels that span more than its shift's headroom
+  switched off (:func:`_static_graph`; such channels do not occur in the timing's input — the
+  max |Δ| column says so).
 
 What is timed is the network on a ``side``² LR input up to its output, without the bicubic global
 skip (the same torch code on every path). Each runtime's largest |difference| from torch is printed
@@ -43,14 +50,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from models.archs import blocks as blocks_module
 from models.archs import icca as icca_module
 from models.evaluation.speed import cpu_name
+from models.inference.forward import forward_memory
 from models.inference.fusion import fuse_activations, fuse_pyramid_blocks
 from models.inference.memory import freed_memory_reused, one_arena
 from models.inference.precision import autocast, resolve_precision
 from models.manifest import WEIGHTS_DIR, Manifest, load_model
 
-RUNTIMES = ("torch", "openvino", "onnxruntime", "inductor")
+RUNTIMES = ("torch", "openvino", "onnxruntime", "inductor", "inductor-frozen")
 
 
 class _SROnly(torch.nn.Module):
@@ -74,6 +83,31 @@ def _whole_image_icca():
         yield
     finally:
         icca_module._BAND_BYTES = saved
+
+
+class _Fixed:
+    """A context variable's stand-in that the compiler traces as a constant."""
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def get(self) -> bool:
+        return self.value
+
+
+@contextlib.contextmanager
+def _static_graph():
+    """Within the block the network traces as one graph: ICCA over the whole image and PyConv-3's
+    levels merged, read as constants instead of context variables, and no deep-channel check
+    (``bool(tensor)`` branches; the entropy of channels spanning more than the shift's headroom
+    then saturates instead of being recomputed with a lower shift)."""
+    saved = icca_module._ROW_BANDS, blocks_module._MERGED_LEVELS, icca_module._deep_channels
+    icca_module._ROW_BANDS, blocks_module._MERGED_LEVELS = _Fixed(False), _Fixed(True)
+    icca_module._deep_channels = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        icca_module._ROW_BANDS, blocks_module._MERGED_LEVELS, icca_module._deep_channels = saved
 
 
 #: a runtime's builder: (the paper's network, the engine's CPU model, input, precision, threads)
@@ -128,8 +162,29 @@ def _inductor(net: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor, prec
     return run
 
 
+def _inductor_frozen(net: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor,
+                     precision: str, threads: int) -> Callable[[], np.ndarray]:
+    if not shutil.which(os.environ.get("CXX", "c++")):
+        raise RuntimeError("no C++ compiler")
+    import torch._inductor.config as inductor_config
+    model = copy.deepcopy(net)
+    fuse_pyramid_blocks(model)
+    model = model.to(memory_format=torch.channels_last).eval()
+    torch._dynamo.reset()
+    with inductor_config.patch(freezing=True):
+        compiled = torch.compile(model, dynamic=False, fullgraph=True)
+        xc = x.contiguous(memory_format=torch.channels_last)
+
+        def run() -> np.ndarray:
+            with torch.no_grad(), autocast("cpu", precision), freed_memory_reused(), \
+                    _static_graph():
+                return compiled(xc).float().numpy()
+        run()  # compiles (inside the patch: freezing is read when the graph is compiled)
+    return run
+
+
 BUILDERS: dict[str, Builder] = {"openvino": _openvino, "onnxruntime": _onnxruntime,
-                                "inductor": _inductor}
+                                "inductor": _inductor, "inductor-frozen": _inductor_frozen}
 
 
 def compare(method: str, scale: float, side: int, rounds: int, precision: str, threads: int,
@@ -151,8 +206,8 @@ def compare(method: str, scale: float, side: int, rounds: int, precision: str, t
     x = torch.rand(1, 1, side, side, generator=torch.Generator().manual_seed(side))
     xc = x.contiguous(memory_format=torch.channels_last)
 
-    def run_torch() -> np.ndarray:
-        with torch.no_grad(), autocast("cpu", precision), freed_memory_reused():
+    def run_torch() -> np.ndarray:  # the engine's memory regime (ICCA whole where memory is reused)
+        with torch.no_grad(), autocast("cpu", precision), forward_memory(torch.device("cpu")):
             return fast(xc).float().numpy()
     reference = run_torch()
     runners: dict[str, Callable[[], np.ndarray]] = {"torch": run_torch}
