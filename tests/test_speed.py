@@ -29,7 +29,7 @@ def test_speed_prints_every_row_as_a_ratio_to_the_flop_bound(weights, capsys):
         assert ratio > 0  # seconds over a positive bound: never zero, never missing
     assert "Four methods" in out
     ablation = [ln for ln in out.splitlines() if ln.startswith("| + ")]
-    assert len(ablation) == 4 and all(ln.endswith("× |") for ln in ablation)
+    assert len(ablation) == 5 and all(ln.endswith("× |") for ln in ablation)
     floor = out.split("The convolutions alone")[1].splitlines()
     floors = [ln for ln in floor if ln.startswith(("| rmisr-bl ×4", "| rmisr-vp ×2.5",
                                                    "| training step"))]

@@ -251,7 +251,9 @@ def ablation_rows(weights_dir: Path, side: int, repeats: int, precision: str = "
     with the engine's CPU rewrites added one at a time (merged PyConv levels, ICCA in row bands,
     freed memory reused — with which the engine runs ICCA over the whole image again —, the
     activations folded into their convolutions), timed interleaved in this process, each the best
-    of ``repeats`` — what each rewrite is worth; a last row keeps the bands with the reuse."""
+    of ``repeats`` — what each rewrite is worth; a row with the pages of a run before kept (the
+    engine's back-to-back runs: every other row starts with its pages given back); a last row
+    keeps the bands with the reuse."""
     import copy
 
     from ..archs.blocks import pyconv_levels_merged
@@ -269,23 +271,28 @@ def ablation_rows(weights_dir: Path, side: int, repeats: int, precision: str = "
     folded = copy.deepcopy(fused)
     fuse_activations(folded)
     x = torch.rand(1, 1, side, side).contiguous(memory_format=torch.channels_last)
-    # (label, model, ICCA in row bands, freed memory reused)
-    configs = [("the paper's layout (channels-last)", plain, False, False),
-               ("+ PyConv levels merged", fused, False, False),
+    # (label, model, ICCA in row bands, freed memory reused, after an untimed run in the block)
+    configs = [("the paper's layout (channels-last)", plain, False, False, False),
+               ("+ PyConv levels merged", fused, False, False, False),
                ("+ ICCA in row bands (where freed memory is unmapped: glibc's defaults, "
-                "Windows, macOS)", fused, True, False),
-               ("+ freed memory reused, ICCA over the whole image again", fused, False, True),
-               ("+ activations folded into their convolutions (the engine on glibc)", folded,
-                False, True),
-               ("(all of these, ICCA kept in row bands)", folded, True, True)]
+                "Windows, macOS)", fused, True, False, False),
+               ("+ freed memory reused, ICCA over the whole image again", fused, False, True,
+                False),
+               ("+ activations folded into their convolutions (the engine on glibc, its first "
+                "run)", folded, False, True, False),
+               ("+ the pages of a run before kept (the engine's back-to-back runs)", folded,
+                False, True, True),
+               ("(all of these, ICCA kept in row bands)", folded, True, True, True)]
     best = [float("inf")] * len(configs)
     with torch.inference_mode():
         for rep in range(max(1, repeats) + 1):  # the first round warms up
-            for i, (_, model, bands, reuse) in enumerate(configs):
-                # pages given back as each run ends: the next config may be one without reuse
+            for i, (_, model, bands, reuse, after_run) in enumerate(configs):
+                # pages given back as each block ends: the next config may be one without reuse
                 with (freed_memory_reused(keep_after=0) if reuse else contextlib.nullcontext(),
                       icca_row_bands(bands), autocast("cpu", precision),
                       pyconv_levels_merged(model is not plain)):
+                    if after_run:
+                        network_forward(model, x, 4.0)
                     t = time.perf_counter()
                     network_forward(model, x, 4.0)
                     dt = time.perf_counter() - t
