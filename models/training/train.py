@@ -265,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     sampler = PatchSampler(args.data, args.patch, p_rescale=args.p_rescale, seed=seed,
                            folder_weights=args.data_weights)
     seeds, init_src = seed_model(model, args, arch_args, sampler, rank)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
+    # one fused kernel for all tensors (CPU and CUDA): 1.4 against 6.6 ms a step for RMISR-BL's
+    # 160 tensors on a 2-core CPU, where the default updates them one at a time
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999), fused=True)
     step, extra = 0, {}
     state_path = pick_resume_state(out_dir / "state.safetensors",
                                    Path(args.resume_from) if args.resume_from else None)
