@@ -23,8 +23,8 @@ runtime once; the best round counts), on the shipped weights:
   graph without breaks: the network with its PyConv levels merged (no activation folding: its
   oneDNN calls are opaque to the compiler), the engine's context variables read as constants,
   and ICCA's data-dependent fallback for channels that span more than its shift's headroom
-  switched off (:func:`_static_graph`; such channels do not occur in the timing's input — the
-  max |Δ| column says so).
+  switched off (:func:`_static_graph`; where the timing's input has such channels, the max |Δ|
+  column shows it).
 
 What is timed is the network on a ``side``² LR input up to its output, without the bicubic global
 skip (the same torch code on every path). Each runtime's largest |difference| from torch is printed
