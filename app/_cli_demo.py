@@ -111,7 +111,6 @@ def _run_demo(args: argparse.Namespace) -> int:
         raise UsageError("--send takes INPUT files, not --demo")
     outdir = _prepare_outdir(args.demo)
     scale = args.scale or DEMO_SCALE
-    from tqdm import tqdm
 
     if not SAMPLE_PATH.is_file():
         _error(f"the bundled sample {SAMPLE_PATH} is missing")

@@ -455,7 +455,6 @@ def test_declared_receptive_radius_is_the_networks_reach(arch, kwargs, scale):
     pixel's gradient ends: never short of it (an input pixel it depends on left out) and not
     longer than the HR layers' margin needs. ICCA's squeeze gets a positive bias so that no
     ReLU cuts the path; chains of one or two blocks keep the gradient inside float32's range."""
-    import math
     from models.archs.icca import ICCA
     from models.inference.tiling import receptive_context
     torch.manual_seed(0)
