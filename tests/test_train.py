@@ -39,6 +39,20 @@ def test_patch_sampler_shapes_and_range(tiny_data):
     assert np.allclose(lr.numpy() * 255, np.round(lr.numpy() * 255), atol=1e-3)  # 8-bit levels
 
 
+def test_a_patch_no_training_image_holds_is_refused_before_anything_is_written(tiny_data,
+                                                                              tmp_path):
+    s = PatchSampler([tiny_data / "train"], patch_lr=20, seed=1)  # 64×72 images
+    s.sample(1, 3.0)  # 60² fits
+    with pytest.raises(ValueError, match=r"80².*any holds is 64².*at most 16"):
+        s.sample(1, 4.0)
+    out = tmp_path / "run"
+    argv = _args(tiny_data, out, tmp_path / "w", 2)
+    argv[argv.index("--patch") + 1] = "40"  # ×2: an 80² HR window
+    with pytest.raises(SystemExit, match="at most 32"):
+        train.main(argv)
+    assert not (out / "log.csv").exists()
+
+
 def _args(tiny_data, out, wd, iters, *extra):
     return ["--arch", "rmisr_bl", "--scale", "2", "--arch-args", '{"channels": 8, "distilled": 4}',
             "--data", str(tiny_data / "train"), "--val", str(tiny_data / "val"),

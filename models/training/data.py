@@ -83,8 +83,12 @@ class PatchSampler:
             loaded.extend((*load_training_image(p), float(w)) for p in found)
         if min_size:
             loaded = [t for t in loaded if min(t[0].shape) >= min_size]
+        if not loaded:
+            raise ValueError(f"no training image is at least {min_size} pixels on its short side")
         self.images = [t[0] for t in loaded]
         self.eight_bit = [t[1] for t in loaded]
+        #: the side of the largest square HR window any image holds
+        self.largest_window = max(min(im.shape[:2]) for im in self.images)
         areas = np.array([t[0].size * t[2] for t in loaded], dtype=np.float64)
         self.weights = areas / areas.sum()
         self.patch_lr = patch_lr
@@ -98,6 +102,17 @@ class PatchSampler:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def check_scale(self, scale: float) -> None:
+        """ValueError where no training image holds the HR window of an LR patch at ``scale``
+        (``patch_lr × scale`` pixels square), with the sizes that would fit."""
+        size = round_half_up(self.patch_lr * scale)
+        if size > self.largest_window:
+            raise ValueError(
+                f"an LR patch of {self.patch_lr}² at ×{scale:g} needs an HR window of {size}², "
+                f"larger than every training image (the largest square window any holds is "
+                f"{self.largest_window}²): use a --patch of at most "
+                f"{int(self.largest_window // scale)} at this scale")
 
     def _hr_patch(self, size: int) -> tuple[np.ndarray, bool]:
         """A random HR window (flipped/rotated) and whether its image is on 8-bit levels."""
@@ -128,6 +143,7 @@ class PatchSampler:
     def sample(self, batch: int, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch at one scale: LR (B,1,p,p) and HR (B,1,round(p·s),round(p·s)), float32
         [0, 1]."""
+        self.check_scale(scale)
         size = round_half_up(self.patch_lr * scale)
         lrs, hrs = [], []
         for _ in range(batch):

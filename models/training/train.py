@@ -264,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
         model = model.to(memory_format=torch.channels_last)
     sampler = PatchSampler(args.data, args.patch, p_rescale=args.p_rescale, seed=seed,
                            folder_weights=args.data_weights)
+    try:  # before any validation or state is written: the largest scale's HR window must fit
+        sampler.check_scale(args.scale_range[1] if args.scale_range else args.scale)
+    except ValueError as exc:
+        raise SystemExit(f"rmisr-train: {exc}") from None
     seeds, init_src = seed_model(model, args, arch_args, sampler, rank)
     # one fused kernel for all tensors (CPU and CUDA): 1.4 against 6.6 ms a step for RMISR-BL's
     # 160 tensors on a 2-core CPU, where the default updates them one at a time
