@@ -44,7 +44,11 @@ def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
     return 10.0 * math.log10(peak * peak / mse)
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5) -> np.ndarray:
+#: the side of SSIM's Gaussian window: the smallest image :func:`ssim` scores
+SSIM_WINDOW = 11
+
+
+def _gaussian_window(size: int = SSIM_WINDOW, sigma: float = 1.5) -> np.ndarray:
     x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
     g = np.exp(-(x * x) / (2.0 * sigma * sigma))
     return g / g.sum()
@@ -62,8 +66,8 @@ def ssim(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
     b = np.asarray(b, np.float64)
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(f"ssim needs two 2-D images of one shape, got {a.shape} and {b.shape}")
-    if min(a.shape) < 11:
-        raise ValueError("ssim needs images of at least 11×11 pixels")
+    if min(a.shape) < SSIM_WINDOW:
+        raise ValueError(f"ssim needs images of at least {SSIM_WINDOW}×{SSIM_WINDOW} pixels")
     g = _gaussian_window()
     c1 = (0.01 * peak) ** 2
     c2 = (0.03 * peak) ** 2

@@ -233,6 +233,18 @@ def test_an_empty_set_and_repeated_scales(tmp_path, capsys):
     assert len(read_table(tmp_path / "r" / "benchmark.csv")) == 1
 
 
+def test_an_image_too_small_to_score_is_named_not_a_traceback(tmp_path, capsys):
+    weights, bench = _setup(tmp_path)
+    Image.fromarray(np.zeros((17, 40), dtype=np.uint8)).save(bench / "Tiny" / "b_small.png")
+    common = ["--data", str(bench), "--sets", "Tiny", "--no-timing", "--weights-dir",
+              str(weights), "--methods", "bicubic"]
+    assert main(common + ["--scales", "4", "--out", str(tmp_path / "x4")]) == 2
+    err = capsys.readouterr().err
+    assert "b_small.png: 17×40 pixels, 16×40 on the ×4 LR grid" in err and "at least 19" in err
+    assert not (tmp_path / "x4" / "benchmark.csv").exists()
+    assert main(common + ["--scales", "2", "--out", str(tmp_path / "x2")]) == 0  # 16 ≥ 15: scored
+
+
 def test_the_tools_default_data_is_beside_the_checkout():
     """``../shared/data`` relative to the repository root, wherever the tool's module sits."""
     from pathlib import Path

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..geometry import round_half_up
-from ..metrics import laplacian_l1, psnr, rgb_to_y, shave, ssim
+from ..metrics import SSIM_WINDOW, laplacian_l1, psnr, rgb_to_y, shave, ssim
 from ..resize import degrade
 
 #: The project's data sets, kept beside the checkout (``../shared/data``), never in it.
@@ -58,8 +58,22 @@ def make_pair(y: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def iter_pairs(folder: str | Path, scale: float) -> Iterator[Pair]:
+    """The (HR crop, LR) pairs of a folder's images under the protocol.
+
+    Raises:
+        ValueError: an image too small to score at ``scale`` (its crop to the LR grid, shaved by
+            ceil(s) on every side, is smaller than SSIM's window), named with its size.
+    """
+    shaved = int(math.ceil(scale))
+    need = 2 * shaved + SSIM_WINDOW
     for path in list_images(folder):
-        hr, lr = make_pair(load_y(path), scale)
+        y = load_y(path)
+        hr, lr = make_pair(y, scale)
+        if min(hr.shape[:2]) < need:
+            raise ValueError(f"{path}: {y.shape[0]}×{y.shape[1]} pixels, {hr.shape[0]}×"
+                             f"{hr.shape[1]} on the ×{scale:g} LR grid; the protocol shaves "
+                             f"{shaved} from every side and SSIM needs {SSIM_WINDOW}×{SSIM_WINDOW} "
+                             f"of the rest: at least {need} on each")
         yield Pair(path.stem, hr, lr)
 
 

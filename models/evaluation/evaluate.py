@@ -359,7 +359,11 @@ def main(argv: list[str] | None = None) -> int:
         per_set = {}
         for set_name in args.sets:
             t = time.perf_counter()
-            per_set[set_name] = evaluate_folder(up, data / set_name, scale)
+            try:
+                per_set[set_name] = evaluate_folder(up, data / set_name, scale)
+            except ValueError as exc:  # an image the protocol cannot score, named
+                print(f"rmisr-eval: error: {exc}", file=sys.stderr)
+                return 2
             print(f"{label:>14} ×{scale:g} {set_name:<11} "
                   f"{per_set[set_name].psnr:6.2f} dB / {per_set[set_name].ssim:.4f}  "
                   f"({time.perf_counter() - t:.0f} s)", flush=True)
