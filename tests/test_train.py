@@ -50,7 +50,17 @@ def test_a_patch_no_training_image_holds_is_refused_before_anything_is_written(t
     argv[argv.index("--patch") + 1] = "40"  # ×2: an 80² HR window
     with pytest.raises(SystemExit, match="at most 32"):
         train.main(argv)
-    assert not (out / "log.csv").exists()
+    assert not out.exists()
+
+
+def test_a_validation_set_that_cannot_be_scored_is_refused_before_training(tiny_data, tmp_path):
+    Image.fromarray(np.zeros((10, 10), dtype=np.uint8)).save(tiny_data / "val" / "small.png")
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit, match=r"--val .*small.png: 10×10 pixels.*at least 15"):
+        train.main(_args(tiny_data, out, tmp_path / "w", 2))
+    with pytest.raises(SystemExit, match="no such folder"):
+        train.main(_args(tiny_data, out, tmp_path / "w", 2, "--val", str(tmp_path / "none")))
+    assert not out.exists()
 
 
 def _args(tiny_data, out, wd, iters, *extra):
