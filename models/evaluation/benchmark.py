@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -48,32 +48,64 @@ class Pair:
     lr: np.ndarray  # float64 Y, rounded to integers
 
 
+def _grid(h: int, w: int, scale: float) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((rows, cols) of the HR crop, (rows, cols) of the LR image) of an h×w image at ``scale``."""
+    h_lr = int(math.floor(h / scale + 1e-9))
+    w_lr = int(math.floor(w / scale + 1e-9))
+    return (round_half_up(h_lr * scale), round_half_up(w_lr * scale)), (h_lr, w_lr)
+
+
 def make_pair(y: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """(HR crop, LR) for one Y image under the protocol."""
-    h_lr = int(math.floor(y.shape[0] / scale + 1e-9))
-    w_lr = int(math.floor(y.shape[1] / scale + 1e-9))
-    hr = y[:round_half_up(h_lr * scale), :round_half_up(w_lr * scale)]
-    lr = degrade(hr, scale, round_to="uint8", lr_shape=(h_lr, w_lr))
-    return hr, lr
+    (hc, wc), lr_shape = _grid(y.shape[0], y.shape[1], scale)
+    hr = y[:hc, :wc]
+    return hr, degrade(hr, scale, round_to="uint8", lr_shape=lr_shape)
+
+
+def check_scorable(path: str | Path, h: int, w: int, scale: float) -> None:
+    """ValueError, naming ``path`` and its size, where an h×w image cannot be scored at
+    ``scale``: its crop to the LR grid, shaved by ceil(s) on every side, is smaller than SSIM's
+    window."""
+    shaved = int(math.ceil(scale))
+    need = 2 * shaved + SSIM_WINDOW
+    (hc, wc), _ = _grid(h, w, scale)
+    if min(hc, wc) < need:
+        raise ValueError(f"{path}: {h}×{w} pixels, {hc}×{wc} on the ×{scale:g} LR grid; the "
+                         f"protocol shaves {shaved} from every side and SSIM needs "
+                         f"{SSIM_WINDOW}×{SSIM_WINDOW} of the rest: at least {need} on each")
+
+
+def check_set(folder: str | Path, scales: Iterable[float]) -> None:
+    """Raise before any scoring where ``folder`` cannot be scored at every one of ``scales``
+    (the images' sizes read from their headers, nothing decoded).
+
+    Raises:
+        FileNotFoundError: no such folder.
+        ValueError: the folder holds no images, or one too small (:func:`check_scorable`).
+    """
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    images = list_images(folder)
+    if not images:
+        raise ValueError(f"{folder} holds no images")
+    scales = list(scales)
+    for path in images:
+        with Image.open(path) as im:
+            w, h = im.size
+        for s in scales:
+            check_scorable(path, h, w, s)
 
 
 def iter_pairs(folder: str | Path, scale: float) -> Iterator[Pair]:
     """The (HR crop, LR) pairs of a folder's images under the protocol.
 
     Raises:
-        ValueError: an image too small to score at ``scale`` (its crop to the LR grid, shaved by
-            ceil(s) on every side, is smaller than SSIM's window), named with its size.
+        ValueError: an image too small to score at ``scale`` (:func:`check_scorable`).
     """
-    shaved = int(math.ceil(scale))
-    need = 2 * shaved + SSIM_WINDOW
     for path in list_images(folder):
         y = load_y(path)
+        check_scorable(path, y.shape[0], y.shape[1], scale)
         hr, lr = make_pair(y, scale)
-        if min(hr.shape[:2]) < need:
-            raise ValueError(f"{path}: {y.shape[0]}×{y.shape[1]} pixels, {hr.shape[0]}×"
-                             f"{hr.shape[1]} on the ×{scale:g} LR grid; the protocol shaves "
-                             f"{shaved} from every side and SSIM needs {SSIM_WINDOW}×{SSIM_WINDOW} "
-                             f"of the rest: at least {need} on each")
         yield Pair(path.stem, hr, lr)
 
 

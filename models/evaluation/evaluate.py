@@ -41,7 +41,7 @@ from ..inference.forward import network_forward
 from ..manifest import WeightsRecord
 from ..methods import METHODS
 from ..registry import create_model
-from .benchmark import SHARED_DATA, SetScore, evaluate_folder, list_images
+from .benchmark import SHARED_DATA, SetScore, check_set, evaluate_folder
 from .benchmark_csv import read_rows
 from .complexity import count_macs, count_params
 from .engine_args import add_engine_arguments, resolver_from_args
@@ -340,13 +340,12 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
     data = Path(args.data)
-    for s in args.sets:
-        if not (data / s).is_dir():
-            print(f"rmisr-eval: error: benchmark set {data / s} not found", file=sys.stderr)
-            return 2
-        if not list_images(data / s):
-            print(f"rmisr-eval: error: benchmark set {data / s} holds no images",
-                  file=sys.stderr)
+    scales = sorted({scale for _, scale, _ in rows})
+    for s in args.sets:  # before any scoring: every image of every set at every scale
+        try:
+            check_set(data / s, scales)
+        except (OSError, ValueError) as exc:
+            print(f"rmisr-eval: error: {exc}", file=sys.stderr)
             return 2
     results = []
     for method, scale, res in rows:
@@ -359,11 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         per_set = {}
         for set_name in args.sets:
             t = time.perf_counter()
-            try:
-                per_set[set_name] = evaluate_folder(up, data / set_name, scale)
-            except ValueError as exc:  # an image the protocol cannot score, named
-                print(f"rmisr-eval: error: {exc}", file=sys.stderr)
-                return 2
+            per_set[set_name] = evaluate_folder(up, data / set_name, scale)
             print(f"{label:>14} ×{scale:g} {set_name:<11} "
                   f"{per_set[set_name].psnr:6.2f} dB / {per_set[set_name].ssim:.4f}  "
                   f"({time.perf_counter() - t:.0f} s)", flush=True)

@@ -491,17 +491,17 @@ def main(argv: list[str] | None = None) -> int:
             print(line, flush=True)
     if ablation:
         print("\n" + "\n".join(ablation), flush=True)
+    # the cases the profile and the floor take apart, at this run's sizes
+    profiled = [(m, s, args.size, args.region if r else 0) for m, s, _, r in PROFILE_CASES]
     if "profile" not in args.skip:
         print("\nWhere the time goes (profile_rows):\n")
-        cases = [(m, s, args.size, args.region if r else 0) for m, s, _, r in PROFILE_CASES]
-        print("\n".join(profile_rows(Path(args.weights_dir), args.precision, cases,
+        print("\n".join(profile_rows(Path(args.weights_dir), args.precision, profiled,
                                      args.repeats)), flush=True)
     if "floor" not in args.skip:
         print("\nThe convolutions alone (floor_rows):\n")
-        cases = [(m, s, args.size, args.region if r else 0) for m, s, _, r in PROFILE_CASES]
-        print("\n".join(floor_rows(Path(args.weights_dir), args.precision, cases, args.repeats,
-                                   {**peaks, precision: peak}, args.arch, args.batch,
-                                   args.patch)), flush=True)
+        print("\n".join(floor_rows(Path(args.weights_dir), args.precision, profiled,
+                                   args.repeats, {**peaks, precision: peak}, args.arch,
+                                   args.batch, args.patch)), flush=True)
     if "training" not in args.skip:
         macs = training_macs(args.arch, args.batch, args.patch)
         print(f"\nTraining step, {args.arch} ×4, batch {args.batch} × {args.patch}² "

@@ -31,7 +31,7 @@ import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from ..evaluation.benchmark import evaluate_folder, iter_pairs, list_images
+from ..evaluation.benchmark import evaluate_folder
 from ..inference.forward import network_forward
 from ..inference.precision import autocast
 from ..manifest import WeightsRecord, export_weights
@@ -105,19 +105,6 @@ def validation_scales(args: argparse.Namespace) -> list[float]:
     """The scales a run validates at: ``--val-scales``, else ×4 and ×2.5 for a scale range, else
     the model's own scale."""
     return args.val_scales or ([4.0, 2.5] if args.scale_range else [float(args.scale)])
-
-
-def check_validation_set(folder: str, scales: list[float]) -> None:
-    """Raise before any training where the validation folder cannot be scored at ``scales``:
-    FileNotFoundError (no such folder), ValueError (no images, or one too small for the
-    protocol, named)."""
-    if not Path(folder).is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
-    if not list_images(folder):
-        raise ValueError(f"{folder}: no images")
-    for s in scales:
-        for _ in iter_pairs(folder, s):
-            pass
 
 
 def validate(model: torch.nn.Module, folder: str, scales: list[float], device: torch.device
