@@ -14,8 +14,8 @@ runtime once; the best round counts), on the shipped weights:
 * **OpenVINO** — the paper's architecture converted by ``openvino.convert_model`` and compiled for
   the CPU at the input's static size (OpenVINO fuses the element-wise tails into its convolutions;
   on a CPU with native bf16 it is asked for bf16, as the engine's ``auto`` would be);
-* **ONNX Runtime** — the same network exported with ``torch.onnx.export`` (fp32 only: ONNX Runtime has
-  no bf16 convolutions on a CPU);
+* **ONNX Runtime** — the same network exported with ``torch.onnx.export`` (fp32 only: ONNX Runtime
+  has no bf16 convolutions on a CPU);
 * **inductor** — ``torch.compile`` of the engine's model (the kernels an AOT-compiled inductor
   package would ship; needs a C++ compiler at build time, not on the user's machine);
 * **inductor-frozen** — the same compiler as inference is meant to use it on a CPU (weights
@@ -149,10 +149,15 @@ def _onnxruntime(net: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor, p
     return lambda: session.run(None, {name: data})[0]
 
 
-def _inductor(net: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor, precision: str,
-              threads: int) -> Callable[[], np.ndarray]:
+def _need_compiler() -> None:
+    """RuntimeError where inductor could not build its C++ kernels (no ``$CXX`` / ``c++``)."""
     if not shutil.which(os.environ.get("CXX", "c++")):
         raise RuntimeError("no C++ compiler")
+
+
+def _inductor(net: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor, precision: str,
+              threads: int) -> Callable[[], np.ndarray]:
+    _need_compiler()
     compiled = torch.compile(fast, dynamic=False)
     xc = x.contiguous(memory_format=torch.channels_last)
 
@@ -164,8 +169,7 @@ def _inductor(net: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor, prec
 
 def _inductor_frozen(net: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor,
                      precision: str, threads: int) -> Callable[[], np.ndarray]:
-    if not shutil.which(os.environ.get("CXX", "c++")):
-        raise RuntimeError("no C++ compiler")
+    _need_compiler()
     import torch._inductor.config as inductor_config
     model = copy.deepcopy(net)
     fuse_pyramid_blocks(model)
