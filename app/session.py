@@ -510,6 +510,11 @@ class ViewerSession:
             changed.append("simulate low resolution")
         if s.ensemble != req.ensemble:
             changed.append("best quality")
+        if s.precision != req.precision:  # part of the result's key: other arithmetic
+            changed.append("arithmetic")
+        if (normalization.DEFAULT_NORMALIZATION == "window"
+                and tuple(self.display_window) != tuple(req.window)):
+            changed.append("window (the networks' input)")
         return ("changed since this result: " + ", ".join(changed)) if changed else None
 
     def result_key(self, request: JobRequest | None = None) -> tuple:

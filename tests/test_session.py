@@ -3,6 +3,7 @@ the region's description, outdated results, cache keys, size limits, slice-range
 overwrite policy, exports' regions and the readouts — no window, no engine."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -155,6 +156,22 @@ def test_a_result_is_outdated_by_the_settings_it_was_not_run_with(session):
     session.set_settings(RunSettings(scale=3.0, ensemble=True))
     assert session.stale_reason() == ("changed since this result: region of interest, "
                                       "magnification, best quality")
+
+
+def test_other_arithmetic_outdates_a_result(session, monkeypatch):
+    """The precision is part of a result's key (a rerun computes other pixels): changing it
+    marks the shown result outdated, as the window does where it is the networks' input."""
+    session.last_result = _result(roi=tuple(session.roi))
+    session.last_result.request.window = tuple(session.display_window)
+    assert session.stale_reason() is None
+    session.set_settings(dataclasses.replace(session.settings, precision="bf16"))
+    assert session.stale_reason() == "changed since this result: arithmetic"
+    session.set_settings(dataclasses.replace(session.settings, precision="auto"))
+    session.display_window = (session.display_window[0] + 50, session.display_window[1])
+    assert session.stale_reason() is None  # the window is only the display's
+    monkeypatch.setattr(normalization, "DEFAULT_NORMALIZATION", "window")
+    assert session.stale_reason() == ("changed since this result: window (the networks' "
+                                      "input)")
 
 
 def test_results_are_kept_under_the_settings_that_made_them(session, sample):

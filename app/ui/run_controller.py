@@ -219,7 +219,9 @@ class RunController(QObject):
             win.show_error("No method", "Tick at least one available method.")
             return False
         cached = session.cached_result()
-        if cached is not None:  # the same slice and settings: shown at once, not recomputed
+        # the same slice and settings: shown at once, not recomputed — unless a method failed
+        # in that run (it may have been transient: running out of memory), then all run again
+        if cached is not None and not cached.errors:
             self.show_result(cached)
             win.controls.set_progress(100)
             text = (f"Shown from this session's results (same slice and settings, computed in "

@@ -533,6 +533,31 @@ def test_ct_padding_takes_the_nearest_tissue_value_before_the_engine(window, net
     assert np.array_equal(req.source_pixels, engine_pixels(window.image))
 
 
+def test_a_run_in_which_a_method_failed_is_run_again_not_served(window, run_job, resolver,
+                                                                monkeypatch):
+    """A failure may be transient (memory): Super-resolve again retries, the partial result
+    kept for the slice is not served as if it were complete."""
+    real, calls = resolver.upscale, []
+
+    def flaky(image, scale, method, **kw):
+        calls.append(method)
+        if method == "rmisr-bl" and calls.count(method) == 1:
+            raise MemoryError("not enough memory (simulated)")
+        return real(image, scale, method, **kw)
+
+    monkeypatch.setattr(resolver, "upscale", flaky)
+    window.controls.set_checked_methods(["bicubic", "rmisr-bl"])
+    first = run_job(window)
+    assert set(first.errors) == {"rmisr-bl"} and len(window.results_cache) == 1
+    second = run_job(window)
+    assert second is not first and not second.errors and calls.count("rmisr-bl") == 2
+    assert "nothing recomputed" not in window.statusBar().currentMessage()
+    assert {p.data.key for p in window.comparison.panels()} >= {"bicubic", "rmisr-bl"}
+    third = window.run()  # now complete: served from the session's results
+    assert third and not window.is_running() and window.last_result is not None
+    assert "nothing recomputed" in window.statusBar().currentMessage()
+
+
 def test_results_are_kept_per_slice_and_an_identical_run_is_served_from_them(window, tmp_path,
                                                                              run_job):
     a, b = _png_image(tmp_path / "a.png"), _png_image(tmp_path / "b.png", 1)
