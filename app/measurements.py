@@ -21,6 +21,12 @@ import numpy as np
 from app.annotations import Annotation, Point
 from app.formatting import MINUS, format_area_mm2, format_number
 
+#: what a region measures on a panel that holds none of it (a result of another region)
+OUTSIDE = "outside this panel"
+#: a region reaching beyond a panel's pixels: the full line's and the compact label's words
+PARTLY_OUTSIDE = "partly outside this panel"
+PARTLY_OUTSIDE_SHORT = "part on panel"
+
 
 @dataclass(frozen=True)
 class PanelGeometry:
@@ -70,6 +76,10 @@ class RegionStatistics:
         maximum: the largest.
         area: the region's area, in mm² with a spacing, else in the panel's pixels.
         area_unit: "mm²" or "px²".
+        outside: "" where the region lies on the panel, "partly" where part of it lies beyond
+            the panel's pixels (a result panel holds only its region of interest): the
+            statistics are of the part on it, the area is the whole region's; "wholly" where
+            none of it does.
     """
 
     pixels: int
@@ -79,6 +89,7 @@ class RegionStatistics:
     maximum: float | None
     area: float
     area_unit: str
+    outside: str = ""
 
 
 def length(a: Point, b: Point, geometry: PanelGeometry) -> tuple[float | None, float]:
@@ -153,9 +164,10 @@ def region_statistics(annotation: Annotation, pixels: np.ndarray, geometry: Pane
         padding: True where a pixel is padding outside the scanned field (left out), or None.
     """
     area, unit = region_area(annotation, geometry)
+    outside = region_outside(annotation, geometry)
     arr = np.asarray(pixels)
-    if arr.ndim != 2:
-        return RegionStatistics(0, None, None, None, None, area, unit)
+    if arr.ndim != 2 or outside == "wholly":
+        return RegionStatistics(0, None, None, None, None, area, unit, outside)
     block, mask = region_mask(annotation, geometry)
     keep = mask.copy()
     if padding is not None:
@@ -163,9 +175,23 @@ def region_statistics(annotation: Annotation, pixels: np.ndarray, geometry: Pane
     values = np.asarray(arr[block], dtype=np.float64)[keep]
     values = values[np.isfinite(values)]
     if values.size == 0:
-        return RegionStatistics(0, None, None, None, None, area, unit)
+        return RegionStatistics(0, None, None, None, None, area, unit, outside)
     return RegionStatistics(int(values.size), float(values.mean()), float(values.std()),
-                            float(values.min()), float(values.max()), area, unit)
+                            float(values.min()), float(values.max()), area, unit, outside)
+
+
+def region_outside(annotation: Annotation, geometry: PanelGeometry) -> str:
+    """Whether a region annotation reaches beyond a panel's pixels: "" (it lies on them),
+    "partly" or "wholly". An ellipse touches every side of its box, so its box decides."""
+    x0, y0, x1, y1 = annotation.box()
+    (ax0, ay0), (ax1, ay1) = geometry.to_array((x0, y0)), geometry.to_array((x1, y1))
+    rows, cols = geometry.shape
+    eps = 1e-6
+    if ax1 <= eps or ay1 <= eps or ax0 >= cols - eps or ay0 >= rows - eps:
+        return "wholly"
+    if ax0 < -eps or ay0 < -eps or ax1 > cols + eps or ay1 > rows + eps:
+        return "partly"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -197,6 +223,8 @@ def measure(annotation: Annotation, pixels: np.ndarray, geometry: PanelGeometry,
         degrees = angle_degrees(annotation.points, geometry.spacing)
         return Measurement(f"{degrees:.1f}°", (f"{format_number(degrees, 1)}°",))
     stats = region_statistics(annotation, pixels, geometry, padding)
+    if stats.outside == "wholly":
+        return Measurement(f"{OUTSIDE} (nothing measured)", (OUTSIDE,))
     mm2 = stats.area_unit == "mm²"
     area = format_area_mm2(stats.area) if mm2 else f"{format_number(stats.area)} px²"
     short_area = f"{format_number(stats.area, significant=3, minus=MINUS)} {stats.area_unit}"
@@ -211,7 +239,11 @@ def measure(annotation: Annotation, pixels: np.ndarray, geometry: PanelGeometry,
             f" · min {format_number(stats.minimum)}, max {format_number(stats.maximum)}"
             f" · {area}")
     extremes = f"min {short(stats.minimum)} · max {short(stats.maximum)} · {short_area}"
-    return Measurement(text, (f"{short(stats.mean)} ± {short(stats.sd)}{unit}", extremes))
+    first = f"{short(stats.mean)} ± {short(stats.sd)}{unit}"
+    if stats.outside == "partly":
+        text += f" · {PARTLY_OUTSIDE} (statistics of the part on it)"
+        first += f" ({PARTLY_OUTSIDE_SHORT})"
+    return Measurement(text, (first, extremes))
 
 
 def measurement_text(annotation: Annotation, pixels: np.ndarray, geometry: PanelGeometry,

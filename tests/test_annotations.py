@@ -103,6 +103,27 @@ def test_region_statistics_come_from_each_panel_s_pixels():
     assert measurement_text(rect, np.zeros((10, 10, 3)), geo) == "6 mm²"  # colour: area only
 
 
+def test_a_region_beyond_a_panel_says_so():
+    """A result panel holds only its region of interest: a region drawn across its edge is
+    measured on the part on it (and says so), one beyond it is not measured there."""
+    src = np.arange(100, dtype=np.float64).reshape(10, 10)
+    # a ×2 result of the source region x 4…8, y 4…8
+    result = PanelGeometry((4, 4), (4, 4), (8, 8), (1.0, 1.0), "HU")
+    pixels = np.kron(src[4:8, 4:8], np.ones((2, 2)))
+    across = Annotation("rectangle", ((2, 4), (6, 6)))  # x 2…6: half on the panel
+    stats = region_statistics(across, pixels, result)
+    assert stats.outside == "partly" and stats.area == 8.0  # the whole region's area
+    assert stats.mean == pytest.approx(src[4:6, 4:6].mean())  # the part on the panel
+    m = measure(across, pixels, result)
+    assert "partly outside this panel" in m.text and m.lines[0].endswith("(part on panel)")
+    assert region_statistics(across, src, PanelGeometry.of_image(src.shape)).outside == ""
+    beyond = Annotation("ellipse", ((0, 0), (3, 3)))
+    assert region_statistics(beyond, pixels, result).outside == "wholly"
+    assert measure(beyond, pixels, result).lines == ("outside this panel",)
+    edge = Annotation("rectangle", ((4, 4), (8, 8)))  # exactly the panel
+    assert region_statistics(edge, pixels, result).outside == ""
+
+
 def test_the_history_undoes_and_redoes_in_order():
     state, history = {"v": 0}, EditHistory(depth=3)
 
