@@ -182,6 +182,25 @@ def test_cancel(window, qtbot, network):
     assert window.controls.run_button.isEnabled()
 
 
+def test_esc_drops_an_unfinished_shape_before_it_cancels_a_job(window, qtbot, network):
+    """Esc is both Process ▸ Cancel and "drop the shape being drawn": while a shape is
+    unfinished the canvas takes it (the job runs on); the next Esc cancels the job."""
+    _prepare(window, network)
+    window.controls.ensemble_box.setChecked(True)  # long enough to press keys during it
+    window.activateWindow()
+    window.measure.set_tool("angle")
+    assert window.run()
+    window.canvas.setFocus()
+    QTest.mouseClick(window.canvas.viewport(), Qt.LeftButton, Qt.NoModifier,
+                     window.canvas.mapFromScene(QPointF(150, 150)))
+    assert window.canvas.annotations.drawing()
+    QTest.keyClick(window.canvas, Qt.Key_Escape)
+    assert not window.canvas.annotations.drawing() and window.is_running()
+    QTest.keyClick(window.canvas, Qt.Key_Escape)
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=60000)
+    assert window.controls.job_label.text() == "cancelled"
+
+
 def test_progress_in_tiles_across_methods(window, qtbot, network):
     """One bar for the whole run, measured in the engine's tiles (8 runs per tile in best
     quality), never going back, with the time left once a network tile is done."""
