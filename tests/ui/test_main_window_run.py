@@ -375,7 +375,8 @@ def test_unavailable_methods_are_greyed_per_scale(window, monkeypatch, resolver,
     window.controls.set_scale(3.5)
     box = window.controls.method_boxes[network]
     assert not box.isEnabled() and "no trained weights for ×3.5" in box.toolTip()
-    assert f"served at {resolver.manifest.coverage(network)}" in box.toolTip()  # what the files cover
+    # what the files cover
+    assert f"served at {resolver.manifest.coverage(network)}" in box.toolTip()
     assert window.controls.selected_methods() == ["bicubic"]
     window.controls.set_scale(2.0)
     assert box.isEnabled() and window.controls.selected_methods() == ["bicubic", network]
