@@ -363,12 +363,24 @@ class ViewerSession:
         self.roi = tuple(int(v) for v in roi) if roi is not None else None
         self.events.roi.emit(self.roi)
 
+    def fit_roi(self, roi: Sequence[int] | None) -> ROI | None:
+        """``roi`` moved and cut into the shown image, as the canvas fits a drawn one (at least
+        1 px a side); None for None or when nothing is open. A region that fits is unchanged."""
+        if roi is None or self.image is None:
+            return None
+        iw, ih = self.image.width, self.image.height
+        x, y, w, h = (int(v) for v in roi)
+        x, y = min(max(x, 0), iw - 1), min(max(y, 0), ih - 1)
+        return (x, y, min(max(w, 1), iw - x), min(max(h, 1), ih - y))
+
     def edit_roi(self, before: Sequence[int] | None, after: Sequence[int] | None) -> None:
-        """The user changed the region from ``before`` to ``after``: set it, undoably."""
+        """The user changed the region from ``before`` to ``after``: set it, undoably (undone
+        on a slice of another size in the stack, the region is fitted into it)."""
         if self.roi != (tuple(int(v) for v in after) if after is not None else None):
             self.set_roi(after)
-        self.history.record(Change("region of interest", lambda: self.set_roi(before),
-                                   lambda: self.set_roi(after)))
+        self.history.record(Change("region of interest",
+                                   lambda: self.set_roi(self.fit_roi(before)),
+                                   lambda: self.set_roi(self.fit_roi(after))))
 
     def record_window(self, before: tuple[float, float], after: tuple[float, float],
                       apply: Callable[[float, float], None]) -> None:

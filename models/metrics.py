@@ -106,7 +106,7 @@ def entropy(image: np.ndarray, bins: int = 256, value_range: tuple[float, float]
         value_range = (float(a.min()), float(a.max()) if a.max() > a.min() else float(a.min()) + 1)
     hist, _ = np.histogram(a, bins=bins, range=value_range)
     p = hist[hist > 0] / a.size
-    return float(-(p * np.log2(p)).sum())
+    return float(-(p * np.log2(p)).sum()) + 0.0  # + 0.0: a flat image's −0.0 reads 0
 
 
 def contrast(image: np.ndarray) -> float:

@@ -268,10 +268,12 @@ class OpenController(QObject):
     def show_image(self, img: ImageData, default_roi: bool = True,
                    keep_view: bool = False) -> None:
         """Show an already read image; ``keep_view``: the next slice of the one shown (same
-        ROI, window, zoom and pan when the size is the same)."""
+        ROI, window, zoom and pan when the size is the same; on a slice of another size the
+        ROI fitted into it; the edit history kept either way)."""
         win, session = self.win, self.session
         old = session.image
-        keep = keep_view and old is not None and old.pixels.shape[:2] == img.pixels.shape[:2]
+        paging = keep_view and old is not None
+        keep = paging and old.pixels.shape[:2] == img.pixels.shape[:2]
         window = win.canvas.window()
         old_lut = old.voi_lut if old is not None else None
         if keep and old_lut is not None and img.voi_lut is not None and window == old_lut.window:
@@ -293,11 +295,13 @@ class OpenController(QObject):
         self.show_stack_state()
         if kept is not None:  # back on a slice with results: shown again (maybe outdated)
             win.runs.show_result(kept)
-        if not keep:  # another image: its edits cannot be undone on this one
+        if not paging:  # another image: its edits cannot be undone on this one
             session.history.clear()
         win.measure.refresh()  # this slice's annotations
         if keep:
             session.set_roi(roi)
+        elif paging and roi is not None:  # a slice of another size in the same stack
+            session.set_roi(session.fit_roi(roi))
         elif default_roi:
             win.canvas.set_roi(session.default_roi(), undoable=False)
         else:

@@ -188,6 +188,34 @@ def test_open_folder_picker_png_slices_and_folder_argument(window, tmp_path, qtb
     assert not window.step_slice(1)
 
 
+def test_a_slice_of_another_size_in_the_stack_keeps_the_history_and_fits_the_region(window,
+                                                                                   tmp_path):
+    """A stack may hold slices of other sizes (a localiser, a cropped export): paging onto one
+    keeps the edit history (only opening another image clears it) and fits the region into it;
+    undoing a region edit there fits the earlier region too."""
+    from PIL import Image
+
+    paths = []
+    for k, side in enumerate((64, 48, 64)):
+        paths.append(tmp_path / f"s{k}.png")
+        Image.fromarray(np.full((side, side), 40 * k, np.uint8)).save(paths[-1])
+    assert window.open_files(paths)
+    window.set_roi((10, 10, 20, 20))
+    window.set_roi((36, 36, 24, 24))  # an edit: undoable
+    assert window.session.history.undo_name() == "region of interest"
+    assert window.step_slice(1) and window.image.width == 48
+    assert window.session.roi == (36, 36, 12, 12) == window.canvas.roi()  # fitted into 48²
+    assert window.session.history.undo_name() == "region of interest"  # kept
+    assert window.step_slice(1) and window.image.width == 64
+    assert window.session.roi == (36, 36, 12, 12)
+    assert window.session.history.undo_name() == "region of interest"
+    assert window.step_slice(-1) and window.image.width == 48
+    window.session.history.undo()
+    assert window.session.roi == (10, 10, 20, 20) == window.canvas.roi()
+    window.open_file(paths[0])  # another opening: a new history
+    assert window.session.history.undo_name() == ""
+
+
 def test_read_warnings_stay_visible_in_the_header_and_diagnostics(window, tmp_path):
     from ..test_io_writers import make_ct
 
