@@ -127,6 +127,24 @@ def test_rt_dose_without_window_gets_a_valid_narrow_window(tmp_path, pydicom_fil
     assert any("LINEAR_EXACT" in w for w in rep.warnings)
 
 
+@pytest.mark.parametrize("body_part,laterality", [
+    ("CHEST", None), ("HEAD", None), ("ABDOMEN", None), ("KNEE", ""), ("BREAST", ""),
+    (None, ""),
+])
+def test_laterality_follows_the_body_part(tmp_path, body_part, laterality):
+    """Laterality (General Series, Type 2C) is required for a paired structure only: absent
+    beside an unpaired body part (most CT and MR), present and empty beside a paired or unknown
+    one, kept as it is when the source has it."""
+    _dciodvfy.require()
+    extra = {} if body_part is None else {"BodyPartExamined": body_part, "KVP": "120"}
+    src = make_ct(tmp_path / "src.dcm", _hu(), **_FLAT, **extra)
+    out, _, _ = _write(tmp_path, src, "lat")
+    assert (out.get("Laterality") if laterality is None else out.Laterality) == laterality
+    if body_part == "KNEE":
+        src = make_ct(tmp_path / "src_r.dcm", _hu(), **_FLAT, **extra, Laterality="R")
+        assert _write(tmp_path, src, "lat_r")[0].Laterality == "R"
+
+
 @pytest.mark.parametrize("kind", ["png8", "png16", "rgb", "float", "float_narrow", "rgb32",
                                   "int32"])
 def test_raster_secondary_capture_is_valid(tmp_path, kind):

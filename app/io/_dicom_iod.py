@@ -174,6 +174,19 @@ def missing_type1(ds: Dataset, sop_class: str) -> list[str]:
     return [kw for kw in _TYPE1.get(sop_class, ()) if kw not in ds or ds[kw].is_empty]
 
 
+#: Body Part Examined defined terms (PS3.16 Annex L) of unpaired structures: an image of one
+#: of them has no Laterality (General Series C.7.3.1's condition). The terms dicom3tools'
+#: ``dciodvfy`` treats as unpaired, checked term by term (2026-12-08): it flags an empty
+#: Laterality beside these and a missing one beside any other term.
+UNPAIRED_BODY_PARTS = frozenset("""
+    ABDOMEN ABDOMENPELVIS AORTA BLADDER BRAIN CERVIX CHEST CHESTABDOMEN CHESTABDPELVIS COCCYX
+    COLON CSPINE CTSPINE DUODENUM ESOPHAGUS FACE GALLBLADDER HEAD HEADNECK HEART ILEUM ILIUM
+    JAW JEJUNUM LARYNX LIVER LSPINE LSSPINE MAXILLA MEDIASTINUM MOUTH NECK NOSE PANCREAS PELVIS
+    PENIS PHARYNX PROSTATE RECTUM SKULL SPINE SPLEEN SSPINE STERNUM STOMACH THYROID TLSPINE
+    TONGUE TRACHEA TSPINE URETHRA UTERUS VAGINA VULVA WHOLEBODY
+""".split())
+
+
 def complete_type2(ds: Dataset, sop_class: str, *, rescale_type: str = "US") -> list[str]:
     """Add the Type 2 / 2C attributes ``sop_class``'s IOD requires and ``ds`` lacks, empty (their
     value is unknown), and the Type 1C Rescale Type a Secondary Capture with a rescale needs
@@ -182,9 +195,11 @@ def complete_type2(ds: Dataset, sop_class: str, *, rescale_type: str = "US") -> 
 
     2C conditions resolved: Patient Orientation (General Image C.7.6.1) when the IOD has no
     Image Plane module (Secondary Capture) or the plane is unknown; Laterality (General Series
-    C.7.3.1) when no laterality at all is recorded — the body part is unknown, so whether it is
-    paired is too; Position Reference Indicator (Frame of Reference C.7.4.1) with a Frame of
-    Reference UID."""
+    C.7.3.1, "required if the body part examined is a paired structure") when no laterality at
+    all is recorded and Body Part Examined does not name an unpaired part
+    (:data:`UNPAIRED_BODY_PARTS`): where it is unknown, so is whether it is paired, and an
+    empty value is what the condition allows; Position Reference Indicator (Frame of
+    Reference C.7.4.1) with a Frame of Reference UID."""
     added: list[str] = []
 
     def need(keyword: str, value: Any = "") -> None:
@@ -200,7 +215,8 @@ def complete_type2(ds: Dataset, sop_class: str, *, rescale_type: str = "US") -> 
         need("PositionReferenceIndicator")
     if sop_class == SC_IMAGE_STORAGE or not all(kw in ds for kw in _PLANE[1:]):
         need("PatientOrientation")
-    if not any(kw in ds for kw in ("Laterality", "ImageLaterality", "FrameLaterality")):
+    if (not any(kw in ds for kw in ("Laterality", "ImageLaterality", "FrameLaterality"))
+            and str(ds.get("BodyPartExamined", "") or "").strip() not in UNPAIRED_BODY_PARTS):
         need("Laterality")
     if sop_class == SC_IMAGE_STORAGE and "RescaleIntercept" in ds:
         need("RescaleType", rescale_type)
