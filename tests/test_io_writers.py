@@ -219,7 +219,8 @@ def test_burned_in_annotation_is_the_sources_and_unclaimed_for_rasters(tmp_path)
 
 def test_slices_of_one_series_join_one_derived_series_in_order(tmp_path):
     """One SeriesInstanceUID for the slices of one source series (same method, scale, ROI), each
-    keeping its InstanceNumber, so that a PACS stacks them; without it each export is a series."""
+    keeping its InstanceNumber, so that a PACS stacks them, with one Series Date/Time; without it
+    each export is a series."""
     iop, series, uid = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0), generate_uid(), generate_uid()
     reports = []
     for k in (1, 2, 3):
@@ -233,6 +234,9 @@ def test_slices_of_one_series_join_one_derived_series_in_order(tmp_path):
     assert {d.SeriesInstanceUID for d in out} == {uid}
     assert [d.InstanceNumber for d in out] == [1, 2, 3]
     assert len({d.SOPInstanceUID for d in out}) == 3 and len({d.SeriesNumber for d in out}) == 1
+    # series-level attributes agree in every instance (the instances' own times do not)
+    assert len({(d.SeriesDate, d.SeriesTime) for d in out}) == 1
+    assert len({d.ContentTime for d in out}) == 3
     alone = write_image(tmp_path / "alone.dcm", _upscale(src, (5, 5, 10, 10), 2), source=src,
                         scale=2, roi=(5, 5, 10, 10), method="bicubic")
     assert alone.dicom.series_instance_uid not in (uid, series)

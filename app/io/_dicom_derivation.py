@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -103,6 +105,25 @@ def _now() -> tuple[str, str]:
     return now.strftime("%Y%m%d"), now.strftime("%H%M%S.%f")
 
 
+#: the date and time of each derived series' first instance, by Series Instance UID: Series
+#: Date/Time are series-level attributes, the same in every instance of a series (a PACS and
+#: dicom3tools' ``dcentvfy`` check it), while the instances of one run are written over minutes
+_SERIES_TIMES: OrderedDict[str, tuple[str, str]] = OrderedDict()
+_SERIES_TIMES_KEPT = 4096
+_SERIES_LOCK = threading.Lock()
+
+
+def _series_time(series_uid: str, now: tuple[str, str]) -> tuple[str, str]:
+    """(SeriesDate, SeriesTime) of the series ``series_uid``: ``now`` for its first instance,
+    the first instance's for the others."""
+    with _SERIES_LOCK:
+        kept = _SERIES_TIMES.setdefault(series_uid, now)
+        _SERIES_TIMES.move_to_end(series_uid)
+        while len(_SERIES_TIMES) > _SERIES_TIMES_KEPT:
+            _SERIES_TIMES.popitem(last=False)
+    return kept
+
+
 def _derivation_text(scale: float, roi: tuple[int, int, int, int], method: str,
                      weights_sha256: str | None, out_shape: tuple[int, int], times: str,
                      extra: str) -> str:
@@ -148,7 +169,7 @@ def _set_common_derived(ds: Any, *, scale: float, roi: tuple[int, int, int, int]
     date, time = _now()
     ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
     ds.ContentDate, ds.ContentTime = date, time
-    ds.SeriesDate, ds.SeriesTime = date, time
+    ds.SeriesDate, ds.SeriesTime = _series_time(str(ds.SeriesInstanceUID), (date, time))
     if str(ds.get("InstanceNumber", "") or "").strip() == "":
         ds.InstanceNumber = 1  # a derived slice keeps its source's, so a series stays in order
     # this software as the equipment that processed the image (PS3.3 C.7.5.1, CID 7005), after
