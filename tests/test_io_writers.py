@@ -242,6 +242,21 @@ def test_slices_of_one_series_join_one_derived_series_in_order(tmp_path):
     assert alone.dicom.series_instance_uid not in (uid, series)
 
 
+def test_a_source_window_of_width_0_is_not_copied(tmp_path):
+    """Window Width 0 defines no display (every VOI function needs a width above 0; the reader
+    ignores it): the derived file gets the window the image is shown with, and says so."""
+    path = make_ct(tmp_path / "w0.dcm", np.random.default_rng(1).normal(0, 300, (16, 16)),
+                   ipp=(0, 0, 0), iop=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), spacing=(1, 1),
+                   WindowCenter=40, WindowWidth=0)
+    src = read_image(path)
+    assert src.window[1] > 0
+    rep = write_dicom_derived(tmp_path / "sr.dcm", src, _upscale(src, (0, 0, 16, 16), 2),
+                              scale=2, roi=(0, 0, 16, 16), method="bicubic")
+    out = pydicom.dcmread(tmp_path / "sr.dcm")
+    assert float(out.WindowWidth) == pytest.approx(src.window[1]) and "VOILUTFunction" not in out
+    assert any("window width 0" in w for w in rep.warnings)
+
+
 def test_a_source_without_instance_uid_gets_no_empty_reference(tmp_path):
     path = make_ct(tmp_path / "nouid.dcm", np.zeros((8, 8)), ipp=(0, 0, 0),
                    iop=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), spacing=(1, 1))

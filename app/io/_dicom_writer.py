@@ -145,6 +145,21 @@ def spacing_pair(value: Any) -> tuple[float, float] | None:
     return pair if all(np.isfinite(v) and v > 0 for v in pair) else None
 
 
+def _window_widths_positive(ds: Any) -> bool:
+    """Whether every Window Width of ``ds`` reads as a number above 0 (what every VOI LUT
+    Function needs, PS3.3 C.11.2.1.2–3); an absent or empty one counts as positive (nothing to
+    mend)."""
+    value = ds.get("WindowWidth")
+    if value is None or ds["WindowWidth"].is_empty:
+        return True
+    values = list(value) if isinstance(value, (list, tuple)) or (
+        hasattr(value, "__iter__") and not isinstance(value, (str, bytes))) else [value]
+    try:
+        return all(float(v) > 0 for v in values)
+    except (TypeError, ValueError):
+        return False
+
+
 def _shown(value: Any) -> str:
     """A header value as a user reads it: backslash-separated, short."""
     if isinstance(value, (list, tuple)) or (hasattr(value, "__iter__")
@@ -405,6 +420,14 @@ def write_dicom_derived(path: str | os.PathLike[str], source: ImageData, pixels:
             report_warnings.append("VOILUTSequence dropped (inconsistent with the pixel data)")
         elif voi:
             _voi_lut_entries_16(voi, report_warnings)
+        if "WindowCenter" in ds and not _window_widths_positive(ds):
+            # no VOI function defines a width ≤ 0 (PS3.3 C.11.2.1.2): the reader ignored it too
+            report_warnings.append(f"the source's window width {ds.get('WindowWidth')} is not "
+                                   "above 0 (invalid): written with the window the image is "
+                                   "shown with instead")
+            for kw in ("WindowCenter", "WindowWidth", "WindowCenterWidthExplanation"):
+                if kw in ds:
+                    del ds[kw]
         if "WindowCenter" not in ds and "VOILUTSequence" not in ds:
             c, w = window if window is not None else source.window
             ds.WindowCenter, ds.WindowWidth = _ds(c), _ds(w)
