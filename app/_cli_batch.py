@@ -193,10 +193,22 @@ def _write_one(sr: Any, image: ImageData, src: Path, frame: int, args: argparse.
     with ExitStack() as claims:  # held from before the compute to the rename
         for path in [target, *maps.values()]:
             claims.enter_context(_claimed(path, args.overwrite, sources))
+        new = [p for p in [target, *maps.values()] if not p.exists()]
         done = _process(sr, image, target, fmt, args, series)
         if maps:
-            written_maps = write_uncertainty_files(done, image, maps, args.scale, args.method,
-                                                   args.roi)
+            try:
+                written_maps = write_uncertainty_files(done, image, maps, args.scale,
+                                                       args.method, args.roi)
+            except BaseException:
+                # a result is published with the maps it was asked with or not at all (a file
+                # it replaced under --overwrite is gone already: that one is named)
+                for path in new:
+                    path.unlink(missing_ok=True)
+                if target not in new:
+                    _note(f"{target}: written, but its uncertainty map could not be")
+                else:
+                    _note(f"{target.name}: not kept: its uncertainty map could not be written")
+                raise
     _print_path(target)
     for path in written_maps if maps else []:
         _print_path(path)

@@ -186,6 +186,33 @@ def test_uncertainty_out_writes_png_and_tiff_for_a_raster(tmp_path, capsys, engi
     assert code == 1 and out == [] and "--overwrite" in err[-1]
 
 
+def test_a_result_whose_uncertainty_map_fails_is_not_kept(tmp_path, capsys, engine,
+                                                          monkeypatch):
+    """The result and the maps asked with it are published together or not at all: a map that
+    cannot be written (disk full) takes back the result and the maps written before it."""
+    from app import uncertainty_view
+
+    src = tmp_path / "pic.png"
+    _picture(src)
+    real = uncertainty_view.write_uncertainty
+
+    def full_disk(path, *a, **kw):
+        if Path(path).suffix == ".tiff":
+            raise OSError(28, "No space left on device")
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(uncertainty_view, "write_uncertainty", full_disk)
+    code, out, err = _run(capsys, src, "-o", tmp_path / "out", "--scale", "2", "--method",
+                          "bicubic", "--uncertainty-out", tmp_path / "unc")
+    assert code == 1 and out == []
+    assert any("not kept" in line for line in err) and "No space left" in err[-1]
+    assert list((tmp_path / "out").iterdir()) == [] and list((tmp_path / "unc").iterdir()) == []
+    monkeypatch.setattr(uncertainty_view, "write_uncertainty", real)  # space again: runs
+    code, out, err = _run(capsys, src, "-o", tmp_path / "out", "--scale", "2", "--method",
+                          "bicubic", "--uncertainty-out", tmp_path / "unc")
+    assert code == 0 and len(out) == 3, err
+
+
 def test_uncertainty_out_writes_a_secondary_capture_for_dicom(tmp_path, capsys, engine,
                                                               pydicom_file):
     src = pydicom_file("MR_small.dcm")
