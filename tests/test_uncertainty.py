@@ -12,8 +12,8 @@ from PIL import Image
 
 from app import _cli_run, cli
 from app.io import read_image
-from models.inference.uncertainty import (DEFAULT_VARIANT, VARIANTS, auc_worst, features, fit_calibration, spearman,
-                                uncertainty_map)
+from models.inference.uncertainty import (DEFAULT_VARIANT, VARIANTS, auc_worst, features,
+                                          fit_calibration, spearman, uncertainty_map)
 
 
 def _pairwise_auc(score: np.ndarray, positive: np.ndarray) -> float:
