@@ -190,6 +190,9 @@ class Manifest:
         """Why ``method`` cannot run at ``scale`` — one text for errors and the viewer's tooltips:
         ``"has no trained weights for ×1.5; it is served at ×2–5 (see weights/manifest.json)"``.
         """
+        if not self.records and not self.path.is_file():  # a folder without its manifest
+            return (f"has no trained weights for ×{scale:g}: there is no {self.path} "
+                    f"(the weights folder {'is missing' if not self.dir.is_dir() else 'has none'})")
         served = self.coverage(method)
         where = f"; it is served at {served}" if served else ""
         return f"has no trained weights for ×{scale:g}{where} (see weights/manifest.json)"

@@ -245,6 +245,34 @@ def test_an_image_too_small_to_score_is_named_not_a_traceback(tmp_path, capsys):
     assert main(common + ["--scales", "2", "--out", str(tmp_path / "x2")]) == 0  # 16 ≥ 15: scored
 
 
+def test_what_cannot_be_scored_is_refused_not_scored_as_nothing(tmp_path, capsys):
+    """A weights folder without weights, a named method without any, a tampered weights file,
+    a 16-bit image and a tolerance that is not a number: one line and exit 2 each (they gave an
+    empty table with exit 0, a traceback, −42 dB rows, or REPRODUCED whatever the values)."""
+    weights, bench = _setup(tmp_path)
+    common = ["--data", str(bench), "--sets", "Tiny", "--scales", "2", "--no-timing"]
+    assert main(common + ["--methods", "srcnn", "--weights-dir", str(tmp_path / "nope"),
+                          "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "nothing to score for srcnn" in err and "the weights folder is missing" in err
+    assert not (tmp_path / "a" / "benchmark.csv").exists()
+    assert main(common + ["--methods", "bicubic", "rmisr-bl", "--weights-dir", str(weights),
+                          "--out", str(tmp_path / "b")]) == 2
+    assert "nothing to score for rmisr-bl" in capsys.readouterr().err
+    (weights / "srcnn.safetensors").write_bytes(
+        (weights / "srcnn.safetensors").read_bytes()[:-8] + b"\0" * 8)
+    assert main(common + ["--methods", "srcnn", "--weights-dir", str(weights),
+                          "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rmisr-eval: error:") and "Traceback" not in err
+    Image.fromarray(np.full((24, 30), 3000, np.uint16)).save(bench / "Tiny" / "deep.png")
+    assert main(common + ["--methods", "bicubic", "--out", str(tmp_path / "d")]) == 2
+    assert "deep.png: a I;16 image" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(common + ["--methods", "bicubic", "--tolerance", "nan"])
+    assert exc.value.code == 2 and "--tolerance must be" in capsys.readouterr().err
+
+
 def test_the_tools_default_data_is_beside_the_checkout():
     """``../shared/data`` relative to the repository root, wherever the tool's module sits."""
     from pathlib import Path

@@ -75,13 +75,29 @@ def check_scorable(path: str | Path, h: int, w: int, scale: float) -> None:
                          f"{SSIM_WINDOW}×{SSIM_WINDOW} of the rest: at least {need} on each")
 
 
+#: Pillow modes of more than 8 bits per sample: not what the protocol scores
+HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16S", "I", "F")
+
+
+def check_eight_bit(path: str | Path, mode: str) -> None:
+    """ValueError, naming ``path``, where an image (Pillow ``mode``) has more than 8 bits per
+    sample: the protocol rounds the LR to 8-bit levels and takes PSNR's peak as 255, so a 16-bit
+    or float image would be scored as if its values were 8-bit ones."""
+    if mode in HIGH_BIT_MODES:
+        raise ValueError(f"{path}: a {mode} image (more than 8 bits per sample); the benchmark "
+                         "protocol scores 8-bit images (LR on 8-bit levels, PSNR peak 255): "
+                         "convert it to 8 bits, or score medical slices with python -m "
+                         "models.evaluation.medical_eval")
+
+
 def check_set(folder: str | Path, scales: Iterable[float]) -> None:
     """Raise before any scoring where ``folder`` cannot be scored at every one of ``scales``
     (the images' sizes read from their headers, nothing decoded).
 
     Raises:
         FileNotFoundError: no such folder.
-        ValueError: the folder holds no images, or one too small (:func:`check_scorable`).
+        ValueError: the folder holds no images, one too small (:func:`check_scorable`) or one
+            of more than 8 bits (:func:`check_eight_bit`).
     """
     if not Path(folder).is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
@@ -91,7 +107,8 @@ def check_set(folder: str | Path, scales: Iterable[float]) -> None:
     scales = list(scales)
     for path in images:
         with Image.open(path) as im:
-            w, h = im.size
+            (w, h), mode = im.size, im.mode
+        check_eight_bit(path, mode)
         for s in scales:
             check_scorable(path, h, w, s)
 
@@ -100,9 +117,12 @@ def iter_pairs(folder: str | Path, scale: float) -> Iterator[Pair]:
     """The (HR crop, LR) pairs of a folder's images under the protocol.
 
     Raises:
-        ValueError: an image too small to score at ``scale`` (:func:`check_scorable`).
+        ValueError: an image too small to score at ``scale`` (:func:`check_scorable`) or of
+            more than 8 bits (:func:`check_eight_bit`).
     """
     for path in list_images(folder):
+        with Image.open(path) as im:
+            check_eight_bit(path, im.mode)
         y = load_y(path)
         check_scorable(path, y.shape[0], y.shape[1], scale)
         hr, lr = make_pair(y, scale)

@@ -38,7 +38,7 @@ import torch
 from ..geometry import SCALE_MAX, SCALE_MIN, output_size
 from ..inference import SuperResolver
 from ..inference.forward import network_forward
-from ..manifest import WeightsRecord
+from ..manifest import WeightsError, WeightsRecord
 from ..methods import METHODS
 from ..registry import create_model
 from .benchmark import SHARED_DATA, SetScore, check_set, evaluate_folder
@@ -147,7 +147,7 @@ def compare(results: list[dict], ref: dict[tuple[str, float, str], float], toler
             shared += 1
             d = round(sc.psnr, 4) - ref[key]
             worst = max(worst, abs(d))
-            if abs(d) > tolerance:
+            if not abs(d) <= tolerance:  # a NaN (an unscorable value) fails too
                 beyond.append(d)
                 lines.append(f"  {key[0]} ×{key[1]:g} {set_name}: {sc.psnr:.4f} dB, "
                              f"reference {ref[key]:.4f} ({d:+.4f})")
@@ -256,10 +256,20 @@ def _row_order(r: dict) -> tuple[float, int, bool]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except WeightsError as exc:  # a weights file or manifest that fails its checks: one line
+        print(f"rmisr-eval: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     p = argparse.ArgumentParser(prog="rmisr-eval", description=__doc__.split("\n")[0])
     p.add_argument("--data", default=str(_default_data()), help="folder holding the benchmark sets")
     p.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS))
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--methods", nargs="+", default=None, choices=list(METHODS),
+                   help="default: every method (those without weights left out); a method "
+                        "named here that has no weights at any scale asked is an error")
     p.add_argument("--scales", type=float, nargs="+", default=None)
     add_engine_arguments(p)
     p.add_argument("--out", default="runs/eval",
@@ -287,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.timing_repeats < 1:  # here, not after the whole evaluation has run
         p.error(f"--timing-repeats must be at least 1, got {args.timing_repeats}")
+    if not (math.isfinite(args.tolerance) and args.tolerance >= 0):
+        p.error(f"--tolerance must be a number of dB ≥ 0, got {args.tolerance}")
+    named = args.methods is not None
+    args.methods = list(dict.fromkeys(args.methods)) if named else list(METHODS)
     if args.scales:
         bad = [v for v in args.scales if not (math.isfinite(v) and SCALE_MIN <= v <= SCALE_MAX)]
         if bad:
@@ -320,6 +334,14 @@ def main(argv: list[str] | None = None) -> int:
         rows += [(m, s, meta) for m, s in plan(meta, args.methods, args.scales)
                  if (m != "bicubic" or "served" not in args.variants) and (m, s) not in have]
         rows.sort(key=lambda r: (r[1], list(METHODS).index(r[0]), r[2] is meta))
+    unserved = [m for m in args.methods if not any(r[0] == m for r in rows)]
+    if not rows or (named and unserved):
+        scales_asked = args.scales or list(FIXED_SCALES)
+        why = "; ".join(f"{METHODS[m].label} {resolver.unavailable_reason(m, scales_asked[0])}"
+                        for m in (unserved or args.methods))
+        print(f"rmisr-eval: error: nothing to score for {' '.join(unserved or args.methods)}: "
+              f"{why}", file=sys.stderr)
+        return 2
     kept: list[dict] = []
     if previous is not None:
         scored = {(row_label(res, m, s, own_range), float(s)) for m, s, res in rows}
