@@ -194,8 +194,8 @@ def test_seconds_per_512_reports_the_fastest_of_repeats():
 
 
 def test_medical_region_comparison_alone_and_in_context(tmp_path):
-    """models.evaluation.medical_eval --roi: three PSNRs per set; bicubic has no normalisation, so its two
-    in-context figures agree, and context helps it (no mirrored edges)."""
+    """models.evaluation.medical_eval --roi: three PSNRs per set; bicubic has no normalisation,
+    so its two in-context figures agree, and context helps it (no mirrored edges)."""
     from models import SuperResolver
     from models.evaluation.medical_eval import evaluate_rois
 
@@ -229,7 +229,8 @@ def test_an_empty_set_and_repeated_scales(tmp_path, capsys):
     (bench / "Empty").mkdir()
     assert main(common + ["--sets", "Empty", "--scales", "2", "--out", str(tmp_path / "e")]) == 2
     assert "holds no images" in capsys.readouterr().err
-    assert main(common + ["--sets", "Tiny", "--scales", "2", "2", "--out", str(tmp_path / "r")]) == 0
+    assert main(common + ["--sets", "Tiny", "--scales", "2", "2",
+                          "--out", str(tmp_path / "r")]) == 0
     assert len(read_table(tmp_path / "r" / "benchmark.csv")) == 1
 
 
