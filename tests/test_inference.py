@@ -47,6 +47,25 @@ def test_tiled_equals_untiled(resolver, method, scale):
     assert np.abs(whole - tiled).max() <= 1e-4 * (img.max() - img.min())
 
 
+def test_an_overlap_too_small_for_tiled_equals_untiled_is_refused(resolver):
+    """The overlap is the context each tile borrows from its neighbours: below the network's
+    receptive context the seams differ from an untiled run (12 of 255 with 5 px), so it is
+    refused; at the context itself tiles still join exactly."""
+    from models.inference.tiling import receptive_context
+
+    img = (np.random.default_rng(1).random((48, 48)) * 255).astype(np.uint8)
+    whole = resolver.upscale(img, 2, "rmisr-bl")
+    radius, _ = receptive_context(resolver.prepared_model("rmisr-bl", 2), 2.0)
+    for bad in (-1, 2.5, "3"):
+        with pytest.raises(ValueError, match="overlap must be a whole number"):
+            resolver.upscale(img, 2, "rmisr-bl", tile=16, overlap=bad)
+    with pytest.raises(ValueError, match=f"below this network's receptive context \\({radius}\\)"):
+        resolver.upscale(img, 2, "rmisr-bl", tile=16, overlap=radius - 1)
+    tiled = resolver.upscale(img, 2, "rmisr-bl", tile=16, overlap=radius)
+    assert np.abs(tiled.astype(np.float64) - whole).max() <= 1e-3
+    assert np.array_equal(resolver.upscale(img, 2, "rmisr-bl", overlap=0), whole)  # untiled
+
+
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_tiled_equals_untiled_in_half_precision(resolver, precision):
     img = np.random.default_rng(1).random((37, 29)).astype(np.float32) * 300 - 100

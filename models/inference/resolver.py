@@ -236,6 +236,8 @@ class SuperResolver:
         t0 = time.perf_counter()
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
+        if overlap is not None and not (isinstance(overlap, (int, np.integer)) and overlap >= 0):
+            raise ValueError(f"overlap must be a whole number of LR pixels ≥ 0, got {overlap!r}")
         s = check_scale(scale)
         whole = self._validate(image)
         whole, window, value_range, k = headroom(whole, window, value_range)  # finite out
@@ -360,6 +362,11 @@ class SuperResolver:
         if tile <= 0:
             tile = 0 if h * w <= AUTO_TILE_PIXELS else AUTO_TILE
         radius, hr_margin = receptive_context(model, s)
+        if overlap is not None and overlap < radius and tile and tile < max(h, w):
+            raise ValueError(
+                f"an overlap of {overlap} LR pixels is below this network's receptive context "
+                f"({radius}): its tiles would not join into the untiled result; leave overlap "
+                f"out (default {radius + 2}) or give at least {radius}")
         ov = radius + 2 if overlap is None else int(overlap)
         while True:
             try:
