@@ -12,7 +12,8 @@ Pipeline for one call:
    restored by adding its bicubic upscale ("clipping restored"), so no intensity is lost; then
    de-normalised;
 4. the network runs in overlapping tiles (LR tiles of ``tile`` px, overlap ≥ the network's
-   receptive radius or its weights' measured reach, :func:`models.inference.tiling.receptive_context`;
+   receptive radius or its weights' measured reach,
+   :func:`models.inference.tiling.receptive_context`;
    :func:`models.inference.tiling.sliding_window_inference`) whose stitched result equals the
    untiled one; ``progress(done, total)`` is called after every tile and
    ``cancel()`` before every tile (True → :class:`UpscaleCancelled`);
