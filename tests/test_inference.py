@@ -122,6 +122,19 @@ def test_the_8bit_default_is_the_benchmark_protocol(resolver):
     assert info16.normalization_range == (float(img.min()), float(img.max()))  # 16-bit: min–max
 
 
+def test_percentiles_that_coincide_on_an_image_that_is_not_flat_give_its_range():
+    """Air at −1000 HU around a 2×3 px nodule: the 0.5th and 99.5th percentiles are both −1000,
+    which is not a flat image (that would get bicubic under a network's name)."""
+    from models.inference.normalization import normalization_bounds
+
+    img = np.full((40, 40), -1000.0)
+    img[10:12, 10:13] = 40.0
+    assert normalization_bounds(img, "percentile") == (-1000.0, 40.0)
+    ramp = np.linspace(0, 1000, 400).reshape(20, 20)
+    lo, hi = normalization_bounds(ramp, "percentile")
+    assert 0 < lo < 10 and 990 < hi < 1000  # the percentiles where they differ
+
+
 @pytest.mark.parametrize("mode", ["range", "percentile", "window"])
 @pytest.mark.parametrize("dtype,lo,hi", [(np.uint8, 0, 255), (np.int16, -1024, 3071),
                                          (np.uint16, 0, 4095), (np.float64, -0.5, 0.5)])

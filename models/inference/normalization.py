@@ -5,7 +5,8 @@
   :func:`ycc_to_rgb`).
 * The intensities ``lo … hi`` that map to 0 and 1 come from one of :data:`NORMALIZATION_MODES`
   (:func:`normalization_bounds`): ``"range"`` (the image's min–max, or a given value range),
-  ``"percentile"`` (0.5–99.5th percentiles) or ``"window"`` (the display window).
+  ``"percentile"`` (0.5–99.5th percentiles; the min–max where they coincide on an image that
+  is not flat) or ``"window"`` (the display window).
 """
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ def normalization_bounds(image: np.ndarray, mode: str, window: tuple[float, floa
         return float(image.min()), float(image.max())
     if mode == "percentile":
         lo, hi = np.percentile(image, [0.5, 99.5])
+        if not hi > lo:  # ≥ 99 % of one value (air around a small nodule): not a flat image
+            return float(image.min()), float(image.max())
         return float(lo), float(hi)
     if mode == "window":
         if window is None:
