@@ -109,6 +109,17 @@ def _run_demo(args: argparse.Namespace) -> int:
         raise UsageError("--demo takes no INPUT files")
     if args.send:
         raise UsageError("--send takes INPUT files, not --demo")
+    ignored = [flag for flag, given in (
+        ("-o/--output-dir", args.output_dir is not None), ("--method", args.method is not None),
+        ("--format", args.fmt is not None), ("--frame", args.frame != 0),
+        ("--all-frames", args.all_frames), ("--ensemble", args.ensemble),
+        ("--uncertainty-out", args.uncertainty_out is not None),
+        ("--no-caption", not args.caption)) if given]
+    if ignored:  # the demo runs every method into PNG + DICOM with captions: said, not ignored
+        raise UsageError(f"--demo runs every available method on the bundled sample into "
+                         f"PNG and DICOM in its own folder; it does not take "
+                         f"{', '.join(ignored)} (it takes --scale, --roi, --device, --precision, "
+                         f"--tile and --overwrite)")
     outdir = _prepare_outdir(args.demo)
     scale = args.scale or DEMO_SCALE
 

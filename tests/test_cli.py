@@ -493,6 +493,17 @@ def test_demo_never_replaces_files_without_overwrite(tmp_path, capsys, monkeypat
     assert not [p for p in demo.iterdir() if p.name.endswith((".part", ".lock"))]
 
 
+@pytest.mark.parametrize("extra", [["--method", "bicubic"], ["--format", "tiff"],
+                                   ["--ensemble"], ["--uncertainty-out", "u"], ["--frame", "1"],
+                                   ["--no-caption"], ["-o", "x"]])
+def test_demo_refuses_the_options_it_does_not_take(tmp_path, capsys, extra):
+    """--demo runs every method into PNG and DICOM: an option it would ignore is a usage error
+    (it was silently ignored, exit 0), before anything is written."""
+    code, out, err = _run(capsys, "--demo", tmp_path / "demo", *extra)
+    assert code == 2 and out == [] and "does not take " + extra[0].split()[0] in err[-1]
+    assert not (tmp_path / "demo").exists()
+
+
 def test_all_frames_of_a_file_with_phantom_frames_is_one_error(tmp_path, capsys, pydicom_file):
     ds = pydicom.dcmread(pydicom_file("rtdose.dcm"))
     ds.NumberOfFrames = 100_000  # the pixel data hold 15
