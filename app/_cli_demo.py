@@ -47,7 +47,8 @@ def _nearest(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 _TABLE_COLUMNS = ("method", "label", "device", "precision", "seconds", "sharpness",
-                  "entropy_bits", "contrast_sd", "data_consistency_psnr_db", "bias_vs_bicubic", "weights_sha256")
+                  "entropy_bits", "contrast_sd", "data_consistency_psnr_db", "bias_vs_bicubic",
+                  "weights_sha256")
 
 
 def _quality_rows(results: dict[str, tuple[np.ndarray, Any]], lr: np.ndarray, scale: float
@@ -76,7 +77,8 @@ def _markdown(rows: list[dict[str, Any]], unit: str, header: str, skipped: list[
     u = f" ({unit})" if unit else ""
     lines = [header, "",
              f"| Method | Device | Precision | Seconds | Sharpness{u} | Entropy (bits) | "
-             f"Contrast SD{u} | Data consistency PSNR (dB) | Mean bias vs bicubic{u} | Weights sha256 |",
+             f"Contrast SD{u} | Data consistency PSNR (dB) | Mean bias vs bicubic{u} | "
+             "Weights sha256 |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         dc = r["data_consistency_psnr_db"]

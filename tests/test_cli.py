@@ -235,7 +235,8 @@ def test_a_network_that_fell_back_to_bicubic_says_so(tmp_path, capsys, monkeypat
     from ._engine import make_weights_dir
 
     weights = make_weights_dir(tmp_path / "w")
-    monkeypatch.setattr(_cli_run, "_make_resolver", lambda device, precision="auto": SuperResolver("cpu", weights))
+    monkeypatch.setattr(_cli_run, "_make_resolver",
+                        lambda device, precision="auto": SuperResolver("cpu", weights))
     ds = pydicom.dcmread(pydicom_file("MR_small.dcm"))
     ds.PixelData = np.full((ds.Rows, ds.Columns), 300, dtype=ds.pixel_array.dtype).tobytes()
     ds.save_as(tmp_path / "flat.dcm")
