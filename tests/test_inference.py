@@ -122,6 +122,17 @@ def test_the_8bit_default_is_the_benchmark_protocol(resolver):
     assert info16.normalization_range == (float(img.min()), float(img.max()))  # 16-bit: min–max
 
 
+def test_a_mask_is_read_as_0_and_1(resolver):
+    """A boolean image is super-resolved as 0/1 values normalised by their own range (as a
+    uint8 image it was normalised by 0–255: the network saw nearly nothing, and overshot)."""
+    mask = np.zeros((24, 24), bool)
+    mask[6:18, 8:16] = True
+    out, info = resolver.upscale(mask, 2, "rmisr-bl", return_info=True)
+    assert info.normalization_range == (0.0, 1.0)
+    as_float = resolver.upscale(mask.astype(np.float32), 2, "rmisr-bl")
+    assert np.array_equal(out, as_float)
+
+
 def test_percentiles_that_coincide_on_an_image_that_is_not_flat_give_its_range():
     """Air at −1000 HU around a 2×3 px nodule: the 0.5th and 99.5th percentiles are both −1000,
     which is not a flat image (that would get bicubic under a network's name)."""

@@ -328,8 +328,8 @@ class SuperResolver:
             raise InvalidImageError(f"the image is empty (shape {arr.shape})")
         if arr.dtype.kind not in "uifb":
             raise InvalidImageError(f"unsupported pixel type {arr.dtype}")
-        if arr.dtype.kind == "b":
-            arr = arr.astype(np.uint8)
+        if arr.dtype.kind == "b":  # a mask: values 0 and 1 (as uint8 they would be read on
+            arr = arr.astype(np.float32)  # the 8-bit stored range, 0–255, and all but vanish)
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             bad = int((~np.isfinite(arr)).sum())
             raise InvalidImageError(f"the image has {bad} NaN or infinite pixel(s)")
