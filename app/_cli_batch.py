@@ -88,6 +88,9 @@ def _run_batch(args: argparse.Namespace) -> int:
         raise UsageError("-o/--output-dir is required")
     if args.scale is None or args.method is None:
         raise UsageError("--scale and --method are required")
+    if args.all_frames and args.frame:
+        raise UsageError("--all-frames takes every frame: leave --frame out (or give --frame "
+                         "alone for one frame)")
     if args.send:
         _send_node(args.send)
     outdir = _prepare_outdir(args.output_dir)
@@ -111,7 +114,13 @@ def _run_batch(args: argparse.Namespace) -> int:
     said: set[tuple[Path, str]] = set()
     series = DerivedSeries()
     inputs, failed = _inputs(args.inputs, outdir)
-    sources = {src.resolve() for src, _ in inputs}  # never a target, even with --overwrite
+    once: dict[Path, tuple[Path, Path]] = {}
+    for src, dest in inputs:  # a file named twice (or also inside a folder given): run once
+        once.setdefault(src.resolve(), (src, dest))
+    if len(once) < len(inputs):
+        _note(f"{len(inputs) - len(once)} input(s) given more than once: each run once")
+        inputs = list(once.values())
+    sources = set(once)  # never a target, even with --overwrite
     bar = tqdm(inputs, desc=PROG, unit="file", disable=None, file=sys.stderr, leave=False)
     with freed_memory_reused():  # kept from file to file, returned RELEASE_AFTER_S after the batch
         for src, dest in bar:

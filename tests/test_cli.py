@@ -347,6 +347,18 @@ def test_all_frames_of_a_multiframe_file(tmp_path, capsys, pydicom_file):
     assert code == 0 and [Path(p).name for p in out] == ["CT_small_SRx2_bicubic.dcm"]
 
 
+def test_a_file_given_twice_runs_once_and_frame_with_all_frames_is_refused(tmp_path, capsys,
+                                                                          pydicom_file):
+    src = pydicom_file("CT_small.dcm")
+    code, out, err = _run(capsys, src, src, "-o", tmp_path / "o", "--scale", "2", "--method",
+                          "bicubic")
+    assert code == 0 and [Path(p).name for p in out] == ["CT_small_SRx2_bicubic.dcm"]
+    assert any("given more than once" in line for line in err)
+    code, out, err = _run(capsys, pydicom_file("rtdose.dcm"), "-o", tmp_path / "f", "--scale",
+                          "2", "--method", "bicubic", "--all-frames", "--frame", "3")
+    assert code == 2 and out == [] and "leave --frame out" in err[-1]
+
+
 def test_a_cds_series_and_uid_named_files_keep_apart(tmp_path, capsys, pydicom_file):
     """DICOM/ST0/SE0/IM0 and DICOM/ST0/SE1/IM0 write to out/ST0/SE0 and out/ST0/SE1 (the
     folders mirrored); UID-named files keep their whole name (a UID's last part is no
