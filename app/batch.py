@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from app.io import DerivedSeries, ImageData, validate_roi, write_image
+from app.io import (DerivedSeries, ImageData, check_format_fits, output_size, validate_roi,
+                    write_image)
 from app.io.labels import fmt_scale, run_notes
 from app.io.padding import engine_pixels
 from app.io.series import RASTER_SUFFIXES
@@ -91,6 +92,7 @@ def super_resolve_to_file(sr: Any, image: ImageData, target: Path, fmt: str, sca
         (``UpscaleCancelled`` when ``cancel()`` returned True).
     """
     roi_v = validate_roi(roi, image)
+    check_format_fits(fmt, *output_size(roi_v[3], roi_v[2], scale), target)  # before computing
     out, info = sr.upscale(engine_pixels(image), scale, method, progress=progress, cancel=cancel,
                            tile=tile, return_info=True, window=image.window, roi=roi_v,
                            value_range=image.normalization_range(), ensemble=ensemble,

@@ -242,6 +242,32 @@ def test_slices_of_one_series_join_one_derived_series_in_order(tmp_path):
     assert alone.dicom.series_instance_uid not in (uid, series)
 
 
+def test_a_result_wider_than_dicom_holds_is_refused_before_the_compute(tmp_path):
+    """Rows and Columns are 16-bit: a result of more than 65,535 of either is refused as DICOM,
+    in words, by the writer and before the engine runs (it was a struct error after it)."""
+    from app.batch import super_resolve_to_file
+    from app.io import WriteError, check_format_fits
+
+    check_format_fits("dcm", 65_535, 10)
+    check_format_fits("tiff", 10, 70_000)
+    with pytest.raises(WriteError, match="does not fit DICOM"):
+        check_format_fits("dcm", 10, 65_536)
+    path = make_ct(tmp_path / "strip.dcm", np.zeros((2, 13_108)), ipp=(0, 0, 0),
+                   iop=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), spacing=(1, 1))
+    src = read_image(path)
+    with pytest.raises(WriteError, match="65540×10 px result does not fit DICOM"):
+        write_image(tmp_path / "w.dcm", np.zeros((10, 65_540), np.float32), source=src,
+                    fmt="dcm", scale=5, method="bicubic")
+
+    class NoEngine:
+        def upscale(self, *a, **kw):
+            raise AssertionError("computed before the format was checked")
+
+    with pytest.raises(WriteError, match="write it as TIFF or PNG"):
+        super_resolve_to_file(NoEngine(), src, tmp_path / "sr.dcm", "dcm", 5, "bicubic", None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["strip.dcm"]
+
+
 def test_a_source_window_of_width_0_is_not_copied(tmp_path):
     """Window Width 0 defines no display (every VOI function needs a width above 0; the reader
     ignores it): the derived file gets the window the image is shown with, and says so."""

@@ -32,9 +32,9 @@ from .roi import (SCALE_MAX, SCALE_MIN, RoiStatistics, crop_roi, distance_text, 
 from .sheet import add_caption, compose_sheet, write_sheet
 from .windowing import (VoiLut, WindowPreset, apply_window, auto_window, load_window_presets,
                         minmax_window, presets_for_modality, voi_label)
-from .writers import (DerivedReport, DerivedSeries, TiffEncoding, WrittenImage, format_for_path,
-                      write_dicom_derived, write_image, write_png, write_secondary_capture,
-                      write_text, write_tiff16)
+from .writers import (DerivedReport, DerivedSeries, TiffEncoding, WrittenImage,
+                      check_format_fits, format_for_path, write_dicom_derived, write_image,
+                      write_png, write_secondary_capture, write_text, write_tiff16)
 
 __all__ = [
     # reading
@@ -49,8 +49,8 @@ __all__ = [
     "SCALE_MAX", "roi_statistics", "RoiStatistics", "distance_text",
     # writing
     "write_png", "write_tiff16", "TiffEncoding", "write_dicom_derived", "write_secondary_capture",
-    "write_image", "write_text", "write_map_dicom", "claim_output", "OutputClaim", "write_sheet", "compose_sheet",
-    "add_caption", "format_for_path", "DerivedReport",
+    "write_image", "write_text", "write_map_dicom", "claim_output", "OutputClaim", "write_sheet",
+    "compose_sheet", "add_caption", "format_for_path", "check_format_fits", "DerivedReport",
     "DerivedSeries", "WrittenImage", "computed_label", "method_label", "METHOD_LABELS",
     # errors
     "ImageIOError", "FileMissingError", "EmptyFileError", "NotAnImageError", "CorruptFileError",

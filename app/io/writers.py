@@ -47,10 +47,10 @@ from .roi import validate_roi, validate_scale
 from .sheet import add_caption
 from .windowing import apply_window
 
-__all__ = ["write_png", "write_tiff16", "TiffEncoding", "write_dicom_derived",
-           "write_secondary_capture", "write_image", "write_text", "DerivedReport", "DerivedSeries", "WrittenImage",
-           "computed_label",
-           "method_label", "format_for_path", "TIFF_DESCRIPTION_FORMAT"]
+__all__ = ["check_format_fits", "write_png", "write_tiff16", "TiffEncoding",
+           "write_dicom_derived", "write_secondary_capture", "write_image", "write_text",
+           "DerivedReport", "DerivedSeries", "WrittenImage", "computed_label", "method_label",
+           "format_for_path", "TIFF_DESCRIPTION_FORMAT"]
 
 
 # --------------------------------------------------------------------------- PNG
@@ -286,6 +286,20 @@ class WrittenImage:
 _EXT_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".dcm": "dcm", ".dicom": "dcm"}
 
 
+#: the most rows or columns a DICOM image holds (Rows and Columns are unsigned 16-bit)
+DICOM_MAX_SIDE = 65_535
+
+
+def check_format_fits(fmt: str, rows: int, columns: int,
+                      target: str | os.PathLike[str] | None = None) -> None:
+    """WriteError where a ``rows`` × ``columns`` result cannot be written as ``fmt`` (a DICOM
+    image has at most :data:`DICOM_MAX_SIDE` of each) — callers check before they compute."""
+    if fmt == "dcm" and max(rows, columns) > DICOM_MAX_SIDE:
+        raise WriteError(f"a {columns}×{rows} px result does not fit DICOM (at most "
+                         f"{DICOM_MAX_SIDE:,} rows and columns): write it as TIFF or PNG, or "
+                         "choose a smaller region or scale", target)
+
+
 def format_for_path(path: str | os.PathLike[str]) -> str | None:
     """"png", "tiff" or "dcm" from a file name's extension, or None."""
     return _EXT_FORMATS.get(Path(path).suffix.lower())
@@ -317,6 +331,7 @@ def write_image(path: str | os.PathLike[str], pixels: np.ndarray, *, source: Ima
         raise WriteError(f"unknown output format {fmt or target.suffix!r}: use .png, .tif/.tiff "
                          "or .dcm", target)
     s = validate_scale(scale)
+    check_format_fits(chosen, *np.shape(pixels)[:2], target)
     # outside the scanned field of view stays padding (the engine saw it filled with the
     # nearest tissue: app.io.padding)
     if source.padding is not None:
