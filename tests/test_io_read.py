@@ -257,6 +257,17 @@ def test_truncated_copy_of_real_ct(tmp_path, shared_medical):
         read_image(tmp_path / "cut.dcm")
 
 
+@pytest.mark.parametrize("cut", [400, 900, "before_pixels"])
+def test_an_image_file_cut_inside_its_header_reads_as_truncated(tmp_path, pydicom_file, cut):
+    """pydicom stops quietly where a file ends: an image's header without its pixel data is a
+    file cut short, not "an object without pixel data" (which an RT Plan is)."""
+    data = pydicom_file("CT_small.dcm").read_bytes()
+    at = data.index(b"\xe0\x7f\x10\x00") if cut == "before_pixels" else cut  # (7FE0,0010)
+    (tmp_path / "cut.dcm").write_bytes(data[:at])
+    with pytest.raises(TruncatedFileError, match="ends before its pixel data"):
+        read_image(tmp_path / "cut.dcm")
+
+
 def test_dicom_without_pixel_data(pydicom_file):
     with pytest.raises(NoPixelDataError, match="RT Plan"):
         read_image(pydicom_file("rtplan.dcm"))

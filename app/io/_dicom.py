@@ -79,8 +79,16 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
     ds = _read_dataset(path)
     pixel_kw = next((kw for kw in PIXEL_KEYWORDS if kw in ds), None)
     if pixel_kw is None:
-        sop = ds.get("SOPClassUID")
-        what = f"a DICOM '{UID(str(sop)).name}' object" if sop else "a DICOM object"
+        meta = getattr(ds, "file_meta", None)
+        sop = ds.get("SOPClassUID") or (meta.get("MediaStorageSOPClassUID") if meta else None)
+        name = UID(str(sop)).name if sop else ""
+        if "Rows" in ds or "Image Storage" in name or len(ds) == 0:
+            # an image's header with no pixels after it: pydicom stops quietly at the end of a
+            # file, so a copy cut short reads like this — not like a non-image object
+            what = f"a '{name}' file" if name else "a DICOM image header"
+            raise TruncatedFileError(f"{what} that ends before its pixel data: the file is "
+                                     "incomplete (cut short in copying or transfer?)", path)
+        what = f"a DICOM '{name}' object" if sop else "a DICOM object"
         raise NoPixelDataError(f"{what} without image pixel data: nothing to display", path)
     ts, ts_in_file = _ensure_transfer_syntax(ds, path)
     if not ts.is_transfer_syntax and ts.is_valid:
