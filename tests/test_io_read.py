@@ -268,6 +268,16 @@ def test_an_image_file_cut_inside_its_header_reads_as_truncated(tmp_path, pydico
         read_image(tmp_path / "cut.dcm")
 
 
+def test_an_image_file_whose_header_is_damaged_reads_as_corrupt(tmp_path, pydicom_file):
+    """Bytes overwritten inside the header stop pydicom before the pixel data too; the file still
+    holds them, so it is damaged, not cut short."""
+    data = bytearray(pydicom_file("CT_small.dcm").read_bytes())
+    data[700:800] = b"\xff" * 100
+    (tmp_path / "bad.dcm").write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match="header is damaged"):
+        read_image(tmp_path / "bad.dcm")
+
+
 def test_dicom_without_pixel_data(pydicom_file):
     with pytest.raises(NoPixelDataError, match="RT Plan"):
         read_image(pydicom_file("rtplan.dcm"))

@@ -268,6 +268,26 @@ def test_a_result_wider_than_dicom_holds_is_refused_before_the_compute(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["strip.dcm"]
 
 
+def test_a_derived_file_that_would_not_read_back_is_not_written(tmp_path, monkeypatch):
+    """A damaged source header can hold elements that encode but do not parse (a (FFFF,FFFF)
+    of undefined length from overwritten bytes): the encoding is read back before it is
+    published, and refused whole."""
+    from app.io import WriteError, _dicom_file
+
+    path = make_ct(tmp_path / "src.dcm", np.zeros((8, 8)), ipp=(0, 0, 0),
+                   iop=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), spacing=(1, 1))
+    src = read_image(path)
+
+    def unreadable(*a, **kw):
+        raise OSError("No tag to read at file position 901C")
+
+    monkeypatch.setattr(_dicom_file, "dcmread", unreadable)
+    with pytest.raises(WriteError, match="would not read back .* No tag to read"):
+        write_dicom_derived(tmp_path / "sr.dcm", src, _upscale(src, (0, 0, 8, 8), 2), scale=2,
+                            roi=(0, 0, 8, 8), method="bicubic")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src.dcm"]
+
+
 def test_a_source_window_of_width_0_is_not_copied(tmp_path):
     """Window Width 0 defines no display (every VOI function needs a width above 0; the reader
     ignores it): the derived file gets the window the image is shown with, and says so."""

@@ -8,6 +8,7 @@ orientation, padding) in :mod:`app.io._dicom_meta`.
 """
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,19 @@ LOSSY_TRANSFER_SYNTAXES = {
     "1.2.840.10008.1.2.4.100": "ISO_13818_2",  # MPEG2
     "1.2.840.10008.1.2.4.102": "ISO_14496_10",  # MPEG-4 AVC
 }
+
+
+#: (7FE0,0010) Pixel Data as it starts an explicit or implicit little-endian element
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
+
+
+def _holds(path: Path, needle: bytes) -> bool:
+    """Whether the file's bytes contain ``needle`` (mapped, not read into memory)."""
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return m.find(needle) >= 0
+    except (OSError, ValueError):  # an empty or unmappable file
+        return False
 
 
 def _stored_limits(bits_stored: int, signed: bool) -> tuple[float, float]:
@@ -84,8 +98,12 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         name = UID(str(sop)).name if sop else ""
         if "Rows" in ds or "Image Storage" in name or len(ds) == 0:
             # an image's header with no pixels after it: pydicom stops quietly at the end of a
-            # file, so a copy cut short reads like this — not like a non-image object
+            # file (or where it can read no further), so a copy cut short reads like this —
+            # not like a non-image object; the Pixel Data tag's bytes tell the two apart
             what = f"a '{name}' file" if name else "a DICOM image header"
+            if _holds(path, _PIXEL_DATA_TAG):
+                raise CorruptFileError(f"{what} whose header is damaged: it cannot be read as "
+                                       "far as its pixel data", path)
             raise TruncatedFileError(f"{what} that ends before its pixel data: the file is "
                                      "incomplete (cut short in copying or transfer?)", path)
         what = f"a DICOM '{name}' object" if sop else "a DICOM object"

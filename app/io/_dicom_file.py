@@ -7,11 +7,13 @@ writers of :mod:`app.io._dicom_writer`.
 """
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+from pydicom import dcmread
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
@@ -51,12 +53,27 @@ def _file_meta(sop_class: str, sop_instance: str) -> Any:
 
 
 def _save_dicom(ds: Any, target: Path, sources: list[Path], report_warnings: list[str]) -> None:
+    """Encode ``ds``, read the encoding back (a file this writer cannot read is never
+    published: a damaged source header can hold elements that encode but do not parse) and
+    write it to ``target`` atomically."""
     def write(fh: IO[bytes]) -> None:
+        buf = io.BytesIO()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ds.save_as(fh, enforce_file_format=True)
+            ds.save_as(buf, enforce_file_format=True)
         for w in caught:
             report_warnings.append(str(w.message).splitlines()[0])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                back = dcmread(io.BytesIO(buf.getbuffer()))
+                back.PixelData  # noqa: B018 — parsed to the end of the file
+        except Exception as exc:  # noqa: BLE001 — pydicom raises nearly anything on bad data
+            first = (str(exc).splitlines() or [""])[0][:200]
+            raise WriteError("the derived file would not read back (its header, copied from "
+                             f"the source, holds damaged elements: {type(exc).__name__}: "
+                             f"{first}); nothing written", target) from exc
+        fh.write(buf.getbuffer())
 
     atomic_write(target, write, sources=sources)
 
