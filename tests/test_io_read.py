@@ -561,3 +561,26 @@ def test_a_decoder_panic_is_a_corrupt_file_error(tmp_path, pydicom_file):
     (tmp_path / "bad.dcm").write_bytes(bytes(data))
     with pytest.raises(CorruptFileError, match="could not be decoded"):
         read_image(tmp_path / "bad.dcm")
+
+
+def test_what_a_raster_loses_on_reading_is_noted(tmp_path):
+    """Transparency, samples beyond RGB + alpha and integers beyond float32's exact range are
+    said (the viewer's header and diagnostics list an image's notes); an opaque alpha is not."""
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., 3] = 255
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "opaque.png")
+    assert read_image(tmp_path / "opaque.png").warnings == []
+    rgba[0, :3, 3] = 0
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "holes.png")
+    img = read_image(tmp_path / "holes.png")
+    assert img.pixels.shape == (8, 8) and img.warnings == [
+        "transparency (alpha) left out: 3 partly or fully transparent pixel(s) are shown with "
+        "their stored values"]
+    tifffile.imwrite(tmp_path / "five.tif", np.full((8, 8, 5), 65535, np.uint16),
+                     photometric="rgb", extrasamples=[2, 0])
+    assert read_image(tmp_path / "five.tif").warnings == [
+        "1 sample(s) per pixel beyond RGB and alpha left out"]
+    tifffile.imwrite(tmp_path / "deep.tif", np.full((8, 8), 2 ** 25 + 1, np.uint32))
+    assert "2^24" in read_image(tmp_path / "deep.tif").warnings[0]
+    tifffile.imwrite(tmp_path / "exact.tif", np.full((8, 8), 2 ** 24, np.uint32))
+    assert read_image(tmp_path / "exact.tif").warnings == []

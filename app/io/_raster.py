@@ -177,6 +177,29 @@ def _from_pillow(path: Path, frame: int, fmt: str) -> tuple[np.ndarray, int, boo
         raise CorruptFileError(f"the {fmt} file is corrupt ({msg})", path) from exc
 
 
+#: the largest integer magnitude below which every integer is exact in float32
+_FLOAT32_EXACT = 2 ** 24
+
+
+def _without_alpha(arr: np.ndarray, keep: int, notes: list[str]) -> np.ndarray:
+    """The first ``keep`` samples of each pixel (grey, or RGB), with a note of what is left out:
+    an alpha channel that is not fully opaque (its pixels are shown as their colour, without the
+    transparency), or samples beyond alpha."""
+    samples = arr.shape[-1]
+    if samples == keep:
+        return arr
+    alpha = arr[..., keep]
+    top = np.iinfo(arr.dtype).max if arr.dtype.kind in "ui" else 1.0
+    if not np.all(alpha == top):
+        notes.append(f"transparency (alpha) left out: {int(np.count_nonzero(alpha != top)):,} "
+                     "partly or fully transparent pixel(s) are shown with their stored values")
+    if samples - keep > 1:
+        notes.append(f"{samples - keep - 1} sample(s) per pixel beyond "
+                     f"{'grey' if keep == 1 else 'RGB'} and alpha left out")
+    out = arr[..., 0] if keep == 1 else arr[..., :keep]
+    return out
+
+
 def _tiff16_encoding(description: str) -> tuple[float, float, str] | None:
     """(offset, scale, unit) from the JSON ImageDescription of :func:`app.io.write_tiff16`."""
     if not description.startswith("{") or TIFF_DESCRIPTION_FORMAT not in description:
@@ -215,12 +238,13 @@ def read_raster(path: Path, frame: int, fmt: str) -> ImageData:
         arr, n_frames, min_is_white, mode = _from_pillow(path, frame, fmt)
 
     if arr.ndim == 3:
-        if arr.shape[-1] == 1:
+        samples = arr.shape[-1]
+        if samples == 1:
             arr = arr[..., 0]
-        elif arr.shape[-1] == 2:  # grey + alpha
-            arr = arr[..., 0]
-        elif arr.shape[-1] >= 3:
-            arr = arr[..., :3]  # drop alpha / extra samples
+        elif samples == 2:  # grey + alpha
+            arr = _without_alpha(arr, 1, notes)
+        elif samples >= 3:
+            arr = _without_alpha(arr, 3, notes)  # drop alpha / extra samples
     if arr.ndim not in (2, 3):
         raise UnsupportedImageError(f"image array of shape {arr.shape} is not supported", path)
     dtype = arr.dtype
@@ -229,6 +253,10 @@ def read_raster(path: Path, frame: int, fmt: str) -> ImageData:
     if np.issubdtype(dtype, np.complexfloating):
         raise UnsupportedImageError("complex-valued images are not supported", path)
     pixels = arr.astype(np.float32)
+    if dtype.kind in "ui" and dtype.itemsize > 2 and arr.size and (
+            int(arr.max()) > _FLOAT32_EXACT or int(arr.min()) < -_FLOAT32_EXACT):
+        notes.append(f"values beyond ±{_FLOAT32_EXACT:,} (2^24) are held to float32 precision "
+                     "(about 7 significant digits): neighbouring integers may read alike")
     if not np.all(np.isfinite(pixels)):
         raise InvalidPixelsError(non_finite_reason(arr), path)
     if pixels.ndim == 3 and np.array_equal(pixels[..., 0], pixels[..., 1]) and \
