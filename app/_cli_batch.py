@@ -65,7 +65,9 @@ def _inputs(given_paths: list[str], outdir: Path) -> tuple[list[tuple[Path, Path
         finally:
             for line in skipped:  # named pipes, devices, links to them: never opened
                 _note(line)
-        inside = out_key != given.resolve()  # OUTDIR a subfolder: everything in it is output
+        # OUTDIR a subfolder of the folder given: everything in it is output (an OUTDIR above
+        # the folder, "-o .", holds the inputs themselves)
+        inside = out_key != given.resolve() and out_key.is_relative_to(given.resolve())
 
         def earlier(q: Path) -> bool:
             return bool(_OUTPUT_NAME.search(q.name)) or (

@@ -403,6 +403,10 @@ def test_an_input_is_never_overwritten_and_earlier_results_are_not_inputs(tmp_pa
     code, out, err = _run(capsys, src, *beside, "--overwrite")
     assert code == 0 and len(out) == 1 and "earlier result(s)" in err[0]  # not SR of SR
     (src / "a_SRx2_bicubic.dcm").unlink()
+    # results in a folder above the input folder ("cd parent; rmisr-sr in -o ."): the inputs
+    # are inputs, not earlier results
+    code, out, err = _run(capsys, src, "-o", tmp_path, "--scale", "2", "--method", "bicubic")
+    assert code == 0 and out == [str(tmp_path / "a_SRx2_bicubic.dcm")], err
 
     shutil.copy(pydicom_file("CT_small.dcm"), src / "a_SRx2_bicubic.dcm")
     before = (src / "a_SRx2_bicubic.dcm").read_bytes()
