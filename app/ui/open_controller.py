@@ -22,7 +22,7 @@ from app.io import (
     orientation_labels,
     read_image,
 )
-from app.session import StackItem, folder_outcome
+from app.session import StackItem, StepOutcome, folder_outcome
 
 from .series_picker import SeriesPickerDialog
 from .worker import FolderScan, SeriesScan
@@ -159,10 +159,27 @@ class OpenController(QObject):
         dialog.open()  # window-modal, not blocking: the picker is answered in the event loop
 
     def _open_series(self, chosen: Any, n_series: int) -> bool:
-        """Open a series found in a folder (:class:`app.io.series.FolderSeries`)."""
+        """Open a series found in a folder (:class:`app.io.series.FolderSeries`) at its first
+        readable slice (the folder scan reads headers only: a slice's pixels may still fail,
+        and those before the one shown are named, as a step skipping them would). A series of
+        one multi-frame file pages through its frames, as File ▸ Open does."""
         files = list(chosen.files)
-        if not self.open_file(files[0], stack=[(p, 0) for p in files]):
+        outcome = StepOutcome()
+        for k, path in enumerate(files):
+            try:
+                img = read_image(path)
+                break
+            except Exception as exc:  # noqa: BLE001 — named below, never a traceback dialog
+                outcome.skipped.append(f"slice {k + 1} ({path.name}): {readable_error(exc)}")
+        else:
+            outcome.reached_end = True
+            self.win.show_error("Cannot open the series", outcome.skipped_text())
             return False
+        stack = None if len(files) == 1 else [(p, 0) for p in files]
+        if not self.open_file(path, stack=stack, image=img):
+            return False
+        if outcome.skipped:
+            self.win.show_error("Unreadable slices skipped", outcome.skipped_text())
         more = f" (one of {n_series} series found)" if n_series > 1 else ""
         what = "series" if chosen.uid else "folder"
         self.win.statusBar().showMessage(f"Opened a {what} of {len(files)} file(s){more}: "
@@ -175,14 +192,15 @@ class OpenController(QObject):
         return self.open_file(SAMPLE_PATH, remember=False)
 
     def open_file(self, path: str | Path, remember: bool = True,
-                  stack: list[StackItem] | None = None) -> bool:
-        """Read and show an image; errors go to the status bar and a non-modal message. A
-        folder opens as :meth:`open_folder` does (``rmisr-viewer <folder>``, a recent folder)."""
-        if stack is None and Path(path).is_dir():
+                  stack: list[StackItem] | None = None, image: ImageData | None = None) -> bool:
+        """Read and show an image (``image``: already read from ``path``); errors go to the
+        status bar and a non-modal message. A folder opens as :meth:`open_folder` does
+        (``rmisr-viewer <folder>``, a recent folder)."""
+        if stack is None and image is None and Path(path).is_dir():
             return self.open_folder(path)
         if self._refuse_while_running("opening a file"):
             return False
-        img = self._read(path)
+        img = image if image is not None else self._read(path)
         if img is None:
             return False
         self.stop_scans()

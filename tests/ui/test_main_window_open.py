@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pydicom
 import pytest
 from PyQt5.QtCore import QMimeData, QPointF, Qt, QUrl
 from PyQt5.QtGui import QDragEnterEvent, QDropEvent
@@ -214,6 +215,33 @@ def test_a_slice_of_another_size_in_the_stack_keeps_the_history_and_fits_the_reg
     assert window.session.roi == (10, 10, 20, 20) == window.canvas.roi()
     window.open_file(paths[0])  # another opening: a new history
     assert window.session.history.undo_name() == ""
+
+
+def test_a_folder_series_opens_at_its_first_readable_slice_and_pages_a_multiframe_file(
+        window, tmp_path, qtbot, pydicom_file):
+    """The folder scan reads headers only: a first slice whose pixels fail is named and the
+    series opens at the next one; a series that is one multi-frame file pages its frames."""
+    from ..test_io_writers import make_ct
+
+    series = tmp_path / "s"
+    series.mkdir()
+    uid = pydicom.uid.generate_uid()
+    for k in range(4):
+        make_ct(series / f"IM{k}.dcm", np.full((16, 16), 10.0 * k), ipp=(0, 0, 5.0 * k),
+                iop=(1, 0, 0, 0, 1, 0), spacing=(1, 1), SeriesInstanceUID=uid, InstanceNumber=k)
+    data = (series / "IM0.dcm").read_bytes()
+    (series / "IM0.dcm").write_bytes(data[:-300])  # its pixel data cut short
+    assert window.open_folder(series)
+    qtbot.waitUntil(lambda: window.image is not None
+                    and window.image.source_path.name == "IM1.dcm", timeout=10_000)
+    assert len(window.stack()) == 4 and window.session.position == 1
+    assert "slice 1 (IM0.dcm)" in window.last_message()
+    frames = tmp_path / "mf"
+    frames.mkdir()
+    shutil.copy(pydicom_file("rtdose.dcm"), frames / "dose.dcm")
+    assert window.open_folder(frames)
+    qtbot.waitUntil(lambda: window.image.source_path.name == "dose.dcm", timeout=10_000)
+    assert len(window.stack()) == 15 and window.step_slice(1) and window.image.frame == 1
 
 
 def test_read_warnings_stay_visible_in_the_header_and_diagnostics(window, tmp_path):
