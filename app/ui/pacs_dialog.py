@@ -368,6 +368,10 @@ class PacsDialog(_NetDialog):
             self.study_table.selectRow(0)
 
     def _study_chosen(self) -> None:
+        if not self.busy():  # the series listed belong to the study chosen before: gone, so a
+            self.series = []  # failed listing cannot leave them to be retrieved as this one's
+            _fill(self.series_table, [])
+            self._update_buttons()
         study = self.chosen_study()
         if study is None or self.busy():
             return
@@ -380,7 +384,8 @@ class PacsDialog(_NetDialog):
                    "Listing the study's series…")
 
     def _show_series(self, series: list[Series]) -> None:
-        self.series = list(series)
+        study = self.chosen_study()
+        self.series = [s for s in series if study is not None and s.study_uid == study.study_uid]
         _fill(self.series_table, [[_n(s.number), s.modality, s.description, _n(s.n_instances)]
                                   for s in self.series])
         self.set_status(f"{len(self.series)} series: choose one and Retrieve and open "
@@ -393,7 +398,12 @@ class PacsDialog(_NetDialog):
     def retrieve(self) -> None:
         series = self.chosen_series()
         node = self.node()
+        study = self.chosen_study()
         if series is None or node is None or self.busy():
+            return
+        if study is None or series.study_uid != study.study_uid:  # never another study's
+            self.set_status("The series listed are not the chosen study's: choose the study "
+                            "again", error=True)
             return
         from app.net import RetrieveCache, retrieve_series
         cfg = self.config

@@ -137,3 +137,39 @@ def test_closing_the_dialog_mid_retrieve_cancels_it(qtbot, window, pacs,  # noqa
                     timeout=20000)
     assert not list(cache.root.glob(".partial-*"))
     assert window.stack() == [] or all(p.parent != cache.root for p, _ in window.stack())
+
+
+def test_a_failed_series_listing_leaves_no_other_study_s_series(qtbot, tmp_path) -> None:
+    """Choosing another study clears the series listed for the one before: when its own
+    listing fails (the PACS went away) nothing of the other study, maybe another patient's,
+    is left to retrieve; and a retrieve never takes a series of a study not chosen."""
+    from app.net import Series, Study
+    from app.ui.pacs_dialog import PacsDialog
+
+    path = tmp_path / "pacs.json"
+    save_config(PacsConfig(local_ae=CLIENT_AET, timeouts=Timeouts(2, 2, 2, 2),
+                           nodes=(PacsNode("down", ORTHANC_AET, "127.0.0.1",
+                                           _orthanc.free_port()),)), path)
+    dlg = PacsDialog(config_file=path)
+    qtbot.addWidget(dlg)
+
+    def study(uid: str, patient: str) -> Study:
+        return Study(uid, patient, patient, "20260101", "", "", "", "CT", 1, 1)
+
+    dlg._show_studies([study("1.2.1", "A"), study("1.2.2", "B")])
+    dlg.study_table.selectRow(0)  # its listing fails: the PACS is down
+    qtbot.waitUntil(lambda: not dlg.busy(), timeout=15000)
+    a_series = Series("1.2.1", "1.2.1.9", "CT", "lungs", 1, 1)
+    dlg._show_series([a_series])  # as if A's series had been listed before the PACS went away
+    assert dlg.series_table.rowCount() == 1
+    dlg.study_table.selectRow(1)
+    qtbot.waitUntil(lambda: not dlg.busy(), timeout=15000)
+    assert dlg.series == [] and dlg.series_table.rowCount() == 0
+    assert not dlg.retrieve_button.isEnabled()
+    dlg._show_series([a_series])  # a late answer for A while B is chosen: not shown
+    assert dlg.series == []
+    dlg.series = [a_series]  # and even if it were: not retrieved as B's
+    dlg.series_table.setRowCount(1)
+    dlg.series_table.selectRow(0)
+    dlg.retrieve()
+    assert not dlg.busy() and "not the chosen study's" in dlg.status.text()
