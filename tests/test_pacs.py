@@ -349,10 +349,20 @@ def test_config_round_trip_and_errors(tmp_path: Path) -> None:
                      ('{"nodes": [{"name": "x", "ae_title": "X", "host": "h", "port": 0}]}',
                       "outside 1-65535"),
                      ('{"timeouts": {"acse": -1}}', "timeout acse"),
+                     ('{"nodes": [{"name": "x", "ae_title": "X", "host": "h", "port": true}]}',
+                      "not a whole number"),
+                     ('{"nodes": [{"name": "x", "ae_title": "X", "host": "h", "port": 104.9}]}',
+                      "not a whole number"),
                      ("{not json", "not valid JSON")]:
         path.write_text(bad)
         with pytest.raises(PacsConfigError, match=msg):
             load_config(path)
+    # Latin-1 text is named, not a traceback; a UTF-8 byte-order mark is read
+    path.write_bytes('{"local_ae": "Radiología"}'.encode("latin-1"))
+    with pytest.raises(PacsConfigError, match="is not UTF-8 text"):
+        load_config(path)
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"local_ae": "ME"}')
+    assert load_config(path).local_ae == "ME"
 
 
 

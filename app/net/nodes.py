@@ -47,6 +47,8 @@ def validate_ae_title(title: str, what: str = "AE title") -> str:
 
 
 def _port(value: Any, what: str) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise PacsConfigError(f"{what} {value!r} is not a whole number")
     try:
         port = int(value)
     except (TypeError, ValueError):
@@ -198,11 +200,15 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PacsConfig:
     """Read the configuration; a missing file gives the defaults (no nodes)."""
     p = Path(path) if path is not None else config_path()
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad) is accepted
     except FileNotFoundError:
         return PacsConfig()
     except OSError as exc:
         raise PacsConfigError(f"cannot read {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise PacsConfigError(f"{p} is not UTF-8 text (byte {exc.start}: "
+                              f"{exc.object[exc.start:exc.start + 1]!r}): save it as UTF-8"
+                              ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
