@@ -17,7 +17,8 @@ from .errors import (AssociationAbortedError, AssociationRejectedError,
                      PacsTimeoutError, QueryFailedError, RetrieveCancelled, RetrieveFailedError,
                      StoreRefusedError, UnknownNodeError)
 from .nodes import (DEFAULT_LOCAL_AE, RETRIEVE_METHODS, PacsConfig, PacsNode, Timeouts,
-                    config_path, load_config, save_config, validate_ae_title)
+                    back_up_unreadable, config_path, load_config, save_config,
+                    validate_ae_title)
 from .retrieve import retrieve_series
 from .scu import (Series, StoreResult, Study, StudyQuery, echo, find_series, find_studies,
                   status_text, store)
@@ -29,7 +30,7 @@ __all__ = [
     "NoPresentationContextError", "QueryFailedError", "RetrieveFailedError",
     "RetrieveCancelled", "StoreRefusedError",
     "DEFAULT_LOCAL_AE", "RETRIEVE_METHODS", "PacsConfig", "PacsNode", "Timeouts", "config_path",
-    "load_config", "save_config", "validate_ae_title",
+    "load_config", "save_config", "back_up_unreadable", "validate_ae_title",
     "Series", "StoreResult", "Study", "StudyQuery", "echo", "find_series", "find_studies",
     "retrieve_series", "status_text", "store",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,30 @@ def config_path() -> Path:
     """``$RMISR_PACS_CONFIG``, else ``pacs.json`` in :func:`config_dir`."""
     env = os.environ.get("RMISR_PACS_CONFIG")
     return Path(env) if env else config_dir() / "pacs.json"
+
+
+def back_up_unreadable(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """Copy a settings file that cannot be read (:class:`PacsConfigError`) to
+    ``<name>.bak`` (``.bak2``, … where that exists) before it is replaced, so that nodes the
+    reader could not take are not lost; the copy, or None where there was nothing to keep."""
+    p = Path(path) if path is not None else config_path()
+    if not p.is_file():
+        return None
+    try:
+        load_config(p)
+        return None
+    except PacsConfigError:
+        pass
+    for k in range(1, 1000):
+        backup = p.with_name(p.name + (".bak" if k == 1 else f".bak{k}"))
+        if not backup.exists():
+            try:
+                shutil.copy2(p, backup)
+            except OSError as exc:
+                raise PacsConfigError(f"cannot keep a copy of {p} before replacing it: "
+                                      f"{exc.strerror or exc}") from None
+            return backup
+    raise PacsConfigError(f"cannot keep a copy of {p}: too many backups beside it")
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> PacsConfig:

@@ -238,13 +238,15 @@ class _NetDialog(QDialog):
         if dlg.exec_() != QDialog.Accepted or dlg.result_config is None:
             return
         try:
-            where = save_viewer_config(dlg.result_config, self.settings, self.config_file)
+            where, backup = save_viewer_config(dlg.result_config, self.settings,
+                                               self.config_file)
         except PacsConfigError as exc:
             self.set_status(exc.message, error=True)
             return
         self.config = dlg.result_config
         self.node_bar.fill(self.config, str(self.node_bar.combo.currentData() or ""))
-        self.set_status(f"PACS settings saved to {where}")
+        kept = f" (the unreadable file it replaced is kept as {backup.name})" if backup else ""
+        self.set_status(f"PACS settings saved to {where}{kept}")
 
 
 class PacsDialog(_NetDialog):

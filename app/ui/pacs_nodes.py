@@ -29,8 +29,8 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from app.net import (PacsConfig, PacsConfigError, PacsNode, Timeouts, config_path, load_config,
-                     save_config)
+from app.net import (PacsConfig, PacsConfigError, PacsNode, Timeouts, back_up_unreadable,
+                     config_path, load_config, save_config)
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def load_viewer_config(settings: QSettings | None = None,
 
 
 def save_viewer_config(config: PacsConfig, settings: QSettings | None,
-                       path: str | Path | None) -> Path:
+                       path: str | Path | None) -> tuple[Path, Path | None]:
     """Save the PACS settings to the shared file (``path``, default
     :func:`app.net.config_path`) and mirror them in ``settings``.
 
@@ -75,16 +75,20 @@ def save_viewer_config(config: PacsConfig, settings: QSettings | None,
         settings: the viewer's QSettings, or None.
         path: the settings file, or None for the shared default.
 
+    A file there that cannot be read is kept as ``<name>.bak`` first
+    (:func:`app.net.back_up_unreadable`): the nodes the dialog could not load are not lost.
+
     Returns:
-        The file written.
+        The file written, and the copy of the unreadable file it replaced (or None).
 
     Raises:
         PacsConfigError: the file cannot be written.
     """
+    backup = back_up_unreadable(path)
     written = save_config(config, path)
     if settings is not None:
         settings.setValue(SETTINGS_KEY, json.dumps(config.to_dict()))
-    return written
+    return written, backup
 
 
 class NodeBar(QWidget):

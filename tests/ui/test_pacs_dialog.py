@@ -173,3 +173,20 @@ def test_a_failed_series_listing_leaves_no_other_study_s_series(qtbot, tmp_path)
     dlg.series_table.selectRow(0)
     dlg.retrieve()
     assert not dlg.busy() and "not the chosen study's" in dlg.status.text()
+
+
+def test_saving_over_an_unreadable_settings_file_keeps_a_copy(tmp_path) -> None:
+    """The dialog falls back to empty settings when the file is invalid; saving its nodes then
+    must not lose the file's (its other nodes, local AE title): they are kept as .bak."""
+    from app.ui.pacs_nodes import save_viewer_config
+
+    path = tmp_path / "pacs.json"
+    bad = ('{"local_ae": "MINE", "nodes": [{"name": "x", "ae_title": "X", "host": "h", '
+           '"port": 70000}]}')
+    path.write_text(bad)
+    new = PacsConfig(nodes=(PacsNode("y", "Y", "h", 104),))
+    written, backup = save_viewer_config(new, None, path)
+    assert written == path and load_config(path) == new
+    assert backup == tmp_path / "pacs.json.bak" and backup.read_text() == bad
+    written, backup = save_viewer_config(new, None, path)  # now readable: nothing to keep
+    assert backup is None and not (tmp_path / "pacs.json.bak2").exists()
