@@ -176,7 +176,11 @@ def _send(node: str, written: list[Path]) -> int:
         _note(f"--send: {len(written) - len(dicom)} non-DICOM result(s) not sent")
     if not dicom:
         return 0
-    status = send_files(node, dicom, say=lambda line: None,
+    def say(line: str) -> None:  # each instance not stored is named (stdout lists results)
+        if "\tstored\t" not in line:
+            _note(f"--send {node}: {line}")
+
+    status = send_files(node, dicom, say=say,
                         error=lambda message: _error(f"--send {node}: {message}"))
     if status == 0:
         _note(f"--send {node}: stored {len(dicom)} of {len(dicom)} instance(s)")

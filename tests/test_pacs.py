@@ -433,3 +433,46 @@ def test_rmisr_sr_send_to_an_unknown_node_is_a_usage_error(tmp_path: Path,
                      "bicubic", "--send", "nowhere"]) == 2
     assert "--send: no PACS node named 'nowhere'" in capsys.readouterr().err
     assert not out.exists()  # refused before anything was written
+
+
+def test_a_store_aborted_half_way_says_what_was_stored(tmp_path: Path) -> None:
+    """A PACS that aborts the association after two of five instances: the results say which
+    two were stored and that the rest were not sent (they were lost with the error before), and
+    the message does not send the user to the AE-title registration."""
+    import time
+
+    from pynetdicom import AE, AllStoragePresentationContexts, evt
+
+    count = [0]
+
+    def on_store(event):
+        count[0] += 1
+        if count[0] > 2:
+            threading.Thread(target=event.assoc.abort, daemon=True).start()
+            time.sleep(0.5)
+        return 0x0000
+
+    scp = AE("ABORTS")
+    for cx in AllStoragePresentationContexts:
+        scp.add_supported_context(cx.abstract_syntax, ["1.2.840.10008.1.2.1",
+                                                       "1.2.840.10008.1.2"])
+    server = scp.start_server(("127.0.0.1", 0), block=False,
+                              evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    try:
+        quick = PacsConfig(local_ae=CLIENT_AET, timeouts=Timeouts(3, 5, 10, 10))
+        node = PacsNode("aborts", "ABORTS", "127.0.0.1", server.server_address[1])
+        files = []
+        for k in range(5):
+            ds = pydicom.dcmread(_orthanc.SAMPLE)
+            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+            files.append(tmp_path / f"i{k}.dcm")
+            ds.save_as(files[-1], enforce_file_format=True)
+        results = store(node, quick, files, raise_on_refusal=False)
+        assert [r.ok for r in results] == [True, True, False, False, False]
+        assert all(r.status is None and r.message.startswith("not sent: ") for r in results[2:])
+        assert "after 2 instance(s)" in results[2].message and "AE title" not in results[2].message
+        count[0] = 0
+        with pytest.raises(AssociationAbortedError, match="2 of 5 instance"):
+            store(node, quick, files)
+    finally:
+        server.shutdown()

@@ -25,7 +25,7 @@ from pydicom.dataset import Dataset
 
 from .association import (PENDING, TRANSFER_SYNTAXES, WARNING_STORE, Cancelled, Progress,
                           association, ended_error, status_text)
-from .errors import PacsError, QueryFailedError, StoreRefusedError
+from .errors import AssociationAbortedError, PacsError, QueryFailedError, StoreRefusedError
 from .nodes import PacsConfig, PacsNode
 
 __all__ = ["StudyQuery", "Study", "Series", "StoreResult", "echo", "find_studies",
@@ -270,7 +270,21 @@ def store(node: PacsNode, config: PacsConfig, files: Sequence[str | os.PathLike[
                 results.append(StoreResult(p, uid, None, f"not sent: {exc}"))
                 continue
             if "Status" not in status:
-                raise ended_error(node, config, f"C-STORE of {p.name}", since)
+                ended = ended_error(node, config, f"C-STORE of {p.name}", since)
+                if isinstance(ended, AssociationAbortedError) and i > 0:  # it took some: no
+                    ended = AssociationAbortedError(  # AE-title question, the link dropped
+                        f"{node.describe()} aborted the association during the C-STORE of "
+                        f"{p.name}, after {i} instance(s) (the connection dropped, or the PACS "
+                        "gave up)")
+                # what was stored before stays stored: said per instance, the rest not sent
+                results += [StoreResult(q, str(d.SOPInstanceUID), None,
+                                        f"not sent: {ended.message}")
+                            for q, d in zip(paths[i:], datasets[i:])]
+                if raise_on_refusal:
+                    stored = sum(r.ok for r in results)
+                    raise type(ended)(f"{ended.message}; {stored} of {len(paths)} instance(s) "
+                                      "were stored before it") from None
+                break
             code = int(status.Status)
             results.append(StoreResult(p, uid, code, status_text(code)))
             if progress is not None:

@@ -471,6 +471,7 @@ class SendDialog(_NetDialog):
         for f in self.files:
             r = by_path.get(f)
             rows.append([f.name, "not sent (cancelled)" if r is None else
+                         r.message if r.status is None else  # not sent: no status
                          ("stored — " if r.ok else "REFUSED — ") + r.message])
         _fill(self.table, rows)
         for row, f in enumerate(self.files):
