@@ -185,6 +185,9 @@ def association(node: PacsNode, config: PacsConfig, contexts: Sequence[tuple[str
         raise AssociationAbortedError(f"{node.describe()}: the association was aborted while "
                                       "it was being set up")
     log.info("association with %s established", node.name)
+    thread = threading.get_ident()
+    with _LIVE_LOCK:
+        _LIVE[thread] = assoc
     try:
         yield assoc
     except BaseException:
@@ -194,6 +197,44 @@ def association(node: PacsNode, config: PacsConfig, contexts: Sequence[tuple[str
     else:
         if assoc.is_established:
             assoc.release()
+    finally:
+        with _LIVE_LOCK:
+            if _LIVE.get(thread) is assoc:
+                del _LIVE[thread]
+
+
+#: the association each thread has open (:func:`association`), for :func:`abort_in_thread`
+_LIVE: dict[int, Any] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def abort_in_thread(thread: int) -> bool:
+    """Abort the association that thread ``thread`` (a :func:`threading.get_ident`) has open, so
+    that a request waiting on the peer ends now rather than at its timeout (a cancel); False
+    when it has none."""
+    with _LIVE_LOCK:
+        assoc = _LIVE.get(thread)
+    if assoc is None or not assoc.is_established:
+        return False
+    assoc.abort()
+
+    def wake() -> None:
+        # a request blocked on the reply queue waits out the DIMSE timeout unless woken with
+        # what pynetdicom reads as "no reply"; again until the thread has left the association
+        # (an abort that raced the request's send lands before its wait)
+        while True:
+            with _LIVE_LOCK:
+                if _LIVE.get(thread) is not assoc:
+                    return
+            try:
+                assoc.dimse.msg_queue.put_nowait((None, None))
+            except Exception:  # noqa: BLE001 — other pynetdicom internals: the timeout ends it
+                log.debug("could not wake the aborted request", exc_info=True)
+                return
+            time.sleep(0.2)
+
+    threading.Thread(target=wake, name="pacs-abort-wake", daemon=True).start()
+    return True
 
 
 def ended_error(node: PacsNode, config: PacsConfig, what: str, since: float) -> PacsError:

@@ -203,10 +203,25 @@ class _NetDialog(QDialog):
     def _set_enabled(self, enabled: bool) -> None:
         self.node_bar.setEnabled(enabled)
 
+    #: Cancel lets the request go at once (its association aborted), or, False, waits for it
+    #: to stop between two steps and shows what it did (a send: which instances were stored)
+    LET_GO_ON_CANCEL = True
+
     def cancel_task(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            self.set_status("Cancelling…")
+        """Stop the running request. With :attr:`LET_GO_ON_CANCEL` the dialog is usable at once:
+        the task is let go (its association aborted where one is open; one still connecting
+        ends at its own timeout, and a retrieve removes what it received), its outcome no
+        longer shown."""
+        task = self.task
+        if task is None:
+            return
+        task.cancel(abort=self.LET_GO_ON_CANCEL)
+        if not self.LET_GO_ON_CANCEL:
+            self.set_status("Cancelling… (after the instance being sent)")
+            return
+        self.task = None
+        self._idle()
+        self.set_status("Cancelled")
 
     def wait_idle(self, msecs: int = 30_000) -> bool:
         """Cancel and wait for every task this dialog started (closing, tests)."""
@@ -429,6 +444,8 @@ class PacsDialog(_NetDialog):
 
 class SendDialog(_NetDialog):
     """Send derived DICOM files to a PACS node (C-STORE), with one result row per instance."""
+
+    LET_GO_ON_CANCEL = False  # the rows say which instances the PACS holds
 
     def __init__(self, files: Sequence[str | Path], parent: Any = None,
                  settings: QSettings | None = None,

@@ -45,6 +45,7 @@ class NetTask(QThread):
         super().__init__(None)
         self._work = work
         self._cancel = threading.Event()
+        self._thread: int | None = None  # the thread's identity once it runs
         _RUNNING.add(self)
         self.finished.connect(lambda: _RUNNING.discard(self))
         app = QApplication.instance()
@@ -52,20 +53,27 @@ class NetTask(QThread):
             app.aboutToQuit.connect(_stop_running_tasks)
             app._rmisr_pacs_quit_hook = True
 
-    def cancel(self) -> None:
+    def cancel(self, abort: bool = True) -> None:
+        """Ask the work to stop, and with ``abort`` abort the association it has open (a query
+        or an echo waiting on a silent peer would otherwise wait for its timeout)."""
         self._cancel.set()
+        if abort and self._thread is not None:
+            from app.net.association import abort_in_thread
+            abort_in_thread(self._thread)
 
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
 
     def run(self) -> None:
+        self._thread = threading.get_ident()
         try:
             result = self._work(lambda done, total: self.progressed.emit(int(done), int(total)),
                                 self._cancel.is_set)
         except RetrieveCancelled as exc:
             self.failed.emit(exc.message, True)
-        except PacsError as exc:
-            self.failed.emit(exc.message, False)
+        except PacsError as exc:  # after a cancel, an aborted request is the cancel
+            self.failed.emit("stopped" if self.is_cancelled() else exc.message,
+                             self.is_cancelled())
         except ValueError as exc:  # a bad query field
             self.failed.emit(str(exc), False)
         except Exception as exc:  # noqa: BLE001 — never a traceback dialog

@@ -190,3 +190,49 @@ def test_saving_over_an_unreadable_settings_file_keeps_a_copy(tmp_path) -> None:
     assert backup == tmp_path / "pacs.json.bak" and backup.read_text() == bad
     written, backup = save_viewer_config(new, None, path)  # now readable: nothing to keep
     assert backup is None and not (tmp_path / "pacs.json.bak2").exists()
+
+
+def test_cancel_lets_a_query_to_a_silent_pacs_go_at_once(qtbot, tmp_path) -> None:
+    """A PACS that takes the association and never answers the C-FIND: Cancel makes the dialog
+    usable at once and aborts the association, so the request ends now, not at its timeout."""
+    import threading
+    import time
+
+    from pynetdicom import AE, evt
+    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
+
+    from app.net.association import _LIVE
+    from app.ui.pacs_dialog import PacsDialog
+
+    release, asked = threading.Event(), threading.Event()
+
+    def silent(event):
+        asked.set()
+        release.wait(30)
+        yield 0x0000, None
+
+    scp = AE("SILENT")
+    scp.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
+    server = scp.start_server(("127.0.0.1", 0), block=False,
+                              evt_handlers=[(evt.EVT_C_FIND, silent)])
+    try:
+        path = tmp_path / "pacs.json"
+        save_config(PacsConfig(local_ae=CLIENT_AET, timeouts=Timeouts(3, 5, 30, 30),
+                               nodes=(PacsNode("silent", "SILENT", "127.0.0.1",
+                                               server.server_address[1]),)), path)
+        dlg = PacsDialog(config_file=path)
+        qtbot.addWidget(dlg)
+        dlg.patient_id.setText("X")
+        dlg.search()
+        task = dlg.task
+        qtbot.waitUntil(lambda: asked.is_set() and len(_LIVE) > 0, timeout=10_000)  # waiting
+        t0 = time.monotonic()
+        dlg.cancel_task()
+        assert not dlg.busy() and dlg.search_button.isEnabled()
+        assert dlg.status.text() == "Cancelled"
+        qtbot.waitUntil(lambda: not task.isRunning(), timeout=10_000)
+        assert time.monotonic() - t0 < 5  # not the 30 s DIMSE timeout
+        assert dlg.status.text() == "Cancelled"  # the aborted request's error is not shown
+    finally:
+        release.set()
+        server.shutdown()
