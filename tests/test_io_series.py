@@ -47,6 +47,24 @@ def test_without_positions_instance_number_orders(tmp_path):
     assert [pydicom.dcmread(p).InstanceNumber for p in series_files(paths[0])] == [1, 2, 3]
 
 
+def test_a_localizer_in_the_series_does_not_undo_the_slice_order(tmp_path):
+    """A coronal scout in an axial series (same Series Instance UID, numbers not in z order):
+    the axial slices keep their order along the normal, the scout follows them."""
+    uid = generate_uid()
+    paths = make_series(tmp_path, [30.0, 10.0, 0.0, 20.0], uid=uid, numbers=[1, 2, 3, 4])
+    scout = make_series(tmp_path, [100.0], uid=uid, numbers=[0], iop=(1, 0, 0, 0, 0, -1),
+                        prefix="scout")[0]
+    order = series_files(paths[0])
+    assert order[-1] == scout
+    assert [float(pydicom.dcmread(p).ImagePositionPatient[2]) for p in order[:-1]] == [
+        0, 10, 20, 30]
+    # half and half is no majority: InstanceNumber decides
+    two = make_series(tmp_path / "two", [5.0, 0.0], numbers=[2, 1])
+    make_series(tmp_path / "two", [9.0, 8.0], uid=pydicom.dcmread(two[0]).SeriesInstanceUID,
+                numbers=[4, 3], iop=(1, 0, 0, 0, 0, -1), prefix="c")
+    assert [pydicom.dcmread(p).InstanceNumber for p in series_files(two[0])] == [1, 2, 3, 4]
+
+
 def test_a_file_alone_a_raster_and_a_multiframe_file(tmp_path, pydicom_file):
     lone = make_ct(tmp_path / "lone.dcm", np.zeros((8, 8)), ipp=(0, 0, 0), iop=AXIAL,
                    spacing=(1, 1))

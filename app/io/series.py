@@ -112,21 +112,36 @@ def series_files(path: str | os.PathLike[str],
 
 def _ordered(members: list[tuple[Path, object]]) -> list[Path]:
     """Files of one series in slice order: along the slice normal when every file has a
-    position and they share one orientation; else InstanceNumber; else file name."""
+    position and they share one orientation; else InstanceNumber; else file name.
+
+    A few images of another orientation in the series (a localizer, a scout) do not undo the
+    order of the others: where most files (more than half) share one orientation and all of
+    those have positions, they are ordered along its normal and the rest follow them, by
+    InstanceNumber and name."""
     positions = [_floats(ds.get("ImagePositionPatient"), 3) for _, ds in members]
     orientations = [_floats(ds.get("ImageOrientationPatient"), 6) for _, ds in members]
-    if all(x is not None for x in positions) and all(o is not None for o in orientations) \
-            and all(np.allclose(o, orientations[0], atol=1e-4) for o in orientations):
-        normal = np.cross(orientations[0][:3], orientations[0][3:])
-        keys = [float(np.dot(x, normal)) for x in positions]
-        order = sorted(range(len(members)), key=lambda i: (keys[i], members[i][0].name))
-    else:
-        def number(i: int) -> float:
-            try:
-                return float(members[i][1].get("InstanceNumber"))
-            except (TypeError, ValueError):
-                return float("inf")
-        order = sorted(range(len(members)), key=lambda i: (number(i), members[i][0].name))
+
+    def number(i: int) -> float:
+        try:
+            return float(members[i][1].get("InstanceNumber"))
+        except (TypeError, ValueError):
+            return float("inf")
+
+    by_number = sorted(range(len(members)), key=lambda i: (number(i), members[i][0].name))
+    main: list[int] = []
+    for o in orientations:  # the largest group sharing one orientation
+        if o is None:
+            continue
+        group = [i for i, q in enumerate(orientations)
+                 if q is not None and np.allclose(q, o, atol=1e-4)]
+        if len(group) > len(main):
+            main = group
+    if 2 * len(main) <= len(members) or any(positions[i] is None for i in main):
+        return [members[i][0] for i in by_number]
+    normal = np.cross(orientations[main[0]][:3], orientations[main[0]][3:])
+    keys = {i: float(np.dot(positions[i], normal)) for i in main}
+    order = sorted(main, key=lambda i: (keys[i], members[i][0].name))
+    order += [i for i in by_number if i not in keys]
     return [members[i][0] for i in order]
 
 
