@@ -303,6 +303,24 @@ def test_a_source_window_of_width_0_is_not_copied(tmp_path):
     assert any("window width 0" in w for w in rep.warnings)
 
 
+def test_unnumbered_slices_are_numbered_in_their_derived_series(tmp_path):
+    """Sources without InstanceNumber: the instances of one derived series are numbered in the
+    order they are written (all were 1), a series of their own starts again at 1."""
+    iop, series, uid = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0), generate_uid(), generate_uid()
+    numbers = []
+    for k in (1, 2, 3):
+        src = read_image(make_ct(tmp_path / f"s{k}.dcm", np.full((8, 8), 10.0 * k),
+                                 ipp=(0, 0, 2.5 * k), iop=iop, spacing=(1, 1),
+                                 SeriesInstanceUID=series))
+        rep = write_image(tmp_path / f"s{k}_sr.dcm", _upscale(src, (0, 0, 8, 8), 2), source=src,
+                          scale=2, roi=(0, 0, 8, 8), method="bicubic", series_instance_uid=uid)
+        numbers.append(int(pydicom.dcmread(rep.path).InstanceNumber))
+    assert numbers == [1, 2, 3]
+    alone = write_image(tmp_path / "alone.dcm", _upscale(src, (0, 0, 8, 8), 2), source=src,
+                        scale=2, roi=(0, 0, 8, 8), method="bicubic")
+    assert int(pydicom.dcmread(alone.path).InstanceNumber) == 1
+
+
 def test_a_source_without_instance_uid_gets_no_empty_reference(tmp_path):
     path = make_ct(tmp_path / "nouid.dcm", np.zeros((8, 8)), ipp=(0, 0, 0),
                    iop=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), spacing=(1, 1))

@@ -113,6 +113,21 @@ _SERIES_TIMES_KEPT = 4096
 _SERIES_LOCK = threading.Lock()
 
 
+_UNNUMBERED: OrderedDict[str, int] = OrderedDict()
+
+
+def _next_instance_number(series_uid: str) -> int:
+    """1 for the first unnumbered instance written into the derived series ``series_uid``, 2
+    for the next, …"""
+    with _SERIES_LOCK:
+        n = _UNNUMBERED.get(series_uid, 0) + 1
+        _UNNUMBERED[series_uid] = n
+        _UNNUMBERED.move_to_end(series_uid)
+        while len(_UNNUMBERED) > _SERIES_TIMES_KEPT:
+            _UNNUMBERED.popitem(last=False)
+    return n
+
+
 def _series_time(series_uid: str, now: tuple[str, str]) -> tuple[str, str]:
     """(SeriesDate, SeriesTime) of the series ``series_uid``: ``now`` for its first instance,
     the first instance's for the others."""
@@ -171,7 +186,9 @@ def _set_common_derived(ds: Any, *, scale: float, roi: tuple[int, int, int, int]
     ds.ContentDate, ds.ContentTime = date, time
     ds.SeriesDate, ds.SeriesTime = _series_time(str(ds.SeriesInstanceUID), (date, time))
     if str(ds.get("InstanceNumber", "") or "").strip() == "":
-        ds.InstanceNumber = 1  # a derived slice keeps its source's, so a series stays in order
+        # a derived slice keeps its source's, so a series stays in order; one without numbers
+        # the instances of its derived series in the order they are written (1, 2, …)
+        ds.InstanceNumber = _next_instance_number(str(ds.SeriesInstanceUID))
     # this software as the equipment that processed the image (PS3.3 C.7.5.1, CID 7005), after
     # whatever contributed before; Manufacturer / SoftwareVersions stay the source's (scanner)
     item = Dataset()
