@@ -401,8 +401,12 @@ class RunController(QObject):
             self.session.derived_files = list(result.written)
         n, done = len(req.items), len(result.written)
         folder = req.items[0][2].parent
+        # raster slices become Secondary Capture files, each its own series (nothing says
+        # which study or patient they belong to)
+        one_series = (req.fmt == "dcm" and done > 1 and self.session.image is not None
+                      and self.session.image.kind == "dicom")
         what = (f"{done} of {n} slices, {req.label} ×{req.scale:g}, written to {folder}"
-                + (" as one derived series" if req.fmt == "dcm" and done > 1 else ""))
+                + (" as one derived series" if one_series else ""))
         if result.cancelled:
             title, text = "Cancelled", f"Stopped: {what}; each written file is complete."
         elif result.errors:

@@ -201,6 +201,27 @@ def test_esc_drops_an_unfinished_shape_before_it_cancels_a_job(window, qtbot, ne
     assert window.controls.job_label.text() == "cancelled"
 
 
+def test_raster_slices_written_as_dicom_are_not_called_one_series(window, qtbot, tmp_path):
+    """PNG slices become Secondary Capture files, each its own series: the result does not say
+    "one derived series"."""
+    from PIL import Image
+
+    from app.ui.slices import SliceRangeChoice
+
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    for k in range(3):
+        Image.fromarray(np.full((24, 24), 40 * k, np.uint8)).save(folder / f"s{k}.png")
+    assert window.open_folder(folder)
+    qtbot.waitUntil(lambda: len(window.stack()) == 3, timeout=10_000)
+    window.canvas.set_roi((2, 2, 12, 12))
+    window.controls.set_scale(2)
+    assert window.super_resolve_slices(SliceRangeChoice(1, 2, "bicubic", "dcm", tmp_path / "o"))
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
+    assert "2 of 2 slices" in window.statusBar().currentMessage()
+    assert "one derived series" not in window.statusBar().currentMessage()
+
+
 def test_progress_in_tiles_across_methods(window, qtbot, network):
     """One bar for the whole run, measured in the engine's tiles (8 runs per tile in best
     quality), never going back, with the time left once a network tile is done."""
