@@ -46,11 +46,14 @@ def _process(sr: Any, image: ImageData, target: Path, fmt: str, args: argparse.N
 def _inputs(given_paths: list[str], outdir: Path) -> tuple[list[tuple[Path, Path]], int]:
     """(input file, its output folder) for each input, and the number of folders that held no
     image. A folder's images keep their subfolders under ``outdir`` (a CD's DICOM/ST0/SE1/IM0
-    and DICOM/ST0/SE2/IM0 stay apart); earlier results (files named like :func:`output_name`'s, or
+    and DICOM/ST0/SE2/IM0 stay apart), under ``outdir``/<folder name> when several folders are
+    given; earlier results (files named like :func:`output_name`'s, or
     anything under an ``outdir`` inside the folder) are skipped with a note."""
     out_key = outdir.resolve()
     inputs: list[tuple[Path, Path]] = []
     empty = 0
+    # several folders: each mirrored under its own name (two CDs' DICOM/ST0/SE0/IM0 apart)
+    several = sum(Path(g).is_dir() for g in given_paths) > 1
     for given in map(Path, given_paths):
         if not given.is_dir():
             inputs.append((given, outdir))  # named: taken whatever it is
@@ -79,7 +82,8 @@ def _inputs(given_paths: list[str], outdir: Path) -> tuple[list[tuple[Path, Path
         if not kept:
             empty += 1
             _error(f"{given}: no image files in this folder")
-        inputs += [(q, outdir / q.parent.relative_to(given)) for q in kept]
+        base = outdir / given.resolve().name if several else outdir
+        inputs += [(q, base / q.parent.relative_to(given)) for q in kept]
     return inputs, empty
 
 

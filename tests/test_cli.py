@@ -359,6 +359,19 @@ def test_a_file_given_twice_runs_once_and_frame_with_all_frames_is_refused(tmp_p
     assert code == 2 and out == [] and "leave --frame out" in err[-1]
 
 
+def test_two_folders_of_one_layout_are_mirrored_apart(tmp_path, capsys, pydicom_file):
+    """Two CDs (or two patients' folders) with the same names inside: each folder's results go
+    under its own name (every file of the second one collided with the first's)."""
+    for cd in ("cdA", "cdB"):
+        (tmp_path / cd / "SE0").mkdir(parents=True)
+        shutil.copy(pydicom_file("CT_small.dcm"), tmp_path / cd / "SE0" / "IM0")
+    code, out, err = _run(capsys, tmp_path / "cdA", tmp_path / "cdB", "-o", tmp_path / "out",
+                          "--scale", "2", "--method", "bicubic")
+    assert code == 0, err
+    assert sorted(Path(p).relative_to(tmp_path / "out").as_posix() for p in out) == [
+        "cdA/SE0/IM0_SRx2_bicubic.dcm", "cdB/SE0/IM0_SRx2_bicubic.dcm"]
+
+
 def test_a_cds_series_and_uid_named_files_keep_apart(tmp_path, capsys, pydicom_file):
     """DICOM/ST0/SE0/IM0 and DICOM/ST0/SE1/IM0 write to out/ST0/SE0 and out/ST0/SE1 (the
     folders mirrored); UID-named files keep their whole name (a UID's last part is no
