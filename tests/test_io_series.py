@@ -65,6 +65,15 @@ def test_a_localizer_in_the_series_does_not_undo_the_slice_order(tmp_path):
     assert [pydicom.dcmread(p).InstanceNumber for p in series_files(two[0])] == [1, 2, 3, 4]
 
 
+def test_a_copy_of_a_slice_in_the_folder_is_paged_once(tmp_path):
+    import shutil
+
+    paths = make_series(tmp_path, [0.0, 10.0, 20.0])
+    shutil.copy(paths[1], tmp_path / "zz_copy.dcm")  # the same instance twice
+    order = series_files(paths[0])
+    assert len(order) == 3 and set(order) == set(paths)
+
+
 def test_a_file_alone_a_raster_and_a_multiframe_file(tmp_path, pydicom_file):
     lone = make_ct(tmp_path / "lone.dcm", np.zeros((8, 8)), ipp=(0, 0, 0), iop=AXIAL,
                    spacing=(1, 1))

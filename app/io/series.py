@@ -31,7 +31,7 @@ MAX_SCAN_FILE_BYTES = 64 * 2**30
 #: a CD of 20,000 images takes well under a minute; a share that answers slower than this is
 #: refused with a message (ScanBudgetError) rather than left running without end.
 SCAN_SECONDS = 600.0
-_TAGS = ["SeriesInstanceUID", "ImagePositionPatient", "ImageOrientationPatient",
+_TAGS = ["SeriesInstanceUID", "SOPInstanceUID", "ImagePositionPatient", "ImageOrientationPatient",
          "InstanceNumber", "NumberOfFrames", "Modality", "SeriesDescription", "SeriesNumber"]
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
@@ -117,7 +117,17 @@ def _ordered(members: list[tuple[Path, object]]) -> list[Path]:
     A few images of another orientation in the series (a localizer, a scout) do not undo the
     order of the others: where most files (more than half) share one orientation and all of
     those have positions, they are ordered along its normal and the rest follow them, by
-    InstanceNumber and name."""
+    InstanceNumber and name. A file holding the same SOP Instance UID as one before it in name
+    order (a copy) is left out."""
+    seen: set[str] = set()
+    unique = []
+    for q, ds in sorted(members, key=lambda m: m[0].name):
+        sop = str(ds.get("SOPInstanceUID", "") or "")
+        if sop and sop in seen:
+            continue
+        seen.add(sop)
+        unique.append((q, ds))
+    members = unique
     positions = [_floats(ds.get("ImagePositionPatient"), 3) for _, ds in members]
     orientations = [_floats(ds.get("ImageOrientationPatient"), 6) for _, ds in members]
 
