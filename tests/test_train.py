@@ -110,7 +110,8 @@ def test_compact_resume_state_carries_the_log_and_seeds_a_new_run(tiny_data, tmp
     steps = [r.step for r in read_curve(out2 / "log.csv")]
     assert steps[0] == 2 and steps[-1] == 6
     # the same command again prefers the run's own, later state over the seed
-    assert resume_state.pick_resume_state(out2 / "state.safetensors", small) == out2 / "state.safetensors"
+    own = out2 / "state.safetensors"
+    assert resume_state.pick_resume_state(own, small) == own
 
 
 def test_half_compact_state_is_smaller_and_resumes(tiny_data, tmp_path):
@@ -716,7 +717,8 @@ def test_train_only_keeps_the_output_while_a_transplanted_laplacian_branch_learn
 
 @pytest.mark.parametrize("arch", ["srcnn", "rmisr_bl"])
 def test_speed_times_a_training_step_of_each_arch(arch):
-    """python -m models.evaluation.speed: SRCNN runs on the bicubic-sized input, RMISR on the LR patch."""
+    """python -m models.evaluation.speed: SRCNN runs on the bicubic-sized input, RMISR on the LR
+    patch."""
     from models.evaluation.speed import time_step
 
     assert time_step(arch, channels_last=True, bf16=False, steps=1, batch=1, patch=8) > 0
@@ -789,7 +791,8 @@ def test_patch_sampler_normalises_16_bit_slices_as_the_engine_and_keeps_their_le
 
 def test_train_refuses_data_weights_that_do_not_match_the_folders(tiny_data, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        train.main(_args(tiny_data, tmp_path / "run", tmp_path / "w", 2, "--data-weights", "1", "2"))
+        train.main(_args(tiny_data, tmp_path / "run", tmp_path / "w", 2,
+                         "--data-weights", "1", "2"))
     assert "one weight per --data folder" in capsys.readouterr().err
 
 
@@ -803,3 +806,65 @@ def test_every_committed_resume_state_can_be_resumed():
         tensors = state_tensors(state)
         assert tensors and all(k.startswith("model.") for k in tensors), state.name
         assert resume_state.state_step(state) > 0 and state.with_suffix(".log.csv").exists()
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_resume_keeps_adam_s_own_count(tmp_path, fused):
+    """Adam's bias correction divides by the moments' age: a run seeded from a compact state
+    at step 12,500 has moments 10 steps old at step 12,510. Resumed, the next update equals the
+    uninterrupted one (with the run's step as Adam's count it was 6.6× larger)."""
+    import copy
+
+    import torch
+
+    torch.manual_seed(0)
+    m = torch.nn.Linear(8, 8)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3, fused=fused)
+    x = torch.randn(32, 8)
+    for _ in range(10):
+        opt.zero_grad()
+        m(x).pow(2).mean().backward()
+        opt.step()
+    resume_state.save_state(tmp_path / "s.safetensors", m, opt, 12_510, {})
+    m2 = copy.deepcopy(m)
+    opt2 = torch.optim.Adam(m2.parameters(), lr=1e-3, fused=fused)
+    step, _ = resume_state.load_state(tmp_path / "s.safetensors", m2, opt2)
+    assert step == 12_510 and float(opt2.state[m2.weight]["step"]) == 10
+    for model, o in ((m, opt), (m2, opt2)):
+        o.zero_grad()
+        model(x).pow(2).mean().backward()
+        o.step()
+    assert torch.allclose(m.weight, m2.weight, atol=1e-7)
+
+
+def test_a_diverged_loss_stops_the_run_before_it_spoils_the_state(tiny_data, tmp_path,
+                                                                  monkeypatch, capsys):
+    """A NaN loss (a run that diverged) stops the run with exit status 3 before the update: the
+    resume state and the exported file keep the last good weights (it went on to exit 0 with
+    NaN weights saved)."""
+    import math
+
+    import torch
+
+    out, wd = tmp_path / "run", tmp_path / "w"
+    assert train.main(_args(tiny_data, out, wd, 2)) == 0
+    export_before = (wd / "tiny_x2.safetensors").read_bytes()
+    real = train.build_loss
+
+    def diverging(*a, **kw):
+        objective = real(*a, **kw)
+        calls = [0]
+
+        def nan_at_second(*b, **k):
+            calls[0] += 1
+            loss = objective(*b, **k)
+            return loss * math.nan if calls[0] == 2 else loss
+        return nan_at_second
+
+    monkeypatch.setattr(train, "build_loss", diverging)
+    assert train.main(_args(tiny_data, out, wd, 6, "--resume", "--ckpt-minutes", "1e-6")) == 3
+    assert "the loss is nan at step 4" in capsys.readouterr().err
+    state_after = load_file(out / "state.safetensors")
+    assert resume_state.state_step(out / "state.safetensors") == 3  # saved before the NaN
+    assert all(torch.isfinite(v).all() for v in state_after.values())
+    assert (wd / "tiny_x2.safetensors").read_bytes() == export_before  # step 2's export stands

@@ -4,9 +4,10 @@ the fly.
 Images are read once as luminance (colour files through BT.601 Y; grey files as they are) and kept
 in memory as float32 on the 0–255 scale. 8-bit files stay on their 256 levels (what the
 benchmark protocol scores). Files of more than 8 bits (16-bit medical slices) are normalised as
-the engine normalises them at inference (:data:`~models.inference.normalization.DEFAULT_NORMALIZATION`,
-the slice's min–max) and are not rounded to 8-bit levels, neither HR nor LR: the network sees them
-in training as it sees a slice in the viewer. Each sample:
+the engine normalises them at inference
+(:data:`~models.inference.normalization.DEFAULT_NORMALIZATION`, the slice's min–max) and are
+not rounded to 8-bit levels, neither HR nor LR: the network sees them in training as it sees a
+slice in the viewer. Each sample:
 
 1. pick an image (probability ∝ its area × its folder's weight, default 1) and a random HR window;
    with probability ``p_rescale`` the window is ``1/f`` larger and shrunk by the MATLAB bicubic by

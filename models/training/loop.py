@@ -20,6 +20,7 @@ import platform
 import random
 import shutil
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,14 @@ _SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0, "warmup": 0, "train_only": None, "em
 # any value, so resuming an older run with the same command adds no segment.
 _SCHEDULE_SINCE = {"freeze_steps": 0}
 
+
+
+def _finite_everywhere(loss: torch.Tensor, distributed: bool) -> bool:
+    """Whether the loss is finite on every process (all of them stop together, or none)."""
+    ok = torch.isfinite(loss.detach()).all().float().reshape(1)
+    if distributed:
+        dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+    return bool(ok.item())
 
 def schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
              ) -> list[dict[str, Any]]:
@@ -269,6 +278,16 @@ def train_loop(run: TrainingRun) -> int:
             g["lr"] = lr_now
         with autocast(device, run.precision, allow_tf32=True):
             loss = run.objective(ddp_model, lr_t, hr_t, scale)
+        if not _finite_everywhere(loss, distributed):  # diverged: keep the last good state
+            if rank == 0:
+                pbar.close()
+                print(f"\nrmisr-train: error: the loss is {float(loss.detach())} at step "
+                      f"{step + 1} (the run diverged: a lower --lr, or bf16 → --precision fp32?); "
+                      f"stopped before updating the weights; the resume state and the exports "
+                      f"keep the last ones saved", file=sys.stderr)
+            if log_file:
+                log_file.close()
+            return 3
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -57,6 +57,9 @@ def save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, s
                 "cpu", moments_dtype).contiguous()
             tensors[f"opt.{i}.exp_avg_sq"] = st["exp_avg_sq"].detach().to(
                 "cpu", moments_dtype).contiguous()
+            # Adam's own count: the moments' age, which its bias correction divides by (not
+            # the run's step when the moments started later: a run seeded from a compact state)
+            tensors[f"opt.{i}.step"] = torch.tensor([float(st["step"])], dtype=torch.float64)
     meta = {"step": str(step), "extra": json.dumps(extra)}
     tmp = path.with_suffix(".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,11 +103,17 @@ def load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer
     tensors = state_tensors(path)
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     step = int(meta.get("step", 0))
-    params = opt.param_groups[0]["params"]
-    for i, p in enumerate(params):
+    group = opt.param_groups[0]
+    on_device = bool(group.get("fused") or group.get("capturable"))  # where Adam keeps it
+    for i, p in enumerate(group["params"]):
         if f"opt.{i}.exp_avg" in tensors:
+            # the moments' own age (states written before 2026-12-08 hold none: the run's step,
+            # as they were resumed then — too old where the moments began after step 0)
+            age = float(tensors[f"opt.{i}.step"].item()) if f"opt.{i}.step" in tensors \
+                else float(step)
             opt.state[p] = {
-                "step": torch.tensor(float(step)),
+                "step": torch.tensor(age, dtype=torch.float32,
+                                     device=p.device if on_device else "cpu"),
                 "exp_avg": tensors[f"opt.{i}.exp_avg"].to(p.device, torch.float32),
                 "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"].to(p.device, torch.float32),
             }

@@ -236,8 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     device = _resolve_device(args.device)
     precision = "bf16" if args.bf16 else resolve_precision(args.precision, device)
     if rank == 0:
-        print(f"precision: {precision} ({'--bf16' if args.bf16 else '--precision ' + args.precision}"
-              f", {device.type})")
+        given = "--bf16" if args.bf16 else "--precision " + args.precision
+        print(f"precision: {precision} ({given}, {device.type})")
     if precision == "bf16" and device.type == "cpu" and cpu_has_native_bf16() is False:
         print("note: this CPU has no native bf16 (no amx_bf16 / avx512_bf16 flag): bf16 autocast "
               "is emulated and likely slower than fp32 here — `python -m models.evaluation.speed` "
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                            device)
     # on a CPU, freed feature maps are reused, not page-faulted in anew each step (validation too)
     with forward_memory(device):
-        train_loop(TrainingRun(
+        status = train_loop(TrainingRun(
             args=args, model=model, net=ddp_model, opt=opt, sampler=sampler, objective=objective,
             device=device, precision=precision, channels_last=channels_last, arch_args=arch_args,
             seeds=seeds, out_dir=out_dir, state_path=state_path, step=step, extra=extra,
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     if distributed:
         dist.barrier()
         dist.destroy_process_group()
-    return 0
+    return status
 
 
 if __name__ == "__main__":
