@@ -410,22 +410,25 @@ def test_export_latest_exports_at_every_validation(tiny_data, tmp_path, monkeypa
 
 
 def test_ema_validates_and_exports_the_average_of_the_weights(tiny_data, tmp_path):
-    """--ema DECAY exports the moving average, not the last weights. With DECAY 1 the average
-    never moves from its first value, the weights after step 1: the export of a 3-step run
-    equals that of a 1-step run with the same seed, and its record says so."""
+    """--ema DECAY exports the moving average, not the last weights. With DECAY near 1 the
+    average hardly moves from its first value, the weights after step 1: the export of a 3-step
+    run equals that of a 1-step run with the same seed, and its record says so. (DECAY 1 itself
+    is refused: the average would never move.)"""
     one, avg = tmp_path / "w1", tmp_path / "wema"
     assert train.main(_args(tiny_data, tmp_path / "r1", one, 1, "--val-every", "1")) == 0
     assert train.main(_args(tiny_data, tmp_path / "r3", avg, 3, "--val-every", "3",
-                            "--ema", "1.0", "--export-latest")) == 0
+                            "--ema", "0.999999", "--export-latest")) == 0
     a, b = load_file(str(one / "tiny_x2.safetensors")), load_file(str(avg / "tiny_x2.safetensors"))
-    assert a.keys() == b.keys() and all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+    assert a.keys() == b.keys()
+    assert all(np.allclose(a[k].numpy(), b[k].numpy(), rtol=0, atol=1e-6) for k in a)
     record = Manifest(avg).records[0]
-    assert record.training["ema"] == 1.0 and record.training["iterations"] == 3
+    assert record.training["ema"] == 0.999999 and record.training["iterations"] == 3
     last = load_file(str(tmp_path / "r3" / "state.safetensors"))  # the trained weights moved on
     assert all(f"model.{k}" in last for k in b)
     assert any(not np.array_equal(last[f"model.{k}"].numpy(), b[k].numpy()) for k in b)
-    with pytest.raises(SystemExit):
-        train.main(_args(tiny_data, tmp_path / "bad", avg, 1, "--ema", "1.5"))
+    for bad in ("1", "1.5"):
+        with pytest.raises(SystemExit):
+            train.main(_args(tiny_data, tmp_path / "bad", avg, 1, "--ema", bad))
 
 
 def test_export_now_exports_the_resumed_state_without_training(tiny_data, tmp_path, monkeypatch):
@@ -868,3 +871,79 @@ def test_a_diverged_loss_stops_the_run_before_it_spoils_the_state(tiny_data, tmp
     assert resume_state.state_step(out / "state.safetensors") == 3  # saved before the NaN
     assert all(torch.isfinite(v).all() for v in state_after.values())
     assert (wd / "tiny_x2.safetensors").read_bytes() == export_before  # step 2's export stands
+
+
+@pytest.mark.parametrize("extra,says", [
+    (["--ema", "1"], "--ema must be"), (["--lr", "0"], "--lr must be positive"),
+    (["--lr-gamma", "-2"], "--lr-gamma must be"), (["--warmup", "-5"], "--warmup must be"),
+    (["--p-rescale", "5"], "--p-rescale must be"), (["--threads", "-1"], "--threads must be"),
+    (["--arch-args", "{bad"], "--arch-args is not JSON"),
+    (["--arch-args", "[1]"], "must be a JSON object"),
+    (["--export", "sub/x.safetensors"], "a plain name ending in .safetensors"),
+    (["--export", "manifest.json"], "a plain name ending in .safetensors"),
+])
+def test_settings_that_make_no_sense_are_refused_before_anything_is_made(tiny_data, tmp_path,
+                                                                         capsys, extra, says):
+    args = _args(tiny_data, tmp_path / "run", tmp_path / "w", 2)
+    with pytest.raises(SystemExit) as exc:
+        train.main(args + extra)
+    assert exc.value.code == 2 and says in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_never_exports_into_the_shipped_folder(tiny_data, tmp_path, capsys):
+    """The default --weights-dir is the run's OUT/export (it was the shipped weights/, whose
+    files an export replaced without a word); naming weights/ is refused."""
+    from models.manifest import WEIGHTS_DIR
+
+    args = _args(tiny_data, tmp_path / "run", tmp_path / "w", 2)
+    i = args.index("--weights-dir")
+    with pytest.raises(SystemExit) as exc:
+        train.main(args[:i + 1] + [str(WEIGHTS_DIR)] + args[i + 2:])
+    assert exc.value.code == 2 and "shipped weights folder" in capsys.readouterr().err
+    assert train.main(args[:i] + args[i + 2:]) == 0
+    assert (tmp_path / "run" / "export" / "tiny_x2.safetensors").is_file()
+
+
+def test_resume_and_init_mistakes_are_named_not_trained_from_scratch(tiny_data, tmp_path,
+                                                                     capsys):
+    """A named --resume-from that is missing, --export-now with nothing saved, a state of another
+    network, a missing --init file or one of another architecture: an error before any folder
+    is made (they trained from step 0, exported a random model, or gave a traceback)."""
+    run, wd = tmp_path / "run", tmp_path / "w"
+    cases = [(["--resume-from", str(tmp_path / "nope.safetensors")], "no resume state"),
+             (["--resume", "--export-now"], "--export-now exports a saved state"),
+             (["--init", str(tmp_path / "nope.safetensors")], "--init"),
+             ]
+    for extra, says in cases:
+        with pytest.raises(SystemExit) as exc:
+            train.main(_args(tiny_data, run, wd, 2, *extra))
+        assert says in str(exc.value.code) and not run.exists()
+    assert train.main(_args(tiny_data, run, wd, 2)) == 0
+    wider = _args(tiny_data, tmp_path / "run2", wd, 4, "--resume-from",
+                  str(run / "state.safetensors"))
+    wider[wider.index("--arch-args") + 1] = '{"channels": 16, "distilled": 8}'
+    with pytest.raises(SystemExit) as exc:
+        train.main(wider)
+    assert "is of another network" in str(exc.value.code) and not (tmp_path / "run2").exists()
+    srcnn = tmp_path / "srcnn.safetensors"
+    from models.manifest import WeightsRecord, export_weights
+    from models.registry import create_model
+    export_weights(create_model("srcnn"), WeightsRecord(
+        file="srcnn.safetensors", method="srcnn", arch="srcnn", arch_args={},
+        scale_range=[2.0, 5.0], training={}), tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        train.main(_args(tiny_data, tmp_path / "run3", wd, 2, "--init", str(srcnn)))
+    assert "none of its tensors fits" in str(exc.value.code)
+
+
+def test_a_resumed_log_drops_the_rows_past_the_resumed_step(tiny_data, tmp_path):
+    """A run killed after its last save logged steps it takes again when resumed: those rows
+    are removed, not kept twice."""
+    run, wd = tmp_path / "run", tmp_path / "w"
+    assert train.main(_args(tiny_data, run, wd, 4)) == 0  # state at step 4
+    with open(run / "log.csv", "a") as f:  # as a killed segment would have left them
+        f.write("6,0.1,0.0002,2.0,20.0,9,2026-01-01T00:00:00\n8,0.1,0.0002,,,9,2026-01-01\n")
+    assert train.main(_args(tiny_data, run, wd, 8, "--resume")) == 0
+    steps = [int(line.split(",")[0]) for line in (run / "log.csv").read_text().splitlines()[1:]]
+    assert steps == sorted(steps) and steps.count(6) == 1 and steps.count(8) == 1

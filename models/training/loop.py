@@ -53,6 +53,21 @@ _SCHEDULE_SINCE = {"freeze_steps": 0}
 
 
 
+def _trim_log(path: Path, step: int) -> None:
+    """Drop the rows of ``log.csv`` past ``step``, the step a run resumes at: a run stopped
+    without saving its last steps (killed) logged steps it will now take again."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = [r for r in rows if not (r and r[0].isdigit() and int(r[0]) > step)]
+    if len(kept) < len(rows):
+        tmp = path.with_suffix(".csv.tmp")
+        with open(tmp, "w", newline="") as f:
+            csv.writer(f).writerows(kept)
+        os.replace(tmp, path)
+        print(f"{path.name}: {len(rows) - len(kept)} row(s) past step {step} (not in the "
+              "resume state) removed")
+
+
 def _finite_everywhere(loss: torch.Tensor, distributed: bool) -> bool:
     """Whether the loss is finite on every process (all of them stop together, or none)."""
     ok = torch.isfinite(loss.detach()).all().float().reshape(1)
@@ -201,6 +216,8 @@ def train_loop(run: TrainingRun) -> int:
     carried_log = run.state_path.with_suffix(".log.csv")  # the history a compact state carries
     if rank == 0 and not log_path.exists() and carried_log.exists():
         shutil.copyfile(carried_log, log_path)
+    if rank == 0 and step > 0 and log_path.exists():
+        _trim_log(log_path, step)
     new_log = not log_path.exists()
     log_file = open(log_path, "a", newline="") if rank == 0 else None
     log = csv.writer(log_file) if log_file else None

@@ -120,6 +120,13 @@ def load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer
     return step, json.loads(meta.get("extra", "{}"))
 
 
+def state_extra(path: Path) -> dict[str, Any]:
+    """The metadata a resume state carries beside its step (architecture arguments, schedule,
+    best validation…); {} where it has none."""
+    with safe_open(str(path), "pt") as f:
+        return json.loads((f.metadata() or {}).get("extra", "{}"))
+
+
 def state_step(path: Path) -> int:
     """The step recorded in a resume state's metadata (-1 when the file is missing)."""
     if not path.exists():

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import math
 import os
 import random
 import sys
@@ -46,12 +47,12 @@ from ..evaluation.benchmark import check_set
 from ..geometry import SCALE_MAX, SCALE_MIN
 from ..inference.forward import forward_memory
 from ..inference.precision import cpu_has_native_bf16, resolve_precision
-from ..manifest import WEIGHTS_DIR
+from ..manifest import MANIFEST_NAME, WEIGHTS_DIR
 from ..registry import ARCH_REGISTRY, create_model
 from .data import PatchSampler, check_folder_weights
 from .loop import TrainingRun, schedule, train_loop, validation_scales
 from .losses import LossSettings, build_loss
-from .resume_state import load_state, pick_resume_state
+from .resume_state import load_state, pick_resume_state, state_extra
 from .warm_start import fix_tensors, seed_model
 
 
@@ -109,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "output stays the grown BL's); the rest stay fixed for the whole command")
     p.add_argument("--export", default=None,
                    help="weights file name in weights/ (best val; see --export-latest)")
-    p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
+    p.add_argument("--weights-dir", default=None,
+                   help="where --export writes, with its manifest (default OUT/export; never "
+                        "the shipped weights/: models.training.ship copies a file there)")
     p.add_argument("--export-latest", action="store_true",
                    help="export at every validation, not only at a new best PSNR (RMISR-VP: its "
                         "Laplacian losses trade a little PSNR for edges, so the best PSNR is "
@@ -198,8 +201,33 @@ def _check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
                                                 for v in args.val_scales or []):
         p.error(f"a ×{args.scale:g} sub-pixel model validates at ×{args.scale:g} only "
                 f"(--val-scales {' '.join(f'{v:g}' for v in args.val_scales)})")
-    if not 0.0 <= args.ema <= 1.0:
-        p.error(f"--ema must be a decay in 0-1 (0 = off), got {args.ema}")
+    if not 0.0 <= args.ema < 1.0:  # 1 would keep the first step's weights for ever
+        p.error(f"--ema must be a decay in [0, 1) (0 = off), got {args.ema}")
+    for name, ok, rule in (("lr", args.lr > 0, "positive"),
+                           ("lr_gamma", args.lr_gamma > 0, "positive"),
+                           ("warmup", args.warmup >= 0, "0 or more"),
+                           ("freeze_steps", args.freeze_steps >= 0, "0 or more"),
+                           ("threads", args.threads >= 0, "0 (torch's default) or more"),
+                           ("seed", args.seed >= 0, "0 or more"),
+                           ("p_rescale", 0.0 <= args.p_rescale <= 1.0, "a probability in 0-1")):
+        if not (ok and math.isfinite(getattr(args, name))):
+            p.error(f"--{name.replace('_', '-')} must be {rule}, got {getattr(args, name)}")
+    try:
+        extra = json.loads(args.arch_args)
+    except ValueError as exc:
+        p.error(f"--arch-args is not JSON ({exc})")
+    if not isinstance(extra, dict):
+        p.error(f"--arch-args must be a JSON object of the architecture's arguments, got "
+                f"{args.arch_args}")
+    if args.export is not None and (Path(args.export).name != args.export
+                                    or not args.export.endswith(".safetensors")
+                                    or args.export == MANIFEST_NAME):
+        p.error(f"--export names a weights file in --weights-dir: a plain name ending in "
+                f".safetensors, got {args.export!r}")
+    if args.weights_dir is not None and Path(args.weights_dir).resolve() == WEIGHTS_DIR.resolve():
+        p.error(f"--weights-dir {args.weights_dir} is the shipped weights folder: a run exports "
+                "into its own (default OUT/export) and `python -m models.training.ship` copies "
+                "an evaluated file into weights/")
     if args.export and not args.val:
         p.error("--export needs --val: the exported file is the best-validated model")
     if args.export_now and not args.export:
@@ -231,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_args(parser, args)
+    if args.weights_dir is None:
+        args.weights_dir = str(Path(args.out) / "export")
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     device = _resolve_device(args.device)
@@ -263,7 +293,26 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"rmisr-train: --val {exc}") from None
     out_dir = Path(args.out)
     arch_args = _arch_args(args)
-    model = create_model(args.arch, **arch_args).to(device)
+    try:
+        model = create_model(args.arch, **arch_args).to(device)
+    except (TypeError, ValueError) as exc:  # arguments the architecture does not take
+        raise SystemExit(f"rmisr-train: --arch-args for {args.arch}: {exc}") from None
+    for name in ("init", "init_laplacian"):
+        given = getattr(args, name)
+        if given and not Path(given).is_file():
+            raise SystemExit(f"rmisr-train: --{name.replace('_', '-')} {given}: no such file")
+    state_path = pick_resume_state(out_dir / "state.safetensors",
+                                   Path(args.resume_from) if args.resume_from else None)
+    if (args.resume or args.resume_from) and state_path.exists():
+        stored = state_extra(state_path).get("arch_args")
+        if stored is not None and stored != json.loads(json.dumps(arch_args)):
+            raise SystemExit(f"rmisr-train: the resume state {state_path} is of another network "
+                             f"({args.arch} with {stored}; this command builds {arch_args}): "
+                             "resume with the arguments it was trained with, or seed a new "
+                             "run with --init")
+    elif args.resume_from or args.export_now:  # named, or nothing to export: never step 0
+        raise SystemExit(f"rmisr-train: no resume state at {state_path}"
+                         + (" (--export-now exports a saved state)" if args.export_now else ""))
     channels_last = not args.no_channels_last and _has_upsampler(args.arch)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -279,11 +328,14 @@ def main(argv: list[str] | None = None) -> int:
     # 160 tensors on a 2-core CPU, where the default updates them one at a time
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999), fused=True)
     step, extra = 0, {}
-    state_path = pick_resume_state(out_dir / "state.safetensors",
-                                   Path(args.resume_from) if args.resume_from else None)
     if args.resume or args.resume_from:
         if state_path.exists():
-            step, extra = load_state(state_path, model, opt)
+            try:
+                step, extra = load_state(state_path, model, opt)
+            except RuntimeError as exc:  # tensors of another shape: another network
+                first = str(exc).splitlines()[0]
+                raise SystemExit(f"rmisr-train: the resume state {state_path} does not fit "
+                                 f"this {args.arch} ({first})") from None
             if rank == 0:
                 print(f"resumed from {state_path} at step {step}")
         elif rank == 0:

@@ -177,6 +177,9 @@ def seed_model(model: torch.nn.Module, args: argparse.Namespace, arch_args: dict
         if grow and model.upsampler_kind == "meta":
             calibration = torch.cat([sampler.sample(16, s)[0] for s in (2.0, 2.5, 3.0, 4.0)])
         n = init_from(model, init_src, calibration)
+        if n == 0:  # another architecture's file: seeding nothing is not a seeded run
+            raise SystemExit(f"rmisr-train: --init {args.init}: none of its tensors fits this "
+                             f"{args.arch} (another architecture or width?)")
         if rank == 0:
             print(f"initialised {n} tensors from {args.init}")
     if args.init_laplacian:
