@@ -344,3 +344,14 @@ def test_tables_are_scored_in_fp32_even_where_auto_would_be_bf16(tmp_path, monke
     seen.clear()
     assert main(common + ["--out", str(tmp_path / "b"), "--precision", "auto"]) == 0
     assert set(seen) == {"bf16"}
+
+
+def test_medical_eval_refuses_a_missing_folder_and_skips_empty_sets(tmp_path, capsys):
+    from models.evaluation import medical_eval
+
+    assert medical_eval.main(["--data", str(tmp_path / "nope"), "--methods", "srcnn"]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    (tmp_path / "mri_brain" / "val").mkdir(parents=True)
+    (tmp_path / "ct").mkdir()
+    names = list(medical_eval.load_sets(tmp_path))
+    assert not any("MRI" in n or "Chest" in n for n in names)  # empty: no set of NaNs

@@ -45,11 +45,11 @@ def _shared() -> Path:
 def load_sets(root: Path) -> dict[str, list[tuple[np.ndarray, tuple[float, float] | None]]]:
     sets: dict[str, list] = {}
     mri = root / "mri_brain" / "val"
-    if mri.is_dir():
+    if mri.is_dir() and list_images(mri):  # an empty folder is no set (its PSNR would be NaN)
         sets["MRI brain val (16-bit PNG)"] = [
             (np.asarray(Image.open(p), dtype=np.float64), None) for p in list_images(mri)]
     ct = root / "ct"
-    if ct.is_dir():
+    if ct.is_dir() and any(ct.glob("*.dcm")):
         sets["Chest CT (HU)"] = [read_dicom(p) for p in sorted(ct.glob("*.dcm"))]
     try:
         from pydicom.data import get_testdata_file
@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
                         "context (see evaluate_rois)")
     p.add_argument("--rois-per-image", type=int, default=4)
     args = p.parse_args(argv)
+    if not Path(args.data).is_dir():  # not pydicom's two bundled files alone, as if it were
+        print(f"medical_eval: --data {args.data}: no such folder", file=sys.stderr)
+        return 2
     resolver = resolver_from_args(args)
     sets = load_sets(Path(args.data))
     if not sets:
