@@ -947,3 +947,23 @@ def test_a_resumed_log_drops_the_rows_past_the_resumed_step(tiny_data, tmp_path)
     assert train.main(_args(tiny_data, run, wd, 8, "--resume")) == 0
     steps = [int(line.split(",")[0]) for line in (run / "log.csv").read_text().splitlines()[1:]]
     assert steps == sorted(steps) and steps.count(6) == 1 and steps.count(8) == 1
+
+
+def test_an_export_that_fails_keeps_the_steps_before_it(tiny_data, tmp_path, monkeypatch):
+    """A failing export (a full disk, a damaged manifest in the weights folder) ends the run
+    with its error, after saving the resume state at the step reached (it was lost)."""
+    out, wd = tmp_path / "run", tmp_path / "w"
+    wd.mkdir()
+    calls = [0]
+    real = loop.export_weights
+
+    def full_disk(*a, **kw):
+        calls[0] += 1
+        if calls[0] == 2:
+            raise OSError(28, "No space left on device")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(loop, "export_weights", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        train.main(_args(tiny_data, out, wd, 6, "--ckpt-minutes", "100"))
+    assert resume_state.state_step(out / "state.safetensors") == 4

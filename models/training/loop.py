@@ -284,71 +284,87 @@ def train_loop(run: TrainingRun) -> int:
     model.train()
     t0 = time.time()
     loss_ema = None
-    while step < args.iters:
-        scale = rng.choice(scale_choices)
-        lr_t, hr_t = sampler.sample(args.batch, scale)
-        lr_t, hr_t = lr_t.to(device), hr_t.to(device)
-        if run.channels_last:
-            lr_t = lr_t.contiguous(memory_format=torch.channels_last)
-        lr_now = lr_at(step, args, schedule[-1]["from_step"])
-        for g in opt.param_groups:
-            g["lr"] = lr_now
-        with autocast(device, run.precision, allow_tf32=True):
-            loss = run.objective(ddp_model, lr_t, hr_t, scale)
-        if not _finite_everywhere(loss, distributed):  # diverged: keep the last good state
-            if rank == 0:
-                pbar.close()
-                print(f"\nrmisr-train: error: the loss is {float(loss.detach())} at step "
-                      f"{step + 1} (the run diverged: a lower --lr, or bf16 → --precision fp32?); "
-                      f"stopped before updating the weights; the resume state and the exports "
-                      f"keep the last ones saved", file=sys.stderr)
-            if log_file:
-                log_file.close()
-            return 3
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if ema is not None:
-            ema.update_parameters(model)
-        step += 1
-        if frozen and step >= args.freeze_steps:
-            for p in frozen:
-                p.requires_grad_(True)
-            frozen = []
-        lv = float(loss.detach())
-        loss_ema = lv if loss_ema is None else 0.98 * loss_ema + 0.02 * lv
-        pbar.update(1)
-        pbar.set_postfix(loss=f"{loss_ema:.5f}", s=scale, best=f"{best:.2f}")
-        now = time.time()
-        train_seconds += now - t0
-        t0 = now
-        if rank == 0 and (step % args.val_every == 0 or step == args.iters) and args.val:
-            val = validate(scored, args.val, val_scales, device)
-            for s, v in val.items():
-                log.writerow([step, f"{loss_ema:.6f}", f"{lr_now:.3g}", s, f"{v:.4f}",
+
+    def save() -> None:
+        save_state(run.out_dir / "state.safetensors",
+                   model, opt, step, {"best_val": best, "val": val_key,
+                                      "train_seconds": train_seconds,
+                                      "arch_args": arch_args, "schedule": schedule,
+                                      "seeds": run.seeds})
+
+    saved_at = step
+    try:
+        while step < args.iters:
+            scale = rng.choice(scale_choices)
+            lr_t, hr_t = sampler.sample(args.batch, scale)
+            lr_t, hr_t = lr_t.to(device), hr_t.to(device)
+            if run.channels_last:
+                lr_t = lr_t.contiguous(memory_format=torch.channels_last)
+            lr_now = lr_at(step, args, schedule[-1]["from_step"])
+            for g in opt.param_groups:
+                g["lr"] = lr_now
+            with autocast(device, run.precision, allow_tf32=True):
+                loss = run.objective(ddp_model, lr_t, hr_t, scale)
+            if not _finite_everywhere(loss, distributed):  # diverged: keep the last good state
+                if rank == 0:
+                    pbar.close()
+                    print(f"\nrmisr-train: error: the loss is {float(loss.detach())} at step "
+                          f"{step + 1} (the run diverged: a lower --lr, or bf16 → --precision "
+                          "fp32?); "
+                          f"stopped before updating the weights; the resume state and the exports "
+                          f"keep the last ones saved", file=sys.stderr)
+                if log_file:
+                    log_file.close()
+                return 3
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if ema is not None:
+                ema.update_parameters(model)
+            step += 1
+            if frozen and step >= args.freeze_steps:
+                for p in frozen:
+                    p.requires_grad_(True)
+                frozen = []
+            lv = float(loss.detach())
+            loss_ema = lv if loss_ema is None else 0.98 * loss_ema + 0.02 * lv
+            pbar.update(1)
+            pbar.set_postfix(loss=f"{loss_ema:.5f}", s=scale, best=f"{best:.2f}")
+            now = time.time()
+            train_seconds += now - t0
+            t0 = now
+            if rank == 0 and (step % args.val_every == 0 or step == args.iters) and args.val:
+                val = validate(scored, args.val, val_scales, device)
+                for s, v in val.items():
+                    log.writerow([step, f"{loss_ema:.6f}", f"{lr_now:.3g}", s, f"{v:.4f}",
+                                  f"{train_seconds:.0f}",
+                                  _dt.datetime.now().isoformat(timespec="seconds")])
+                log_file.flush()
+                score = float(np.mean(list(val.values())))
+                if score > best or args.export_latest:
+                    best = max(best, score)
+                    export(val)
+                t0 = time.time()
+            elif rank == 0 and step % 100 == 0:
+                log.writerow([step, f"{loss_ema:.6f}", f"{lr_now:.3g}", "", "",
                               f"{train_seconds:.0f}",
                               _dt.datetime.now().isoformat(timespec="seconds")])
-            log_file.flush()
-            score = float(np.mean(list(val.values())))
-            if score > best or args.export_latest:
-                best = max(best, score)
-                export(val)
-            t0 = time.time()
-        elif rank == 0 and step % 100 == 0:
-            log.writerow([step, f"{loss_ema:.6f}", f"{lr_now:.3g}", "", "", f"{train_seconds:.0f}",
-                          _dt.datetime.now().isoformat(timespec="seconds")])
-            log_file.flush()
-        if rank == 0 and (time.time() - last_ckpt > args.ckpt_minutes * 60 or step == args.iters
-                          or stop["requested"]):
-            save_state(run.out_dir / "state.safetensors",
-                       model, opt, step, {"best_val": best, "val": val_key,
-                                          "train_seconds": train_seconds,
-                                          "arch_args": arch_args, "schedule": schedule,
-                                          "seeds": run.seeds})
-            last_ckpt = time.time()
-            if stop["requested"]:
-                print(f"\nstopped at step {step}; resume state saved")
-                break
+                log_file.flush()
+            if rank == 0 and (time.time() - last_ckpt > args.ckpt_minutes * 60 or step == args.iters
+                              or stop["requested"]):
+                save()
+                saved_at = step
+                last_ckpt = time.time()
+                if stop["requested"]:
+                    print(f"\nstopped at step {step}; resume state saved")
+                    break
+    except Exception:
+        # an export that failed (a full disk, a damaged manifest): the steps since the last
+        # save are kept before the error ends the run (the weights are those of a whole step)
+        if rank == 0 and step > saved_at:
+            save()
+            print(f"\nresume state saved at step {step} before the error below", file=sys.stderr)
+        raise
     pbar.close()
     if log_file:
         log_file.close()
