@@ -132,6 +132,15 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _readable_by_all(path: str | Path) -> None:
+    """The mode a file created with ``open`` gets (0666 less the umask): ``mkstemp`` makes
+    0600, which other users of a shared install (the bundle, a lab's weights folder) cannot
+    read."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
@@ -140,6 +149,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        _readable_by_all(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -320,6 +330,7 @@ def export_weights(model: nn.Module, record: WeightsRecord,
         save_file(state, tmp, metadata={"arch": record.arch, "method": record.method})
         record.sha256 = sha256_file(tmp)
         record.params = sum(p.numel() for p in model.parameters())
+        _readable_by_all(tmp)
         os.replace(tmp, weights_dir / record.file)
     finally:
         if os.path.exists(tmp):
