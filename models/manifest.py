@@ -132,13 +132,20 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)  # read at import time, before any thread exists (umask is per process)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def _readable_by_all(path: str | Path) -> None:
     """The mode a file created with ``open`` gets (0666 less the umask): ``mkstemp`` makes
     0600, which other users of a shared install (the bundle, a lab's weights folder) cannot
     read."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
+    os.chmod(path, 0o666 & ~_UMASK)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -245,18 +245,14 @@ def test_a_record_whose_architecture_cannot_be_built(tmp_path):
 def test_exported_weights_and_manifest_are_readable_by_other_users(tmp_path):
     """Written through a temporary file (mkstemp: 0600), they get the mode an ordinary file
     gets (0666 less the umask), so a shared install's other users can load them."""
-    import os
     import stat
 
+    from models import manifest
     from models.manifest import WeightsRecord, export_weights
     from models.registry import create_model
 
-    old = os.umask(0o022)
-    try:
-        export_weights(create_model("srcnn"), WeightsRecord(
-            file="s.safetensors", method="srcnn", arch="srcnn", arch_args={},
-            scale_range=[2.0, 5.0], training={}), tmp_path)
-    finally:
-        os.umask(old)
+    export_weights(create_model("srcnn"), WeightsRecord(
+        file="s.safetensors", method="srcnn", arch="srcnn", arch_args={},
+        scale_range=[2.0, 5.0], training={}), tmp_path)
     for name in ("s.safetensors", "manifest.json"):
-        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~manifest._UMASK
