@@ -196,12 +196,15 @@ class NodesDialog(QDialog):
             if not any(vals):
                 continue
             nodes.append(PacsNode(vals[0], vals[1], vals[2], vals[3] or 104))
-        t = float(self.timeout.value())
+        t, base = float(self.timeout.value()), self._base.timeouts
+        # the one field is the DIMSE/network wait: unchanged, every timeout stays as it was
+        # (the file's connect and association waits too); changed, those two are capped by it
+        timeouts = base if t == round(base.dimse) else Timeouts(
+            connect=min(base.connect, t), acse=min(base.acse, t), dimse=t, network=t)
         return replace(self._base, local_ae=self.local_ae.text(),
                        retrieve=str(self.retrieve.currentData()),
                        move_port=self.move_port.value(), cache_mb=self.cache_mb.value(),
-                       timeouts=Timeouts(connect=min(t, 30.0), acse=t, dimse=t, network=t),
-                       nodes=tuple(nodes))
+                       timeouts=timeouts, nodes=tuple(nodes))
 
     def accept_settings(self) -> None:
         """OK: keep the edited settings in :attr:`result_config` and close, or say what is

@@ -236,3 +236,14 @@ def test_cancel_lets_a_query_to_a_silent_pacs_go_at_once(qtbot, tmp_path) -> Non
     finally:
         release.set()
         server.shutdown()
+
+
+def test_the_nodes_dialog_keeps_the_timeouts_it_was_not_asked_to_change(qtbot) -> None:
+    from app.ui.pacs_nodes import NodesDialog
+
+    cfg = PacsConfig(timeouts=Timeouts(connect=10, acse=30, dimse=60, network=60))
+    dlg = NodesDialog(cfg)
+    qtbot.addWidget(dlg)
+    assert dlg.config().timeouts == cfg.timeouts  # OK without edits: as they were
+    dlg.timeout.setValue(20)
+    assert dlg.config().timeouts == Timeouts(connect=10, acse=20, dimse=20, network=20)
