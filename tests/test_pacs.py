@@ -188,6 +188,12 @@ def test_rmisr_pacs_cli(pacs, cfg: PacsConfig, tmp_path: Path,
     assert pacs_cli.main(["--config", conf, "get", "test", study_uid, series_uid, "-o",
                           str(out), "--move"]) == 0
     assert len(list(out.iterdir())) == seed.series_size(series_uid)
+    (out / "notes.txt").write_text("not DICOM")  # a folder's other files: skipped, not fatal
+    capsys.readouterr()
+    assert pacs_cli.main(["--config", conf, "send", "test", str(out)]) == 0
+    sent = capsys.readouterr()
+    assert len(sent.out.splitlines()) == seed.series_size(series_uid)
+    assert "notes.txt: not a DICOM file, not sent" in sent.err
     assert pacs_cli.main(["--config", conf, "echo", "nowhere"]) == 1
     assert "no PACS node named 'nowhere'" in capsys.readouterr().err
 

@@ -91,11 +91,28 @@ def _error(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
+def _is_dicom_file(path: Path) -> bool:
+    """Whether ``path`` starts as a DICOM file does (the "DICM" prefix after the preamble)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(132)[128:132] == b"DICM"
+    except OSError:
+        return False
+
+
 def _dicom_files(paths: Sequence[Path]) -> list[Path]:
+    """The files to send: those named, and the DICOM files of the folders named (a folder's
+    other files — a PNG beside the series, a README — are listed as skipped, not sent; one of
+    them refused the whole folder before)."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files += sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith("."))
+            found = sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith("."))
+            dicom = [q for q in found if _is_dicom_file(q)]
+            for q in found:
+                if q not in dicom:
+                    print(f"{PROG}: note: {q}: not a DICOM file, not sent", file=sys.stderr)
+            files += dicom
         else:
             files.append(p)
     return files
