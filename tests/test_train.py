@@ -967,3 +967,11 @@ def test_an_export_that_fails_keeps_the_steps_before_it(tiny_data, tmp_path, mon
     with pytest.raises(OSError, match="No space left"):
         train.main(_args(tiny_data, out, wd, 6, "--ckpt-minutes", "100"))
     assert resume_state.state_step(out / "state.safetensors") == 4
+
+
+def test_a_resume_with_nothing_left_to_train_says_so(tiny_data, tmp_path, capsys):
+    run, wd = tmp_path / "run", tmp_path / "w"
+    assert train.main(_args(tiny_data, run, wd, 4)) == 0
+    capsys.readouterr()
+    assert train.main(_args(tiny_data, run, wd, 2, "--resume")) == 0
+    assert "at step 4 already, --iters 2: nothing to train" in capsys.readouterr().out

@@ -279,6 +279,9 @@ def train_loop(run: TrainingRun) -> int:
             print(f"step 0 (as initialised from {args.init}): x{s:g} {v:.2f} dB")
         log_file.flush()
 
+    if rank == 0 and step >= args.iters:
+        print(f"the run is at step {step} already, --iters {args.iters}: nothing to train "
+              f"(give --iters above {step} to go on)")
     last_ckpt = time.time()
     pbar = tqdm(total=args.iters, initial=step, disable=rank != 0, dynamic_ncols=True)
     model.train()
