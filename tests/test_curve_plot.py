@@ -48,3 +48,19 @@ def test_cli_writes_the_png_with_target_lines(tmp_path, capsys):
     assert "best 31.000 dB at 200" in capsys.readouterr().out
     assert curve_plot.main(["--scale", "4", "--run", "a", str(tmp_path / "none.csv"),
                             "--out", str(out)]) == 1
+
+
+@pytest.mark.parametrize("bad,says", [
+    (["--run", "a", "LOG", "abc"], "UNTIL is a step number"),
+    (["--run", "a", "LOG", "--line", "t", "abc"], "DB is a number"),
+    (["--run", "a", "LOG", "--out-svg"], "name it *.png"),
+])
+def test_cli_arguments_that_cannot_work_are_usage_errors(tmp_path, capsys, bad, says):
+    a = _log(tmp_path / "a.csv", [(100, 4.0, 30.0)])
+    argv = ["--scale", "4"] + [str(a) if x == "LOG" else x for x in bad if x != "--out-svg"]
+    argv += ["--out", str(tmp_path / ("c.svg" if "--out-svg" in bad else "c.png"))]
+    with pytest.raises(SystemExit) as exc:
+        curve_plot.main(argv)
+    assert exc.value.code == 2 and says in capsys.readouterr().err
+    assert curve_plot.main(["--scale", "4", "--run", "a", str(tmp_path), "--out",
+                            str(tmp_path / "c.png")]) == 1  # a folder is no log

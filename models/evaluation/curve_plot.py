@@ -110,10 +110,19 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.run:
         if len(spec) not in (2, 3):
             p.error(f"--run takes LABEL LOG [UNTIL], got {spec}")
-        if not Path(spec[1]).exists():
-            print(f"{p.prog}: no such log: {spec[1]}", file=sys.stderr)
+        if not Path(spec[1]).is_file():
+            print(f"{p.prog}: no such log file: {spec[1]}", file=sys.stderr)
             return 1
+        if len(spec) == 3 and not spec[2].isdigit():
+            p.error(f"--run {spec[0]!r}: UNTIL is a step number, got {spec[2]!r}")
         runs.append(Run(spec[0], Path(spec[1]), int(spec[2]) if len(spec) == 3 else None))
+    for label, value in args.line:
+        try:
+            float(value)
+        except ValueError:
+            p.error(f"--line {label!r}: DB is a number, got {value!r}")
+    if args.out.suffix.lower() != ".png":
+        p.error(f"--out writes a PNG: name it *.png, got {args.out}")
     try:
         curves = curve_points(runs, args.scale, args.chain)
     except ValueError as e:
