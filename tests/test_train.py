@@ -975,3 +975,15 @@ def test_a_resume_with_nothing_left_to_train_says_so(tiny_data, tmp_path, capsys
     capsys.readouterr()
     assert train.main(_args(tiny_data, run, wd, 2, "--resume")) == 0
     assert "at step 4 already, --iters 2: nothing to train" in capsys.readouterr().out
+
+
+def test_grow_names_a_missing_or_unreadable_file(tmp_path):
+    from models.training import grow
+
+    with pytest.raises(SystemExit, match="no such file"):
+        grow.main([str(tmp_path / "vp"), str(tmp_path / "bl"), str(tmp_path / "out")])
+    junk = tmp_path / "junk.safetensors"
+    junk.write_text("not weights")
+    with pytest.raises(SystemExit, match="is not a safetensors weights file"):
+        grow.main([str(junk), str(junk), str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()

@@ -305,8 +305,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("bl", help="RMISR-BL weights whose SR body goes under it")
     p.add_argument("out", help="output safetensors (an --init file for rmisr-train)")
     args = p.parse_args(argv)
+    for path in (args.vp, args.bl):
+        if not os.path.isfile(path):
+            raise SystemExit(f"models.training.grow: {path}: no such file")
+    tensors = []
+    for path in (args.vp, args.bl):
+        try:
+            tensors.append(load_file(path))
+        except Exception as e:  # noqa: BLE001 — safetensors' own error type: not such a file
+            raise SystemExit(f"models.training.grow: {path} is not a safetensors weights file "
+                             f"({e})") from None
     try:
-        state = replace_sr_body(load_file(args.vp), load_file(args.bl))
+        state = replace_sr_body(*tensors)
     except ValueError as e:
         raise SystemExit(f"models.training.grow: {e}") from None
     part = f"{args.out}.part"  # written whole, then renamed: no half-written --init file
