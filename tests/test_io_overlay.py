@@ -58,3 +58,32 @@ def test_a_raster_says_it_has_no_patient_data(tmp_path):
     corners = corner_texts(read_image(tmp_path / "photo.png"))
     assert corners["top_left"] == ["photo.png", "PNG file: no patient data"]
     assert corners["top_right"] == [] and corners["bottom_right"] == ["9×6 px"]
+
+
+def test_a_projection_radiograph_gets_its_edge_letters_from_patient_orientation(tmp_path):
+    """A CR/DX has no ImageOrientationPatient: Patient Orientation (0020,0020) gives the
+    right and bottom edges' directions, the opposite edges their opposites."""
+    import numpy as np
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    from app.io import image_edge_labels
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID, ds.SOPInstanceUID = pydicom.uid.ComputedRadiographyImageStorage, generate_uid()
+    ds.Modality, ds.PatientOrientation = "CR", ["L", "F"]
+    ds.set_pixel_data(np.zeros((8, 8), np.uint16), "MONOCHROME2", 12)
+    ds.save_as(tmp_path / "cr.dcm", enforce_file_format=True)
+    img = read_image(tmp_path / "cr.dcm")
+    assert image_edge_labels(img) == {"left": "R", "right": "L", "top": "H", "bottom": "F"}
+    ds.PatientOrientation = ["AL", "F"]  # an oblique projection
+    ds.save_as(tmp_path / "cr2.dcm", enforce_file_format=True)
+    assert image_edge_labels(read_image(tmp_path / "cr2.dcm"))["left"] == "PR"
+    del ds.PatientOrientation
+    ds.save_as(tmp_path / "cr3.dcm", enforce_file_format=True)
+    assert image_edge_labels(read_image(tmp_path / "cr3.dcm")) is None
+    assert image_edge_labels(read_image(SAMPLE_PATH)) == orientation_labels(
+        read_image(SAMPLE_PATH).image_orientation)

@@ -25,7 +25,7 @@ from ._dicom_map import write_map_dicom
 from .image_data import ImageData
 from .labels import METHOD_LABELS, computed_label, method_label
 from .limits import MAX_PIXELS, MAX_SIDE
-from .overlay import corner_texts, orientation_labels
+from .overlay import corner_texts, image_edge_labels, orientation_labels
 from .reader import read_image
 from .roi import (SCALE_MAX, SCALE_MIN, RoiStatistics, crop_roi, distance_text, output_size,
                   parse_roi, roi_statistics, validate_roi, validate_scale)
@@ -41,8 +41,8 @@ __all__ = [
     "read_image", "ImageData", "SAMPLE_PATH", "SAMPLE_SHA256", "RESOURCES_DIR",
     "MAX_PIXELS", "MAX_SIDE",
     # display
-    "corner_texts", "orientation_labels", "apply_window", "voi_label", "VoiLut", "auto_window",
-    "minmax_window", "WindowPreset", "load_window_presets",
+    "corner_texts", "image_edge_labels", "orientation_labels", "apply_window", "voi_label",
+    "VoiLut", "auto_window", "minmax_window", "WindowPreset", "load_window_presets",
     "presets_for_modality", "DEFAULT_PRESETS_PATH",
     # ROI / scale
     "validate_roi", "crop_roi", "parse_roi", "validate_scale", "output_size", "SCALE_MIN",

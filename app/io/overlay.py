@@ -11,7 +11,7 @@ from typing import Any
 
 from .image_data import ImageData
 
-__all__ = ["corner_texts", "orientation_labels"]
+__all__ = ["corner_texts", "image_edge_labels", "orientation_labels"]
 
 #: The letter of each patient axis, negative direction first (DICOM PS3.3 C.7.6.2.1.1: +x is the
 #: patient's left, +y posterior, +z head).
@@ -46,6 +46,28 @@ def orientation_labels(
     left = _direction_letters(tuple(-c for c in row))
     top = _direction_letters(tuple(-c for c in col))
     return {"left": left, "right": right, "top": top, "bottom": bottom}
+
+
+_OPPOSITE = str.maketrans("APRLHF", "PALRFH")
+
+
+def image_edge_labels(image: ImageData) -> dict[str, str] | None:
+    """The edge letters of a shown image: from ImageOrientationPatient
+    (:func:`orientation_labels`), else — a projection radiograph (CR, DX, MG) has no patient
+    plane — from Patient Orientation (0020,0020, PS3.3 C.7.6.1.1.1: the directions of the rows
+    towards the right edge and of the columns towards the bottom, e.g. ``L\F``; the opposite
+    edges the opposite letters). None when neither says."""
+    labels = orientation_labels(image.image_orientation)
+    if labels is not None or image.dataset is None:
+        return labels
+    value = image.dataset.get("PatientOrientation")
+    parts = [str(v).strip().upper() for v in (value or [])] if not isinstance(value, str) \
+        else [v.strip().upper() for v in value.split("\\")]
+    if len(parts) != 2 or not all(p and set(p) <= set("APRLHF") for p in parts):
+        return None
+    right, bottom = parts
+    return {"left": right.translate(_OPPOSITE), "right": right,
+            "top": bottom.translate(_OPPOSITE), "bottom": bottom}
 
 
 def _text(ds: Any, keyword: str) -> str:

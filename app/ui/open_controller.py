@@ -19,7 +19,7 @@ from app.io import (
     ImageData,
     ImageIOError,
     corner_texts,
-    orientation_labels,
+    image_edge_labels,
     read_image,
 )
 from app.session import StackItem, StepOutcome, folder_outcome
@@ -305,7 +305,7 @@ class OpenController(QObject):
                              img.pixel_spacing, img.value_unit, keep_view=keep,
                              spacing_at_detector=img.spacing_source == "ImagerPixelSpacing",
                              voi_function=img.voi_function, voi_lut=img.voi_lut)
-        win.canvas.set_overlay(corner_texts(img), orientation_labels(img.image_orientation))
+        win.canvas.set_overlay(corner_texts(img), image_edge_labels(img))
         win.image_header.setToolTip(str(img.source_path))
         win.show_title(img.source_path.name)
         win.levels.load_presets()
