@@ -457,13 +457,6 @@ class ViewerSession:
             text += f"\noutput {math.floor(w * s + 0.5)}×{math.floor(h * s + 0.5)} px"
         return text
 
-    def window_text(self, center: float, width: float) -> str:
-        """A display window as the status bar writes it (whole numbers from a width of 10)."""
-        unit = self.image.value_unit if self.image is not None else ""
-        if width >= 10:  # whole numbers, as the overlay and the presets write them
-            return format_window(round(center), round(width), unit)
-        return format_window(center, width, unit)
-
     def cursor_text(self, col: int, row: int, value: Any) -> str:
         """The readout of the image pixel under the cursor (value, and mm when known)."""
         assert self.image is not None

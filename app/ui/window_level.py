@@ -131,7 +131,7 @@ class WindowLevelController:
         self.session.display_window = win.canvas.window()
         win.comparison.set_window(center, width, img.invert if img else False,
                                   img.voi_function if img else None, img.voi_lut if img else None)
-        text = self.session.window_text(center, width)
+        text = win.canvas.window_label()  # the overlay's words: function, the file's VOI LUT
         win.window_status.setText(text)
         win.controls.set_window_text(f"Window {text}")
 

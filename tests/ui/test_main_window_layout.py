@@ -205,6 +205,9 @@ def test_numbers_are_never_cut_or_in_e_notation(window):
     assert window.window_status.text() == "W 30,000 / L 15,000 HU"
     window.set_window(0.25, 0.5)
     assert window.canvas.overlay_lines()["bottom_left"][0] == "W 0.5 / L 0.25 HU"
+    window.set_window(41.5, 400)
+    assert window.window_status.text() == window.canvas.overlay_lines()["bottom_left"][0] \
+        == "W 400 / L 41.5 HU"
     for action in window.preset_menu.actions():
         assert "e+" not in action.text()
 

@@ -270,6 +270,7 @@ def test_a_sigmoid_voi_function_is_shown_as_the_file_asks(window, tmp_path, netw
     assert window.open_file(path)
     window.set_window(50, 300)
     assert window.canvas.overlay_lines()["bottom_left"][0] == "W 300 / L 50 HU (sigmoid)"
+    assert window.window_status.text() == "W 300 / L 50 HU (sigmoid)"  # the status bar too
     shown = _grey(window.canvas.pixmap().toImage())
     np.testing.assert_array_equal(shown, apply_window(window.image.pixels, 50, 300,
                                                       function="SIGMOID"))
@@ -294,6 +295,7 @@ def test_a_voi_lut_is_shown_until_another_window_is_chosen(window, tmp_path):
                                              descriptor=(3000, 500, 12)))
     lut = window.image.voi_lut
     assert window.canvas.overlay_lines()["bottom_left"][0] == "VOI LUT GAMMA 0.5"
+    assert window.window_status.text() == "VOI LUT GAMMA 0.5"  # not a linear window's W/L
     np.testing.assert_array_equal(_grey(window.canvas.pixmap().toImage()),
                                   lut.apply(window.image.pixels))
     window.set_window(1500, 2000)  # a W/L drag or a preset: a linear window from then on
