@@ -584,3 +584,21 @@ def test_what_a_raster_loses_on_reading_is_noted(tmp_path):
     assert "2^24" in read_image(tmp_path / "deep.tif").warnings[0]
     tifffile.imwrite(tmp_path / "exact.tif", np.full((8, 8), 2 ** 24, np.uint32))
     assert read_image(tmp_path / "exact.tif").warnings == []
+
+
+def test_a_pet_image_s_values_carry_its_units(tmp_path):
+    """PET values (after the rescale) are in the series' Units (0054,1001): BQML, GML (SUV)…"""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, PositronEmissionTomographyImageStorage
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = PositronEmissionTomographyImageStorage
+    ds.SOPInstanceUID = pydicom.uid.generate_uid()
+    ds.Modality, ds.Units = "PT", "BQML"
+    ds.RescaleSlope, ds.RescaleIntercept = 2.5, 0
+    ds.set_pixel_data(np.full((8, 8), 400, np.uint16), "MONOCHROME2", 16)
+    ds.save_as(tmp_path / "pt.dcm", enforce_file_format=True)
+    img = read_image(tmp_path / "pt.dcm")
+    assert img.value_unit == "BQML" and float(img.pixels[0, 0]) == 1000.0

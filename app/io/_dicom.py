@@ -209,6 +209,8 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
             rescale = (slope * scaling, intercept * scaling) if rescale else None
             lo, hi = sorted((lo * scaling, hi * scaling))
             value_unit = str(ds.get("DoseUnits", "") or "GY")
+        if modality in ("PT", "NM") and not value_unit:  # PET Series' Units (0054,1001):
+            value_unit = str(ds.get("Units", "") or "").strip()  # BQML, CNTS, GML (SUV)…
         stored_range = (float(lo), float(hi))
 
     pixels = np.asarray(arr, dtype=np.float32)
