@@ -68,8 +68,9 @@ def draw_corner_overlay(painter: QPainter, viewport: QRect, lines: dict[str, lis
     painter.setFont(font)
     above = QFontMetrics(font).lineSpacing() * len(lines.get("bottom_left", [])) + 6
     draw_scale_bar(painter, vp, px_per_mm, lift=above)
+    fitted = fit_corner_lines(lines, font, vp.width())
     for key, align in _CORNERS.items():
-        text = "\n".join(lines.get(key, []))
+        text = "\n".join(fitted.get(key, []))
         if text:
             _shadowed(painter, vp, int(align), text, OVERLAY_TEXT)
     if orientation:
@@ -81,6 +82,16 @@ def draw_corner_overlay(painter: QPainter, viewport: QRect, lines: dict[str, lis
             letters = orientation.get(key, "")
             if letters:
                 _shadowed(painter, vp, int(align), letters, ORIENTATION_COLOUR)
+
+
+def fit_corner_lines(lines: dict[str, list[str]], font: QFont, width: int
+                     ) -> dict[str, list[str]]:
+    """Each corner's lines elided ("…") to its half of a ``width`` px wide view: a long
+    manufacturer or description in one corner never overprints the patient's name in the
+    other."""
+    metrics, half = QFontMetrics(font), max(0, width // 2 - 8)
+    return {key: [metrics.elidedText(line, Qt.ElideRight, half) for line in texts]
+            for key, texts in lines.items()}
 
 
 def caption_width(viewport: QRect) -> int:

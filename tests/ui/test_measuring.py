@@ -318,3 +318,19 @@ def test_undo_and_redo_of_an_annotation_on_another_slice_show_that_slice_first(
     assert session.slice_key() == first and window.canvas.annotations.annotations == [ann]
     assert window.measure.undo() and session.position == 0  # here already: no step
     assert window.statusBar().currentMessage() == "Undone: distance"
+
+
+def test_corner_texts_keep_to_their_half_of_the_view(qtbot):
+    """A long manufacturer line in one corner is elided to half the view's width, so it cannot
+    overprint the patient's name in the corner beside it; short lines are untouched."""
+    from PyQt5.QtGui import QFontMetrics
+
+    from app.ui.overlays import fit_corner_lines, overlay_font
+
+    font = overlay_font()
+    lines = {"top_left": ["Doe^Jane", "ID 123"],
+             "top_right": ["Philips Medical Systems Hamburg, DigitalDiagnost " * 3]}
+    fitted = fit_corner_lines(lines, font, 350)
+    assert fitted["top_left"] == ["Doe^Jane", "ID 123"]
+    right = fitted["top_right"][0]
+    assert right.endswith("…") and QFontMetrics(font).horizontalAdvance(right) <= 350 // 2 - 8
