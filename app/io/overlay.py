@@ -55,7 +55,7 @@ def image_edge_labels(image: ImageData) -> dict[str, str] | None:
     """The edge letters of a shown image: from ImageOrientationPatient
     (:func:`orientation_labels`), else — a projection radiograph (CR, DX, MG) has no patient
     plane — from Patient Orientation (0020,0020, PS3.3 C.7.6.1.1.1: the directions of the rows
-    towards the right edge and of the columns towards the bottom, e.g. ``L\F``; the opposite
+    towards the right edge and of the columns towards the bottom, e.g. ``L\\F``; the opposite
     edges the opposite letters). None when neither says."""
     labels = orientation_labels(image.image_orientation)
     if labels is not None or image.dataset is None:

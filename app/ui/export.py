@@ -384,6 +384,16 @@ def sheet_header(source_name: str, roi: tuple[int, int, int, int], scale: float,
     return "\n".join([parts[0], " · ".join(parts[1:])])
 
 
+def png_name(path: str | Path) -> Path:
+    """The PNG a save writes for the name typed: a missing or other image extension replaced
+    ("sheet.jpg" → "sheet.png"), any other kept and .png appended."""
+    path = Path(path)
+    if path.suffix.lower() == ".png":
+        return path
+    return (path.with_suffix(".png") if path.suffix.lower() in _IMAGE_SUFFIXES
+            else path.with_name(path.name + ".png"))
+
+
 def save_image_atomic(image: QImage, path: str | Path,
                       sources: Sequence[Path | str | None] = ()) -> Path:
     """Save a QImage as PNG through :func:`app.io._atomic.atomic_write` (temporary file, fsync,
@@ -398,10 +408,7 @@ def save_image_atomic(image: QImage, path: str | Path,
 
     from app.io._atomic import atomic_write
 
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        path = (path.with_suffix(".png") if path.suffix.lower() in _IMAGE_SUFFIXES
-                else path.with_name(path.name + ".png"))
+    path = png_name(path)
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.WriteOnly)

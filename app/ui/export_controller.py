@@ -159,7 +159,9 @@ class ExportController:
                 export_mod.SHEET_FILTER)
             if not chosen:
                 return None
-            path = chosen
+            path = export_mod.png_name(chosen)
+            if not self.may_replace(chosen, path):
+                return None
         req = session.last_result.request
         header = export_mod.sheet_header(img.source_path.name, req.roi, req.scale,
                                          win.canvas.window(), img.value_unit,
@@ -170,9 +172,10 @@ class ExportController:
         scale = win.comparison.colour_scale()
         if scale is not None:  # the heat maps' colour bar, in words
             unit = f" {scale[1]}" if scale[1] else ""
-            header += (f"\nComputed uncertainty maps (SD of 8 flipped/rotated runs, smoothed 1 px): inferno "
-                       f"colour scale from 0 (black) to {format_number(scale[0], significant=3)}"
-                       f"{unit} (pale yellow) and above")
+            top = format_number(scale[0], significant=3)
+            header += ("\nComputed uncertainty maps (SD of 8 flipped/rotated runs, smoothed "
+                       f"1 px): inferno colour scale from 0 (black) to {top}{unit} (pale yellow) "
+                       "and above")
         notes = session.shown_annotations()
         if notes:
             header += (f"\n{len(notes)} annotation(s), numbered on every panel: lengths, "
@@ -206,7 +209,19 @@ class ExportController:
                                                   ";;".join(filters.values()))
         if not chosen:
             return None
-        return chosen, export_mod.format_from(chosen, flt)
+        fmt = export_mod.format_from(chosen, flt)
+        final = export_mod.with_extension(chosen, fmt)
+        if not self.may_replace(chosen, final):
+            return None
+        return str(final), fmt
+
+    def may_replace(self, chosen: str | Path, final: Path) -> bool:
+        """Whether a save may write ``final``, the name ``chosen`` in a save dialog becomes
+        once its extension is added: the dialog asked about replacing ``chosen`` only, so an
+        existing ``final`` is asked about here (No: nothing written)."""
+        if Path(chosen) == final or not final.exists():
+            return True
+        return self.win.confirm("Replace the file?", f"{final} already exists. Replace it?")
 
     def _guarded(self, fmt: str, write: Callable[[], Any]) -> Any:
         """Run an export's ``write()``; a failure is shown (None returned). A DICOM written

@@ -145,3 +145,39 @@ def test_the_comparison_sheet_never_replaces_an_opened_image(window, tmp_path, r
     assert all(p.read_bytes() == data for p, data in before.items())
     out = window.export_sheet(tmp_path / "sheet.jpg")
     assert out == tmp_path / "sheet.png" and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_name_typed_without_extension_never_replaces_a_file_unasked(window, tmp_path,
+                                                                      run_job, monkeypatch):
+    """The save dialog asks about the name typed ("result"); the export writes "result.tif":
+    an existing result.tif is replaced only when the user says so (it was replaced unasked),
+    for a panel, the comparison sheet and the quality table's CSV."""
+    from PyQt5.QtWidgets import QFileDialog, QMessageBox
+
+    from app.ui import export as export_mod
+
+    window.controls.set_checked_methods(["bicubic"])
+    window.set_roi(TEST_ROI)
+    run_job(window)
+    for name in ("result.tif", "sheet.png", "quality.csv"):
+        (tmp_path / name).write_bytes(b"mine")
+    answers = []
+    monkeypatch.setattr(window, "confirm", lambda title, text: answers.append(text) or False)
+    typed = iter([(str(tmp_path / "result"), export_mod.PANEL_FILTERS["tiff"]),
+                  (str(tmp_path / "sheet"), export_mod.SHEET_FILTER)])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: next(typed))
+    assert window.export_panel("bicubic") is None
+    assert window.export_sheet() is None
+    assert (tmp_path / "result.tif").read_bytes() == b"mine"
+    assert (tmp_path / "sheet.png").read_bytes() == b"mine"
+    assert len(answers) == 2 and "result.tif already exists" in answers[0]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "quality"), "CSV (*.csv)"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.No)
+    assert window.quality.save() is None and (tmp_path / "quality.csv").read_bytes() == b"mine"
+    monkeypatch.setattr(window, "confirm", lambda title, text: True)  # Yes: replaced
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "result"),
+                                         export_mod.PANEL_FILTERS["tiff"]))
+    assert window.export_panel("bicubic") == tmp_path / "result.tif"
+    assert read_image(tmp_path / "result.tif").pixels.ndim == 2
