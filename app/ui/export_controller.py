@@ -88,11 +88,22 @@ class ExportController:
             return None
         return panel.data
 
+    def _outdated_ok(self) -> bool:
+        """Whether to export the shown result when settings changed after it was computed:
+        the files describe the run that made it (its scale, region, method), so they stay
+        true, but the user is asked, since the panels no longer show the current settings."""
+        reason = self.session.stale_reason()
+        if reason is None:
+            return True
+        return self.win.confirm("Export an outdated result?",
+                                f"The result shown is outdated ({reason}). The exported files "
+                                "describe the run that computed it. Export it anyway?")
+
     def export_panel(self, key: str, path: str | Path | None = None,
                      fmt: str | None = None) -> Path | None:
         """Export a panel (dialog when ``path`` is None); returns the written path or None."""
         data = self._shown(key)
-        if data is None:
+        if data is None or not self._outdated_ok():
             return None
         img, session = self.session.image, self.session
         if path is None:
@@ -122,7 +133,7 @@ class ExportController:
         """Export a result panel's computed uncertainty map (dialog when ``path`` is None): PNG
         with colour bar, 16-bit TIFF or DICOM Secondary Capture; the written path or None."""
         data = self._shown(key)
-        if data is None:
+        if data is None or not self._outdated_ok():
             return None
         img, session = self.session.image, self.session
         if path is None:
@@ -152,6 +163,8 @@ class ExportController:
         panels = win.comparison.panel_data()
         if not panels or session.last_result is None or img is None:
             win.show_error(*NOTHING_TO_EXPORT)
+            return None
+        if not self._outdated_ok():
             return None
         if path is None:
             chosen, _ = QFileDialog.getSaveFileName(

@@ -181,3 +181,18 @@ def test_a_name_typed_without_extension_never_replaces_a_file_unasked(window, tm
                                          export_mod.PANEL_FILTERS["tiff"]))
     assert window.export_panel("bicubic") == tmp_path / "result.tif"
     assert read_image(tmp_path / "result.tif").pixels.ndim == 2
+
+
+def test_exporting_an_outdated_result_asks_first(window, tmp_path, run_job, monkeypatch):
+    window.controls.set_checked_methods(["bicubic"])
+    window.set_roi(TEST_ROI)
+    run_job(window)
+    window.controls.set_scale(TEST_SCALE + 1)  # the panels are now outdated
+    asked = []
+    monkeypatch.setattr(window, "confirm", lambda title, text: asked.append(text) or False)
+    assert window.export_panel("bicubic", tmp_path / "a.png") is None
+    assert window.export_sheet(tmp_path / "s.png") is None
+    assert len(asked) == 2 and "outdated (changed since this result: magnification)" in asked[0]
+    assert not (tmp_path / "a.png").exists() and not (tmp_path / "s.png").exists()
+    monkeypatch.setattr(window, "confirm", lambda title, text: True)
+    assert window.export_panel("bicubic", tmp_path / "a.png") == tmp_path / "a.png"
