@@ -144,14 +144,18 @@ def uncertainty_statistics(map2d: np.ndarray | None, percentile: float = 95.0
     return float(a.mean()), float(np.percentile(a, percentile))
 
 
-def uncertainty_label(scale: float, method: str, unit: str = "") -> str:
+def uncertainty_label(scale: float, method: str, unit: str = "",
+                      simulated: bool = False) -> str:
     """The label a map carries wherever it goes: "Computed uncertainty map (SD of 8 flipped/
-    rotated runs, smoothed 1 px, HU) of SR ×2.5 RMISR-VP — computed, not acquired"."""
+    rotated runs, smoothed 1 px, HU) of SR ×2.5 RMISR-VP — computed, not acquired" (and
+    " (from a simulated low-resolution input)" for a test run on a simulated input, as its
+    result says)."""
     from app.io import computed_label
 
     u = f", {unit}" if unit else ""
     return (f"Computed uncertainty map (SD of 8 flipped/rotated runs, smoothed 1 px{u}) of "
-            f"{computed_label(scale, method)}")
+            f"{computed_label(scale, method)}"
+            + (" (from a simulated low-resolution input)" if simulated else ""))
 
 
 def with_colour_bar(rgb: np.ndarray, top: float, unit: str = "", min_width: int = 240
@@ -194,7 +198,8 @@ def with_colour_bar(rgb: np.ndarray, top: float, unit: str = "", min_width: int 
 def write_uncertainty(path: str | os.PathLike[str], uncertainty: np.ndarray, *,
                       source: ImageData, scale: float, roi: tuple[int, int, int, int],
                       method: str, fmt: str, top: float | None = None,
-                      weights_sha256: str | None = None) -> WrittenImage:
+                      weights_sha256: str | None = None, simulated: bool = False,
+                      pixel_spacing: tuple[float, float] | None = None) -> WrittenImage:
     """Write a computed uncertainty map (:func:`uncertainty_map` of the engine's
     ``info.uncertainty`` of a result of ``roi`` of ``source`` at ``scale``; written as given,
     a colour map as its channels' mean) as
@@ -205,6 +210,9 @@ def write_uncertainty(path: str | os.PathLike[str], uncertainty: np.ndarray, *,
       :func:`app.io.write_tiff16`), the result's pixel spacing;
     * "dcm": a Secondary Capture (:func:`write_uncertainty_dicom`).
 
+    ``simulated``: the result is of a simulated low-resolution input (labelled so; its map is on
+    the acquired region's grid: give its ``pixel_spacing``, the source's ÷ scale otherwise).
+
     Raises:
         app.io.ImageIOError: the writer refused or failed; ValueError: unknown format.
     """
@@ -214,7 +222,7 @@ def write_uncertainty(path: str | os.PathLike[str], uncertainty: np.ndarray, *,
     if map2d is None:
         raise ValueError("no uncertainty map: it needs a best-quality run")
     unit = getattr(source, "value_unit", "") or ""
-    label = uncertainty_label(scale, method, unit)
+    label = uncertainty_label(scale, method, unit, simulated)
     target = Path(path)
     if fmt == "png":
         top = display_range([map2d]) if top is None else float(top)
@@ -226,7 +234,9 @@ def write_uncertainty(path: str | os.PathLike[str], uncertainty: np.ndarray, *,
         step = peak / 65535.0 if peak > 0 else 1.0
         return WrittenImage(target, "tiff", tiff=write_tiff16(
             target, np.maximum(map2d, 0.0), offset=0.0, scale=step, unit=unit, computed=label,
-            source=source, pixel_spacing=_spacing(source, scale), invert=False))
+            source=source, invert=False,
+            pixel_spacing=pixel_spacing if pixel_spacing is not None
+            else _spacing(source, scale)))
     if fmt == "dcm":
         return WrittenImage(target, "dcm", dicom=write_uncertainty_dicom(
             target, map2d, source=source, scale=scale, roi=roi, method=method,

@@ -108,7 +108,6 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
     fmt = fmt or format_from(path)
     path = with_extension(path, fmt)
     invert = bool(getattr(source, "invert", False))
-    spacing = getattr(source, "pixel_spacing", None)
     if data.kind == "sr" and not simulated:
         sha = getattr(data.info, "weights_sha256", None) if data.info is not None else None
         notes = run_notes(data.info, getattr(source, "value_unit", ""))  # range, fallbacks
@@ -130,9 +129,7 @@ def export_panel(path: str | Path, data: PanelData, source: Any,
         label = data.overlay or "simulated low-resolution input — computed, not acquired"
     else:
         label = f"{data.title}: acquired pixels, cropped"
-    if spacing is not None:  # spacing of this panel's pixels: the scene extent per pixel
-        h, w = data.pixels.shape[:2]
-        spacing = (spacing[0] * data.extent[1] / h, spacing[1] * data.extent[0] / w)
+    spacing = panel_spacing(data, source)
     if fmt == "png":
         write_png(path, data.pixels, window[0], window[1], invert, source=source, label=label,
                   caption=data.kind in ("sr", "input"))  # computed pixels say so in the picture
@@ -173,7 +170,19 @@ def export_uncertainty(path: str | Path, data: PanelData, source: Any,
     return write_uncertainty(with_extension(path, fmt), data.uncertainty, source=source,
                              scale=float(data.scale or 1.0), roi=roi,
                              method=data.method or data.title, fmt=fmt, top=top,
-                             weights_sha256=sha)
+                             weights_sha256=sha, simulated=simulated,
+                             pixel_spacing=panel_spacing(data, source) if simulated else None)
+
+
+def panel_spacing(data: PanelData, source: Any) -> tuple[float, float] | None:
+    """The pixel spacing of a panel's pixels: the source's spacing times the scene extent
+    they cover per pixel (a result of a simulated input covers the acquired region: its
+    spacing is the source's ÷ (its size ÷ the region's), not ÷ the scale)."""
+    spacing = getattr(source, "pixel_spacing", None)
+    if spacing is None:
+        return None
+    h, w = data.pixels.shape[:2]
+    return (spacing[0] * data.extent[1] / h, spacing[1] * data.extent[0] / w)
 
 
 def annotation_lines(annotations: Sequence[Annotation], data: PanelData,

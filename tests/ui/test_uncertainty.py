@@ -262,6 +262,20 @@ def test_the_uncertainty_map_exports_as_png_tiff_and_dicom_labelled_as_computed(
     # panels without a map: a message, no file
     assert window.export_uncertainty("source", tmp_path / "src.png") is None
     assert "no uncertainty map" in window.last_message()
+    # a test run on a simulated input: its map lies on the acquired region's grid, and says
+    # it is of a simulated input (it had half the spacing and no such words)
+    window.controls.simulate_box.setChecked(True)
+    run_job(window)
+    sim = window.comparison.panel(network).data
+    assert window.export_uncertainty(network, tmp_path / "sim.tif")
+    ew, eh = sim.extent
+    with tifffile.TiffFile(tmp_path / "sim.tif") as f:
+        desc = json.loads(f.pages[0].description)
+    assert desc["pixel_spacing_mm"] == pytest.approx([sp[0] * eh / sim.pixels.shape[0],
+                                                      sp[1] * ew / sim.pixels.shape[1]])
+    assert desc["pixel_spacing_mm"][0] > sp[0] / TEST_SCALE * 1.5  # not the ÷ scale of a run
+    assert "(from a simulated low-resolution input)" in desc["computed"]
+    window.controls.simulate_box.setChecked(False)
     window.controls.set_best_quality(False)
     run_job(window)
     assert window.export_uncertainty(network, tmp_path / "plain.png") is None
