@@ -62,8 +62,9 @@ def diagnostics_text(engine: Any, scale: float, image: Any = None, last_result: 
             if rec is None:
                 lines.append(f"  {m}: no weights (interpolation)")
             else:
-                try:  # per network: auto keeps some in fp32 (SRCNN on a CPU)
-                    prec = resolve_precision(sr.precision_setting, sr.device, arch=rec.arch)
+                try:  # per network and image: auto keeps some in fp32 (SRCNN on a CPU, CT)
+                    prec = resolve_precision(sr.precision_setting, sr.device, arch=rec.arch,
+                                             modality=getattr(image, "modality", None))
                 except (AttributeError, ValueError):  # pragma: no cover - a stand-in engine
                     prec = "?"
                 lines.append(f"  {m}: {rec.file} sha256 {rec.sha256} ({prec})")
@@ -84,6 +85,7 @@ def diagnostics_text(engine: Any, scale: float, image: Any = None, last_result: 
     if last_result is not None:
         req = last_result.request
         lines.append(f"last run: ROI {req.roi}, ×{req.scale:g}, simulate LR {req.simulate}, "
+                     f"best quality (8-run ensemble) {getattr(req, 'ensemble', False)}, "
                      f"device {last_result.device}, precision setting "
                      f"{getattr(req, 'precision', 'auto')}, {last_result.seconds:.2f} s")
         for r in last_result.results:

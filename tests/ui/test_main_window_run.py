@@ -382,7 +382,10 @@ def test_diagnostics(window, network, run_job, resolver):
     for key in ("python:", "torch:", "PyQt5:", "pydicom:", "numpy:", "device in use: cpu"):
         assert key in text
     rec = resolver.weights_record(network, TEST_SCALE)
-    assert f"{rec.sha256} ({resolve_precision('auto', 'cpu', arch=rec.arch)})" in text
+    # the weights' line says the arithmetic auto gives on this image (fp32 for a CT)
+    on_image = resolve_precision("auto", "cpu", window.image.modality, rec.arch)
+    assert f"{rec.sha256} ({on_image})" in text
+    assert "best quality (8-run ensemble) False" in text
     assert f"precision (auto on this device): {resolver.precision}" in text
     # the network's row of the last run: auto resolved for this image (fp32 for a CT)
     used = resolve_precision("auto", "cpu", window.image.modality, rec.arch)
