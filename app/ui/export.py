@@ -13,7 +13,7 @@ from PyQt5.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
 from app.batch import IMAGE_SUFFIXES
 
 from .annotation_layer import paint_annotations
-from .panel_data import PanelData
+from .panel_data import PanelData, caption_variants
 
 #: extensions a sheet's name may end in that :func:`save_image_atomic` turns into .png
 _IMAGE_SUFFIXES = IMAGE_SUFFIXES | {"", ".gif"}
@@ -185,6 +185,16 @@ def panel_spacing(data: PanelData, source: Any) -> tuple[float, float] | None:
     return (spacing[0] * data.extent[1] / h, spacing[1] * data.extent[0] / w)
 
 
+def _breakable(text: str, metrics: QFontMetrics, width: int) -> str:
+    """``text`` with a zero-width break opportunity every 16 characters inside any word wider
+    than ``width`` (a long file name has no space for word wrapping to break at)."""
+    def split(word: str) -> str:
+        if metrics.horizontalAdvance(word) <= width:
+            return word
+        return "\u200b".join(word[i:i + 16] for i in range(0, len(word), 16))
+    return "\n".join(" ".join(split(w) for w in line.split(" ")) for line in text.split("\n"))
+
+
 def annotation_lines(annotations: Sequence[Annotation], data: PanelData,
                      measure: Callable[[Annotation, PanelData], str]) -> list[str]:
     """"1 Distance: 16.0 mm · 50.0 px", … — each annotation's number, kind and what it measures
@@ -195,15 +205,20 @@ def annotation_lines(annotations: Sequence[Annotation], data: PanelData,
 def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
                  cell: int | None = None, quality: QualityReport | None = None,
                  quality_context: str = "", annotations: Sequence[Annotation] = (),
-                 measure: Callable[[Annotation, PanelData], str] | None = None) -> QImage:
-    """One image with every panel (nearest-neighbour), its title, its overlay, and a header;
+                 measure: Callable[[Annotation, PanelData], str] | None = None,
+                 mode: str = "image", messages: dict[str, str] | None = None) -> QImage:
+    """One image with every panel (nearest-neighbour), its title, its caption, and a header;
     below them the quality table of the same run (``quality``), its context and its note, so that a
     printed sheet carries the figures it is judged by. The table also goes into the PNG's
     ``Description`` text (tab-separated, :meth:`QualityReport.to_tsv`).
 
+    ``mode`` is the view the panels were drawn in: their captions say it as the panels do
+    ("[Difference to bicubic] SR ×2 …", :func:`caption_variants`); ``messages`` (panel key →
+    text) is written over a panel the view does not apply to ("Not a result: no difference").
     ``annotations`` (source coordinates) are drawn numbered on every panel and listed under
     it with what ``measure(annotation, panel)`` says they measure there; the lists also go into
-    the ``Description`` text."""
+    the ``Description`` text. A file name too long for the sheet's width breaks anywhere, a
+    panel's title is elided to its cell."""
     n = len(panels)
     cols = n if n <= 3 else (2 if n == 4 else 3)
     rows = (n + cols - 1) // cols
@@ -227,6 +242,7 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
     width = max(cols * cell + (cols + 1) * pad, int(math.ceil(table.min_width)) + 2 * pad
                 if table else 0)
     text_w = width - 2 * pad
+    header = _breakable(header, fm_s, text_w)
     header_h = fm_s.boundingRect(0, 0, text_w, 10000, Qt.TextWordWrap, header).height() + 2 * pad
     footer_h = fm_s.boundingRect(0, 0, text_w, 10000, Qt.TextWordWrap, SHEET_NOTE).height() + pad
     if table is not None:
@@ -247,11 +263,12 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
         y = header_h + r * (cell + title_h + list_h + pad)
         p.setFont(title_font)
         p.setPen(QColor(240, 240, 240))
-        p.drawText(QRectF(x, y, cell, fm_t.height()), Qt.AlignLeft, data.title)
+        p.drawText(QRectF(x, y, cell, fm_t.height()), Qt.AlignLeft,
+                   fm_t.elidedText(data.title, Qt.ElideMiddle, cell))
         p.setFont(small)
         p.setPen(QColor(170, 170, 170))
         p.drawText(QRectF(x, y + fm_t.height() + 2, cell, fm_s.height()), Qt.AlignLeft,
-                   data.subtitle)
+                   fm_s.elidedText(data.subtitle, Qt.ElideMiddle, cell))
         box = QRectF(x, y + title_h, cell, cell)
         p.fillRect(box, QColor(0, 0, 0))
         ew, eh = data.extent
@@ -261,12 +278,17 @@ def render_sheet(panels: Sequence[tuple[PanelData, QPixmap]], header: str,
         p.drawPixmap(target, pm, QRectF(pm.rect()))
         if data.key in listed:
             _draw_listed(p, fm_s, box, target, data, annotations, listed[data.key])
-        if data.overlay:
+        message = (messages or {}).get(data.key, "")
+        if message:  # the view does not apply to this panel: said, not a blank box
+            p.setPen(QColor(200, 200, 200))
+            p.drawText(box.adjusted(8, 8, -8, -8), Qt.AlignCenter | Qt.TextWordWrap, message)
+        captions = caption_variants(data, mode)
+        if captions:
             br = fm_s.boundingRect(box.adjusted(6, 4, -6, -4).toRect(), Qt.TextWordWrap,
-                                   data.overlay)
+                                   captions[0])
             p.fillRect(QRectF(br).adjusted(-4, -2, 4, 2), QColor(0, 0, 0, 180))
             p.setPen(QColor(255, 210, 80))
-            p.drawText(QRectF(br), Qt.TextWordWrap, data.overlay)
+            p.drawText(QRectF(br), Qt.TextWordWrap, captions[0])
     if table is not None:
         table.draw(p, pad, panels_bottom)
     p.setPen(QColor(200, 200, 200))

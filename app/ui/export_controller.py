@@ -175,11 +175,13 @@ class ExportController:
             path = export_mod.png_name(chosen)
             if not self.may_replace(chosen, path):
                 return None
-        req = session.last_result.request
+        req, mode = session.last_result.request, win.comparison.mode()
+        image_view = mode == "image"  # a derived view's window is its own, linear, symmetric
         header = export_mod.sheet_header(img.source_path.name, req.roi, req.scale,
-                                         win.canvas.window(), img.value_unit,
-                                         VIEW_MODES[win.comparison.mode()], req.simulate,
-                                         img.voi_function, img.voi_lut,
+                                         win.comparison.display_window(), img.value_unit,
+                                         VIEW_MODES[mode], req.simulate,
+                                         img.voi_function if image_view else "LINEAR",
+                                         img.voi_lut if image_view else None,
                                          patient_id=session.patient_id(),
                                          orientation=img.image_orientation)
         scale = win.comparison.colour_scale()
@@ -194,12 +196,14 @@ class ExportController:
             header += (f"\n{len(notes)} annotation(s), numbered on every panel: lengths, "
                        "angles and areas from the pixel spacing, region statistics from each "
                        "panel's own pixels")
-        items = [(d, win.comparison.render_panel(d)[0]) for d in panels]
+        rendered = {d.key: win.comparison.render_panel(d) for d in panels}
+        items = [(d, rendered[d.key][0]) for d in panels]
         try:
             sheet = export_mod.render_sheet(items, header, quality=session.last_result.report,
                                             quality_context=win.quality.context(),
                                             annotations=notes,
-                                            measure=win.comparison.annotation_text)
+                                            measure=win.comparison.annotation_text, mode=mode,
+                                            messages={k: m for k, (_, m) in rendered.items()})
             out = export_mod.save_image_atomic(sheet, path, sources=[img.source_path])
         except (ImageIOError, OSError) as exc:  # e.g. the name of a source image
             win.show_error("Export failed", str(exc))

@@ -196,3 +196,36 @@ def test_exporting_an_outdated_result_asks_first(window, tmp_path, run_job, monk
     assert not (tmp_path / "a.png").exists() and not (tmp_path / "s.png").exists()
     monkeypatch.setattr(window, "confirm", lambda title, text: True)
     assert window.export_panel("bicubic", tmp_path / "a.png") == tmp_path / "a.png"
+
+
+def test_a_sheet_in_a_derived_view_says_that_view(window, tmp_path, run_job, monkeypatch):
+    """Exported in the Difference view, the sheet's header gives that view's window (not the
+    image's), its captions name the view and the panels it does not apply to say so (they
+    were the image window, plain captions and blank boxes); a long file name wraps."""
+    from PyQt5.QtGui import QFont, QFontMetrics
+
+    from app.ui import export as export_mod
+
+    window.controls.set_checked_methods(["bicubic"])
+    window.set_roi(TEST_ROI)
+    run_job(window)
+    window.comparison.set_mode("difference")
+    seen = {}
+    real = export_mod.render_sheet
+
+    def spy(items, header, **kw):
+        seen.update(kw, header=header)
+        return real(items, header, **kw)
+
+    monkeypatch.setattr(export_mod, "render_sheet", spy)
+    assert window.export_sheet(tmp_path / "s.png")
+    c, w = window.comparison.display_window()
+    assert c == 0 and f"W {w:g}" in seen["header"].replace(",", "")
+    assert seen["mode"] == "difference"
+    assert seen["messages"]["source"] == "Not a result: no difference"
+    assert seen["messages"]["bicubic"] == "Baseline"
+    font = QFont()
+    long = "a" * 200 + ".dcm"
+    broken = export_mod._breakable(long, QFontMetrics(font), 300)
+    assert broken.replace("\u200b", "") == long and "\u200b" in broken
+    assert export_mod._breakable("short words", QFontMetrics(font), 300) == "short words"
