@@ -475,7 +475,8 @@ def test_a_store_aborted_half_way_says_what_was_stored(tmp_path: Path) -> None:
             ds.save_as(files[-1], enforce_file_format=True)
         results = store(node, quick, files, raise_on_refusal=False)
         assert [r.ok for r in results] == [True, True, False, False, False]
-        assert all(r.status is None and r.message.startswith("not sent: ") for r in results[2:])
+        assert results[2].status is None and results[2].message.startswith("no answer: ")
+        assert all(r.status is None and r.message.startswith("not sent: ") for r in results[3:])
         assert "after 2 instance(s)" in results[2].message and "AE title" not in results[2].message
         count[0] = 0
         with pytest.raises(AssociationAbortedError, match="2 of 5 instance"):

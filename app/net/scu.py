@@ -276,10 +276,12 @@ def store(node: PacsNode, config: PacsConfig, files: Sequence[str | os.PathLike[
                         f"{node.describe()} aborted the association during the C-STORE of "
                         f"{p.name}, after {i} instance(s) (the connection dropped, or the PACS "
                         "gave up)")
-                # what was stored before stays stored: said per instance, the rest not sent
+                # what was stored before stays stored: said per instance; the one in flight got
+                # no answer (the PACS may or may not hold it), the rest were not sent
+                results.append(StoreResult(p, uid, None, f"no answer: {ended.message}"))
                 results += [StoreResult(q, str(d.SOPInstanceUID), None,
                                         f"not sent: {ended.message}")
-                            for q, d in zip(paths[i:], datasets[i:])]
+                            for q, d in zip(paths[i + 1:], datasets[i + 1:])]
                 if raise_on_refusal:
                     stored = sum(r.ok for r in results)
                     raise type(ended)(f"{ended.message}; {stored} of {len(paths)} instance(s) "
