@@ -75,3 +75,21 @@ def _validate_derived_dicom(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     if problems:
         pytest.fail("dciodvfy rejects derived DICOM written by this test (errors its source "
                     "does not have):\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture()
+def tiny_data(tmp_path: Path) -> Path:
+    """A tiny training set (three 64×72 8-bit images in ``train/``) and validation set (two,
+    ``val/``) of smooth patterns with noise, for rmisr-train runs of a few steps."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for folder, n in (("train", 3), ("val", 2)):
+        (tmp_path / folder).mkdir()
+        for i in range(n):
+            yy, xx = np.mgrid[0:64, 0:72]
+            img = 128 + 60 * np.sin(xx / (3 + i)) * np.cos(yy / 5) + rng.normal(0, 5, xx.shape)
+            Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(
+                tmp_path / folder / f"{i}.png")
+    return tmp_path
