@@ -33,7 +33,8 @@ from app.io.windowing import voi_label
 from .annotation_layer import PICK_PX, AnnotationLayer, AnnotationTips
 from .drops import FileDrops
 from .imaging import windowed_pixmap
-from .navigation import SCROLL_KEYS, keep_anchor, roi_nudge, wheel_slices
+from .navigation import (SCROLL_KEYS, fit_zoom, keep_anchor, pixel_aspect, roi_nudge,
+                         set_zoom, wheel_slices)
 from .overlays import MEASURE_COLOUR, draw_corner_overlay, overlay_font
 from .roi_item import (
     HANDLE_CURSORS,
@@ -293,7 +294,9 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
         if self._pixels is None:
             return
         self._fit = True
-        self.fitInView(self.pixmap_scene_rect(), Qt.KeepAspectRatio)
+        rect, aspect = self.pixmap_scene_rect(), pixel_aspect(self._spacing)
+        set_zoom(self, fit_zoom(self, rect.width(), rect.height(), aspect), aspect)
+        self.centerOn(rect.center())
         self._zoom_changed()
 
     def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:

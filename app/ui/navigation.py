@@ -26,6 +26,37 @@ def roi_nudge(key: int, modifiers: Any) -> tuple[int, int, int, int] | None:
     return ax * step, ay * step, 0, 0
 
 
+#: pixel aspect ratios beyond this (either way) are taken as a malformed spacing, not shown
+MAX_PIXEL_ASPECT = 20.0
+
+
+def pixel_aspect(spacing: tuple[float, float] | None) -> float:
+    """How much taller than wide a pixel is on screen: its row spacing ÷ its column spacing
+    (PixelSpacing's first value over its second), so that a 1.0 × 0.5 mm grid is not shown
+    stretched 2:1 as radiology viewers do not; 1 without a spacing or beyond
+    :data:`MAX_PIXEL_ASPECT`."""
+    if not spacing or not all(v and v > 0 for v in spacing):
+        return 1.0
+    a = float(spacing[0]) / float(spacing[1])
+    return a if 1.0 / MAX_PIXEL_ASPECT <= a <= MAX_PIXEL_ASPECT else 1.0
+
+
+def set_zoom(view: QGraphicsView, zoom: float, aspect: float = 1.0) -> None:
+    """Show ``view``'s scene at ``zoom`` screen pixels per scene unit across and ``zoom`` ×
+    ``aspect`` down (scene units are image pixels: see :func:`pixel_aspect`)."""
+    view.resetTransform()
+    view.scale(zoom, zoom * aspect)
+
+
+def fit_zoom(view: QGraphicsView, width: float, height: float, aspect: float = 1.0,
+             margin: int = 4) -> float:
+    """The largest zoom at which a ``width`` × ``height`` scene rectangle, its rows ``aspect``
+    times as tall as its columns are wide, fits in ``view``'s viewport less ``margin`` px."""
+    vp = view.viewport().rect()
+    return max(min((vp.width() - margin) / max(width, 1e-9),
+                   (vp.height() - margin) / max(height * aspect, 1e-9)), 1e-3)
+
+
 def keep_anchor(view: QGraphicsView, factor: float, anchor: QPoint | None) -> None:
     """Scale ``view`` by ``factor`` about the viewport point ``anchor`` (default: the centre).
 

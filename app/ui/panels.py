@@ -34,7 +34,7 @@ from app.annotations import Annotation
 from .annotation_layer import AnnotationLayer
 from .elided_label import ElidedLabel
 from .imaging import blank_pixmap, to_qimage, windowed_pixmap
-from .navigation import keep_anchor
+from .navigation import fit_zoom, keep_anchor, pixel_aspect, set_zoom
 from .panel_annotations import PanelAnnotations
 from .panel_data import VIEW_MODES, PanelData
 from .panel_view import PanelView
@@ -289,9 +289,8 @@ class ComparisonView(PanelAnnotations, QWidget):
         centre = ref.view.scene_center()
         self._fit = False
         self._syncing = True
-        try:
-            ref.view.resetTransform()
-            ref.view.scale(z, z)
+        try:  # one result pixel per screen pixel across; down, as tall as the spacing says
+            set_zoom(ref.view, z, pixel_aspect(self._spacing))
             ref.view.centerOn(centre)
         finally:
             self._syncing = False
@@ -528,15 +527,11 @@ class ComparisonView(PanelAnnotations, QWidget):
         self._fit = True
         self._syncing = True
         try:
-            zooms = []
-            for p in self.shown_panels():
-                vp = p.view.viewport().rect()
-                ew, eh = p.data.extent
-                zooms.append(min((vp.width() - 4) / ew, (vp.height() - 4) / eh))
+            aspect = pixel_aspect(self._spacing)  # as the image is shown: not stretched
+            zooms = [fit_zoom(p.view, *p.data.extent, aspect) for p in self.shown_panels()]
             z = max(min(zooms), 1e-3)
             for p in self._panels:
-                p.view.resetTransform()
-                p.view.scale(z, z)
+                set_zoom(p.view, z, aspect)
                 p.view.centerOn(p.view.image_rect().center())
         finally:
             self._syncing = False

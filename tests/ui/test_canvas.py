@@ -45,7 +45,16 @@ def drag(c, a, b, button=Qt.LeftButton, modifiers=Qt.NoModifier):
     QTest.mouseRelease(vp, button, modifiers, b)
 
 
+def _square_pixels(c):
+    """The canvas's image again with square pixels: one image pixel on a whole number of screen
+    pixels each way, so that a drag lands on the pixels these tests name (with the fixture's
+    0.5 × 0.8 mm a row is 0.625 as tall as a column is wide on screen)."""
+    pixels = np.arange(200 * 200, dtype=np.float32).reshape(200, 200) - 1000
+    c.set_image(pixels, (19000.0, 40000.0), spacing=(0.8, 0.8), unit="HU")
+
+
 def test_roi_by_mouse_drag(canvas, qtbot):
+    _square_pixels(canvas)
     with qtbot.waitSignal(canvas.roiChanged) as sig:
         drag(canvas, vp_pos(canvas, 20.2, 30.2), vp_pos(canvas, 80.5, 70.5))
     x, y, w, h = sig.args[0]
@@ -55,6 +64,7 @@ def test_roi_by_mouse_drag(canvas, qtbot):
 
 
 def test_roi_move_and_resize_by_handle(canvas, qtbot):
+    _square_pixels(canvas)
     canvas.set_roi((50, 50, 40, 40))
     with qtbot.waitSignal(canvas.roiChanged):
         drag(canvas, vp_pos(canvas, 70, 70), vp_pos(canvas, 80, 90))  # inside: move
@@ -189,3 +199,17 @@ def test_the_roi_label_stays_inside_the_view_on_a_2x_screen(canvas, ratio):
     left, right = 165 + r.left(), 165 + r.right()
     assert left >= 0 and right <= width - 18 + 0.5
     assert left == pytest.approx(max(0.0, width - 18 - r.width()))
+
+
+def test_non_square_pixels_are_shown_at_their_aspect(canvas):
+    """PixelSpacing 0.5 mm (rows) × 0.8 mm (columns): a row is 0.625 as tall on screen as a
+    column is wide, so anatomy keeps its shape (it was drawn square: stretched 1.6:1); the fit
+    keeps the whole image in view, and a zoom keeps the aspect."""
+    t = canvas.transform()
+    assert t.m22() / t.m11() == pytest.approx(0.5 / 0.8)
+    rect = canvas.mapFromScene(canvas.pixmap_scene_rect()).boundingRect()
+    assert rect.width() <= canvas.viewport().width() and rect.height() < 0.7 * rect.width()
+    canvas.zoom_by(1.25)
+    assert canvas.transform().m22() / canvas.transform().m11() == pytest.approx(0.625)
+    _square_pixels(canvas)
+    assert canvas.transform().m22() == pytest.approx(canvas.transform().m11())

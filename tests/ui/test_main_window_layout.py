@@ -237,3 +237,26 @@ def test_help_lists_the_keyboard_shortcuts_of_the_menus(window, qtbot):
     text = dialog.findChild(QTextBrowser).toPlainText()
     assert "Super-resolve" in text and "Ctrl+wheel" in text
     dialog.close()
+
+
+def test_result_panels_keep_the_pixels_aspect(window, tmp_path, run_job):
+    """An image of 0.5 mm rows × 0.8 mm columns: the result panels show their rows 0.625 as
+    tall as their columns are wide, as the image is shown (both were drawn square)."""
+    import numpy as np
+
+    from ..test_io_writers import make_ct
+
+    path = make_ct(tmp_path / "aniso.dcm", np.random.default_rng(0).normal(0, 100, (64, 64)),
+                   ipp=(0, 0, 0), iop=(1, 0, 0, 0, 1, 0), spacing=(0.5, 0.8))
+    assert window.open_file(path)
+    t = window.canvas.transform()
+    assert t.m22() / t.m11() == pytest.approx(0.625)
+    window.controls.set_checked_methods(["bicubic"])
+    window.set_roi((8, 8, 32, 32))
+    run_job(window)
+    for p in window.comparison.panels():
+        pt = p.view.transform()
+        assert pt.m22() / pt.m11() == pytest.approx(0.625)
+    window.comparison.actual_pixels()
+    pt = window.comparison.panels()[0].view.transform()
+    assert pt.m22() / pt.m11() == pytest.approx(0.625)
