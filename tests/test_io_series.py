@@ -72,6 +72,8 @@ def test_a_copy_of_a_slice_in_the_folder_is_paged_once(tmp_path):
     shutil.copy(paths[1], tmp_path / "zz_copy.dcm")  # the same instance twice
     order = series_files(paths[0])
     assert len(order) == 3 and set(order) == set(paths)
+    opened = series_files(tmp_path / "zz_copy.dcm")  # the copy opened: it is the one kept
+    assert len(opened) == 3 and tmp_path / "zz_copy.dcm" in opened and paths[1] not in opened
 
 
 def test_a_file_alone_a_raster_and_a_multiframe_file(tmp_path, pydicom_file):

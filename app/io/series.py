@@ -107,10 +107,10 @@ def series_files(path: str | os.PathLike[str],
             members.append((q, ds))
     if not any(q.name == p.name for q, _ in members):
         members.append((p, own))
-    return _ordered(members)
+    return _ordered(members, keep=next(q for q, _ in members if q.name == p.name))
 
 
-def _ordered(members: list[tuple[Path, object]]) -> list[Path]:
+def _ordered(members: list[tuple[Path, object]], keep: Path | None = None) -> list[Path]:
     """Files of one series in slice order: along the slice normal when every file has a
     position and they share one orientation; else InstanceNumber; else file name.
 
@@ -118,10 +118,10 @@ def _ordered(members: list[tuple[Path, object]]) -> list[Path]:
     order of the others: where most files (more than half) share one orientation and all of
     those have positions, they are ordered along its normal and the rest follow them, by
     InstanceNumber and name. A file holding the same SOP Instance UID as one before it in name
-    order (a copy) is left out."""
+    order (a copy) is left out — never ``keep`` (the file opened: its copies go instead)."""
     seen: set[str] = set()
     unique = []
-    for q, ds in sorted(members, key=lambda m: m[0].name):
+    for q, ds in sorted(members, key=lambda m: (m[0] != keep, m[0].name)):
         sop = str(ds.get("SOPInstanceUID", "") or "")
         if sop and sop in seen:
             continue
@@ -138,14 +138,11 @@ def _ordered(members: list[tuple[Path, object]]) -> list[Path]:
             return float("inf")
 
     by_number = sorted(range(len(members)), key=lambda i: (number(i), members[i][0].name))
-    main: list[int] = []
-    for o in orientations:  # the largest group sharing one orientation
-        if o is None:
-            continue
-        group = [i for i, q in enumerate(orientations)
-                 if q is not None and np.allclose(q, o, atol=1e-4)]
-        if len(group) > len(main):
-            main = group
+    groups: dict[tuple[float, ...], list[int]] = {}
+    for i, o in enumerate(orientations):  # one pass: orientations equal to 1e-4 share a key
+        if o is not None:
+            groups.setdefault(tuple(np.round(o, 4) + 0.0), []).append(i)
+    main = max(groups.values(), key=len, default=[])  # the largest group of one orientation
     if 2 * len(main) <= len(members) or any(positions[i] is None for i in main):
         return [members[i][0] for i in by_number]
     normal = np.cross(orientations[main[0]][:3], orientations[main[0]][3:])
