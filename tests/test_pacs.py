@@ -483,3 +483,20 @@ def test_a_store_aborted_half_way_says_what_was_stored(tmp_path: Path) -> None:
             store(node, quick, files)
     finally:
         server.shutdown()
+
+
+def test_send_files_tells_refused_from_not_stored(monkeypatch, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    """An instance the PACS refused (a status) and one it never answered or was never sent
+    (no status) are told apart per line and in the summary."""
+    from app.net import StoreResult, cli as pacs_cli, scu
+
+    a, b = tmp_path / "a.dcm", tmp_path / "b.dcm"
+    monkeypatch.setattr(scu, "store", lambda *x, **k: [
+        StoreResult(a, "1.1", 0x0000, "success"), StoreResult(b, "1.2", None, "no answer: x")])
+    cfg = PacsConfig(nodes=(PacsNode("n", "N", "h", 104),))
+    lines: list[str] = []
+    assert pacs_cli.send_files("n", [a, b], config=cfg, say=lines.append,
+                               error=lines.append) == 1
+    assert lines[1].split("\t")[2] == "NOT STORED" and "REFUSED" not in lines[1]
+    assert "did not store 1 of 2 instance(s)" in lines[2]

@@ -108,11 +108,11 @@ def _dicom_files(paths: Sequence[Path]) -> list[Path]:
     for p in paths:
         if p.is_dir():
             found = sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith("."))
-            dicom = [q for q in found if _is_dicom_file(q)]
             for q in found:
-                if q not in dicom:
+                if _is_dicom_file(q):
+                    files.append(q)
+                else:
                     print(f"{PROG}: note: {q}: not a DICOM file, not sent", file=sys.stderr)
-            files += dicom
         else:
             files.append(p)
     return files
@@ -132,13 +132,16 @@ def send_files(node_name: str, files: Sequence[Path], *, config: PacsConfig | No
     except PacsError as exc:
         error(exc.message)
         return 1
-    for r in results:
-        say(f"{r.path}\t{r.sop_instance_uid}\t{'stored' if r.ok else 'REFUSED'}\t{r.message}")
-    refused = [r for r in results if not r.ok]
-    if refused:
-        error(str(StoreRefusedError(f"{node.describe()} refused {len(refused)} of "
-                                    f"{len(results)} instance(s); {refused[0].path.name}: "
-                                    f"{refused[0].message}", results)))
+    for r in results:  # a status the PACS gave (stored / REFUSED), or none (not sent, …)
+        outcome = "stored" if r.ok else "REFUSED" if r.status is not None else "NOT STORED"
+        say(f"{r.path}\t{r.sop_instance_uid}\t{outcome}\t{r.message}")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        refused = [r for r in failed if r.status is not None]
+        what = (f"refused {len(refused)} of {len(results)} instance(s)" if len(refused) ==
+                len(failed) else f"did not store {len(failed)} of {len(results)} instance(s)")
+        error(str(StoreRefusedError(f"{node.describe()} {what}; {failed[0].path.name}: "
+                                    f"{failed[0].message}", results)))
         return 1
     return 0
 

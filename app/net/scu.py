@@ -271,11 +271,11 @@ def store(node: PacsNode, config: PacsConfig, files: Sequence[str | os.PathLike[
                 continue
             if "Status" not in status:
                 ended = ended_error(node, config, f"C-STORE of {p.name}", since)
-                if isinstance(ended, AssociationAbortedError) and i > 0:  # it took some: no
-                    ended = AssociationAbortedError(  # AE-title question, the link dropped
+                if isinstance(ended, AssociationAbortedError) and any(r.ok for r in results):
+                    ended = AssociationAbortedError(  # it took some: the link dropped
                         f"{node.describe()} aborted the association during the C-STORE of "
-                        f"{p.name}, after {i} instance(s) (the connection dropped, or the PACS "
-                        "gave up)")
+                        f"{p.name}, after {sum(r.ok for r in results)} instance(s) stored (the "
+                        "connection dropped, or the PACS gave up)")
                 # what was stored before stays stored: said per instance; the one in flight got
                 # no answer (the PACS may or may not hold it), the rest were not sent
                 results.append(StoreResult(p, uid, None, f"no answer: {ended.message}"))

@@ -226,13 +226,13 @@ class _NetDialog(QDialog):
     def wait_idle(self, msecs: int = 30_000) -> bool:
         """Cancel and wait for every task this dialog started (closing, tests)."""
         for task in list(self._tasks):
-            task.cancel()
+            task.cancel(abort=self.LET_GO_ON_CANCEL)
             task.wait(msecs)
         return not any(t.isRunning() for t in self._tasks)
 
     def done(self, result: int) -> None:  # noqa: D401 — QDialog.done: close
-        if self.task is not None:
-            self.task.cancel()
+        if self.task is not None:  # a send stops between two instances, not inside one
+            self.task.cancel(abort=self.LET_GO_ON_CANCEL)
         self.task = None  # a request past cancel ends within its timeouts, unheard
         super().done(result)
 
@@ -403,6 +403,12 @@ class PacsDialog(_NetDialog):
     def _show_series(self, series: list[Series]) -> None:
         study = self.chosen_study()
         self.series = [s for s in series if study is not None and s.study_uid == study.study_uid]
+        if series and not self.series:  # an answer for the study chosen before
+            _fill(self.series_table, [])
+            self._update_buttons()
+            self.set_status("The series listed were of another study: choose the study again",
+                            error=True)
+            return
         _fill(self.series_table, [[_n(s.number), s.modality, s.description, _n(s.n_instances)]
                                   for s in self.series])
         self.set_status(f"{len(self.series)} series: choose one and Retrieve and open "

@@ -45,7 +45,8 @@ class NetTask(QThread):
         super().__init__(None)
         self._work = work
         self._cancel = threading.Event()
-        self._thread: int | None = None  # the thread's identity once it runs
+        self._thread: int | None = None  # the thread's identity while the work runs
+        self._aborted = False  # a cancel aborted the association: its error is the cancel
         _RUNNING.add(self)
         self.finished.connect(lambda: _RUNNING.discard(self))
         app = QApplication.instance()
@@ -57,9 +58,12 @@ class NetTask(QThread):
         """Ask the work to stop, and with ``abort`` abort the association it has open (a query
         or an echo waiting on a silent peer would otherwise wait for its timeout)."""
         self._cancel.set()
-        if abort and self._thread is not None:
-            from app.net.association import abort_in_thread
-            abort_in_thread(self._thread)
+        if abort:
+            self._aborted = True
+            thread = self._thread  # None once the work has ended: the id may be another's then
+            if thread is not None:
+                from app.net.association import abort_in_thread
+                abort_in_thread(thread)
 
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
@@ -67,13 +71,18 @@ class NetTask(QThread):
     def run(self) -> None:
         self._thread = threading.get_ident()
         try:
+            self._run()
+        finally:
+            self._thread = None
+
+    def _run(self) -> None:
+        try:
             result = self._work(lambda done, total: self.progressed.emit(int(done), int(total)),
                                 self._cancel.is_set)
         except RetrieveCancelled as exc:
             self.failed.emit(exc.message, True)
-        except PacsError as exc:  # after a cancel, an aborted request is the cancel
-            self.failed.emit("stopped" if self.is_cancelled() else exc.message,
-                             self.is_cancelled())
+        except PacsError as exc:  # after an aborting cancel, the request's error is the cancel
+            self.failed.emit("stopped" if self._aborted else exc.message, self._aborted)
         except ValueError as exc:  # a bad query field
             self.failed.emit(str(exc), False)
         except Exception as exc:  # noqa: BLE001 — never a traceback dialog

@@ -167,7 +167,7 @@ def test_a_failed_series_listing_leaves_no_other_study_s_series(qtbot, tmp_path)
     assert dlg.series == [] and dlg.series_table.rowCount() == 0
     assert not dlg.retrieve_button.isEnabled()
     dlg._show_series([a_series])  # a late answer for A while B is chosen: not shown
-    assert dlg.series == []
+    assert dlg.series == [] and "of another study" in dlg.status.text()
     dlg.series = [a_series]  # and even if it were: not retrieved as B's
     dlg.series_table.setRowCount(1)
     dlg.series_table.selectRow(0)
@@ -247,3 +247,21 @@ def test_the_nodes_dialog_keeps_the_timeouts_it_was_not_asked_to_change(qtbot) -
     assert dlg.config().timeouts == cfg.timeouts  # OK without edits: as they were
     dlg.timeout.setValue(20)
     assert dlg.config().timeouts == Timeouts(connect=10, acse=20, dimse=20, network=20)
+
+
+def test_closing_the_send_dialog_lets_the_instance_in_flight_finish(qtbot, tmp_path) -> None:
+    """A send stops between instances (the rows then say which the PACS holds): closing the
+    dialog asks its task to stop without aborting the association mid-instance."""
+    from app.ui.pacs_dialog import SendDialog
+
+    dlg = SendDialog([tmp_path / "a.dcm"], config_file=tmp_path / "pacs.json")
+    qtbot.addWidget(dlg)
+    asked = []
+
+    class Task:
+        def cancel(self, abort=True):
+            asked.append(abort)
+
+    dlg.task = Task()
+    dlg.reject()
+    assert asked == [False]
