@@ -54,6 +54,7 @@ def _inputs(given_paths: list[str], outdir: Path) -> tuple[list[tuple[Path, Path
     empty = 0
     # several folders: each mirrored under its own name (two CDs' DICOM/ST0/SE0/IM0 apart)
     several = sum(Path(g).is_dir() for g in given_paths) > 1
+    named: dict[str, int] = {}  # /media/cd1/DICOM and /media/cd2/DICOM: DICOM and DICOM-2
     for given in map(Path, given_paths):
         if not given.is_dir():
             inputs.append((given, outdir))  # named: taken whatever it is
@@ -82,7 +83,11 @@ def _inputs(given_paths: list[str], outdir: Path) -> tuple[list[tuple[Path, Path
         if not kept:
             empty += 1
             _error(f"{given}: no image files in this folder")
-        base = outdir / given.resolve().name if several else outdir
+        base = outdir
+        if several:
+            name = given.resolve().name
+            named[name] = named.get(name, 0) + 1
+            base = outdir / (name if named[name] == 1 else f"{name}-{named[name]}")
         inputs += [(q, base / q.parent.relative_to(given)) for q in kept]
     return inputs, empty
 

@@ -370,6 +370,14 @@ def test_two_folders_of_one_layout_are_mirrored_apart(tmp_path, capsys, pydicom_
     assert code == 0, err
     assert sorted(Path(p).relative_to(tmp_path / "out").as_posix() for p in out) == [
         "cdA/SE0/IM0_SRx2_bicubic.dcm", "cdB/SE0/IM0_SRx2_bicubic.dcm"]
+    for cd in ("cd1", "cd2"):  # two CDs mounted side by side: both folders are called DICOM
+        (tmp_path / cd / "DICOM").mkdir(parents=True)
+        shutil.copy(pydicom_file("CT_small.dcm"), tmp_path / cd / "DICOM" / "IM0")
+    code, out, err = _run(capsys, tmp_path / "cd1" / "DICOM", tmp_path / "cd2" / "DICOM", "-o",
+                          tmp_path / "out2", "--scale", "2", "--method", "bicubic")
+    assert code == 0, err
+    assert sorted(Path(p).relative_to(tmp_path / "out2").as_posix() for p in out) == [
+        "DICOM-2/IM0_SRx2_bicubic.dcm", "DICOM/IM0_SRx2_bicubic.dcm"]
 
 
 def test_a_cds_series_and_uid_named_files_keep_apart(tmp_path, capsys, pydicom_file):
