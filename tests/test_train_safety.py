@@ -64,7 +64,7 @@ def test_a_diverged_loss_stops_the_run_before_it_spoils_the_state(tiny_data, tmp
 
     monkeypatch.setattr(train, "build_loss", diverging)
     assert train.main(_args(tiny_data, out, wd, 6, "--resume", "--ckpt-minutes", "1e-6")) == 3
-    assert "the loss is nan at step 4" in capsys.readouterr().err
+    assert "the loss is not finite (nan) at step 4" in capsys.readouterr().err
     state_after = load_file(out / "state.safetensors")
     assert resume_state.state_step(out / "state.safetensors") == 3  # saved before the NaN
     assert all(torch.isfinite(v).all() for v in state_after.values())
@@ -111,6 +111,7 @@ def test_resume_and_init_mistakes_are_named_not_trained_from_scratch(tiny_data, 
     run, wd = tmp_path / "run", tmp_path / "w"
     cases = [(["--resume-from", str(tmp_path / "nope.safetensors")], "no resume state"),
              (["--resume", "--export-now"], "--export-now exports a saved state"),
+             (["--export-now"], "give --resume"),
              (["--init", str(tmp_path / "nope.safetensors")], "--init"),
              ]
     for extra, says in cases:

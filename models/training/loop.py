@@ -52,7 +52,6 @@ _SCHEDULE_OPTIONAL = {"sr_lap_weight": 0.0, "warmup": 0, "train_only": None, "em
 _SCHEDULE_SINCE = {"freeze_steps": 0}
 
 
-
 def _trim_log(path: Path, step: int) -> None:
     """Drop the rows of ``log.csv`` past ``step``, the step a run resumes at: a run stopped
     without saving its last steps (killed) logged steps it will now take again."""
@@ -74,6 +73,7 @@ def _finite_everywhere(loss: torch.Tensor, distributed: bool) -> bool:
     if distributed:
         dist.all_reduce(ok, op=dist.ReduceOp.MIN)
     return bool(ok.item())
+
 
 def schedule(history: list[dict[str, Any]], args: argparse.Namespace, step: int
              ) -> list[dict[str, Any]]:
@@ -311,7 +311,8 @@ def train_loop(run: TrainingRun) -> int:
             if not _finite_everywhere(loss, distributed):  # diverged: keep the last good state
                 if rank == 0:
                     pbar.close()
-                    print(f"\nrmisr-train: error: the loss is {float(loss.detach())} at step "
+                    where = "on some process" if distributed else f"{float(loss.detach())}"
+                print(f"\nrmisr-train: error: the loss is not finite ({where}) at step "
                           f"{step + 1} (the run diverged: a lower --lr, or bf16 → --precision "
                           "fp32?); "
                           f"stopped before updating the weights; the resume state and the exports "

@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "lap_ first, so that a transplanted Laplacian branch learns while the SR "
                         "output stays the grown BL's); the rest stay fixed for the whole command")
     p.add_argument("--export", default=None,
-                   help="weights file name in weights/ (best val; see --export-latest)")
+                   help="weights file name written into --weights-dir at the best validation "
+                        "(see --export-latest)")
     p.add_argument("--weights-dir", default=None,
                    help="where --export writes, with its manifest (default OUT/export; never "
                         "the shipped weights/: models.training.ship copies a file there)")
@@ -310,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
                              f"({args.arch} with {stored}; this command builds {arch_args}): "
                              "resume with the arguments it was trained with, or seed a new "
                              "run with --init")
+    elif args.export_now and not (args.resume or args.resume_from):
+        raise SystemExit("rmisr-train: --export-now exports a saved state: give --resume (the "
+                         "run's own) or --resume-from STATE")
     elif args.resume_from or args.export_now:  # named, or nothing to export: never step 0
         raise SystemExit(f"rmisr-train: no resume state at {state_path}"
                          + (" (--export-now exports a saved state)" if args.export_now else ""))
