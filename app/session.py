@@ -517,7 +517,7 @@ class ViewerSession:
             changed.append("best quality")
         if s.precision != req.precision:  # part of the result's key: other arithmetic
             changed.append("arithmetic")
-        if (normalization.DEFAULT_NORMALIZATION == "window"
+        if (normalization.DEFAULT_NORMALIZATION == "window" and req.window is not None
                 and tuple(self.display_window) != tuple(req.window)):
             changed.append("window (the networks' input)")
         return ("changed since this result: " + ", ".join(changed)) if changed else None

@@ -238,6 +238,9 @@ def write_uncertainty(path: str | os.PathLike[str], uncertainty: np.ndarray, *,
             pixel_spacing=pixel_spacing if pixel_spacing is not None
             else _spacing(source, scale)))
     if fmt == "dcm":
+        if simulated:  # a test on a simulated input is no image of the patient (as its result)
+            raise ValueError("the uncertainty map of a run on a simulated low-resolution input "
+                             "is a test, not an image of the patient: export it as PNG or TIFF")
         return WrittenImage(target, "dcm", dicom=write_uncertainty_dicom(
             target, map2d, source=source, scale=scale, roi=roi, method=method,
             weights_sha256=weights_sha256, top=top))

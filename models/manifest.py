@@ -133,7 +133,8 @@ def sha256_file(path: str | Path) -> str:
 
 
 def _current_umask() -> int:
-    mask = os.umask(0)  # read at import time, before any thread exists (umask is per process)
+    mask = os.umask(0)  # read once, at import: umask is per process, and set-and-reset here
+    # while another thread creates a file would give that file the wrong mode
     os.umask(mask)
     return mask
 

@@ -67,7 +67,8 @@ def _save_dicom(ds: Any, target: Path, sources: list[Path], report_warnings: lis
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 back = dcmread(io.BytesIO(buf.getbuffer()))
-                back.PixelData  # noqa: B018 — parsed to the end of the file
+                back.PixelData  # noqa: B018 — the elements read to the end of the file (their
+                # structure: tags and lengths; values are decoded only when used)
         except Exception as exc:  # noqa: BLE001 — pydicom raises nearly anything on bad data
             first = (str(exc).splitlines() or [""])[0][:200]
             raise WriteError("the derived file would not read back (its header, copied from "

@@ -286,6 +286,19 @@ class AnnotationTips:
         """The tooltip for the viewport point ``pos`` ("" where there is no annotation)."""
         raise NotImplementedError
 
+    def drawing_annotation(self) -> bool:
+        """Whether a shape is being drawn on this view (its first points placed)."""
+        raise NotImplementedError
+
+    def event(self, event: QEvent) -> bool:  # noqa: N802 (Qt)
+        """Esc while a shape is drawn is this view's (it drops the shape), taken before the
+        window's shortcuts: Process ▸ Cancel is Esc too, and would cancel a running job."""
+        if (event.type() == QEvent.ShortcutOverride and event.key() == Qt.Key_Escape
+                and self.drawing_annotation()):
+            event.accept()
+            return True
+        return super().event(event)  # type: ignore[misc]
+
     def viewportEvent(self, event: QEvent) -> bool:
         """Show :meth:`annotation_tip` on a tooltip event over an annotation."""
         if event.type() == QEvent.ToolTip:

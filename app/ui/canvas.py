@@ -22,7 +22,7 @@ import math
 from typing import Any
 
 import numpy as np
-from PyQt5.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, pyqtSignal
+from PyQt5.QtCore import QPoint, QPointF, QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QFontMetrics, QPainter, QPixmap, QTransform
 from PyQt5.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
@@ -556,12 +556,8 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
             self.cursorMoved.emit(None)
 
     # -- keys --------------------------------------------------------------------------------
-    def event(self, event) -> bool:  # noqa: N802 (Qt)
-        if (event.type() == QEvent.ShortcutOverride and event.key() == Qt.Key_Escape
-                and self.annotations.drawing()):
-            event.accept()  # Esc drops the unfinished shape (below), it does not cancel a job
-            return True
-        return super().event(event)
+    def drawing_annotation(self) -> bool:
+        return self.annotations.drawing()
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():

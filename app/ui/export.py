@@ -415,6 +415,15 @@ def sheet_header(source_name: str, roi: tuple[int, int, int, int], scale: float,
     return "\n".join([parts[0], " · ".join(parts[1:])])
 
 
+def may_replace(chosen: str | Path, final: Path, ask: Callable[[str, str], bool]) -> bool:
+    """Whether a save may write ``final``, the name ``chosen`` in a save dialog becomes once its
+    extension is added: the dialog asked about replacing ``chosen`` only, so an existing
+    ``final`` is asked about here through ``ask(title, question)`` (False: nothing written)."""
+    if Path(chosen) == Path(final) or not Path(final).exists():
+        return True
+    return ask("Replace the file?", f"{final} already exists. Replace it?")
+
+
 def png_name(path: str | Path) -> Path:
     """The PNG a save writes for the name typed: a missing or other image extension replaced
     ("sheet.jpg" → "sheet.png"), any other kept and .png appended."""

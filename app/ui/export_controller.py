@@ -233,12 +233,8 @@ class ExportController:
         return str(final), fmt
 
     def may_replace(self, chosen: str | Path, final: Path) -> bool:
-        """Whether a save may write ``final``, the name ``chosen`` in a save dialog becomes
-        once its extension is added: the dialog asked about replacing ``chosen`` only, so an
-        existing ``final`` is asked about here (No: nothing written)."""
-        if Path(chosen) == final or not final.exists():
-            return True
-        return self.win.confirm("Replace the file?", f"{final} already exists. Replace it?")
+        """:func:`export.may_replace`, asked in the window."""
+        return export_mod.may_replace(chosen, final, self.win.confirm)
 
     def _guarded(self, fmt: str, write: Callable[[], Any]) -> Any:
         """Run an export's ``write()``; a failure is shown (None returned). A DICOM written

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from PyQt5.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, pyqtSignal
+from PyQt5.QtCore import QPoint, QPointF, QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QFontMetrics, QPainter, QPixmap, QTransform
 from PyQt5.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
@@ -133,12 +133,8 @@ class PanelView(AnnotationTips, QGraphicsView):
         super().resizeEvent(event)
         self._owner.view_resized(self)
 
-    def event(self, event) -> bool:  # noqa: N802 (Qt)
-        if (event.type() == QEvent.ShortcutOverride and event.key() == Qt.Key_Escape
-                and self._owner.annotations.drawing()):
-            event.accept()  # Esc drops the unfinished shape (below), it does not cancel a job
-            return True
-        return super().event(event)
+    def drawing_annotation(self) -> bool:
+        return self._owner.annotations.drawing()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt)
         if event.key() in SCROLL_KEYS:  # never scroll the result out of the panel

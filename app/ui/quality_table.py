@@ -167,10 +167,14 @@ class QualityTable(QWidget):
             if not chosen:
                 return None
             path = chosen if chosen.lower().endswith(".csv") else chosen + ".csv"
-            if path != chosen and Path(path).exists() and QMessageBox.question(
-                    self, "Replace the file?", f"{path} already exists. Replace it?",
-                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
-                return None  # the dialog asked about the name typed, not the .csv written
+            from .export import may_replace
+
+            def ask(title: str, question: str) -> bool:
+                return QMessageBox.question(self, title, question,
+                                            QMessageBox.Yes | QMessageBox.No,
+                                            QMessageBox.No) == QMessageBox.Yes
+            if not may_replace(chosen, Path(path), ask):
+                return None
         from app.io import ImageIOError, write_text
 
         try:
