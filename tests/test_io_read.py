@@ -602,3 +602,20 @@ def test_a_pet_image_s_values_carry_its_units(tmp_path):
     ds.save_as(tmp_path / "pt.dcm", enforce_file_format=True)
     img = read_image(tmp_path / "pt.dcm")
     assert img.value_unit == "BQML" and float(img.pixels[0, 0]) == 1000.0
+
+
+def test_a_colour_tiff_read_at_fewer_bits_says_so(tmp_path, monkeypatch):
+    """Where tifffile cannot decode a compression (no imagecodecs) Pillow reads the file, and
+    keeps 8 bits of a 16-bit colour TIFF: the image says so. A TIFF without pages is named."""
+    rgb = np.full((8, 8, 3), 26007, np.uint16)
+    tifffile.imwrite(tmp_path / "rgb16.tif", rgb, photometric="rgb")
+
+    def no_codec(self, *a, **k):
+        raise ValueError("requires the 'imagecodecs' package")
+
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", no_codec)
+    img = read_image(tmp_path / "rgb16.tif")
+    assert any("read at 8 bits per sample of 16" in w for w in img.warnings)
+    (tmp_path / "empty.tif").write_bytes(b"II*\0\0\0\0\0")
+    with pytest.raises(CorruptFileError, match="holds no image page"):
+        read_image(tmp_path / "empty.tif")

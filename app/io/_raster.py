@@ -72,18 +72,21 @@ def _from_tifffile(path: Path, frame: int, notes: list[str] | None = None
     said: list[str] = []
     try:
         with captured_log("tifffile", said):
-            return _from_tifffile_quiet(path, frame)
+            return _from_tifffile_quiet(path, frame, notes if notes is not None else [])
     finally:
         if notes is not None:
             notes.extend(f"{LIBRARY_NOTE_PREFIXES[1]}{line}" for line in said[:5])
 
 
-def _from_tifffile_quiet(path: Path, frame: int) -> tuple[np.ndarray, int, bool, str] | None:
+def _from_tifffile_quiet(path: Path, frame: int, notes: list[str]
+                         ) -> tuple[np.ndarray, int, bool, str] | None:
     import tifffile
 
     try:
         with tifffile.TiffFile(path) as tf:
             n_frames = len(tf.pages)
+            if n_frames == 0:
+                raise CorruptFileError("the TIFF holds no image page", path)
             _check_frame(frame, n_frames, path)
             page = tf.pages[frame]
             if not isinstance(page, tifffile.TiffPage):
@@ -94,7 +97,13 @@ def _from_tifffile_quiet(path: Path, frame: int) -> tuple[np.ndarray, int, bool,
             try:
                 arr = page.asarray()
             except ValueError as exc:
-                if "imagecodecs" in str(exc):
+                if "imagecodecs" in str(exc):  # a compression only imagecodecs decodes: Pillow
+                    if page.bitspersample > 8 and page.samplesperpixel >= 3:
+                        notes.append(
+                            f"read at 8 bits per sample of {page.bitspersample}: this colour "
+                            f"TIFF's {getattr(page.compression, 'name', 'compression')} "
+                            "compression is decoded by Pillow, which keeps 8 bits of colour "
+                            "(save it uncompressed or as PNG to keep every value)")
                     return None
                 raise
             axes = page.axes
