@@ -847,3 +847,20 @@ def test_derived_classes_stay_valid(tmp_path, pydicom_file):
         write_dicom_derived(tmp_path / "s.dcm", seg, np.kron(seg.pixels, np.ones((2, 2))),
                             scale=2, method="bicubic")
     assert not (tmp_path / "s.dcm").exists()
+
+
+def test_a_float_colour_image_is_not_squeezed_into_dicom(tmp_path):
+    """DICOM colour has no rescale: a float RGB TIFF's values (0–1 here) would collapse to two
+    levels; the Secondary Capture is refused with the way out (TIFF), nothing written."""
+    from app.io import WriteError
+
+    rgb = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "f.tif", rgb, photometric="rgb")
+    src = read_image(tmp_path / "f.tif")
+    assert src.is_colour and src.bits_stored is None
+    up = np.repeat(np.repeat(src.pixels, 2, axis=0), 2, axis=1)
+    with pytest.raises(WriteError, match="export it as TIFF"):
+        write_image(tmp_path / "sc.dcm", up, source=src, fmt="dcm", scale=2, method="bicubic")
+    assert not (tmp_path / "sc.dcm").exists()
+    assert write_image(tmp_path / "ok.tif", up, source=src, fmt="tiff", scale=2,
+                       method="bicubic").path.exists()

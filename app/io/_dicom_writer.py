@@ -480,6 +480,10 @@ def write_secondary_capture(path: str | os.PathLike[str], pixels: np.ndarray, *,
     arr = as_image_array(pixels, target).astype(np.float64)
     colour = source.is_colour
     out_rows, out_cols = _check_output(source.shape[:2], roi_v, s, arr, colour, target)
+    if colour and source.bits_stored is None:  # RGB has no rescale: values would be lost
+        raise WriteError("a colour image of non-integer values (a float TIFF) cannot be stored "
+                         "in DICOM without changing them (DICOM colour has no rescale): export "
+                         "it as TIFF", target)
     report_warnings: list[str] = []
 
     ds = Dataset()
