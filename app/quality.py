@@ -40,6 +40,9 @@ REFERENCE_NOTE = (
 NO_REFERENCE_NOTE = (
     "No reference: PSNR/SSIM need “Simulate low resolution”. Sharpness, entropy, SD describe "
     "appearance and do not prove fidelity; consistency only shows agreement with the input.")
+LUMINANCE_NOTE = (
+    "Colour image: every figure (mean and bias too) is of the luminance, BT.601 Y, of the RGB "
+    "pixels, not of any one channel.")
 
 #: Figures with a reference are computed when both sides are at least this big (SSIM window).
 _SSIM_MIN = 11
@@ -309,9 +312,11 @@ def compute_quality(results: Mapping[str, tuple[np.ndarray, float | None]], lr_i
         row.uncertainty_mean, row.uncertainty_p95 = uncertainty_statistics(
             uncertainty_map((uncertainties or {}).get(method)))
         rows.append(row)
+    note = REFERENCE_NOTE if ref_y is not None else NO_REFERENCE_NOTE
+    if np.ndim(lr_input) == 3:  # every figure is of the luminance, which the user should know
+        note += " " + LUMINANCE_NOTE
     return QualityReport(rows, float(scale), ref_y is not None, unit, peak,
-                         float(lr_y.mean()), float(lr_y.std()),
-                         REFERENCE_NOTE if ref_y is not None else NO_REFERENCE_NOTE)
+                         float(lr_y.mean()), float(lr_y.std()), note)
 
 
 # --- derived views of the comparison panels ------------------------------------------------------

@@ -83,6 +83,11 @@ def test_compute_quality_without_reference_colour():
     row = report.rows[0]
     assert row.dc_psnr > 25 and row.sharpness > 0 and row.entropy > 0
     assert quality.format_value(None, ".2f") == "—"
+    # a colour result's figures are of its luminance: the note says so (a grey one's does not)
+    assert quality.LUMINANCE_NOTE in report.note
+    grey = quality.compute_quality({"bicubic": (imresize(rgb[..., 0], 2.5), None)},
+                                   rgb[..., 0], 2.5)
+    assert quality.LUMINANCE_NOTE not in grey.note
 
 
 def test_derived_views():
