@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from PyQt5.QtCore import QByteArray
+
 from app.io import SCALE_MAX, SCALE_MIN
 
 if TYPE_CHECKING:
@@ -45,16 +47,24 @@ def restore(win: MainWindow) -> None:
     controls.set_best_quality(_flag(s.value("bestQuality", "false"), "false"))
     win.act_overlay.setChecked(_flag(s.value("overlay", "true"), "true"))
     win.act_wheel_zooms.setChecked(_flag(s.value("wheelZooms", "false"), "false"))
-    geom = s.value("geometry")
+    geom = _bytes(s.value("geometry"))
     if geom is None or not win.restoreGeometry(geom):
         win.resize(*START_SIZE)
     win.fit_to_screen(centre=geom is None)
     for key, apply in (("windowState", win.restoreState),  # the dock's place
                        ("topSplitter", win.top_splitter.restoreState),
                        ("mainSplitter", win.main_splitter.restoreState)):
-        state = s.value(key)
+        state = _bytes(s.value(key))
         if state is not None:
             apply(state)
+
+
+def _bytes(value: object) -> QByteArray | None:
+    """A saved geometry or layout, or None where the value is not one (empty, or text written
+    by hand or by another version): the default then, never a viewer that cannot start."""
+    if isinstance(value, (bytes, bytearray)):
+        value = QByteArray(bytes(value))
+    return value if isinstance(value, QByteArray) and not value.isEmpty() else None
 
 
 def save(win: MainWindow) -> None:

@@ -109,9 +109,12 @@ def test_a_damaged_saved_scale_does_not_stop_the_viewer(qtbot, resolver, setting
     from app.ui.main_window import MainWindow
 
     settings.setValue("scale", "nan")
+    for key in ("geometry", "windowState", "topSplitter", "mainSplitter"):  # text, not bytes
+        settings.setValue(key, "junk")
     win = MainWindow(resolver=resolver, settings=settings, load_engine=False)
     qtbot.addWidget(win)
     assert win.controls.scale() == 2.0
+    assert win.width() > 0  # started, at the default size (a TypeError stopped it every time)
 
 
 def test_outdated_titles_never_widen_the_window_and_the_controls_stay_reachable(
