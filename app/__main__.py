@@ -50,6 +50,7 @@ def self_test(device: str = "auto", weights_dir: str | None = None, out=sys.stdo
         print(text, file=out, flush=True)
 
     say("RMISR Viewer self-test")
+    scratch: tempfile.TemporaryDirectory | None = None
     # 1. Qt: the window builds (plugins, fonts, style present)
     try:
         from PyQt5.QtCore import QSettings
@@ -58,8 +59,8 @@ def self_test(device: str = "auto", weights_dir: str | None = None, out=sys.stdo
         from app.ui.main_window import MainWindow
 
         app = create_application()
-        settings = QSettings(str(Path(tempfile.mkdtemp(prefix="rmisr-self-test-"))
-                                 / "settings.ini"), QSettings.IniFormat)
+        scratch = tempfile.TemporaryDirectory(prefix="rmisr-self-test-")  # removed at the end
+        settings = QSettings(str(Path(scratch.name) / "settings.ini"), QSettings.IniFormat)
         win = MainWindow(settings=settings, load_engine=False)
         app.processEvents()
         say(f"  Qt window: OK ({app.platformName()} platform)")
@@ -86,6 +87,9 @@ def self_test(device: str = "auto", weights_dir: str | None = None, out=sys.stdo
             kwargs["weights_dir"] = weights_dir
         sr = SuperResolver(**kwargs)
         say(f"  device: {sr.device}")
+        if not sr.manifest.records:  # a bundle without its weights must not pass as bicubic
+            failures.append(f"no network weights: {sr.unavailable_reason('rmisr-bl', 2.0)}")
+            say(f"  weights: FAILED — {failures[-1]}")
         ran = 0
         results = {}
         for method in sr.methods():
@@ -152,6 +156,8 @@ def self_test(device: str = "auto", weights_dir: str | None = None, out=sys.stdo
         say(f"  compressed DICOM: FAILED — {exc}")
     if win is not None:
         win.close()
+    if scratch is not None:
+        scratch.cleanup()
     dt = time.perf_counter() - t_start
     if failures:
         say(f"self-test FAILED in {dt:.1f} s: " + "; ".join(failures))

@@ -263,3 +263,20 @@ def test_result_panels_keep_the_pixels_aspect(window, tmp_path, run_job):
     window.comparison.actual_pixels()
     pt = window.comparison.panels()[0].view.transform()
     assert pt.m22() / pt.m11() == pytest.approx(0.625)
+
+
+def test_the_self_test_fails_without_network_weights(tmp_path, qtbot):
+    """A bundle that lost its weights (or a mistyped --weights-dir) must not pass as bicubic
+    alone; and the self-test leaves no scratch folder behind."""
+    import io
+    import tempfile
+    from pathlib import Path
+
+    from app.__main__ import self_test
+
+    before = set(Path(tempfile.gettempdir()).glob("rmisr-self-test-*"))
+    out = io.StringIO()
+    assert self_test(device="cpu", weights_dir=str(tmp_path / "none"), out=out) == 1
+    assert "no network weights" in out.getvalue() and "the weights folder is missing" in \
+        out.getvalue()
+    assert set(Path(tempfile.gettempdir()).glob("rmisr-self-test-*")) == before
