@@ -175,6 +175,14 @@ class RunController(QObject):
                 thread.cancel()
 
     def _engine_failed(self, message: str) -> None:
+        if self.win.engine.device_choice == "cuda" and "cuda" in message.lower():
+            # asked for (or saved from a computer that had) a GPU this one lacks: the CPU
+            # instead, said — not an engine that stays dead at every start
+            self.win.show_error("No usable GPU", f"{message}\nThe viewer runs on this "
+                                "computer's CPU instead (Device: Auto).")
+            self.win.controls.set_device_choice("auto")
+            self.set_device("auto")
+            return
         self.win.controls.set_availability({m: (m == "bicubic", f"the engine failed: {message}")
                                             for m in METHOD_LABELS})
         self.win.controls.set_engine_text("unavailable")

@@ -92,3 +92,26 @@ def test_a_closed_window_starts_no_warm_up(warm_window, qtbot):
     qtbot.waitUntil(lambda: not win.runs.warming_up(), timeout=20000)
     win.close()
     assert not win.isVisible() and not win.runs.warm_up()  # e.g. the delayed start, too late
+
+
+def test_a_gpu_the_computer_lacks_falls_back_to_the_cpu(qtbot, settings, resolver):
+    """--device cuda (or a device saved on a computer with a GPU) where CUDA cannot run: the
+    engine starts on the CPU with Device Auto, says so, and Auto is what is saved (it stayed
+    'engine: failed' at every start, the combo showing Auto)."""
+    import torch
+
+    from app.ui import window_settings
+    from app.ui.main_window import MainWindow
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a usable GPU")
+    win = MainWindow(settings=settings, device="cuda", weights_dir=resolver.weights_dir,
+                     warm_up=False)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.engine.loaded and win.engine.device_choice == "auto",
+                    timeout=60_000)
+    qtbot.waitUntil(lambda: win.device_status.text() == "device: CPU", timeout=60_000)
+    assert "No usable GPU" in win.statusBar().currentMessage()
+    assert win.controls.device_choice() == "auto"
+    window_settings.save(win)
+    assert settings.value("device") == "auto"
