@@ -115,3 +115,24 @@ def test_a_gpu_the_computer_lacks_falls_back_to_the_cpu(qtbot, settings, resolve
     assert win.controls.device_choice() == "auto"
     window_settings.save(win)
     assert settings.value("device") == "auto"
+
+
+def test_the_startup_timer_says_when_the_viewer_or_its_engine_failed(monkeypatch, capsys):
+    """A start whose engine failed is no engine time (it was counted as loaded), a viewer that
+    ended in an error is named (a StatisticsError before), --runs 0 is a usage error."""
+    import io
+
+    from app import startup_time
+
+    class Fake:
+        def __init__(self, *a, **k):
+            self.stdout = io.StringIO("window_ready 0.5\nengine_failed 0.9\n")
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(startup_time.subprocess, "Popen", Fake)
+    assert startup_time.main(["--runs", "1"]) == 1
+    assert "engine_failed" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        startup_time.main(["--runs", "0"])
