@@ -181,7 +181,16 @@ class RunController(QObject):
             self.win.show_error("No usable GPU", f"{message}\nThe viewer runs on this "
                                 "computer's CPU instead (Device: Auto).")
             self.win.controls.set_device_choice("auto")
-            self.set_device("auto")
+            loader, done = self.loader, []
+
+            def on_the_cpu() -> None:  # once, after the failed load's thread has ended
+                if not done:
+                    done.append(True)
+                    self.set_device("auto")
+            if loader is not None:
+                loader.finished.connect(on_the_cpu)
+            if loader is None or loader.isFinished():
+                on_the_cpu()
             return
         self.win.controls.set_availability({m: (m == "bicubic", f"the engine failed: {message}")
                                             for m in METHOD_LABELS})
@@ -290,8 +299,8 @@ class RunController(QObject):
         """Show a run's panels and quality table (a new result, or one from the cache)."""
         win, img = self.win, self.session.image
         self.session.last_result = result
+        win.comparison.set_spacing(img.pixel_spacing if img else None)  # before: the fit uses it
         win.comparison.set_panels(build_panels(result), result.baseline, result.request.unit)
-        win.comparison.set_spacing(img.pixel_spacing if img else None)
         win.comparison.set_stale(self.session.stale_reason())  # edited while running
         win.comparison.set_window(*win.canvas.window(), invert=img.invert if img else False,
                                   function=img.voi_function if img else None,
