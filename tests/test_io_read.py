@@ -619,3 +619,29 @@ def test_a_colour_tiff_read_at_fewer_bits_says_so(tmp_path, monkeypatch):
     (tmp_path / "empty.tif").write_bytes(b"II*\0\0\0\0\0")
     with pytest.raises(CorruptFileError, match="holds no image page"):
         read_image(tmp_path / "empty.tif")
+
+
+def test_overlay_planes_are_placed_at_their_origin_and_cut_to_the_image(tmp_path):
+    """A 4 × 4 overlay plane at Overlay Origin (7, 7) (1-based row, column) on an 8 × 8 image:
+    its top-left 2 × 2 lies on the image, the rest is cut off."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.pixels import pack_bits
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = CTImageStorage, generate_uid(), "CT"
+    ds.set_pixel_data(np.zeros((8, 8), np.uint16), "MONOCHROME2", 12)
+    ds.add_new(0x60000010, "US", 4)
+    ds.add_new(0x60000011, "US", 4)
+    ds.add_new(0x60000040, "CS", "G")
+    ds.add_new(0x60000050, "SS", [7, 7])
+    ds.add_new(0x60000100, "US", 1)
+    ds.add_new(0x60000102, "US", 0)
+    ds.add_new(0x60003000, "OW", pack_bits(np.ones(16, np.uint8)))
+    ds.save_as(tmp_path / "ov.dcm", enforce_file_format=True)
+    mask = read_image(tmp_path / "ov.dcm").overlay
+    expected = np.zeros((8, 8), bool)
+    expected[6:, 6:] = True
+    assert mask is not None and np.array_equal(mask, expected)

@@ -19,7 +19,7 @@ from pydicom.uid import UID
 from ._dicom_decode import (PIXEL_KEYWORDS, _check_decodable, _check_frames_held, _decode,
                             _ensure_transfer_syntax, _int_attr, _read_dataset)
 from ._dicom_meta import (_inverted, _num, _padding_mask, _plane_geometry, _voi_function,
-                          _voi_lut, _windows, frame_dataset)
+                          _voi_lut, _windows, frame_dataset, overlay_mask)
 from .errors import (CorruptFileError, FrameOutOfRangeError, ImageIOError, ImageTooLargeError,
                      InvalidPixelsError, NoPixelDataError, NotAnImageError, TruncatedFileError,
                      UnsupportedImageError, UnsupportedTransferSyntaxError)
@@ -241,6 +241,7 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         window = auto_window(measured) if measured.size else auto_window(pixels)
 
     spacing, spacing_source, position, orientation = _plane_geometry(ds, fds, frame, warnings)
+    overlay = overlay_mask(ds, frame, pixels.shape[:2], warnings)
 
     lossy = str(ds.get("LossyImageCompression", "") or "").strip() == "01" or \
         str(ts) in LOSSY_TRANSFER_SYNTAXES
@@ -262,4 +263,5 @@ def _read_dicom(path: Path, frame: int, sniffed: bool) -> ImageData:
         stored_range=stored_range, value_unit=value_unit, frame=frame, n_frames=n_frames,
         dataset=ds, bits_stored=bits_out, rescale=rescale if not colour else (1.0, 0.0),
         spacing_source=spacing_source, source_photometric=source_photometric,
-        transfer_syntax=ts.name, lossy=lossy, warnings=warnings, padding=padding)
+        transfer_syntax=ts.name, lossy=lossy, warnings=warnings, padding=padding,
+        overlay=overlay)

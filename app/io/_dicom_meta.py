@@ -226,3 +226,39 @@ def _padding_mask(ds: Any, stored: np.ndarray, pixel_kw: str, warnings: list[str
     lo, hi = (value, value) if limit is None else sorted((value, limit))
     mask = (stored >= lo) & (stored <= hi)
     return mask if mask.any() else None
+
+
+def overlay_mask(ds: Dataset, frame: int, shape: tuple[int, int],
+                 warnings: list[str]) -> np.ndarray | None:
+    """The union of the file's overlay planes (groups 6000–601E: graphics such as an outline a
+    radiologist drew, or a region) for ``frame``, as a boolean mask of the image's ``shape``
+    placed at each plane's Overlay Origin (1-based row, column; PS3.3 C.9.2); None where the
+    file has none. A plane that cannot be decoded is skipped with a warning."""
+    from pydicom.overlays import get_overlay_array
+
+    mask: np.ndarray | None = None
+    for group in range(0x6000, 0x6020, 2):
+        if (group, 0x3000) not in ds:
+            continue
+        try:
+            planes = np.asarray(get_overlay_array(ds, group), dtype=bool)
+            if planes.ndim == 3:  # a multi-frame overlay: its frames from Image Frame Origin
+                first = int(ds.get((group, 0x0051), None).value) if (group, 0x0051) in ds else 1
+                k = frame - (first - 1)
+                if not 0 <= k < planes.shape[0]:
+                    continue
+                planes = planes[k]
+            origin = ds[group, 0x0050].value if (group, 0x0050) in ds else [1, 1]
+            r0, c0 = int(origin[0]) - 1, int(origin[1]) - 1
+        except Exception as exc:  # noqa: BLE001 — a damaged plane must not stop viewing
+            warnings.append(f"overlay plane ({group:04X},3000) could not be read "
+                            f"({type(exc).__name__}); not shown")
+            continue
+        if mask is None:
+            mask = np.zeros(shape, dtype=bool)
+        h, w = planes.shape
+        rows = slice(max(r0, 0), max(min(r0 + h, shape[0]), 0))
+        cols = slice(max(c0, 0), max(min(c0 + w, shape[1]), 0))
+        mask[rows, cols] |= planes[rows.start - r0:rows.stop - r0,
+                                   cols.start - c0:cols.stop - c0]
+    return mask if mask is not None and mask.any() else None

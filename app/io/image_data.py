@@ -80,6 +80,9 @@ class ImageData:
         padding: True where the pixel is PixelPaddingValue (to PixelPaddingRangeLimit): outside
             the scanned field of view, not a measurement — left out of statistics, the default
             window and the engine's normalisation. None when the file declares no padding.
+        overlay: True where the file's overlay planes (60xx: graphics, regions) mark the
+            frame, in its pixels; None when it has none. Shown over the image, never part of
+            the pixels the engine or the statistics see.
     """
 
     pixels: np.ndarray
@@ -109,6 +112,7 @@ class ImageData:
     lossy: bool = False
     warnings: list[str] = field(default_factory=list)
     padding: np.ndarray | None = None
+    overlay: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.source_path = Path(self.source_path)

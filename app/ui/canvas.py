@@ -32,7 +32,7 @@ from app.io.windowing import voi_label
 
 from .annotation_layer import PICK_PX, AnnotationLayer, AnnotationTips
 from .drops import FileDrops
-from .imaging import windowed_pixmap
+from .imaging import mask_pixmap, windowed_pixmap
 from .navigation import (SCROLL_KEYS, fit_zoom, keep_anchor, pixel_aspect, roi_nudge,
                          set_zoom, wheel_slices)
 from .overlays import MEASURE_COLOUR, draw_corner_overlay, overlay_font
@@ -74,6 +74,9 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
         self._pixmap_item.setTransformationMode(Qt.FastTransformation)  # nearest neighbour
         self._pixmap_item.setShapeMode(QGraphicsPixmapItem.BoundingRectShape)
         self.scene().addItem(self._pixmap_item)
+        self._graphics_item = QGraphicsPixmapItem()  # the file's overlay planes, over the image
+        self._graphics_item.setTransformationMode(Qt.FastTransformation)
+        self.scene().addItem(self._graphics_item)
         self._roi_item = RoiItem()
         self._roi_item.setVisible(False)
         self.scene().addItem(self._roi_item)
@@ -127,6 +130,18 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
     def set_overlay_visible(self, visible: bool) -> None:
         self._overlay_visible = bool(visible)
         self.viewport().update()
+
+    def set_graphics(self, mask: np.ndarray | None) -> None:
+        """The file's overlay planes (DICOM 60xx: an outline, a label) as a mask over the image
+        (``ImageData.overlay``), or None; View ▸ DICOM overlays shows or hides them."""
+        self._graphics_item.setPixmap(mask_pixmap(mask) if mask is not None else QPixmap())
+
+    def set_graphics_visible(self, visible: bool) -> None:
+        self._graphics_item.setVisible(bool(visible))
+
+    def graphics_shown(self) -> bool:
+        """Whether overlay graphics are on the image now (some, and not hidden)."""
+        return self._graphics_item.isVisible() and not self._graphics_item.pixmap().isNull()
 
     def overlay_lines(self) -> dict[str, list[str]]:
         """What the overlay shows now, corner by corner (empty when hidden or no image)."""

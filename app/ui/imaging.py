@@ -41,6 +41,20 @@ def windowed_pixmap(pixels: np.ndarray, center: float, width: float, invert: boo
                                                     lut)))
 
 
+#: the colour of the file's overlay planes (DICOM 60xx graphics) drawn over the image
+GRAPHICS_COLOUR = (255, 200, 0)
+
+
+def mask_pixmap(mask: np.ndarray, colour: tuple[int, int, int] = GRAPHICS_COLOUR) -> QPixmap:
+    """A pixmap of ``mask`` (boolean, H × W): ``colour`` where True, transparent elsewhere."""
+    m = np.ascontiguousarray(mask, dtype=bool)
+    h, w = m.shape
+    rgba = np.zeros((h, w, 4), dtype=np.uint8)
+    rgba[m] = (*colour, 255)
+    img = QImage(rgba.data, w, h, rgba.strides[0], QImage.Format_RGBA8888)
+    return QPixmap.fromImage(img.copy())
+
+
 def blank_pixmap(width: int, height: int) -> QPixmap:
     """A dark placeholder of the given size (views that do not apply to a panel)."""
     img = QImage(max(1, width), max(1, height), QImage.Format_Grayscale8)

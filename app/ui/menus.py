@@ -125,6 +125,9 @@ COMMANDS: tuple[Command, ...] = (
             enabled_when="image"),
     Command("overlay", VIEW, "Patient and image &information", "canvas.set_overlay_visible",
             shortcut="I", checkable=True, checked=True),
+    Command("graphics", VIEW, "DICOM &overlay graphics", "canvas.set_graphics_visible",
+            checkable=True, checked=True,
+            tip="The file's overlay planes (60xx): outlines and labels stored with the image"),
     Command("wheel_zooms", VIEW, "Mouse &wheel zooms (Ctrl not needed)", "set_wheel_zooms",
             checkable=True,
             tip="Off (the default, as in Horos, Weasis and RadiAnt): the wheel pages slices and "

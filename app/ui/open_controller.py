@@ -306,6 +306,7 @@ class OpenController(QObject):
                              spacing_at_detector=img.spacing_source == "ImagerPixelSpacing",
                              voi_function=img.voi_function, voi_lut=img.voi_lut)
         win.canvas.set_overlay(corner_texts(img), image_edge_labels(img))
+        win.canvas.set_graphics(img.overlay)
         win.image_header.setToolTip(str(img.source_path))
         win.show_title(img.source_path.name)
         win.levels.load_presets()

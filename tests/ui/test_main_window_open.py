@@ -510,3 +510,19 @@ def test_the_wheel_pages_slices_and_ctrl_wheel_zooms(window, tmp_path, qtbot, re
     qtbot.addWidget(again)
     assert again.act_wheel_zooms.isChecked() and again.canvas.wheel_zooms
     assert again.comparison.wheel_zooms
+
+
+def test_the_file_s_overlay_graphics_are_shown_over_the_image(window, pydicom_file):
+    """An outline and label stored as an overlay plane (60xx) are drawn over the image (they
+    were never shown) and View ▸ DICOM overlay graphics hides them; a file without any has
+    none; the pixels the engine sees are untouched."""
+    assert window.open_file(pydicom_file("examples_overlay.dcm"))
+    assert window.image.overlay is not None and int(window.image.overlay.sum()) == 222
+    assert window.canvas.graphics_shown()
+    action = next(a for a in window.menuBar().findChildren(type(window.act_overlay))
+                  if a.text().replace("&", "") == "DICOM overlay graphics")
+    action.trigger()
+    assert not window.canvas.graphics_shown()
+    action.trigger()
+    assert window.open_file(pydicom_file("CT_small.dcm"))
+    assert window.image.overlay is None and not window.canvas.graphics_shown()
