@@ -191,7 +191,7 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
         painter.save()
         painter.resetTransform()
         draw_corner_overlay(painter, self.viewport().rect(), lines, self._orientation,
-                            self.px_per_mm())
+                            self.px_per_mm(), self._spacing_at_detector)
         painter.restore()
 
     # -- image and window ------------------------------------------------------------------
@@ -389,7 +389,8 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
         if roi is None:
             self._roi_item.setVisible(False)
             return
-        self._roi_item.set_rect(QRectF(*roi), roi_text(roi, self._spacing))
+        self._roi_item.set_rect(QRectF(*roi), roi_text(roi, self._spacing,
+                                                        self._spacing_at_detector))
         self._roi_item.setVisible(True)
 
     # -- mouse -------------------------------------------------------------------------------

@@ -62,11 +62,12 @@ def blank_pixmap(width: int, height: int) -> QPixmap:
     return QPixmap.fromImage(img)
 
 
-def draw_scale_bar(painter: QPainter, area: QRect, px_per_mm: float | None, lift: int = 0
-                   ) -> tuple[float, float, str] | None:
+def draw_scale_bar(painter: QPainter, area: QRect, px_per_mm: float | None, lift: int = 0,
+                   at_detector: bool = False) -> tuple[float, float, str] | None:
     """Draw a scale bar at the bottom left of ``area`` (viewport pixels, painter untransformed),
     ``lift`` pixels above its bottom edge, for a view showing ``px_per_mm`` screen pixels per
-    millimetre; at most a quarter of the width (at least 24 px). Returns what was drawn
+    millimetre; at most a quarter of the width (at least 24 px); ``at_detector``: the spacing is
+    ImagerPixelSpacing, measured at the detector, and the label says so. Returns what was drawn
     (:func:`app.formatting.scale_bar`), None when nothing was (no spacing, too small)."""
     if not px_per_mm:
         return None
@@ -74,6 +75,9 @@ def draw_scale_bar(painter: QPainter, area: QRect, px_per_mm: float | None, lift
     if bar is None:
         return None
     _, length, label = bar
+    if at_detector:
+        label += " at detector"
+        bar = (bar[0], length, label)
     font = QFont()
     font.setPointSizeF(8)
     painter.save()

@@ -50,7 +50,8 @@ def _shadowed(painter: QPainter, rect: QRect, align: int, text: str, colour: QCo
 
 
 def draw_corner_overlay(painter: QPainter, viewport: QRect, lines: dict[str, list[str]],
-                        orientation: dict[str, str] | None, px_per_mm: float | None) -> None:
+                        orientation: dict[str, str] | None, px_per_mm: float | None,
+                        at_detector: bool = False) -> None:
     """Paint the canvas overlay: corner texts, the scale bar above the bottom-left lines and
     the patient-direction letters at the edges, each with a shadow.
 
@@ -67,7 +68,7 @@ def draw_corner_overlay(painter: QPainter, viewport: QRect, lines: dict[str, lis
     font = overlay_font()
     painter.setFont(font)
     above = QFontMetrics(font).lineSpacing() * len(lines.get("bottom_left", [])) + 6
-    draw_scale_bar(painter, vp, px_per_mm, lift=above)
+    draw_scale_bar(painter, vp, px_per_mm, lift=above, at_detector=at_detector)
     fitted = fit_corner_lines(lines, font, vp.width())
     for key, align in _CORNERS.items():
         text = "\n".join(fitted.get(key, []))

@@ -309,7 +309,8 @@ class PanelView(AnnotationTips, QGraphicsView):
         if bar is not None:
             draw_colour_bar(painter, fm, *bar)
             texts.append(bar[0].adjusted(-6, -fm.height() - 4, 6, fm.height() + 4))
-        drawn = None if self._message else draw_scale_bar(painter, vp, self.px_per_mm())
+        drawn = None if self._message else draw_scale_bar(
+            painter, vp, self.px_per_mm(), at_detector=self._owner.spacing_at_detector)
         if drawn is not None:
             texts.append(scale_bar_box(vp, drawn[1]))
         self.painted_labels = self._owner.annotations.paint(

@@ -118,6 +118,7 @@ class ComparisonView(PanelAnnotations, QWidget):
         self._mode_windows: dict[str, tuple[float, float]] = {}
         self._unit = ""
         self._spacing: tuple[float, float] | None = None  # the source's (row, column) mm
+        self.spacing_at_detector = False  # that spacing is ImagerPixelSpacing
         self._measure: tuple[str, QPointF, QPointF] | None = None  # panel key, scene ends
         self._columns = 0
         self._layout_key: tuple[int, str | None] = (0, None)
@@ -202,9 +203,11 @@ class ComparisonView(PanelAnnotations, QWidget):
     def stale(self) -> str | None:
         return self._stale
 
-    def set_spacing(self, spacing: tuple[float, float] | None) -> None:
+    def set_spacing(self, spacing: tuple[float, float] | None, at_detector: bool = False
+                    ) -> None:
         """The source's pixel spacing (row, column) in mm, for the panels' scale bars (None:
-        none drawn)."""
+        none drawn); ``at_detector``: it is ImagerPixelSpacing, and the bars say so."""
+        self.spacing_at_detector = bool(at_detector)
         before = pixel_aspect(self._spacing)
         self._spacing = (float(spacing[0]), float(spacing[1])) if spacing else None
         if self._fit and self._panels and pixel_aspect(self._spacing) != before:

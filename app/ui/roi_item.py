@@ -32,13 +32,15 @@ HANDLE_CURSORS = {"tl": Qt.SizeFDiagCursor, "br": Qt.SizeFDiagCursor,
 ROI_COLOUR = QColor(255, 196, 0)
 
 
-def roi_text(roi: ROI, spacing: tuple[float, float] | None) -> str:
-    """"64 × 48 px · 53.9 × 40.4 mm" (width × height; mm only when the spacing is known)."""
+def roi_text(roi: ROI, spacing: tuple[float, float] | None, at_detector: bool = False) -> str:
+    """"64 × 48 px · 53.9 × 40.4 mm" (width × height; mm only when the spacing is known, "mm
+    at detector" when it is ImagerPixelSpacing)."""
     _, _, w, h = roi
     text = f"{w} × {h} px"
     if spacing is not None:
         row_mm, col_mm = spacing
         text += f" · {format_number(w * col_mm, 1)} × {format_number(h * row_mm, 1)} mm"
+        text += " at detector" if at_detector else ""
     return text
 
 

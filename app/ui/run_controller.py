@@ -299,7 +299,9 @@ class RunController(QObject):
         """Show a run's panels and quality table (a new result, or one from the cache)."""
         win, img = self.win, self.session.image
         self.session.last_result = result
-        win.comparison.set_spacing(img.pixel_spacing if img else None)  # before: the fit uses it
+        win.comparison.set_spacing(  # before the panels: their fit uses it
+            img.pixel_spacing if img else None,
+            bool(img) and img.spacing_source == "ImagerPixelSpacing")
         win.comparison.set_panels(build_panels(result), result.baseline, result.request.unit)
         win.comparison.set_stale(self.session.stale_reason())  # edited while running
         win.comparison.set_window(*win.canvas.window(), invert=img.invert if img else False,

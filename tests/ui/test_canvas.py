@@ -213,3 +213,24 @@ def test_non_square_pixels_are_shown_at_their_aspect(canvas):
     assert canvas.transform().m22() / canvas.transform().m11() == pytest.approx(0.625)
     _square_pixels(canvas)
     assert canvas.transform().m22() == pytest.approx(canvas.transform().m11())
+
+
+def test_a_spacing_measured_at_the_detector_is_said_on_the_bar_and_the_region(canvas):
+    """ImagerPixelSpacing (a projection radiograph's, at the detector, not at the patient): the
+    ROI label and the scale bar say "at detector", as the cursor readout does."""
+    from PyQt5.QtCore import QRect
+    from PyQt5.QtGui import QImage, QPainter
+
+    from app.ui.imaging import draw_scale_bar
+
+    assert roi_text((0, 0, 64, 48), (0.5, 0.8), True) == "64 × 48 px · 51.2 × 24.0 mm at detector"
+    pixels = np.zeros((100, 100), np.float32)
+    canvas.set_image(pixels, (0.0, 1.0), spacing=(0.2, 0.2), spacing_at_detector=True)
+    canvas.set_roi((10, 10, 20, 20))
+    assert canvas.roi_label().text().endswith("mm at detector")
+    img = QImage(400, 300, QImage.Format_RGB32)
+    p = QPainter(img)
+    drawn = draw_scale_bar(p, QRect(0, 0, 400, 300), 5.0, at_detector=True)
+    plain = draw_scale_bar(p, QRect(0, 0, 400, 300), 5.0)
+    p.end()
+    assert drawn[2] == plain[2] + " at detector"
