@@ -40,6 +40,7 @@ from app.result_cache import ResultCache
 from app.session import ViewerSession
 
 from . import menus, window_settings
+from .ask import confirm
 from .canvas import ImageCanvas
 from .controls import ControlsPanel
 from .diagnostics import diagnostics_text
@@ -536,9 +537,7 @@ class MainWindow(FileDrops, QMainWindow):
 
     def confirm(self, title: str, text: str) -> bool:
         """Ask a yes/no question (No is the default)."""
-        answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No,
-                                      QMessageBox.No)
-        return answer == QMessageBox.Yes
+        return confirm(self, title, text)
 
     def show_notes(self) -> NotesDialog:
         """The Notes area, non-modal."""

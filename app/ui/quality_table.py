@@ -167,13 +167,10 @@ class QualityTable(QWidget):
             if not chosen:
                 return None
             path = chosen if chosen.lower().endswith(".csv") else chosen + ".csv"
+            from .ask import confirm
             from .export import may_replace
 
-            def ask(title: str, question: str) -> bool:
-                return QMessageBox.question(self, title, question,
-                                            QMessageBox.Yes | QMessageBox.No,
-                                            QMessageBox.No) == QMessageBox.Yes
-            if not may_replace(chosen, Path(path), ask):
+            if not may_replace(chosen, Path(path), lambda t, q: confirm(self, t, q)):
                 return None
         from app.io import ImageIOError, write_text
 

@@ -175,7 +175,7 @@ class RunController(QObject):
                 thread.cancel()
 
     def _engine_failed(self, message: str) -> None:
-        if self.win.engine.device_choice == "cuda" and "cuda" in message.lower():
+        if self.loader is not None and self.loader.device_unavailable:
             # asked for (or saved from a computer that had) a GPU this one lacks: the CPU
             # instead, said — not an engine that stays dead at every start
             self.win.show_error("No usable GPU", f"{message}\nThe viewer runs on this "

@@ -276,6 +276,8 @@ class EngineLoader(QThread):
     def __init__(self, engine: Engine, parent: Any = None) -> None:
         super().__init__(parent)
         self.engine = engine
+        #: the load failed because the device asked for (CUDA) is not on this computer
+        self.device_unavailable = False
 
     def run(self) -> None:
         try:
@@ -284,6 +286,9 @@ class EngineLoader(QThread):
             self.loaded.emit(str(sr.device), cuda)
         except Exception as exc:
             log.exception("engine failed to load")
+            from models.inference.errors import DeviceUnavailableError
+
+            self.device_unavailable = isinstance(exc, DeviceUnavailableError)
             self.failed.emit(readable_error(exc))
 
 
