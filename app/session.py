@@ -26,6 +26,7 @@ from app.io import (
     DerivedSeries,
     ImageData,
     ImageIOError,
+    fit_roi,
     limits,
     load_window_presets,
     output_size,
@@ -368,10 +369,7 @@ class ViewerSession:
         1 px a side); None for None or when nothing is open. A region that fits is unchanged."""
         if roi is None or self.image is None:
             return None
-        iw, ih = self.image.width, self.image.height
-        x, y, w, h = (int(v) for v in roi)
-        x, y = min(max(x, 0), iw - 1), min(max(y, 0), ih - 1)
-        return (x, y, min(max(w, 1), iw - x), min(max(h, 1), ih - y))
+        return fit_roi(roi, self.image.width, self.image.height)
 
     def edit_roi(self, before: Sequence[int] | None, after: Sequence[int] | None) -> None:
         """The user changed the region from ``before`` to ``after``: set it, undoably (undone

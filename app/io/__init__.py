@@ -27,8 +27,8 @@ from .labels import METHOD_LABELS, computed_label, method_label
 from .limits import MAX_PIXELS, MAX_SIDE
 from .overlay import corner_texts, image_edge_labels, orientation_labels
 from .reader import read_image
-from .roi import (SCALE_MAX, SCALE_MIN, RoiStatistics, crop_roi, distance_text, output_size,
-                  parse_roi, roi_statistics, validate_roi, validate_scale)
+from .roi import (SCALE_MAX, SCALE_MIN, RoiStatistics, crop_roi, distance_text, fit_roi,
+                  output_size, parse_roi, roi_statistics, validate_roi, validate_scale)
 from .sheet import add_caption, compose_sheet, write_sheet
 from .windowing import (VoiLut, WindowPreset, apply_window, auto_window, load_window_presets,
                         minmax_window, presets_for_modality, voi_label)
@@ -45,7 +45,8 @@ __all__ = [
     "VoiLut", "auto_window", "minmax_window", "WindowPreset", "load_window_presets",
     "presets_for_modality", "DEFAULT_PRESETS_PATH",
     # ROI / scale
-    "validate_roi", "crop_roi", "parse_roi", "validate_scale", "output_size", "SCALE_MIN",
+    "validate_roi", "fit_roi", "crop_roi", "parse_roi", "validate_scale", "output_size",
+    "SCALE_MIN",
     "SCALE_MAX", "roi_statistics", "RoiStatistics", "distance_text",
     # writing
     "write_png", "write_tiff16", "TiffEncoding", "write_dicom_derived", "write_secondary_capture",

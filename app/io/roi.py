@@ -63,6 +63,15 @@ def validate_roi(roi: Sequence[float] | None, shape: Sequence[int] | np.ndarray 
     return check_roi(roi, rows, cols, InvalidROIError)
 
 
+def fit_roi(roi: Sequence[float], width: int, height: int) -> ROI:
+    """``roi`` rounded to whole pixels, moved and cut into a ``width`` × ``height`` image, at
+    least 1 px a side (a region drawn past an edge, or kept from a slice of another size); a
+    region that fits is unchanged."""
+    x, y, w, h = (int(round(v)) for v in roi)
+    x, y = min(max(x, 0), width - 1), min(max(y, 0), height - 1)
+    return x, y, min(max(w, 1), width - x), min(max(h, 1), height - y)
+
+
 def crop_roi(image: ImageData | np.ndarray, roi: Sequence[float] | None) -> np.ndarray:
     """Crop ``image`` to ``roi`` (validated) and return a contiguous copy of the pixels."""
     pixels = image.pixels if isinstance(image, ImageData) else np.asarray(image)

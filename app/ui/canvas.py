@@ -27,7 +27,7 @@ from PyQt5.QtGui import QColor, QFontMetrics, QPainter, QPixmap, QTransform
 from PyQt5.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from app.formatting import format_window, scale_bar
-from app.io.roi import distance_text
+from app.io.roi import distance_text, fit_roi
 from app.io.windowing import voi_label
 
 from .annotation_layer import PICK_PX, AnnotationLayer, AnnotationTips
@@ -355,13 +355,7 @@ class ImageCanvas(FileDrops, AnnotationTips, QGraphicsView):
         An emitted change is undoable (``roiEdited``) unless ``undoable`` is False."""
         before = self._roi
         if roi is not None and self._pixels is not None:
-            iw, ih = self.image_size()
-            x, y, w, h = (int(round(v)) for v in roi)
-            x = min(max(x, 0), iw - 1)
-            y = min(max(y, 0), ih - 1)
-            w = min(max(w, 1), iw - x)
-            h = min(max(h, 1), ih - y)
-            roi = (x, y, w, h)
+            roi = fit_roi(roi, *self.image_size())
         else:
             roi = None
         self._roi = roi

@@ -206,12 +206,10 @@ class ComparisonView(PanelAnnotations, QWidget):
     def set_spacing(self, spacing: tuple[float, float] | None, at_detector: bool = False
                     ) -> None:
         """The source's pixel spacing (row, column) in mm, for the panels' scale bars (None:
-        none drawn); ``at_detector``: it is ImagerPixelSpacing, and the bars say so."""
+        none drawn) and their pixels' aspect (set before :meth:`set_panels`, whose fit uses
+        it); ``at_detector``: it is ImagerPixelSpacing, and the bars say so."""
         self.spacing_at_detector = bool(at_detector)
-        before = pixel_aspect(self._spacing)
         self._spacing = (float(spacing[0]), float(spacing[1])) if spacing else None
-        if self._fit and self._panels and pixel_aspect(self._spacing) != before:
-            self.fit_all()  # the panels' rows as tall as the new spacing says
         self._update_views()
 
     def spacing(self) -> tuple[float, float] | None:
