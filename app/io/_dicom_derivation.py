@@ -105,38 +105,47 @@ def _now() -> tuple[str, str]:
     return now.strftime("%Y%m%d"), now.strftime("%H%M%S.%f")
 
 
-#: the date and time of each derived series' first instance, by Series Instance UID: Series
-#: Date/Time are series-level attributes, the same in every instance of a series (a PACS and
-#: dicom3tools' ``dcentvfy`` check it), while the instances of one run are written over minutes
-_SERIES_TIMES: OrderedDict[str, tuple[str, str]] = OrderedDict()
-_SERIES_TIMES_KEPT = 4096
+@dataclass
+class _SeriesRecord:
+    """What the instances of one derived series written in this process share: Series Date
+    and Time (series-level attributes, the same in every instance: a PACS and dicom3tools'
+    ``dcentvfy`` check it, while a run writes its instances over minutes) and the numbers given
+    to instances whose source had none (1, 2, … in the order written)."""
+
+    date_time: tuple[str, str]
+    unnumbered: int = 0
+
+
+#: by Series Instance UID, the most recently written last; at most _SERIES_KEPT
+_SERIES: OrderedDict[str, _SeriesRecord] = OrderedDict()
+_SERIES_KEPT = 4096
 _SERIES_LOCK = threading.Lock()
 
 
-_UNNUMBERED: OrderedDict[str, int] = OrderedDict()
-
-
-def _next_instance_number(series_uid: str) -> int:
-    """1 for the first unnumbered instance written into the derived series ``series_uid``, 2
-    for the next, …"""
-    with _SERIES_LOCK:
-        n = _UNNUMBERED.get(series_uid, 0) + 1
-        _UNNUMBERED[series_uid] = n
-        _UNNUMBERED.move_to_end(series_uid)
-        while len(_UNNUMBERED) > _SERIES_TIMES_KEPT:
-            _UNNUMBERED.popitem(last=False)
-    return n
+def _series_record(series_uid: str, now: tuple[str, str]) -> _SeriesRecord:
+    """The record of ``series_uid`` (begun at ``now`` for its first instance). Call under
+    ``_SERIES_LOCK``."""
+    record = _SERIES.setdefault(series_uid, _SeriesRecord(now))
+    _SERIES.move_to_end(series_uid)
+    while len(_SERIES) > _SERIES_KEPT:
+        _SERIES.popitem(last=False)
+    return record
 
 
 def _series_time(series_uid: str, now: tuple[str, str]) -> tuple[str, str]:
     """(SeriesDate, SeriesTime) of the series ``series_uid``: ``now`` for its first instance,
     the first instance's for the others."""
     with _SERIES_LOCK:
-        kept = _SERIES_TIMES.setdefault(series_uid, now)
-        _SERIES_TIMES.move_to_end(series_uid)
-        while len(_SERIES_TIMES) > _SERIES_TIMES_KEPT:
-            _SERIES_TIMES.popitem(last=False)
-    return kept
+        return _series_record(series_uid, now).date_time
+
+
+def _next_instance_number(series_uid: str) -> int:
+    """1 for the first unnumbered instance written into the derived series ``series_uid``, 2
+    for the next, …"""
+    with _SERIES_LOCK:
+        record = _series_record(series_uid, _now())
+        record.unnumbered += 1
+        return record.unnumbered
 
 
 def _derivation_text(scale: float, roi: tuple[int, int, int, int], method: str,

@@ -34,7 +34,7 @@ from ._dicom_derivation import (
 )
 from ._dicom_file import _write_instance
 from ._dicom_iod import MULTI_FRAME_CLASSES, complete_type2, lift_functional_groups, missing_type1
-from ._dicom_meta import frame_dataset
+from ._dicom_meta import _as_list, _num, frame_dataset
 from ._dicom_pixels import (
     _check_output,
     _colour_bits,
@@ -149,15 +149,10 @@ def _window_widths_positive(ds: Any) -> bool:
     """Whether every Window Width of ``ds`` reads as a number above 0 (what every VOI LUT
     Function needs, PS3.3 C.11.2.1.2–3); an absent or empty one counts as positive (nothing to
     mend)."""
-    value = ds.get("WindowWidth")
-    if value is None or ds["WindowWidth"].is_empty:
+    if "WindowWidth" not in ds or ds["WindowWidth"].is_empty:
         return True
-    values = list(value) if isinstance(value, (list, tuple)) or (
-        hasattr(value, "__iter__") and not isinstance(value, (str, bytes))) else [value]
-    try:
-        return all(float(v) > 0 for v in values)
-    except (TypeError, ValueError):
-        return False
+    widths = [_num(v) for v in _as_list(ds.get("WindowWidth"))]  # as the reader reads them
+    return all(w is not None and w > 0 for w in widths)
 
 
 def _shown(value: Any) -> str:
